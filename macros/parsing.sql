@@ -1,0 +1,57 @@
+{#- Parsing helpers shared by the staging models. -#}
+
+{#-
+    A Python list literal of strings, as in tracks.csv's `artists` and `id_artists`
+    (e.g. `['Uli']`, `["Guns N' Roses", 'Earth, Wind & Fire']`), as a DuckDB list of text.
+    Each element may be single- or double-quoted and may contain escaped quotes.
+-#}
+{% macro parse_list_literal(column) -%}
+    list_transform(
+        regexp_extract_all({{ column }}, '''(?:[^''\\]|\\.)*''|"(?:[^"\\]|\\.)*"'),
+        lambda quoted: regexp_replace(quoted[2:-2], '\\(.)', '\1', 'g')
+    )
+{%- endmacro %}
+
+{#- How precise a release date is: `day` (YYYY-MM-DD), `month` (YYYY-MM), `year` (YYYY). -#}
+{% macro release_date_precision(column) -%}
+    case
+        when regexp_full_match({{ column }}, '\d{4}-\d{2}-\d{2}') then 'day'
+        when regexp_full_match({{ column }}, '\d{4}-\d{2}') then 'month'
+        when regexp_full_match({{ column }}, '\d{4}') then 'year'
+    end
+{%- endmacro %}
+
+{#- The release date as a DATE, the first day of the month or year when less precise. -#}
+{% macro parse_release_date(column) -%}
+    try_cast(
+        case {{ release_date_precision(column) }}
+            when 'day' then {{ column }}
+            when 'month' then {{ column }} || '-01'
+            when 'year' then {{ column }} || '-01-01'
+        end as date
+    )
+{%- endmacro %}
+
+{#-
+    The names of the columns whose raw text is present but does not cast to its type.
+    `columns` maps a raw column name to a DuckDB type.
+-#}
+{% macro unparseable_columns(columns) -%}
+    list_filter(
+        [
+            {%- for name, type in columns.items() %}
+            case
+                when nullif(trim({{ adapter.quote(name) }}), '') is not null
+                    and try_cast(trim({{ adapter.quote(name) }}) as {{ type }}) is null
+                    then '{{ name }}'
+            end{{ "," if not loop.last }}
+            {%- endfor %}
+        ],
+        lambda name: name is not null
+    )
+{%- endmacro %}
+
+{#- Text to a number: trims, drops thousands separators, NULL when it does not parse. -#}
+{% macro to_number(column, type) -%}
+    try_cast(replace(trim({{ column }}), ',', '') as {{ type }})
+{%- endmacro %}

@@ -1,0 +1,45 @@
+-- The 90/10 train/predict split, stratified by popularity class.
+-- Within each class, tracks are ordered by md5(track id, split seed) and the first
+-- round(share x class size) go to `predict`. The assignment depends only on the track id, the
+-- seed and the class sizes: the same tracks every run, whatever the file order or threads.
+
+with
+
+tracks as (
+
+    select
+        track_id,
+        popularity_class
+    from {{ ref('int_tracks_enriched') }}
+
+),
+
+ranked as (
+
+    select
+        track_id,
+        popularity_class,
+        row_number() over (
+            partition by popularity_class
+            order by md5(track_id || ':' || '{{ var("split_seed") }}'), track_id
+        ) as rank_in_class,
+        count(*) over (partition by popularity_class) as class_size
+    from tracks
+
+),
+
+final as (
+
+    select
+        track_id,
+        popularity_class,
+        case
+            when rank_in_class <= round(class_size * {{ var("predict_share") }})
+                then 'predict'
+            else 'train'
+        end as split
+    from ranked
+
+)
+
+select * from final

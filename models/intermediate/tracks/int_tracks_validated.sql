@@ -1,0 +1,104 @@
+-- Every row of tracks.csv with the first reason it cannot be used (NULL when it can).
+-- Rules, in order: an id, numbers that parse, a popularity, features inside their documented
+-- ranges, a release date that parses, then one row per track id (the first in the file).
+
+with
+
+tracks as (
+
+    select * from {{ ref('stg_spotify_600k__tracks') }}
+
+),
+
+checked as (
+
+    select
+        *,
+        case
+            when track_id is null then 'missing id'
+            when len(unparseable_columns) > 0 then 'unparseable number'
+            when popularity is null then 'missing popularity'
+            when popularity not between 0 and 100 then 'popularity out of range'
+            when
+                danceability not between 0 and 1
+                or energy not between 0 and 1
+                or speechiness not between 0 and 1
+                or acousticness not between 0 and 1
+                or instrumentalness not between 0 and 1
+                or liveness not between 0 and 1
+                or valence not between 0 and 1
+                or loudness not between -60 and 10
+                or tempo not between 0 and 300
+                or key not between -1 and 11
+                or mode not in (0, 1)
+                or explicit not in (0, 1)
+                or time_signature not between 0 and 7
+                or duration_ms <= 0
+                then 'feature out of range'
+            when
+                danceability is null or energy is null or speechiness is null
+                or acousticness is null or instrumentalness is null or liveness is null
+                or valence is null or loudness is null or tempo is null or key is null
+                or mode is null or explicit is null or time_signature is null
+                or duration_ms is null
+                then 'missing feature'
+            when release_date is null then 'unparseable release date'
+            when release_year not between 1900 and year(current_date) + 1
+                then 'release date out of range'
+        end as validation_failure,
+        case
+            when len(unparseable_columns) > 0 then array_to_string(unparseable_columns, ', ')
+            when release_date is null then release_date_raw
+        end as validation_detail
+    from tracks
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        validation_failure is null
+        and row_number() over (
+            partition by track_id
+            order by validation_failure is not null, source_row_number
+        ) > 1 as is_duplicate
+    from checked
+
+),
+
+final as (
+
+    select
+        source_row_number,
+        track_id,
+        track_name,
+        popularity,
+        duration_ms,
+        explicit,
+        artist_names,
+        artist_ids,
+        release_date_raw,
+        release_date,
+        release_date_precision,
+        release_year,
+        danceability,
+        energy,
+        key,
+        loudness,
+        mode,
+        speechiness,
+        acousticness,
+        instrumentalness,
+        liveness,
+        valence,
+        tempo,
+        time_signature,
+        case when is_duplicate then 'duplicate id' else validation_failure end
+            as rejection_reason,
+        case when is_duplicate then track_id else validation_detail end as rejection_detail
+    from deduplicated
+
+)
+
+select * from final

@@ -1,0 +1,30 @@
+-- The predict side of the split (10%): features only. The true class is kept apart in
+-- fct_predict_track_classes for the holdout evaluation.
+
+with
+
+tracks as (
+
+    select * from {{ ref('int_tracks_enriched') }}
+
+),
+
+split as (
+
+    select * from {{ ref('int_tracks_split') }}
+    where split = 'predict'
+
+),
+
+final as (
+
+    select
+        tracks.track_id,
+        {{ track_feature_columns('tracks') }}
+    from tracks
+    inner join split
+        on tracks.track_id = split.track_id
+
+)
+
+select * from final

@@ -1,0 +1,48 @@
+-- The clean 2023 songs for the streams study: one row per song, with log(streams) and whether
+-- the song is in the top 10% by streams.
+
+with
+
+songs as (
+
+    select * from {{ ref('int_songs_2023_validated') }}
+    where rejection_reason is null
+
+),
+
+final as (
+
+    select
+        song_key,
+        track_name,
+        artist_names,
+        artist_count,
+        released_year,
+        released_month,
+        released_day,
+        released_date,
+        bpm,
+        key,
+        mode,
+        danceability_pct,
+        valence_pct,
+        energy_pct,
+        acousticness_pct,
+        instrumentalness_pct,
+        liveness_pct,
+        speechiness_pct,
+        in_spotify_playlists,
+        in_spotify_charts,
+        in_apple_playlists,
+        in_apple_charts,
+        in_deezer_playlists,
+        in_deezer_charts,
+        in_shazam_charts,
+        streams,
+        ln(streams + 1) as log_streams,
+        streams >= quantile_cont(streams, 0.9) over () as is_top_decile
+    from songs
+
+)
+
+select * from final

@@ -1,0 +1,30 @@
+-- The training side of the split (90%): features and the popularity class.
+
+with
+
+tracks as (
+
+    select * from {{ ref('int_tracks_enriched') }}
+
+),
+
+split as (
+
+    select * from {{ ref('int_tracks_split') }}
+    where split = 'train'
+
+),
+
+final as (
+
+    select
+        tracks.track_id,
+        {{ track_feature_columns('tracks') }},
+        tracks.popularity_class
+    from tracks
+    inner join split
+        on tracks.track_id = split.track_id
+
+)
+
+select * from final

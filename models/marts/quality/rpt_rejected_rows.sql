@@ -1,0 +1,72 @@
+-- Every raw row that did not reach a clean table, with the reason and where it came from.
+
+with
+
+tracks as (
+
+    select * from {{ ref('int_tracks_validated') }}
+    where rejection_reason is not null
+
+),
+
+artists as (
+
+    select * from {{ ref('int_artists_validated') }}
+    where rejection_reason is not null
+
+),
+
+songs as (
+
+    select * from {{ ref('int_songs_2023_validated') }}
+    where rejection_reason is not null
+
+),
+
+unioned as (
+
+    select
+        'spotify_600k.tracks' as source_table,
+        source_row_number,
+        track_id as record_key,
+        rejection_reason,
+        rejection_detail
+    from tracks
+
+    union all
+
+    select
+        'spotify_600k.artists' as source_table,
+        source_row_number,
+        artist_id as record_key,
+        rejection_reason,
+        rejection_detail
+    from artists
+
+    union all
+
+    select
+        'spotify_2023.songs' as source_table,
+        source_row_number,
+        coalesce(track_name, '') || ' / ' || coalesce(artist_names, '') as record_key,
+        rejection_reason,
+        rejection_detail
+    from songs
+
+),
+
+final as (
+
+    select
+        source_table,
+        source_row_number,
+        -- The header is line 1 of each file.
+        source_row_number + 1 as file_line,
+        record_key,
+        rejection_reason,
+        rejection_detail
+    from unioned
+
+)
+
+select * from final

@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    select * from {{ source('spotify_600k', 'artists') }}
+
+),
+
+numbered as (
+
+    select
+        row_number() over () as source_row_number,
+        *
+    from source
+
+),
+
+final as (
+
+    select
+        source_row_number,
+        nullif(trim(id), '') as artist_id,
+        name as artist_name,
+        try_cast(trim(followers) as double) as followers,
+        {{ parse_list_literal('genres') }} as genres,
+        -- Derived by Spotify from the artist's tracks: leaks the target, never a feature.
+        try_cast(trim(popularity) as integer) as artist_popularity,
+        {{ unparseable_columns({'followers': 'double', 'popularity': 'integer'}) }}
+            as unparseable_columns
+
+    from numbered
+
+)
+
+select * from final

@@ -1,0 +1,56 @@
+{%- set numeric_columns = {
+    'popularity': 'integer', 'duration_ms': 'bigint', 'explicit': 'integer',
+    'danceability': 'double', 'energy': 'double', 'key': 'integer', 'loudness': 'double',
+    'mode': 'integer', 'speechiness': 'double', 'acousticness': 'double',
+    'instrumentalness': 'double', 'liveness': 'double', 'valence': 'double',
+    'tempo': 'double', 'time_signature': 'integer'
+} -%}
+
+with
+
+source as (
+
+    select * from {{ source('spotify_600k', 'tracks') }}
+
+),
+
+numbered as (
+
+    -- row_number() over () streams in file order: source_row_number + 1 is the file's line.
+    select
+        row_number() over () as source_row_number,
+        *
+    from source
+
+),
+
+renamed as (
+
+    select
+        source_row_number,
+        nullif(trim(id), '') as track_id,
+        coalesce(name, '') as track_name,
+        {%- for column, type in numeric_columns.items() %}
+        try_cast(trim({{ column }}) as {{ type }}) as {{ column }},
+        {%- endfor %}
+        {{ parse_list_literal('artists') }} as artist_names,
+        {{ parse_list_literal('id_artists') }} as artist_ids,
+        trim(release_date) as release_date_raw,
+        {{ release_date_precision('trim(release_date)') }} as release_date_precision,
+        {{ parse_release_date('trim(release_date)') }} as release_date,
+        {{ unparseable_columns(numeric_columns) }} as unparseable_columns
+
+    from numbered
+
+),
+
+final as (
+
+    select
+        *,
+        year(release_date) as release_year
+    from renamed
+
+)
+
+select * from final

@@ -1,0 +1,493 @@
+"""Built-in data: a seeded generator for the three raw Kaggle files.
+
+It writes the exact Kaggle schemas with the real files' quirks, so the whole project runs on a
+machine without Kaggle access:
+
+* ``spotify_600k/tracks.csv``: ``release_date`` mixing ``YYYY-MM-DD`` (~76%), ``YYYY`` (~23%)
+  and ``YYYY-MM`` (~0.4%); ``artists``/``id_artists`` as Python list literals (apostrophes,
+  commas, double quotes, non-ASCII names); rare empty names; ``tempo`` 0 and ``time_signature``
+  0 on a few rows; popularity driven first by release year (as in the real data) and then by
+  artist reach and audio features, with the real distribution (mean ~27.6, std ~18.4, ~7.6%
+  zeros, ~56% ice-cold, ~42% lukewarm, ~1.4% blazing-hot at full size).
+* ``spotify_600k/artists.csv``: ``id,followers,genres,name,popularity`` consistent with the
+  tracks' ``id_artists``; artist popularity is derived from its tracks (as Spotify does), which
+  is why it must never be a feature.
+* ``spotify_2023/spotify-2023.csv``: latin-1, CRLF line ends, thousands separators inside quoted
+  numbers, empty ``key`` and ``in_shazam_charts`` values, one non-numeric ``streams`` value and
+  four duplicate songs.
+
+Same seed and row count give byte-identical files. Tracks are generated in chunks so memory
+stays flat at 10x the real size.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import gzip
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+REAL_TRACK_ROWS = 586_672
+TRACK_COLUMNS = [
+    "id", "name", "popularity", "duration_ms", "explicit", "artists", "id_artists",
+    "release_date", "danceability", "energy", "key", "loudness", "mode", "speechiness",
+    "acousticness", "instrumentalness", "liveness", "valence", "tempo", "time_signature",
+]
+ARTIST_COLUMNS = ["id", "followers", "genres", "name", "popularity"]
+SONGS_2023_COLUMNS = [
+    "track_name", "artist(s)_name", "artist_count", "released_year", "released_month",
+    "released_day", "in_spotify_playlists", "in_spotify_charts", "streams",
+    "in_apple_playlists", "in_apple_charts", "in_deezer_playlists", "in_deezer_charts",
+    "in_shazam_charts", "bpm", "key", "mode", "danceability_%", "valence_%", "energy_%",
+    "acousticness_%", "instrumentalness_%", "liveness_%", "speechiness_%",
+]
+SONGS_2023_ROWS = 953
+CHUNK_ROWS = 250_000
+_BASE62 = np.frombuffer(
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8
+)
+
+_FIRST = [
+    "Los", "The", "Lil", "DJ", "Big", "Orquesta", "Banda", "Sister", "Captain", "Café",
+    "Sigur", "Mötley", "Beyoncé", "Guns N'", "Earth, Wind &", "Björk", "Señor", "Mc",
+    "Dr.", "Young", "São", "Zoë", "Ensemble", "Trio", "Łukasz", "Ólafur", "Françoise",
+    'The "Real"', "Hermanos", "Kid",
+]
+_LAST = [
+    "Roses", "Fire", "Tacvba", "Rós", "Crüe", "Wolves", "Rivers", "Kings", "Dreams",
+    "Harmony", "Arnalds", "Hardy", "Coração", "Nights", "Santos", "Sound", "Brothers",
+    "Orchestra", "Weekend", "Lights", "Moreno", "Jackson", "Vega", "Stone", "Cruz",
+    "Müller", "O'Brien", "Lee", "Kim", "Nakamura",
+]
+_WORDS = [
+    "love", "night", "baby", "heart", "dance", "fire", "summer", "dream", "girl", "rain",
+    "blue", "gold", "midnight", "forever", "home", "crazy", "sweet", "wild", "light", "dark",
+    "river", "moon", "party", "alone", "money", "road", "city", "kiss", "ocean", "star",
+    "corazón", "amor", "noche", "vida", "canción", "señorita", "tonight", "feel", "young",
+    "remastered", "live", "version", "remix", "part", "mix", "sunset", "paradise", "echo",
+]
+_GENRES = [
+    "pop", "rock", "latin", "hip hop", "jazz", "classical", "tango", "dance pop", "k-pop",
+    "indie", "country", "soul", "r&b", "reggaeton", "metal", "folk", "blues", "edm",
+    "bossa nova", "chanson", "opera", "trap", "funk", "disco",
+]
+_KEYS_2023 = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+
+
+@dataclass(frozen=True)
+class RawFiles:
+    tracks: Path
+    artists: Path
+    songs_2023: Path
+
+
+def raw_files(raw_dir: Path) -> RawFiles:
+    return RawFiles(
+        tracks=raw_dir / "spotify_600k" / "tracks.csv",
+        artists=raw_dir / "spotify_600k" / "artists.csv",
+        songs_2023=raw_dir / "spotify_2023" / "spotify-2023.csv",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+
+
+def _spotify_ids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n random 22-character base62 ids, like Spotify's."""
+    codes = _BASE62[rng.integers(0, 62, size=(n, 22))]
+    return np.char.decode(np.ascontiguousarray(codes).view("S22").ravel(), "ascii").astype(object)
+
+
+def _round_sig(x: np.ndarray, digits: int = 3) -> np.ndarray:
+    """Round to significant digits, dividing so the float prints as the real file does."""
+    out = np.zeros_like(x, dtype=float)
+    nz = x != 0
+    exponent = np.floor(np.log10(np.abs(x[nz]))).astype(int)
+    decimals = np.clip(digits - 1 - exponent, 0, 12)
+    scale = 10.0**decimals
+    out[nz] = np.round(x[nz] * scale) / scale
+    return out
+
+
+def _atomic_write_text(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+# artists pool (for generated tracks)
+
+
+@dataclass
+class _ArtistPool:
+    ids: np.ndarray
+    names: np.ndarray
+    star: np.ndarray  # latent reach; drives followers and track popularity
+    weight: np.ndarray  # how often the artist appears on tracks
+    single_artists_literal: np.ndarray
+    single_ids_literal: np.ndarray
+
+
+def _artist_pool(rng: np.random.Generator, n_tracks: int) -> _ArtistPool:
+    n = max(20, n_tracks // 5)
+    ids = _spotify_ids(rng, n)
+    first = np.array(_FIRST, dtype=object)[rng.integers(0, len(_FIRST), n)]
+    last = np.array(_LAST, dtype=object)[rng.integers(0, len(_LAST), n)]
+    suffix = rng.integers(0, 1000, n)
+    names = np.array(
+        [f"{a} {b}" if s < 600 else f"{a} {b} {s}" for a, b, s in zip(first, last, suffix, strict=True)],
+        dtype=object,
+    )
+    star = rng.normal(0.0, 1.0, n)
+    # Prolific artists are a little more popular; appearance weights are heavy-tailed.
+    weight = rng.pareto(1.6, n) + 0.2
+    weight = weight / weight.sum()
+    single_names = np.array([repr([x]) for x in names], dtype=object)
+    single_ids = np.array([repr([x]) for x in ids], dtype=object)
+    return _ArtistPool(ids, names, star, weight, single_names, single_ids)
+
+
+# --------------------------------------------------------------------------------------------
+# tracks
+
+
+def _popularity_mean_by_year(year: np.ndarray) -> np.ndarray:
+    """Mean popularity by release year: about 0 in the 1920s rising to about 45 in 2019."""
+    t = np.clip((year - 1925) / 94.0, 0.0, 1.0)
+    return -8.6 + 58.0 * t**1.15
+
+
+def _track_chunk(
+    rng: np.random.Generator, n: int, pool: _ArtistPool
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    years = np.arange(1922, 2022)
+    year_weight = 1.0 / (1.0 + np.exp(-(years - 1968) / 9.0)) + 0.004
+    year_weight[-1] *= 0.3  # 2021 is a partial year in the real file
+    year = rng.choice(years, size=n, p=year_weight / year_weight.sum())
+    era = np.clip((year - 1922) / 99.0, 0.0, 1.0)
+
+    # Artists: 1 to 4 per track, the first one drives the track's reach.
+    n_artists = rng.choice([1, 2, 3, 4], size=n, p=[0.80, 0.13, 0.05, 0.02])
+    first = rng.choice(len(pool.ids), size=n, p=pool.weight)
+    extra = rng.choice(len(pool.ids), size=(n, 3), p=pool.weight)
+    artists = pool.single_artists_literal[first].copy()
+    id_artists = pool.single_ids_literal[first].copy()
+    for i in np.flatnonzero(n_artists > 1):
+        idx = [first[i], *extra[i, : n_artists[i] - 1].tolist()]
+        artists[i] = repr([pool.names[j] for j in idx])
+        id_artists[i] = repr([pool.ids[j] for j in idx])
+
+    energy = np.clip(rng.beta(2.0, 1.7, n) * (0.55 + 0.6 * era), 0.0, 1.0)
+    acousticness = np.clip(rng.beta(0.7, 0.7, n) * (1.3 - 0.9 * era) + 0.3 * (1 - energy) - 0.15,
+                           0.0, 0.996)
+    danceability = np.clip(rng.beta(5.0, 3.8, n) + 0.05 * era, 0.0, 0.99)
+    spoken = rng.random(n) < 0.03
+    speechiness = np.where(spoken, rng.uniform(0.66, 0.97, n), rng.beta(1.3, 18.0, n) + 0.022)
+    instrumental = np.where(rng.random(n) < 0.68, rng.exponential(0.002, n), rng.beta(1.5, 1.5, n))
+    instrumental = np.clip(instrumental, 0.0, 1.0)
+    liveness = np.clip(rng.beta(2.0, 8.0, n) + 0.02, 0.0, 1.0)
+    valence = np.clip(rng.beta(2.4, 2.0, n), 0.0, 1.0)
+    loudness = np.clip(-23.0 + 17.0 * energy + rng.normal(0.0, 2.8, n), -60.0, 5.0)
+    tempo = np.clip(rng.normal(118.0, 29.0, n), 40.0, 245.0)
+    tempo[rng.random(n) < 0.0006] = 0.0
+    time_signature = rng.choice([4, 3, 5, 1, 0], size=n, p=[0.855, 0.114, 0.017, 0.0135, 0.0005])
+    key = rng.integers(0, 12, n)
+    mode = (rng.random(n) < 0.66).astype(int)
+    explicit = (rng.random(n) < 0.005 + 0.12 * era**4).astype(int)
+    duration_ms = np.clip(rng.lognormal(np.log(215_000), 0.38, n), 5_000, 4_000_000).astype(int)
+
+    latent = (
+        _popularity_mean_by_year(year)
+        + 9.0 * pool.star[first]
+        + 4.0 * explicit
+        + 9.0 * (danceability - 0.55)
+        + 0.45 * (loudness + 10.0)
+        - 5.0 * acousticness
+        - 5.0 * instrumental
+        - 18.0 * spoken
+        + rng.normal(0.0, 10.5, n)
+    )
+    popularity = np.clip(np.round(latent), 0, 100).astype(int)
+
+    month = rng.integers(1, 13, n)
+    day = rng.integers(1, 29, n)
+    fmt = rng.random(n)
+    # Year-only dates are mostly older catalogue entries, as in the real file.
+    year_only = fmt < np.where(year < 1990, 0.36, 0.13)
+    month_only = (~year_only) & (fmt > 0.996)
+    release_date = np.char.add(year.astype(str), "")
+    full = ~(year_only | month_only)
+    ym = np.char.add(np.char.add(year.astype(str), "-"), np.char.zfill(month.astype(str), 2))
+    release_date = np.where(month_only, ym, release_date)
+    release_date = np.where(full, np.char.add(np.char.add(ym, "-"), np.char.zfill(day.astype(str), 2)),
+                            release_date)
+
+    words = np.array(_WORDS, dtype=object)
+    w1 = words[rng.integers(0, len(words), n)]
+    w2 = words[rng.integers(0, len(words), n)]
+    name = np.array([f"{a.title()} {b}" for a, b in zip(w1, w2, strict=True)], dtype=object)
+    name[rng.random(n) < 0.00012] = ""
+
+    return pd.DataFrame({
+        "id": _spotify_ids(rng, n),
+        "name": name,
+        "popularity": popularity,
+        "duration_ms": duration_ms,
+        "explicit": explicit,
+        "artists": artists,
+        "id_artists": id_artists,
+        "release_date": release_date,
+        "danceability": np.round(danceability, 3),
+        "energy": _round_sig(energy),
+        "key": key,
+        "loudness": np.round(loudness, 3),
+        "mode": mode,
+        "speechiness": _round_sig(speechiness),
+        "acousticness": _round_sig(acousticness),
+        "instrumentalness": _round_sig(instrumental),
+        "liveness": _round_sig(liveness),
+        "valence": _round_sig(valence),
+        "tempo": np.round(tempo, 3),
+        "time_signature": time_signature,
+    })[TRACK_COLUMNS], first, popularity
+
+
+def _chunk_sizes(rows: int) -> Iterator[int]:
+    done = 0
+    while done < rows:
+        size = min(CHUNK_ROWS, rows - done)
+        yield size
+        done += size
+
+
+def write_tracks_and_artists(files: RawFiles, rows: int, seed: int) -> None:
+    """Write tracks.csv and a consistent artists.csv."""
+    pool_rng = np.random.default_rng([seed, 0])
+    pool = _artist_pool(pool_rng, rows)
+    pop_sum = np.zeros(len(pool.ids))
+    pop_count = np.zeros(len(pool.ids))
+
+    def write_tracks(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            for i, size in enumerate(_chunk_sizes(rows)):
+                rng = np.random.default_rng([seed, 1, i])
+                frame, first, popularity = _track_chunk(rng, size, pool)
+                np.add.at(pop_sum, first, popularity)
+                np.add.at(pop_count, first, 1)
+                frame.to_csv(out, index=False, header=(i == 0), lineterminator="\n")
+
+    _atomic_write_text(files.tracks, write_tracks)
+    used = pop_count > 0
+    mean_pop = np.divide(pop_sum, pop_count, out=np.zeros_like(pop_sum), where=used)
+    _write_artists(files.artists, pool.ids[used], pool.names[used], pool.star[used],
+                   mean_pop[used], np.random.default_rng([seed, 2]))
+
+
+def _write_artists(path: Path, ids: np.ndarray, names: np.ndarray, reach: np.ndarray,
+                   mean_popularity: np.ndarray, rng: np.random.Generator) -> None:
+    n = len(ids)
+    followers = np.round(np.exp(7.0 + 2.2 * reach + rng.normal(0.0, 0.6, n)))
+    n_genres = np.clip(rng.poisson(np.clip(1.2 + 1.0 * reach, 0.05, None)), 0, 8)
+    genre_pool = np.array(_GENRES, dtype=object)
+    genres = [
+        repr(sorted(set(genre_pool[rng.integers(0, len(_GENRES), k)].tolist()))) if k else "[]"
+        for k in n_genres
+    ]
+    # Spotify derives an artist's popularity from its tracks' popularity: it leaks the target.
+    popularity = np.clip(np.round(mean_popularity + rng.normal(0.0, 4.0, n)), 0, 100).astype(int)
+    frame = pd.DataFrame({
+        "id": ids,
+        "followers": followers.astype(float),
+        "genres": genres,
+        "name": names,
+        "popularity": popularity,
+    })
+    _atomic_write_text(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def write_artists_for_tracks(tracks_path: Path, artists_path: Path, seed: int) -> int:
+    """Write artists.csv for an existing tracks.csv (plain or gzipped), e.g. a real partial file.
+
+    Each artist gets its name from the tracks, a popularity from the mean of its tracks, and
+    followers and genres drawn from that reach. Returns the number of artists written.
+    """
+    names: dict[str, str] = {}
+    pop_sum: dict[str, float] = {}
+    pop_count: dict[str, int] = {}
+    with _open_text(tracks_path) as handle:
+        reader = csv.DictReader(handle)
+        missing = {"id_artists", "artists", "popularity"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{tracks_path}: not a tracks.csv, missing columns {sorted(missing)}")
+        for line_no, row in enumerate(reader, start=2):
+            try:
+                ids = ast.literal_eval(row["id_artists"])
+                artist_names = ast.literal_eval(row["artists"])
+                popularity = float(row["popularity"])
+            except (ValueError, SyntaxError):
+                log.warning("%s line %d: unreadable artists or popularity, skipped",
+                            tracks_path, line_no)
+                continue
+            for j, artist_id in enumerate(ids):
+                names.setdefault(artist_id, artist_names[j] if j < len(artist_names) else "")
+                pop_sum[artist_id] = pop_sum.get(artist_id, 0.0) + popularity
+                pop_count[artist_id] = pop_count.get(artist_id, 0) + 1
+    ids = np.array(sorted(names), dtype=object)
+    mean_pop = np.array([pop_sum[i] / pop_count[i] for i in ids])
+    spread = mean_pop.std() or 1.0
+    rng = np.random.default_rng([seed, 3])
+    reach = (mean_pop - mean_pop.mean()) / spread + rng.normal(0.0, 0.7, len(ids))
+    _write_artists(artists_path, ids, np.array([names[i] for i in ids], dtype=object), reach,
+                   mean_pop, rng)
+    return len(ids)
+
+
+# --------------------------------------------------------------------------------------------
+# 2023 songs
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def write_songs_2023(path: Path, seed: int, rows: int = SONGS_2023_ROWS) -> None:
+    rng = np.random.default_rng([seed, 4])
+    n = rows - 4  # four duplicates are appended below
+    words = np.array([w for w in _WORDS if w.isascii()] + ["Señorita", "Café", "Corazón"],
+                     dtype=object)
+    track = [f"{rng.choice(words).title()} {rng.choice(words)}" for _ in range(n)]
+    artist_count = rng.choice([1, 2, 3], size=n, p=[0.75, 0.2, 0.05])
+    first_names = [x for x in _FIRST if _latin1(x)]
+    last_names = [x for x in _LAST if _latin1(x)]
+    artists = [
+        ", ".join(f"{rng.choice(first_names)} {rng.choice(last_names)}" for _ in range(k))
+        for k in artist_count
+    ]
+    year = np.where(rng.random(n) < 0.85, rng.integers(2019, 2024, n), rng.integers(1930, 2019, n))
+    month = rng.integers(1, 13, n)
+    day = rng.integers(1, 29, n)
+    reach = rng.normal(0.0, 1.0, n)
+    age = 2023 - year
+    playlists = np.round(np.exp(7.6 + 1.0 * reach + 0.04 * np.minimum(age, 30) +
+                                rng.normal(0, 0.4, n))).astype(int)
+    spotify_charts = np.maximum(0, np.round(rng.exponential(12, n) * (reach > 0.5))).astype(int)
+    dance = np.clip(rng.normal(67, 14, n), 20, 97).astype(int)
+    energy = np.clip(rng.normal(64, 16, n), 10, 97).astype(int)
+    log_streams = (19.4 + 0.8 * np.log(playlists / 2000) + 0.02 * (dance - 67) / 14 +
+                   rng.normal(0, 0.45, n))
+    streams = np.round(np.exp(log_streams)).astype(np.int64).astype(str).astype(object)
+    apple_playlists = np.round(playlists / 80 * np.exp(rng.normal(0, 0.5, n))).astype(int)
+    deezer_playlists = np.round(playlists / 12 * np.exp(rng.normal(0, 0.8, n))).astype(int)
+    shazam = np.round(rng.exponential(60, n) * (rng.random(n) < 0.6)).astype(int)
+    frame = pd.DataFrame({
+        "track_name": track,
+        "artist(s)_name": artists,
+        "artist_count": artist_count,
+        "released_year": year,
+        "released_month": month,
+        "released_day": day,
+        "in_spotify_playlists": playlists,
+        "in_spotify_charts": spotify_charts,
+        "streams": streams,
+        "in_apple_playlists": apple_playlists,
+        "in_apple_charts": np.round(rng.exponential(50, n)).astype(int),
+        "in_deezer_playlists": [f"{v:,}" for v in deezer_playlists],
+        "in_deezer_charts": np.round(rng.exponential(3, n)).astype(int),
+        "in_shazam_charts": [f"{v:,}" for v in shazam],
+        "bpm": np.clip(rng.normal(122, 28, n), 65, 206).astype(int),
+        "key": np.array(_KEYS_2023, dtype=object)[rng.integers(0, 12, n)],
+        "mode": np.where(rng.random(n) < 0.55, "Major", "Minor"),
+        "danceability_%": dance,
+        "valence_%": np.clip(rng.normal(51, 23, n), 4, 97).astype(int),
+        "energy_%": energy,
+        "acousticness_%": np.clip(rng.exponential(25, n), 0, 97).astype(int),
+        "instrumentalness_%": np.where(rng.random(n) < 0.9, 0, rng.integers(1, 91, n)),
+        "liveness_%": np.clip(rng.normal(18, 13, n), 3, 97).astype(int),
+        "speechiness_%": np.clip(rng.exponential(10, n), 2, 64).astype(int),
+    })
+    frame.loc[rng.choice(n, size=min(95, n // 10), replace=False), "key"] = ""
+    frame.loc[rng.choice(n, size=min(50, n // 19), replace=False), "in_shazam_charts"] = ""
+    bad = int(rng.integers(0, n))
+    frame.loc[bad, "streams"] = (
+        "BPM110KeyAModeMajorDanceability53Valence75Energy69Acousticness7Instrumentalness0"
+        "Liveness17Speechiness3"
+    )
+    duplicates = frame.sample(n=4, random_state=int(rng.integers(0, 2**31)))
+    frame = pd.concat([frame, duplicates], ignore_index=True)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="latin-1", newline="") as out:
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow(SONGS_2023_COLUMNS)
+            writer.writerows(frame.itertuples(index=False, name=None))
+
+    _atomic_write_text(path, write)
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+
+
+def generate(raw_dir: Path, rows: int = REAL_TRACK_ROWS, seed: int = 42,
+             overwrite: bool = False) -> RawFiles:
+    """Write whichever of the three raw files are missing (all of them with ``overwrite``).
+
+    A tracks file that exists without artists.csv gets an artists.csv made for it, so real
+    tracks can be used with generated artists.
+    """
+    if rows < 100:
+        raise ValueError(f"--rows must be at least 100, got {rows}")
+    files = raw_files(raw_dir)
+    existing_tracks = _existing(files.tracks)
+    if overwrite or existing_tracks is None:
+        log.info("generating %s tracks (seed %d) into %s", f"{rows:,}", seed, files.tracks.parent)
+        for stale in (files.tracks.with_suffix(".csv.gz"), files.artists.with_suffix(".csv.gz")):
+            stale.unlink(missing_ok=True)
+        write_tracks_and_artists(files, rows, seed)
+    elif _existing(files.artists) is None:
+        count = write_artists_for_tracks(existing_tracks, files.artists, seed)
+        log.info("wrote %d artists for the existing %s", count, existing_tracks)
+    if overwrite or _existing(files.songs_2023) is None:
+        files.songs_2023.with_suffix(".csv.gz").unlink(missing_ok=True)
+        write_songs_2023(files.songs_2023, seed)
+        log.info("generated %s", files.songs_2023)
+    return files
+
+
+def _existing(path: Path) -> Path | None:
+    """The file, or its gzipped twin, if either exists."""
+    for candidate in (path, path.with_suffix(path.suffix + ".gz")):
+        if candidate.exists():
+            return candidate
+    return None

@@ -1,0 +1,56 @@
+"""Where things live: every path the project uses, resolved once from the environment.
+
+All paths are absolute, so nothing depends on the caller's working directory.
+
+| variable          | default (under the project root) | what                              |
+|-------------------|----------------------------------|-----------------------------------|
+| MUSIC_RAW_DIR     | data/raw                         | raw Kaggle CSVs, one folder each  |
+| MUSIC_WAREHOUSE   | data/warehouse.duckdb            | the DuckDB warehouse file         |
+| MUSIC_MLFLOW_DIR  | data/mlflow                      | MLflow tracking store + artifacts |
+| MUSIC_REPORTS_DIR | reports                          | charts and the HTML page          |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    path = Path(value).expanduser() if value else default
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_root: Path
+    raw_dir: Path
+    warehouse: Path
+    mlflow_dir: Path
+    reports_dir: Path
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.project_root / "profiles"
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for a dbt subprocess: absolute paths, so dbt and Python agree."""
+        env = dict(os.environ)
+        env["MUSIC_RAW_DIR"] = str(self.raw_dir)
+        env["MUSIC_WAREHOUSE"] = str(self.warehouse)
+        env["DBT_PROFILES_DIR"] = str(self.profiles_dir)
+        return env
+
+
+def load_settings() -> Settings:
+    return Settings(
+        project_root=PROJECT_ROOT,
+        raw_dir=_path_from_env("MUSIC_RAW_DIR", PROJECT_ROOT / "data" / "raw"),
+        warehouse=_path_from_env("MUSIC_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb"),
+        mlflow_dir=_path_from_env("MUSIC_MLFLOW_DIR", PROJECT_ROOT / "data" / "mlflow"),
+        reports_dir=_path_from_env("MUSIC_REPORTS_DIR", PROJECT_ROOT / "reports"),
+    )
