@@ -41,8 +41,8 @@
         [
             {%- for name, type in columns.items() %}
             case
-                when nullif(trim({{ adapter.quote(name) }}), '') is not null
-                    and try_cast(trim({{ adapter.quote(name) }}) as {{ type }}) is null
+                when nullif(trim("{{ name }}"), '') is not null
+                    and try_cast(trim("{{ name }}") as {{ type }}) is null
                     then '{{ name }}'
             end{{ "," if not loop.last }}
             {%- endfor %}

@@ -40,17 +40,53 @@ log = logging.getLogger(__name__)
 
 REAL_TRACK_ROWS = 586_672
 TRACK_COLUMNS = [
-    "id", "name", "popularity", "duration_ms", "explicit", "artists", "id_artists",
-    "release_date", "danceability", "energy", "key", "loudness", "mode", "speechiness",
-    "acousticness", "instrumentalness", "liveness", "valence", "tempo", "time_signature",
+    "id",
+    "name",
+    "popularity",
+    "duration_ms",
+    "explicit",
+    "artists",
+    "id_artists",
+    "release_date",
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+    "time_signature",
 ]
 ARTIST_COLUMNS = ["id", "followers", "genres", "name", "popularity"]
 SONGS_2023_COLUMNS = [
-    "track_name", "artist(s)_name", "artist_count", "released_year", "released_month",
-    "released_day", "in_spotify_playlists", "in_spotify_charts", "streams",
-    "in_apple_playlists", "in_apple_charts", "in_deezer_playlists", "in_deezer_charts",
-    "in_shazam_charts", "bpm", "key", "mode", "danceability_%", "valence_%", "energy_%",
-    "acousticness_%", "instrumentalness_%", "liveness_%", "speechiness_%",
+    "track_name",
+    "artist(s)_name",
+    "artist_count",
+    "released_year",
+    "released_month",
+    "released_day",
+    "in_spotify_playlists",
+    "in_spotify_charts",
+    "streams",
+    "in_apple_playlists",
+    "in_apple_charts",
+    "in_deezer_playlists",
+    "in_deezer_charts",
+    "in_shazam_charts",
+    "bpm",
+    "key",
+    "mode",
+    "danceability_%",
+    "valence_%",
+    "energy_%",
+    "acousticness_%",
+    "instrumentalness_%",
+    "liveness_%",
+    "speechiness_%",
 ]
 SONGS_2023_ROWS = 953
 CHUNK_ROWS = 250_000
@@ -59,28 +95,144 @@ _BASE62 = np.frombuffer(
 )
 
 _FIRST = [
-    "Los", "The", "Lil", "DJ", "Big", "Orquesta", "Banda", "Sister", "Captain", "Café",
-    "Sigur", "Mötley", "Beyoncé", "Guns N'", "Earth, Wind &", "Björk", "Señor", "Mc",
-    "Dr.", "Young", "São", "Zoë", "Ensemble", "Trio", "Łukasz", "Ólafur", "Françoise",
-    'The "Real"', "Hermanos", "Kid",
+    "Los",
+    "The",
+    "Lil",
+    "DJ",
+    "Big",
+    "Orquesta",
+    "Banda",
+    "Sister",
+    "Captain",
+    "Café",
+    "Sigur",
+    "Mötley",
+    "Beyoncé",
+    "Guns N'",
+    "Earth, Wind &",
+    "Björk",
+    "Señor",
+    "Mc",
+    "Dr.",
+    "Young",
+    "São",
+    "Zoë",
+    "Ensemble",
+    "Trio",
+    "Łukasz",
+    "Ólafur",
+    "Françoise",
+    'The "Real"',
+    "Hermanos",
+    "Kid",
 ]
 _LAST = [
-    "Roses", "Fire", "Tacvba", "Rós", "Crüe", "Wolves", "Rivers", "Kings", "Dreams",
-    "Harmony", "Arnalds", "Hardy", "Coração", "Nights", "Santos", "Sound", "Brothers",
-    "Orchestra", "Weekend", "Lights", "Moreno", "Jackson", "Vega", "Stone", "Cruz",
-    "Müller", "O'Brien", "Lee", "Kim", "Nakamura",
+    "Roses",
+    "Fire",
+    "Tacvba",
+    "Rós",
+    "Crüe",
+    "Wolves",
+    "Rivers",
+    "Kings",
+    "Dreams",
+    "Harmony",
+    "Arnalds",
+    "Hardy",
+    "Coração",
+    "Nights",
+    "Santos",
+    "Sound",
+    "Brothers",
+    "Orchestra",
+    "Weekend",
+    "Lights",
+    "Moreno",
+    "Jackson",
+    "Vega",
+    "Stone",
+    "Cruz",
+    "Müller",
+    "O'Brien",
+    "Lee",
+    "Kim",
+    "Nakamura",
 ]
 _WORDS = [
-    "love", "night", "baby", "heart", "dance", "fire", "summer", "dream", "girl", "rain",
-    "blue", "gold", "midnight", "forever", "home", "crazy", "sweet", "wild", "light", "dark",
-    "river", "moon", "party", "alone", "money", "road", "city", "kiss", "ocean", "star",
-    "corazón", "amor", "noche", "vida", "canción", "señorita", "tonight", "feel", "young",
-    "remastered", "live", "version", "remix", "part", "mix", "sunset", "paradise", "echo",
+    "love",
+    "night",
+    "baby",
+    "heart",
+    "dance",
+    "fire",
+    "summer",
+    "dream",
+    "girl",
+    "rain",
+    "blue",
+    "gold",
+    "midnight",
+    "forever",
+    "home",
+    "crazy",
+    "sweet",
+    "wild",
+    "light",
+    "dark",
+    "river",
+    "moon",
+    "party",
+    "alone",
+    "money",
+    "road",
+    "city",
+    "kiss",
+    "ocean",
+    "star",
+    "corazón",
+    "amor",
+    "noche",
+    "vida",
+    "canción",
+    "señorita",
+    "tonight",
+    "feel",
+    "young",
+    "remastered",
+    "live",
+    "version",
+    "remix",
+    "part",
+    "mix",
+    "sunset",
+    "paradise",
+    "echo",
 ]
 _GENRES = [
-    "pop", "rock", "latin", "hip hop", "jazz", "classical", "tango", "dance pop", "k-pop",
-    "indie", "country", "soul", "r&b", "reggaeton", "metal", "folk", "blues", "edm",
-    "bossa nova", "chanson", "opera", "trap", "funk", "disco",
+    "pop",
+    "rock",
+    "latin",
+    "hip hop",
+    "jazz",
+    "classical",
+    "tango",
+    "dance pop",
+    "k-pop",
+    "indie",
+    "country",
+    "soul",
+    "r&b",
+    "reggaeton",
+    "metal",
+    "folk",
+    "blues",
+    "edm",
+    "bossa nova",
+    "chanson",
+    "opera",
+    "trap",
+    "funk",
+    "disco",
 ]
 _KEYS_2023 = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 
@@ -156,7 +308,10 @@ def _artist_pool(rng: np.random.Generator, n_tracks: int) -> _ArtistPool:
     last = np.array(_LAST, dtype=object)[rng.integers(0, len(_LAST), n)]
     suffix = rng.integers(0, 1000, n)
     names = np.array(
-        [f"{a} {b}" if s < 600 else f"{a} {b} {s}" for a, b, s in zip(first, last, suffix, strict=True)],
+        [
+            f"{a} {b}" if s < 600 else f"{a} {b} {s}"
+            for a, b, s in zip(first, last, suffix, strict=True)
+        ],
         dtype=object,
     )
     star = rng.normal(0.0, 1.0, n)
@@ -193,14 +348,16 @@ def _track_chunk(
     extra = rng.choice(len(pool.ids), size=(n, 3), p=pool.weight)
     artists = pool.single_artists_literal[first].copy()
     id_artists = pool.single_ids_literal[first].copy()
-    for i in np.flatnonzero(n_artists > 1):
+    multi = np.flatnonzero(n_artists > 1)
+    for i in multi:
         idx = [first[i], *extra[i, : n_artists[i] - 1].tolist()]
         artists[i] = repr([pool.names[j] for j in idx])
         id_artists[i] = repr([pool.ids[j] for j in idx])
 
     energy = np.clip(rng.beta(2.0, 1.7, n) * (0.55 + 0.6 * era), 0.0, 1.0)
-    acousticness = np.clip(rng.beta(0.7, 0.7, n) * (1.3 - 0.9 * era) + 0.3 * (1 - energy) - 0.15,
-                           0.0, 0.996)
+    acousticness = np.clip(
+        rng.beta(0.7, 0.7, n) * (1.3 - 0.9 * era) + 0.3 * (1 - energy) - 0.15, 0.0, 0.996
+    )
     danceability = np.clip(rng.beta(5.0, 3.8, n) + 0.05 * era, 0.0, 0.99)
     spoken = rng.random(n) < 0.03
     speechiness = np.where(spoken, rng.uniform(0.66, 0.97, n), rng.beta(1.3, 18.0, n) + 0.022)
@@ -240,8 +397,9 @@ def _track_chunk(
     full = ~(year_only | month_only)
     ym = np.char.add(np.char.add(year.astype(str), "-"), np.char.zfill(month.astype(str), 2))
     release_date = np.where(month_only, ym, release_date)
-    release_date = np.where(full, np.char.add(np.char.add(ym, "-"), np.char.zfill(day.astype(str), 2)),
-                            release_date)
+    release_date = np.where(
+        full, np.char.add(np.char.add(ym, "-"), np.char.zfill(day.astype(str), 2)), release_date
+    )
 
     words = np.array(_WORDS, dtype=object)
     w1 = words[rng.integers(0, len(words), n)]
@@ -249,28 +407,40 @@ def _track_chunk(
     name = np.array([f"{a.title()} {b}" for a, b in zip(w1, w2, strict=True)], dtype=object)
     name[rng.random(n) < 0.00012] = ""
 
-    return pd.DataFrame({
-        "id": _spotify_ids(rng, n),
-        "name": name,
-        "popularity": popularity,
-        "duration_ms": duration_ms,
-        "explicit": explicit,
-        "artists": artists,
-        "id_artists": id_artists,
-        "release_date": release_date,
-        "danceability": np.round(danceability, 3),
-        "energy": _round_sig(energy),
-        "key": key,
-        "loudness": np.round(loudness, 3),
-        "mode": mode,
-        "speechiness": _round_sig(speechiness),
-        "acousticness": _round_sig(acousticness),
-        "instrumentalness": _round_sig(instrumental),
-        "liveness": _round_sig(liveness),
-        "valence": _round_sig(valence),
-        "tempo": np.round(tempo, 3),
-        "time_signature": time_signature,
-    })[TRACK_COLUMNS], first, popularity
+    frame = pd.DataFrame(
+        {
+            "id": _spotify_ids(rng, n),
+            "name": name,
+            "popularity": popularity,
+            "duration_ms": duration_ms,
+            "explicit": explicit,
+            "artists": artists,
+            "id_artists": id_artists,
+            "release_date": release_date,
+            "danceability": np.round(danceability, 3),
+            "energy": _round_sig(energy),
+            "key": key,
+            "loudness": np.round(loudness, 3),
+            "mode": mode,
+            "speechiness": _round_sig(speechiness),
+            "acousticness": _round_sig(acousticness),
+            "instrumentalness": _round_sig(instrumental),
+            "liveness": _round_sig(liveness),
+            "valence": _round_sig(valence),
+            "tempo": np.round(tempo, 3),
+            "time_signature": time_signature,
+        }
+    )[TRACK_COLUMNS]
+    # Every (artist, track popularity) pair, for the artists' own popularity and membership.
+    extra_rows = np.repeat(multi, n_artists[multi] - 1)
+    extra_cols = (
+        np.concatenate([np.arange(k - 1) for k in n_artists[multi]])
+        if len(multi)
+        else (np.zeros(0, dtype=int))
+    )
+    artist_index = np.concatenate([first, extra[extra_rows, extra_cols]])
+    artist_popularity = np.concatenate([popularity, popularity[extra_rows]])
+    return frame, artist_index, artist_popularity
 
 
 def _chunk_sizes(rows: int) -> Iterator[int]:
@@ -300,12 +470,24 @@ def write_tracks_and_artists(files: RawFiles, rows: int, seed: int) -> None:
     _atomic_write_text(files.tracks, write_tracks)
     used = pop_count > 0
     mean_pop = np.divide(pop_sum, pop_count, out=np.zeros_like(pop_sum), where=used)
-    _write_artists(files.artists, pool.ids[used], pool.names[used], pool.star[used],
-                   mean_pop[used], np.random.default_rng([seed, 2]))
+    _write_artists(
+        files.artists,
+        pool.ids[used],
+        pool.names[used],
+        pool.star[used],
+        mean_pop[used],
+        np.random.default_rng([seed, 2]),
+    )
 
 
-def _write_artists(path: Path, ids: np.ndarray, names: np.ndarray, reach: np.ndarray,
-                   mean_popularity: np.ndarray, rng: np.random.Generator) -> None:
+def _write_artists(
+    path: Path,
+    ids: np.ndarray,
+    names: np.ndarray,
+    reach: np.ndarray,
+    mean_popularity: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
     n = len(ids)
     followers = np.round(np.exp(7.0 + 2.2 * reach + rng.normal(0.0, 0.6, n)))
     n_genres = np.clip(rng.poisson(np.clip(1.2 + 1.0 * reach, 0.05, None)), 0, 8)
@@ -316,13 +498,15 @@ def _write_artists(path: Path, ids: np.ndarray, names: np.ndarray, reach: np.nda
     ]
     # Spotify derives an artist's popularity from its tracks' popularity: it leaks the target.
     popularity = np.clip(np.round(mean_popularity + rng.normal(0.0, 4.0, n)), 0, 100).astype(int)
-    frame = pd.DataFrame({
-        "id": ids,
-        "followers": followers.astype(float),
-        "genres": genres,
-        "name": names,
-        "popularity": popularity,
-    })
+    frame = pd.DataFrame(
+        {
+            "id": ids,
+            "followers": followers.astype(float),
+            "genres": genres,
+            "name": names,
+            "popularity": popularity,
+        }
+    )
     _atomic_write_text(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
 
 
@@ -352,8 +536,9 @@ def write_artists_for_tracks(tracks_path: Path, artists_path: Path, seed: int) -
                 artist_names = ast.literal_eval(row["artists"])
                 popularity = float(row["popularity"])
             except (ValueError, SyntaxError):
-                log.warning("%s line %d: unreadable artists or popularity, skipped",
-                            tracks_path, line_no)
+                log.warning(
+                    "%s line %d: unreadable artists or popularity, skipped", tracks_path, line_no
+                )
                 continue
             for j, artist_id in enumerate(ids):
                 names.setdefault(artist_id, artist_names[j] if j < len(artist_names) else "")
@@ -364,8 +549,9 @@ def write_artists_for_tracks(tracks_path: Path, artists_path: Path, seed: int) -
     spread = mean_pop.std() or 1.0
     rng = np.random.default_rng([seed, 3])
     reach = (mean_pop - mean_pop.mean()) / spread + rng.normal(0.0, 0.7, len(ids))
-    _write_artists(artists_path, ids, np.array([names[i] for i in ids], dtype=object), reach,
-                   mean_pop, rng)
+    _write_artists(
+        artists_path, ids, np.array([names[i] for i in ids], dtype=object), reach, mean_pop, rng
+    )
     return len(ids)
 
 
@@ -384,8 +570,9 @@ def _latin1(text: str) -> bool:
 def write_songs_2023(path: Path, seed: int, rows: int = SONGS_2023_ROWS) -> None:
     rng = np.random.default_rng([seed, 4])
     n = rows - 4  # four duplicates are appended below
-    words = np.array([w for w in _WORDS if w.isascii()] + ["Señorita", "Café", "Corazón"],
-                     dtype=object)
+    words = np.array(
+        [w for w in _WORDS if w.isascii()] + ["Señorita", "Café", "Corazón"], dtype=object
+    )
     track = [f"{rng.choice(words).title()} {rng.choice(words)}" for _ in range(n)]
     artist_count = rng.choice([1, 2, 3], size=n, p=[0.75, 0.2, 0.05])
     first_names = [x for x in _FIRST if _latin1(x)]
@@ -399,43 +586,47 @@ def write_songs_2023(path: Path, seed: int, rows: int = SONGS_2023_ROWS) -> None
     day = rng.integers(1, 29, n)
     reach = rng.normal(0.0, 1.0, n)
     age = 2023 - year
-    playlists = np.round(np.exp(7.6 + 1.0 * reach + 0.04 * np.minimum(age, 30) +
-                                rng.normal(0, 0.4, n))).astype(int)
+    playlists = np.round(
+        np.exp(7.6 + 1.0 * reach + 0.04 * np.minimum(age, 30) + rng.normal(0, 0.4, n))
+    ).astype(int)
     spotify_charts = np.maximum(0, np.round(rng.exponential(12, n) * (reach > 0.5))).astype(int)
     dance = np.clip(rng.normal(67, 14, n), 20, 97).astype(int)
     energy = np.clip(rng.normal(64, 16, n), 10, 97).astype(int)
-    log_streams = (19.4 + 0.8 * np.log(playlists / 2000) + 0.02 * (dance - 67) / 14 +
-                   rng.normal(0, 0.45, n))
+    log_streams = (
+        19.4 + 0.8 * np.log(playlists / 2000) + 0.02 * (dance - 67) / 14 + rng.normal(0, 0.45, n)
+    )
     streams = np.round(np.exp(log_streams)).astype(np.int64).astype(str).astype(object)
     apple_playlists = np.round(playlists / 80 * np.exp(rng.normal(0, 0.5, n))).astype(int)
     deezer_playlists = np.round(playlists / 12 * np.exp(rng.normal(0, 0.8, n))).astype(int)
     shazam = np.round(rng.exponential(60, n) * (rng.random(n) < 0.6)).astype(int)
-    frame = pd.DataFrame({
-        "track_name": track,
-        "artist(s)_name": artists,
-        "artist_count": artist_count,
-        "released_year": year,
-        "released_month": month,
-        "released_day": day,
-        "in_spotify_playlists": playlists,
-        "in_spotify_charts": spotify_charts,
-        "streams": streams,
-        "in_apple_playlists": apple_playlists,
-        "in_apple_charts": np.round(rng.exponential(50, n)).astype(int),
-        "in_deezer_playlists": [f"{v:,}" for v in deezer_playlists],
-        "in_deezer_charts": np.round(rng.exponential(3, n)).astype(int),
-        "in_shazam_charts": [f"{v:,}" for v in shazam],
-        "bpm": np.clip(rng.normal(122, 28, n), 65, 206).astype(int),
-        "key": np.array(_KEYS_2023, dtype=object)[rng.integers(0, 12, n)],
-        "mode": np.where(rng.random(n) < 0.55, "Major", "Minor"),
-        "danceability_%": dance,
-        "valence_%": np.clip(rng.normal(51, 23, n), 4, 97).astype(int),
-        "energy_%": energy,
-        "acousticness_%": np.clip(rng.exponential(25, n), 0, 97).astype(int),
-        "instrumentalness_%": np.where(rng.random(n) < 0.9, 0, rng.integers(1, 91, n)),
-        "liveness_%": np.clip(rng.normal(18, 13, n), 3, 97).astype(int),
-        "speechiness_%": np.clip(rng.exponential(10, n), 2, 64).astype(int),
-    })
+    frame = pd.DataFrame(
+        {
+            "track_name": track,
+            "artist(s)_name": artists,
+            "artist_count": artist_count,
+            "released_year": year,
+            "released_month": month,
+            "released_day": day,
+            "in_spotify_playlists": playlists,
+            "in_spotify_charts": spotify_charts,
+            "streams": streams,
+            "in_apple_playlists": apple_playlists,
+            "in_apple_charts": np.round(rng.exponential(50, n)).astype(int),
+            "in_deezer_playlists": [f"{v:,}" for v in deezer_playlists],
+            "in_deezer_charts": np.round(rng.exponential(3, n)).astype(int),
+            "in_shazam_charts": [f"{v:,}" for v in shazam],
+            "bpm": np.clip(rng.normal(122, 28, n), 65, 206).astype(int),
+            "key": np.array(_KEYS_2023, dtype=object)[rng.integers(0, 12, n)],
+            "mode": np.where(rng.random(n) < 0.55, "Major", "Minor"),
+            "danceability_%": dance,
+            "valence_%": np.clip(rng.normal(51, 23, n), 4, 97).astype(int),
+            "energy_%": energy,
+            "acousticness_%": np.clip(rng.exponential(25, n), 0, 97).astype(int),
+            "instrumentalness_%": np.where(rng.random(n) < 0.9, 0, rng.integers(1, 91, n)),
+            "liveness_%": np.clip(rng.normal(18, 13, n), 3, 97).astype(int),
+            "speechiness_%": np.clip(rng.exponential(10, n), 2, 64).astype(int),
+        }
+    )
     frame.loc[rng.choice(n, size=min(95, n // 10), replace=False), "key"] = ""
     frame.loc[rng.choice(n, size=min(50, n // 19), replace=False), "in_shazam_charts"] = ""
     bad = int(rng.integers(0, n))
@@ -459,8 +650,9 @@ def write_songs_2023(path: Path, seed: int, rows: int = SONGS_2023_ROWS) -> None
 # entry point
 
 
-def generate(raw_dir: Path, rows: int = REAL_TRACK_ROWS, seed: int = 42,
-             overwrite: bool = False) -> RawFiles:
+def generate(
+    raw_dir: Path, rows: int = REAL_TRACK_ROWS, seed: int = 42, overwrite: bool = False
+) -> RawFiles:
     """Write whichever of the three raw files are missing (all of them with ``overwrite``).
 
     A tracks file that exists without artists.csv gets an artists.csv made for it, so real

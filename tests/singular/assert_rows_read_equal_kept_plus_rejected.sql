@@ -16,10 +16,14 @@ counts as (
 
 clean_tables as (
 
-    select 'spotify_600k.tracks' as source_table, count(*) as clean_rows
+    select
+        'spotify_600k.tracks' as source_table,
+        count(*) as clean_rows
     from {{ ref('int_tracks_enriched') }}
     union all
-    select 'spotify_2023.songs' as source_table, count(*) as clean_rows
+    select
+        'spotify_2023.songs' as source_table,
+        count(*) as clean_rows
     from {{ ref('fct_songs_2023') }}
 
 )

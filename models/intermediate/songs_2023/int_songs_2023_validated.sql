@@ -80,9 +80,9 @@ final as (
         case
             when validation_failure is not null then validation_failure
             when row_number() over (
-                partition by song_key
-                order by validation_failure is not null, source_row_number
-            ) > 1 then 'duplicate song'
+                    partition by song_key
+                    order by validation_failure is not null, source_row_number
+                ) > 1 then 'duplicate song'
         end as rejection_reason,
         case
             when len(unparseable_columns) > 0

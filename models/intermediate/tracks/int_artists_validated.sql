@@ -34,9 +34,9 @@ final as (
         case
             when validation_failure is not null then validation_failure
             when row_number() over (
-                partition by artist_id
-                order by validation_failure is not null, source_row_number
-            ) > 1 then 'duplicate id'
+                    partition by artist_id
+                    order by validation_failure is not null, source_row_number
+                ) > 1 then 'duplicate id'
         end as rejection_reason,
         case
             when len(unparseable_columns) > 0 then array_to_string(unparseable_columns, ', ')

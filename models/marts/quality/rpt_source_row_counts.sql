@@ -23,11 +23,20 @@ songs as (
 
 all_rows as (
 
-    select 'spotify_600k.tracks' as source_table, rejection_reason from tracks
+    select
+        'spotify_600k.tracks' as source_table,
+        rejection_reason
+    from tracks
     union all
-    select 'spotify_600k.artists' as source_table, rejection_reason from artists
+    select
+        'spotify_600k.artists' as source_table,
+        rejection_reason
+    from artists
     union all
-    select 'spotify_2023.songs' as source_table, rejection_reason from songs
+    select
+        'spotify_2023.songs' as source_table,
+        rejection_reason
+    from songs
 
 ),
 

@@ -34,9 +34,9 @@ unthousanded as (
         "artist(s)_name",
         nullif(trim(key), '') as key,
         nullif(trim(mode), '') as mode,
-        {%- for column in numeric_columns %}
+    {%- for column in numeric_columns %}
         replace(trim("{{ column }}"), ',', '') as "{{ column }}"{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from numbered
 
 ),

@@ -31,7 +31,7 @@ renamed as (
         nullif(trim(id), '') as track_id,
         coalesce(name, '') as track_name,
         {%- for column, type in numeric_columns.items() %}
-        try_cast(trim({{ column }}) as {{ type }}) as {{ column }},
+            try_cast(trim({{ column }}) as {{ type }}) as {{ column }},
         {%- endfor %}
         {{ parse_list_literal('artists') }} as artist_names,
         {{ parse_list_literal('id_artists') }} as artist_ids,

@@ -1,0 +1,53 @@
+# music-popularity: `make run` sets everything up and runs the main job; `make test` runs all tests.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Absolute paths, so dbt and python_ml agree whatever the working directory.
+export MUSIC_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+export MUSIC_RAW_DIR ?= $(CURDIR)/data/raw
+export MUSIC_MLFLOW_DIR ?= $(CURDIR)/data/mlflow
+export MUSIC_REPORTS_DIR ?= $(CURDIR)/reports
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: install run test lint pytest dbt-build docs mlflow-ui bench clean help
+
+help:
+	@echo "make run    - set up (virtualenv + install) and run the main job end to end"
+	@echo "make test   - lint + all tests (pytest, dbt unit/data tests on small data)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/python -m python_ml run
+
+lint: install
+	$(BIN)/ruff check python_ml tests
+	$(BIN)/ruff format --check python_ml tests
+	$(BIN)/sqlfluff lint models tests/singular analyses
+
+pytest: install
+	$(BIN)/python -m pytest
+
+test: lint pytest
+
+dbt-build: install
+	$(BIN)/dbt build
+
+docs: install
+	$(BIN)/dbt docs generate
+
+clean:
+	rm -rf target logs

@@ -1,0 +1,291 @@
+"""Extraction: get the three raw Kaggle files into the raw-data folder.
+
+Layout (the same as ``../shared/data`` and what the dbt sources read)::
+
+    $MUSIC_RAW_DIR/spotify_600k/tracks.csv      (or tracks.csv.gz)
+    $MUSIC_RAW_DIR/spotify_600k/artists.csv     (or artists.csv.gz)
+    $MUSIC_RAW_DIR/spotify_2023/spotify-2023.csv (or spotify-2023.csv.gz)
+
+A file already there is kept (``force`` downloads again). With Kaggle credentials, missing
+datasets are downloaded into a temporary folder beside the target, checked, then moved into
+place, so a failed or interrupted download never leaves half a file. Without credentials the
+built-in generator writes what is missing, and says so.
+
+The ``kaggle`` package authenticates when it is imported and calls ``sys.exit`` when no
+credentials exist, so it is imported only after :func:`kaggle_credentials` found some.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_ml import generate
+
+log = logging.getLogger(__name__)
+
+KAGGLE_HELP = """\
+No Kaggle credentials found, so the real datasets cannot be downloaded. To use them, either
+  * save your API token (kaggle.com -> Settings -> API -> Create New Token) as
+    ~/.kaggle/kaggle.json and run `chmod 600 ~/.kaggle/kaggle.json`, or
+  * export KAGGLE_USERNAME=<your user name> and KAGGLE_KEY=<your key>,
+or copy the CSV files into {raw_dir} yourself (layout in the README)."""
+
+
+class ExtractError(RuntimeError):
+    """A raw file is missing, unreadable or not what it should be; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RawFile:
+    dataset: str  # folder under the raw dir
+    name: str  # file name inside it (without .gz)
+    columns: list[str]
+    encoding: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    folder: str
+    kaggle_ref: str
+    files: list[RawFile] = field(default_factory=list)
+
+
+DATASETS = [
+    Dataset(
+        folder="spotify_600k",
+        kaggle_ref="yamaerenay/spotify-dataset-19212020-600k-tracks",
+        files=[
+            RawFile("spotify_600k", "tracks.csv", generate.TRACK_COLUMNS, "utf-8"),
+            RawFile("spotify_600k", "artists.csv", generate.ARTIST_COLUMNS, "utf-8"),
+        ],
+    ),
+    Dataset(
+        folder="spotify_2023",
+        kaggle_ref="nelgiriyewithana/top-spotify-songs-2023",
+        files=[
+            RawFile("spotify_2023", "spotify-2023.csv", generate.SONGS_2023_COLUMNS, "latin-1"),
+        ],
+    ),
+]
+
+
+@dataclass
+class ExtractReport:
+    present: list[Path] = field(default_factory=list)
+    downloaded: list[Path] = field(default_factory=list)
+    generated: list[Path] = field(default_factory=list)
+
+    @property
+    def used_builtin_data(self) -> bool:
+        return bool(self.generated)
+
+
+# --------------------------------------------------------------------------------------------
+# files and headers
+
+
+def find_raw_file(raw_dir: Path, raw: RawFile) -> Path | None:
+    """The file in the raw dir, plain or gzipped; an error if both are there."""
+    plain = raw_dir / raw.dataset / raw.name
+    gz = plain.with_name(raw.name + ".gz")
+    if plain.exists() and gz.exists():
+        raise ExtractError(
+            f"Both {plain} and {gz} exist; the dbt sources would read both. Remove one of them."
+        )
+    return plain if plain.exists() else gz if gz.exists() else None
+
+
+def read_header(path: Path, encoding: str) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as binary:
+            text = io.TextIOWrapper(binary, encoding=encoding, newline="")
+            first = next(csv.reader(text), None)
+    except UnicodeDecodeError as exc:
+        raise ExtractError(
+            f"{path}: the header is not valid {encoding} ({exc.reason} at byte {exc.start}). "
+            f"Save the file as {encoding}, or download it again."
+        ) from exc
+    except (OSError, EOFError) as exc:
+        raise ExtractError(f"{path}: cannot be read ({exc}). Download or copy it again.") from exc
+    if not first:
+        raise ExtractError(f"{path} is empty. Delete it and run `python -m python_ml extract`.")
+    return [column.lstrip("\ufeff").strip() for column in first]
+
+
+def check_header(path: Path, raw: RawFile) -> None:
+    """Fail with the missing and unexpected column names when the header is not the Kaggle one."""
+    header = read_header(path, raw.encoding)
+    missing = [c for c in raw.columns if c not in header]
+    if missing:
+        unexpected = [c for c in header if c not in raw.columns]
+        hint = f"; columns not expected: {unexpected}" if unexpected else ""
+        raise ExtractError(
+            f"{path}: missing columns {missing}{hint}. The file must have the Kaggle header "
+            f"{','.join(raw.columns)}"
+        )
+
+
+def check_raw_files(raw_dir: Path) -> list[Path]:
+    """Every raw file is present with the expected header; returns their paths."""
+    found = []
+    for dataset in DATASETS:
+        for raw in dataset.files:
+            path = find_raw_file(raw_dir, raw)
+            if path is None:
+                raise ExtractError(
+                    f"{raw_dir / raw.dataset / raw.name} is missing. Run "
+                    "`python -m python_ml extract` (downloads from Kaggle, or writes built-in "
+                    "data without credentials), or copy the file there."
+                )
+            check_header(path, raw)
+            found.append(path)
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# Kaggle
+
+
+def kaggle_credentials(
+    environ: dict[str, str] | None = None, home: Path | None = None
+) -> str | None:
+    """Where Kaggle credentials come from ('environment' or the kaggle.json path), or None."""
+    env = os.environ if environ is None else environ
+    if env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY"):
+        return "environment"
+    config_dir = (
+        Path(env["KAGGLE_CONFIG_DIR"])
+        if env.get("KAGGLE_CONFIG_DIR")
+        else ((home or Path.home()) / ".kaggle")
+    )
+    token = config_dir / "kaggle.json"
+    if token.is_file():
+        try:
+            content = json.loads(token.read_text())
+        except (OSError, ValueError) as exc:
+            raise ExtractError(
+                f"{token} is not a readable Kaggle token ({exc}). Download a new token from "
+                "kaggle.com -> Settings -> API."
+            ) from exc
+        if content.get("username") and content.get("key"):
+            return str(token)
+    return None
+
+
+def _default_kaggle_api() -> Any:
+    from kaggle.api.kaggle_api_extended import KaggleApi  # imported only with credentials
+
+    api = KaggleApi()
+    api.authenticate()
+    return api
+
+
+def download_dataset(api: Any, dataset: Dataset, raw_dir: Path) -> list[Path]:
+    """Download one dataset into a temporary folder, check it, then move its files into place."""
+    target = raw_dir / dataset.folder
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=target) as tmp:
+        try:
+            api.dataset_download_files(dataset.kaggle_ref, path=tmp, unzip=True, quiet=True)
+        except (Exception, SystemExit) as exc:  # the kaggle client may sys.exit
+            raise ExtractError(_kaggle_failure(dataset, exc, target)) from None
+        staged = []
+        for raw in dataset.files:
+            matches = sorted(Path(tmp).rglob(raw.name))
+            if not matches:
+                raise ExtractError(
+                    f"Kaggle dataset {dataset.kaggle_ref} has no {raw.name}; found "
+                    f"{sorted(p.name for p in Path(tmp).rglob('*') if p.is_file())}. "
+                    "The dataset may have changed: copy the file into "
+                    f"{target} yourself."
+                )
+            check_header(matches[0], raw)
+            staged.append((matches[0], target / raw.name))
+        moved = []
+        for source, destination in staged:
+            destination.with_name(destination.name + ".gz").unlink(missing_ok=True)
+            shutil.move(str(source), destination)  # same folder tree: an atomic rename
+            moved.append(destination)
+    return moved
+
+
+def _kaggle_failure(dataset: Dataset, exc: BaseException, target: Path) -> str:
+    text = str(exc) or type(exc).__name__
+    if "404" in text or "not found" in text.lower():
+        why = f"dataset {dataset.kaggle_ref} was not found on Kaggle"
+    elif "401" in text or "403" in text:
+        why = "Kaggle refused the credentials (check the key, and accept the dataset's terms)"
+    elif any(word in text.lower() for word in ("connection", "resolve", "network", "timed out")):
+        why = "Kaggle could not be reached (no network?)"
+    else:
+        why = f"the download failed ({type(exc).__name__})"
+    return (
+        f"Downloading {dataset.kaggle_ref} failed: {why}. Nothing in {target} was changed. "
+        "Try again, copy the files there yourself, or run with --offline to use built-in data."
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+
+
+def extract(
+    raw_dir: Path,
+    force: bool = False,
+    offline: bool = False,
+    seed: int = 42,
+    rows: int = generate.REAL_TRACK_ROWS,
+    api_factory: Callable[[], Any] = _default_kaggle_api,
+) -> ExtractReport:
+    report = ExtractReport()
+    missing = [
+        dataset
+        for dataset in DATASETS
+        if force or any(find_raw_file(raw_dir, raw) is None for raw in dataset.files)
+    ]
+    for dataset in DATASETS:
+        if dataset not in missing:
+            for raw in dataset.files:
+                path = find_raw_file(raw_dir, raw)
+                log.info("present: %s (kept; --force downloads it again)", path)
+                report.present.append(path)
+
+    if missing and not offline:
+        source = kaggle_credentials()
+        if source is None:
+            log.warning(KAGGLE_HELP.format(raw_dir=raw_dir))
+        else:
+            log.info(
+                "Kaggle credentials found (%s)",
+                "environment variables" if source == "environment" else source,
+            )
+            api = api_factory()
+            for dataset in missing:
+                log.info("downloading %s", dataset.kaggle_ref)
+                report.downloaded.extend(download_dataset(api, dataset, raw_dir))
+            missing = []
+
+    if missing:
+        before = {p for p in raw_dir.rglob("*.csv*")} if raw_dir.exists() else set()
+        log.warning(
+            "using built-in generated data for: %s", ", ".join(d.kaggle_ref for d in missing)
+        )
+        generate.generate(raw_dir, rows=rows, seed=seed)
+        report.generated = sorted(p for p in raw_dir.rglob("*.csv*") if p not in before)
+        for path in report.generated:
+            log.info("generated: %s", path)
+
+    check_raw_files(raw_dir)
+    return report

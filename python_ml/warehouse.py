@@ -1,0 +1,82 @@
+"""The one way to open the warehouse, and the one place that knows the dbt contract's tables.
+
+DuckDB allows one read-write process or many read-only ones, so python_ml opens the file
+read-only to read, read-write only to write, and always closes it before dbt runs again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+# Tables dbt builds (models/marts/ml_inputs, seeds) that python_ml reads.
+TRAIN_TRACKS = "marts.fct_train_tracks"
+PREDICT_TRACKS = "marts.fct_predict_tracks"
+PREDICT_TRACK_CLASSES = "marts.fct_predict_track_classes"
+SONGS_2023 = "marts.fct_songs_2023"
+POPULARITY_CLASSES = "reference.popularity_classes"
+
+# Tables python_ml writes; dbt declares them as the `ml` source and creates them empty
+# (macros/create_ml_source_tables.sql).
+MODEL_RUNS = "ml.model_runs"
+TRACK_PREDICTIONS = "ml.track_predictions"
+SONG_PREDICTIONS = "ml.song_predictions"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse cannot be used as asked; the message says why and what to do."""
+
+
+def check_identifier(name: str) -> str:
+    """A column or feature name that is safe to put into SQL unquoted."""
+    if not _IDENTIFIER.match(name):
+        raise WarehouseError(f"{name!r} is not a valid column name (letters, digits and _ only).")
+    return name
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse; a lock held by another process becomes a clear error."""
+    if read_only and not path.exists():
+        raise WarehouseError(
+            f"The warehouse {path} does not exist yet. Build it first: `make run`, or "
+            "`python -m python_ml build`."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        connection = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            holder = re.search(r"\(PID (\d+)\)", str(exc))
+            who = f" (process {holder.group(1)})" if holder else ""
+            raise WarehouseError(
+                f"The warehouse {path} is locked by another process{who}: a dbt run, a "
+                "notebook or a DuckDB shell holding it open. Close it and try again."
+            ) from None
+        raise WarehouseError(f"The warehouse {path} cannot be opened: {exc}") from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def require_tables(connection: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Fail with the missing table names and the command that builds them."""
+    existing = {
+        f"{schema}.{name}"
+        for schema, name in connection.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+    missing = [t for t in tables if t not in existing]
+    if missing:
+        raise WarehouseError(
+            f"The warehouse has no {', '.join(missing)}. Run `python -m python_ml build` "
+            "(dbt build) first."
+        )

@@ -1,0 +1,61 @@
+"""Shared fixtures: small generated raw data and a dbt-built warehouse on it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from python_ml import generate
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SMALL_ROWS = 4_000
+
+
+def dbt(raw_dir: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run dbt on the project with the given raw folder and warehouse file."""
+    env = dict(os.environ)
+    env.update(
+        MUSIC_RAW_DIR=str(raw_dir),
+        MUSIC_WAREHOUSE=str(warehouse),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        DO_NOT_TRACK="1",
+    )
+    command = [
+        str(Path(sys.executable).with_name("dbt")),
+        *args,
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT / "profiles"),
+        "--target-path",
+        str(warehouse.parent / "target"),
+        "--log-path",
+        str(warehouse.parent / "logs"),
+    ]
+    return subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="session")
+def small_raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw_dir = tmp_path_factory.mktemp("raw")
+    generate.generate(raw_dir, rows=SMALL_ROWS, seed=7)
+    return raw_dir
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`dbt build` of the ML inputs on the small generated data."""
+    warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
+    result = dbt(small_raw_dir, warehouse, "build", "--exclude", "tag:ml_outputs")
+    assert result.returncode == 0, result.stdout[-5000:]
+    return warehouse

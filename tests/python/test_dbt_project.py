@@ -1,0 +1,134 @@
+"""The dbt project on small generated data: builds, rejects bad rows with a reason, and splits
+deterministically. `dbt build` also runs every data test, unit test and contract."""
+
+import csv
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SMALL_ROWS, dbt, query
+
+from python_ml import generate
+
+
+def test_build_passes_and_split_is_90_10_per_class(built_warehouse: Path) -> None:
+    rows = query(
+        built_warehouse,
+        """
+        select popularity_class, count(*), avg((split = 'predict')::int)
+        from intermediate.int_tracks_split group by 1
+        """,
+    )
+    sizes = {cls: n for cls, n, _ in rows}
+    assert sum(sizes.values()) == SMALL_ROWS
+    for cls, n, share in rows:
+        if n >= 200:
+            assert abs(share - 0.10) <= 0.005, cls
+    train = query(built_warehouse, "select count(*) from marts.fct_train_tracks")[0][0]
+    predict = query(built_warehouse, "select count(*) from marts.fct_predict_tracks")[0][0]
+    assert train + predict == SMALL_ROWS
+    columns = [
+        r[0]
+        for r in query(
+            built_warehouse,
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'fct_predict_tracks'",
+        )
+    ]
+    assert "popularity" not in columns and "popularity_class" not in columns
+
+
+def test_ml_source_tables_exist_empty_on_a_fresh_warehouse(built_warehouse: Path) -> None:
+    for table in ("ml.model_runs", "ml.track_predictions", "ml.song_predictions"):
+        assert query(built_warehouse, f"select count(*) from {table}") == [(0,)]
+
+
+def test_songs_2023_rejects_are_all_accounted_for(built_warehouse: Path) -> None:
+    counts = dict(
+        query(
+            built_warehouse,
+            "select outcome, row_count from marts.rpt_source_row_counts "
+            "where source_table = 'spotify_2023.songs'",
+        )
+    )
+    assert counts["unparseable number"] == 1  # the non-numeric streams value
+    assert counts["duplicate song"] == 4
+    clean = query(built_warehouse, "select count(*) from marts.fct_songs_2023")[0][0]
+    assert counts["(kept)"] == clean == 953 - 5
+
+
+@pytest.fixture(scope="module")
+def bad_rows_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = tmp_path_factory.mktemp("bad_raw")
+    shutil.copytree(small_raw_dir, raw, dirs_exist_ok=True)
+    tracks = raw / "spotify_600k" / "tracks.csv"
+    with open(tracks, encoding="utf-8", newline="") as handle:
+        good = next(csv.DictReader(handle))
+    bad_rows = [
+        {**good, "id": "bad_popularity_text00", "popularity": "abc"},
+        {**good, "id": "bad_danceability_0000", "danceability": "1.5"},
+        {**good, "id": "bad_release_date_0000", "release_date": "someday"},
+        {**good, "id": "bad_missing_pop_00000", "popularity": ""},
+        {**good, "name": "a duplicate of the first row"},
+        {**good, "id": "", "name": "no id"},
+    ]
+    with open(tracks, "a", encoding="utf-8", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=generate.TRACK_COLUMNS, lineterminator="\n").writerows(
+            bad_rows
+        )
+    warehouse = tmp_path_factory.mktemp("bad_wh") / "warehouse.duckdb"
+    result = dbt(raw, warehouse, "build", "--exclude", "tag:ml_outputs")
+    assert result.returncode == 0, result.stdout[-5000:]
+    return warehouse
+
+
+def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> None:
+    rejected = query(
+        bad_rows_warehouse,
+        "select file_line, record_key, rejection_reason, rejection_detail "
+        "from marts.rpt_rejected_rows where source_table = 'spotify_600k.tracks' order by 1",
+    )
+    first_line = SMALL_ROWS + 2
+    assert rejected == [
+        (first_line, "bad_popularity_text00", "unparseable number", "popularity"),
+        (first_line + 1, "bad_danceability_0000", "feature out of range", None),
+        (first_line + 2, "bad_release_date_0000", "unparseable release date", "someday"),
+        (first_line + 3, "bad_missing_pop_00000", "missing popularity", None),
+        (first_line + 4, rejected[4][1], "duplicate id", rejected[4][1]),
+        (first_line + 5, None, "missing id", None),
+    ]
+    read, kept, rejected_count = query(
+        bad_rows_warehouse,
+        "select distinct rows_read, rows_kept, rows_rejected from marts.rpt_source_row_counts "
+        "where source_table = 'spotify_600k.tracks'",
+    )[0]
+    assert (read, kept, rejected_count) == (SMALL_ROWS + 6, SMALL_ROWS, 6)
+
+
+def test_split_does_not_depend_on_file_order_or_threads(
+    small_raw_dir: Path, built_warehouse: Path, tmp_path: Path
+) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(small_raw_dir, raw)
+    tracks = raw / "spotify_600k" / "tracks.csv"
+    lines = tracks.read_text(encoding="utf-8").splitlines(keepends=True)
+    body = lines[1:]
+    random.Random(1).shuffle(body)
+    tracks.write_text(lines[0] + "".join(body), encoding="utf-8")
+    warehouse = tmp_path / "warehouse.duckdb"
+    result = dbt(raw, warehouse, "build", "--exclude", "tag:ml_outputs", "--threads", "1")
+    assert result.returncode == 0, result.stdout[-5000:]
+    sql = "select track_id from marts.fct_predict_tracks order by 1"
+    assert query(warehouse, sql) == query(built_warehouse, sql)
+
+
+def test_a_renamed_column_stops_the_build_naming_it(small_raw_dir: Path, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(small_raw_dir, raw)
+    tracks = raw / "spotify_600k" / "tracks.csv"
+    text = tracks.read_text(encoding="utf-8")
+    tracks.write_text(text.replace("popularity", "popularity_score", 1), encoding="utf-8")
+    result = dbt(raw, tmp_path / "warehouse.duckdb", "build", "--exclude", "tag:ml_outputs")
+    assert result.returncode != 0
+    assert 'Columns with names: "popularity" do not exist' in result.stdout

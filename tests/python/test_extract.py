@@ -1,0 +1,157 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from python_ml import extract, generate
+
+
+class FakeKaggleApi:
+    """Stands in for kaggle's KaggleApi: 'downloads' from a folder of prepared files."""
+
+    def __init__(self, files_by_ref: dict[str, list[Path]], fail: Exception | None = None):
+        self.files_by_ref = files_by_ref
+        self.fail = fail
+        self.calls: list[str] = []
+
+    def dataset_download_files(self, ref: str, path: str, unzip: bool, quiet: bool) -> None:
+        self.calls.append(ref)
+        if self.fail is not None:
+            raise self.fail
+        for source in self.files_by_ref[ref]:
+            shutil.copy(source, Path(path) / source.name)
+
+
+@pytest.fixture
+def kaggle_files(small_raw_dir: Path) -> dict[str, list[Path]]:
+    return {
+        "yamaerenay/spotify-dataset-19212020-600k-tracks": [
+            small_raw_dir / "spotify_600k" / "tracks.csv",
+            small_raw_dir / "spotify_600k" / "artists.csv",
+        ],
+        "nelgiriyewithana/top-spotify-songs-2023": [
+            small_raw_dir / "spotify_2023" / "spotify-2023.csv",
+        ],
+    }
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
+    monkeypatch.delenv("KAGGLE_KEY", raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle"))
+
+
+@pytest.fixture
+def env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
+    monkeypatch.setenv("KAGGLE_KEY", "secret-key-123")
+
+
+def test_credentials_from_environment_or_kaggle_json(tmp_path: Path) -> None:
+    assert extract.kaggle_credentials({}, home=tmp_path) is None
+    assert extract.kaggle_credentials({"KAGGLE_USERNAME": "u", "KAGGLE_KEY": "k"}) == "environment"
+    token = tmp_path / ".kaggle" / "kaggle.json"
+    token.parent.mkdir()
+    token.write_text(json.dumps({"username": "u", "key": "k"}))
+    assert extract.kaggle_credentials({}, home=tmp_path) == str(token)
+
+
+def test_without_credentials_it_explains_and_uses_builtin_data(
+    tmp_path: Path, no_credentials: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    def must_not_be_called():
+        raise AssertionError("the kaggle package must not be touched without credentials")
+
+    report = extract.extract(tmp_path / "raw", rows=300, api_factory=must_not_be_called)
+    assert report.used_builtin_data
+    assert len(report.generated) == 3
+    assert "~/.kaggle/kaggle.json" in caplog.text and "KAGGLE_KEY" in caplog.text
+    assert "chmod 600" in caplog.text
+    assert extract.check_raw_files(tmp_path / "raw")
+
+
+def test_present_files_are_kept_and_nothing_is_downloaded(
+    tmp_path: Path, env_credentials: None, kaggle_files: dict
+) -> None:
+    raw = tmp_path / "raw"
+    generate.generate(raw, rows=300, seed=5)
+    before = {p: p.stat().st_mtime_ns for p in raw.rglob("*.csv")}
+    api = FakeKaggleApi(kaggle_files)
+    report = extract.extract(raw, api_factory=lambda: api)
+    assert api.calls == []
+    assert not report.downloaded and not report.generated
+    assert {p: p.stat().st_mtime_ns for p in raw.rglob("*.csv")} == before
+
+
+def test_missing_datasets_are_downloaded_and_checked(
+    tmp_path: Path, env_credentials: None, kaggle_files: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = FakeKaggleApi(kaggle_files)
+    report = extract.extract(tmp_path / "raw", api_factory=lambda: api)
+    assert sorted(api.calls) == sorted(kaggle_files)
+    assert len(report.downloaded) == 3
+    for path in report.downloaded:
+        assert (
+            path.read_bytes()
+            == (
+                next(p for files in kaggle_files.values() for p in files if p.name == path.name)
+            ).read_bytes()
+        )
+    assert not list((tmp_path / "raw").rglob(".download-*")), "temporary folders are removed"
+    assert "secret-key-123" not in caplog.text
+
+
+def test_force_downloads_again(tmp_path: Path, env_credentials: None, kaggle_files: dict) -> None:
+    raw = tmp_path / "raw"
+    generate.generate(raw, rows=300, seed=5)
+    api = FakeKaggleApi(kaggle_files)
+    extract.extract(raw, force=True, api_factory=lambda: api)
+    assert len(api.calls) == 2
+    assert (raw / "spotify_600k" / "tracks.csv").read_bytes() == kaggle_files[
+        "yamaerenay/spotify-dataset-19212020-600k-tracks"
+    ][0].read_bytes()
+
+
+def test_failed_download_leaves_nothing_behind(
+    tmp_path: Path, env_credentials: None, kaggle_files: dict
+) -> None:
+    raw = tmp_path / "raw"
+    api = FakeKaggleApi(kaggle_files, fail=RuntimeError("404 Client Error: Not Found"))
+    with pytest.raises(extract.ExtractError, match="was not found on Kaggle"):
+        extract.extract(raw, api_factory=lambda: api)
+    assert not [p for p in raw.rglob("*") if p.is_file()]
+
+
+def test_no_network_is_reported(tmp_path: Path, env_credentials: None, kaggle_files: dict) -> None:
+    api = FakeKaggleApi(kaggle_files, fail=ConnectionError("Failed to resolve 'www.kaggle.com'"))
+    with pytest.raises(extract.ExtractError, match="could not be reached"):
+        extract.extract(tmp_path / "raw", api_factory=lambda: api)
+
+
+def test_a_download_with_a_renamed_column_is_refused(
+    tmp_path: Path, env_credentials: None, kaggle_files: dict
+) -> None:
+    bad = tmp_path / "bad" / "spotify-2023.csv"
+    bad.parent.mkdir()
+    original = kaggle_files["nelgiriyewithana/top-spotify-songs-2023"][0]
+    bad.write_bytes(original.read_bytes().replace(b"streams", b"stream_count", 1))
+    kaggle_files["nelgiriyewithana/top-spotify-songs-2023"] = [bad]
+    api = FakeKaggleApi(kaggle_files)
+    with pytest.raises(extract.ExtractError, match=r"missing columns \['streams'\]"):
+        extract.extract(tmp_path / "raw", api_factory=lambda: api)
+    assert not (tmp_path / "raw" / "spotify_2023" / "spotify-2023.csv").exists()
+
+
+def test_empty_and_duplicated_files_are_named(tmp_path: Path, no_credentials: None) -> None:
+    raw = tmp_path / "raw"
+    generate.generate(raw, rows=300, seed=5)
+    songs = raw / "spotify_2023" / "spotify-2023.csv"
+    songs.write_bytes(b"")
+    with pytest.raises(extract.ExtractError, match=f"{songs} is empty"):
+        extract.check_raw_files(raw)
+    tracks = raw / "spotify_600k" / "tracks.csv"
+    shutil.copy(tracks, tracks.with_name("tracks.csv.gz"))
+    with pytest.raises(extract.ExtractError, match="Remove one of them"):
+        extract.check_raw_files(raw)
