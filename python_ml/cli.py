@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -64,11 +65,51 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
         run_dbt(settings, "build", "--exclude", "tag:ml_outputs", *args.dbt_args)
 
 
+def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
+    from python_ml.config import load_tracks_config
+    from python_ml.train import train_tracks
+
+    config = load_tracks_config(Path(args.config) if args.config else None)
+    with step("train the tracks models"):
+        results = train_tracks(settings, config, only=args.only)
+    log.info(
+        "%-32s %9s %9s %9s %9s %8s",
+        "model/feature set",
+        "val acc",
+        "val F1",
+        "hold acc",
+        "hold F1",
+        "seconds",
+    )
+    for r in results:
+        val, hold = r.metrics["validation"], r.metrics.get("holdout", {})
+        log.info(
+            "%-32s %9.3f %9.3f %9.3f %9.3f %8.1f",
+            r.experiment.label,
+            val["accuracy"],
+            val["macro_f1"],
+            hold.get("accuracy", float("nan")),
+            hold.get("macro_f1", float("nan")),
+            r.seconds,
+        )
+
+
+def cmd_score(settings: Settings, args: argparse.Namespace) -> None:
+    from python_ml.score import score_tracks
+
+    with step("score the predict split with the champion"):
+        score_tracks(settings, batch_size=args.batch_size)
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     cmd_extract(settings, args)
     args.dbt_args = []
     cmd_build(settings, args)
+    args.config, args.only = None, None
+    cmd_train(settings, args)
+    args.batch_size = 200_000
+    cmd_score(settings, args)
     log.info("main job finished in %.1f s", time.perf_counter() - started)
 
 
@@ -132,7 +173,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser(
-        "run", help="the main job, end to end", description="extract -> dbt build of the ML inputs."
+        "train",
+        help="train the tracks models, pick the champion",
+        description="Train every experiment of the tracks config on the split; "
+        "each is an MLflow run and a row of ml.model_runs. The best validation "
+        "model is registered with the alias `champion`.",
+    )
+    p.add_argument("--config", help="tracks config YAML (default: python_ml/configs/tracks.yml)")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="only these experiments (model name or model/feature_set)",
+    )
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "score",
+        help="score the predict split with the champion",
+        description="Write ml.track_predictions for the champion run in one "
+        "transaction, then evaluate it against the true classes (holdout).",
+    )
+    p.add_argument("--batch-size", type=int, default=200_000, help="rows per scoring batch")
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "run",
+        help="the main job, end to end",
+        description="extract -> dbt build -> train -> score -> marts -> charts "
+        "-> docs, stopping at the first failure.",
     )
     _add_data_options(p)
     p.add_argument("--force", action="store_true", help="download the datasets again")
@@ -142,19 +211,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(message)s",
         datefmt="%H:%M:%S",
     )
-    for noisy in ("matplotlib", "PIL", "urllib3", "alembic", "mlflow", "absl"):
+    for noisy in ("matplotlib", "PIL", "urllib3", "alembic", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
     from python_ml.dbt import DbtError
     from python_ml.extract import ExtractError
     from python_ml.warehouse import WarehouseError
 
-    known = (ExtractError, WarehouseError, DbtError, StepFailed, ValueError)
+    from python_ml.train import TrainingError
+
+    known = (
+        ExtractError,
+        WarehouseError,
+        DbtError,
+        StepFailed,
+        TrainingError,
+        LookupError,
+        ValueError,
+    )
     try:
         args.func(load_settings(), args)
     except known as exc:
