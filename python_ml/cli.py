@@ -224,9 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     from python_ml.dbt import DbtError
     from python_ml.extract import ExtractError
-    from python_ml.warehouse import WarehouseError
-
     from python_ml.train import TrainingError
+    from python_ml.warehouse import WarehouseError
 
     known = (
         ExtractError,
