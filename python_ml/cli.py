@@ -101,6 +101,20 @@ def cmd_score(settings: Settings, args: argparse.Namespace) -> None:
         score_tracks(settings, batch_size=args.batch_size)
 
 
+def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
+    from python_ml.predict import predict_csv
+
+    source = Path(args.input).resolve()
+    output = (
+        Path(args.output).resolve()
+        if args.output
+        else source.with_name(source.stem + ".predictions.csv")
+    )
+    with step(f"predict {source} with the champion"):
+        rows = predict_csv(settings, source, output)
+    log.info("wrote %s predictions to %s", f"{rows:,}", output)
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     cmd_extract(settings, args)
