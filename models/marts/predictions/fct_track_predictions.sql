@@ -1,0 +1,93 @@
+-- One row per scored track of the current predictions: the champion's run when it has been
+-- scored, otherwise the most recently scored run. Features, artists, predicted and true class.
+
+with
+
+predictions as (
+
+    select * from {{ ref('stg_ml__track_predictions') }}
+
+),
+
+runs as (
+
+    select * from {{ ref('stg_ml__model_runs') }}
+
+),
+
+tracks as (
+
+    select * from {{ ref('int_tracks_enriched') }}
+
+),
+
+true_classes as (
+
+    select * from {{ ref('fct_predict_track_classes') }}
+
+),
+
+scored_runs as (
+
+    select
+        run_id,
+        max(scored_at) as scored_at
+    from predictions
+    group by run_id
+
+),
+
+current_run as (
+
+    select scored_runs.run_id
+    from scored_runs
+    left join runs
+        on scored_runs.run_id = runs.run_id
+    order by coalesce(runs.is_champion, false) desc, scored_runs.scored_at desc
+    limit 1
+
+),
+
+final as (
+
+    select
+        predictions.track_id,
+        predictions.run_id,
+        runs.model_label,
+        tracks.track_name,
+        tracks.artist_names,
+        tracks.primary_artist_id,
+        tracks.artist_names[1] as primary_artist_name,
+        tracks.release_year,
+        tracks.danceability,
+        tracks.energy,
+        tracks.valence,
+        tracks.tempo,
+        tracks.loudness,
+        tracks.speechiness,
+        tracks.acousticness,
+        tracks.instrumentalness,
+        tracks.liveness,
+        tracks.explicit,
+        tracks.artist_followers,
+        predictions.predicted_class,
+        predictions.prob_ice_cold,
+        predictions.prob_lukewarm,
+        predictions.prob_blazing_hot,
+        true_classes.popularity as true_popularity,
+        true_classes.popularity_class as true_class,
+        predictions.predicted_class = true_classes.popularity_class as is_correct,
+        predictions.scored_at
+    from predictions
+    inner join current_run
+        on predictions.run_id = current_run.run_id
+    left join runs
+        on predictions.run_id = runs.run_id
+    left join tracks
+        on predictions.track_id = tracks.track_id
+    left join true_classes
+        on predictions.track_id = true_classes.track_id
+
+)
+
+select * from final

@@ -1,0 +1,58 @@
+-- Holdout precision, recall and F1 per class, from the SQL confusion matrix.
+
+with
+
+matrix as (
+
+    select * from {{ ref('rpt_confusion_matrix') }}
+
+),
+
+per_true_class as (
+
+    select
+        true_index as class_index,
+        true_class as class_name,
+        sum(track_count)::bigint as support,
+        sum(case when predicted_class = true_class then track_count else 0 end)::bigint
+            as true_positives
+    from matrix
+    group by true_index, true_class
+
+),
+
+per_predicted_class as (
+
+    select
+        predicted_class as class_name,
+        sum(track_count)::bigint as predicted_count
+    from matrix
+    group by predicted_class
+
+),
+
+final as (
+
+    select
+        per_true_class.class_index,
+        per_true_class.class_name,
+        per_true_class.support,
+        per_predicted_class.predicted_count,
+        per_true_class.true_positives,
+        coalesce(
+            per_true_class.true_positives / nullif(per_predicted_class.predicted_count, 0), 0
+        ) as class_precision,
+        coalesce(per_true_class.true_positives / nullif(per_true_class.support, 0), 0)
+            as class_recall,
+        coalesce(
+            2 * per_true_class.true_positives
+            / nullif(per_predicted_class.predicted_count + per_true_class.support, 0),
+            0
+        ) as f1
+    from per_true_class
+    inner join per_predicted_class
+        on per_true_class.class_name = per_predicted_class.class_name
+
+)
+
+select * from final
