@@ -123,6 +123,32 @@ def cmd_songs(settings: Settings, args: argparse.Namespace) -> None:
     print(table)
 
 
+def cmd_marts(settings: Settings, args: argparse.Namespace) -> None:
+    from python_ml.dbt import run_dbt
+
+    with step("dbt build of the prediction marts"):
+        run_dbt(settings, "build", "--select", "tag:ml_outputs", "staging.ml")
+
+
+def cmd_charts(settings: Settings, args: argparse.Namespace) -> None:
+    from python_ml.charts import draw_all
+
+    with step(f"charts into {settings.reports_dir}"):
+        draw_all(settings)
+    log.info("open %s", settings.reports_dir / "index.html")
+
+
+def cmd_docs(settings: Settings, args: argparse.Namespace) -> None:
+    from python_ml.dbt import run_dbt
+
+    with step("dbt docs generate"):
+        run_dbt(settings, "docs", "generate")
+    log.info(
+        "docs site: %s (serve with `make docs-serve`)",
+        settings.project_root / "target" / "index.html",
+    )
+
+
 def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.predict import predict_csv
 
@@ -146,6 +172,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     cmd_train(settings, args)
     args.batch_size = 200_000
     cmd_score(settings, args)
+    cmd_songs(settings, args)
+    cmd_marts(settings, args)
+    cmd_charts(settings, args)
+    cmd_docs(settings, args)
     log.info("main job finished in %.1f s", time.perf_counter() - started)
 
 
@@ -234,6 +264,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
+        "marts",
+        help="dbt build of the prediction marts (after scoring)",
+        description="dbt build --select tag:ml_outputs staging.ml",
+    )
+    p.set_defaults(func=cmd_marts)
+
+    p = sub.add_parser(
+        "charts",
+        help="draw the charts and the HTML page",
+        description="PNG charts and reports/index.html, read from the marts.",
+    )
+    p.set_defaults(func=cmd_charts)
+
+    p = sub.add_parser("docs", help="dbt docs generate", description="dbt docs generate")
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser(
         "songs",
         help="the 2023 songs study (streams regression, top 10%%)",
         description="Cross-validated log(streams) regression and top-10%% "
@@ -278,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("matplotlib", "PIL", "urllib3", "alembic", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
+    from python_ml.charts import ChartError
     from python_ml.dbt import DbtError
     from python_ml.extract import ExtractError
     from python_ml.train import TrainingError
@@ -289,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         DbtError,
         StepFailed,
         TrainingError,
+        ChartError,
         LookupError,
         ValueError,
     )
