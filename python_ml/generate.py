@@ -354,7 +354,7 @@ def _track_chunk(
         artists[i] = repr([pool.names[j] for j in idx])
         id_artists[i] = repr([pool.ids[j] for j in idx])
 
-    energy = np.clip(rng.beta(2.0, 1.7, n) * (0.55 + 0.6 * era), 0.0, 1.0)
+    energy = rng.beta(1.4 + 2.2 * era, 2.0, n)
     acousticness = np.clip(
         rng.beta(0.7, 0.7, n) * (1.3 - 0.9 * era) + 0.3 * (1 - energy) - 0.15, 0.0, 0.996
     )

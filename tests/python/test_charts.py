@@ -1,0 +1,107 @@
+"""The loop closed: predictions back in dbt, the SQL marts agree with python_ml, charts drawn."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import PROJECT_ROOT, dbt
+from test_ml import small_config
+
+from python_ml import charts, score, songs, train
+from python_ml.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def scored(built_warehouse: Path, small_raw_dir: Path, tmp_path_factory) -> Settings:
+    root = tmp_path_factory.mktemp("scored")
+    warehouse = root / "warehouse.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    settings = Settings(
+        project_root=PROJECT_ROOT,
+        raw_dir=small_raw_dir,
+        warehouse=warehouse,
+        mlflow_dir=root / "mlflow",
+        reports_dir=root / "reports",
+    )
+    train.train_tracks(settings, small_config())
+    score.score_tracks(settings, batch_size=150)
+    cfg = songs.load_songs_config()
+    cfg = songs.SongsConfig(
+        cfg.seed,
+        3,
+        cfg.feature_sets,
+        {
+            "random_forest": {"n_estimators": 20, "min_samples_leaf": 2},
+            "gradient_boosting": {"max_iter": 20, "learning_rate": 0.1},
+        },
+    )
+    songs.run_study(settings, cfg)
+    built = dbt(small_raw_dir, warehouse, "build", "--select", "tag:ml_outputs", "staging.ml")
+    assert built.returncode == 0, built.stdout[-5000:]
+    return settings
+
+
+def test_sql_confusion_matrix_equals_python(scored: Settings) -> None:
+    with duckdb.connect(str(scored.warehouse), read_only=True) as con:
+        cells = con.execute(
+            "select true_index, predicted_index, track_count from marts.rpt_confusion_matrix"
+        ).fetchall()
+        per_class = con.execute(
+            "select class_name, class_precision, class_recall, f1 from marts.rpt_class_metrics"
+        ).fetchall()
+    python = scored_holdout(scored)
+    size = len(python["confusion_matrix"])
+    assert size == 3 and python["n"] > 0
+    sql_matrix = [[0] * size for _ in range(size)]
+    for i, j, n in cells:
+        sql_matrix[i][j] = n
+    assert sql_matrix == python["confusion_matrix"]
+    for name, precision, recall, f1 in per_class:
+        expected = python["per_class"][name]
+        assert precision == pytest.approx(expected["precision"])
+        assert recall == pytest.approx(expected["recall"])
+        assert f1 == pytest.approx(expected["f1"])
+
+
+def scored_holdout(settings: Settings) -> dict:
+    return score.holdout_evaluation(
+        settings, _champion_run(settings), ["ice_cold", "lukewarm", "blazing_hot"]
+    )
+
+
+def _champion_run(settings: Settings) -> str:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute("select run_id from ml.model_runs where is_champion").fetchone()[0]
+
+
+def test_prediction_mart_has_one_row_per_predict_track(scored: Settings) -> None:
+    with duckdb.connect(str(scored.warehouse), read_only=True) as con:
+        n_predict = con.execute("select count(*) from marts.fct_predict_tracks").fetchone()[0]
+        rows, runs, missing_truth = con.execute(
+            "select count(*), count(distinct run_id), count(*) filter (where true_class is null)"
+            " from marts.fct_track_predictions"
+        ).fetchone()
+    assert (rows, runs, missing_truth) == (n_predict, 1, 0)
+
+
+def test_charts_and_page_are_drawn(scored: Settings) -> None:
+    drawn = charts.draw_all(scored)
+    assert len(drawn) == 7
+    page = (scored.reports_dir / "index.html").read_text()
+    for chart in drawn:
+        path = scored.reports_dir / chart.file
+        assert path.stat().st_size > 10_000, chart.file
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f'src="{chart.file}"' in page and chart.caption.split(":")[0][:20] in page
+    assert _champion_run(scored) in page
+
+
+def test_charts_refuse_an_unscored_warehouse(built_warehouse: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    settings = Settings(PROJECT_ROOT, tmp_path, warehouse, tmp_path / "m", tmp_path / "r")
+    with pytest.raises(Exception, match="fct_track_predictions"):
+        charts.draw_all(settings)
