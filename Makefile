@@ -16,7 +16,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install run test lint pytest dbt-build docs mlflow-ui bench clean help
+.PHONY: install run test lint pytest dbt-build docs docs-serve mlflow-ui clean help
 
 help:
 	@echo "make run    - set up (virtualenv + install) and run the main job end to end"
@@ -48,6 +48,14 @@ dbt-build: install
 
 docs: install
 	$(BIN)/dbt docs generate
+
+docs-serve: docs
+	$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
+
+# MLflow's UI over the local store: one worker, bound to this machine.
+mlflow-ui: install
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
+		--workers 1 --backend-store-uri sqlite:///$(MUSIC_MLFLOW_DIR)/mlflow.db
 
 clean:
 	rm -rf target logs

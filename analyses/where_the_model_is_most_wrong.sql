@@ -1,0 +1,31 @@
+-- The most confident mistakes: tracks whose true class got the lowest probability, and the
+-- release decades where the model is wrong most often.
+
+with
+
+predictions as (
+
+    select
+        *,
+        case true_class
+            when 'ice_cold' then prob_ice_cold
+            when 'lukewarm' then prob_lukewarm
+            when 'blazing_hot' then prob_blazing_hot
+        end as prob_of_true_class
+    from {{ ref('fct_track_predictions') }}
+
+)
+
+select
+    track_id,
+    track_name,
+    primary_artist_name,
+    release_year,
+    true_popularity,
+    true_class,
+    predicted_class,
+    prob_of_true_class
+from predictions
+where not is_correct
+order by prob_of_true_class asc
+limit 100
