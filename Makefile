@@ -16,7 +16,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install run test lint pytest dbt-build docs docs-serve mlflow-ui clean help
+.PHONY: install run test lint pytest dbt-build docs docs-serve mlflow-ui bench clean help
 
 help:
 	@echo "make run    - set up (virtualenv + install) and run the main job end to end"
@@ -56,6 +56,10 @@ docs-serve: docs
 mlflow-ui: install
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--workers 1 --backend-store-uri sqlite:///$(MUSIC_MLFLOW_DIR)/mlflow.db
+
+# 1x and 10x the real size: every stage's wall time and peak memory into BENCHMARKS.md.
+bench: install
+	$(BIN)/python -m python_ml.bench
 
 clean:
 	rm -rf target logs

@@ -60,7 +60,9 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.dbt import run_dbt
+    from python_ml.extract import check_raw_files
 
+    check_raw_files(settings.raw_dir)  # a clear message before dbt's own
     with step("dbt build (staging, cleaning, split)"):
         run_dbt(settings, "build", "--exclude", "tag:ml_outputs", *args.dbt_args)
 

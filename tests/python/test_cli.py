@@ -1,0 +1,95 @@
+"""The command line: help for every step, and failures that exit non-zero with a message a
+user can act on (no stack trace), leaving the warehouse as it was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_ROOT
+
+COMMANDS = [
+    "generate",
+    "extract",
+    "build",
+    "train",
+    "score",
+    "songs",
+    "marts",
+    "charts",
+    "docs",
+    "predict",
+    "run",
+]
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "python_ml", *args],
+        cwd=PROJECT_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = cli(command, "--help")
+    assert result.returncode == 0
+    assert f"usage: python -m python_ml {command}" in result.stdout
+
+
+def test_a_missing_raw_file_is_named(tmp_path: Path) -> None:
+    result = cli(
+        "build",
+        env={"MUSIC_RAW_DIR": str(tmp_path / "raw"), "MUSIC_WAREHOUSE": str(tmp_path / "w.duckdb")},
+    )
+    assert result.returncode == 1
+    assert f"{tmp_path / 'raw' / 'spotify_600k' / 'tracks.csv'} is missing" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_locked_warehouse_is_reported_without_a_stack_trace(
+    built_warehouse: Path, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(warehouse)!r})
+            print("locked", flush=True)
+            time.sleep(60)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.perf_counter()
+        result = cli(
+            "charts",
+            env={"MUSIC_WAREHOUSE": str(warehouse), "MUSIC_MLFLOW_DIR": str(tmp_path / "mlflow")},
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert f"The warehouse {warehouse} is locked by another process" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.perf_counter() - started < 120
