@@ -81,7 +81,7 @@ def rows(settings: Settings, sql: str) -> list[tuple]:
         ),
         (
             lambda c: c["experiments"].append({"model": "svm", "feature_set": "audio"}),
-            "experiments\\[8\\].model names an unknown model 'svm'",
+            "experiments\\[\\d+\\].model names an unknown model 'svm'",
         ),
         (lambda c: c.update(validation_fraction=0.9), "validation_fraction must be a number"),
         (lambda c: c["models"]["majority"].update(type="forest"), "models.majority.type must be"),
