@@ -100,7 +100,6 @@ def holdout_evaluation(settings: Settings, run_id: str, class_names: list[str]) 
 def score_tracks(settings: Settings, batch_size: int = 200_000) -> dict[str, Any]:
     from python_ml.tracking import load_champion
 
-    started = time.perf_counter()
     run_id, version_number, model = load_champion(settings)
     log.info(
         "champion: run %s (version %d, %s on %s)",
@@ -109,6 +108,7 @@ def score_tracks(settings: Settings, batch_size: int = 200_000) -> dict[str, Any
         model.kind,
         ",".join(model.features),
     )
+    started = time.perf_counter()
     rows = write_predictions(settings, model, run_id, batch_size)
     seconds = time.perf_counter() - started
     log.info(
