@@ -132,3 +132,16 @@ def test_a_renamed_column_stops_the_build_naming_it(small_raw_dir: Path, tmp_pat
     result = dbt(raw, tmp_path / "warehouse.duckdb", "build", "--exclude", "tag:ml_outputs")
     assert result.returncode != 0
     assert 'Columns with names: "popularity" do not exist' in result.stdout
+
+
+def test_full_dbt_build_passes_on_a_fresh_warehouse_before_any_ml(
+    small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """Everything, prediction marts included: the ML source tables are created empty."""
+    warehouse = tmp_path / "fresh.duckdb"
+    result = dbt(small_raw_dir, warehouse, "build")
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert query(warehouse, "select count(*) from marts.fct_track_predictions") == [(0,)]
+    assert query(
+        warehouse, "select count(*), sum(track_count) from marts.rpt_confusion_matrix"
+    ) == [(9, 0)]
