@@ -93,3 +93,15 @@ def test_a_locked_warehouse_is_reported_without_a_stack_trace(
     assert f"The warehouse {warehouse} is locked by another process" in result.stderr
     assert "Traceback" not in result.stderr
     assert time.perf_counter() - started < 120
+
+
+def test_an_empty_raw_file_stops_the_build_before_dbt(small_raw_dir: Path, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(small_raw_dir, raw)
+    (raw / "spotify_600k" / "artists.csv").write_bytes(b"")
+    result = cli(
+        "build", env={"MUSIC_RAW_DIR": str(raw), "MUSIC_WAREHOUSE": str(tmp_path / "w.duckdb")}
+    )
+    assert result.returncode == 1
+    assert "artists.csv is empty" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "w.duckdb").exists()

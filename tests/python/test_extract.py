@@ -155,3 +155,12 @@ def test_empty_and_duplicated_files_are_named(tmp_path: Path, no_credentials: No
     shutil.copy(tracks, tracks.with_name("tracks.csv.gz"))
     with pytest.raises(extract.ExtractError, match="Remove one of them"):
         extract.check_raw_files(raw)
+
+
+def test_a_file_in_another_encoding_is_named(tmp_path: Path, no_credentials: None) -> None:
+    raw = tmp_path / "raw"
+    generate.generate(raw, rows=300, seed=5)
+    tracks = raw / "spotify_600k" / "tracks.csv"
+    tracks.write_bytes(tracks.read_text(encoding="utf-8").encode("utf-16"))
+    with pytest.raises(extract.ExtractError, match=r"tracks.csv: the header is not valid utf-8"):
+        extract.check_raw_files(raw)
