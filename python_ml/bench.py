@@ -101,6 +101,7 @@ def plain_sql_script(project_root: Path) -> list[str]:
 def run_plain_sql(statements: list[str], warehouse: Path) -> None:
     warehouse.unlink(missing_ok=True)
     with duckdb.connect(str(warehouse)) as con:
+        con.execute("set enable_progress_bar = false")
         for statement in statements:
             con.execute(statement)
 
