@@ -48,10 +48,12 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class TrackData:
+    """Features (float32) and integer labels (`label`, the seed's class_index) of the train
+    split and of the holdout (predict split joined to its true classes)."""
+
     class_names: list[str]
     train: pd.DataFrame
-    predict: pd.DataFrame
-    predict_classes: pd.DataFrame
+    holdout: pd.DataFrame
     fingerprint: str
 
 
@@ -77,9 +79,14 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def load_track_data(settings: Settings) -> TrackData:
+def load_track_data(settings: Settings, features: list[str]) -> TrackData:
     """Read the split tables (read-only) in a fixed order, so the same data gives the same
-    folds and metrics."""
+    folds and metrics. Only the needed columns, as float32 with integer labels: at 10x the
+    real size the frames are the bulk of training's memory."""
+    columns = sorted({*features, "release_year"})
+    for column in columns:
+        warehouse.check_identifier(column)
+    selected = ", ".join(f"cast(t.{c} as float) as {c}" for c in columns)
     with warehouse.connect(settings.warehouse) as con:
         warehouse.require_tables(
             con,
@@ -94,11 +101,17 @@ def load_track_data(settings: Settings) -> TrackData:
                 f"select class_name from {warehouse.POPULARITY_CLASSES} order by class_index"
             ).fetchall()
         ]
-        train = con.execute(f"select * from {warehouse.TRAIN_TRACKS} order by track_id").df()
-        predict = con.execute(f"select * from {warehouse.PREDICT_TRACKS} order by track_id").df()
-        classes = con.execute(
-            f"select track_id, popularity_class from {warehouse.PREDICT_TRACK_CLASSES} "
-            "order by track_id"
+        classes = f"join {warehouse.POPULARITY_CLASSES} as c on c.class_name = t.popularity_class"
+        train = con.execute(
+            f"select {selected}, c.class_index::tinyint as label "
+            f"from {warehouse.TRAIN_TRACKS} as t {classes} order by t.track_id"
+        ).df()
+        holdout = con.execute(
+            f"select {selected}, c.class_index::tinyint as label "
+            f"from {warehouse.PREDICT_TRACKS} as t "
+            f"join {warehouse.PREDICT_TRACK_CLASSES} as truth on truth.track_id = t.track_id "
+            f"join {warehouse.POPULARITY_CLASSES} as c on c.class_name = truth.popularity_class "
+            "order by t.track_id"
         ).df()
         fingerprint = con.execute(
             f"select md5(string_agg(track_id || ':' || popularity_class, ',' order by track_id))"
@@ -109,19 +122,18 @@ def load_track_data(settings: Settings) -> TrackData:
             f"{warehouse.TRAIN_TRACKS} is empty: no clean tracks reached the split. See "
             "marts.rpt_source_row_counts for why rows were rejected."
         )
-    return TrackData(class_names, train, predict, classes, fingerprint or "")
+    return TrackData(class_names, train, holdout, fingerprint or "")
 
 
-def _labels(frame: pd.DataFrame, class_names: list[str]) -> np.ndarray:
-    index = {name: i for i, name in enumerate(class_names)}
-    return frame["popularity_class"].map(index).to_numpy(dtype=np.int64)
+def _labels(frame: pd.DataFrame) -> np.ndarray:
+    return frame["label"].to_numpy(dtype=np.int64)
 
 
 def _fit_and_evaluate(
     experiment: Experiment, data: TrackData, config: TracksConfig
 ) -> tuple[FittedModel, dict[str, Any], dict[str, Any]]:
     classes = data.class_names
-    y = _labels(data.train, classes)
+    y = _labels(data.train)
     x_fit, x_val, y_fit, y_val = train_test_split(
         data.train,
         y,
@@ -133,10 +145,9 @@ def _fit_and_evaluate(
         experiment.model, experiment.features, classes, x_fit, y_fit, x_val, y_val, config.seed
     )
     metrics = {"validation": classification_metrics(y_val, model.predict_proba(x_val), classes)}
-    holdout = data.predict.merge(data.predict_classes, on="track_id", how="inner")
-    if not holdout.empty:
+    if not data.holdout.empty:
         metrics["holdout"] = classification_metrics(
-            _labels(holdout, classes), model.predict_proba(holdout), classes
+            _labels(data.holdout), model.predict_proba(data.holdout), classes
         )
     info = dict(model.info)
     info.update(n_train=len(x_fit), n_validation=len(x_val))
@@ -154,7 +165,7 @@ def _time_split_metrics(
     before = data.train[data.train["release_year"] <= cutoff]
     after = data.train[data.train["release_year"] > cutoff]
     classes = data.class_names
-    y_before = _labels(before, classes)
+    y_before = _labels(before)
     if len(after) < 100 or len(np.unique(y_before)) < len(classes):
         log.warning("time split at %d skipped: too few tracks or classes on a side", cutoff)
         return None
@@ -168,7 +179,7 @@ def _time_split_metrics(
     model = fit_model(
         experiment.model, experiment.features, classes, x_fit, y_fit, x_val, y_val, config.seed
     )
-    result = classification_metrics(_labels(after, classes), model.predict_proba(after), classes)
+    result = classification_metrics(_labels(after), model.predict_proba(after), classes)
     result["cutoff_year"] = cutoff
     return result
 
@@ -327,11 +338,11 @@ def train_tracks(
     if not experiments:
         labels = [e.label for e in config.experiments]
         raise TrainingError(f"--only {only} matches no experiment (known: {labels})")
-    data = load_track_data(settings)
+    data = load_track_data(settings, sorted({f for e in experiments for f in e.features}))
     log.info(
         "training on %s tracks (%s predict-side), classes %s, fingerprint %s",
         f"{len(data.train):,}",
-        f"{len(data.predict):,}",
+        f"{len(data.holdout):,}",
         data.class_names,
         data.fingerprint[:12],
     )
