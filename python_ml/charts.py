@@ -138,7 +138,7 @@ def blazing_hot_wordcloud(con, out: Path) -> str:
         height=500,
         background_color="white",
         random_state=42,
-        colormap="inferno",
+        colormap="Dark2",
         collocations=False,
     ).generate(" ".join(titles))
     fig, ax = plt.subplots(figsize=(10, 5))
