@@ -351,6 +351,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
+    except Exception as exc:  # unexpected: one line, the stack trace only with -v
+        log.error("%s: %s", type(exc).__name__, exc)
+        if args.verbose:
+            log.exception("stack trace")
+        else:
+            log.error("run again with -v for the stack trace")
+        return 1
     return 0
 
 

@@ -195,7 +195,17 @@ def _default_kaggle_api() -> Any:
 def download_dataset(api: Any, dataset: Dataset, raw_dir: Path) -> list[Path]:
     """Download one dataset into a temporary folder, check it, then move its files into place."""
     target = raw_dir / dataset.folder
+    created = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
+    try:
+        return _download_into(api, dataset, target)
+    except BaseException:
+        if created and not any(target.iterdir()):
+            target.rmdir()  # leave the raw folder exactly as it was
+        raise
+
+
+def _download_into(api: Any, dataset: Dataset, target: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix=".download-", dir=target) as tmp:
         try:
             api.dataset_download_files(dataset.kaggle_ref, path=tmp, unzip=True, quiet=True)
@@ -247,7 +257,7 @@ def extract(
     offline: bool = False,
     seed: int = 42,
     rows: int = generate.REAL_TRACK_ROWS,
-    api_factory: Callable[[], Any] = _default_kaggle_api,
+    api_factory: Callable[[], Any] | None = None,
 ) -> ExtractReport:
     report = ExtractReport()
     missing = [
@@ -271,7 +281,7 @@ def extract(
                 "Kaggle credentials found (%s)",
                 "environment variables" if source == "environment" else source,
             )
-            api = api_factory()
+            api = (api_factory or _default_kaggle_api)()
             for dataset in missing:
                 log.info("downloading %s", dataset.kaggle_ref)
                 report.downloaded.extend(download_dataset(api, dataset, raw_dir))

@@ -53,15 +53,21 @@ def write_predictions(
     written = 0
     with warehouse.connect(settings.warehouse, read_only=False) as con:
         warehouse.require_tables(con, warehouse.PREDICT_TRACKS, warehouse.TRACK_PREDICTIONS)
-        reader = con.cursor()
-        batches = reader.sql(
-            f"select {', '.join(columns)} from {warehouse.PREDICT_TRACKS} order by track_id"
-        ).to_arrow_reader(batch_size)
+        select = (
+            f"select {', '.join(columns)} from {warehouse.PREDICT_TRACKS} "
+            "where track_id > ? order by track_id limit ?"
+        )
         con.execute("begin transaction")
         try:
             con.execute(f"delete from {warehouse.TRACK_PREDICTIONS} where run_id = ?", [run_id])
-            for batch in batches:
-                frame = prediction_frame(model, batch.to_pandas(), run_id, scored_at)
+            last_id = ""
+            while True:
+                # Keyset pagination on the same connection: one batch in memory at a time.
+                batch = con.execute(select, [last_id, batch_size]).df()
+                if batch.empty:
+                    break
+                last_id = str(batch["track_id"].iloc[-1])
+                frame = prediction_frame(model, batch, run_id, scored_at)
                 con.register("prediction_batch", frame)
                 con.execute(
                     f"insert into {warehouse.TRACK_PREDICTIONS} "
@@ -73,8 +79,6 @@ def write_predictions(
         except BaseException:
             con.execute("rollback")
             raise
-        finally:
-            reader.close()
     return written
 
 
