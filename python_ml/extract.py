@@ -1,6 +1,6 @@
 """Extraction: get the three raw Kaggle files into the raw-data folder.
 
-Layout (the same as ``../shared/data`` and what the dbt sources read)::
+Layout (what the dbt sources read; one folder per Kaggle dataset)::
 
     $MUSIC_RAW_DIR/spotify_600k/tracks.csv      (or tracks.csv.gz)
     $MUSIC_RAW_DIR/spotify_600k/artists.csv     (or artists.csv.gz)
