@@ -43,7 +43,7 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml import generate
 
     raw_dir = Path(args.out).resolve() if args.out else settings.raw_dir
-    with step(f"generate {args.rows:,} tracks into {raw_dir}"):
+    with step(f"generate missing raw files into {raw_dir}"):
         generate.generate(raw_dir, rows=args.rows, seed=args.seed, overwrite=args.overwrite)
 
 
@@ -197,6 +197,16 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default: 42)")
 
 
+def _add_extract_options(parser: argparse.ArgumentParser) -> None:
+    _add_data_options(parser)
+    parser.add_argument("--force", action="store_true", help="download again even if present")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="never contact Kaggle: use built-in data for whatever is missing",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m python_ml",
@@ -223,13 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Download the missing Kaggle datasets when credentials "
         "exist; otherwise write built-in data. Checks every file's header.",
     )
-    _add_data_options(p)
-    p.add_argument("--force", action="store_true", help="download again even if present")
-    p.add_argument(
-        "--offline",
-        action="store_true",
-        help="never contact Kaggle: use built-in data for whatever is missing",
-    )
+    _add_extract_options(p)
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser(
@@ -308,9 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="extract -> dbt build -> train -> score -> marts -> charts "
         "-> docs, stopping at the first failure.",
     )
-    _add_data_options(p)
-    p.add_argument("--force", action="store_true", help="download the datasets again")
-    p.add_argument("--offline", action="store_true", help="never contact Kaggle")
+    _add_extract_options(p)
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -12,28 +12,9 @@ from typing import Any
 
 import yaml
 
-from python_ml.warehouse import check_identifier
+from python_ml.warehouse import TRACK_FEATURE_COLUMNS, check_identifier
 
 CONFIG_DIR = Path(__file__).with_name("configs")
-TRACK_FEATURE_COLUMNS = {
-    "release_year",
-    "duration_ms",
-    "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-    "artist_followers",
-    "artist_genre_count",
-}
 MODEL_TYPES = {
     "majority": {},
     "logistic_regression": {"C": float, "max_iter": int},

@@ -137,7 +137,7 @@ def _artist_features(settings: Settings, artist_ids: list[str]) -> pd.DataFrame:
         return con.execute(
             "select a.artist_id, a.followers as artist_followers, "
             "a.genre_count::double as artist_genre_count "
-            "from intermediate.int_artists_validated as a "
+            f"from {warehouse.ARTISTS} as a "
             "inner join wanted_artists as w on a.artist_id = w.artist_id "
             "where a.rejection_reason is null"
         ).df()

@@ -122,6 +122,14 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
             f"{warehouse.TRAIN_TRACKS} is empty: no clean tracks reached the split. See "
             "marts.rpt_source_row_counts for why rows were rejected."
         )
+    counts = train["label"].value_counts()
+    missing = [name for i, name in enumerate(class_names) if counts.get(i, 0) == 0]
+    if missing:
+        raise TrainingError(
+            f"{warehouse.TRAIN_TRACKS} has no tracks of class {missing}; every class needs "
+            "training rows. Use a fuller tracks file, or change the thresholds in "
+            "seeds/popularity_classes.csv."
+        )
     return TrackData(class_names, train, holdout, fingerprint or "")
 
 

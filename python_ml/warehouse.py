@@ -19,6 +19,29 @@ PREDICT_TRACKS = "marts.fct_predict_tracks"
 PREDICT_TRACK_CLASSES = "marts.fct_predict_track_classes"
 SONGS_2023 = "marts.fct_songs_2023"
 POPULARITY_CLASSES = "reference.popularity_classes"
+# The predict command looks up artist reach for new tracks here (first-listed artist).
+ARTISTS = "intermediate.int_artists_validated"
+
+# The feature columns of TRAIN_TRACKS and PREDICT_TRACKS (dbt macro track_feature_columns).
+TRACK_FEATURE_COLUMNS = {
+    "release_year",
+    "duration_ms",
+    "explicit",
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+    "time_signature",
+    "artist_followers",
+    "artist_genre_count",
+}
 
 # Tables python_ml writes; dbt declares them as the `ml` source and creates them empty
 # (macros/create_ml_source_tables.sql).
