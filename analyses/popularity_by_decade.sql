@@ -1,5 +1,6 @@
--- Popularity by release decade: mean popularity and the share of each class, over all clean
--- tracks (release year is the strongest single predictor).
+-- Popularity by release decade: mean popularity and the share of each class (classes from
+-- the popularity_classes seed), over all clean tracks (release year is the strongest single
+-- predictor). One row per decade and class.
 
 with
 
@@ -7,15 +8,46 @@ tracks as (
 
     select * from {{ ref('int_tracks_enriched') }}
 
+),
+
+classes as (
+
+    select * from {{ ref('popularity_classes') }}
+
+),
+
+by_decade as (
+
+    select
+        (release_year // 10) * 10 as decade,
+        count(*) as decade_tracks,
+        avg(popularity) as mean_popularity
+    from tracks
+    group by decade
+
+),
+
+by_class as (
+
+    select
+        (tracks.release_year // 10) * 10 as decade,
+        tracks.popularity_class,
+        count(*) as class_tracks
+    from tracks
+    group by decade, tracks.popularity_class
+
 )
 
 select
-    (release_year // 10) * 10 as decade,
-    count(*) as tracks,
-    avg(popularity) as mean_popularity,
-    avg(case when popularity_class = 'ice_cold' then 1.0 else 0.0 end) as ice_cold_share,
-    avg(case when popularity_class = 'lukewarm' then 1.0 else 0.0 end) as lukewarm_share,
-    avg(case when popularity_class = 'blazing_hot' then 1.0 else 0.0 end) as blazing_hot_share
-from tracks
-group by decade
-order by decade
+    by_decade.decade,
+    by_decade.decade_tracks,
+    by_decade.mean_popularity,
+    classes.class_name,
+    coalesce(by_class.class_tracks, 0) / by_decade.decade_tracks as class_share
+from by_decade
+cross join classes
+left join by_class
+    on
+        by_decade.decade = by_class.decade
+        and classes.class_name = by_class.popularity_class
+order by by_decade.decade, classes.class_index

@@ -1,4 +1,5 @@
--- Tracks the model calls blazing-hot that are not (yet) popular: candidates to promote.
+-- Tracks the model calls a hit (the seed's highest class, blazing-hot) that are not (yet)
+-- popular: candidates to promote.
 
 with
 
@@ -15,8 +16,8 @@ select
     release_year,
     true_popularity,
     true_class,
-    prob_blazing_hot
+    hit_probability
 from predictions
-where predicted_class = 'blazing_hot' and true_class != 'blazing_hot'
-order by prob_blazing_hot desc
+where is_predicted_hit and predicted_class != true_class
+order by hit_probability desc
 limit 100

@@ -7,11 +7,7 @@ predictions as (
 
     select
         *,
-        case true_class
-            when 'ice_cold' then prob_ice_cold
-            when 'lukewarm' then prob_lukewarm
-            when 'blazing_hot' then prob_blazing_hot
-        end as prob_of_true_class
+        class_probabilities[true_class] as prob_of_true_class
     from {{ ref('fct_track_predictions') }}
 
 )

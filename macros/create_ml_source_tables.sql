@@ -1,59 +1,34 @@
 {#-
-    The tables python_ml writes, created empty when missing (never dropped or altered).
-    They are declared as the `ml` source in models/staging/ml/_ml__sources.yml; python_ml
-    (python_ml/warehouse.py) writes exactly these columns. Run by `on-run-start`.
+    The tables python_ml writes, created from the `ml` source's columns and data types
+    (models/staging/ml/_ml__sources.yml, their one definition) when missing, and widened with
+    any column added there since. A column no longer declared is never dropped (its data
+    stays); it only stops being required. Run by `on-run-start`.
 -#}
 {% macro create_ml_source_tables() %}
     {% if execute %}
-        create schema if not exists ml;
-
-        create table if not exists ml.model_runs (
-            run_id varchar primary key,
-            task varchar not null,
-            model_type varchar not null,
-            feature_set varchar not null,
-            split_kind varchar not null,
-            status varchar not null,
-            is_champion boolean not null default false,
-            registered_version integer,
-            started_at timestamp not null,
-            finished_at timestamp,
-            duration_seconds double,
-            epochs integer,
-            n_train bigint,
-            n_validation bigint,
-            validation_accuracy double,
-            validation_macro_f1 double,
-            validation_log_loss double,
-            holdout_accuracy double,
-            holdout_macro_f1 double,
-            data_fingerprint varchar,
-            features varchar,
-            params_json varchar,
-            metrics_json varchar,
-            error_message varchar
-        );
-
-        create table if not exists ml.track_predictions (
-            track_id varchar not null,
-            run_id varchar not null,
-            predicted_class varchar not null,
-            prob_ice_cold double not null,
-            prob_lukewarm double not null,
-            prob_blazing_hot double not null,
-            scored_at timestamp not null
-        );
-
-        create table if not exists ml.song_predictions (
-            song_id varchar not null,
-            run_id varchar not null,
-            task varchar not null,
-            feature_set varchar not null,
-            model_type varchar not null,
-            fold integer not null,
-            actual_value double,
-            predicted_value double not null,
-            scored_at timestamp not null
-        );
+        {% do run_query('create schema if not exists ml') %}
+        {% for source in graph.sources.values() | selectattr('source_name', 'equalto', 'ml') %}
+            {%- set columns = source.columns.values() | list %}
+            {%- set declared = columns | map(attribute='name') | list %}
+            {% set create %}
+                create table if not exists ml.{{ source.name }} (
+                    {%- for column in columns %}
+                    {{ column.name }} {{ column.data_type }}{{ "," if not loop.last }}
+                    {%- endfor %}
+                )
+            {% endset %}
+            {% do run_query(create) %}
+            {%- for column in columns %}
+                {%- set added_type = column.data_type | replace(' primary key', '') | replace(' not null', '') %}
+                {% do run_query('alter table ml.' ~ source.name ~ ' add column if not exists ' ~ column.name ~ ' ' ~ added_type) %}
+            {%- endfor %}
+            {% set existing = run_query(
+                "select column_name from information_schema.columns where table_schema = 'ml' "
+                ~ "and table_name = '" ~ source.name ~ "' and is_nullable = 'NO'"
+            ) %}
+            {%- for row in existing.rows if row[0] not in declared %}
+                {% do run_query('alter table ml.' ~ source.name ~ ' alter column ' ~ row[0] ~ ' drop not null') %}
+            {%- endfor %}
+        {% endfor %}
     {% endif %}
 {% endmacro %}

@@ -20,12 +20,36 @@ from python_ml.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-CLASS_COLORS = {"ice_cold": "#4c9be8", "lukewarm": "#f2b134", "blazing_hot": "#e8554e"}
-CLASS_LABELS = {
-    "ice_cold": "ice-cold (0-30)",
-    "lukewarm": "lukewarm (31-69)",
-    "blazing_hot": "blazing-hot (70-100)",
-}
+# Colours by class position, coldest first (names and labels come from the seed).
+PALETTE = ["#4c9be8", "#f2b134", "#e8554e", "#8c6bb1", "#55a868", "#999999"]
+
+
+@dataclass(frozen=True)
+class Classes:
+    """The popularity classes as the seed defines them: names, labels, thresholds, order."""
+
+    names: list[str]
+    labels: dict[str, str]  # e.g. "blazing-hot (70-100)"
+    short: dict[str, str]  # e.g. "blazing-hot"
+
+    @property
+    def hit(self) -> str:
+        return self.names[-1]
+
+    def color(self, name: str) -> str:
+        return PALETTE[self.names.index(name) % len(PALETTE)] if name in self.names else "#333"
+
+
+def read_classes(con) -> Classes:
+    rows = con.execute(
+        f"select class_name, class_label, min_popularity, max_popularity "
+        f"from {warehouse.POPULARITY_CLASSES} order by class_index"
+    ).fetchall()
+    return Classes(
+        [r[0] for r in rows],
+        {r[0]: f"{r[1]} ({r[2]}-{r[3]})" for r in rows},
+        {r[0]: r[1] for r in rows},
+    )
 
 
 @dataclass
@@ -49,7 +73,7 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
-def class_distribution(con, out: Path) -> str:
+def class_distribution(con, out: Path, classes: Classes) -> str:
     frame = _read(con, "select * from marts.rpt_class_distribution order by class_index")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     x = np.arange(len(frame))
@@ -59,7 +83,7 @@ def class_distribution(con, out: Path) -> str:
         frame["predicted_count"],
         0.4,
         label="predicted class",
-        color=[CLASS_COLORS.get(c, "#333") for c in frame["class_name"]],
+        color=[classes.color(c) for c in frame["class_name"]],
     )
     for i, row in frame.iterrows():
         ax.annotate(
@@ -76,7 +100,7 @@ def class_distribution(con, out: Path) -> str:
             va="bottom",
             fontsize=9,
         )
-    ax.set_xticks(x, [CLASS_LABELS.get(c, c) for c in frame["class_name"]])
+    ax.set_xticks(x, [classes.labels.get(c, c) for c in frame["class_name"]])
     ax.set_ylabel("tracks in the predict split")
     ax.set_title("Popularity classes: true vs predicted")
     ax.legend()
@@ -86,7 +110,7 @@ def class_distribution(con, out: Path) -> str:
     )
 
 
-def danceability_energy(con, out: Path) -> str:
+def danceability_energy(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
         """
@@ -96,15 +120,15 @@ def danceability_energy(con, out: Path) -> str:
     """,
     )
     fig, ax = plt.subplots(figsize=(7, 5.5))
-    for cls in CLASS_COLORS:
+    for cls in classes.names:
         part = frame[frame["true_class"] == cls]
         ax.scatter(
             part["danceability"],
             part["energy"],
-            s=6 if cls != "blazing_hot" else 14,
-            alpha=0.45 if cls != "blazing_hot" else 0.9,
-            color=CLASS_COLORS[cls],
-            label=f"{CLASS_LABELS[cls]} ({len(part):,})",
+            s=6 if cls != classes.hit else 14,
+            alpha=0.45 if cls != classes.hit else 0.9,
+            color=classes.color(cls),
+            label=f"{classes.labels[cls]} ({len(part):,})",
         )
     ax.set_xlabel("danceability")
     ax.set_ylabel("energy")
@@ -117,22 +141,21 @@ def danceability_energy(con, out: Path) -> str:
     )
 
 
-def blazing_hot_wordcloud(con, out: Path) -> str:
+def hit_wordcloud(con, out: Path, classes: Classes) -> str:
     from wordcloud import WordCloud
 
-    titles = _read(
-        con,
-        """
-        select track_name from marts.fct_track_predictions
-        where true_class = 'blazing_hot' and track_name != ''
-    """,
-    )["track_name"]
+    titles = con.execute(
+        "select track_name from marts.fct_track_predictions "
+        "where true_class = ? and track_name != ''",
+        [classes.hit],
+    ).df()["track_name"]
+    hit = classes.short[classes.hit]
     if titles.empty:
         fig, ax = plt.subplots(figsize=(8, 4))
-        ax.text(0.5, 0.5, "no blazing-hot tracks in the predict split", ha="center")
+        ax.text(0.5, 0.5, f"no {hit} tracks in the predict split", ha="center")
         ax.axis("off")
         _save(fig, out)
-        return "No blazing-hot track in the predict split."
+        return f"No {hit} track in the predict split."
     cloud = WordCloud(
         width=1000,
         height=500,
@@ -144,12 +167,12 @@ def blazing_hot_wordcloud(con, out: Path) -> str:
     fig, ax = plt.subplots(figsize=(10, 5))
     ax.imshow(cloud, interpolation="bilinear")
     ax.axis("off")
-    ax.set_title(f"Words in the titles of {len(titles):,} blazing-hot tracks")
+    ax.set_title(f"Words in the titles of {len(titles):,} {hit} tracks")
     _save(fig, out)
-    return "The most frequent words in the titles of the predict split's blazing-hot tracks."
+    return f"The most frequent words in the titles of the predict split's {hit} tracks."
 
 
-def confusion_heatmap(con, out: Path) -> str:
+def confusion_heatmap(con, out: Path, classes: Classes) -> str:
     frame = _read(con, "select * from marts.rpt_confusion_matrix")
     counts = frame.pivot(index="true_index", columns="predicted_index", values="track_count")
     shares = frame.pivot(
@@ -170,39 +193,39 @@ def confusion_heatmap(con, out: Path) -> str:
                 color="white" if share > 0.6 else "black",
                 fontsize=10,
             )
-    labels = [CLASS_LABELS.get(n, n).split(" ")[0] for n in names]
+    labels = [classes.short.get(n, n) for n in names]
     ax.set_xticks(range(len(names)), labels)
     ax.set_yticks(range(len(names)), labels)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title("Holdout confusion matrix (share of each true class)")
+    ax.set_title("Holdout confusion matrix, decision rule (share of each true class)")
     fig.colorbar(image, ax=ax, fraction=0.046)
     _save(fig, out)
     return "Rows are true classes, columns predicted ones; each cell shows tracks and row share."
 
 
-def model_comparison(con, out: Path) -> str:
+def model_comparison(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
         """
-        select model_label, validation_macro_f1, holdout_macro_f1, time_split_macro_f1,
-               is_champion
+        select model_label, validation_macro_f1, new_artist_macro_f1, time_split_macro_f1,
+               holdout_macro_f1, is_champion
         from marts.rpt_model_leaderboard
         qualify row_number() over (partition by model_label order by finished_at desc) = 1
         order by validation_macro_f1
     """,
     )
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(frame) + 1.8))
+    fig, ax = plt.subplots(figsize=(8.5, 0.7 * len(frame) + 1.8))
     y = np.arange(len(frame))
-    ax.barh(y + 0.27, frame["validation_macro_f1"], 0.27, label="validation", color="#4c72b0")
-    ax.barh(y, frame["holdout_macro_f1"], 0.27, label="holdout (predict split)", color="#55a868")
-    ax.barh(
-        y - 0.27,
-        frame["time_split_macro_f1"].fillna(0),
-        0.27,
-        label="forward in time (newer releases)",
-        color="#c44e52",
-    )
+    bars = [
+        ("validation_macro_f1", "validation (random split)", "#4c72b0"),
+        ("new_artist_macro_f1", "new artists (grouped split)", "#dd8452"),
+        ("time_split_macro_f1", "forward in time (newer releases)", "#c44e52"),
+        ("holdout_macro_f1", "holdout (champion only)", "#55a868"),
+    ]
+    height = 0.8 / len(bars)
+    for i, (column, label, color) in enumerate(bars):
+        ax.barh(y + (1.5 - i) * height, frame[column].fillna(0), height, label=label, color=color)
     ax.set_yticks(
         y,
         [
@@ -210,18 +233,45 @@ def model_comparison(con, out: Path) -> str:
             for m, c in zip(frame["model_label"], frame["is_champion"], strict=True)
         ],
     )
-    ax.set_xlabel("macro-F1")
+    ax.set_xlabel("macro-F1 (each model's decision rule)")
     ax.set_xlim(0, 1)
     ax.set_title("Model comparison (latest run of each model and feature set)")
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, out)
     return (
-        "Macro-F1 of each model and feature set on the validation fold, the holdout and the "
-        "forward-in-time check; random-split figures overstate new-release performance."
+        "Macro-F1 on the validation fold, on artists held out of fitting and forward in time; "
+        "the holdout (predict split) is scored for the champion only. Random-split figures "
+        "overstate how well new artists and new releases are predicted."
     )
 
 
-def feature_correlations(con, out: Path) -> str:
+def reliability(con, out: Path, classes: Classes) -> str:
+    frame = _read(con, "select * from marts.rpt_calibration order by class_index, probability_bin")
+    fig, ax = plt.subplots(figsize=(6.5, 6))
+    ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle="--", label="calibrated")
+    for name in classes.names:
+        part = frame[(frame["class_name"] == name) & (frame["track_count"] >= 20)]
+        ax.plot(
+            part["mean_probability"],
+            part["observed_share"],
+            marker="o",
+            color=classes.color(name),
+            label=classes.labels[name],
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted probability (mean in bin)")
+    ax.set_ylabel("share of tracks truly in the class")
+    ax.set_title("Reliability of the champion's probabilities (holdout)")
+    ax.legend(loc="upper left", fontsize=8)
+    _save(fig, out)
+    return (
+        "Per class and tenth of probability (bins with 20+ tracks): on the diagonal, a "
+        "probability of 0.3 means 3 in 10 such tracks are truly in the class."
+    )
+
+
+def feature_correlations(con, out: Path, classes: Classes) -> str:
     frame = _read(con, "select * from marts.rpt_feature_correlations")
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     for ax, (dataset, target) in zip(
@@ -238,7 +288,7 @@ def feature_correlations(con, out: Path) -> str:
     return "Pearson correlation of each feature with popularity (tracks) and log streams (2023)."
 
 
-def songs_predicted_vs_actual(con, out: Path) -> str:
+def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
         """
@@ -280,9 +330,10 @@ def songs_predicted_vs_actual(con, out: Path) -> str:
 CHARTS = [
     ("class_distribution.png", "Class distribution", class_distribution),
     ("danceability_energy.png", "Danceability vs energy", danceability_energy),
-    ("blazing_hot_wordcloud.png", "Blazing-hot titles", blazing_hot_wordcloud),
+    ("hit_wordcloud.png", "Titles of the hits", hit_wordcloud),
     ("confusion_matrix.png", "Confusion matrix", confusion_heatmap),
     ("model_comparison.png", "Model comparison", model_comparison),
+    ("reliability.png", "Calibration (reliability)", reliability),
     ("feature_correlations.png", "Feature correlations", feature_correlations),
     (
         "songs_predicted_vs_actual.png",
@@ -298,41 +349,154 @@ def draw_all(settings: Settings) -> list[Chart]:
     with warehouse.connect(settings.warehouse) as con:
         warehouse.require_tables(con, "marts.fct_track_predictions", "marts.rpt_confusion_matrix")
         scored = con.execute(
-            "select count(*), any_value(run_id), any_value(model_label), max(scored_at) "
-            "from marts.fct_track_predictions"
+            "select count(*), any_value(run_id), any_value(model_label), max(scored_at), "
+            "any_value(data_origin) from marts.fct_track_predictions"
         ).fetchone()
         if not scored[0]:
             raise ChartError(
                 "marts.fct_track_predictions is empty: run `python -m python_ml "
                 "score`, then `dbt build --select tag:ml_outputs`."
             )
+        classes = read_classes(con)
         charts = []
         for file, title, draw in CHARTS:
-            caption = draw(con, out_dir / file)
+            caption = draw(con, out_dir / file, classes)
             charts.append(Chart(file, title, caption))
             log.info("chart: %s", out_dir / file)
-    _write_html(
-        out_dir / "index.html", charts, run_id=scored[1], model=scored[2], scored_at=scored[3]
+        tables = _numbers_tables(con, classes)
+    page = Page(
+        run_id=scored[1],
+        model=scored[2],
+        scored_at=scored[3],
+        data_origin=scored[4] or "unknown",
+        docs_site=settings.project_root / "target" / "index.html",
     )
+    _write_html(out_dir / "index.html", charts, tables, page)
     return charts
 
 
-def _write_html(path: Path, charts: list[Chart], run_id: str, model: str, scored_at) -> None:
+@dataclass
+class Page:
+    run_id: str
+    model: str
+    scored_at: object
+    data_origin: str
+    docs_site: Path
+
+
+LEADERBOARD_COLUMNS = {
+    "model_label": "model / feature set",
+    "is_champion": "champion",
+    "validation_accuracy": "val. accuracy",
+    "validation_macro_f1": "val. macro-F1",
+    "validation_argmax_macro_f1": "val. macro-F1 (argmax)",
+    "validation_ece": "val. ECE",
+    "validation_log_loss": "val. log loss",
+    "new_artist_macro_f1": "new-artist macro-F1",
+    "time_split_macro_f1": "forward-in-time macro-F1",
+    "holdout_accuracy": "holdout accuracy",
+    "holdout_macro_f1": "holdout macro-F1",
+    "duration_seconds": "seconds",
+}
+
+
+def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
+    leaderboard = _read(
+        con,
+        f"""
+        select {", ".join(LEADERBOARD_COLUMNS)}
+        from marts.rpt_model_leaderboard
+        qualify row_number() over (partition by model_label order by finished_at desc) = 1
+        order by validation_macro_f1 desc
+    """,
+    ).rename(columns=LEADERBOARD_COLUMNS)
+    per_class = _read(
+        con,
+        """
+        select m.class_name, m.support, m.predicted_count, m.class_precision, m.class_recall,
+               m.f1
+        from marts.rpt_class_metrics as m order by m.class_index
+    """,
+    )
+    per_class["class_name"] = per_class["class_name"].map(lambda n: classes.labels.get(n, n))
+    per_class = per_class.rename(
+        columns={
+            "class_name": "class",
+            "support": "true tracks",
+            "predicted_count": "called",
+            "class_precision": "precision",
+            "class_recall": "recall",
+            "f1": "F1",
+        }
+    )
+    return [
+        ("Leaderboard (latest run of each model)", leaderboard),
+        ("The champion on the holdout, per class", per_class),
+    ]
+
+
+def _table_html(frame: pd.DataFrame) -> str:
+    def cell(value) -> str:
+        if isinstance(value, bool | np.bool_):
+            return "yes" if value else ""
+        if isinstance(value, float | np.floating):
+            return "" if np.isnan(value) else f"{value:,.3f}"
+        return html.escape(f"{value:,}" if isinstance(value, int | np.integer) else str(value))
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _write_html(
+    path: Path, charts: list[Chart], tables: list[tuple[str, pd.DataFrame]], page: Page
+) -> None:
+    from python_ml.origin import is_generated
+
     figures = "\n".join(
         f'<figure><h2>{html.escape(c.title)}</h2><img src="{c.file}" alt="{html.escape(c.title)}">'
         f"<figcaption>{html.escape(c.caption)}</figcaption></figure>"
         for c in charts
     )
+    numbers = "\n".join(
+        f"<h2>{html.escape(title)}</h2>{_table_html(frame)}" for title, frame in tables
+    )
+    if is_generated(page.data_origin):
+        banner = (
+            '<p class="banner generated"><strong>Generated data.</strong> These results come '
+            "from the project's built-in synthetic data, not from Kaggle's Spotify datasets: "
+            "they show that the pipeline works, not how real songs behave. Provide Kaggle "
+            "credentials and run <code>make run</code> again for real figures.</p>"
+        )
+    else:
+        banner = (
+            f'<p class="banner">Data origin: <strong>{html.escape(page.data_origin)}</strong>.</p>'
+        )
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    docs = page.docs_site.as_uri()
     path.write_text(
         f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>music-popularity report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
 figure{{margin:2em 0;border-bottom:1px solid #ddd;padding-bottom:1em}}img{{max-width:100%}}
-figcaption{{color:#555}}code{{background:#f4f4f4;padding:0 .3em}}</style></head><body>
+figcaption{{color:#555}}code{{background:#f4f4f4;padding:0 .3em}}
+.banner{{padding:.8em 1em;border-radius:4px;background:#eef4fb;border:1px solid #b9d2ee}}
+.banner.generated{{background:#fff4e5;border-color:#f0b35a}}
+table{{border-collapse:collapse;font-size:.9em;margin:1em 0}}
+th,td{{border:1px solid #ddd;padding:.3em .6em;text-align:right}}
+th:first-child,td:first-child{{text-align:left}}th{{background:#f4f4f4}}</style></head><body>
 <h1>music-popularity: how popular will a track be?</h1>
-<p>Predictions of run <code>{html.escape(str(run_id))}</code> ({html.escape(str(model))}),
-scored {html.escape(str(scored_at))}; charts drawn {made} from the dbt marts.</p>
+{banner}
+<p>Predictions of run <code>{html.escape(str(page.run_id))}</code>
+({html.escape(str(page.model))}), scored {html.escape(str(page.scored_at))}; drawn {made}
+from the dbt marts.</p>
+<p>More: <a href="{docs}">dbt docs site</a> (or <code>make docs-serve</code>:
+<a href="http://127.0.0.1:8080">127.0.0.1:8080</a>) ·
+MLflow (<code>make mlflow-ui</code>: <a href="http://127.0.0.1:5000">127.0.0.1:5000</a>)</p>
+{numbers}
 {figures}
 </body></html>
 """,

@@ -74,31 +74,26 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
     config = load_tracks_config(Path(args.config) if args.config else None)
     with step("train the tracks models"):
         results = train_tracks(settings, config, only=args.only)
-    header = (
-        "model/feature set",
-        "val acc",
-        "val F1",
-        "hold acc",
-        "hold F1",
-        "time acc",
-        "time F1",
-        "epochs",
-        "seconds",
-    )
-    log.info("%-30s" + " %8s" * 8, *header)
+    header = ("model/feature set", "val acc", "val F1", "argmaxF1", "ECE", "time F1", "newart F1")
+    log.info("%-32s" + " %9s" * 6 + " %7s %8s", *header, "epochs", "seconds")
     for r in results:
+        val = r.metrics.get("validation", {})
         cells = [
-            r.metrics.get(fold, {}).get(key, float("nan"))
-            for fold in ("validation", "holdout", "time_split")
-            for key in ("accuracy", "macro_f1")
+            val.get("accuracy"),
+            val.get("macro_f1"),
+            val.get("argmax_macro_f1"),
+            val.get("ece"),
+            r.metrics.get("time_split", {}).get("macro_f1"),
+            r.metrics.get("new_artist", {}).get("macro_f1"),
         ]
         log.info(
-            "%-30s" + " %8.3f" * 6 + " %8s %8.1f",
+            "%-32s" + " %9s" * 6 + " %7s %8.1f",
             r.experiment.label,
-            *cells,
+            *("-" if c is None else f"{c:.3f}" for c in cells),
             r.info.get("epochs", "-"),
             r.seconds,
         )
+    log.info("holdout figures are computed for the champion when it scores (`score`)")
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> None:
@@ -162,7 +157,7 @@ def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
     )
     with step(f"predict {source} with the champion"):
         rows = predict_csv(settings, source, output)
-    log.info("wrote %s predictions to %s", f"{rows:,}", output)
+    log.info("scored %s tracks; every input row, scored or not, is in %s", f"{rows:,}", output)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:

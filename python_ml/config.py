@@ -17,12 +17,13 @@ from python_ml.warehouse import TRACK_FEATURE_COLUMNS, check_identifier
 CONFIG_DIR = Path(__file__).with_name("configs")
 MODEL_TYPES = {
     "majority": {},
-    "logistic_regression": {"C": float, "max_iter": int},
+    "logistic_regression": {"C": float, "max_iter": int, "class_weight": "class_weight"},
     "hist_gradient_boosting": {
         "max_iter": int,
         "learning_rate": float,
         "max_leaf_nodes": int,
         "early_stopping": bool,
+        "class_weight": "class_weight",
     },
     "keras": {
         "hidden_units": list,
@@ -32,8 +33,13 @@ MODEL_TYPES = {
         "max_epochs": int,
         "patience": int,
         "smote": bool,
+        "class_weight": "class_weight",
+        "min_delta": float,
     },
 }
+# Optional parameters: absent means the default shown.
+OPTIONAL_PARAMS = {"class_weight": None, "min_delta": 0.001}
+CLASS_WEIGHTS = (None, "balanced")
 SELECTION_METRICS = {"macro_f1", "accuracy"}
 
 
@@ -63,6 +69,9 @@ class Experiment:
 class TracksConfig:
     seed: int
     validation_fraction: float
+    calibration_fraction: float
+    new_artist_fraction: float
+    max_accuracy_loss: float
     selection_metric: str
     time_split_cutoff_year: int
     feature_sets: dict[str, list[str]]
@@ -85,6 +94,13 @@ def _check_param(where: str, key: str, value: Any, kind: type) -> None:
     elif kind is float:
         ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
         _require(ok, where, key, f"must be a positive number, got {value!r}")
+    elif kind == "class_weight":
+        _require(
+            value in CLASS_WEIGHTS,
+            where,
+            key,
+            f"must be null (fit on the natural class mix) or 'balanced', got {value!r}",
+        )
     elif kind is list:
         _require(
             isinstance(value, list) and value,
@@ -99,6 +115,9 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
     known = {
         "seed",
         "validation_fraction",
+        "calibration_fraction",
+        "new_artist_fraction",
+        "max_accuracy_loss",
         "selection_metric",
         "time_split_cutoff_year",
         "feature_sets",
@@ -116,6 +135,21 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
         where,
         "validation_fraction",
         f"must be a number between 0 and 0.5, got {fraction!r}",
+    )
+    for key in ("calibration_fraction", "new_artist_fraction"):
+        value = raw[key]
+        _require(
+            isinstance(value, float) and 0.01 <= value < 0.5,
+            where,
+            key,
+            f"must be a number from 0.01 to 0.5, got {value!r}",
+        )
+    loss = raw["max_accuracy_loss"]
+    _require(
+        isinstance(loss, int | float) and not isinstance(loss, bool) and 0 <= loss <= 1,
+        where,
+        "max_accuracy_loss",
+        f"must be a number from 0 to 1, got {loss!r}",
     )
     _require(
         raw["selection_metric"] in SELECTION_METRICS,
@@ -188,6 +222,8 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
             )
             _check_param(where, f"{key}.{param}", value, allowed[param])
         for param in allowed:
+            if param in OPTIONAL_PARAMS:
+                params.setdefault(param, OPTIONAL_PARAMS[param])
             _require(param in params, where, f"{key}.{param}", "is missing")
         if model_type == "keras":
             _require(
@@ -234,6 +270,9 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
     return TracksConfig(
         seed=raw["seed"],
         validation_fraction=float(fraction),
+        calibration_fraction=float(raw["calibration_fraction"]),
+        new_artist_fraction=float(raw["new_artist_fraction"]),
+        max_accuracy_loss=float(raw["max_accuracy_loss"]),
         selection_metric=raw["selection_metric"],
         time_split_cutoff_year=raw["time_split_cutoff_year"],
         feature_sets=feature_sets,

@@ -31,7 +31,14 @@ def dbt_executable() -> str:
     return found
 
 
-def run_dbt(settings: Settings, *args: str) -> None:
+def run_dbt(
+    settings: Settings, *args: str, capture: bool = False, scratch: Path | None = None
+) -> str:
+    """Run dbt on the project; returns its output when ``capture``. ``scratch`` keeps dbt's
+    target and log folders there (a run beside the project's own, e.g. ``predict``).
+
+    Stopping python_ml (Ctrl-C, SIGTERM) stops dbt too: no dbt is left holding the warehouse.
+    """
     command = [
         dbt_executable(),
         *args,
@@ -40,11 +47,37 @@ def run_dbt(settings: Settings, *args: str) -> None:
         "--profiles-dir",
         str(settings.profiles_dir),
     ]
+    if scratch is not None:
+        command += ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")]
     log.info("dbt %s", " ".join(args))
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(command, env=settings.dbt_env(), cwd=settings.project_root, check=False)
-    if result.returncode != 0:
+    process = subprocess.Popen(
+        command,
+        env=settings.dbt_env(),
+        cwd=settings.project_root,
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.STDOUT if capture else None,
+        text=True,
+    )
+    try:
+        output, _ = process.communicate()
+    except BaseException:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise
+    if process.returncode != 0:
+        where = "its output above names" if not capture else "its output names"
+        detail = f"\n{_errors(output)}" if capture and output else ""
         raise DbtError(
-            f"`dbt {' '.join(args)}` failed (exit {result.returncode}); its output above names "
-            "the model or test. Fix it and run the step again."
+            f"`dbt {' '.join(args)}` failed (exit {process.returncode}); {where} "
+            f"the model or test. Fix it and run the step again.{detail}"
         )
+    return output or ""
+
+
+def _errors(output: str) -> str:
+    lines = [line for line in output.splitlines() if "error" in line.lower()]
+    return "\n".join(lines[-10:]) or "\n".join(output.splitlines()[-10:])

@@ -1,60 +1,261 @@
-"""Metrics for the popularity classes: the same function on the validation fold, the
-forward-in-time check and the holdout (predict split with its true classes joined)."""
+"""Metrics for the popularity classes, the decision rule and calibration.
+
+The same function scores the validation fold, the forward-in-time check, the new-artist check
+and the holdout (predict split with its true classes joined), so every figure means the same.
+
+A model's *decision rule* is part of the model: the class called is
+``argmax(probability x decision_weight)``, with one weight per class tuned on the validation
+fold for the selection metric. The probabilities themselves are never reweighted, so they
+stay honest (calibrated); the plain ``argmax`` rule is reported beside the tuned one.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    log_loss,
-    precision_recall_fscore_support,
-)
+from sklearn.metrics import log_loss
+
+# Decision weights are searched on this grid (relative to the first class, whose weight is 1).
+WEIGHT_GRID = np.geomspace(0.2, 12.0, 49)
+CALIBRATION_BINS = 15
+
+
+def decide(proba: np.ndarray, weights: np.ndarray | list[float] | None = None) -> np.ndarray:
+    """The class index each row is called: argmax of probability x decision weight."""
+    if weights is None:
+        return proba.argmax(axis=1)
+    return (proba * np.asarray(weights, dtype=np.float64)).argmax(axis=1)
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Rows: true class, columns: predicted class."""
+    flat = np.bincount(
+        y_true.astype(np.int64) * n_classes + y_pred.astype(np.int64),
+        minlength=n_classes * n_classes,
+    )
+    return flat.reshape(n_classes, n_classes)
+
+
+def _per_class(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    tp = np.diag(matrix).astype(np.float64)
+    predicted = matrix.sum(axis=0).astype(np.float64)
+    support = matrix.sum(axis=1).astype(np.float64)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return precision, recall, f1, support
+
+
+def metric_from_confusion(matrix: np.ndarray, metric: str) -> float:
+    if metric == "accuracy":
+        return float(np.trace(matrix) / max(matrix.sum(), 1))
+    if metric == "macro_f1":
+        return float(_per_class(matrix)[2].mean())
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def brier_score(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Multi-class Brier score: mean over rows of the squared distance to the one-hot truth."""
+    onehot = np.eye(proba.shape[1])[y_true.astype(np.int64)]
+    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+
+
+def expected_calibration_error(
+    y_true: np.ndarray, proba: np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
+    """Top-label ECE: rows binned by their highest probability; the share-weighted mean gap
+    between that confidence and how often the top class is right."""
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == y_true
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
+    return float(total)
+
+
+def reliability_table(
+    y_true: np.ndarray, proba: np.ndarray, class_names: list[str], bins: int = 10
+) -> list[dict[str, Any]]:
+    """Per class and probability bin: mean predicted probability, observed share, rows.
+    What the reliability chart draws."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = []
+    for k, name in enumerate(class_names):
+        p = proba[:, k]
+        hit = y_true == k
+        which = np.clip(np.digitize(p, edges[1:-1], right=True), 0, bins - 1)
+        for b in range(bins):
+            mask = which == b
+            if mask.any():
+                rows.append(
+                    {
+                        "class_name": name,
+                        "bin": b,
+                        "mean_predicted": float(p[mask].mean()),
+                        "observed": float(hit[mask].mean()),
+                        "n": int(mask.sum()),
+                    }
+                )
+    return rows
+
+
+def tune_decision_weights(
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    metric: str,
+    max_accuracy_loss: float = 1.0,
+    passes: int = 3,
+) -> list[float]:
+    """Per-class decision weights that maximise ``metric`` on these rows while giving up at
+    most ``max_accuracy_loss`` of plain argmax's accuracy (coordinate search on a log grid,
+    the first class fixed at 1). Ties keep the weight closest to 1, so a rule that does not
+    help stays plain argmax."""
+    n_classes = proba.shape[1]
+    weights = np.ones(n_classes)
+    if metric == "accuracy" or n_classes < 2:
+        return weights.tolist()  # argmax of calibrated probabilities maximises accuracy
+    floor = metric_from_confusion(confusion(y_true, decide(proba), n_classes), "accuracy")
+    floor -= max_accuracy_loss
+
+    def score(trial: np.ndarray) -> float:
+        matrix = confusion(y_true, decide(proba, trial), n_classes)
+        if metric_from_confusion(matrix, "accuracy") < floor - 1e-12:
+            return -np.inf
+        return metric_from_confusion(matrix, metric)
+
+    best = score(weights)
+    order = np.argsort(np.abs(np.log(WEIGHT_GRID)))  # try weights near 1 first
+    for _ in range(passes):
+        improved = False
+        for k in range(1, n_classes):
+            for w in WEIGHT_GRID[order]:
+                trial = weights.copy()
+                trial[k] = w
+                value = score(trial)
+                if value > best + 1e-12:
+                    best, weights, improved = value, trial, True
+        if not improved:
+            break
+    return [float(w) for w in weights]
 
 
 def classification_metrics(
-    y_true: np.ndarray, proba: np.ndarray, class_names: list[str]
+    y_true: np.ndarray,
+    proba: np.ndarray,
+    class_names: list[str],
+    weights: list[float] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy, macro-F1, log loss, per-class precision/recall/F1/support and the confusion
-    matrix (rows: true class, columns: predicted class, in ``class_names`` order)."""
-    labels = np.arange(len(class_names))
-    y_pred = proba.argmax(axis=1)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    """Accuracy, macro-F1, per-class precision/recall/F1/support, predicted and true shares
+    and the confusion matrix of the decision rule (``weights``; plain argmax without), the
+    same of plain argmax, and the calibration of the probabilities: log loss, Brier score,
+    expected calibration error."""
+    n_classes = len(class_names)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    matrix = confusion(y_true, decide(proba, weights), n_classes)
+    argmax_matrix = confusion(y_true, decide(proba), n_classes)
+    precision, recall, f1, support = _per_class(matrix)
+    predicted = matrix.sum(axis=0)
+    n = max(int(len(y_true)), 1)
     clipped = np.clip(proba, 1e-15, 1.0)
     clipped = clipped / clipped.sum(axis=1, keepdims=True)
     return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(
-            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
-        ),
-        "log_loss": float(log_loss(y_true, clipped, labels=labels)),
+        "accuracy": metric_from_confusion(matrix, "accuracy"),
+        "macro_f1": metric_from_confusion(matrix, "macro_f1"),
+        "argmax_accuracy": metric_from_confusion(argmax_matrix, "accuracy"),
+        "argmax_macro_f1": metric_from_confusion(argmax_matrix, "macro_f1"),
+        "log_loss": float(log_loss(y_true, clipped, labels=np.arange(n_classes))),
+        "brier": brier_score(y_true, proba),
+        "ece": expected_calibration_error(y_true, proba),
         "n": int(len(y_true)),
+        "decision_weights": list(weights) if weights is not None else [1.0] * n_classes,
         "per_class": {
             name: {
                 "precision": float(precision[i]),
                 "recall": float(recall[i]),
                 "f1": float(f1[i]),
                 "support": int(support[i]),
+                "predicted_share": float(predicted[i] / n),
+                "true_share": float(support[i] / n),
             }
             for i, name in enumerate(class_names)
         },
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "confusion_matrix": matrix.tolist(),
     }
+
+
+SCALAR_METRICS = (
+    "accuracy",
+    "macro_f1",
+    "argmax_accuracy",
+    "argmax_macro_f1",
+    "log_loss",
+    "brier",
+    "ece",
+)
 
 
 def flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
     """The metrics as flat MLflow metric names, e.g. ``validation_f1_lukewarm``."""
-    flat = {
-        f"{prefix}_accuracy": metrics["accuracy"],
-        f"{prefix}_macro_f1": metrics["macro_f1"],
-        f"{prefix}_log_loss": metrics["log_loss"],
-    }
+    flat = {f"{prefix}_{key}": float(metrics[key]) for key in SCALAR_METRICS if key in metrics}
     for name, values in metrics["per_class"].items():
-        for key in ("precision", "recall", "f1"):
+        for key in ("precision", "recall", "f1", "predicted_share"):
             flat[f"{prefix}_{key}_{name}"] = values[key]
     return flat
+
+
+def bootstrap_difference(
+    y_true: np.ndarray,
+    pred_a: np.ndarray,
+    pred_b: np.ndarray,
+    n_classes: int,
+    metric: str,
+    resamples: int = 300,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """A 95% paired-bootstrap interval of metric(a) - metric(b) on the same rows."""
+    rng = np.random.default_rng(seed)
+    n = len(y_true)
+    diffs = np.empty(resamples)
+    for i in range(resamples):
+        idx = rng.integers(0, n, n)
+        yt = y_true[idx]
+        diffs[i] = metric_from_confusion(
+            confusion(yt, pred_a[idx], n_classes), metric
+        ) - metric_from_confusion(confusion(yt, pred_b[idx], n_classes), metric)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def fit_temperature(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Temperature scaling: the T that minimises log loss of softmax(log p / T) on these rows
+    (Guo et al. 2017). T > 1 softens over-confident probabilities; T = 1 changes nothing."""
+    from scipy.optimize import minimize_scalar
+
+    logp = np.log(np.clip(proba, 1e-15, 1.0))
+    y = y_true.astype(np.int64)
+
+    def loss(log_t: float) -> float:
+        scaled = apply_temperature_log(logp, float(np.exp(log_t)))
+        return float(-np.mean(np.log(np.clip(scaled[np.arange(len(y)), y], 1e-15, 1.0))))
+
+    result = minimize_scalar(loss, bounds=(np.log(0.2), np.log(5.0)), method="bounded")
+    return float(np.exp(result.x))
+
+
+def apply_temperature_log(logp: np.ndarray, temperature: float) -> np.ndarray:
+    z = logp / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
+    if temperature == 1.0:
+        return proba
+    return apply_temperature_log(np.log(np.clip(proba, 1e-15, 1.0)), temperature)

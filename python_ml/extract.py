@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_ml import generate
+from python_ml import generate, origin
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +227,7 @@ def _download_into(api: Any, dataset: Dataset, target: Path) -> list[Path]:
         for source, destination in staged:
             destination.with_name(destination.name + ".gz").unlink(missing_ok=True)
             shutil.move(str(source), destination)  # same folder tree: an atomic rename
+            origin.record(target.parent, destination, origin.KAGGLE)
             moved.append(destination)
     return moved
 

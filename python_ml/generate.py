@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from python_ml import origin
+
 log = logging.getLogger(__name__)
 
 REAL_TRACK_ROWS = 586_672
@@ -89,6 +91,8 @@ SONGS_2023_COLUMNS = [
     "speechiness_%",
 ]
 SONGS_2023_ROWS = 953
+# The day the 2023 chart file was taken (its latest release is 2023-07-14).
+SONGS_2023_SNAPSHOT = pd.Timestamp("2023-07-14")
 CHUNK_ROWS = 250_000
 _BASE62 = np.frombuffer(
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", dtype=np.uint8
@@ -573,29 +577,46 @@ def write_songs_2023(path: Path, seed: int, rows: int = SONGS_2023_ROWS) -> None
     words = np.array(
         [w for w in _WORDS if w.isascii()] + ["Señorita", "Café", "Corazón"], dtype=object
     )
-    track = [f"{rng.choice(words).title()} {rng.choice(words)}" for _ in range(n)]
+    track = [
+        f"{rng.choice(words).title()} {rng.choice(words)} {rng.choice(words)}" for _ in range(n)
+    ]
     artist_count = rng.choice([1, 2, 3], size=n, p=[0.75, 0.2, 0.05])
     first_names = [x for x in _FIRST if _latin1(x)]
     last_names = [x for x in _LAST if _latin1(x)]
+    # As in the real chart: a few artists have many songs (Zipf-like), each artist has a
+    # lasting pull on streams, and older songs have had longer to collect streams.
+    pool = np.array(
+        [f"{rng.choice(first_names)} {rng.choice(last_names)}" for _ in range(max(n // 3, 2))],
+        dtype=object,
+    )
+    pull = rng.normal(0.0, 0.7, len(pool))
+    share = 1.0 / (np.arange(len(pool)) + 8.0) ** 1.2
+    popularity_rank = rng.choice(len(pool), size=n, p=share / share.sum())
+    lead = pool[popularity_rank]
     artists = [
-        ", ".join(f"{rng.choice(first_names)} {rng.choice(last_names)}" for _ in range(k))
-        for k in artist_count
+        ", ".join([lead[i], *(rng.choice(pool) for _ in range(k - 1))])
+        for i, k in enumerate(artist_count)
     ]
     year = np.where(rng.random(n) < 0.85, rng.integers(2019, 2024, n), rng.integers(1930, 2019, n))
     month = rng.integers(1, 13, n)
     day = rng.integers(1, 29, n)
-    reach = rng.normal(0.0, 1.0, n)
-    age = 2023 - year
-    playlists = np.round(
-        np.exp(7.6 + 1.0 * reach + 0.04 * np.minimum(age, 30) + rng.normal(0, 0.4, n))
-    ).astype(int)
-    spotify_charts = np.maximum(0, np.round(rng.exponential(12, n) * (reach > 0.5))).astype(int)
+    month = np.where(year == 2023, np.minimum(month, 7), month)
+    released = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}))
+    days_out = np.maximum((SONGS_2023_SNAPSHOT - released).dt.days.to_numpy(), 1)
     dance = np.clip(rng.normal(67, 14, n), 20, 97).astype(int)
     energy = np.clip(rng.normal(64, 16, n), 10, 97).astype(int)
     log_streams = (
-        19.4 + 0.8 * np.log(playlists / 2000) + 0.02 * (dance - 67) / 14 + rng.normal(0, 0.45, n)
+        16.9
+        + 0.45 * np.log1p(days_out)
+        + pull[popularity_rank]
+        + 0.02 * (dance - 67) / 14
+        + rng.normal(0, 0.55, n)
     )
     streams = np.round(np.exp(log_streams)).astype(np.int64).astype(str).astype(object)
+    # Playlist and chart reach are measured with the streams: they describe a hit.
+    reach = log_streams - log_streams.mean() + rng.normal(0, 0.45, n)
+    playlists = np.round(np.exp(7.6 + 1.0 * reach)).astype(int)
+    spotify_charts = np.maximum(0, np.round(rng.exponential(12, n) * (reach > 0.5))).astype(int)
     apple_playlists = np.round(playlists / 80 * np.exp(rng.normal(0, 0.5, n))).astype(int)
     deezer_playlists = np.round(playlists / 12 * np.exp(rng.normal(0, 0.8, n))).astype(int)
     shazam = np.round(rng.exponential(60, n) * (rng.random(n) < 0.6)).astype(int)
@@ -667,12 +688,16 @@ def generate(
         for stale in (files.tracks.with_suffix(".csv.gz"), files.artists.with_suffix(".csv.gz")):
             stale.unlink(missing_ok=True)
         write_tracks_and_artists(files, rows, seed)
+        origin.record(raw_dir, files.tracks, origin.GENERATED)
+        origin.record(raw_dir, files.artists, origin.GENERATED)
     elif _existing(files.artists) is None:
         count = write_artists_for_tracks(existing_tracks, files.artists, seed)
+        origin.record(raw_dir, files.artists, origin.GENERATED)
         log.info("wrote %d artists for the existing %s", count, existing_tracks)
     if overwrite or _existing(files.songs_2023) is None:
         files.songs_2023.with_suffix(".csv.gz").unlink(missing_ok=True)
         write_songs_2023(files.songs_2023, seed)
+        origin.record(raw_dir, files.songs_2023, origin.GENERATED)
         log.info("generated %s", files.songs_2023)
     return files
 

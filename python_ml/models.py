@@ -22,6 +22,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
 from python_ml.config import ModelSpec
+from python_ml.evaluate import apply_temperature, decide
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +64,26 @@ class FittedModel:
     preprocessor: ColumnTransformer
     estimator: Any
     info: dict[str, Any] = field(default_factory=dict)
+    # Calibration (1.0: none) and the decision rule, both fitted after the estimator.
+    temperature: float = 1.0
+    decision_weights: list[float] | None = None
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def raw_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """The estimator's probabilities before calibration."""
         x = self.preprocessor.transform(frame[self.features]).astype(np.float32)
         if self.kind == "keras":
-            return np.asarray(
-                self.estimator.predict(x, batch_size=8192, verbose=0), dtype=np.float64
-            )
-        return self.estimator.predict_proba(x)
+            proba = self.estimator.predict(x, batch_size=8192, verbose=0)
+        else:
+            proba = self.estimator.predict_proba(x)
+        return np.asarray(proba, dtype=np.float64)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities, one column per class in the seed's order."""
+        return apply_temperature(self.raw_proba(frame), self.temperature)
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """The class index called for each row: the model's decision rule."""
+        return decide(proba, self.decision_weights)
 
 
 def _balanced_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
@@ -91,8 +104,8 @@ def fit_model(
     y_val: np.ndarray,
     seed: int,
 ) -> FittedModel:
-    """Fit preprocessing on the training fold, then the estimator; the validation fold is used
-    for early stopping (network) and never for fitting."""
+    """Fit preprocessing on the training fold, then the estimator. ``x_val``/``y_val`` is the
+    early-stopping fold of the network: never the fold that picks the champion."""
     preprocessor = make_preprocessor(features)
     xt = preprocessor.fit_transform(x_train[features]).astype(np.float32)
     n_classes = len(class_names)
@@ -102,7 +115,10 @@ def fit_model(
         estimator = DummyClassifier(strategy="prior").fit(xt, y_train)
     elif spec.type == "logistic_regression":
         estimator = LogisticRegression(
-            C=params["C"], max_iter=params["max_iter"], class_weight="balanced", random_state=seed
+            C=params["C"],
+            max_iter=params["max_iter"],
+            class_weight=params.get("class_weight"),
+            random_state=seed,
         )
         estimator.fit(xt, y_train)
     elif spec.type == "hist_gradient_boosting":
@@ -111,7 +127,7 @@ def fit_model(
             learning_rate=params["learning_rate"],
             max_leaf_nodes=params["max_leaf_nodes"],
             early_stopping=params["early_stopping"],
-            class_weight="balanced",
+            class_weight=params.get("class_weight"),
             random_state=seed,
         )
         estimator.fit(xt, y_train)
@@ -168,7 +184,10 @@ def _fit_keras(
         metrics=["accuracy"],
     )
     stop = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=params["patience"], restore_best_weights=True
+        monitor="val_loss",
+        patience=params["patience"],
+        min_delta=params.get("min_delta", 0.0),
+        restore_best_weights=True,
     )
     history = model.fit(
         xt,
@@ -176,7 +195,9 @@ def _fit_keras(
         validation_data=(xv, keras.utils.to_categorical(yv, n_classes)),
         epochs=params["max_epochs"],
         batch_size=params["batch_size"],
-        class_weight=_balanced_weights(yt, n_classes),
+        class_weight=(
+            _balanced_weights(yt, n_classes) if params.get("class_weight") == "balanced" else None
+        ),
         callbacks=[stop],
         verbose=2,
         shuffle=True,

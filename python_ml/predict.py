@@ -1,16 +1,22 @@
 """`python -m python_ml predict --input new.csv`: score a CSV of new tracks with the champion.
 
-The CSV has the columns of Kaggle's tracks.csv (``popularity`` is not needed). The features
-are derived as dbt derives them: ``release_year`` from the first four characters of
-``release_date``, the artist features from the warehouse's artists (first-listed artist),
-left empty (imputed) when the warehouse does not know the artist.
+One feature path: the CSV goes through the dbt project's own models, not a copy of them in
+pandas. It becomes the `spotify_600k.tracks` source of a scratch DuckDB warehouse (beside the
+project's artists.csv), dbt builds staging -> validation -> enrichment there with the var
+``popularity_required`` false (new tracks have no popularity yet), and the features are read
+from ``int_tracks_enriched`` exactly as the split tables select them. A row the pipeline
+rejects is not scored: the output keeps it, with its file line and the pipeline's reason.
 """
 
 from __future__ import annotations
 
-import ast
+import csv
+import dataclasses
+import gzip
+import io
 import logging
 import os
+import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,139 +25,182 @@ import pandas as pd
 
 from python_ml import warehouse
 from python_ml.generate import TRACK_COLUMNS
-from python_ml.score import prediction_frame
 from python_ml.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ARTIST_FEATURES = {"artist_followers", "artist_genre_count"}
-DERIVED = {"release_year": "release_date"} | {f: "id_artists" for f in ARTIST_FEATURES}
-MAX_ROWS_LISTED = 5
+SCORED = "scored"
+REJECTED = "rejected"
 
 
 class PredictInputError(ValueError):
-    """The input CSV cannot be scored; the message names the columns or rows."""
+    """The input CSV cannot be scored; the message names the file, columns or rows."""
 
 
-def _raw_columns_for(features: list[str]) -> list[str]:
-    columns = ["id"]
-    for feature in features:
-        raw = DERIVED.get(feature, feature)
-        if raw not in columns:
-            columns.append(raw)
-    return columns
+@dataclasses.dataclass
+class DerivedTracks:
+    """What the dbt models make of a tracks CSV: one row per input row (``rows``: file line,
+    id, name, rejection reason and detail) and the features of the rows that pass."""
+
+    rows: pd.DataFrame
+    features: pd.DataFrame
 
 
-def read_tracks_csv(path: Path, features: list[str]) -> pd.DataFrame:
-    """Read and check the CSV: the columns the model needs, with values of the right type."""
+def _read_header(path: Path) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as binary:
+            first = next(csv.reader(io.TextIOWrapper(binary, encoding="utf-8", newline="")), None)
+    except UnicodeDecodeError as exc:
+        raise PredictInputError(
+            f"{path}: the header is not UTF-8 ({exc.reason} at byte {exc.start}). Save the "
+            "file as UTF-8."
+        ) from None
+    except (OSError, EOFError) as exc:
+        raise PredictInputError(f"{path} cannot be read ({exc}).") from None
+    if not first:
+        raise PredictInputError(f"{path} is empty: it needs a header and rows.")
+    return [c.lstrip("\ufeff").strip() for c in first]
+
+
+def check_input(path: Path) -> list[str]:
+    """The header, once it is known to be a tracks.csv header (popularity optional)."""
     if not path.is_file():
         raise PredictInputError(f"{path} does not exist.")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise PredictInputError(f"{path} is empty: it needs a header and rows.") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise PredictInputError(f"{path} is not a readable UTF-8 CSV ({exc}).") from None
-    header = [c.strip() for c in frame.columns]
-    frame.columns = header
+    header = _read_header(path)
     if len(set(header) & set(TRACK_COLUMNS)) < len(TRACK_COLUMNS) // 2:
         raise PredictInputError(
             f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
             f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)})."
         )
-    needed = _raw_columns_for(features)
-    missing = [c for c in needed if c not in header]
+    missing = [c for c in TRACK_COLUMNS if c != "popularity" and c not in header]
     if missing:
         raise PredictInputError(
-            f"{path} is missing columns {missing}, which the champion model needs "
-            f"(it uses {', '.join(features)})."
+            f"{path} is missing columns {missing}. It needs the columns of Kaggle's tracks.csv "
+            "(popularity may be left out): the pipeline's validation rules read all of them."
         )
-    if frame.empty:
-        raise PredictInputError(f"{path} has a header but no rows.")
-    if frame["id"].str.strip().eq("").any():
-        rows = (frame.index[frame["id"].str.strip().eq("")] + 2).tolist()[:MAX_ROWS_LISTED]
-        raise PredictInputError(f"{path}: empty id on line(s) {rows}.")
-    problems = []
-    for column in needed:
-        if column in ("id", "id_artists", "release_date"):
-            continue
-        values = pd.to_numeric(frame[column].str.strip(), errors="coerce")
-        bad = values.isna() & frame[column].str.strip().ne("")
-        if bad.any():
-            lines = (frame.index[bad] + 2).tolist()[:MAX_ROWS_LISTED]
-            problems.append(
-                f"{column} is not a number on line(s) {lines} "
-                f"(e.g. {frame.loc[bad, column].iloc[0]!r})"
-            )
-    if "release_date" in needed:
-        year = pd.to_numeric(frame["release_date"].str.strip().str[:4], errors="coerce")
-        bad = year.isna()
-        if bad.any():
-            lines = (frame.index[bad] + 2).tolist()[:MAX_ROWS_LISTED]
-            problems.append(f"release_date has no YYYY year on line(s) {lines}")
-    if problems:
-        raise PredictInputError(f"{path}: " + "; ".join(problems) + ". Fix those values.")
-    return frame
+    return header
 
 
-def feature_frame(frame: pd.DataFrame, features: list[str], settings: Settings) -> pd.DataFrame:
-    out = pd.DataFrame({"track_id": frame["id"].str.strip()})
-    for feature in features:
-        if feature == "release_year":
-            out[feature] = pd.to_numeric(frame["release_date"].str.strip().str[:4])
-        elif feature not in ARTIST_FEATURES:
-            out[feature] = pd.to_numeric(frame[feature].str.strip(), errors="coerce")
-    wanted = [f for f in features if f in ARTIST_FEATURES]
-    if wanted:
-        first_artist = frame["id_artists"].map(_first_artist)
-        artists = _artist_features(settings, first_artist.dropna().unique().tolist())
-        joined = pd.DataFrame({"artist_id": first_artist}).merge(
-            artists, on="artist_id", how="left"
+def _stage_input(path: Path, header: list[str], target: Path) -> None:
+    """The input as the scratch source's tracks.csv: as it is, or with an empty popularity
+    column added (values and line structure unchanged)."""
+    if "popularity" in header:
+        shutil.copyfile(
+            path, target.with_name("tracks.csv.gz" if path.suffix == ".gz" else "tracks.csv")
         )
-        for feature in wanted:
-            out[feature] = joined[feature].to_numpy(dtype=float)
-    return out
+        return
+    opener = gzip.open if path.suffix == ".gz" else open
+    with (
+        opener(path, "rt", encoding="utf-8", newline="") as source,
+        open(target, "w", encoding="utf-8", newline="") as out,
+    ):
+        reader = csv.reader(source)
+        writer = csv.writer(out, lineterminator="\n")
+        next(reader)
+        writer.writerow([*header, "popularity"])
+        for record in reader:
+            writer.writerow([*record, ""] if record else record)
 
 
-def _first_artist(literal: str) -> str | None:
-    try:
-        ids = ast.literal_eval(literal)
-    except (ValueError, SyntaxError):
-        return None
-    return ids[0] if isinstance(ids, list) and ids else None
-
-
-def _artist_features(settings: Settings, artist_ids: list[str]) -> pd.DataFrame:
-    empty = pd.DataFrame(
-        {
-            "artist_id": pd.Series(dtype=str),
-            "artist_followers": pd.Series(dtype=float),
-            "artist_genre_count": pd.Series(dtype=float),
-        }
+def _stage_artists(settings: Settings, folder: Path) -> None:
+    for name in ("artists.csv", "artists.csv.gz"):
+        source = settings.raw_dir / "spotify_600k" / name
+        if source.exists():
+            (folder / name).symlink_to(source)
+            return
+    log.warning(
+        "no artists.csv in %s: the artist features of the new tracks are missing (imputed)",
+        settings.raw_dir / "spotify_600k",
     )
-    if not artist_ids or not settings.warehouse.exists():
-        log.warning("no warehouse artists to look up: artist features are imputed")
-        return empty
-    with warehouse.connect(settings.warehouse) as con:
-        con.register("wanted_artists", pd.DataFrame({"artist_id": artist_ids}))
-        return con.execute(
-            "select a.artist_id, a.followers as artist_followers, "
-            "a.genre_count::double as artist_genre_count "
-            f"from {warehouse.ARTISTS} as a "
-            "inner join wanted_artists as w on a.artist_id = w.artist_id "
-            "where a.rejection_reason is null"
-        ).df()
+    (folder / "artists.csv").write_text("id,followers,genres,name,popularity\n", encoding="utf-8")
+
+
+def derive_features(settings: Settings, path: Path, features: list[str]) -> DerivedTracks:
+    """Run the project's dbt models on the CSV in a scratch warehouse (see the module doc)."""
+    from python_ml.dbt import DbtError, run_dbt
+
+    header = check_input(path)
+    for feature in features:
+        warehouse.check_identifier(feature)
+    with tempfile.TemporaryDirectory(prefix="music-predict-") as tmp:
+        scratch = Path(tmp)
+        raw = scratch / "raw" / "spotify_600k"
+        raw.mkdir(parents=True)
+        _stage_input(path, header, raw / "tracks.csv")
+        _stage_artists(settings, raw)
+        scratch_settings = dataclasses.replace(
+            settings, raw_dir=scratch / "raw", warehouse=scratch / "scratch.duckdb"
+        )
+        try:
+            run_dbt(
+                scratch_settings,
+                "build",
+                "--select",
+                "+int_tracks_enriched",
+                "--resource-type",
+                "model",
+                "--resource-type",
+                "seed",
+                "--vars",
+                "{popularity_required: false}",
+                "--quiet",
+                capture=True,
+                scratch=scratch,
+            )
+        except DbtError as exc:
+            raise PredictInputError(
+                f"{path}: the pipeline's models could not read it. {exc}"
+            ) from None
+        selected = ", ".join(f"cast(e.{f} as double) as {f}" for f in features)
+        with warehouse.connect(scratch_settings.warehouse) as con:
+            rows = con.execute(
+                "select source_row_number + 1 as line, track_id as id, track_name as name, "
+                "rejection_reason, rejection_detail "
+                "from intermediate.int_tracks_validated order by source_row_number"
+            ).df()
+            derived = con.execute(
+                f"select e.track_id, {selected} from intermediate.int_tracks_enriched as e "
+                "order by e.track_id"
+            ).df()
+    if rows.empty:
+        raise PredictInputError(f"{path} has a header but no rows.")
+    return DerivedTracks(rows, derived)
 
 
 def predict_csv(settings: Settings, input_path: Path, output_path: Path) -> int:
-    from python_ml.tracking import load_champion
+    """Score the CSV; returns the rows scored. Every input row is in the output: scored ones
+    with the class and probabilities, rejected ones with the pipeline's reason."""
+    from python_ml.tracking import load_champion, model_output
 
     run_id, _, model = load_champion(settings)
-    raw = read_tracks_csv(input_path, model.features)
-    features = feature_frame(raw, model.features, settings)
-    result = prediction_frame(model, features, run_id, datetime.now(UTC).replace(tzinfo=None))
-    result.insert(1, "name", raw["name"].to_numpy() if "name" in raw else "")
-    result = result.rename(columns={"track_id": "id"})
+    derived = derive_features(settings, input_path, model.features)
+    result = derived.rows.copy()
+    result["status"] = result["rejection_reason"].isna().map({True: SCORED, False: REJECTED})
+    result["run_id"] = run_id
+    if not derived.features.empty:
+        output = model_output(model, derived.features)
+        output.insert(0, "id", derived.features["track_id"].to_numpy())
+        result = result.merge(output, on="id", how="left")
+        result.loc[result["status"] == REJECTED, output.columns[1:]] = None
+    else:
+        for name in model.class_names:
+            result[f"prob_{name}"] = None
+        result["predicted_class"] = None
+    result["scored_at"] = datetime.now(UTC).replace(tzinfo=None)
+    columns = [
+        "line",
+        "id",
+        "name",
+        "status",
+        "rejection_reason",
+        "rejection_detail",
+        "run_id",
+        "predicted_class",
+        *[f"prob_{name}" for name in model.class_names],
+        "scored_at",
+    ]
+    result = result[columns]
     output_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.parent)
     os.close(fd)
@@ -160,4 +209,16 @@ def predict_csv(settings: Settings, input_path: Path, output_path: Path) -> int:
         os.replace(tmp, output_path)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return len(result)
+    scored = int((result["status"] == SCORED).sum())
+    rejected = len(result) - scored
+    if rejected:
+        reasons = result.loc[result["status"] == REJECTED, "rejection_reason"].value_counts()
+        log.warning(
+            "%d of %d rows not scored, as the pipeline rejects them: %s (see their lines and "
+            "reasons in %s)",
+            rejected,
+            len(result),
+            ", ".join(f"{reason} {count}" for reason, count in reasons.items()),
+            output_path,
+        )
+    return scored

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from python_ml import warehouse
 from python_ml.evaluate import classification_metrics
@@ -24,22 +25,27 @@ from python_ml.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def prediction_frame(
+def prediction_batch(
     model: FittedModel, features: pd.DataFrame, run_id: str, scored_at: datetime
-) -> pd.DataFrame:
-    """The rows of ml.track_predictions for a batch of features."""
+) -> pa.Table:
+    """The rows of ml.track_predictions for a batch of features: the class the model's
+    decision rule calls and the calibrated probabilities, one per class in the seed's order."""
     proba = model.predict_proba(features)
-    frame = pd.DataFrame(
+    n = len(features)
+    return pa.table(
         {
-            "track_id": features["track_id"].to_numpy(),
-            "run_id": run_id,
-            "predicted_class": np.asarray(model.class_names, dtype=object)[proba.argmax(axis=1)],
+            "track_id": pa.array(features["track_id"].to_numpy(), pa.string()),
+            "run_id": pa.array([run_id] * n, pa.string()),
+            "predicted_class": pa.array(
+                np.asarray(model.class_names, dtype=object)[model.decide(proba)], pa.string()
+            ),
+            "class_probabilities": pa.ListArray.from_arrays(
+                pa.array(np.arange(0, n * proba.shape[1] + 1, proba.shape[1]), pa.int32()),
+                pa.array(proba.astype(np.float64).ravel()),
+            ),
+            "scored_at": pa.array([scored_at] * n, pa.timestamp("us")),
         }
     )
-    for i, name in enumerate(model.class_names):
-        frame[f"prob_{name}"] = proba[:, i]
-    frame["scored_at"] = scored_at
-    return frame
 
 
 def write_predictions(
@@ -67,14 +73,15 @@ def write_predictions(
                 if batch.empty:
                     break
                 last_id = str(batch["track_id"].iloc[-1])
-                frame = prediction_frame(model, batch, run_id, scored_at)
-                con.register("prediction_batch", frame)
+                table = prediction_batch(model, batch, run_id, scored_at)
+                con.register("prediction_batch", table)
                 con.execute(
                     f"insert into {warehouse.TRACK_PREDICTIONS} "
-                    f"select {', '.join(frame.columns)} from prediction_batch"
+                    f"({', '.join(table.column_names)}) "
+                    f"select {', '.join(table.column_names)} from prediction_batch"
                 )
                 con.unregister("prediction_batch")
-                written += len(frame)
+                written += table.num_rows
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -82,12 +89,14 @@ def write_predictions(
     return written
 
 
-def holdout_evaluation(settings: Settings, run_id: str, class_names: list[str]) -> dict[str, Any]:
-    """Metrics of a run's predictions against the predict split's true classes."""
+def holdout_evaluation(settings: Settings, run_id: str, model: FittedModel) -> dict[str, Any]:
+    """Metrics of a run's predictions against the predict split's true classes, with the
+    model's decision rule (and plain argmax beside it)."""
+    class_names = model.class_names
     with warehouse.connect(settings.warehouse) as con:
         joined = con.execute(
             f"""
-            select c.popularity_class, {", ".join(f"p.prob_{n}" for n in class_names)}
+            select c.popularity_class, p.class_probabilities
             from {warehouse.TRACK_PREDICTIONS} as p
             inner join {warehouse.PREDICT_TRACK_CLASSES} as c on p.track_id = c.track_id
             where p.run_id = ?
@@ -97,8 +106,41 @@ def holdout_evaluation(settings: Settings, run_id: str, class_names: list[str]) 
         ).df()
     index = {name: i for i, name in enumerate(class_names)}
     y_true = joined["popularity_class"].map(index).to_numpy()
-    proba = joined[[f"prob_{n}" for n in class_names]].to_numpy()
-    return classification_metrics(y_true, proba, class_names)
+    proba = np.array(joined["class_probabilities"].tolist(), dtype=np.float64).reshape(
+        len(joined), len(class_names)
+    )
+    return classification_metrics(y_true, proba, class_names, model.decision_weights)
+
+
+def _record_holdout(settings: Settings, run_id: str, metrics: dict[str, Any]) -> None:
+    """The champion's holdout figures: into its ml.model_runs row and its MLflow run."""
+    import mlflow
+
+    from python_ml.evaluate import SCALAR_METRICS, flat_metrics
+    from python_ml.runs import update_run
+
+    with warehouse.connect(settings.warehouse) as con:
+        stored = con.execute(
+            f"select metrics_json from {warehouse.MODEL_RUNS} where run_id = ?", [run_id]
+        ).fetchone()
+    all_metrics = json.loads(stored[0]) if stored and stored[0] else {}
+    all_metrics["holdout"] = metrics
+    update_run(
+        settings,
+        run_id,
+        {
+            **{f"holdout_{k}": metrics[k] for k in SCALAR_METRICS},
+            "metrics_json": json.dumps(all_metrics),
+        },
+    )
+    client = mlflow.MlflowClient()
+    for key, value in flat_metrics("holdout", metrics).items():
+        client.log_metric(run_id, key, value)
+    artifact_uri = client.get_run(run_id).info.artifact_uri or ""
+    if artifact_uri.startswith(settings.mlflow_dir.as_uri()):
+        client.log_dict(run_id, metrics, "metrics/holdout.json")
+    else:  # the MLflow folder was moved since the run: never write to its old place
+        log.info("the run's artifact folder moved: holdout figures kept as metrics only")
 
 
 def score_tracks(settings: Settings, batch_size: int = 200_000) -> dict[str, Any]:
@@ -121,26 +163,24 @@ def score_tracks(settings: Settings, batch_size: int = 200_000) -> dict[str, Any
         seconds,
         f"{rows / max(seconds, 1e-9):,.0f}",
     )
-    metrics = holdout_evaluation(settings, run_id, model.class_names)
+    metrics = holdout_evaluation(settings, run_id, model)
+    shares = ", ".join(
+        f"{name} {v['predicted_share']:.1%} (true {v['true_share']:.1%})"
+        for name, v in metrics["per_class"].items()
+    )
     log.info(
-        "holdout: accuracy %.3f, macro-F1 %.3f, log loss %.3f on %s tracks",
+        "holdout: accuracy %.3f, macro-F1 %.3f (argmax %.3f / %.3f), log loss %.3f, ECE %.3f "
+        "on %s tracks; called %s",
         metrics["accuracy"],
         metrics["macro_f1"],
+        metrics["argmax_accuracy"],
+        metrics["argmax_macro_f1"],
         metrics["log_loss"],
+        metrics["ece"],
         f"{metrics['n']:,}",
+        shares,
     )
-    with warehouse.connect(settings.warehouse, read_only=False) as con:
-        con.execute(
-            f"update {warehouse.MODEL_RUNS} set holdout_accuracy = ?, holdout_macro_f1 = ? "
-            "where run_id = ?",
-            [metrics["accuracy"], metrics["macro_f1"], run_id],
-        )
-    import mlflow
-
-    client = mlflow.MlflowClient()
-    for key in ("accuracy", "macro_f1", "log_loss"):
-        client.log_metric(run_id, f"scored_holdout_{key}", metrics[key])
-    client.log_dict(run_id, metrics, "metrics/scored_holdout.json")
+    _record_holdout(settings, run_id, metrics)
     return {
         "run_id": run_id,
         "rows": rows,

@@ -1,12 +1,19 @@
-"""The 2023 songs study: log(streams) regression and top-10% classification, each with an
-audio-only feature set and with audio + release date + playlist/chart reach, measured by
-k-fold cross-validation. Out-of-fold predictions go to ``ml.song_predictions``.
+"""The 2023 songs study: log(streams) regression and top-10% classification on named feature
+sets, measured by k-fold cross-validation repeated with several fold seeds (mean and spread).
+Out-of-fold predictions of the first repetition go to ``ml.song_predictions``.
+
+Forecastable features are known before a song's streams are: its audio, its release date,
+how long it has been out (``days_since_release``) and its artist's history: the mean
+log(streams) of the same first artist's *earlier* songs and how many there are, computed
+inside each fold from the fitting rows only, so no song's own streams leak into its features.
+Playlist and chart reach are measured with the streams: that set describes a hit.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,9 +70,13 @@ SONG_COLUMNS = {
     "in_deezer_playlists",
     "in_deezer_charts",
     "in_shazam_charts",
+    "days_since_release",
 }
+# Computed inside each fold from the fitting rows (see artist_history).
+FOLD_FEATURES = {"artist_prior_mean_log_streams", "artist_prior_songs"}
+SONG_COLUMNS |= FOLD_FEATURES
 MODEL_PARAMS = {
-    "random_forest": {"n_estimators", "min_samples_leaf"},
+    "random_forest": {"n_estimators", "min_samples_leaf", "max_features"},
     "gradient_boosting": {"max_iter", "learning_rate"},
 }
 TASKS = ("log_streams", "top_decile")
@@ -75,6 +86,7 @@ TASKS = ("log_streams", "top_decile")
 class SongsConfig:
     seed: int
     folds: int
+    repeats: int
     feature_sets: dict[str, list[str]]
     models: dict[str, dict[str, Any]]
 
@@ -86,11 +98,14 @@ def load_songs_config(path: Path | None = None) -> SongsConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a mapping")
     for key in raw:
-        if key not in {"seed", "folds", "feature_sets", "models"}:
+        if key not in {"seed", "folds", "repeats", "feature_sets", "models"}:
             raise ConfigError(f"{where}: {key} is not a known key")
     folds = raw.get("folds")
-    if not isinstance(folds, int) or folds < 2:
+    if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
         raise ConfigError(f"{where}: folds must be an integer >= 2, got {folds!r}")
+    repeats = raw.get("repeats", 1)
+    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
+        raise ConfigError(f"{where}: repeats must be an integer >= 1, got {repeats!r}")
     for name, features in raw.get("feature_sets", {}).items():
         unknown = [f for f in features if f not in SONG_COLUMNS]
         if unknown:
@@ -101,7 +116,7 @@ def load_songs_config(path: Path | None = None) -> SongsConfig:
         extra = set(params) - MODEL_PARAMS[name]
         if extra:
             raise ConfigError(f"{where}: models.{name}.{sorted(extra)[0]} is not a parameter")
-    return SongsConfig(int(raw.get("seed", 42)), folds, raw["feature_sets"], raw["models"])
+    return SongsConfig(int(raw.get("seed", 42)), folds, repeats, raw["feature_sets"], raw["models"])
 
 
 def load_songs(settings: Settings) -> pd.DataFrame:
@@ -117,7 +132,7 @@ def _estimator(task: str, model: str, params: dict[str, Any], seed: int) -> Any:
     if model == "random_forest":
         cls = RandomForestRegressor if task == "log_streams" else RandomForestClassifier
         extra = {} if task == "log_streams" else {"class_weight": "balanced"}
-        est = cls(random_state=seed, n_jobs=-1, **params, **extra)
+        est = cls(random_state=seed, n_jobs=1, **params, **extra)
     else:
         cls = (
             HistGradientBoostingRegressor
@@ -128,28 +143,71 @@ def _estimator(task: str, model: str, params: dict[str, Any], seed: int) -> Any:
     return make_pipeline(SimpleImputer(strategy="median"), est)
 
 
+def artist_history(fit: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """For each of ``rows``: the mean log(streams) and the number of the same first artist's
+    songs in ``fit`` released strictly before it (NaN and 0 when there are none)."""
+    left = pd.DataFrame(
+        {
+            "row": np.arange(len(rows)),
+            "artist": rows["primary_artist"].to_numpy(),
+            "date": rows["released_date"].to_numpy(),
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "artist": fit["primary_artist"].to_numpy(),
+            "earlier_date": fit["released_date"].to_numpy(),
+            "y": fit["log_streams"].to_numpy(),
+        }
+    )
+    pairs = left.merge(right, on="artist", how="inner")
+    pairs = pairs[pairs["earlier_date"] < pairs["date"]]
+    stats = pairs.groupby("row")["y"].agg(["mean", "count"])
+    out = pd.DataFrame(index=np.arange(len(rows)))
+    out["artist_prior_mean_log_streams"] = stats["mean"].reindex(out.index).to_numpy()
+    out["artist_prior_songs"] = stats["count"].reindex(out.index).fillna(0).to_numpy()
+    return out
+
+
+def _fold_matrix(
+    frame: pd.DataFrame, fit_idx: np.ndarray, idx: np.ndarray, features: list[str]
+) -> pd.DataFrame:
+    x = frame.iloc[idx][[f for f in features if f not in FOLD_FEATURES]].astype(float)
+    x = x.reset_index(drop=True)
+    wanted = [f for f in features if f in FOLD_FEATURES]
+    if wanted:
+        history = artist_history(frame.iloc[fit_idx], frame.iloc[idx])
+        for feature in wanted:
+            x[feature] = history[feature].to_numpy()
+    return x[features]
+
+
 def cross_validate(
-    frame: pd.DataFrame, task: str, model: str, features: list[str], config: SongsConfig
+    frame: pd.DataFrame,
+    task: str,
+    model: str,
+    features: list[str],
+    config: SongsConfig,
+    repeat: int = 0,
 ) -> tuple[dict[str, float], pd.DataFrame]:
-    """Out-of-fold predictions and the metrics computed on them."""
-    x = frame[features].astype(float)
+    """Out-of-fold predictions of one repetition (fold seed = seed + repeat) and their metrics."""
+    seed = config.seed + repeat
     if task == "log_streams":
         y = frame["log_streams"].to_numpy()
-        splitter = KFold(config.folds, shuffle=True, random_state=config.seed)
-        splits = splitter.split(x)
+        splits = KFold(config.folds, shuffle=True, random_state=seed).split(frame)
     else:
         y = frame["is_top_decile"].astype(int).to_numpy()
-        splitter = StratifiedKFold(config.folds, shuffle=True, random_state=config.seed)
-        splits = splitter.split(x, y)
+        splits = StratifiedKFold(config.folds, shuffle=True, random_state=seed).split(frame, y)
     predicted = np.zeros(len(y))
     fold_of = np.zeros(len(y), dtype=int)
     for fold, (fit_idx, test_idx) in enumerate(splits):
         est = _estimator(task, model, config.models[model], config.seed)
-        est.fit(x.iloc[fit_idx], y[fit_idx])
+        est.fit(_fold_matrix(frame, fit_idx, fit_idx, features), y[fit_idx])
+        x_test = _fold_matrix(frame, fit_idx, test_idx, features)
         if task == "log_streams":
-            predicted[test_idx] = est.predict(x.iloc[test_idx])
+            predicted[test_idx] = est.predict(x_test)
         else:
-            predicted[test_idx] = est.predict_proba(x.iloc[test_idx])[:, 1]
+            predicted[test_idx] = est.predict_proba(x_test)[:, 1]
         fold_of[test_idx] = fold
     if task == "log_streams":
         metrics = {
@@ -166,8 +224,9 @@ def cross_validate(
         }
     out = pd.DataFrame(
         {
-            "song_id": frame["song_key"],
+            "song_id": frame["song_key"].to_numpy(),
             "fold": fold_of,
+            "repeat": repeat,
             "actual_value": y.astype(float),
             "predicted_value": predicted,
         }
@@ -175,12 +234,34 @@ def cross_validate(
     return metrics, out
 
 
+def repeated_cross_validate(
+    frame: pd.DataFrame, task: str, model: str, features: list[str], config: SongsConfig
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Each metric's mean over ``config.repeats`` fold seeds, with ``<metric>_std`` beside it;
+    the out-of-fold predictions of the first repetition."""
+    from joblib import Parallel, delayed
+
+    # Repeats run side by side on threads (the forests release the GIL while they grow).
+    runs = Parallel(n_jobs=min(config.repeats, os.cpu_count() or 1), prefer="threads")(
+        delayed(cross_validate)(frame, task, model, features, config, r)
+        for r in range(config.repeats)
+    )
+    metrics: dict[str, float] = {}
+    for key in runs[0][0]:
+        values = np.array([m[key] for m, _ in runs])
+        metrics[key] = float(values.mean())
+        metrics[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return metrics, runs[0][1]
+
+
 def run_study(settings: Settings, config: SongsConfig) -> list[dict[str, Any]]:
     import mlflow
 
+    from python_ml.origin import songs_origin
     from python_ml.tracking import SONGS_EXPERIMENT, setup_mlflow
 
     frame = load_songs(settings)
+    data_origin = songs_origin(settings.raw_dir)
     log.info(
         "2023 songs: %d clean songs, top decile = %d songs",
         len(frame),
@@ -195,17 +276,24 @@ def run_study(settings: Settings, config: SongsConfig) -> list[dict[str, Any]]:
                 started_at = datetime.now(UTC).replace(tzinfo=None)
                 with mlflow.start_run(run_name=f"{task}/{model}/{feature_set}") as run:
                     mlflow.set_tags(
-                        {"task": f"songs_{task}", "model_type": model, "feature_set": feature_set}
+                        {
+                            "task": f"songs_{task}",
+                            "model_name": model,
+                            "model_type": model,
+                            "feature_set": feature_set,
+                            "data_origin": data_origin,
+                        }
                     )
                     mlflow.log_params(
                         {
                             "features": ",".join(features),
                             "folds": config.folds,
+                            "repeats": config.repeats,
                             "seed": config.seed,
                             **config.models[model],
                         }
                     )
-                    metrics, oof = cross_validate(frame, task, model, features, config)
+                    metrics, oof = repeated_cross_validate(frame, task, model, features, config)
                     mlflow.log_metrics({f"cv_{k}": v for k, v in metrics.items()})
                 seconds = time.perf_counter() - started
                 results.append(
@@ -239,7 +327,9 @@ def run_study(settings: Settings, config: SongsConfig) -> list[dict[str, Any]]:
                         "task": f"songs_{task}",
                         "model_type": model,
                         "feature_set": feature_set,
-                        "split_kind": f"{config.folds}-fold cv",
+                        "model_name": model,
+                        "data_origin": data_origin,
+                        "split_kind": f"{config.repeats}x {config.folds}-fold cv",
                         "status": "FINISHED",
                         "is_champion": False,
                         "started_at": started_at,
@@ -264,6 +354,7 @@ def _write(settings: Settings, predictions: pd.DataFrame, runs: pd.DataFrame) ->
         "feature_set",
         "model_type",
         "fold",
+        "repeat",
         "actual_value",
         "predicted_value",
         "scored_at",
@@ -298,7 +389,9 @@ def results_table(results: list[dict[str, Any]]) -> str:
     ]
     for r in results:
         cells = [
-            f"{r[k]:.3f}" if k in r else ""
+            (f"{r[k]:.3f} ± {r[k + '_std']:.3f}" if k + "_std" in r else f"{r[k]:.3f}")
+            if k in r
+            else ""
             for k in ("rmse", "r2", "precision", "recall", "f1", "roc_auc")
         ]
         lines.append(

@@ -26,6 +26,7 @@ TRACK_MODEL_NAME = "track_popularity"
 CHAMPION = "champion"
 TRACKS_EXPERIMENT = "track_popularity"
 SONGS_EXPERIMENT = "songs_2023_streams"
+MODEL_RELPATH_TAG = "model_relpath"
 
 
 def setup_mlflow(settings: Settings, experiment: str) -> str:
@@ -37,14 +38,37 @@ def setup_mlflow(settings: Settings, experiment: str) -> str:
     settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(tracking_uri(settings))
     mlflow.set_registry_uri(tracking_uri(settings))
+    artifacts = (settings.mlflow_dir / "artifacts").as_uri()
     existing = mlflow.get_experiment_by_name(experiment)
     if existing is None:
-        artifacts = (settings.mlflow_dir / "artifacts").as_uri()
-        experiment_id = mlflow.create_experiment(experiment, artifact_location=artifacts)
+        experiment_id = mlflow.create_experiment(
+            experiment,
+            artifact_location=artifacts,
+            # Opens in MLflow's classic training view, not the GenAI one.
+            tags={"mlflow.experimentKind": "custom_model_development"},
+        )
     else:
         experiment_id = existing.experiment_id
+        if existing.artifact_location != artifacts:
+            _move_artifact_root(settings, experiment_id, artifacts)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def _move_artifact_root(settings: Settings, experiment_id: str, artifacts: str) -> None:
+    """The MLflow folder was moved or copied: new runs write under its new location.
+
+    MLflow stores an experiment's artifact root as an absolute URI and has no API to change
+    it; the store is this project's own sqlite file, so it is updated there. Existing models
+    are found relative to ``$MUSIC_MLFLOW_DIR`` (see :func:`champion_model_dir`)."""
+    import sqlite3
+
+    with sqlite3.connect(settings.mlflow_dir / "mlflow.db") as db:
+        db.execute(
+            "update experiments set artifact_location = ? where experiment_id = ?",
+            (artifacts, int(experiment_id)),
+        )
+    logging.getLogger(__name__).info("MLflow artifacts now under %s", artifacts)
 
 
 def tracking_uri(settings: Settings) -> str:
@@ -52,12 +76,22 @@ def tracking_uri(settings: Settings) -> str:
 
 
 class TrackPopularityModel(PythonModel):
-    """pyfunc wrapper: features in, one probability column per class out."""
+    """pyfunc wrapper: features in; one calibrated probability column per class and the class
+    called by the model's decision rule out."""
 
-    def __init__(self, kind: str, features: list[str], class_names: list[str]) -> None:
+    def __init__(
+        self,
+        kind: str,
+        features: list[str],
+        class_names: list[str],
+        temperature: float = 1.0,
+        decision_weights: list[float] | None = None,
+    ) -> None:
         self.kind = kind
         self.features = features
         self.class_names = class_names
+        self.temperature = temperature
+        self.decision_weights = decision_weights
 
     def load_context(self, context: Any) -> None:
         self._preprocessor = joblib.load(context.artifacts["preprocessor"])
@@ -70,12 +104,25 @@ class TrackPopularityModel(PythonModel):
 
     def fitted(self) -> FittedModel:
         return FittedModel(
-            self.kind, self.features, self.class_names, self._preprocessor, self._estimator
+            self.kind,
+            self.features,
+            self.class_names,
+            self._preprocessor,
+            self._estimator,
+            temperature=getattr(self, "temperature", 1.0),
+            decision_weights=getattr(self, "decision_weights", None),
         )
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        proba = self.fitted().predict_proba(model_input)
-        return pd.DataFrame(proba, columns=[f"prob_{c}" for c in self.class_names])
+        return model_output(self.fitted(), model_input)
+
+
+def model_output(model: FittedModel, features: pd.DataFrame) -> pd.DataFrame:
+    """What the pyfunc returns: a probability column per class, then the class called."""
+    proba = model.predict_proba(features)
+    out = pd.DataFrame(proba, columns=[f"prob_{c}" for c in model.class_names])
+    out["predicted_class"] = [model.class_names[i] for i in model.decide(proba)]
+    return out
 
 
 def log_track_model(model: FittedModel, example: pd.DataFrame, requirements: list[str]) -> str:
@@ -92,12 +139,16 @@ def log_track_model(model: FittedModel, example: pd.DataFrame, requirements: lis
             estimator = Path(tmp) / "estimator.joblib"
             joblib.dump(model.estimator, estimator)
         example = example[model.features].head(5).astype("float64")
-        output = pd.DataFrame(
-            model.predict_proba(example), columns=[f"prob_{c}" for c in model.class_names]
-        )
+        output = model_output(model, example)
         info = mlflow.pyfunc.log_model(
             name="model",
-            python_model=TrackPopularityModel(model.kind, model.features, model.class_names),
+            python_model=TrackPopularityModel(
+                model.kind,
+                model.features,
+                model.class_names,
+                model.temperature,
+                model.decision_weights,
+            ),
             artifacts={"preprocessor": str(preprocessor), "estimator": str(estimator)},
             signature=infer_signature(example, output),
             input_example=example,
@@ -106,17 +157,60 @@ def log_track_model(model: FittedModel, example: pd.DataFrame, requirements: lis
     return info.model_uri
 
 
-def load_champion(settings: Settings) -> tuple[str, int, FittedModel]:
-    """The champion's run id, registered version and fitted model."""
+def model_relpath(settings: Settings, model_uri: str) -> str:
+    """Where a logged model's files are, relative to ``$MUSIC_MLFLOW_DIR``: kept as a run tag
+    so the model is found again after the data folder is moved or copied."""
+    from urllib.parse import unquote, urlparse
+
+    location = mlflow.get_logged_model(model_uri.rsplit("/", 1)[-1]).artifact_location
+    path = Path(unquote(urlparse(location).path))
+    return path.relative_to(settings.mlflow_dir).as_posix()
+
+
+class ChampionUnavailable(LookupError):
+    """There is no champion, or its files cannot be loaded; the message says what to do."""
+
+
+def champion_model_dir(settings: Settings) -> tuple[Any, Path]:
+    """The champion's model version and its model folder under ``$MUSIC_MLFLOW_DIR``."""
     setup_mlflow(settings, TRACKS_EXPERIMENT)
     client = mlflow.MlflowClient()
     try:
         version = client.get_model_version_by_alias(TRACK_MODEL_NAME, CHAMPION)
     except mlflow.exceptions.MlflowException as exc:
-        raise LookupError(
+        raise ChampionUnavailable(
             f"No `{CHAMPION}` model is registered as {TRACK_MODEL_NAME} in "
             f"{settings.mlflow_dir}. Train one first: `python -m python_ml train`."
         ) from exc
-    loaded = mlflow.pyfunc.load_model(f"models:/{TRACK_MODEL_NAME}@{CHAMPION}")
+    relpath = client.get_run(version.run_id).data.tags.get(MODEL_RELPATH_TAG)
+    path = settings.mlflow_dir / relpath if relpath else None
+    if path is None or not (path / "MLmodel").is_file():
+        raise ChampionUnavailable(
+            f"The champion (version {version.version}, run {version.run_id}) has no model files "
+            f"under {settings.mlflow_dir}: the MLflow folder was replaced or its artifacts "
+            "deleted. Run `python -m python_ml train`: it registers a new champion."
+        )
+    return version, path
+
+
+def champion_loadable(settings: Settings) -> bool:
+    try:
+        champion_model_dir(settings)
+    except ChampionUnavailable:
+        return False
+    return True
+
+
+def load_champion(settings: Settings) -> tuple[str, int, FittedModel]:
+    """The champion's run id, registered version and fitted model, loaded from its folder
+    relative to ``$MUSIC_MLFLOW_DIR`` (not MLflow's absolute artifact URI)."""
+    version, path = champion_model_dir(settings)
+    try:
+        loaded = mlflow.pyfunc.load_model(str(path))
+    except Exception as exc:
+        raise ChampionUnavailable(
+            f"The champion's model in {path} cannot be loaded ({type(exc).__name__}: {exc}). "
+            "Run `python -m python_ml train` to register a new champion."
+        ) from exc
     wrapper: TrackPopularityModel = loaded.unwrap_python_model()
     return version.run_id, int(version.version), wrapper.fitted()

@@ -1,9 +1,20 @@
 """Training the tracks task: every configured experiment on the same split and features, each
-an MLflow run and an ``ml.model_runs`` row; the best validation model becomes the champion.
+an MLflow run and an ``ml.model_runs`` row; the champion policy (python_ml/champion.py) picks
+the model that scores.
+
+One procedure fits every model, wherever it is evaluated (:func:`fit_procedure`): the rows are
+split into a *fit* fold, a *calibration* fold (the network's early stopping, temperature
+scaling) and a *validation* fold (the decision rule, the champion). The model is fitted on the
+natural class mix; its probabilities are calibrated when validation says it helps; then
+per-class decision weights are tuned on validation for the selection metric.
+
+Each run reports validation figures, a forward-in-time check (the procedure on releases up to
+a cut-off year, evaluated on later ones) and a new-artist check (the procedure without a
+held-out tenth of the artists, evaluated on their tracks). Holdout figures (the predict split)
+are computed for the champion only, when it scores.
 
 The warehouse is open only while reading the split and while writing run rows, never while a
-model trains. If any experiment fails, its run is marked FAILED and the champion alias stays
-where it was.
+model trains. If any experiment fails, its run is marked FAILED and the champion alias stays.
 """
 
 from __future__ import annotations
@@ -13,33 +24,30 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-from python_ml import warehouse
+from python_ml import champion, origin, warehouse
 from python_ml.config import Experiment, TracksConfig
-from python_ml.evaluate import classification_metrics, flat_metrics
+from python_ml.evaluate import (
+    apply_temperature,
+    classification_metrics,
+    fit_temperature,
+    flat_metrics,
+    tune_decision_weights,
+)
 from python_ml.models import FittedModel, fit_model
+from python_ml.runs import library_versions, now, record_runs
 from python_ml.settings import Settings
 
 log = logging.getLogger(__name__)
 
-LIBRARIES = [
-    "scikit-learn",
-    "tensorflow-cpu",
-    "keras",
-    "duckdb",
-    "pandas",
-    "numpy",
-    "mlflow",
-    "imbalanced-learn",
-    "joblib",
-]
+# Temperature scaling is kept only when it lowers the validation log loss by at least this.
+CALIBRATION_MIN_GAIN = 1e-4
+MIN_CHECK_ROWS = 100
 
 
 class TrainingError(RuntimeError):
@@ -48,13 +56,13 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class TrackData:
-    """Features (float32) and integer labels (`label`, the seed's class_index) of the train
-    split and of the holdout (predict split joined to its true classes)."""
+    """Features (float32), integer labels (`label`, the seed's class_index) and the first
+    artist (`group`, for the new-artist check) of the train split."""
 
     class_names: list[str]
     train: pd.DataFrame
-    holdout: pd.DataFrame
     fingerprint: str
+    data_origin: str
 
 
 @dataclass
@@ -67,50 +75,41 @@ class RunResult:
     info: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     model_uri: str | None = None
+    validation_pred: np.ndarray | None = None
 
 
-def library_versions() -> dict[str, str]:
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return versions
+@dataclass
+class Procedure:
+    """A model fitted by :func:`fit_procedure` and its validation fold."""
+
+    model: FittedModel
+    y_val: np.ndarray
+    val_proba: np.ndarray
+    n_fit: int
+    n_validation: int
 
 
 def load_track_data(settings: Settings, features: list[str]) -> TrackData:
-    """Read the split tables (read-only) in a fixed order, so the same data gives the same
+    """Read the train split (read-only) in a fixed order, so the same data gives the same
     folds and metrics. Only the needed columns, as float32 with integer labels: at 10x the
-    real size the frames are the bulk of training's memory."""
+    real size the frame is the bulk of training's memory."""
     columns = sorted({*features, "release_year"})
     for column in columns:
         warehouse.check_identifier(column)
     selected = ", ".join(f"cast(t.{c} as float) as {c}" for c in columns)
     with warehouse.connect(settings.warehouse) as con:
-        warehouse.require_tables(
-            con,
-            warehouse.TRAIN_TRACKS,
-            warehouse.PREDICT_TRACKS,
-            warehouse.PREDICT_TRACK_CLASSES,
-            warehouse.POPULARITY_CLASSES,
-        )
+        warehouse.require_tables(con, warehouse.TRAIN_TRACKS, warehouse.POPULARITY_CLASSES)
         class_names = [
             r[0]
             for r in con.execute(
                 f"select class_name from {warehouse.POPULARITY_CLASSES} order by class_index"
             ).fetchall()
         ]
-        classes = f"join {warehouse.POPULARITY_CLASSES} as c on c.class_name = t.popularity_class"
         train = con.execute(
-            f"select {selected}, c.class_index::tinyint as label "
-            f"from {warehouse.TRAIN_TRACKS} as t {classes} order by t.track_id"
-        ).df()
-        holdout = con.execute(
-            f"select {selected}, c.class_index::tinyint as label "
-            f"from {warehouse.PREDICT_TRACKS} as t "
-            f"join {warehouse.PREDICT_TRACK_CLASSES} as truth on truth.track_id = t.track_id "
-            f"join {warehouse.POPULARITY_CLASSES} as c on c.class_name = truth.popularity_class "
+            f"select {selected}, c.class_index::tinyint as label, "
+            "coalesce(t.primary_artist_id, t.track_id) as group_id "
+            f"from {warehouse.TRAIN_TRACKS} as t "
+            f"join {warehouse.POPULARITY_CLASSES} as c on c.class_name = t.popularity_class "
             "order by t.track_id"
         ).df()
         fingerprint = con.execute(
@@ -123,73 +122,142 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
             "marts.rpt_source_row_counts for why rows were rejected."
         )
     counts = train["label"].value_counts()
-    missing = [name for i, name in enumerate(class_names) if counts.get(i, 0) == 0]
+    missing = [name for i, name in enumerate(class_names) if counts.get(i, 0) < 10]
     if missing:
         raise TrainingError(
-            f"{warehouse.TRAIN_TRACKS} has no tracks of class {missing}; every class needs "
-            "training rows. Use a fuller tracks file, or change the thresholds in "
+            f"{warehouse.TRAIN_TRACKS} has fewer than 10 tracks of class "
+            f"{', '.join(missing)}; every class needs training rows for the fit, calibration "
+            "and validation folds. Use a fuller tracks file, or change the thresholds in "
             "seeds/popularity_classes.csv."
         )
-    return TrackData(class_names, train, holdout, fingerprint or "")
+    return TrackData(class_names, train, fingerprint or "", origin.tracks_origin(settings.raw_dir))
 
 
 def _labels(frame: pd.DataFrame) -> np.ndarray:
     return frame["label"].to_numpy(dtype=np.int64)
 
 
-def _fit_and_evaluate(
-    experiment: Experiment, data: TrackData, config: TracksConfig
-) -> tuple[FittedModel, dict[str, Any], dict[str, Any]]:
-    classes = data.class_names
-    y = _labels(data.train)
-    x_fit, x_val, y_fit, y_val = train_test_split(
-        data.train,
-        y,
-        test_size=config.validation_fraction,
-        stratify=y,
-        random_state=config.seed,
+def fit_procedure(
+    experiment: Experiment, rows: pd.DataFrame, classes: list[str], config: TracksConfig
+) -> Procedure:
+    """Fit -> calibrate -> tune the decision rule, on folds of ``rows`` (see the module doc)."""
+    y = _labels(rows)
+    index = np.arange(len(rows))
+    rest, val = train_test_split(
+        index, test_size=config.validation_fraction, stratify=y, random_state=config.seed
     )
+    fit, cal = train_test_split(
+        rest, test_size=config.calibration_fraction, stratify=y[rest], random_state=config.seed
+    )
+    x_fit, x_cal, x_val = rows.iloc[fit], rows.iloc[cal], rows.iloc[val]
     model = fit_model(
-        experiment.model, experiment.features, classes, x_fit, y_fit, x_val, y_val, config.seed
+        experiment.model,
+        experiment.features,
+        classes,
+        x_fit,
+        y[fit],
+        x_cal,
+        y[cal],
+        config.seed,
     )
-    metrics = {"validation": classification_metrics(y_val, model.predict_proba(x_val), classes)}
-    if not data.holdout.empty:
-        metrics["holdout"] = classification_metrics(
-            _labels(data.holdout), model.predict_proba(data.holdout), classes
-        )
-    info = dict(model.info)
-    info.update(n_train=len(x_fit), n_validation=len(x_val))
-    time_split = _time_split_metrics(experiment, data, config)
-    if time_split is not None:
-        metrics["time_split"] = time_split
-    return model, metrics, info
+    raw_val = model.raw_proba(x_val)
+    temperature = fit_temperature(y[cal], model.raw_proba(x_cal))
+    before = classification_metrics(y[val], raw_val, classes)["log_loss"]
+    after = classification_metrics(y[val], apply_temperature(raw_val, temperature), classes)
+    if after["log_loss"] < before - CALIBRATION_MIN_GAIN:
+        model.temperature = temperature
+    model.info["temperature_fitted"] = temperature
+    val_proba = apply_temperature(raw_val, model.temperature)
+    model.decision_weights = tune_decision_weights(
+        y[val], val_proba, config.selection_metric, config.max_accuracy_loss
+    )
+    return Procedure(model, y[val], val_proba, len(fit), len(val))
 
 
-def _time_split_metrics(
+def _check(
+    experiment: Experiment,
+    fit_rows: pd.DataFrame,
+    eval_rows: pd.DataFrame,
+    classes: list[str],
+    config: TracksConfig,
+    name: str,
+) -> dict[str, Any] | None:
+    """The whole procedure on ``fit_rows``, evaluated on ``eval_rows``."""
+    present = np.unique(_labels(fit_rows))
+    if len(eval_rows) < MIN_CHECK_ROWS or len(present) < len(classes):
+        log.warning("%s check skipped: too few tracks or classes on a side", name)
+        return None
+    if _labels(fit_rows).size and np.bincount(_labels(fit_rows)).min() < 10:
+        log.warning("%s check skipped: a class has fewer than 10 fitting tracks", name)
+        return None
+    procedure = fit_procedure(experiment, fit_rows, classes, config)
+    model = procedure.model
+    return classification_metrics(
+        _labels(eval_rows), model.predict_proba(eval_rows), classes, model.decision_weights
+    )
+
+
+def time_split_check(
     experiment: Experiment, data: TrackData, config: TracksConfig
 ) -> dict[str, Any] | None:
-    """Forward in time: fit on releases up to the cut-off year, evaluate on later ones."""
+    """Forward in time: the procedure on releases up to the cut-off year, figures on later."""
     cutoff = config.time_split_cutoff_year
-    before = data.train[data.train["release_year"] <= cutoff]
-    after = data.train[data.train["release_year"] > cutoff]
-    classes = data.class_names
-    y_before = _labels(before)
-    if len(after) < 100 or len(np.unique(y_before)) < len(classes):
-        log.warning("time split at %d skipped: too few tracks or classes on a side", cutoff)
-        return None
-    x_fit, x_val, y_fit, y_val = train_test_split(
-        before,
-        y_before,
-        test_size=config.validation_fraction,
-        stratify=y_before,
-        random_state=config.seed,
+    year = data.train["release_year"]
+    result = _check(
+        experiment,
+        data.train[year <= cutoff],
+        data.train[year > cutoff],
+        data.class_names,
+        config,
+        f"time split at {cutoff}",
     )
-    model = fit_model(
-        experiment.model, experiment.features, classes, x_fit, y_fit, x_val, y_val, config.seed
-    )
-    result = classification_metrics(_labels(after), model.predict_proba(after), classes)
-    result["cutoff_year"] = cutoff
+    if result is not None:
+        result["cutoff_year"] = cutoff
     return result
+
+
+def new_artist_check(
+    experiment: Experiment, data: TrackData, config: TracksConfig
+) -> dict[str, Any] | None:
+    """New artists: a tenth of the first artists are held out with all their tracks; the
+    procedure runs on the rest, figures on the held-out artists' tracks."""
+    splitter = GroupShuffleSplit(
+        n_splits=1, test_size=config.new_artist_fraction, random_state=config.seed
+    )
+    known, new = next(splitter.split(data.train, groups=data.train["group_id"]))
+    result = _check(
+        experiment,
+        data.train.iloc[known],
+        data.train.iloc[new],
+        data.class_names,
+        config,
+        "new-artist",
+    )
+    if result is not None:
+        result["held_out_artists"] = int(data.train["group_id"].iloc[new].nunique())
+    return result
+
+
+def _fit_and_evaluate(
+    experiment: Experiment, data: TrackData, config: TracksConfig
+) -> tuple[FittedModel, dict[str, Any], dict[str, Any], np.ndarray]:
+    procedure = fit_procedure(experiment, data.train, data.class_names, config)
+    model = procedure.model
+    validation = classification_metrics(
+        procedure.y_val, procedure.val_proba, data.class_names, model.decision_weights
+    )
+    metrics: dict[str, Any] = {"validation": validation}
+    for name, check in (("time_split", time_split_check), ("new_artist", new_artist_check)):
+        result = check(experiment, data, config)
+        if result is not None:
+            metrics[name] = result
+    info = dict(model.info)
+    info.update(
+        n_train=procedure.n_fit,
+        n_validation=procedure.n_validation,
+        temperature=model.temperature,
+    )
+    return model, metrics, info, model.decide(procedure.val_proba)
 
 
 def _run_experiment(
@@ -197,10 +265,10 @@ def _run_experiment(
 ) -> RunResult:
     import mlflow
 
-    from python_ml.tracking import log_track_model
+    from python_ml.tracking import MODEL_RELPATH_TAG, log_track_model, model_relpath
 
     started = time.perf_counter()
-    started_at = datetime.now(UTC).replace(tzinfo=None)
+    started_at = now()
     versions = library_versions()
     with mlflow.start_run(run_name=experiment.label) as run:
         run_id = run.info.run_id
@@ -209,12 +277,15 @@ def _run_experiment(
             mlflow.set_tags(
                 {
                     "task": "tracks",
+                    "model_name": experiment.model.name,
                     "model_type": experiment.model.type,
                     "feature_set": experiment.feature_set,
                     "data_fingerprint": data.fingerprint,
+                    "data_origin": data.data_origin,
                     **{f"version.{k}": v for k, v in versions.items()},
                 }
             )
+            _log_dataset(data)
             mlflow.log_params(
                 {
                     "model": experiment.model.name,
@@ -222,21 +293,28 @@ def _run_experiment(
                     "features": ",".join(experiment.features),
                     "seed": config.seed,
                     "validation_fraction": config.validation_fraction,
+                    "calibration_fraction": config.calibration_fraction,
+                    "new_artist_fraction": config.new_artist_fraction,
                     "time_split_cutoff_year": config.time_split_cutoff_year,
                     **{f"model.{k}": v for k, v in experiment.model.params.items()},
                 }
             )
-            model, metrics, info = _fit_and_evaluate(experiment, data, config)
+            model, metrics, info, validation_pred = _fit_and_evaluate(experiment, data, config)
             seconds = time.perf_counter() - started
             flat = {"train_seconds": seconds}
             for prefix, values in metrics.items():
                 flat.update(flat_metrics(prefix, values))
                 mlflow.log_dict(values, f"metrics/{prefix}.json")
-            flat.update({k: float(v) for k, v in info.items()})
+            flat.update({k: float(v) for k, v in info.items() if isinstance(v, int | float)})
             mlflow.log_metrics(flat)
+            mlflow.log_dict(
+                {"class_names": data.class_names, "decision_weights": model.decision_weights},
+                "decision_rule.json",
+            )
             model_uri = log_track_model(
                 model, data.train, [f"{k}=={v}" for k, v in versions.items()]
             )
+            mlflow.set_tag(MODEL_RELPATH_TAG, model_relpath(settings, model_uri))
             result = RunResult(
                 experiment,
                 run_id,
@@ -245,6 +323,7 @@ def _run_experiment(
                 time.perf_counter() - started,
                 info,
                 model_uri=model_uri,
+                validation_pred=validation_pred,
             )
         except Exception as exc:  # recorded, then training as a whole fails
             log.error("%s failed: %s", experiment.label, exc)
@@ -258,39 +337,58 @@ def _run_experiment(
             )
             mlflow.set_tag("error", result.error[:5000])
             mlflow.end_run(status="FAILED")
-    _record_run(settings, result, started_at, data, config)
+    record_runs(settings, [_run_row(result, started_at, data, config)])
     return result
 
 
-def _record_run(
-    settings: Settings,
-    result: RunResult,
-    started_at: datetime,
-    data: TrackData,
-    config: TracksConfig,
-) -> None:
+def _log_dataset(data: TrackData) -> None:
+    """The training table as the run's MLflow dataset: name, rows, fingerprint."""
+    import warnings
+
+    import mlflow
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # source naming and integer-schema hints
+        dataset = mlflow.data.from_pandas(
+            data.train.head(0),
+            source=warehouse.TRAIN_TRACKS,
+            name=f"{warehouse.TRAIN_TRACKS} ({data.data_origin})",
+            digest=data.fingerprint[:32] or None,
+        )
+        mlflow.log_input(dataset, context="training")
+    mlflow.log_param("train_rows", len(data.train))
+
+
+def _run_row(
+    result: RunResult, started_at: Any, data: TrackData, config: TracksConfig
+) -> dict[str, Any]:
     val = result.metrics.get("validation", {})
-    holdout = result.metrics.get("holdout", {})
-    row = {
+    return {
         "run_id": result.run_id,
         "task": "tracks",
+        "model_name": result.experiment.model.name,
         "model_type": result.experiment.model.type,
         "feature_set": result.experiment.feature_set,
         "split_kind": "random",
         "status": result.status,
+        "data_origin": data.data_origin,
         "is_champion": False,
         "registered_version": None,
         "started_at": started_at,
-        "finished_at": datetime.now(UTC).replace(tzinfo=None),
+        "finished_at": now(),
         "duration_seconds": result.seconds,
         "epochs": result.info.get("epochs"),
         "n_train": result.info.get("n_train"),
         "n_validation": result.info.get("n_validation"),
+        "temperature": result.info.get("temperature"),
+        "decision_weights": json.dumps(val.get("decision_weights")) if val else None,
         "validation_accuracy": val.get("accuracy"),
         "validation_macro_f1": val.get("macro_f1"),
+        "validation_argmax_accuracy": val.get("argmax_accuracy"),
+        "validation_argmax_macro_f1": val.get("argmax_macro_f1"),
         "validation_log_loss": val.get("log_loss"),
-        "holdout_accuracy": holdout.get("accuracy"),
-        "holdout_macro_f1": holdout.get("macro_f1"),
+        "validation_brier": val.get("brier"),
+        "validation_ece": val.get("ece"),
         "data_fingerprint": data.fingerprint,
         "features": ",".join(result.experiment.features),
         "params_json": json.dumps(
@@ -303,36 +401,16 @@ def _record_run(
         "metrics_json": json.dumps(result.metrics),
         "error_message": result.error,
     }
-    frame = pd.DataFrame([row])
-    with warehouse.connect(settings.warehouse, read_only=False) as con:
-        warehouse.require_tables(con, warehouse.MODEL_RUNS)
-        columns = ", ".join(row)
-        con.register("new_run", frame)
-        con.execute(
-            f"insert or replace into {warehouse.MODEL_RUNS} ({columns}) "
-            f"select {columns} from new_run"
-        )
 
 
-def _promote(settings: Settings, best: RunResult) -> int:
-    """Register the best run's model and move the champion alias to it."""
-    import mlflow
-
-    from python_ml.tracking import CHAMPION, TRACK_MODEL_NAME
-
-    registered = mlflow.register_model(best.model_uri, TRACK_MODEL_NAME)
-    client = mlflow.MlflowClient()
-    client.set_registered_model_alias(TRACK_MODEL_NAME, CHAMPION, registered.version)
-    with warehouse.connect(settings.warehouse, read_only=False) as con:
-        con.execute("begin transaction")
-        con.execute(f"update {warehouse.MODEL_RUNS} set is_champion = false where task = 'tracks'")
-        con.execute(
-            f"update {warehouse.MODEL_RUNS} set is_champion = true, "
-            "registered_version = ? where run_id = ?",
-            [int(registered.version), best.run_id],
-        )
-        con.execute("commit")
-    return int(registered.version)
+def select_experiments(config: TracksConfig, only: list[str] | None) -> list[Experiment]:
+    experiments = [
+        e for e in config.experiments if not only or e.label in only or e.model.name in only
+    ]
+    if not experiments:
+        labels = [e.label for e in config.experiments]
+        raise TrainingError(f"--only {only} matches no experiment (known: {labels})")
+    return experiments
 
 
 def train_tracks(
@@ -340,20 +418,19 @@ def train_tracks(
 ) -> list[RunResult]:
     from python_ml.tracking import TRACKS_EXPERIMENT, setup_mlflow
 
-    experiments = [
-        e for e in config.experiments if not only or e.label in only or e.model.name in only
-    ]
-    if not experiments:
-        labels = [e.label for e in config.experiments]
-        raise TrainingError(f"--only {only} matches no experiment (known: {labels})")
+    experiments = select_experiments(config, only)
     data = load_track_data(settings, sorted({f for e in experiments for f in e.features}))
     log.info(
-        "training on %s tracks (%s predict-side), classes %s, fingerprint %s",
+        "training on %s tracks, classes %s, fingerprint %s, data origin: %s",
         f"{len(data.train):,}",
-        f"{len(data.holdout):,}",
         data.class_names,
         data.fingerprint[:12],
+        data.data_origin,
     )
+    if origin.is_generated(data.data_origin):
+        log.warning(
+            "the data is GENERATED (built-in), not Kaggle's: results are not about real songs"
+        )
     setup_mlflow(settings, TRACKS_EXPERIMENT)
     results = []
     for i, experiment in enumerate(experiments, start=1):
@@ -363,12 +440,16 @@ def train_tracks(
         if result.status == "FINISHED":
             val = result.metrics["validation"]
             log.info(
-                "[%d/%d] %s: validation accuracy %.3f, macro-F1 %.3f (%.1f s)",
+                "[%d/%d] %s: validation accuracy %.3f, macro-F1 %.3f (argmax %.3f / %.3f), "
+                "ECE %.3f (%.1f s)",
                 i,
                 len(experiments),
                 experiment.label,
                 val["accuracy"],
                 val["macro_f1"],
+                val["argmax_accuracy"],
+                val["argmax_macro_f1"],
+                val["ece"],
                 result.seconds,
             )
     failed = [r for r in results if r.status != "FINISHED"]
@@ -378,41 +459,55 @@ def train_tracks(
             + "; ".join(f"{r.experiment.label} ({r.error})" for r in failed)
             + ". Those runs are marked FAILED; the champion model was not changed."
         )
-    metric = config.selection_metric
-    best = max(results, key=lambda r: r.metrics["validation"][metric])
-    score = best.metrics["validation"][metric]
-    current = _current_champion(settings, metric, data.fingerprint)
-    if current is not None and current[1] >= score:
-        log.info(
-            "champion stays %s (validation %s %.3f >= %.3f of %s)",
-            current[0],
-            metric,
-            current[1],
-            score,
-            best.experiment.label,
-        )
-        return results
-    version_number = _promote(settings, best)
-    log.info(
-        "champion: %s (run %s, version %d), validation %s %.3f",
-        best.experiment.label,
-        best.run_id,
-        version_number,
-        metric,
-        score,
-    )
+    _choose_champion(settings, config, data, results)
     return results
 
 
-def _current_champion(
-    settings: Settings, metric: str, fingerprint: str
-) -> tuple[str, float] | None:
-    """The current champion's label and validation metric, if it was trained on the same data."""
-    with warehouse.connect(settings.warehouse) as con:
-        row = con.execute(
-            f"select model_type || '/' || feature_set, validation_{metric} "
-            f"from {warehouse.MODEL_RUNS} "
-            "where task = 'tracks' and is_champion and data_fingerprint = ?",
-            [fingerprint],
-        ).fetchone()
-    return (row[0], float(row[1])) if row else None
+def _choose_champion(
+    settings: Settings, config: TracksConfig, data: TrackData, results: list[RunResult]
+) -> None:
+    metric = config.selection_metric
+    y = _labels(data.train)
+    _, val_index = train_test_split(
+        np.arange(len(y)),
+        test_size=config.validation_fraction,
+        stratify=y,
+        random_state=config.seed,
+    )
+    candidates = [
+        champion.Candidate(
+            r.run_id,
+            r.experiment.label,
+            r.experiment.model.type,
+            len(r.experiment.features),
+            r.seconds,
+            r.metrics["validation"][metric],
+            r.validation_pred,
+        )
+        for r in results
+    ]
+    chosen, rule = champion.choose(
+        candidates, y[val_index], len(data.class_names), metric, config.seed
+    )
+    log.info("champion rule: %s -> %s", rule, chosen.label)
+    current = champion.current_champion(settings, metric, data.fingerprint)
+    if current is not None and current[1] >= chosen.score:
+        log.info(
+            "champion stays %s (validation %s %.4f >= %.4f of %s)",
+            current[0],
+            metric,
+            current[1],
+            chosen.score,
+            chosen.label,
+        )
+        return
+    best = next(r for r in results if r.run_id == chosen.run_id)
+    version_number = champion.promote(settings, best.run_id, best.model_uri, rule)
+    log.info(
+        "champion: %s (run %s, version %d), validation %s %.4f",
+        chosen.label,
+        chosen.run_id,
+        version_number,
+        metric,
+        chosen.score,
+    )

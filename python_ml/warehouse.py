@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -43,11 +44,46 @@ TRACK_FEATURE_COLUMNS = {
     "artist_genre_count",
 }
 
-# Tables python_ml writes; dbt declares them as the `ml` source and creates them empty
-# (macros/create_ml_source_tables.sql).
+# Tables python_ml writes; dbt declares them as the `ml` source, with their columns, and
+# creates them (models/staging/ml/_ml__sources.yml, macros/create_ml_source_tables.sql).
 MODEL_RUNS = "ml.model_runs"
 TRACK_PREDICTIONS = "ml.track_predictions"
 SONG_PREDICTIONS = "ml.song_predictions"
+ML_SOURCES_YML = Path(__file__).resolve().parent.parent / "models/staging/ml/_ml__sources.yml"
+
+
+@cache
+def ml_columns(table: str) -> tuple[str, ...]:
+    """The columns of an `ml` table (e.g. ``ml.model_runs``), read from their one definition,
+    the dbt source YAML."""
+    import yaml
+
+    schema, name = table.split(".")
+    sources = yaml.safe_load(ML_SOURCES_YML.read_text(encoding="utf-8"))["sources"]
+    for source in sources:
+        if source["name"] == schema:
+            for entry in source["tables"]:
+                if entry["name"] == name:
+                    return tuple(c["name"] for c in entry["columns"])
+    raise KeyError(f"{table} is not declared in {ML_SOURCES_YML}")
+
+
+def insert_rows(
+    connection: duckdb.DuckDBPyConnection, table: str, frame, replace: bool = False
+) -> None:
+    """Insert a DataFrame into an `ml` table; every column must be one the source declares."""
+    known = ml_columns(table)
+    unknown = [c for c in frame.columns if c not in known]
+    if unknown:
+        raise WarehouseError(f"{table} has no columns {unknown} (declared: {list(known)})")
+    columns = ", ".join(check_identifier(c) for c in frame.columns)
+    connection.register("rows_to_insert", frame)
+    try:
+        verb = "insert or replace" if replace else "insert"
+        connection.execute(f"{verb} into {table} ({columns}) select {columns} from rows_to_insert")
+    finally:
+        connection.unregister("rows_to_insert")
+
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

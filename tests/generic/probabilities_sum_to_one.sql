@@ -1,12 +1,15 @@
-{#- Fails on every row whose probability columns are outside [0, 1] or do not sum to 1. -#}
-{% test probabilities_sum_to_one(model, columns, tolerance=0.0001) %}
+{#-
+    Fails on every row whose list of class probabilities (`column`, a DOUBLE[]) is empty, has
+    a value outside [0, 1], or does not sum to 1.
+-#}
+{% test probabilities_sum_to_one(model, column, tolerance=0.0001) %}
 
 select *
 from {{ model }}
 where
-    abs(({{ columns | join(' + ') }}) - 1) > {{ tolerance }}
-    {%- for column in columns %}
-    or {{ column }} not between 0 and 1
-    {%- endfor %}
+    coalesce(len({{ column }}), 0) = 0
+    or abs(list_sum({{ column }}) - 1) > {{ tolerance }}
+    or list_min({{ column }}) < 0
+    or list_max({{ column }}) > 1
 
 {% endtest %}

@@ -32,9 +32,10 @@ def scored(built_warehouse: Path, small_raw_dir: Path, tmp_path_factory) -> Sett
     cfg = songs.SongsConfig(
         cfg.seed,
         3,
+        2,
         cfg.feature_sets,
         {
-            "random_forest": {"n_estimators": 20, "min_samples_leaf": 2},
+            "random_forest": {"n_estimators": 20, "min_samples_leaf": 2, "max_features": 0.5},
             "gradient_boosting": {"max_iter": 20, "learning_rate": 0.1},
         },
     )
@@ -67,9 +68,11 @@ def test_sql_confusion_matrix_equals_python(scored: Settings) -> None:
 
 
 def scored_holdout(settings: Settings) -> dict:
-    return score.holdout_evaluation(
-        settings, _champion_run(settings), ["ice_cold", "lukewarm", "blazing_hot"]
-    )
+    from python_ml.tracking import load_champion
+
+    run_id, _, model = load_champion(settings)
+    assert run_id == _champion_run(settings)
+    return score.holdout_evaluation(settings, run_id, model)
 
 
 def _champion_run(settings: Settings) -> str:
@@ -89,7 +92,7 @@ def test_prediction_mart_has_one_row_per_predict_track(scored: Settings) -> None
 
 def test_charts_and_page_are_drawn(scored: Settings) -> None:
     drawn = charts.draw_all(scored)
-    assert len(drawn) == 7
+    assert len(drawn) == 8
     page = (scored.reports_dir / "index.html").read_text()
     for chart in drawn:
         path = scored.reports_dir / chart.file
@@ -97,6 +100,27 @@ def test_charts_and_page_are_drawn(scored: Settings) -> None:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f'src="{chart.file}"' in page and chart.caption.split(":")[0][:20] in page
     assert _champion_run(scored) in page
+    assert "Generated data." in page, "results from built-in data say so"
+    assert "<table>" in page and "val. macro-F1" in page and "blazing-hot (70-100)" in page
+
+
+def test_marts_carry_the_data_origin_and_the_champion_holdout(scored: Settings) -> None:
+    with duckdb.connect(str(scored.warehouse), read_only=True) as con:
+        origins = con.execute(
+            "select distinct data_origin from marts.fct_track_predictions"
+        ).fetchall()
+        board = con.execute(
+            "select is_champion, holdout_macro_f1 is not null, validation_ece is not null, "
+            "new_artist_macro_f1 is not null from marts.rpt_model_leaderboard"
+        ).fetchall()
+        calibration = con.execute(
+            "select sum(track_count), count(distinct class_name) from marts.rpt_calibration"
+        ).fetchone()
+        n = con.execute("select count(*) from marts.fct_track_predictions").fetchone()[0]
+    assert origins == [("generated",)]
+    assert all(champion == has_holdout for champion, has_holdout, _, _ in board)
+    assert all(ece and new_artist for _, _, ece, new_artist in board)
+    assert calibration == (3 * n, 3)
 
 
 def test_charts_refuse_an_unscored_warehouse(built_warehouse: Path, tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ def test_a_crash_during_scoring_exits_1_and_keeps_the_predictions(
     before = snapshot(env)
     assert before[0], "predictions were written"
     calls = {"n": 0}
-    real = score.prediction_frame
+    real = score.prediction_batch
 
     def crash_on_second_batch(*args, **kwargs):
         calls["n"] += 1
@@ -75,7 +75,7 @@ def test_a_crash_during_scoring_exits_1_and_keeps_the_predictions(
             raise OSError("disk full (injected)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(score, "prediction_frame", crash_on_second_batch)
+    monkeypatch.setattr(score, "prediction_batch", crash_on_second_batch)
     assert cli.main(["score", "--batch-size", "100"]) == 1
     assert "disk full (injected)" in caplog.text
     assert snapshot(env) == before

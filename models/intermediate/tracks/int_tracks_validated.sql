@@ -1,6 +1,8 @@
 -- Every row of tracks.csv with the first reason it cannot be used (NULL when it can).
 -- Rules, in order: an id, numbers that parse, a popularity, features inside their documented
 -- ranges, a release date that parses, then one row per track id (the first in the file).
+-- `python -m python_ml predict` runs these same rules on new tracks with the var
+-- popularity_required false: new tracks have no popularity yet.
 
 with
 
@@ -17,8 +19,10 @@ checked as (
         case
             when track_id is null then 'missing id'
             when len(unparseable_columns) > 0 then 'unparseable number'
-            when popularity is null then 'missing popularity'
-            when popularity not between 0 and 100 then 'popularity out of range'
+            when {{ var('popularity_required') }} and popularity is null
+                then 'missing popularity'
+            when {{ var('popularity_required') }} and popularity not between 0 and 100
+                then 'popularity out of range'
             when
                 danceability not between 0 and 1
                 or energy not between 0 and 1

@@ -19,6 +19,7 @@ final as (
 
     select
         tracks.track_id,
+        tracks.primary_artist_id,
         {{ track_feature_columns('tracks') }},
         tracks.popularity_class
     from tracks

@@ -27,6 +27,15 @@ true_classes as (
 
 ),
 
+classes as (
+
+    select
+        list(class_name order by class_index) as class_names,
+        max_by(class_name, class_index) as hit_class
+    from {{ ref('popularity_classes') }}
+
+),
+
 scored_runs as (
 
     select
@@ -54,6 +63,7 @@ final as (
         predictions.track_id,
         predictions.run_id,
         runs.model_label,
+        coalesce(runs.data_origin, 'unknown') as data_origin,
         tracks.track_name,
         tracks.artist_names,
         tracks.primary_artist_id,
@@ -71,9 +81,10 @@ final as (
         tracks.explicit,
         tracks.artist_followers,
         predictions.predicted_class,
-        predictions.prob_ice_cold,
-        predictions.prob_lukewarm,
-        predictions.prob_blazing_hot,
+        map(classes.class_names, predictions.class_probabilities) as class_probabilities,
+        predictions.class_probabilities[len(predictions.class_probabilities)]
+            as hit_probability,
+        predictions.predicted_class = classes.hit_class as is_predicted_hit,
         true_classes.popularity as true_popularity,
         true_classes.popularity_class as true_class,
         predictions.predicted_class = true_classes.popularity_class as is_correct,
@@ -87,6 +98,7 @@ final as (
         on predictions.track_id = tracks.track_id
     left join true_classes
         on predictions.track_id = true_classes.track_id
+    cross join classes
 
 )
 

@@ -1,5 +1,6 @@
--- Every finished tracks-task run, best validation macro-F1 first, with holdout and
--- forward-in-time figures beside it.
+-- Every finished tracks-task run, best validation macro-F1 first, with its calibration, the
+-- forward-in-time and new-artist checks, and (for the champion, computed when it scored) the
+-- holdout figures.
 
 with
 
@@ -16,16 +17,30 @@ final as (
         rank() over (order by validation_macro_f1 desc) as leaderboard_rank,
         run_id,
         model_label,
+        model_name,
         model_type,
         feature_set,
+        data_origin,
         is_champion,
+        selection_rule,
         validation_accuracy,
         validation_macro_f1,
+        validation_argmax_accuracy,
+        validation_argmax_macro_f1,
         validation_log_loss,
-        holdout_accuracy,
-        holdout_macro_f1,
+        validation_brier,
+        validation_ece,
+        temperature,
+        decision_weights,
         time_split_accuracy,
         time_split_macro_f1,
+        new_artist_accuracy,
+        new_artist_macro_f1,
+        holdout_accuracy,
+        holdout_macro_f1,
+        holdout_log_loss,
+        holdout_brier,
+        holdout_ece,
         epochs,
         duration_seconds,
         n_train,

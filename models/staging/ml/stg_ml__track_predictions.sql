@@ -12,9 +12,7 @@ final as (
         track_id,
         run_id,
         predicted_class,
-        prob_ice_cold,
-        prob_lukewarm,
-        prob_blazing_hot,
+        class_probabilities,
         scored_at
     from source
 

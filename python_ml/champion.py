@@ -1,0 +1,113 @@
+"""The champion policy: which finished run becomes the model that scores, and its promotion.
+
+1. The best validation figure (the config's selection metric, of each model's own decision
+   rule) sets the bar.
+2. Every candidate whose paired-bootstrap 95% interval of (best - candidate) on the same
+   validation rows reaches 0 is within the noise of the best; among those the simplest wins
+   (majority < logistic regression < gradient boosting < network), then the fewest features,
+   then the fastest to train.
+3. A current champion trained on the same data, whose files still load, stays unless the
+   chosen run beats its validation figure.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from python_ml import warehouse
+from python_ml.evaluate import bootstrap_difference
+from python_ml.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SIMPLICITY = {"majority": 0, "logistic_regression": 1, "hist_gradient_boosting": 2, "keras": 3}
+
+
+@dataclass
+class Candidate:
+    run_id: str
+    label: str
+    model_type: str
+    n_features: int
+    seconds: float
+    score: float  # validation figure of the selection metric
+    validation_pred: np.ndarray  # the decision rule's classes on the validation fold
+
+
+def choose(
+    candidates: list[Candidate], y_val: np.ndarray, n_classes: int, metric: str, seed: int
+) -> tuple[Candidate, str]:
+    """The chosen candidate and a sentence saying which rule chose it."""
+    best = max(candidates, key=lambda c: c.score)
+    within = []
+    for c in candidates:
+        if c is best:
+            within.append(c)
+            continue
+        low, _ = bootstrap_difference(
+            y_val, best.validation_pred, c.validation_pred, n_classes, metric, seed=seed
+        )
+        if low <= 0.0:
+            within.append(c)
+    chosen = min(within, key=lambda c: (SIMPLICITY.get(c.model_type, 9), c.n_features, c.seconds))
+    if chosen is best:
+        others = [c.label for c in within if c is not best]
+        rule = f"best validation {metric} ({best.score:.4f})" + (
+            f"; within its bootstrap noise but not simpler: {', '.join(others)}" if others else ""
+        )
+    else:
+        rule = (
+            f"simplest model within the bootstrap noise of the best validation {metric} "
+            f"({chosen.score:.4f} vs {best.score:.4f} of {best.label}; 95% interval of the "
+            "difference reaches 0)"
+        )
+    return chosen, rule
+
+
+def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple[str, float] | None:
+    """The current champion's label and validation figure, if it was trained on the same data
+    and its model files still load; otherwise None (a new champion gets registered)."""
+    from python_ml.tracking import champion_loadable
+
+    with warehouse.connect(settings.warehouse) as con:
+        row = con.execute(
+            f"select coalesce(model_name, model_type) || '/' || feature_set, "
+            f"validation_{warehouse.check_identifier(metric)} "
+            f"from {warehouse.MODEL_RUNS} "
+            "where task = 'tracks' and is_champion and data_fingerprint = ?",
+            [fingerprint],
+        ).fetchone()
+    if row is None:
+        return None
+    if not champion_loadable(settings):
+        log.warning("the champion %s cannot be loaded: a new champion will be registered", row[0])
+        return None
+    return row[0], float(row[1])
+
+
+def promote(settings: Settings, run_id: str, model_uri: str, rule: str) -> int:
+    """Register the run's model and move the champion alias to it (after the run finished)."""
+    import mlflow
+
+    from python_ml.tracking import CHAMPION, TRACK_MODEL_NAME
+
+    registered = mlflow.register_model(model_uri, TRACK_MODEL_NAME)
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias(TRACK_MODEL_NAME, CHAMPION, registered.version)
+    client.set_tag(run_id, "champion_rule", rule)
+    with warehouse.connect(settings.warehouse, read_only=False) as con:
+        con.execute("begin transaction")
+        con.execute(
+            f"update {warehouse.MODEL_RUNS} set is_champion = false, selection_rule = null "
+            "where task = 'tracks'"
+        )
+        con.execute(
+            f"update {warehouse.MODEL_RUNS} set is_champion = true, "
+            "registered_version = ?, selection_rule = ? where run_id = ?",
+            [int(registered.version), rule, run_id],
+        )
+        con.execute("commit")
+    return int(registered.version)

@@ -1,0 +1,73 @@
+"""Where each raw file came from: Kaggle, the built-in generator, or the user.
+
+``generate`` and ``extract`` record each file they write in ``<raw dir>/origin.json`` with its
+size; a file that is not listed there (or whose size changed since) was put in place by hand.
+Every result a reader sees carries the origin of the data it was computed on, so figures from
+generated data are never mistaken for figures about real songs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "origin.json"
+KAGGLE = "kaggle"
+GENERATED = "generated"
+USER = "user files"
+
+
+def record(raw_dir: Path, path: Path, origin: str) -> None:
+    """Note that ``path`` (inside ``raw_dir``) was just written by ``origin``."""
+    manifest = raw_dir / MANIFEST
+    entries = _read(manifest)
+    entries[path.relative_to(raw_dir).as_posix()] = {"origin": origin, "bytes": path.stat().st_size}
+    tmp = manifest.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(manifest)
+
+
+def _read(manifest: Path) -> dict[str, dict]:
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("%s cannot be read (%s): the raw files' origin is unknown", manifest, exc)
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def file_origin(raw_dir: Path, path: Path) -> str:
+    entry = _read(raw_dir / MANIFEST).get(path.relative_to(raw_dir).as_posix())
+    if not entry or not path.exists() or entry.get("bytes") != path.stat().st_size:
+        return USER
+    return str(entry.get("origin", USER))
+
+
+def data_origin(raw_dir: Path, paths: list[Path]) -> str:
+    """One word when every file shares an origin (``generated``), else each file's origin."""
+    origins = {p.name: file_origin(raw_dir, p) for p in paths if p.exists()}
+    if not origins:
+        return USER
+    if len(set(origins.values())) == 1:
+        return next(iter(origins.values()))
+    return ", ".join(f"{name}: {origin}" for name, origin in sorted(origins.items()))
+
+
+def tracks_origin(raw_dir: Path) -> str:
+    """The origin of the tracks task's data (tracks.csv and artists.csv)."""
+    folder = raw_dir / "spotify_600k"
+    paths = sorted(folder.glob("tracks.csv*")) + sorted(folder.glob("artists.csv*"))
+    return data_origin(raw_dir, paths)
+
+
+def songs_origin(raw_dir: Path) -> str:
+    return data_origin(raw_dir, sorted((raw_dir / "spotify_2023").glob("spotify-2023.csv*")))
+
+
+def is_generated(origin: str) -> bool:
+    return GENERATED in origin

@@ -1,0 +1,65 @@
+"""Recording runs: one row of ``ml.model_runs`` per MLflow run, for the tracks task and the
+2023 songs study alike. The columns are the `ml` source's (models/staging/ml/_ml__sources.yml).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import pandas as pd
+
+from python_ml import warehouse
+from python_ml.settings import Settings
+
+LIBRARIES = [
+    "scikit-learn",
+    "tensorflow-cpu",
+    "keras",
+    "duckdb",
+    "pandas",
+    "numpy",
+    "mlflow",
+    "imbalanced-learn",
+    "joblib",
+]
+
+
+def now() -> datetime:
+    """UTC without a time zone, as the warehouse's timestamps are."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return versions
+
+
+def record_runs(settings: Settings, rows: list[dict[str, Any]]) -> None:
+    """Add (or replace, by run id) rows of ml.model_runs in one transaction."""
+    if not rows:
+        return
+    frame = pd.DataFrame(rows)
+    with warehouse.connect(settings.warehouse, read_only=False) as con:
+        warehouse.require_tables(con, warehouse.MODEL_RUNS)
+        warehouse.insert_rows(con, warehouse.MODEL_RUNS, frame, replace=True)
+
+
+def update_run(settings: Settings, run_id: str, values: dict[str, Any]) -> None:
+    """Set some columns of one run's row."""
+    known = warehouse.ml_columns(warehouse.MODEL_RUNS)
+    for column in values:
+        if column not in known:
+            raise warehouse.WarehouseError(f"{warehouse.MODEL_RUNS} has no column {column}")
+    assignments = ", ".join(f"{warehouse.check_identifier(c)} = ?" for c in values)
+    with warehouse.connect(settings.warehouse, read_only=False) as con:
+        con.execute(
+            f"update {warehouse.MODEL_RUNS} set {assignments} where run_id = ?",
+            [*values.values(), run_id],
+        )
