@@ -33,8 +33,10 @@
 {%- endmacro %}
 
 {#-
-    The names of the columns whose raw text is present but does not cast to its type.
-    `columns` maps a raw column name to a DuckDB type.
+    The names of the columns whose raw text is present but is not a value of its type.
+    `columns` maps a raw column name to a DuckDB type. Integers must be written as integers
+    (`61`, not `61.5`, `6.1e1` or `0x3D`: a cast would round them silently); other numbers
+    must be finite (`inf`, `nan` and `1e400` are not data).
 -#}
 {% macro unparseable_columns(columns) -%}
     list_filter(
@@ -42,7 +44,14 @@
             {%- for name, type in columns.items() %}
             case
                 when nullif(trim("{{ name }}"), '') is not null
-                    and try_cast(trim("{{ name }}") as {{ type }}) is null
+                    and (
+                        try_cast(trim("{{ name }}") as {{ type }}) is null
+                        {%- if type in ('integer', 'bigint') %}
+                        or not regexp_full_match(trim("{{ name }}"), '[+-]?[0-9]+')
+                        {%- elif type == 'double' %}
+                        or not isfinite(try_cast(trim("{{ name }}") as double))
+                        {%- endif %}
+                    )
                     then '{{ name }}'
             end{{ "," if not loop.last }}
             {%- endfor %}

@@ -58,11 +58,17 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> None:
         log.warning("running on BUILT-IN generated data, not the Kaggle datasets")
 
 
+def cmd_load(settings: Settings, args: argparse.Namespace) -> None:
+    from python_ml.load import load_raw
+
+    with step(f"load the raw files from {settings.raw_dir} into schema raw"):
+        load_raw(settings)
+
+
 def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.dbt import run_dbt
-    from python_ml.extract import check_raw_files
 
-    check_raw_files(settings.raw_dir)  # a clear message before dbt's own
+    cmd_load(settings, args)
     with step("dbt build (staging, cleaning, split)"):
         run_dbt(settings, "build", "--exclude", "tag:ml_outputs", *args.dbt_args)
 
@@ -232,9 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser(
+        "load",
+        help="load the raw files into the warehouse (schema raw)",
+        description="Read each raw file with DuckDB into schema raw; rows that do not parse "
+        "as CSV are quarantined in raw.load_rejects with their file line. Stops (and changes "
+        "nothing) when a file's rejected share is above the dbt var max_rejected_share.",
+    )
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser(
         "build",
-        help="dbt build of the ML inputs (staging to split)",
-        description="dbt build of everything but the prediction marts.",
+        help="load the raw files, then dbt build of the ML inputs (staging to split)",
+        description="`load`, then dbt build of everything but the prediction marts.",
     )
     p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt")
     p.set_defaults(func=cmd_build)
@@ -327,11 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     from python_ml.charts import ChartError
     from python_ml.dbt import DbtError
     from python_ml.extract import ExtractError
+    from python_ml.load import LoadError
     from python_ml.train import TrainingError
     from python_ml.warehouse import WarehouseError
 
     known = (
         ExtractError,
+        LoadError,
         WarehouseError,
         DbtError,
         StepFailed,

@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_ml import generate, origin
+from python_ml import generate, origin, raw_schemas
+from python_ml.raw_schemas import RawFile
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,6 @@ class ExtractError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class RawFile:
-    dataset: str  # folder under the raw dir
-    name: str  # file name inside it (without .gz)
-    columns: list[str]
-    encoding: str
-
-
-@dataclass(frozen=True)
 class Dataset:
     folder: str
     kaggle_ref: str
@@ -66,15 +59,15 @@ DATASETS = [
         folder="spotify_600k",
         kaggle_ref="yamaerenay/spotify-dataset-19212020-600k-tracks",
         files=[
-            RawFile("spotify_600k", "tracks.csv", generate.TRACK_COLUMNS, "utf-8"),
-            RawFile("spotify_600k", "artists.csv", generate.ARTIST_COLUMNS, "utf-8"),
+            raw_schemas.TRACKS,
+            raw_schemas.ARTISTS,
         ],
     ),
     Dataset(
         folder="spotify_2023",
         kaggle_ref="nelgiriyewithana/top-spotify-songs-2023",
         files=[
-            RawFile("spotify_2023", "spotify-2023.csv", generate.SONGS_2023_COLUMNS, "latin-1"),
+            raw_schemas.SONGS_2023,
         ],
     ),
 ]
@@ -96,29 +89,55 @@ class ExtractReport:
 
 
 def find_raw_file(raw_dir: Path, raw: RawFile) -> Path | None:
-    """The file in the raw dir, plain or gzipped; an error if both are there."""
-    plain = raw_dir / raw.dataset / raw.name
+    """Exactly the raw file: ``<name>`` or ``<name>.gz``. Both, or another file that looks
+    like a copy of it (``tracks (1).csv``, ``tracks.csv.bak``), is an error naming them: the
+    loader never guesses which one is meant."""
+    folder = raw_dir / raw.dataset
+    plain = folder / raw.name
     gz = plain.with_name(raw.name + ".gz")
     if plain.exists() and gz.exists():
-        raise ExtractError(
-            f"Both {plain} and {gz} exist; the dbt sources would read both. Remove one of them."
+        raise ExtractError(f"Both {plain} and {gz} exist: which one is meant? Remove one of them.")
+    found = plain if plain.exists() else gz if gz.exists() else None
+    stem = raw.name.removesuffix(".csv")
+    if folder.is_dir():
+        others = sorted(
+            p.name
+            for p in folder.iterdir()
+            if p.is_file()
+            and p.name.startswith(stem)
+            and p not in (plain, gz)
+            and not p.name.startswith(".")
         )
-    return plain if plain.exists() else gz if gz.exists() else None
+        if others:
+            raise ExtractError(
+                f"{folder} holds {others} beside {raw.name}: only {raw.name} (or "
+                f"{raw.name}.gz) is read. Move the other files out of the folder."
+            )
+    return found
 
 
-def read_header(path: Path, encoding: str) -> list[str]:
+def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
+    encodings = (encodings,) if isinstance(encodings, str) else encodings
     opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as binary:
-            text = io.TextIOWrapper(binary, encoding=encoding, newline="")
-            first = next(csv.reader(text), None)
-    except UnicodeDecodeError as exc:
+    error: UnicodeDecodeError | None = None
+    for encoding in encodings:
+        try:
+            with opener(path, "rb") as binary:
+                text = io.TextIOWrapper(binary, encoding=encoding, newline="")
+                first = next(csv.reader(text), None)
+            break
+        except UnicodeDecodeError as exc:
+            error = exc
+        except (OSError, EOFError) as exc:
+            raise ExtractError(
+                f"{path}: cannot be read ({exc}). The file is damaged: download or copy it again."
+            ) from exc
+    else:
+        assert error is not None
         raise ExtractError(
-            f"{path}: the header is not valid {encoding} ({exc.reason} at byte {exc.start}). "
-            f"Save the file as {encoding}, or download it again."
-        ) from exc
-    except (OSError, EOFError) as exc:
-        raise ExtractError(f"{path}: cannot be read ({exc}). Download or copy it again.") from exc
+            f"{path}: the header is not valid {' or '.join(encodings)} ({error.reason} at byte "
+            f"{error.start}). Save the file as {encodings[0]}, or download it again."
+        ) from error
     if not first:
         raise ExtractError(f"{path} is empty. Delete it and run `python -m python_ml extract`.")
     return [column.lstrip("\ufeff").strip() for column in first]
@@ -126,7 +145,7 @@ def read_header(path: Path, encoding: str) -> list[str]:
 
 def check_header(path: Path, raw: RawFile) -> None:
     """Fail with the missing and unexpected column names when the header is not the Kaggle one."""
-    header = read_header(path, raw.encoding)
+    header = read_header(path, raw.encodings)
     missing = [c for c in raw.columns if c not in header]
     if missing:
         unexpected = [c for c in header if c not in raw.columns]

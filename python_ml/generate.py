@@ -37,59 +37,11 @@ import numpy as np
 import pandas as pd
 
 from python_ml import origin
+from python_ml.raw_schemas import SONGS_2023_COLUMNS, TRACK_COLUMNS
 
 log = logging.getLogger(__name__)
 
 REAL_TRACK_ROWS = 586_672
-TRACK_COLUMNS = [
-    "id",
-    "name",
-    "popularity",
-    "duration_ms",
-    "explicit",
-    "artists",
-    "id_artists",
-    "release_date",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-]
-ARTIST_COLUMNS = ["id", "followers", "genres", "name", "popularity"]
-SONGS_2023_COLUMNS = [
-    "track_name",
-    "artist(s)_name",
-    "artist_count",
-    "released_year",
-    "released_month",
-    "released_day",
-    "in_spotify_playlists",
-    "in_spotify_charts",
-    "streams",
-    "in_apple_playlists",
-    "in_apple_charts",
-    "in_deezer_playlists",
-    "in_deezer_charts",
-    "in_shazam_charts",
-    "bpm",
-    "key",
-    "mode",
-    "danceability_%",
-    "valence_%",
-    "energy_%",
-    "acousticness_%",
-    "instrumentalness_%",
-    "liveness_%",
-    "speechiness_%",
-]
 SONGS_2023_ROWS = 953
 # The day the 2023 chart file was taken (its latest release is 2023-07-14).
 SONGS_2023_SNAPSHOT = pd.Timestamp("2023-07-14")

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from python_ml import warehouse
-from python_ml.generate import TRACK_COLUMNS
+from python_ml.raw_schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,8 @@ def _stage_artists(settings: Settings, folder: Path) -> None:
 def derive_features(settings: Settings, path: Path, features: list[str]) -> DerivedTracks:
     """Run the project's dbt models on the CSV in a scratch warehouse (see the module doc)."""
     from python_ml.dbt import DbtError, run_dbt
+    from python_ml.load import LoadError, load_raw
+    from python_ml.raw_schemas import ARTISTS, TRACKS
 
     header = check_input(path)
     for feature in features:
@@ -132,6 +134,10 @@ def derive_features(settings: Settings, path: Path, features: list[str]) -> Deri
         scratch_settings = dataclasses.replace(
             settings, raw_dir=scratch / "raw", warehouse=scratch / "scratch.duckdb"
         )
+        try:
+            load_raw(scratch_settings, [TRACKS, ARTISTS], enforce_threshold=False)
+        except LoadError as exc:
+            raise PredictInputError(str(exc).replace(str(raw / "tracks.csv"), str(path))) from None
         try:
             run_dbt(
                 scratch_settings,
@@ -157,7 +163,12 @@ def derive_features(settings: Settings, path: Path, features: list[str]) -> Deri
             rows = con.execute(
                 "select source_row_number + 1 as line, track_id as id, track_name as name, "
                 "rejection_reason, rejection_detail "
-                "from intermediate.int_tracks_validated order by source_row_number"
+                "from intermediate.int_tracks_validated "
+                "union all "
+                "select file_line, null, null, 'unparseable row', "
+                "lower(error_type) || ': ' || error_message "
+                f"from {warehouse.LOAD_REJECTS} where table_name = 'tracks' "
+                "order by line"
             ).df()
             derived = con.execute(
                 f"select e.track_id, {selected} from intermediate.int_tracks_enriched as e "

@@ -14,6 +14,10 @@ from pathlib import Path
 
 import duckdb
 
+# Tables the loader (python_ml/load.py) writes: the raw files as text, rejected lines, the log.
+LOAD_REJECTS = "raw.load_rejects"
+LOAD_LOG = "raw.load_log"
+
 # Tables dbt builds (models/marts/ml_inputs, seeds) that python_ml reads.
 TRAIN_TRACKS = "marts.fct_train_tracks"
 PREDICT_TRACKS = "marts.fct_predict_tracks"

@@ -1,6 +1,14 @@
--- Every raw row that did not reach a clean table, with the reason and where it came from.
+-- Every raw row that did not reach a clean table, with the reason and where it came from:
+-- rows that do not parse as CSV (quarantined by the loader, with their raw text) and rows
+-- that parse but fail validation.
 
 with
+
+unparseable as (
+
+    select * from {{ ref('stg_loader__load_rejects') }}
+
+),
 
 tracks as (
 
@@ -30,7 +38,8 @@ unioned as (
         source_row_number,
         track_id as record_key,
         rejection_reason,
-        rejection_detail
+        rejection_detail,
+        null as raw_text
     from tracks
 
     union all
@@ -40,7 +49,8 @@ unioned as (
         source_row_number,
         artist_id as record_key,
         rejection_reason,
-        rejection_detail
+        rejection_detail,
+        null as raw_text
     from artists
 
     union all
@@ -50,8 +60,20 @@ unioned as (
         source_row_number,
         coalesce(track_name, '') || ' / ' || coalesce(artist_names, '') as record_key,
         rejection_reason,
-        rejection_detail
+        rejection_detail,
+        null as raw_text
     from songs
+
+    union all
+
+    select
+        source_table,
+        file_line - 1 as source_row_number,
+        null as record_key,
+        rejection_reason,
+        rejection_detail,
+        raw_text
+    from unparseable
 
 ),
 
@@ -64,7 +86,8 @@ final as (
         source_row_number + 1 as file_line,
         record_key,
         rejection_reason,
-        rejection_detail
+        rejection_detail,
+        raw_text
     from unioned
 
 )

@@ -21,6 +21,15 @@ songs as (
 
 ),
 
+unparseable as (
+
+    select
+        source_table,
+        rejection_reason
+    from {{ ref('stg_loader__load_rejects') }}
+
+),
+
 all_rows as (
 
     select
@@ -37,6 +46,11 @@ all_rows as (
         'spotify_2023.songs' as source_table,
         rejection_reason
     from songs
+    union all
+    select
+        source_table,
+        rejection_reason
+    from unparseable
 
 ),
 

@@ -19,7 +19,7 @@ source as (
 numbered as (
 
     select
-        row_number() over () as source_row_number,
+        file_line - 1 as source_row_number,
         *
     from source
 

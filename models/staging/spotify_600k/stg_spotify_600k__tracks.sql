@@ -16,9 +16,9 @@ source as (
 
 numbered as (
 
-    -- row_number() over () streams in file order: source_row_number + 1 is the file's line.
+    -- The loader keeps each row's file line: source_row_number + 1 is that line.
     select
-        row_number() over () as source_row_number,
+        file_line - 1 as source_row_number,
         *
     from source
 

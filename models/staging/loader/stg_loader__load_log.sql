@@ -1,0 +1,24 @@
+with
+
+source as (
+
+    select * from {{ source('loader', 'load_log') }}
+
+),
+
+final as (
+
+    select
+        dataset || '.' || table_name as source_table,
+        file_path,
+        encoding,
+        file_bytes,
+        rows_read,
+        rows_kept,
+        rows_rejected,
+        loaded_at
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,366 @@
+"""Loading the raw files into the warehouse's ``raw`` schema: the EL before dbt's T.
+
+Each file is read by DuckDB's CSV reader with every column as text and ``store_rejects``:
+a row that does not parse (a field too many or too few, an unterminated quote, bytes that are
+not in the file's encoding, a line over the size limit) is quarantined in ``raw.load_rejects``
+with its file line, its raw text and DuckDB's reason, and the rest loads. Then
+
+    rows read = rows kept + rows rejected
+
+holds for every file (``raw.load_log``), and the dbt project's rejected-rows report lists
+parse failures beside validation failures. A rejected share above ``max_rejected_share`` (a
+dbt var, 1% by default) stops the load: the warehouse keeps the previous tables.
+
+Before anything is read: each source is exactly its own file (``name.csv`` or
+``name.csv.gz``), a gzip file is checked whole (a truncated download is named), the 2023
+file's encoding is detected (UTF-8 or latin-1), and the header is checked. Paths reach DuckDB
+as query parameters, never inside SQL text. Everything is replaced in one transaction.
+
+File lines: DuckDB numbers a row by the lines before it, but counts a record with a quoted
+line break as one line. A pass of Python's CSV reader maps DuckDB's numbers to the file's
+physical lines (blank lines counted as the file counts them), so every reported line is the
+one an editor shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import logging
+import sys
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import yaml
+
+from python_ml import warehouse
+from python_ml.extract import ExtractError, check_header, find_raw_file, read_header
+from python_ml.raw_schemas import RAW_FILES, RawFile
+from python_ml.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_REJECTED_SHARE = 0.01
+EXAMPLES_SHOWN = 3
+
+
+class LoadError(RuntimeError):
+    """A raw file cannot be loaded; the message names the file (and line) and what to do."""
+
+
+@dataclass
+class PlannedFile:
+    raw: RawFile
+    path: Path
+    encoding: str
+    header: list[str]
+
+
+@dataclass
+class LoadedFile:
+    raw: RawFile
+    path: Path
+    encoding: str
+    rows_read: int
+    rows_kept: int
+    rows_rejected: int
+    examples: list[str]
+
+    @property
+    def rejected_share(self) -> float:
+        return self.rows_rejected / self.rows_read if self.rows_read else 0.0
+
+
+def max_rejected_share(settings: Settings) -> float:
+    """The dbt var ``max_rejected_share`` (dbt_project.yml), so dbt and the loader agree."""
+    project = yaml.safe_load((settings.project_root / "dbt_project.yml").read_text())
+    return float((project.get("vars") or {}).get("max_rejected_share", DEFAULT_MAX_REJECTED_SHARE))
+
+
+# --------------------------------------------------------------------------------------------
+# before reading
+
+
+def check_gzip(path: Path) -> None:
+    """Read a .gz file whole: a truncated or damaged archive is named before DuckDB reads it."""
+    try:
+        with gzip.open(path, "rb") as stream:
+            while stream.read(1 << 24):
+                pass
+    except (EOFError, OSError, zlib.error) as exc:
+        raise LoadError(
+            f"{path} is damaged ({exc}): it was probably cut off while downloading or copying. "
+            "Download it again (`python -m python_ml extract --force`) or copy it again."
+        ) from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        return stream.read()
+
+
+def detect_encoding(path: Path, raw: RawFile) -> str:
+    """The file's encoding among those its source accepts: UTF-8 when every byte decodes as
+    UTF-8 and UTF-8 is accepted, else the first accepted one."""
+    if len(raw.encodings) == 1:
+        return raw.encodings[0]
+    if "utf-8" in raw.encodings:
+        try:
+            _read_bytes(path).decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    return next(e for e in raw.encodings if e != "utf-8")
+
+
+def plan(raw_dir: Path, files: list[RawFile] = RAW_FILES) -> list[PlannedFile]:
+    """Every raw file, resolved and checked, or a LoadError saying what is wrong."""
+    planned = []
+    for raw in files:
+        try:
+            path = find_raw_file(raw_dir, raw)
+            if path is None:
+                raise LoadError(
+                    f"{raw_dir / raw.dataset / raw.name} is missing. Run "
+                    "`python -m python_ml extract` (downloads from Kaggle, or writes built-in "
+                    "data without credentials), or copy the file there."
+                )
+            if path.suffix == ".gz":
+                check_gzip(path)
+            encoding = detect_encoding(path, raw)
+            check_header(path, raw)
+            header = read_header(path, (encoding,))
+        except ExtractError as exc:
+            raise LoadError(str(exc)) from None
+        if path.stat().st_size == 0 or not header:
+            raise LoadError(f"{path} is empty. Delete it and run `python -m python_ml extract`.")
+        planned.append(PlannedFile(raw, path, encoding, header))
+    return planned
+
+
+# --------------------------------------------------------------------------------------------
+# file lines
+
+
+def record_lines(path: Path, encoding: str) -> list[tuple[int, int]]:
+    """For every non-blank record after the header: (DuckDB's line number, physical line)."""
+    csv.field_size_limit(sys.maxsize)
+    opener = gzip.open if path.suffix == ".gz" else open
+    out: list[tuple[int, int]] = []
+    with opener(path, "rb") as binary:
+        text = io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline="")
+        reader = csv.reader(text, strict=False)
+        previous_end = 0
+        embedded = 0
+        try:
+            for record in reader:
+                start = previous_end + 1
+                end = reader.line_num
+                if record:
+                    out.append((start - embedded, start))
+                embedded += end - start
+                previous_end = end
+        except csv.Error as exc:  # the mapping is best effort; DuckDB's numbers remain
+            log.warning("%s: file lines after line %d are DuckDB's (%s)", path, previous_end, exc)
+    return out[1:]
+
+
+# --------------------------------------------------------------------------------------------
+# loading
+
+
+def _columns_literal(header: list[str]) -> str:
+    """A DuckDB struct literal naming every header column as VARCHAR (names quoted)."""
+    entries = ", ".join("'" + name.replace("'", "''") + "': 'VARCHAR'" for name in header)
+    return "{" + entries + "}"
+
+
+def _load_one(con: duckdb.DuckDBPyConnection, item: PlannedFile, loaded_at: datetime) -> LoadedFile:
+    raw = item.raw
+    stage = f"stage_{raw.dataset}__{raw.table}"
+    rejects, scans = f"rejects_{raw.table}_{raw.dataset}", f"rejects_scan_{raw.table}_{raw.dataset}"
+    con.execute(
+        f"""
+        create or replace temp table {stage} as
+        select row_number() over () as kept_index, *
+        from read_csv(
+            $path,
+            auto_detect = false, header = true, delim = ',', quote = '"', escape = '"',
+            encoding = '{item.encoding}', columns = {_columns_literal(item.header)},
+            store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}'
+        )
+        """,
+        {"path": str(item.path)},
+    )
+    rejected = con.execute(
+        f"""
+        select line, min_by(error_type, column_idx) as error_type,
+               min_by(column_name, column_idx) as column_name,
+               min_by(csv_line, column_idx) as csv_line,
+               min_by(error_message, column_idx) as error_message
+        from (select *, coalesce(column_idx, 0) as column_idx from {rejects})
+        group by line order by line
+        """
+    ).fetchall()
+    kept = con.execute(f"select count(*) from {stage}").fetchall()[0][0]
+    rejected_lines = {row[0] for row in rejected}
+    records = record_lines(item.path, item.encoding)
+    physical = dict(records)
+    kept_lines = [p for duck, p in records if duck not in rejected_lines]
+    if len(kept_lines) != kept:
+        log.warning(
+            "%s: DuckDB kept %d rows, the line scan found %d: lines are DuckDB's numbers",
+            item.path,
+            kept,
+            len(kept_lines),
+        )
+        kept_lines = [d for d, _ in records if d not in rejected_lines][:kept]
+        kept_lines += [None] * (kept - len(kept_lines))
+        physical = {}
+    lines = pa.table(
+        {
+            "kept_index": pa.array(range(1, kept + 1), pa.int64()),
+            "file_line": pa.array(kept_lines, pa.int64()),
+        }
+    )
+    con.register("kept_lines", lines)
+    con.execute("create schema if not exists raw")
+    con.execute(
+        f"""
+        create or replace table {raw.raw_table} as
+        select kept_lines.file_line, s.* exclude (kept_index), $loaded_at as _loaded_at
+        from {stage} as s
+        inner join kept_lines on s.kept_index = kept_lines.kept_index
+        order by s.kept_index
+        """,
+        {"loaded_at": loaded_at},
+    )
+    con.unregister("kept_lines")
+    con.execute(f"drop table {stage}")
+    reject_rows = [
+        (
+            raw.dataset,
+            raw.table,
+            str(item.path),
+            physical.get(line, line),
+            error_type,
+            column_name,
+            csv_line[:10_000] if csv_line else csv_line,
+            error_message,
+            loaded_at,
+        )
+        for line, error_type, column_name, csv_line, error_message in rejected
+    ]
+    con.execute(
+        f"delete from {warehouse.LOAD_REJECTS} where dataset = ? and table_name = ?",
+        [raw.dataset, raw.table],
+    )
+    if reject_rows:
+        con.executemany(
+            f"insert into {warehouse.LOAD_REJECTS} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            reject_rows,
+        )
+    examples = [f"line {r[3]}: {r[4].lower()} ({r[7]})" for r in reject_rows[:EXAMPLES_SHOWN]]
+    result = LoadedFile(
+        raw, item.path, item.encoding, kept + len(rejected), kept, len(rejected), examples
+    )
+    con.execute(
+        f"delete from {warehouse.LOAD_LOG} where dataset = ? and table_name = ?",
+        [raw.dataset, raw.table],
+    )
+    con.execute(
+        f"insert into {warehouse.LOAD_LOG} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            raw.dataset,
+            raw.table,
+            str(item.path),
+            item.encoding,
+            item.path.stat().st_size,
+            result.rows_read,
+            result.rows_kept,
+            result.rows_rejected,
+            loaded_at,
+        ],
+    )
+    return result
+
+
+def _create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    con.execute(
+        f"""
+        create table if not exists {warehouse.LOAD_REJECTS} (
+            dataset varchar not null, table_name varchar not null, file_path varchar not null,
+            file_line bigint not null, error_type varchar not null, column_name varchar,
+            raw_text varchar, error_message varchar, loaded_at timestamp not null
+        )
+        """
+    )
+    con.execute(
+        f"""
+        create table if not exists {warehouse.LOAD_LOG} (
+            dataset varchar not null, table_name varchar not null, file_path varchar not null,
+            encoding varchar not null, file_bytes bigint not null, rows_read bigint not null,
+            rows_kept bigint not null, rows_rejected bigint not null,
+            loaded_at timestamp not null
+        )
+        """
+    )
+
+
+def load_raw(
+    settings: Settings, files: list[RawFile] = RAW_FILES, enforce_threshold: bool = True
+) -> list[LoadedFile]:
+    """Load the raw files into ``raw`` in one transaction (see the module doc)."""
+    planned = plan(settings.raw_dir, files)
+    threshold = max_rejected_share(settings) if enforce_threshold else 1.0
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    results = []
+    with warehouse.connect(settings.warehouse, read_only=False) as con:
+        con.execute("begin transaction")
+        try:
+            _create_log_tables(con)
+            for item in planned:
+                try:
+                    result = _load_one(con, item, loaded_at)
+                except duckdb.Error as exc:
+                    raise LoadError(
+                        f"{item.path} cannot be read as a CSV file ({str(exc).splitlines()[0]}). "
+                        "Check that it is the Kaggle file, or download it again."
+                    ) from None
+                results.append(result)
+                log.info(
+                    "loaded %s: %s rows read, %s kept, %s rejected (%s)",
+                    item.path,
+                    f"{result.rows_read:,}",
+                    f"{result.rows_kept:,}",
+                    f"{result.rows_rejected:,}",
+                    item.encoding,
+                )
+                if result.rows_rejected:
+                    log.warning(
+                        "%s: %d rows do not parse and are quarantined (raw.load_rejects, "
+                        "marts.rpt_rejected_rows), e.g. %s",
+                        item.path,
+                        result.rows_rejected,
+                        "; ".join(result.examples),
+                    )
+                if result.rejected_share > threshold:
+                    raise LoadError(
+                        f"{item.path}: {result.rejected_share:.1%} of its rows "
+                        f"({result.rows_rejected:,} of {result.rows_read:,}) do not parse, "
+                        f"above the {threshold:.1%} allowed (var max_rejected_share in "
+                        f"dbt_project.yml), e.g. {'; '.join(result.examples)}. Fix or download "
+                        "the file again; nothing in the warehouse was changed."
+                    )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    return results
