@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -327,8 +328,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+# Commands that write the warehouse: checked first, and one at a time per warehouse.
+WRITES_WAREHOUSE = {"run", "load", "build", "train", "score", "songs", "marts", "docs"}
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+    signal.signal(signal.SIGTERM, _terminated)  # stop like Ctrl-C: dbt children stop too
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -358,7 +368,15 @@ def main(argv: list[str] | None = None) -> int:
         ValueError,
     )
     try:
-        args.func(load_settings(), args)
+        settings = load_settings()
+        if args.command in WRITES_WAREHOUSE:
+            from python_ml.warehouse import RunLock, preflight
+
+            with RunLock(settings.warehouse):
+                preflight(settings.warehouse)
+                args.func(settings, args)
+        else:
+            args.func(settings, args)
     except known as exc:
         log.error("%s", exc)
         return 1

@@ -131,10 +131,10 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
     _check_param(where, "seed", raw["seed"], int)
     fraction = raw["validation_fraction"]
     _require(
-        isinstance(fraction, float) and 0 < fraction < 0.5,
+        isinstance(fraction, float) and 0.01 <= fraction < 0.5,
         where,
         "validation_fraction",
-        f"must be a number between 0 and 0.5, got {fraction!r}",
+        f"must be a number from 0.01 to below 0.5, got {fraction!r}",
     )
     for key in ("calibration_fraction", "new_artist_fraction"):
         value = raw[key]
@@ -226,11 +226,32 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
                 params.setdefault(param, OPTIONAL_PARAMS[param])
             _require(param in params, where, f"{key}.{param}", "is missing")
         if model_type == "keras":
+            for units in params["hidden_units"]:
+                _require(
+                    isinstance(units, int) and not isinstance(units, bool) and units > 0,
+                    where,
+                    f"{key}.hidden_units",
+                    f"must list positive whole numbers of units, got {units!r}",
+                )
+            for rate in params["dropout"]:
+                _require(
+                    isinstance(rate, int | float) and not isinstance(rate, bool) and 0 <= rate < 1,
+                    where,
+                    f"{key}.dropout",
+                    f"must list rates from 0 to below 1, got {rate!r}",
+                )
             _require(
                 len(params["dropout"]) == len(params["hidden_units"]),
                 where,
                 f"{key}.dropout",
                 "must have one rate per hidden layer",
+            )
+        if model_type == "hist_gradient_boosting":
+            _require(
+                params["max_leaf_nodes"] >= 2,
+                where,
+                f"{key}.max_leaf_nodes",
+                f"must be at least 2, got {params['max_leaf_nodes']!r}",
             )
         models[name] = ModelSpec(name=name, type=model_type, params=params)
 
@@ -282,12 +303,41 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
     )
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML where a key given twice in one mapping is an error, not a silent overwrite."""
+
+
+def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the key {key!r} is given twice (lines {seen[key]} and "
+                f"{key_node.start_mark.line + 1}); keep one",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates
+)
+
+
+def read_yaml(path: Path) -> Any:
+    """A config file's YAML; a missing file, bad YAML or a repeated key names the file."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
 def load_tracks_config(path: Path | None = None) -> TracksConfig:
     path = path or CONFIG_DIR / "tracks.yml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc})") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: is not valid YAML ({exc})") from exc
-    return parse_tracks_config(raw, where=path.name)
+    return parse_tracks_config(read_yaml(path), where=path.name)

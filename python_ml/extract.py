@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 import logging
 import os
@@ -123,8 +122,9 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
     for encoding in encodings:
         try:
             with opener(path, "rb") as binary:
-                text = io.TextIOWrapper(binary, encoding=encoding, newline="")
-                first = next(csv.reader(text), None)
+                line = binary.readline(1 << 20)  # only the header: later bytes are rows
+            text = line.decode(encoding).rstrip("\r\n")
+            first = next(csv.reader([text]), None) if text else None
             break
         except UnicodeDecodeError as exc:
             error = exc

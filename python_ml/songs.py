@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -42,7 +41,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
 from python_ml import warehouse
-from python_ml.config import CONFIG_DIR, ConfigError
+from python_ml.config import CONFIG_DIR, ConfigError, read_yaml
 from python_ml.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,7 +92,7 @@ class SongsConfig:
 
 def load_songs_config(path: Path | None = None) -> SongsConfig:
     path = path or CONFIG_DIR / "songs_2023.yml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     where = path.name
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a mapping")

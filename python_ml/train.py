@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from python_ml import champion, origin, warehouse
-from python_ml.config import Experiment, TracksConfig
+from python_ml.config import ConfigError, Experiment, TracksConfig
 from python_ml.evaluate import (
     apply_temperature,
     classification_metrics,
@@ -403,6 +403,32 @@ def _run_row(
     }
 
 
+def check_data_fits_config(
+    data: TrackData, experiments: list[Experiment], config: TracksConfig
+) -> None:
+    """Before any fit: the config's time split lies inside the data, and no experiment's
+    feature set has a feature that is missing on every training track."""
+    years = data.train["release_year"].dropna()
+    cutoff = config.time_split_cutoff_year
+    if years.empty or not years.min() <= cutoff < years.max():
+        raise ConfigError(
+            f"{config.source}: time_split_cutoff_year {cutoff} must lie inside the training "
+            f"tracks' release years ({years.min():.0f}-{years.max():.0f}) so that both sides of "
+            "the forward-in-time check have tracks. Change it in the config."
+        )
+    reported: set[str] = set()
+    for experiment in experiments:
+        empty = [f for f in experiment.features if data.train[f].isna().all()]
+        if empty and experiment.feature_set not in reported:
+            reported.add(experiment.feature_set)
+            raise TrainingError(
+                f"feature set {experiment.feature_set} ({config.source}): {empty} are missing "
+                f"on every training track. For artist features, artists.csv matches no "
+                "track's first artist: check that it belongs to tracks.csv, or train on a "
+                "feature set without them (--only)."
+            )
+
+
 def select_experiments(config: TracksConfig, only: list[str] | None) -> list[Experiment]:
     experiments = [
         e for e in config.experiments if not only or e.label in only or e.model.name in only
@@ -427,6 +453,7 @@ def train_tracks(
         data.fingerprint[:12],
         data.data_origin,
     )
+    check_data_fits_config(data, experiments, config)
     if origin.is_generated(data.data_origin):
         log.warning(
             "the data is GENERATED (built-in), not Kaggle's: results are not about real songs"

@@ -111,10 +111,17 @@ def connect(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConne
             f"The warehouse {path} does not exist yet. Build it first: `make run`, or "
             "`python -m python_ml build`."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(
+            f"The warehouse's folder {path.parent} cannot be created ({exc.strerror}). Set "
+            "MUSIC_WAREHOUSE to a path in a folder you can write."
+        ) from None
+    _check_is_duckdb(path)
     try:
         connection = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
+    except (duckdb.IOException, duckdb.Error) as exc:
         if "lock" in str(exc).lower():
             holder = re.search(r"\(PID (\d+)\)", str(exc))
             who = f" (process {holder.group(1)})" if holder else ""
@@ -122,11 +129,103 @@ def connect(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConne
                 f"The warehouse {path} is locked by another process{who}: a dbt run, a "
                 "notebook or a DuckDB shell holding it open. Close it and try again."
             ) from None
-        raise WarehouseError(f"The warehouse {path} cannot be opened: {exc}") from None
+        first = str(exc).splitlines()[0]
+        raise WarehouseError(f"The warehouse {path} cannot be opened: {first}") from None
     try:
         yield connection
     finally:
         connection.close()
+
+
+DUCKDB_MAGIC = b"DUCK"
+MIN_FREE_BYTES = 1 << 30
+
+
+def _check_is_duckdb(path: Path) -> None:
+    if path.is_dir():
+        raise WarehouseError(
+            f"The warehouse {path} is a folder, not a DuckDB file. Point MUSIC_WAREHOUSE at a "
+            "file path, e.g. data/warehouse.duckdb."
+        )
+    if path.exists() and path.stat().st_size > 0:
+        with open(path, "rb") as stream:
+            head = stream.read(16)
+        if head[8:12] != DUCKDB_MAGIC:
+            raise WarehouseError(
+                f"The warehouse {path} is not a DuckDB database (it holds other data). Move it "
+                "away, or point MUSIC_WAREHOUSE at another file; a new warehouse is built there."
+            )
+
+
+def preflight(path: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
+    """Before a step writes the warehouse (and before dbt runs): one clear line, no
+    traceback, for a folder that cannot be written, a file that is not DuckDB, a file held
+    by another process, or a disk that is nearly full."""
+    import os
+    import shutil
+
+    folder = path.parent
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    blocked = path if path.exists() else existing
+    if not os.access(blocked, os.W_OK) or not os.access(existing, os.W_OK):
+        raise WarehouseError(
+            f"The warehouse {path} cannot be written: {blocked} is read-only. Set "
+            "MUSIC_WAREHOUSE to a path you can write, or fix the permissions."
+        )
+    free = shutil.disk_usage(existing).free
+    if free < min_free_bytes:
+        raise WarehouseError(
+            f"Only {free / 2**20:,.0f} MB are free on the disk of {path} (at least "
+            f"{min_free_bytes / 2**20:,.0f} MB needed). Free some space and try again."
+        )
+    _check_is_duckdb(path)
+    if path.exists():  # held open by another process? (a new file is created by the step)
+        with connect(path, read_only=False):
+            pass
+
+
+class RunLock:
+    """One python_ml command that writes the warehouse at a time: a second one says which
+    process holds it instead of interleaving its steps with the first one's."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.with_name(path.name + ".lock")
+        self._handle = None
+
+    def __enter__(self) -> RunLock:
+        import fcntl
+        import os
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise WarehouseError(
+                f"The warehouse {self.path.with_suffix('')} is in use by another python_ml "
+                f"command ({holder}). Wait for it to finish, or stop it, and try again."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        import sys
+
+        handle.write(f"PID {os.getpid()}: {' '.join(sys.argv[1:])[:200]}")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            import fcntl
+
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
 
 
 def require_tables(connection: duckdb.DuckDBPyConnection, *tables: str) -> None:

@@ -40,6 +40,14 @@ def dbt(raw_dir: Path, warehouse: Path, *args: str) -> subprocess.CompletedProce
     return subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
 
 
+def load(raw_dir: Path, warehouse: Path) -> None:
+    """The loader's step before dbt: the raw files into schema raw."""
+    from python_ml.load import load_raw
+    from python_ml.settings import Settings
+
+    load_raw(Settings(PROJECT_ROOT, raw_dir, warehouse, warehouse.parent / "m", warehouse.parent))
+
+
 def query(warehouse: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         return connection.execute(sql).fetchall()
@@ -56,6 +64,7 @@ def small_raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`dbt build` of the ML inputs on the small generated data."""
     warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
+    load(small_raw_dir, warehouse)
     result = dbt(small_raw_dir, warehouse, "build", "--exclude", "tag:ml_outputs")
     assert result.returncode == 0, result.stdout[-5000:]
     return warehouse

@@ -15,6 +15,7 @@ from conftest import PROJECT_ROOT
 from test_ml import small_config
 
 from python_ml import charts, score, songs, train
+from python_ml.load import load_raw
 from python_ml.settings import Settings
 
 PROJECT_PARTS = ["dbt_project.yml", "models", "macros", "seeds", "tests/generic", "tests/singular"]
@@ -72,6 +73,7 @@ def test_a_class_renamed_in_the_seed_is_renamed_everywhere(
         mlflow_dir=tmp_path / "mlflow",
         reports_dir=tmp_path / "reports",
     )
+    load_raw(settings)
     _dbt(project, settings, "build", "--exclude", "tag:ml_outputs")
     results = train.train_tracks(settings, small_config())
     assert results[0].metrics["validation"]["per_class"].keys() == {

@@ -17,6 +17,7 @@ from conftest import PROJECT_ROOT
 COMMANDS = [
     "generate",
     "extract",
+    "load",
     "build",
     "train",
     "score",

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SMALL_ROWS, dbt, query
+from conftest import SMALL_ROWS, dbt, load, query
 
 from python_ml import generate
 
@@ -78,6 +78,7 @@ def bad_rows_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFac
             bad_rows
         )
     warehouse = tmp_path_factory.mktemp("bad_wh") / "warehouse.duckdb"
+    load(raw, warehouse)
     result = dbt(raw, warehouse, "build", "--exclude", "tag:ml_outputs")
     assert result.returncode == 0, result.stdout[-5000:]
     return warehouse
@@ -117,6 +118,7 @@ def test_split_does_not_depend_on_file_order_or_threads(
     random.Random(1).shuffle(body)
     tracks.write_text(lines[0] + "".join(body), encoding="utf-8")
     warehouse = tmp_path / "warehouse.duckdb"
+    load(raw, warehouse)
     result = dbt(raw, warehouse, "build", "--exclude", "tag:ml_outputs", "--threads", "1")
     assert result.returncode == 0, result.stdout[-5000:]
     sql = "select track_id from marts.fct_predict_tracks order by 1"
@@ -129,9 +131,11 @@ def test_a_renamed_column_stops_the_build_naming_it(small_raw_dir: Path, tmp_pat
     tracks = raw / "spotify_600k" / "tracks.csv"
     text = tracks.read_text(encoding="utf-8")
     tracks.write_text(text.replace("popularity", "popularity_score", 1), encoding="utf-8")
-    result = dbt(raw, tmp_path / "warehouse.duckdb", "build", "--exclude", "tag:ml_outputs")
-    assert result.returncode != 0
-    assert 'Columns with names: "popularity" do not exist' in result.stdout
+    from python_ml.load import LoadError
+
+    with pytest.raises(LoadError, match=r"missing columns \['popularity'\]"):
+        load(raw, tmp_path / "warehouse.duckdb")
+    assert not (tmp_path / "warehouse.duckdb").exists()
 
 
 def test_full_dbt_build_passes_on_a_fresh_warehouse_before_any_ml(
@@ -139,6 +143,7 @@ def test_full_dbt_build_passes_on_a_fresh_warehouse_before_any_ml(
 ) -> None:
     """Everything, prediction marts included: the ML source tables are created empty."""
     warehouse = tmp_path / "fresh.duckdb"
+    load(small_raw_dir, warehouse)
     result = dbt(small_raw_dir, warehouse, "build")
     assert result.returncode == 0, result.stdout[-5000:]
     assert query(warehouse, "select count(*) from marts.fct_track_predictions") == [(0,)]

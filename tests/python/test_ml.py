@@ -317,7 +317,7 @@ def test_predict_and_the_pipeline_derive_the_same_features_and_rejections(
     source and derived by `predict`, gives the same features and the same rejections."""
     import numpy as np
     import pandas as pd
-    from conftest import dbt
+    from conftest import dbt, load
 
     raw = tmp_path / "raw" / "spotify_600k"
     raw.mkdir(parents=True)
@@ -335,6 +335,7 @@ def test_predict_and_the_pipeline_derive_the_same_features_and_rejections(
     source = raw / "tracks.csv"
     frame.to_csv(source, index=False)
     warehouse = tmp_path / "pipeline.duckdb"
+    load(tmp_path / "raw", warehouse)
     built = dbt(
         tmp_path / "raw",
         warehouse,

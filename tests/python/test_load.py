@@ -1,0 +1,395 @@
+"""Bad raw input, as a new user makes it: each case makes the input, runs the real command and
+checks the exit code, the message (file, line or key named, no traceback) and that
+rows read = rows kept + rows rejected."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from conftest import PROJECT_ROOT
+
+from python_ml import load, raw_schemas
+from python_ml.config import CONFIG_DIR
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ)
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "python_ml", *args],
+        cwd=PROJECT_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+@pytest.fixture
+def raw(small_raw_dir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "raw"
+    shutil.copytree(small_raw_dir, target)
+    return target
+
+
+def env_for(raw: Path, tmp_path: Path) -> dict[str, str]:
+    return {
+        "MUSIC_RAW_DIR": str(raw),
+        "MUSIC_WAREHOUSE": str(tmp_path / "wh" / "warehouse.duckdb"),
+        "MUSIC_MLFLOW_DIR": str(tmp_path / "mlflow"),
+        "MUSIC_REPORTS_DIR": str(tmp_path / "reports"),
+    }
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").split("\n")
+
+
+def _spoil_tracks(path: Path) -> dict[int, str]:
+    """Plant one of each malformed row; returns {file line: expected error type}."""
+    lines = _lines(path)
+    header = lines[0].split(",")
+    assert header == raw_schemas.TRACK_COLUMNS
+    lines[4] = lines[4] + ",extra"  # line 5: a field too many
+    lines[6] = lines[6].rsplit(",", 1)[0]  # line 7: a field too few
+    lines[8] = lines[8].replace("[", "\u00ff[", 1)  # line 9: valid, non-ASCII
+    # line 11: a quoted line break inside the title (valid: the row is kept)
+    fields = next(iter(csv.reader([lines[10]])))
+    fields[1] = "Two\nLines"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(fields)
+    lines[10] = buffer.getvalue().removesuffix("\n")
+    lines.insert(14, "")  # a blank line: the file's line 16 (after the quoted break)
+    text = "\n".join(lines)
+    data = text.encode("utf-8")
+    # line 20 (file line, after the quoted break and the blank line): an invalid UTF-8 byte
+    physical = data.split(b"\n")
+    physical[19] = physical[19].replace(b",", b",\xff", 1)
+    path.write_bytes(b"\n".join(physical))
+    return {5: "TOO MANY COLUMNS", 7: "MISSING COLUMNS", 20: "INVALID ENCODING"}
+
+
+def test_malformed_rows_are_quarantined_with_their_file_line_and_the_rest_builds(
+    raw: Path, tmp_path: Path
+) -> None:
+    expected = _spoil_tracks(raw / "spotify_600k" / "tracks.csv")
+    env = env_for(raw, tmp_path)
+    result = cli("build", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "do not parse and are quarantined" in result.stderr
+    warehouse = Path(env["MUSIC_WAREHOUSE"])
+    rejected = query(
+        warehouse,
+        "select file_line, rejection_detail, raw_text from marts.rpt_rejected_rows "
+        "where source_table = 'spotify_600k.tracks' and rejection_reason = 'unparseable row' "
+        "order by file_line",
+    )
+    assert {
+        line: detail.split(":")[0].upper().split(" AT ")[0] for line, detail, _ in rejected
+    } == (expected)
+    physical = (raw / "spotify_600k" / "tracks.csv").read_bytes().split(b"\n")
+    for line, _, text in rejected:
+        assert text.split("\n")[0][:20] == physical[line - 1].decode("utf-8", "replace")[:20]
+    counts = query(
+        warehouse,
+        "select distinct rows_read, rows_kept, rows_rejected from marts.rpt_source_row_counts "
+        "where source_table = 'spotify_600k.tracks'",
+    )
+    log = query(
+        warehouse,
+        "select rows_read, rows_kept, rows_rejected from raw.load_log where table_name = 'tracks'",
+    )
+    assert counts[0][0] == counts[0][1] + counts[0][2] == log[0][0] == log[0][1] + log[0][2]
+    assert log[0][2] == 3
+    # Kept rows keep the file's lines: the row after the quoted break and the blank line.
+    title = query(
+        warehouse,
+        "select file_line from raw.spotify_600k__tracks where name = 'Two\nLines'",
+    )
+    assert title == [(11,)]
+    around = query(
+        warehouse,
+        "select file_line from raw.spotify_600k__tracks where file_line between 13 and 18 "
+        "order by file_line",
+    )
+    assert around == [(13,), (14,), (15,), (17,), (18,)]
+
+
+def test_a_rejected_share_above_the_threshold_stops_and_changes_nothing(
+    raw: Path, tmp_path: Path
+) -> None:
+    env = env_for(raw, tmp_path)
+    assert cli("load", env=env).returncode == 0
+    before = query(Path(env["MUSIC_WAREHOUSE"]), "select count(*) from raw.spotify_600k__tracks")
+    path = raw / "spotify_600k" / "tracks.csv"
+    lines = _lines(path)
+    for i in range(1, 101):  # 100 of 4,000 rows = 2.5%
+        lines[i] = lines[i] + ",extra"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    result = cli("load", env=env)
+    assert result.returncode == 1
+    assert f"{path}: 2.5% of its rows (100 of 4,000) do not parse, above the 1.0% allowed" in (
+        result.stderr
+    )
+    assert "line 2: too many columns" in result.stderr and "Traceback" not in result.stderr
+    assert query(Path(env["MUSIC_WAREHOUSE"]), "select count(*) from raw.spotify_600k__tracks") == (
+        before
+    )
+
+
+def test_integers_with_a_fraction_and_non_finite_numbers_are_rejected_with_reasons(
+    raw: Path, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    tracks = raw / "spotify_600k" / "tracks.csv"
+    frame = pd.read_csv(tracks, dtype=str, keep_default_na=False)
+    frame.loc[0, "popularity"] = "61.5"
+    frame.loc[1, "popularity"] = "0x3D"
+    frame.loc[2, "tempo"] = "inf"
+    frame.to_csv(tracks, index=False)
+    artists = raw / "spotify_600k" / "artists.csv"
+    people = pd.read_csv(artists, dtype=str, keep_default_na=False)
+    people.loc[0, "followers"] = "1e400"
+    people.to_csv(artists, index=False)
+    env = env_for(raw, tmp_path)
+    result = cli("build", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = query(
+        Path(env["MUSIC_WAREHOUSE"]),
+        "select source_table, file_line, rejection_reason, rejection_detail "
+        "from marts.rpt_rejected_rows where file_line = 2 or "
+        "(source_table = 'spotify_600k.tracks' and file_line in (3, 4)) order by all",
+    )
+    assert rows == [
+        ("spotify_600k.artists", 2, "unparseable number", "followers"),
+        ("spotify_600k.tracks", 2, "unparseable number", "popularity"),
+        ("spotify_600k.tracks", 3, "unparseable number", "popularity"),
+        ("spotify_600k.tracks", 4, "unparseable number", "tempo"),
+    ]
+
+
+def test_a_stray_copy_beside_the_file_is_named_not_read(raw: Path, tmp_path: Path) -> None:
+    shutil.copy(raw / "spotify_600k" / "tracks.csv", raw / "spotify_600k" / "tracks (1).csv")
+    result = cli("load", env=env_for(raw, tmp_path))
+    assert result.returncode == 1
+    assert "holds ['tracks (1).csv'] beside tracks.csv" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_both_plain_and_gzipped_files_are_an_error(raw: Path, tmp_path: Path) -> None:
+    plain = raw / "spotify_600k" / "tracks.csv"
+    with gzip.open(plain.with_name("tracks.csv.gz"), "wb") as out:
+        out.write(plain.read_bytes())
+    result = cli("load", env=env_for(raw, tmp_path))
+    assert result.returncode == 1
+    assert f"Both {plain} and {plain}.gz exist" in result.stderr
+
+
+def test_a_truncated_gzip_names_the_file_and_says_to_download_again(
+    raw: Path, tmp_path: Path
+) -> None:
+    plain = raw / "spotify_600k" / "tracks.csv"
+    packed = gzip.compress(plain.read_bytes())
+    plain.unlink()
+    damaged = plain.with_name("tracks.csv.gz")
+    damaged.write_bytes(packed[: len(packed) // 2])
+    result = cli("load", env=env_for(raw, tmp_path))
+    assert result.returncode == 1
+    assert f"{damaged} is damaged" in result.stderr and "Download it again" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_2023_file_saved_as_utf8_is_detected_and_loaded(raw: Path, tmp_path: Path) -> None:
+    songs = raw / "spotify_2023" / "spotify-2023.csv"
+    text = songs.read_bytes().decode("latin-1")
+    assert any(ord(c) > 127 for c in text), "the generated file has non-ASCII names"
+    songs.write_bytes(text.encode("utf-8"))
+    env = env_for(raw, tmp_path)
+    result = cli("load", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert query(
+        Path(env["MUSIC_WAREHOUSE"]),
+        "select encoding, rows_rejected from raw.load_log where table_name = 'songs'",
+    ) == [("utf-8", 0)]
+    names = query(Path(env["MUSIC_WAREHOUSE"]), "select track_name from raw.spotify_2023__songs")
+    assert any("Señorita" in n[0] or "Café" in n[0] or "Corazón" in n[0] for n in names)
+
+
+@pytest.mark.parametrize("folder", ["it's [here]", "a (b) {c}"])
+def test_any_path_works(raw: Path, tmp_path: Path, folder: str) -> None:
+    odd = tmp_path / folder
+    shutil.copytree(raw, odd)
+    env = env_for(odd, tmp_path)
+    env["MUSIC_WAREHOUSE"] = str(tmp_path / folder / "warehouse.duckdb")
+    result = cli("load", env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert query(Path(env["MUSIC_WAREHOUSE"]), "select count(*) from raw.load_log") == [(3,)]
+
+
+def test_a_file_that_is_not_duckdb_is_refused_up_front(raw: Path, tmp_path: Path) -> None:
+    env = env_for(raw, tmp_path)
+    warehouse = Path(env["MUSIC_WAREHOUSE"])
+    warehouse.parent.mkdir(parents=True)
+    warehouse.write_text("name,value\na,1\n")
+    result = cli("build", env=env)
+    assert result.returncode == 1
+    assert f"The warehouse {warehouse} is not a DuckDB database" in result.stderr
+    assert result.stderr.count("\n") <= 3 and "Traceback" not in result.stderr
+    assert warehouse.read_text() == "name,value\na,1\n"
+
+
+def test_a_second_command_on_the_same_warehouse_says_the_first_holds_it(
+    raw: Path, tmp_path: Path
+) -> None:
+    env = env_for(raw, tmp_path)
+    warehouse = Path(env["MUSIC_WAREHOUSE"])
+    warehouse.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import time
+            from pathlib import Path
+            from python_ml.warehouse import RunLock
+            with RunLock(Path({str(warehouse)!r})):
+                print("holding", flush=True)
+                time.sleep(60)
+            """),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        result = cli("run", env=env)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert f"The warehouse {warehouse} is in use by another python_ml command (PID" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda c: c["models"]["neural_network"].update(dropout=[1.5, 0.2]),
+            "models.neural_network.dropout must list rates from 0 to below 1, got 1.5",
+        ),
+        (
+            lambda c: c["models"]["neural_network"].update(hidden_units=["wide", 64]),
+            "models.neural_network.hidden_units must list positive whole numbers of units, "
+            "got 'wide'",
+        ),
+        (
+            lambda c: c.update(validation_fraction=0.001),
+            "validation_fraction must be a number from 0.01 to below 0.5, got 0.001",
+        ),
+    ],
+)
+def test_config_values_are_checked_before_any_fit(
+    tmp_path: Path, change, message: str, built_warehouse: Path
+) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "tracks.yml").read_text())
+    change(config)
+    path = tmp_path / "bad.yml"
+    path.write_text(yaml.safe_dump(config))
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    result = cli(
+        "train",
+        "--config",
+        str(path),
+        env={"MUSIC_WAREHOUSE": str(warehouse), "MUSIC_MLFLOW_DIR": str(tmp_path / "m")},
+    )
+    assert result.returncode == 1
+    assert f"bad.yml: {message}" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "m").exists(), "nothing was fitted or logged"
+
+
+def test_a_key_given_twice_in_the_config_is_an_error(tmp_path: Path) -> None:
+    text = (CONFIG_DIR / "tracks.yml").read_text().replace("seed: 42\n", "seed: 42\nseed: 7\n", 1)
+    path = tmp_path / "twice.yml"
+    path.write_text(text)
+    result = cli("train", "--config", str(path), env={"MUSIC_WAREHOUSE": str(tmp_path / "w")})
+    assert result.returncode == 1
+    assert "twice.yml" in result.stderr and "the key 'seed' is given twice" in result.stderr
+
+
+def test_a_time_split_year_outside_the_data_names_the_key(
+    tmp_path: Path, built_warehouse: Path
+) -> None:
+    config = yaml.safe_load((CONFIG_DIR / "tracks.yml").read_text())
+    config["time_split_cutoff_year"] = 2090
+    path = tmp_path / "late.yml"
+    path.write_text(yaml.safe_dump(config))
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    result = cli(
+        "train",
+        "--config",
+        str(path),
+        env={"MUSIC_WAREHOUSE": str(warehouse), "MUSIC_MLFLOW_DIR": str(tmp_path / "m")},
+    )
+    assert result.returncode == 1
+    assert "late.yml: time_split_cutoff_year 2090 must lie inside" in result.stderr
+
+
+def test_artists_matching_no_track_name_the_feature_set(
+    tmp_path: Path, built_warehouse: Path
+) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.fct_train_tracks set artist_followers = null, artist_genre_count = null"
+        )
+    result = cli(
+        "train",
+        "--only",
+        "logistic_regression/full",
+        env={"MUSIC_WAREHOUSE": str(warehouse), "MUSIC_MLFLOW_DIR": str(tmp_path / "m")},
+    )
+    assert result.returncode == 1
+    assert (
+        "feature set full (tracks.yml): ['artist_followers', 'artist_genre_count'] are missing"
+        in (result.stderr)
+    )
+
+
+def test_the_loader_and_the_dbt_sources_agree_on_the_columns() -> None:
+    for raw in raw_schemas.RAW_FILES:
+        path = PROJECT_ROOT / "models" / "staging" / raw.dataset / f"_{raw.dataset}__sources.yml"
+        source = yaml.safe_load(path.read_text())["sources"][0]
+        table = next(t for t in source["tables"] if t["name"] == raw.table)
+        assert table["identifier"] == raw.raw_table.split(".")[1]
+        declared = [c["name"] for c in table["columns"]]
+        assert declared == ["file_line", "_loaded_at", *raw.columns], raw.name
+    assert (
+        load.DEFAULT_MAX_REJECTED_SHARE
+        == yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"][
+            "max_rejected_share"
+        ]
+    )
