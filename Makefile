@@ -18,48 +18,52 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: install run test lint pytest dbt-build docs docs-serve mlflow-ui bench clean help
 
-help:
-	@echo "make run    - set up (virtualenv + install) and run the main job end to end"
-	@echo "make test   - lint + all tests (pytest, dbt unit/data tests on small data)"
+help:  ## list every target
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "make %-11s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Plain `dbt` from the project root finds profiles/ once the venv is activated.
+	@grep -q DBT_PROFILES_DIR $(BIN)/activate || \
+		echo 'export DBT_PROFILES_DIR="$(CURDIR)/profiles"' >> $(BIN)/activate
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP)  ## create .venv and install the project (once per pyproject.toml change)
 
-run: install
+run: install  ## set up and run the main job end to end (built-in data without Kaggle access)
 	$(BIN)/python -m python_ml run
 
-lint: install
+lint: install  ## ruff (lint, format) and sqlfluff
 	$(BIN)/ruff check python_ml tests
 	$(BIN)/ruff format --check python_ml tests
 	$(BIN)/sqlfluff lint models tests/singular analyses
 
-pytest: install
+pytest: install  ## every pytest test (dbt builds, unit/data tests, contracts on small data)
 	$(BIN)/python -m pytest
 
-test: lint pytest
+test: lint pytest  ## lint + all tests
 
-dbt-build: install
+dbt-build: install  ## load the raw files, then plain dbt build of the whole project
+	$(BIN)/python -m python_ml load
 	$(BIN)/dbt build
 
-docs: install
+docs: install  ## dbt docs generate (target/index.html)
 	$(BIN)/dbt docs generate
 
-docs-serve: docs
+docs-serve: docs  ## serve the dbt docs on 127.0.0.1:8080
 	$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
 
 # MLflow's UI over the local store: one worker, bound to this machine.
-mlflow-ui: install
+mlflow-ui: install  ## MLflow UI over data/mlflow on 127.0.0.1:5000
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--workers 1 --backend-store-uri sqlite:///$(MUSIC_MLFLOW_DIR)/mlflow.db
 
 # 1x and 10x the real size: every stage's wall time and peak memory into BENCHMARKS.md.
-bench: install
+bench: install  ## 1x and 10x benchmark into BENCHMARKS.md (about 40 minutes)
 	$(BIN)/python -m python_ml.bench
 
-clean:
+clean:  ## remove dbt target/ and logs/
 	rm -rf target logs

@@ -300,8 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "songs",
         help="the 2023 songs study (streams regression, top 10%%)",
-        description="Cross-validated log(streams) regression and top-10%% "
-        "classification on the 2023 songs, two feature sets each; out-of-fold "
+        description="Repeated cross-validated log(streams) regression and top-10% "
+        "classification on the 2023 songs, for each feature set of the study config; "
+        "out-of-fold "
         "predictions go to ml.song_predictions.",
     )
     p.add_argument("--config", help="study config (default: python_ml/configs/songs_2023.yml)")
@@ -320,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="the main job, end to end",
-        description="extract -> dbt build -> train -> score -> marts -> charts "
+        description="extract -> load -> dbt build -> train -> score -> songs -> marts -> charts "
         "-> docs, stopping at the first failure.",
     )
     _add_extract_options(p)

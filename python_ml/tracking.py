@@ -27,6 +27,9 @@ CHAMPION = "champion"
 TRACKS_EXPERIMENT = "track_popularity"
 SONGS_EXPERIMENT = "songs_2023_streams"
 MODEL_RELPATH_TAG = "model_relpath"
+# The MLflow UI opens an experiment with this tag in its classic training view.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+CLASSIC_VIEW = "custom_model_development"
 
 
 def setup_mlflow(settings: Settings, experiment: str) -> str:
@@ -45,10 +48,14 @@ def setup_mlflow(settings: Settings, experiment: str) -> str:
             experiment,
             artifact_location=artifacts,
             # Opens in MLflow's classic training view, not the GenAI one.
-            tags={"mlflow.experimentKind": "custom_model_development"},
+            tags={EXPERIMENT_KIND_TAG: CLASSIC_VIEW},
         )
     else:
         experiment_id = existing.experiment_id
+        if existing.tags.get(EXPERIMENT_KIND_TAG) != CLASSIC_VIEW:
+            mlflow.MlflowClient().set_experiment_tag(
+                experiment_id, EXPERIMENT_KIND_TAG, CLASSIC_VIEW
+            )
         if existing.artifact_location != artifacts:
             _move_artifact_root(settings, experiment_id, artifacts)
     mlflow.set_experiment(experiment_id=experiment_id)
