@@ -40,12 +40,14 @@ def dbt(raw_dir: Path, warehouse: Path, *args: str) -> subprocess.CompletedProce
     return subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
 
 
-def load(raw_dir: Path, warehouse: Path) -> None:
+def load(raw_dir: Path, warehouse: Path, tracks_only: bool = False) -> None:
     """The loader's step before dbt: the raw files into schema raw."""
     from python_ml.load import load_raw
+    from python_ml.raw_schemas import ARTISTS, RAW_FILES, TRACKS
     from python_ml.settings import Settings
 
-    load_raw(Settings(PROJECT_ROOT, raw_dir, warehouse, warehouse.parent / "m", warehouse.parent))
+    settings = Settings(PROJECT_ROOT, raw_dir, warehouse, warehouse.parent / "m", warehouse.parent)
+    load_raw(settings, [TRACKS, ARTISTS] if tracks_only else RAW_FILES)
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:
