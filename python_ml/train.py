@@ -63,6 +63,8 @@ class TrackData:
     train: pd.DataFrame
     fingerprint: str
     data_origin: str
+    # Folds and splits are the same for every experiment: computed once, keyed by subset.
+    cache: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,18 +139,38 @@ def _labels(frame: pd.DataFrame) -> np.ndarray:
     return frame["label"].to_numpy(dtype=np.int64)
 
 
-def fit_procedure(
-    experiment: Experiment, rows: pd.DataFrame, classes: list[str], config: TracksConfig
-) -> Procedure:
-    """Fit -> calibrate -> tune the decision rule, on folds of ``rows`` (see the module doc)."""
+def folds(rows: pd.DataFrame, config: TracksConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions of the fit, calibration and validation folds in ``rows`` (stratified)."""
     y = _labels(rows)
-    index = np.arange(len(rows))
     rest, val = train_test_split(
-        index, test_size=config.validation_fraction, stratify=y, random_state=config.seed
+        np.arange(len(rows)),
+        test_size=config.validation_fraction,
+        stratify=y,
+        random_state=config.seed,
     )
     fit, cal = train_test_split(
         rest, test_size=config.calibration_fraction, stratify=y[rest], random_state=config.seed
     )
+    return fit, cal, val
+
+
+def fit_procedure(
+    experiment: Experiment,
+    rows: pd.DataFrame,
+    classes: list[str],
+    config: TracksConfig,
+    cache: dict[str, Any] | None = None,
+    key: str = "",
+) -> Procedure:
+    """Fit -> calibrate -> tune the decision rule, on folds of ``rows`` (see the module doc).
+    With a ``cache``, the folds of ``rows`` are computed once under ``key``."""
+    y = _labels(rows)
+    if cache is None:
+        fit, cal, val = folds(rows, config)
+    else:
+        if f"folds:{key}" not in cache:
+            cache[f"folds:{key}"] = folds(rows, config)
+        fit, cal, val = cache[f"folds:{key}"]
     x_fit, x_cal, x_val = rows.iloc[fit], rows.iloc[cal], rows.iloc[val]
     model = fit_model(
         experiment.model,
@@ -181,6 +203,7 @@ def _check(
     classes: list[str],
     config: TracksConfig,
     name: str,
+    cache: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The whole procedure on ``fit_rows``, evaluated on ``eval_rows``."""
     present = np.unique(_labels(fit_rows))
@@ -190,7 +213,7 @@ def _check(
     if _labels(fit_rows).size and np.bincount(_labels(fit_rows)).min() < 10:
         log.warning("%s check skipped: a class has fewer than 10 fitting tracks", name)
         return None
-    procedure = fit_procedure(experiment, fit_rows, classes, config)
+    procedure = fit_procedure(experiment, fit_rows, classes, config, cache, name)
     model = procedure.model
     return classification_metrics(
         _labels(eval_rows), model.predict_proba(eval_rows), classes, model.decision_weights
@@ -210,6 +233,7 @@ def time_split_check(
         data.class_names,
         config,
         f"time split at {cutoff}",
+        data.cache,
     )
     if result is not None:
         result["cutoff_year"] = cutoff
@@ -221,10 +245,14 @@ def new_artist_check(
 ) -> dict[str, Any] | None:
     """New artists: a tenth of the first artists are held out with all their tracks; the
     procedure runs on the rest, figures on the held-out artists' tracks."""
-    splitter = GroupShuffleSplit(
-        n_splits=1, test_size=config.new_artist_fraction, random_state=config.seed
-    )
-    known, new = next(splitter.split(data.train, groups=data.train["group_id"]))
+    if "new_artist_split" not in data.cache:
+        splitter = GroupShuffleSplit(
+            n_splits=1, test_size=config.new_artist_fraction, random_state=config.seed
+        )
+        data.cache["new_artist_split"] = next(
+            splitter.split(data.train, groups=data.train["group_id"])
+        )
+    known, new = data.cache["new_artist_split"]
     result = _check(
         experiment,
         data.train.iloc[known],
@@ -232,6 +260,7 @@ def new_artist_check(
         data.class_names,
         config,
         "new-artist",
+        data.cache,
     )
     if result is not None:
         result["held_out_artists"] = int(data.train["group_id"].iloc[new].nunique())
@@ -241,7 +270,7 @@ def new_artist_check(
 def _fit_and_evaluate(
     experiment: Experiment, data: TrackData, config: TracksConfig
 ) -> tuple[FittedModel, dict[str, Any], dict[str, Any], np.ndarray]:
-    procedure = fit_procedure(experiment, data.train, data.class_names, config)
+    procedure = fit_procedure(experiment, data.train, data.class_names, config, data.cache, "all")
     model = procedure.model
     validation = classification_metrics(
         procedure.y_val, procedure.val_proba, data.class_names, model.decision_weights
@@ -495,12 +524,7 @@ def _choose_champion(
 ) -> None:
     metric = config.selection_metric
     y = _labels(data.train)
-    _, val_index = train_test_split(
-        np.arange(len(y)),
-        test_size=config.validation_fraction,
-        stratify=y,
-        random_state=config.seed,
-    )
+    _, _, val_index = data.cache.get("folds:all") or folds(data.train, config)
     candidates = [
         champion.Candidate(
             r.run_id,
