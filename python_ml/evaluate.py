@@ -131,6 +131,16 @@ def tune_decision_weights(
 
     best = score(weights)
     order = np.argsort(np.abs(np.log(WEIGHT_GRID)))  # try weights near 1 first
+    if n_classes == 3:
+        # A coarse search over both free weights first: the constraint makes the metric's
+        # surface uneven, and a search one weight at a time can stop on a ledge.
+        coarse = WEIGHT_GRID[::2][np.argsort(np.abs(np.log(WEIGHT_GRID[::2])))]
+        for w1 in coarse:
+            for w2 in coarse:
+                trial = np.array([1.0, w1, w2])
+                value = score(trial)
+                if value > best + 1e-12:
+                    best, weights = value, trial
     for _ in range(passes):
         improved = False
         for k in range(1, n_classes):

@@ -1,4 +1,5 @@
--- The 90/10 train/predict split, stratified by popularity class.
+-- The 90/10 train/predict split, stratified by popularity class: every clean track with its
+-- side of the split (the marts python_ml reads select their side from here).
 -- Within each class, tracks are ordered by md5(track id, split seed) and the first
 -- round(share x class size) go to `predict`. The assignment depends only on the track id, the
 -- seed and the class sizes: the same tracks every run, whatever the file order or threads.
@@ -7,18 +8,14 @@ with
 
 tracks as (
 
-    select
-        track_id,
-        popularity_class
-    from {{ ref('int_tracks_enriched') }}
+    select * from {{ ref('int_tracks_enriched') }}
 
 ),
 
 ranked as (
 
     select
-        track_id,
-        popularity_class,
+        *,
         row_number() over (
             partition by popularity_class
             order by md5(track_id || ':' || '{{ var("split_seed") }}'), track_id
@@ -31,8 +28,7 @@ ranked as (
 final as (
 
     select
-        track_id,
-        popularity_class,
+        * exclude (rank_in_class, class_size),
         case
             when rank_in_class <= round(class_size * {{ var("predict_share") }})
                 then 'predict'

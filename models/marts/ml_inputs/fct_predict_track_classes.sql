@@ -4,12 +4,6 @@ with
 
 tracks as (
 
-    select * from {{ ref('int_tracks_enriched') }}
-
-),
-
-split as (
-
     select * from {{ ref('int_tracks_split') }}
     where split = 'predict'
 
@@ -22,8 +16,6 @@ final as (
         tracks.popularity,
         tracks.popularity_class
     from tracks
-    inner join split
-        on tracks.track_id = split.track_id
 
 )
 

@@ -5,12 +5,6 @@ with
 
 tracks as (
 
-    select * from {{ ref('int_tracks_enriched') }}
-
-),
-
-split as (
-
     select * from {{ ref('int_tracks_split') }}
     where split = 'predict'
 
@@ -22,8 +16,6 @@ final as (
         tracks.track_id,
         {{ track_feature_columns('tracks') }}
     from tracks
-    inner join split
-        on tracks.track_id = split.track_id
 
 )
 

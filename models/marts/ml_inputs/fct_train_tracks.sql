@@ -4,12 +4,6 @@ with
 
 tracks as (
 
-    select * from {{ ref('int_tracks_enriched') }}
-
-),
-
-split as (
-
     select * from {{ ref('int_tracks_split') }}
     where split = 'train'
 
@@ -23,8 +17,6 @@ final as (
         {{ track_feature_columns('tracks') }},
         tracks.popularity_class
     from tracks
-    inner join split
-        on tracks.track_id = split.track_id
 
 )
 

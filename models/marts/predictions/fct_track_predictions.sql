@@ -17,13 +17,7 @@ runs as (
 
 tracks as (
 
-    select * from {{ ref('int_tracks_enriched') }}
-
-),
-
-true_classes as (
-
-    select * from {{ ref('fct_predict_track_classes') }}
+    select * from {{ ref('int_tracks_split') }}
 
 ),
 
@@ -85,9 +79,9 @@ final as (
         predictions.class_probabilities[len(predictions.class_probabilities)]
             as hit_probability,
         predictions.predicted_class = classes.hit_class as is_predicted_hit,
-        true_classes.popularity as true_popularity,
-        true_classes.popularity_class as true_class,
-        predictions.predicted_class = true_classes.popularity_class as is_correct,
+        tracks.popularity as true_popularity,
+        tracks.popularity_class as true_class,
+        predictions.predicted_class = tracks.popularity_class as is_correct,
         predictions.scored_at
     from predictions
     inner join current_run
@@ -96,8 +90,6 @@ final as (
         on predictions.run_id = runs.run_id
     left join tracks
         on predictions.track_id = tracks.track_id
-    left join true_classes
-        on predictions.track_id = true_classes.track_id
     cross join classes
 
 )
