@@ -59,8 +59,3 @@
         lambda name: name is not null
     )
 {%- endmacro %}
-
-{#- Text to a number: trims, drops thousands separators, NULL when it does not parse. -#}
-{% macro to_number(column, type) -%}
-    try_cast(replace(trim({{ column }}), ',', '') as {{ type }})
-{%- endmacro %}

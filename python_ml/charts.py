@@ -372,7 +372,28 @@ def draw_all(settings: Settings) -> list[Chart]:
         docs_site=settings.project_root / "target" / "index.html",
     )
     _write_html(out_dir / "index.html", charts, tables, page)
+    _log_to_champion_run(settings, page.run_id, out_dir)
     return charts
+
+
+def _log_to_champion_run(settings: Settings, run_id: str, out_dir: Path) -> None:
+    """The charts and the page beside the champion's run in MLflow (its confusion matrix is
+    there already, from scoring), when that run's artifacts live under MUSIC_MLFLOW_DIR."""
+    if not (settings.mlflow_dir / "mlflow.db").exists():
+        return
+    import mlflow
+
+    from python_ml.tracking import TRACKS_EXPERIMENT, setup_mlflow
+
+    setup_mlflow(settings, TRACKS_EXPERIMENT)
+    client = mlflow.MlflowClient()
+    try:
+        artifact_uri = client.get_run(run_id).info.artifact_uri or ""
+    except mlflow.exceptions.MlflowException:
+        return
+    if artifact_uri.startswith(settings.mlflow_dir.as_uri()):
+        client.log_artifacts(run_id, str(out_dir), "report")
+        log.info("charts logged to MLflow run %s (artifacts/report)", run_id)
 
 
 @dataclass

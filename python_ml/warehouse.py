@@ -27,26 +27,21 @@ POPULARITY_CLASSES = "reference.popularity_classes"
 # The predict command looks up artist reach for new tracks here (first-listed artist).
 ARTISTS = "intermediate.int_artists_validated"
 
-# The feature columns of TRAIN_TRACKS and PREDICT_TRACKS (dbt macro track_feature_columns).
-TRACK_FEATURE_COLUMNS = {
-    "release_year",
-    "duration_ms",
-    "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-    "artist_followers",
-    "artist_genre_count",
-}
+ML_INPUTS_YML = (
+    Path(__file__).resolve().parent.parent / "models/marts/ml_inputs/_ml_inputs__models.yml"
+)
+
+
+def _contract_columns(model: str) -> list[str]:
+    import yaml
+
+    models = yaml.safe_load(ML_INPUTS_YML.read_text(encoding="utf-8"))["models"]
+    return [c["name"] for c in next(m for m in models if m["name"] == model)["columns"]]
+
+
+# The feature columns of TRAIN_TRACKS and PREDICT_TRACKS, read from PREDICT_TRACKS' contract
+# (every column but the key): the dbt macro track_feature_columns selects them on both sides.
+TRACK_FEATURE_COLUMNS = frozenset(_contract_columns("fct_predict_tracks")) - {"track_id"}
 
 # Tables python_ml writes; dbt declares them as the `ml` source, with their columns, and
 # creates them (models/staging/ml/_ml__sources.yml, macros/create_ml_source_tables.sql).
