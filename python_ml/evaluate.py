@@ -134,7 +134,7 @@ def tune_decision_weights(
     if n_classes == 3:
         # A coarse search over both free weights first: the constraint makes the metric's
         # surface uneven, and a search one weight at a time can stop on a ledge.
-        coarse = WEIGHT_GRID[::2][np.argsort(np.abs(np.log(WEIGHT_GRID[::2])))]
+        coarse = WEIGHT_GRID[::4][np.argsort(np.abs(np.log(WEIGHT_GRID[::4])))]
         for w1 in coarse:
             for w2 in coarse:
                 trial = np.array([1.0, w1, w2])
