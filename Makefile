@@ -11,12 +11,13 @@ export MUSIC_RAW_DIR ?= $(CURDIR)/data/raw
 export MUSIC_MLFLOW_DIR ?= $(CURDIR)/data/mlflow
 export MUSIC_REPORTS_DIR ?= $(CURDIR)/reports
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install run test lint pytest dbt-build docs docs-serve mlflow-ui bench clean help
+.PHONY: install run test lint pytest dbt-build docs docs-serve mlflow-ui dagster app bench clean help
 
 help:  ## list every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -37,8 +38,8 @@ run: install  ## set up and run the main job end to end (built-in data without K
 	$(BIN)/python -m python_ml run
 
 lint: install  ## ruff (lint, format) and sqlfluff
-	$(BIN)/ruff check python_ml tests
-	$(BIN)/ruff format --check python_ml tests
+	$(BIN)/ruff check python_ml tests app
+	$(BIN)/ruff format --check python_ml tests app
 	$(BIN)/sqlfluff lint models tests/singular analyses
 
 pytest: install  ## every pytest test (dbt builds, unit/data tests, contracts on small data)
@@ -60,6 +61,17 @@ docs-serve: docs  ## serve the dbt docs on 127.0.0.1:8080
 mlflow-ui: install  ## MLflow UI over data/mlflow on 127.0.0.1:5000
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--workers 1 --backend-store-uri sqlite:///$(MUSIC_MLFLOW_DIR)/mlflow.db
+
+# Dagster's UI over the main job's asset graph; run history and the UI's state in data/dagster.
+dagster: install  ## Dagster UI (asset graph, runs, schedule, sensor) on 127.0.0.1:3000
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -m python_ml.pipeline -h 127.0.0.1 -p 3000
+
+# The analysts' app over the prediction marts (read-only; `make run` can write meanwhile).
+app: install  ## the analysts' app (Streamlit) on 127.0.0.1:8501
+	$(BIN)/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port 8501 \
+		--server.headless true --browser.gatherUsageStats false
 
 # 1x and 10x the real size: every stage's wall time and peak memory into BENCHMARKS.md.
 bench: install  ## 1x and 10x benchmark into BENCHMARKS.md (about 40 minutes)

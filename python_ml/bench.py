@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from python_ml.dbt import PREDICTION_MARTS
 from python_ml.generate import REAL_TRACK_ROWS
 from python_ml.settings import PROJECT_ROOT
 
@@ -139,8 +140,7 @@ def bench_scale(scale: float, root: Path, log_file: Path) -> dict[str, Measureme
         dbt,
         "run",
         "--exclude",
-        "tag:ml_outputs",
-        "staging.ml",
+        *PREDICTION_MARTS,
         "--profiles-dir",
         str(PROJECT_ROOT / "profiles"),
     )
@@ -171,12 +171,17 @@ def bench_scale(scale: float, root: Path, log_file: Path) -> dict[str, Measureme
     stage("songs 2023 study", *py, "songs")
     stage("dbt build: prediction marts", *py, "marts")
     stage("charts", *py, "charts")
+    stage("app: render every page twice", sys.executable, "-m", "python_ml.bench_app", "--json")
     with duckdb.connect(env["MUSIC_WAREHOUSE"], read_only=True) as con:
         predict_rows = con.execute("select count(*) from marts.fct_predict_tracks").fetchone()[0]
     results["score predict split"].rows = predict_rows  # type: ignore[attr-defined]
     scored = re.findall(r"scored ([\d,]+) tracks in ([\d.]+) s", log_file.read_text())
     results["score predict split"].scoring_seconds = (  # type: ignore[attr-defined]
         float(scored[-1][1]) if scored else float("nan")
+    )
+    pages = re.findall(r"APP_PAGES (.*)", log_file.read_text())
+    results["app: render every page twice"].pages = (  # type: ignore[attr-defined]
+        json.loads(pages[-1]) if pages else {}
     )
     return results
 
@@ -217,7 +222,9 @@ def write_report(
         dbt_run = results[s]["dbt run (no tests): staging to split"].seconds
         plain = results[s]["plain DuckDB SQL: staging to split"].seconds
         pipeline = sum(
-            m.seconds for k, m in results[s].items() if not k.startswith(("dbt run", "plain"))
+            m.seconds
+            for k, m in results[s].items()
+            if not k.startswith(("dbt run", "plain", "app:"))
         )
         lines += [
             f"- **{s:g}x**: scoring {rows:,} tracks at "
@@ -228,6 +235,15 @@ def write_report(
             f"{pipeline:.0f} s; largest peak memory "
             f"{max(m.peak_mb for m in results[s].values()):,.0f} MB.",
         ]
+        pages = getattr(results[s].get("app: render every page twice"), "pages", {})
+        if pages:
+            lines.append(
+                f"- **{s:g}x app pages** (first render, reading the warehouse / cached): "
+                + ", ".join(
+                    f"{p} {f['first']:.2f} s / {f['cached']:.2f} s" for p, f in pages.items()
+                )
+                + "."
+            )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

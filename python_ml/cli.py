@@ -11,29 +11,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from python_ml.settings import Settings, load_settings
+from python_ml.steps import StepFailed, step
 
 log = logging.getLogger("python_ml")
-
-
-class StepFailed(RuntimeError):
-    pass
-
-
-@contextmanager
-def step(name: str) -> Iterator[None]:
-    log.info("==> %s", name)
-    started = time.perf_counter()
-    try:
-        yield
-    except BaseException:
-        log.error("<== %s failed after %.1f s", name, time.perf_counter() - started)
-        raise
-    log.info("<== %s done in %.1f s", name, time.perf_counter() - started)
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,11 +50,11 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.dbt import run_dbt
+    from python_ml.dbt import PREDICTION_MARTS, run_dbt
 
     cmd_load(settings, args)
     with step("dbt build (staging, cleaning, split)"):
-        run_dbt(settings, "build", "--exclude", "tag:ml_outputs", *args.dbt_args)
+        run_dbt(settings, "build", "--exclude", *PREDICTION_MARTS, *args.dbt_args)
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
@@ -81,6 +64,10 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
     config = load_tracks_config(Path(args.config) if args.config else None)
     with step("train the tracks models"):
         results = train_tracks(settings, config, only=args.only)
+    log_training_table(results)
+
+
+def log_training_table(results: list) -> None:
     header = ("model/feature set", "val acc", "val F1", "argmaxF1", "ECE", "time F1", "newart F1")
     log.info("%-32s" + " %9s" * 6 + " %7s %8s", *header, "epochs", "seconds")
     for r in results:
@@ -117,6 +104,11 @@ def cmd_songs(settings: Settings, args: argparse.Namespace) -> None:
     with step("2023 songs study (cross-validated)"):
         results = run_study(settings, config)
     table = results_table(results)
+    write_songs_report(settings, table)
+    print(table)
+
+
+def write_songs_report(settings: Settings, table: str) -> None:
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     (settings.reports_dir / "songs_2023_results.md").write_text(
         "# 2023 songs: cross-validated results\n\n" + table + "\n\nThe "
@@ -124,14 +116,13 @@ def cmd_songs(settings: Settings, args: argparse.Namespace) -> None:
         "the streams: it describes a hit rather than forecasting one.\n",
         encoding="utf-8",
     )
-    print(table)
 
 
 def cmd_marts(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.dbt import run_dbt
+    from python_ml.dbt import PREDICTION_MARTS, run_dbt
 
     with step("dbt build of the prediction marts"):
-        run_dbt(settings, "build", "--select", "tag:ml_outputs", "staging.ml")
+        run_dbt(settings, "build", "--select", *PREDICTION_MARTS)
 
 
 def cmd_charts(settings: Settings, args: argparse.Namespace) -> None:
@@ -168,18 +159,12 @@ def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
+    """The asset graph of python_ml/pipeline.py, materialized in this process."""
     started = time.perf_counter()
-    cmd_extract(settings, args)
-    args.dbt_args = []
-    cmd_build(settings, args)
-    args.config, args.only = None, None
-    cmd_train(settings, args)
-    args.batch_size = 200_000
-    cmd_score(settings, args)
-    cmd_songs(settings, args)
-    cmd_marts(settings, args)
-    cmd_charts(settings, args)
-    cmd_docs(settings, args)
+    with step("load the asset graph (Dagster, dbt manifest)"):
+        from python_ml.pipeline import materialize
+    extract = {"offline": args.offline, "force": args.force, "rows": args.rows, "seed": args.seed}
+    materialize(settings, run_config={"ops": {"raw_files": {"config": extract}}})
     log.info("main job finished in %.1f s", time.perf_counter() - started)
 
 
@@ -347,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(message)s",
         datefmt="%H:%M:%S",
     )
+    for handler in logging.getLogger().handlers:  # Dagster's events: in its run history
+        handler.addFilter(lambda record: not record.name.startswith("dagster"))
     for noisy in ("matplotlib", "PIL", "urllib3", "alembic", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.ERROR)

@@ -17,6 +17,11 @@ from python_ml.settings import Settings
 log = logging.getLogger(__name__)
 
 
+# The two halves of the project: the ML inputs (staging to split, quality and exploration
+# reports) are built before training; the prediction marts after scoring.
+PREDICTION_MARTS = ("tag:ml_outputs", "staging.ml")
+
+
 class DbtError(RuntimeError):
     """dbt exited non-zero."""
 

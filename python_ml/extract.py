@@ -46,6 +46,10 @@ class ExtractError(RuntimeError):
     """A raw file is missing, unreadable or not what it should be; the message says what to do."""
 
 
+class DownloadError(ExtractError):
+    """Kaggle could not be reached or refused: worth retrying (the asset graph does)."""
+
+
 @dataclass(frozen=True)
 class Dataset:
     folder: str
@@ -229,7 +233,7 @@ def _download_into(api: Any, dataset: Dataset, target: Path) -> list[Path]:
         try:
             api.dataset_download_files(dataset.kaggle_ref, path=tmp, unzip=True, quiet=True)
         except (Exception, SystemExit) as exc:  # the kaggle client may sys.exit
-            raise ExtractError(_kaggle_failure(dataset, exc, target)) from None
+            raise DownloadError(_kaggle_failure(dataset, exc, target)) from None
         staged = []
         for raw in dataset.files:
             matches = sorted(Path(tmp).rglob(raw.name))

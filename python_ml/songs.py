@@ -268,78 +268,84 @@ def run_study(settings: Settings, config: SongsConfig) -> list[dict[str, Any]]:
     )
     setup_mlflow(settings, SONGS_EXPERIMENT)
     results, predictions, run_rows = [], [], []
-    for task in TASKS:
-        for feature_set, features in config.feature_sets.items():
-            for model in config.models:
-                started = time.perf_counter()
-                started_at = datetime.now(UTC).replace(tzinfo=None)
-                with mlflow.start_run(run_name=f"{task}/{model}/{feature_set}") as run:
-                    mlflow.set_tags(
-                        {
-                            "task": f"songs_{task}",
-                            "model_name": model,
-                            "model_type": model,
-                            "feature_set": feature_set,
-                            "data_origin": data_origin,
-                        }
-                    )
-                    mlflow.log_params(
-                        {
-                            "features": ",".join(features),
-                            "folds": config.folds,
-                            "repeats": config.repeats,
-                            "seed": config.seed,
-                            **config.models[model],
-                        }
-                    )
-                    metrics, oof = repeated_cross_validate(frame, task, model, features, config)
-                    mlflow.log_metrics({f"cv_{k}": v for k, v in metrics.items()})
-                seconds = time.perf_counter() - started
-                results.append(
-                    {
-                        "task": task,
-                        "model": model,
-                        "feature_set": feature_set,
-                        **metrics,
-                        "seconds": seconds,
-                    }
-                )
-                log.info(
-                    "%s %s %s: %s (%.1f s)",
-                    task,
-                    model,
-                    feature_set,
-                    ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()),
-                    seconds,
-                )
-                oof = oof.assign(
-                    run_id=run.info.run_id,
-                    task=task,
-                    feature_set=feature_set,
-                    model_type=model,
-                    scored_at=started_at,
-                )
-                predictions.append(oof)
-                run_rows.append(
-                    {
-                        "run_id": run.info.run_id,
-                        "task": f"songs_{task}",
-                        "model_type": model,
-                        "feature_set": feature_set,
-                        "model_name": model,
-                        "data_origin": data_origin,
-                        "split_kind": f"{config.repeats}x {config.folds}-fold cv",
-                        "status": "FINISHED",
-                        "is_champion": False,
-                        "started_at": started_at,
-                        "finished_at": datetime.now(UTC).replace(tzinfo=None),
-                        "duration_seconds": seconds,
-                        "n_train": len(frame),
-                        "features": ",".join(features),
-                        "metrics_json": json.dumps(metrics),
-                        "params_json": json.dumps(config.models[model]),
-                    }
-                )
+    from python_ml.progress import each
+
+    plan = [
+        (task, feature_set, features, model)
+        for task in TASKS
+        for feature_set, features in config.feature_sets.items()
+        for model in config.models
+    ]
+    for task, feature_set, features, model in each(plan, len(plan), "2023 songs", "run"):
+        started = time.perf_counter()
+        started_at = datetime.now(UTC).replace(tzinfo=None)
+        with mlflow.start_run(run_name=f"{task}/{model}/{feature_set}") as run:
+            mlflow.set_tags(
+                {
+                    "task": f"songs_{task}",
+                    "model_name": model,
+                    "model_type": model,
+                    "feature_set": feature_set,
+                    "data_origin": data_origin,
+                }
+            )
+            mlflow.log_params(
+                {
+                    "features": ",".join(features),
+                    "folds": config.folds,
+                    "repeats": config.repeats,
+                    "seed": config.seed,
+                    **config.models[model],
+                }
+            )
+            metrics, oof = repeated_cross_validate(frame, task, model, features, config)
+            mlflow.log_metrics({f"cv_{k}": v for k, v in metrics.items()})
+        seconds = time.perf_counter() - started
+        results.append(
+            {
+                "task": task,
+                "model": model,
+                "feature_set": feature_set,
+                **metrics,
+                "seconds": seconds,
+            }
+        )
+        log.info(
+            "%s %s %s: %s (%.1f s)",
+            task,
+            model,
+            feature_set,
+            ", ".join(f"{k} {v:.3f}" for k, v in metrics.items()),
+            seconds,
+        )
+        oof = oof.assign(
+            run_id=run.info.run_id,
+            task=task,
+            feature_set=feature_set,
+            model_type=model,
+            scored_at=started_at,
+        )
+        predictions.append(oof)
+        run_rows.append(
+            {
+                "run_id": run.info.run_id,
+                "task": f"songs_{task}",
+                "model_type": model,
+                "feature_set": feature_set,
+                "model_name": model,
+                "data_origin": data_origin,
+                "split_kind": f"{config.repeats}x {config.folds}-fold cv",
+                "status": "FINISHED",
+                "is_champion": False,
+                "started_at": started_at,
+                "finished_at": datetime.now(UTC).replace(tzinfo=None),
+                "duration_seconds": seconds,
+                "n_train": len(frame),
+                "features": ",".join(features),
+                "metrics_json": json.dumps(metrics),
+                "params_json": json.dumps(config.models[model]),
+            }
+        )
     _write(settings, pd.concat(predictions, ignore_index=True), pd.DataFrame(run_rows))
     return results
 

@@ -489,7 +489,10 @@ def train_tracks(
         )
     setup_mlflow(settings, TRACKS_EXPERIMENT)
     results = []
-    for i, experiment in enumerate(experiments, start=1):
+    from python_ml.progress import each
+
+    numbered = enumerate(experiments, start=1)
+    for i, experiment in each(numbered, len(experiments), "training", unit="model"):
         log.info("[%d/%d] %s", i, len(experiments), experiment.label)
         result = _run_experiment(experiment, data, config, settings)
         results.append(result)

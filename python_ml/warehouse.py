@@ -43,6 +43,17 @@ def _contract_columns(model: str) -> list[str]:
 # (every column but the key): the dbt macro track_feature_columns selects them on both sides.
 TRACK_FEATURE_COLUMNS = frozenset(_contract_columns("fct_predict_tracks")) - {"track_id"}
 
+# The prediction marts dbt builds over the `ml` source: the charts and the app read them.
+FCT_TRACK_PREDICTIONS = "marts.fct_track_predictions"
+FCT_SONG_STREAM_PREDICTIONS = "marts.fct_song_stream_predictions"
+RPT_MODEL_LEADERBOARD = "marts.rpt_model_leaderboard"
+RPT_CLASS_METRICS = "marts.rpt_class_metrics"
+RPT_CONFUSION_MATRIX = "marts.rpt_confusion_matrix"
+RPT_CALIBRATION = "marts.rpt_calibration"
+RPT_CLASS_DISTRIBUTION = "marts.rpt_class_distribution"
+RPT_HIT_RATE_BY_RELEASE_YEAR = "marts.rpt_hit_rate_by_release_year"
+RPT_HIT_RATE_BY_ARTIST = "marts.rpt_hit_rate_by_artist"
+
 # Tables python_ml writes; dbt declares them as the `ml` source, with their columns, and
 # creates them (models/staging/ml/_ml__sources.yml, macros/create_ml_source_tables.sql).
 MODEL_RUNS = "ml.model_runs"
@@ -98,6 +109,23 @@ def check_identifier(name: str) -> str:
     return name
 
 
+def _retry(attempt, error: type[BaseException], seconds: float = 2.0):
+    """``attempt()``, again every 0.1 s for up to ``seconds`` while it raises ``error``
+    (a lock another process holds briefly)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return attempt()
+        except error as exc:
+            if time.monotonic() >= deadline or (
+                isinstance(exc, duckdb.Error) and "lock" not in str(exc).lower()
+            ):
+                raise
+            time.sleep(0.1)
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse; a lock held by another process becomes a clear error."""
@@ -115,7 +143,12 @@ def connect(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConne
         ) from None
     _check_is_duckdb(path)
     try:
-        connection = duckdb.connect(str(path), read_only=read_only)
+        # A reader (the app) holds the file for a query's milliseconds: a writer waits it out.
+        connection = _retry(
+            lambda: duckdb.connect(str(path), read_only=read_only),
+            duckdb.IOException,
+            seconds=0 if read_only else 5,
+        )
     except (duckdb.IOException, duckdb.Error) as exc:
         if "lock" in str(exc).lower():
             holder = re.search(r"\(PID (\d+)\)", str(exc))
@@ -185,18 +218,27 @@ class RunLock:
     """One python_ml command that writes the warehouse at a time: a second one says which
     process holds it instead of interleaving its steps with the first one's."""
 
+    # Locks this process holds, by lock file: a step inside `run` (which holds the lock)
+    # takes it again without waiting for itself.
+    _held: dict[Path, int] = {}
+
     def __init__(self, path: Path) -> None:
         self.path = path.with_name(path.name + ".lock")
         self._handle = None
+        self._nested = False
 
     def __enter__(self) -> RunLock:
         import fcntl
         import os
 
+        if self._held.get(self.path):
+            self._held[self.path] += 1
+            self._nested = True
+            return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self.path, "a+")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _retry(lambda: fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB), BlockingIOError)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
@@ -212,9 +254,32 @@ class RunLock:
         handle.write(f"PID {os.getpid()}: {' '.join(sys.argv[1:])[:200]}")
         handle.flush()
         self._handle = handle
+        self._held[self.path] = 1
         return self
 
+    @staticmethod
+    def holder(warehouse_path: Path) -> str | None:
+        """Which python_ml command holds the warehouse's lock now (None: none). A reader
+        that checks first (the app) never opens the file while a run writes it."""
+        import fcntl
+
+        path = warehouse_path.with_name(warehouse_path.name + ".lock")
+        if not path.exists():
+            return None
+        with open(path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                return handle.read().strip() or "another process"
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
+
     def __exit__(self, *exc: object) -> None:
+        self._held[self.path] = self._held.get(self.path, 1) - 1
+        if self._nested:
+            self._nested = False
+            return
         if self._handle is not None:
             import fcntl
 

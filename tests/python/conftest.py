@@ -70,3 +70,32 @@ def built_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactor
     result = dbt(small_raw_dir, warehouse, "build", "--exclude", "tag:ml_outputs")
     assert result.returncode == 0, result.stdout[-5000:]
     return warehouse
+
+
+def main_job_env(folder: Path) -> dict[str, str]:
+    """Every path of a main job run under ``folder``."""
+    return {
+        "MUSIC_RAW_DIR": str(folder / "raw"),
+        "MUSIC_WAREHOUSE": str(folder / "warehouse.duckdb"),
+        "MUSIC_MLFLOW_DIR": str(folder / "mlflow"),
+        "MUSIC_REPORTS_DIR": str(folder / "reports"),
+        "DAGSTER_HOME": str(folder / "dagster"),
+    }
+
+
+@pytest.fixture(scope="session")
+def main_job_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python -m python_ml run` on small generated data, as a user runs it: a warehouse
+    with prediction marts, a champion in MLflow, the report. Its stderr is in stderr.log."""
+    folder = tmp_path_factory.mktemp("main_job")
+    env = {**os.environ, **main_job_env(folder)}
+    result = subprocess.run(
+        [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", str(SMALL_ROWS)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-5000:] + result.stdout[-3000:]
+    (folder / "stderr.log").write_text(result.stderr)
+    return folder

@@ -1,6 +1,10 @@
 -- A returned row is a track that is in both the train and the predict table, or a clean track
 -- that is in neither.
 
+-- Dagster shows the result as a check of this model (dagster-dbt reads the meta).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_predict_tracks'}}}) }}
+
+
 with
 
 train as (

@@ -2,6 +2,10 @@
 -- the rows the loader read from the file, or whose kept rows differ from the rows in its
 -- clean table.
 
+-- Dagster shows the result as a check of this model (dagster-dbt reads the meta).
+{{ config(meta={'dagster': {'ref': {'name': 'rpt_source_row_counts'}}}) }}
+
+
 with
 
 counts as (

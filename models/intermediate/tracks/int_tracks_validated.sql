@@ -2,7 +2,8 @@
 -- Rules, in order: an id, numbers that parse, a popularity, features inside their documented
 -- ranges, a release date that parses, then one row per track id (the first in the file).
 -- `python -m python_ml predict` runs these same rules on new tracks with the var
--- popularity_required false: new tracks have no popularity yet.
+-- popularity_required false: new tracks have no popularity yet. The features' ranges are
+-- defined once, in macro track_feature_ranges; the detail names the columns that fail.
 
 with
 
@@ -23,35 +24,16 @@ checked as (
                 then 'missing popularity'
             when {{ var('popularity_required') }} and popularity not between 0 and 100
                 then 'popularity out of range'
-            when
-                danceability not between 0 and 1
-                or energy not between 0 and 1
-                or speechiness not between 0 and 1
-                or acousticness not between 0 and 1
-                or instrumentalness not between 0 and 1
-                or liveness not between 0 and 1
-                or valence not between 0 and 1
-                or loudness not between -60 and 10
-                or tempo not between 0 and 300
-                or key not between -1 and 11
-                or mode not in (0, 1)
-                or explicit not in (0, 1)
-                or time_signature not between 0 and 7
-                or duration_ms <= 0
-                then 'feature out of range'
-            when
-                danceability is null or energy is null or speechiness is null
-                or acousticness is null or instrumentalness is null or liveness is null
-                or valence is null or loudness is null or tempo is null or key is null
-                or mode is null or explicit is null or time_signature is null
-                or duration_ms is null
-                then 'missing feature'
+            when {{ any_feature_out_of_range() }} then 'feature out of range'
+            when {{ any_feature_missing() }} then 'missing feature'
             when release_date is null then 'unparseable release date'
             when release_year not between 1900 and year(current_date) + 1
                 then 'release date out of range'
         end as validation_failure,
         case
             when len(unparseable_columns) > 0 then array_to_string(unparseable_columns, ', ')
+            when {{ any_feature_out_of_range() }} then {{ features_out_of_range() }}
+            when {{ any_feature_missing() }} then {{ features_missing() }}
             when release_date is null then release_date_raw
         end as validation_detail
     from tracks

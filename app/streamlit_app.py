@@ -1,0 +1,43 @@
+"""The analysts' app: `make app` serves it on 127.0.0.1:8501.
+
+Reads the prediction marts and the `ml` source read-only (python_ml/app_data.py); scores a
+song through the same path as `python -m python_ml predict`.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="music-popularity", page_icon=":material/music_note:", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page(
+            "views/overview.py",
+            title="Overview",
+            icon=":material/insights:",
+            url_path="overview",
+            default=True,
+        ),
+        st.Page(
+            "views/predictions.py",
+            title="Predictions",
+            icon=":material/search:",
+            url_path="predictions",
+        ),
+        st.Page(
+            "views/score_song.py",
+            title="Score a song",
+            icon=":material/headphones:",
+            url_path="score",
+        ),
+        st.Page(
+            "views/songs_2023.py",
+            title="2023 songs",
+            icon=":material/trending_up:",
+            url_path="songs_2023",
+        ),
+    ]
+)
+st.sidebar.caption(
+    "Docs: `make docs-serve` (127.0.0.1:8080) · MLflow: `make mlflow-ui` (127.0.0.1:5000) · "
+    "Dagster: `make dagster` (127.0.0.1:3000)"
+)
+navigation.run()

@@ -1,0 +1,102 @@
+"""Score a song: the champion's class and probabilities for a song typed in or a CSV,
+through the same path as `python -m python_ml predict` (the dbt project's rules and features)."""
+
+import pandas as pd
+import streamlit as st
+
+from python_ml import app_data, app_ui
+
+st.title("Score a song")
+st.caption(
+    "The values go through the dbt project's own validation rules and derived features "
+    "(`python -m python_ml predict`), then the champion. A value the pipeline rejects is shown "
+    "next to its field, and the song is not scored."
+)
+settings = app_ui.settings()
+
+FIELD_HELP = {
+    "release_date": "YYYY, YYYY-MM or YYYY-MM-DD",
+    "duration_ms": "milliseconds, above 0",
+    "explicit": "0 or 1",
+    "key": "-1 (none) to 11",
+    "mode": "0 (minor) or 1 (major)",
+    "loudness": "dB, -60 to 10",
+    "tempo": "BPM, 0 to 300",
+    "time_signature": "0 to 7",
+}
+
+
+def _score_form() -> None:
+    values = {name: st.session_state[f"song_{name}"] for name in app_data.SONG_FIELDS}
+    try:
+        st.session_state["song_result"] = app_data.score_songs(settings, pd.DataFrame([values]))
+        st.session_state.pop("song_error", None)
+    except Exception as exc:  # no champion, unreadable input: the message says what to do
+        st.session_state["song_error"] = str(exc)
+        st.session_state.pop("song_result", None)
+
+
+result = st.session_state.get("song_result")
+bad_fields = app_data.rejected_fields(result.iloc[0]) if result is not None else []
+
+with st.form("song"):
+    columns = st.columns(3)
+    for i, (name, default) in enumerate(app_data.SONG_FIELDS.items()):
+        with columns[i % 3]:
+            label = name.replace("_", " ")
+            key = f"song_{name}"
+            if isinstance(default, str):
+                st.text_input(label, value=default, key=key, help=FIELD_HELP.get(name))
+            elif isinstance(default, int):
+                st.number_input(label, value=default, step=1, key=key, help=FIELD_HELP.get(name))
+            else:
+                st.number_input(
+                    label, value=default, format="%.3f", key=key, help=FIELD_HELP.get(name)
+                )
+            if name in bad_fields:
+                row = result.iloc[0]
+                st.error(f"{row['rejection_reason']}: {name}", icon=":material/block:")
+    st.form_submit_button("Score", type="primary", on_click=_score_form)
+
+if "song_error" in st.session_state:
+    st.error(st.session_state["song_error"])
+elif result is not None:
+    row = result.iloc[0]
+    if row["status"] == "rejected":
+        st.error(
+            f"Not scored: the pipeline rejects this song ({row['rejection_reason']}"
+            + (f": {row['rejection_detail']}" if pd.notna(row["rejection_detail"]) else "")
+            + ")."
+        )
+    else:
+        probabilities = {c[len("prob_") :]: row[c] for c in result.columns if c.startswith("prob_")}
+        st.success(f"Predicted class: **{row['predicted_class']}**")
+        st.bar_chart(pd.Series(probabilities, name="probability"), horizontal=True)
+        st.caption(f"Champion run `{row['run_id']}`.")
+
+st.subheader("Or score a CSV")
+st.caption(
+    "Columns of Kaggle's tracks.csv (popularity optional); every row comes back, scored "
+    "or with the pipeline's reason."
+)
+upload = st.file_uploader("tracks CSV", type=["csv"])
+if upload is not None:
+    try:
+        with st.spinner("Scoring through the dbt models..."):
+            scored = app_data.score_songs(
+                settings, pd.read_csv(upload, dtype=str, keep_default_na=False)
+            )
+    except Exception as exc:
+        st.error(str(exc))
+    else:
+        st.markdown(
+            f"**{(scored['status'] == 'scored').sum():,}** scored, "
+            f"**{(scored['status'] == 'rejected').sum():,}** rejected."
+        )
+        st.dataframe(scored, hide_index=True, width="stretch")
+        st.download_button(
+            "Download the predictions (CSV)",
+            scored.to_csv(index=False).encode("utf-8"),
+            file_name="predictions.csv",
+            mime="text/csv",
+        )

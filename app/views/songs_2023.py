@@ -1,0 +1,53 @@
+"""2023 songs: the cross-validated study of the most streamed songs, and predicted vs actual."""
+
+import altair as alt
+import streamlit as st
+
+from python_ml import app_ui
+
+st.title("2023 songs: how many streams?")
+champion = app_ui.read("champion_run")
+study = app_ui.read("songs_study")
+if study.empty:
+    st.info("The 2023 songs study has not run yet: `python -m python_ml songs`, then `make run`.")
+    st.stop()
+app_ui.origin_banner(study["data_origin"].iloc[0])
+st.caption(
+    "Repeated 5-fold cross-validation: the mean over fold seeds, with its spread. "
+    "`forecastable` uses what is known at release (audio, days since release, the artist's "
+    "earlier songs); `descriptive_reach` uses playlist and chart counts measured with the "
+    "streams: it describes a hit rather than forecasting one."
+)
+TASK_TITLES = {
+    "songs_log_streams": "log(streams) regression: R² and RMSE",
+    "songs_top_decile": "top 10% of streams: precision, recall, F1",
+}
+for task, runs in study.groupby("task", sort=True):
+    st.markdown(f"**{TASK_TITLES.get(task, task)}**")
+    runs = runs.drop(columns=["task", "data_origin", "finished_at"]).dropna(axis=1, how="all")
+    st.dataframe(runs.round(3), hide_index=True, width="stretch")
+
+sets = study.loc[study["task"] == "songs_log_streams", "feature_set"].tolist()
+feature_set = st.selectbox(
+    "Feature set", sets, index=sets.index("forecastable") if "forecastable" in sets else 0
+)
+songs = app_ui.read("song_predictions", feature_set)
+st.subheader(f"Predicted vs actual streams ({feature_set}, out of fold)")
+st.altair_chart(
+    alt.Chart(songs)
+    .mark_circle(opacity=0.5)
+    .encode(
+        x=alt.X("actual_streams:Q", scale=alt.Scale(type="log"), title="actual streams"),
+        y=alt.Y("predicted_streams:Q", scale=alt.Scale(type="log"), title="predicted streams"),
+        tooltip=[
+            "track_name",
+            "artist_names",
+            "released_year",
+            "actual_streams",
+            "predicted_streams",
+        ],
+    )
+    .interactive(),
+    width="stretch",
+)
+st.dataframe(songs, hide_index=True, width="stretch")

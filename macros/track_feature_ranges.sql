@@ -1,0 +1,40 @@
+{#- The documented range of each audio feature of tracks.csv: the one definition that
+    int_tracks_validated checks, and whose failing columns it names in rejection_detail. -#}
+{% macro track_feature_ranges() %}
+    {{ return([
+        ('danceability', 'between 0 and 1'),
+        ('energy', 'between 0 and 1'),
+        ('speechiness', 'between 0 and 1'),
+        ('acousticness', 'between 0 and 1'),
+        ('instrumentalness', 'between 0 and 1'),
+        ('liveness', 'between 0 and 1'),
+        ('valence', 'between 0 and 1'),
+        ('loudness', 'between -60 and 10'),
+        ('tempo', 'between 0 and 300'),
+        ('key', 'between -1 and 11'),
+        ('mode', 'in (0, 1)'),
+        ('explicit', 'in (0, 1)'),
+        ('time_signature', 'between 0 and 7'),
+        ('duration_ms', '> 0'),
+    ]) }}
+{% endmacro %}
+
+{#- True when a feature is present and outside its range. -#}
+{% macro any_feature_out_of_range() -%}
+    ({% for column, allowed in track_feature_ranges() %}not ({{ column }} {{ allowed }}){% if not loop.last %} or {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- True when a feature is missing. -#}
+{% macro any_feature_missing() -%}
+    ({% for column, allowed in track_feature_ranges() %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- The features outside their range, comma separated (concat_ws skips NULLs). -#}
+{% macro features_out_of_range() -%}
+    concat_ws(', '{% for column, allowed in track_feature_ranges() %}, case when not ({{ column }} {{ allowed }}) then '{{ column }}' end{% endfor %})
+{%- endmacro %}
+
+{#- The missing features, comma separated (concat_ws skips NULLs). -#}
+{% macro features_missing() -%}
+    concat_ws(', '{% for column, allowed in track_feature_ranges() %}, case when {{ column }} is null then '{{ column }}' end{% endfor %})
+{%- endmacro %}

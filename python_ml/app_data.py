@@ -1,0 +1,312 @@
+"""What the analysts' app (``app/``) reads: the prediction marts and the `ml` source, read-only.
+
+Each query opens the warehouse read-only and closes it again (:func:`warehouse.connect`), so
+nothing holds the file between queries and ``make run`` can write. While a python_ml command
+holds the warehouse (its :class:`warehouse.RunLock`), the app opens nothing and says so.
+Results are cached by :func:`stamp` (the warehouse file's modification time and size) and the
+champion's run id, so a new run shows as soon as it has finished.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from python_ml import warehouse
+from python_ml.settings import Settings
+
+
+class WarehouseBusy(warehouse.WarehouseError):
+    """A python_ml command is writing the warehouse now."""
+
+
+class WarehouseMissing(warehouse.WarehouseError):
+    """No warehouse, or no predictions in it yet."""
+
+
+def stamp(settings: Settings) -> tuple[int, int]:
+    """The warehouse's modification time and size: the cache key of every query. Raises
+    :class:`WarehouseBusy` or :class:`WarehouseMissing` with what to do."""
+    path = settings.warehouse
+    holder = warehouse.RunLock.holder(path)
+    if holder is not None:
+        raise WarehouseBusy(
+            f"The warehouse {path} is being written by a python_ml command ({holder}). "
+            "This page shows the new results when it has finished: reload it in a minute."
+        )
+    if not path.exists():
+        raise WarehouseMissing(
+            f"There is no warehouse at {path} yet. Build it and its predictions with "
+            "`make run` (or point MUSIC_WAREHOUSE at yours), then reload this page."
+        )
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
+def query(settings: Settings, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    """One read-only query; the warehouse is closed again before this returns."""
+    stamp(settings)
+    try:
+        with warehouse.connect(settings.warehouse, read_only=True) as con:
+            return con.execute(sql, params or []).df()
+    except warehouse.WarehouseError as exc:
+        if "locked" in str(exc):
+            raise WarehouseBusy(f"{exc} Reload this page in a minute.") from None
+        raise
+    except Exception as exc:  # duckdb.CatalogException: a table not built yet
+        if "does not exist" in str(exc):
+            raise WarehouseMissing(
+                f"The warehouse {settings.warehouse} has no prediction marts yet "
+                f"({str(exc).splitlines()[0]}). Run `make run`, then reload this page."
+            ) from None
+        raise
+
+
+# --------------------------------------------------------------------------------------------
+# overview
+
+
+@dataclass
+class Overview:
+    champion: dict[str, Any]
+    leaderboard: pd.DataFrame
+    class_metrics: pd.DataFrame
+    confusion: pd.DataFrame
+    calibration: pd.DataFrame
+    distribution: pd.DataFrame
+
+
+def champion_run(settings: Settings) -> dict[str, Any]:
+    """The scoring champion, as the prediction marts record it."""
+    frame = query(
+        settings,
+        f"select p.run_id, p.model_label, p.data_origin, max(p.scored_at) as scored_at, "
+        f"count(*) as scored_tracks, any_value(l.finished_at) as trained_at "
+        f"from {warehouse.FCT_TRACK_PREDICTIONS} as p "
+        f"left join {warehouse.RPT_MODEL_LEADERBOARD} as l on l.run_id = p.run_id "
+        "group by all",
+    )
+    if frame.empty:
+        raise WarehouseMissing(
+            f"{warehouse.FCT_TRACK_PREDICTIONS} is empty: no champion has scored yet. Run "
+            "`make run` (or `python -m python_ml score` and `python -m python_ml marts`)."
+        )
+    return frame.iloc[0].to_dict()
+
+
+def overview(settings: Settings) -> Overview:
+    champion = champion_run(settings)
+    return Overview(
+        champion=champion,
+        leaderboard=query(
+            settings, f"select * from {warehouse.RPT_MODEL_LEADERBOARD} order by leaderboard_rank"
+        ),
+        class_metrics=query(
+            settings, f"select * from {warehouse.RPT_CLASS_METRICS} order by class_index"
+        ),
+        confusion=query(
+            settings,
+            f"select * from {warehouse.RPT_CONFUSION_MATRIX} order by true_index, predicted_index",
+        ),
+        calibration=query(
+            settings,
+            f"select * from {warehouse.RPT_CALIBRATION} order by class_index, probability_bin",
+        ),
+        distribution=query(
+            settings, f"select * from {warehouse.RPT_CLASS_DISTRIBUTION} order by class_index"
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# predictions
+
+
+def classes(settings: Settings) -> pd.DataFrame:
+    """The classes in order, from the seed (their one home)."""
+    return query(settings, f"select * from {warehouse.POPULARITY_CLASSES} order by class_index")
+
+
+def year_range(settings: Settings) -> tuple[int, int]:
+    row = query(
+        settings,
+        f"select min(release_year) as lo, max(release_year) as hi "
+        f"from {warehouse.FCT_TRACK_PREDICTIONS}",
+    ).iloc[0]
+    return int(row["lo"]), int(row["hi"])
+
+
+PREDICTION_COLUMNS = [
+    "track_id",
+    "track_name",
+    "artist_names",
+    "release_year",
+    "predicted_class",
+    "hit_probability",
+    "true_class",
+    "true_popularity",
+    "is_correct",
+]
+
+
+def _where(
+    artist: str, years: tuple[int, int], predicted: list[str], true: list[str], min_hit: float
+) -> tuple[str, list[Any]]:
+    clauses, params = ["release_year between ? and ?"], [int(years[0]), int(years[1])]
+    if artist.strip():
+        clauses.append("array_to_string(artist_names, ', ') ilike ?")
+        params.append(f"%{artist.strip()}%")
+    if predicted:
+        clauses.append(f"predicted_class in ({', '.join('?' for _ in predicted)})")
+        params += list(predicted)
+    if true:
+        clauses.append(f"true_class in ({', '.join('?' for _ in true)})")
+        params += list(true)
+    if min_hit > 0:
+        clauses.append("hit_probability >= ?")
+        params.append(float(min_hit))
+    return " and ".join(clauses), params
+
+
+def predictions(
+    settings: Settings,
+    artist: str = "",
+    years: tuple[int, int] = (1900, 2100),
+    predicted: list[str] | None = None,
+    true: list[str] | None = None,
+    min_hit: float = 0.0,
+    limit: int = 5_000,
+) -> tuple[pd.DataFrame, int]:
+    """The scored tracks that match the filters (at most ``limit``, most likely hits first)
+    and how many match in all."""
+    where, params = _where(artist, years, predicted or [], true or [], min_hit)
+    total = int(
+        query(
+            settings,
+            f"select count(*) as n from {warehouse.FCT_TRACK_PREDICTIONS} where {where}",
+            params,
+        )["n"].iloc[0]
+    )
+    frame = query(
+        settings,
+        f"select {', '.join(PREDICTION_COLUMNS)} from {warehouse.FCT_TRACK_PREDICTIONS} "
+        f"where {where} order by hit_probability desc, track_id limit {int(limit)}",
+        params,
+    )
+    return frame, total
+
+
+def hit_rate_by_year(settings: Settings, years: tuple[int, int]) -> pd.DataFrame:
+    return query(
+        settings,
+        f"select release_year, predicted_hit_rate, actual_hit_rate, scored_tracks "
+        f"from {warehouse.RPT_HIT_RATE_BY_RELEASE_YEAR} "
+        "where release_year between ? and ? order by release_year",
+        [int(years[0]), int(years[1])],
+    )
+
+
+def hit_rate_by_artist(settings: Settings, artist: str = "", top: int = 20) -> pd.DataFrame:
+    clause, params = "", []
+    if artist.strip():
+        clause, params = "where primary_artist_name ilike ?", [f"%{artist.strip()}%"]
+    return query(
+        settings,
+        f"select primary_artist_name, scored_tracks, predicted_hit_rate, actual_hit_rate "
+        f"from {warehouse.RPT_HIT_RATE_BY_ARTIST} {clause} "
+        f"order by predicted_hit_rate desc, scored_tracks desc limit {int(top)}",
+        params,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# score a song: the same path as `python -m python_ml predict`
+
+
+# The tracks.csv columns a person fills in for one song (the rest are left empty).
+SONG_FIELDS = {
+    "name": "",
+    "artists": "",
+    "release_date": "",
+    "duration_ms": 210_000,
+    "explicit": 0,
+    "danceability": 0.6,
+    "energy": 0.6,
+    "key": 5,
+    "loudness": -7.0,
+    "mode": 1,
+    "speechiness": 0.05,
+    "acousticness": 0.2,
+    "instrumentalness": 0.0,
+    "liveness": 0.15,
+    "valence": 0.5,
+    "tempo": 120.0,
+    "time_signature": 4,
+}
+
+
+def score_songs(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
+    """Score rows with the columns of tracks.csv through `predict` (the dbt models' rules and
+    features, then the champion); one output row per input row, rejected ones with the
+    pipeline's reason and the columns it names."""
+    from python_ml.predict import predict_csv
+    from python_ml.raw_schemas import TRACK_COLUMNS
+
+    frame = rows.copy()
+    for column in TRACK_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = ""
+    if (frame["id"].astype(str).str.strip() == "").any():
+        frame["id"] = [f"app-song-{i + 1}" for i in range(len(frame))]
+    with tempfile.TemporaryDirectory(prefix="music-app-") as tmp:
+        source = Path(tmp) / "songs.csv"
+        frame[TRACK_COLUMNS].to_csv(source, index=False, quoting=csv.QUOTE_MINIMAL)
+        output = Path(tmp) / "songs.predictions.csv"
+        predict_csv(settings, source, output)
+        return pd.read_csv(output)
+
+
+def rejected_fields(row: pd.Series) -> list[str]:
+    """The form fields a rejected row's reason names (e.g. ``danceability, tempo``)."""
+    if row.get("status") != "rejected":
+        return []
+    detail = str(row.get("rejection_detail") or "")
+    reason = str(row.get("rejection_reason") or "")
+    if reason in ("unparseable release date", "release date out of range"):
+        return ["release_date"]
+    return [f.strip() for f in detail.split(",") if f.strip() in SONG_FIELDS]
+
+
+# --------------------------------------------------------------------------------------------
+# 2023 songs
+
+
+def songs_study(settings: Settings) -> pd.DataFrame:
+    """The latest study's runs: one row per task and feature set, with the cross-validated
+    figures (mean and spread over the repeated folds)."""
+    runs = query(
+        settings,
+        f"select task, model_type, feature_set, data_origin, finished_at, metrics_json "
+        f"from {warehouse.MODEL_RUNS} where task like 'songs%' and status = 'FINISHED' "
+        "qualify row_number() over (partition by task, feature_set order by finished_at desc) "
+        "= 1 order by task, feature_set",
+    )
+    metrics = pd.DataFrame([json.loads(m or "{}") for m in runs.pop("metrics_json")])
+    return pd.concat([runs.reset_index(drop=True), metrics], axis=1)
+
+
+def song_predictions(settings: Settings, feature_set: str) -> pd.DataFrame:
+    return query(
+        settings,
+        f"select track_name, artist_names, released_year, actual_streams, predicted_streams, "
+        f"actual_log_streams, predicted_log_streams, log_residual "
+        f"from {warehouse.FCT_SONG_STREAM_PREDICTIONS} where feature_set = ? "
+        "order by actual_streams desc",
+        [feature_set],
+    )

@@ -1,0 +1,64 @@
+"""Streamlit helpers shared by the app's pages (``app/``): settings, cached reads, messages.
+
+Every read goes through :mod:`python_ml.app_data` (read-only, the warehouse closed between
+queries) and is cached by the warehouse's modification time and size and the champion's run
+id, so a finished `make run` shows at the next reload.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from python_ml import app_data, origin
+from python_ml.settings import Settings, load_settings
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached(name: str, warehouse: str, stamp: tuple, run_id: str | None, *args: Any) -> Any:
+    return getattr(app_data, name)(load_settings(), *args)
+
+
+def read(name: str, *args: Any) -> Any:
+    """``app_data.<name>(settings, *args)``, cached; a busy or missing warehouse stops the
+    page with what to do."""
+    current = settings()
+    try:
+        stamp = app_data.stamp(current)
+        champion = _cached("champion_run", str(current.warehouse), stamp, None)
+        if name == "champion_run":
+            return champion
+        return _cached(name, str(current.warehouse), stamp, champion["run_id"], *args)
+    except app_data.WarehouseBusy as exc:
+        st.warning(f"**The warehouse is busy.** {exc}", icon=":material/hourglass_top:")
+        st.stop()
+    except app_data.WarehouseMissing as exc:
+        st.info(f"**No predictions to show yet.** {exc}", icon=":material/info:")
+        st.stop()
+
+
+def origin_banner(data_origin: str | None) -> None:
+    """Say where the figures come from, as the report and the marts do."""
+    if origin.is_generated(data_origin or ""):
+        st.warning(
+            "These results come from the built-in **generated** data (synthetic tracks with the "
+            "Kaggle files' schema): they show that the pipeline works, not how real songs "
+            "behave. Give Kaggle credentials and run `make run` for the real datasets.",
+            icon=":material/warning:",
+        )
+    else:
+        st.caption(f"Data origin: {data_origin or 'unknown'}")
+
+
+def percent(frame, columns: list[str]):
+    """Shares as percentages with one decimal, for display only."""
+    shown = frame.copy()
+    for column in columns:
+        if column in shown:
+            shown[column] = (shown[column] * 100).round(1)
+    return shown

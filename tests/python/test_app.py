@@ -1,0 +1,233 @@
+"""The analysts' app (app/): every page with streamlit.testing, then in a real browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_ROOT, main_job_env
+from streamlit.testing.v1 import AppTest
+
+APP = PROJECT_ROOT / "app"
+SCREENSHOTS = PROJECT_ROOT / "reports" / "app_screenshots"
+
+
+@pytest.fixture
+def app_env(main_job_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key, value in main_job_env(main_job_dir).items():
+        monkeypatch.setenv(key, value)
+    return main_job_dir
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(APP / "views" / f"{name}.py"), default_timeout=180)
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [w.value for w in at.warning] + [i.value for i in at.info]
+    parts += [e.value for e in at.error] + [s.value for s in at.success]
+    parts += [m.label + " " + str(m.value) for m in at.metric]
+    return "\n".join(parts)
+
+
+def test_overview_shows_the_champion_its_figures_and_the_data_origin(app_env: Path) -> None:
+    at = page("overview").run()
+    assert not at.exception
+    text = _texts(at)
+    assert "generated" in text  # the data origin banner
+    assert "**Champion:** `" in text
+    assert any(m.label == "Holdout macro-F1" for m in at.metric)
+    leaderboard = at.dataframe[0].value
+    assert {"model", "val macro-F1", "holdout macro-F1", "new-artist macro-F1"} <= set(
+        leaderboard.columns
+    )
+    assert leaderboard["champion"].sum() == 1
+    per_class = at.dataframe[1].value
+    assert list(per_class["class"]) == ["ice_cold", "lukewarm", "blazing_hot"]  # the seed's
+    assert at.dataframe[2].value.to_numpy().sum() > 0  # confusion matrix counts
+
+
+def test_predictions_filters_change_the_table(app_env: Path) -> None:
+    at = page("predictions").run()
+    assert not at.exception
+    everything = at.dataframe[0].value
+    assert len(everything) > 0
+    assert "tracks** match" in _texts(at)
+
+    at.multiselect(key="true").select("blazing_hot").run()
+    hits = at.dataframe[0].value
+    assert 0 < len(hits) < len(everything)
+    assert set(hits["true_class"]) == {"blazing_hot"}
+
+    at.slider(key="min_hit").set_value(0.5).run()
+    likely = at.dataframe[0].value
+    assert len(likely) <= len(hits)
+    assert (likely["hit_probability"] >= 0.5).all()
+
+    artist = str(everything["artist_names"].iloc[0][0])
+    at.multiselect(key="true").unselect("blazing_hot")
+    at.slider(key="min_hit").set_value(0.0)
+    at.text_input(key="artist").input(artist).run()
+    by_artist = at.dataframe[0].value
+    assert len(by_artist) >= 1
+    assert all(
+        any(artist.lower() in a.lower() for a in names) for names in by_artist["artist_names"]
+    )
+    assert at.get("download_button")  # the CSV download is offered
+
+
+def test_a_song_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) -> None:
+    at = page("score_song").run()
+    assert not at.exception
+    at.text_input(key="song_name").input("A new song")
+    at.text_input(key="song_artists").input("['Someone']")
+    at.text_input(key="song_release_date").input("2020-05-01")
+    at.button[0].click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == []
+    assert "Predicted class: **" in at.success[0].value
+
+    at.number_input(key="song_danceability").set_value(50.0)
+    at.button[0].click().run()
+    errors = [e.value for e in at.error]
+    assert "feature out of range: danceability" in errors  # shown next to its field
+    assert any(e.startswith("Not scored") for e in errors)
+    assert not at.success
+
+
+def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:
+    at = page("songs_2023").run()
+    assert not at.exception
+    regression, classification = at.dataframe[0].value, at.dataframe[1].value
+    assert "forecastable" in set(regression["feature_set"])
+    assert {"r2", "r2_std"} <= set(regression.columns)  # the mean and spread over fold seeds
+    assert {"precision", "recall"} <= set(classification.columns)
+    assert len(at.dataframe[2].value) > 0  # out-of-fold predictions
+
+
+def test_a_missing_warehouse_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "nowhere.duckdb"))
+    for name in ("overview", "predictions", "songs_2023"):
+        at = page(name).run()
+        assert not at.exception
+        assert "There is no warehouse at" in at.info[0].value
+        assert "make run" in at.info[0].value
+
+
+def test_a_busy_warehouse_says_so(app_env: Path) -> None:
+    from python_ml.warehouse import RunLock
+
+    # Another process holds the run lock, as `make run` does while it writes.
+    warehouse = app_env / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from python_ml.warehouse import RunLock\n"
+            "with RunLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert RunLock.holder(warehouse) is not None
+        at = page("predictions").run()
+        assert not at.exception
+        assert "busy" in at.warning[0].value
+        assert not at.dataframe
+    finally:
+        holder.kill()
+        holder.wait()
+    assert RunLock.holder(warehouse) is None
+    assert page("predictions").run().dataframe  # back once the run has finished
+
+
+def _scored_at(folder: Path):
+    import duckdb
+
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("select max(scored_at) from marts.fct_track_predictions").fetchone()[0]
+
+
+def test_the_app_in_a_real_browser(main_job_dir: Path, tmp_path: Path) -> None:
+    from browser import CHROMIUM, Browser, free_port, wait_for_http
+
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
+    # A copy: the main job runs again below, and other tests compare with the original.
+    folder = tmp_path / "job"
+    shutil.copytree(main_job_dir, folder, symlinks=True)
+    port = free_port()
+    env = {**os.environ, **main_job_env(folder)}
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("streamlit")),
+            "run",
+            str(APP / "streamlit_app.py"),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", 90, server)
+        with Browser() as browser:
+            expected = {
+                "": ["Leaderboard", "Champion", "generated", "Calibration"],  # the default page
+                "predictions": ["tracks match", "Download these tracks"],
+                "score": ["Score a song", "danceability", "Or score a CSV"],
+                "songs_2023": ["2023 songs", "forecastable", "Predicted vs actual"],
+            }
+            for url_path, texts in expected.items():
+                text = browser.open(f"http://127.0.0.1:{port}/{url_path}", texts)
+                assert "Traceback" not in text and "Page not found" not in text
+                shot = browser.screenshot(SCREENSHOTS / f"{url_path or 'overview'}.png")
+                assert shot.stat().st_size > 20_000
+
+            # `make run` while the app is open: the run succeeds, the page says the warehouse
+            # is busy meanwhile, and shows the new scoring afterwards.
+            before = _scored_at(folder)
+            run = subprocess.Popen(
+                [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", "4000"],
+                env=env,
+                cwd=PROJECT_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            seen_busy = False
+            while run.poll() is None:
+                text = browser.open(f"http://127.0.0.1:{port}/predictions", ["Predictions"])
+                seen_busy = seen_busy or "The warehouse is busy" in text
+                time.sleep(2)
+            assert run.returncode == 0, run.stderr.read()[-3000:]
+            assert seen_busy
+            after = _scored_at(folder)
+            assert after > before
+            text = browser.open(f"http://127.0.0.1:{port}/", ["Leaderboard"])
+            assert f"scored {str(after)[:16]} UTC" in text
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -1,0 +1,261 @@
+"""The Dagster asset graph (python_ml/pipeline.py): the one definition of the main job."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import PROJECT_ROOT, SMALL_ROWS, main_job_env
+
+ML_TABLES = ("ml.model_runs", "ml.track_predictions", "ml.song_predictions")
+
+
+def _tables(warehouse: Path) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema not in ('information_schema', 'pg_catalog') order by 1"
+        ).fetchall()
+        return {n: con.execute(f"select count(*) from {n}").fetchone()[0] for (n,) in names}
+
+
+def _predicted(warehouse: Path) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select track_id, predicted_class, data_origin from marts.fct_track_predictions "
+            "order by track_id"
+        ).fetchall()
+
+
+def test_run_logs_one_timed_line_per_step(main_job_dir: Path) -> None:
+    log = (main_job_dir / "stderr.log").read_text()
+    for title in (
+        "extract raw data",
+        "load the raw files",
+        "dbt build (staging, cleaning, split)",
+        "train the tracks models",
+        "score the predict split",
+        "2023 songs study",
+        "dbt build of the prediction marts",
+        "charts into",
+        "dbt docs generate",
+    ):
+        assert f"<== {title}" in log, title
+    assert "main job finished in" in log
+    assert "Traceback" not in log
+
+
+def test_the_graph_in_process_makes_the_same_tables_as_the_cli(
+    main_job_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from python_ml import pipeline
+    from python_ml.settings import load_settings
+
+    for key, value in main_job_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    result = pipeline.materialize(
+        load_settings(),
+        run_config={"ops": {"raw_files": {"config": {"offline": True, "rows": SMALL_ROWS}}}},
+    )
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    for key in ("raw_files", "spotify_600k/tracks", "champion_model", "ml/track_predictions"):
+        assert key in materialized
+    assert {"report", "dbt_docs", "marts/fct_track_predictions"} <= materialized
+
+    ours = _tables(tmp_path / "warehouse.duckdb")
+    theirs = _tables(main_job_dir / "warehouse.duckdb")
+    assert ours == theirs
+    for table in ML_TABLES:
+        assert ours[table] > 0, table
+    # Same data and seed: the same champion calls the same class for every track.
+    cli_predictions = _predicted(main_job_dir / "warehouse.duckdb")
+    assert _predicted(tmp_path / "warehouse.duckdb") == cli_predictions
+    assert (tmp_path / "reports" / "index.html").is_file()
+
+    # The run is in the instance the UI shows, with the asset metadata a user looks for.
+    with pipeline.dg.DagsterInstance.from_ref(
+        pipeline.InstanceRef.from_dir(str(tmp_path / "dagster"))
+    ) as instance:
+        runs = instance.get_runs()
+        assert [r.status.value for r in runs] == ["SUCCESS"]
+        event = instance.get_latest_materialization_event(pipeline.dg.AssetKey("champion_model"))
+        metadata = event.asset_materialization.metadata
+        assert metadata["mlflow_run"].value.endswith(metadata["champion_run_id"].value)
+        tracks = instance.get_latest_materialization_event(
+            pipeline.dg.AssetKey(["spotify_600k", "tracks"])
+        ).asset_materialization.metadata
+        assert tracks["rows_read"].value == SMALL_ROWS
+        assert tracks["rows_rejected"].value == 0
+        mart = instance.get_latest_materialization_event(
+            pipeline.dg.AssetKey(["marts", "fct_track_predictions"])
+        ).asset_materialization.metadata
+        assert mart["dagster/row_count"].value == ours["marts.fct_track_predictions"]
+
+    # Part of the graph: only the charts, from the marts already built.
+    page = tmp_path / "reports" / "index.html"
+    page.unlink()
+    runs_before = ours["ml.model_runs"]
+    partial = pipeline.materialize(load_settings(), selection=["report"])
+    assert {e.asset_key.to_user_string() for e in partial.get_asset_materialization_events()} == {
+        "report"
+    }
+    assert page.is_file()
+    assert _tables(tmp_path / "warehouse.duckdb")["ml.model_runs"] == runs_before
+
+
+def test_a_failing_asset_stops_what_depends_on_it(
+    small_raw_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from python_ml import pipeline
+    from python_ml.settings import load_settings
+    from python_ml.steps import StepFailed
+
+    for key, value in main_job_env(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    shutil.copytree(small_raw_dir, tmp_path / "raw")
+    tracks = tmp_path / "raw" / "spotify_600k" / "tracks.csv"
+    lines = tracks.read_text().splitlines()
+    # Every row has a field too many: all are quarantined, far above the 1% allowed.
+    tracks.write_text("\n".join([lines[0], *(line + ",extra" for line in lines[1:])]) + "\n")
+
+    with pytest.raises(StepFailed) as failure:
+        pipeline.materialize(load_settings())
+    message = str(failure.value)
+    assert message.startswith("the main job stopped: raw_tables:")
+    assert "tracks.csv" in message and "do not parse" in message
+    assert "not run:" in message and "train" in message and "report" in message
+    assert not (tmp_path / "reports").exists()
+    with pipeline.dg.DagsterInstance.from_ref(
+        pipeline.InstanceRef.from_dir(str(tmp_path / "dagster"))
+    ) as instance:
+        assert [r.status.value for r in instance.get_runs()] == ["FAILURE"]
+
+    # The command line says the same in one line and exits 1.
+    env = {**os.environ, **main_job_env(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "python_ml", "run", "--offline"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "the main job stopped: raw_tables:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_sensor_asks_for_a_run_only_when_raw_files_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from python_ml import pipeline
+
+    monkeypatch.setenv("MUSIC_RAW_DIR", str(tmp_path))
+    assert pipeline.new_raw_files.default_status.value == "STOPPED"
+    assert pipeline.daily.default_status.value == "STOPPED"
+
+    def evaluate(cursor: str | None):
+        context = pipeline.dg.build_sensor_context(cursor=cursor)
+        return list(pipeline.new_raw_files(context)), context.cursor
+
+    events, cursor = evaluate(None)
+    assert isinstance(events[0], pipeline.dg.SkipReason)  # no files yet
+    (tmp_path / "spotify_2023").mkdir()
+    song = tmp_path / "spotify_2023" / "spotify-2023.csv"
+    song.write_text("a\n1\n")
+    events, cursor = evaluate(None)
+    assert isinstance(events[0], pipeline.dg.RunRequest)
+    assert "spotify-2023.csv" in events[0].tags["music/changed_files"]
+    events, cursor_again = evaluate(cursor)
+    assert isinstance(events[0], pipeline.dg.SkipReason)
+    song.write_text("a\n1\n2\n")
+    events, _ = evaluate(cursor)
+    assert isinstance(events[0], pipeline.dg.RunRequest)
+
+
+def test_the_raw_download_is_retried_but_a_bad_file_is_not() -> None:
+    from python_ml import pipeline
+
+    policy = pipeline.raw_files.op.retry_policy
+    assert policy is not None and policy.max_retries >= 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_webserver_lists_the_assets_from_raw_files_to_charts(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, **main_job_env(tmp_path)}
+    (tmp_path / "dagster").mkdir()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("dagster-webserver")),
+            "-m",
+            "python_ml.pipeline",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        query = json.dumps(
+            {"query": "{ assetNodes { assetKey { path } dependencyKeys { path } } }"}
+        )
+        nodes = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql",
+                    data=query.encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    body = json.loads(response.read())
+                nodes = body["data"]["assetNodes"]
+                if nodes:
+                    break
+            except (OSError, KeyError, TypeError):
+                time.sleep(1)
+        assert nodes, server.stderr.read() if server.poll() is not None else "no answer"
+        keys = {"/".join(n["assetKey"]["path"]): n for n in nodes}
+        for key in (
+            "raw_files",
+            "spotify_600k/tracks",
+            "marts/fct_train_tracks",
+            "champion_model",
+            "ml/track_predictions",
+            "marts/fct_track_predictions",
+            "report",
+        ):
+            assert key in keys, key
+        parents = {k: {"/".join(d["path"]) for d in n["dependencyKeys"]} for k, n in keys.items()}
+        assert "raw_files" in parents["spotify_600k/tracks"]
+        assert "champion_model" in parents["ml/track_predictions"]
+        assert "ml/track_predictions" in parents["staging/stg_ml__track_predictions"]
+        assert "marts/fct_track_predictions" in parents["report"]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
