@@ -1,14 +1,11 @@
 {#-
     The feature columns of the split tables, in one place: fct_train_tracks and
-    fct_predict_tracks select exactly these, so the two sides can never drift apart.
+    fct_predict_tracks select exactly these, so the two sides can never drift apart. The
+    audio features come from macro track_feature_ranges, their one definition.
 -#}
 {% macro track_feature_columns(relation_alias) -%}
-    {%- set columns = [
-        'release_year', 'duration_ms', 'explicit', 'danceability', 'energy', 'key',
-        'loudness', 'mode', 'speechiness', 'acousticness', 'instrumentalness', 'liveness',
-        'valence', 'tempo', 'time_signature', 'artist_followers', 'artist_genre_count'
-    ] -%}
-    {%- for column in columns -%}
-        {{ relation_alias }}.{{ column }}{{ ",\n        " if not loop.last }}
-    {%- endfor -%}
+    {{ relation_alias }}.release_year,
+        {{ track_features(relation_alias) }},
+        {{ relation_alias }}.artist_followers,
+        {{ relation_alias }}.artist_genre_count
 {%- endmacro %}

@@ -19,6 +19,13 @@
     ]) }}
 {% endmacro %}
 
+{#- The audio features' names, comma separated: the models that carry them select this list. -#}
+{% macro track_features(relation_alias=none) -%}
+    {%- for column, allowed in track_feature_ranges() -%}
+        {{ relation_alias ~ '.' if relation_alias }}{{ column }}{{ ",\n        " if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
 {#- True when a feature is present and outside its range. -#}
 {% macro any_feature_out_of_range() -%}
     ({% for column, allowed in track_feature_ranges() %}not ({{ column }} {{ allowed }}){% if not loop.last %} or {% endif %}{% endfor %})
