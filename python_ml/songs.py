@@ -47,30 +47,9 @@ from python_ml.settings import Settings
 log = logging.getLogger(__name__)
 
 KEYS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-SONG_COLUMNS = {
-    "bpm",
-    "key_index",
-    "mode_major",
-    "danceability_pct",
-    "valence_pct",
-    "energy_pct",
-    "acousticness_pct",
-    "instrumentalness_pct",
-    "liveness_pct",
-    "speechiness_pct",
-    "released_year",
-    "released_month",
-    "released_day",
-    "artist_count",
-    "in_spotify_playlists",
-    "in_spotify_charts",
-    "in_apple_playlists",
-    "in_apple_charts",
-    "in_deezer_playlists",
-    "in_deezer_charts",
-    "in_shazam_charts",
-    "days_since_release",
-}
+# The columns a feature set may name: the numbers of the fct_songs_2023 contract, the key and
+# mode as numbers (see load_songs), and the artist-history features.
+SONG_COLUMNS = set(warehouse.SONG_NUMBER_COLUMNS) | {"key_index", "mode_major"}
 # Computed inside each fold from the fitting rows (see artist_history).
 FOLD_FEATURES = {"artist_prior_mean_log_streams", "artist_prior_songs"}
 SONG_COLUMNS |= FOLD_FEATURES

@@ -32,16 +32,23 @@ ML_INPUTS_YML = (
 )
 
 
-def _contract_columns(model: str) -> list[str]:
+def _contract_columns(model: str, data_types: frozenset[str] | None = None) -> list[str]:
+    """A model's contract columns (optionally only those of the given data types)."""
     import yaml
 
     models = yaml.safe_load(ML_INPUTS_YML.read_text(encoding="utf-8"))["models"]
-    return [c["name"] for c in next(m for m in models if m["name"] == model)["columns"]]
+    columns = next(m for m in models if m["name"] == model)["columns"]
+    return [c["name"] for c in columns if data_types is None or c["data_type"] in data_types]
 
 
 # The feature columns of TRAIN_TRACKS and PREDICT_TRACKS, read from PREDICT_TRACKS' contract
 # (every column but the key): the dbt macro track_feature_columns selects them on both sides.
 TRACK_FEATURE_COLUMNS = frozenset(_contract_columns("fct_predict_tracks")) - {"track_id"}
+# The numeric columns of SONGS_2023 the songs study may use as features: every number of its
+# contract but the targets (streams, log_streams).
+SONG_NUMBER_COLUMNS = frozenset(
+    _contract_columns("fct_songs_2023", frozenset({"integer", "bigint", "double"}))
+) - {"streams", "log_streams"}
 
 # The prediction marts dbt builds over the `ml` source: the charts and the app read them.
 FCT_TRACK_PREDICTIONS = "marts.fct_track_predictions"

@@ -33,14 +33,10 @@ checked as (
                 then 'release date out of range'
             when released_date is null then 'unparseable release date'
             when
-                danceability_pct not between 0 and 100
-                or valence_pct not between 0 and 100
-                or energy_pct not between 0 and 100
-                or acousticness_pct not between 0 and 100
-                or instrumentalness_pct not between 0 and 100
-                or liveness_pct not between 0 and 100
-                or speechiness_pct not between 0 and 100
-                or streams < 0
+                streams < 0
+                {% for column in songs_2023_columns('audio') -%}
+                    or {{ column }} not between 0 and 100
+                {% endfor -%}
                 then 'feature out of range'
         end as validation_failure
     from dated
@@ -59,24 +55,12 @@ final as (
         released_month,
         released_day,
         released_date,
-        in_spotify_playlists,
-        in_spotify_charts,
         streams,
-        in_apple_playlists,
-        in_apple_charts,
-        in_deezer_playlists,
-        in_deezer_charts,
-        in_shazam_charts,
+        {{ songs_2023_columns('reach') | join(',\n        ') }},
         bpm,
         key,
         mode,
-        danceability_pct,
-        valence_pct,
-        energy_pct,
-        acousticness_pct,
-        instrumentalness_pct,
-        liveness_pct,
-        speechiness_pct,
+        {{ songs_2023_columns('audio') | join(',\n        ') }},
         case
             when validation_failure is not null then validation_failure
             when row_number() over (
