@@ -23,8 +23,9 @@ PAGES = ("overview", "predictions", "songs_2023", "score_song")
 def measure() -> dict[str, dict[str, float]]:
     from streamlit.testing.v1 import AppTest
 
-    logging.getLogger("streamlit").setLevel(logging.ERROR)
     AppTest.from_file(str(PROJECT_ROOT / "app" / "views" / "score_song.py")).run()  # imports
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
+        logging.getLogger(name).setLevel(logging.ERROR)  # "missing ScriptRunContext" in bare mode
     figures = {}
     for page in PAGES:
         path = str(PROJECT_ROOT / "app" / "views" / f"{page}.py")

@@ -111,9 +111,11 @@ def cmd_songs(settings: Settings, args: argparse.Namespace) -> None:
 def write_songs_report(settings: Settings, table: str) -> None:
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     (settings.reports_dir / "songs_2023_results.md").write_text(
-        "# 2023 songs: cross-validated results\n\n" + table + "\n\nThe "
-        "`audio_release_reach` set uses playlist and chart counts measured at the same time as "
-        "the streams: it describes a hit rather than forecasting one.\n",
+        "# 2023 songs: cross-validated results\n\n" + table + "\n\nMean ± spread over the "
+        "fold seeds of repeated k-fold cross-validation. `forecastable` uses what is known at "
+        "release (audio, release date, the artist's earlier songs); `descriptive_reach` uses "
+        "playlist and chart counts measured at the same time as the streams: it describes a "
+        "hit rather than forecasting one.\n",
         encoding="utf-8",
     )
 
