@@ -5,6 +5,10 @@
     stays); it only stops being required. Run by `on-run-start`.
 -#}
 {% macro create_ml_source_tables() %}
+    {{ return(adapter.dispatch('create_ml_source_tables', 'music_popularity')()) }}
+{% endmacro %}
+
+{% macro default__create_ml_source_tables() %}
     {% if execute %}
         {% do run_query('create schema if not exists ml') %}
         {% for source in graph.sources.values() | selectattr('source_name', 'equalto', 'ml') %}
@@ -31,4 +35,33 @@
             {%- endfor %}
         {% endfor %}
     {% endif %}
+{% endmacro %}
+
+{#- Spark: the same tables (parquet), the declared DuckDB types written in Spark's words;
+    Spark has no NOT NULL on such tables: the source's tests check it. -#}
+{% macro spark__create_ml_source_tables() %}
+    {% if execute %}
+        {% do run_query('create database if not exists ml') %}
+        {% for source in graph.sources.values() | selectattr('source_name', 'equalto', 'ml') %}
+            {% set create %}
+                create table if not exists ml.{{ source.name }} (
+                    {%- for column in source.columns.values() %}
+                    {{ column.name }} {{ spark_type(column.data_type) }}{{ "," if not loop.last }}
+                    {%- endfor %}
+                ) using parquet
+            {% endset %}
+            {% do run_query(create) %}
+        {% endfor %}
+    {% endif %}
+{% endmacro %}
+
+{#- A declared DuckDB column type (e.g. `varchar not null`, `double[]`) as a Spark type. -#}
+{% macro spark_type(duckdb_type) %}
+    {%- set base = duckdb_type | lower | replace(' primary key', '') | replace(' not null', '')
+        | replace(' default false', '') | trim -%}
+    {%- set names = {'varchar': 'string', 'integer': 'int'} -%}
+    {%- if base.endswith('[]') -%}
+        {{ return('array<' ~ spark_type(base[:-2]) ~ '>') }}
+    {%- endif -%}
+    {{ return(names.get(base, base)) }}
 {% endmacro %}

@@ -6,18 +6,30 @@
     Each element may be single- or double-quoted and may contain escaped quotes.
 -#}
 {% macro parse_list_literal(column) -%}
+    {{ return(adapter.dispatch('parse_list_literal', 'music_popularity')(column)) }}
+{%- endmacro %}
+
+{% macro default__parse_list_literal(column) -%}
     list_transform(
         regexp_extract_all({{ column }}, '''(?:[^''\\]|\\.)*''|"(?:[^"\\]|\\.)*"'),
         lambda quoted: regexp_replace(quoted[2:-2], '\\(.)', '\1', 'g')
     )
 {%- endmacro %}
 
+{#- Spark: string literals take backslash escapes, so every regex backslash is doubled. -#}
+{% macro spark__parse_list_literal(column) -%}
+    transform(
+        regexp_extract_all({{ column }}, '\'(?:[^\'\\\\]|\\\\.)*\'|"(?:[^"\\\\]|\\\\.)*"', 0),
+        quoted -> regexp_replace(substring(quoted, 2, length(quoted) - 2), '\\\\(.)', '$1')
+    )
+{%- endmacro %}
+
 {#- How precise a release date is: `day` (YYYY-MM-DD), `month` (YYYY-MM), `year` (YYYY). -#}
 {% macro release_date_precision(column) -%}
     case
-        when regexp_full_match({{ column }}, '\d{4}-\d{2}-\d{2}') then 'day'
-        when regexp_full_match({{ column }}, '\d{4}-\d{2}') then 'month'
-        when regexp_full_match({{ column }}, '\d{4}') then 'year'
+        when {{ regex_full_match(column, '[0-9]{4}-[0-9]{2}-[0-9]{2}') }} then 'day'
+        when {{ regex_full_match(column, '[0-9]{4}-[0-9]{2}') }} then 'month'
+        when {{ regex_full_match(column, '[0-9]{4}') }} then 'year'
     end
 {%- endmacro %}
 
@@ -39,23 +51,24 @@
     must be finite (`inf`, `nan` and `1e400` are not data).
 -#}
 {% macro unparseable_columns(columns) -%}
-    list_filter(
-        [
-            {%- for name, type in columns.items() %}
+    {%- set checks = [] -%}
+    {%- for name, type in columns.items() -%}
+        {%- set value = 'trim(' ~ adapter.quote(name) ~ ')' -%}
+        {%- set check -%}
             case
-                when nullif(trim("{{ name }}"), '') is not null
+                when nullif({{ value }}, '') is not null
                     and (
-                        try_cast(trim("{{ name }}") as {{ type }}) is null
+                        try_cast({{ value }} as {{ type }}) is null
                         {%- if type in ('integer', 'bigint') %}
-                        or not regexp_full_match(trim("{{ name }}"), '[+-]?[0-9]+')
+                        or not {{ regex_full_match(value, '[+-]?[0-9]+') }}
                         {%- elif type == 'double' %}
-                        or not isfinite(try_cast(trim("{{ name }}") as double))
+                        or not {{ is_finite('try_cast(' ~ value ~ ' as double)') }}
                         {%- endif %}
                     )
                     then '{{ name }}'
-            end{{ "," if not loop.last }}
-            {%- endfor %}
-        ],
-        lambda name: name is not null
-    )
+            end
+        {%- endset -%}
+        {%- do checks.append(check) -%}
+    {%- endfor -%}
+    {{ non_null_list(checks) }}
 {%- endmacro %}

@@ -4,7 +4,7 @@
 -#}
 {% macro popularity_class(popularity) -%}
     (
-        select classes.class_name
+        select max(classes.class_name)
         from {{ ref('popularity_classes') }} as classes
         where {{ popularity }} between classes.min_popularity and classes.max_popularity
     )

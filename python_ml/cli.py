@@ -43,6 +43,12 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_load(settings: Settings, args: argparse.Namespace) -> None:
+    if args.engine == "spark":
+        from python_ml.spark import load_raw as load_raw_spark
+
+        with step(f"load the raw files from {settings.raw_dir} into Spark's schema raw"):
+            load_raw_spark(settings)
+        return
     from python_ml.load import load_raw
 
     with step(f"load the raw files from {settings.raw_dir} into schema raw"):
@@ -53,8 +59,15 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.dbt import PREDICTION_MARTS, run_dbt
 
     cmd_load(settings, args)
-    with step("dbt build (staging, cleaning, split)"):
-        run_dbt(settings, "build", "--exclude", *PREDICTION_MARTS, *args.dbt_args)
+    # On Spark: every data test; dbt's unit tests run on DuckDB only (their fixtures are typed
+    # with the sources' DuckDB types).
+    target = (
+        ["--target", "spark", "--exclude-resource-type", "unit_test"]
+        if args.engine == "spark"
+        else []
+    )
+    with step(f"dbt build (staging, cleaning, split) on {args.engine}"):
+        run_dbt(settings, "build", *target, "--exclude", *PREDICTION_MARTS, *args.dbt_args)
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
@@ -91,6 +104,12 @@ def log_training_table(results: list) -> None:
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> None:
+    if args.engine == "spark":
+        from python_ml.spark import score_tracks as score_tracks_spark
+
+        with step("score Spark's predict split with the champion (mlflow.pyfunc.spark_udf)"):
+            score_tracks_spark(settings)
+        return
     from python_ml.score import score_tracks
 
     with step("score the predict split with the champion"):
@@ -232,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
         "as CSV are quarantined in raw.load_rejects with their file line. Stops (and changes "
         "nothing) when a file's rejected share is above the dbt var max_rejected_share.",
     )
+    add_engine_option(p)
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser(
@@ -239,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="load the raw files, then dbt build of the ML inputs (staging to split)",
         description="`load`, then dbt build of everything but the prediction marts.",
     )
+    add_engine_option(p)
     p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt")
     p.set_defaults(func=cmd_build)
 
@@ -264,7 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write ml.track_predictions for the champion run in one "
         "transaction, then evaluate it against the true classes (holdout).",
     )
-    p.add_argument("--batch-size", type=int, default=200_000, help="rows per scoring batch")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=200_000,
+        help="rows per scoring batch (default: %(default)s)",
+    )
+    add_engine_option(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser(
@@ -324,6 +351,16 @@ def _terminated(signum: int, frame: object) -> None:
 WRITES_WAREHOUSE = {"run", "load", "build", "train", "score", "songs", "marts", "docs"}
 
 
+def add_engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="where the tables live: the DuckDB warehouse, or Spark (the `spark` extra; dbt's "
+        "spark target, tables under MUSIC_SPARK_DIR) (default: %(default)s)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
     signal.signal(signal.SIGTERM, _terminated)  # stop like Ctrl-C: dbt children stop too
@@ -343,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     from python_ml.dbt import DbtError
     from python_ml.extract import ExtractError
     from python_ml.load import LoadError
+    from python_ml.spark import SparkUnavailable
     from python_ml.train import TrainingError
     from python_ml.warehouse import WarehouseError
 
@@ -354,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         StepFailed,
         TrainingError,
         ChartError,
+        SparkUnavailable,
         LookupError,
         ValueError,
     )

@@ -8,6 +8,7 @@ All paths are absolute, so nothing depends on the caller's working directory.
 | MUSIC_WAREHOUSE   | data/warehouse.duckdb            | the DuckDB warehouse file         |
 | MUSIC_MLFLOW_DIR  | data/mlflow                      | MLflow tracking store + artifacts |
 | MUSIC_REPORTS_DIR | reports                          | charts and the HTML page          |
+| MUSIC_SPARK_DIR   | data/spark                       | Spark tables and metastore        |
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Settings:
     warehouse: Path
     mlflow_dir: Path
     reports_dir: Path
+    spark_dir: Path = PROJECT_ROOT / "data" / "spark"
 
     @property
     def profiles_dir(self) -> Path:
@@ -43,6 +45,7 @@ class Settings:
         env["MUSIC_RAW_DIR"] = str(self.raw_dir)
         env["MUSIC_WAREHOUSE"] = str(self.warehouse)
         env["DBT_PROFILES_DIR"] = str(self.profiles_dir)
+        env["MUSIC_SPARK_DIR"] = str(self.spark_dir)
         return env
 
 
@@ -53,4 +56,5 @@ def load_settings() -> Settings:
         warehouse=_path_from_env("MUSIC_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb"),
         mlflow_dir=_path_from_env("MUSIC_MLFLOW_DIR", PROJECT_ROOT / "data" / "mlflow"),
         reports_dir=_path_from_env("MUSIC_REPORTS_DIR", PROJECT_ROOT / "reports"),
+        spark_dir=_path_from_env("MUSIC_SPARK_DIR", PROJECT_ROOT / "data" / "spark"),
     )

@@ -11,7 +11,7 @@ classes as (
 
 popularities as (
 
-    select range as popularity from range(0, 101)
+    select integers.popularity from range(0, 101) as integers (popularity)
 
 ),
 

@@ -14,7 +14,7 @@ dated as (
 
     select
         *,
-        try(make_date(released_year, released_month, released_day)) as released_date
+        {{ try_make_date('released_year', 'released_month', 'released_day') }} as released_date
     from songs
 
 ),
@@ -24,7 +24,7 @@ checked as (
     select
         *,
         case
-            when len(unparseable_columns) > 0 then 'unparseable number'
+            when {{ list_length('unparseable_columns') }} > 0 then 'unparseable number'
             when streams is null then 'missing streams'
             when
                 released_month not between 1 and 12
@@ -69,8 +69,8 @@ final as (
                 ) > 1 then 'duplicate song'
         end as rejection_reason,
         case
-            when len(unparseable_columns) > 0
-                then array_to_string(unparseable_columns, ', ')
+            when {{ list_length('unparseable_columns') }} > 0
+                then {{ list_join('unparseable_columns', ', ') }}
         end as rejection_detail
     from checked
 

@@ -15,7 +15,7 @@ checked as (
         *,
         case
             when artist_id is null then 'missing id'
-            when len(unparseable_columns) > 0 then 'unparseable number'
+            when {{ list_length('unparseable_columns') }} > 0 then 'unparseable number'
             when followers < 0 then 'feature out of range'
         end as validation_failure
     from artists
@@ -30,7 +30,7 @@ final as (
         artist_name,
         followers,
         genres,
-        len(genres) as genre_count,
+        {{ list_length('genres') }} as genre_count,
         case
             when validation_failure is not null then validation_failure
             when row_number() over (
@@ -39,7 +39,8 @@ final as (
                 ) > 1 then 'duplicate id'
         end as rejection_reason,
         case
-            when len(unparseable_columns) > 0 then array_to_string(unparseable_columns, ', ')
+            when {{ list_length('unparseable_columns') }} > 0
+                then {{ list_join('unparseable_columns', ', ') }}
         end as rejection_detail
     from checked
 

@@ -21,12 +21,12 @@ with_artist as (
 
     select
         tracks.*,
-        tracks.artist_ids[1] as primary_artist_id,
+        {{ list_first('tracks.artist_ids') }} as primary_artist_id,
         artists.followers as artist_followers,
         artists.genre_count as artist_genre_count
     from tracks
     left join artists
-        on tracks.artist_ids[1] = artists.artist_id
+        on {{ list_first('tracks.artist_ids') }} = artists.artist_id
 
 ),
 

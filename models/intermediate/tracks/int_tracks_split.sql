@@ -15,10 +15,10 @@ tracks as (
 ranked as (
 
     select
-        *,
+        track_id,
         row_number() over (
             partition by popularity_class
-            order by md5(track_id || ':' || '{{ var("split_seed") }}'), track_id
+            order by md5(concat(track_id, ':', '{{ var("split_seed") }}')), track_id
         ) as rank_in_class,
         count(*) over (partition by popularity_class) as class_size
     from tracks
@@ -28,13 +28,15 @@ ranked as (
 final as (
 
     select
-        * exclude (rank_in_class, class_size),
+        tracks.*,
         case
-            when rank_in_class <= round(class_size * {{ var("predict_share") }})
+            when ranked.rank_in_class <= round(ranked.class_size * {{ var("predict_share") }})
                 then 'predict'
             else 'train'
         end as split
-    from ranked
+    from tracks
+    inner join ranked
+        on tracks.track_id = ranked.track_id
 
 )
 

@@ -19,7 +19,7 @@ checked as (
         *,
         case
             when track_id is null then 'missing id'
-            when len(unparseable_columns) > 0 then 'unparseable number'
+            when {{ list_length('unparseable_columns') }} > 0 then 'unparseable number'
             when {{ var('popularity_required') }} and popularity is null
                 then 'missing popularity'
             when {{ var('popularity_required') }} and popularity not between 0 and 100
@@ -31,7 +31,8 @@ checked as (
                 then 'release date out of range'
         end as validation_failure,
         case
-            when len(unparseable_columns) > 0 then array_to_string(unparseable_columns, ', ')
+            when {{ list_length('unparseable_columns') }} > 0
+                then {{ list_join('unparseable_columns', ', ') }}
             when {{ any_feature_out_of_range() }} then {{ features_out_of_range() }}
             when {{ any_feature_missing() }} then {{ features_missing() }}
             when release_date is null then release_date_raw

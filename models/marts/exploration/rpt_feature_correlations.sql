@@ -1,5 +1,23 @@
 -- Pearson correlation of each feature with the target: popularity for the tracks, log(streams)
--- for the 2023 songs. Computed in SQL so the chart reads it as is.
+-- for the 2023 songs. Computed in SQL so the chart reads it as is: one pass over each table
+-- (one row of correlations), then one row per feature (portable across DuckDB and Spark).
+-- The linter cannot indent the SQL the Jinja loops generate:
+-- noqa: disable=LT02
+
+{%- set track_features = {
+    'danceability': 'danceability', 'energy': 'energy', 'valence': 'valence',
+    'tempo': 'tempo', 'loudness': 'loudness', 'speechiness': 'speechiness',
+    'acousticness': 'acousticness', 'instrumentalness': 'instrumentalness',
+    'liveness': 'liveness', 'duration_ms': 'duration_ms', 'explicit': 'explicit',
+    'release_year': 'release_year', 'log_artist_followers': 'ln(artist_followers + 1)'
+} %}
+{%- set song_features = {
+    'danceability': 'danceability_pct', 'energy': 'energy_pct', 'valence': 'valence_pct',
+    'tempo': 'bpm', 'speechiness': 'speechiness_pct', 'acousticness': 'acousticness_pct',
+    'instrumentalness': 'instrumentalness_pct', 'liveness': 'liveness_pct',
+    'release_year': 'released_year', 'spotify_playlists': 'in_spotify_playlists',
+    'apple_playlists': 'in_apple_playlists', 'deezer_playlists': 'in_deezer_playlists'
+} %}
 
 with
 
@@ -17,63 +35,44 @@ songs as (
 
 track_correlations as (
 
-    unpivot (
-        select
-            corr(danceability, popularity) as danceability,
-            corr(energy, popularity) as energy,
-            corr(valence, popularity) as valence,
-            corr(tempo, popularity) as tempo,
-            corr(loudness, popularity) as loudness,
-            corr(speechiness, popularity) as speechiness,
-            corr(acousticness, popularity) as acousticness,
-            corr(instrumentalness, popularity) as instrumentalness,
-            corr(liveness, popularity) as liveness,
-            corr(duration_ms, popularity) as duration_ms,
-            corr(explicit, popularity) as explicit,
-            corr(release_year, popularity) as release_year,
-            corr(ln(artist_followers + 1), popularity) as log_artist_followers
-        from tracks
-    ) on columns(*) into name feature value correlation
+    select
+        {% for feature, expression in track_features.items() -%}
+        corr({{ expression }}, popularity) as {{ feature }}{{ "," if not loop.last }}
+        {% endfor %}
+    from tracks
 
 ),
 
 song_correlations as (
 
-    unpivot (
-        select
-            corr(danceability_pct, log_streams) as danceability,
-            corr(energy_pct, log_streams) as energy,
-            corr(valence_pct, log_streams) as valence,
-            corr(bpm, log_streams) as tempo,
-            corr(speechiness_pct, log_streams) as speechiness,
-            corr(acousticness_pct, log_streams) as acousticness,
-            corr(instrumentalness_pct, log_streams) as instrumentalness,
-            corr(liveness_pct, log_streams) as liveness,
-            corr(released_year, log_streams) as release_year,
-            corr(in_spotify_playlists, log_streams) as spotify_playlists,
-            corr(in_apple_playlists, log_streams) as apple_playlists,
-            corr(in_deezer_playlists, log_streams) as deezer_playlists
-        from songs
-    ) on columns(*) into name feature value correlation
+    select
+        {% for feature, expression in song_features.items() -%}
+        corr({{ expression }}, log_streams) as {{ feature }}{{ "," if not loop.last }}
+        {% endfor %}
+    from songs
 
 ),
 
 final as (
 
+    {% for feature in track_features -%}
     select
         'tracks' as dataset,
         'popularity' as target,
-        feature,
-        correlation
+        '{{ feature }}' as feature,
+        {{ feature }} as correlation
     from track_correlations
     union all
+    {% endfor -%}
+    {% for feature in song_features -%}
     select
         'songs_2023' as dataset,
         'log_streams' as target,
-        feature,
-        correlation
+        '{{ feature }}' as feature,
+        {{ feature }} as correlation
     from song_correlations
-
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 )
 
 select * from final

@@ -16,13 +16,14 @@ final as (
         song_key,
         track_name,
         artist_names,
-        trim(split_part(artist_names, ',', 1)) as primary_artist,
+        trim({{ dbt.split_part('artist_names', "','", 1) }}) as primary_artist,
         artist_count,
         released_year,
         released_month,
         released_day,
         released_date,
-        date_diff('day', released_date, max(released_date) over ()) as days_since_release,
+        cast({{ dbt.datediff('released_date', 'max(released_date) over ()', 'day') }} as bigint)
+            as days_since_release,
         bpm,
         key,
         mode,
@@ -30,7 +31,7 @@ final as (
         {{ songs_2023_columns('reach') | join(',\n        ') }},
         streams,
         ln(streams + 1) as log_streams,
-        streams >= quantile_cont(streams, 0.9) over () as is_top_decile
+        streams >= {{ quantile_over_all('streams', 0.9) }} as is_top_decile
     from songs
 
 )

@@ -31,11 +31,12 @@ unthousanded as (
     select
         source_row_number,
         track_name,
-        "artist(s)_name",
+        {{ adapter.quote('artist(s)_name') }},
         nullif(trim(key), '') as key,
         nullif(trim(mode), '') as mode,
     {%- for column in numeric_columns %}
-        replace(trim("{{ column }}"), ',', '') as "{{ column }}"{{ "," if not loop.last }}
+        replace(trim({{ adapter.quote(column) }}), ',', '') as {{ adapter.quote(column) }}
+        {{- "," if not loop.last }}
     {%- endfor %}
     from numbered
 
@@ -46,10 +47,12 @@ final as (
     select
         source_row_number,
         -- A stable key: the file has no id, and duplicates share title and artists.
-        md5(coalesce(trim(track_name), '') || '|' || coalesce(trim("artist(s)_name"), ''))
-            as song_key,
+        md5(
+            coalesce(trim(track_name), '') || '|'
+            || coalesce(trim({{ adapter.quote('artist(s)_name') }}), '')
+        ) as song_key,
         trim(track_name) as track_name,
-        trim("artist(s)_name") as artist_names,
+        trim({{ adapter.quote('artist(s)_name') }}) as artist_names,
         try_cast(artist_count as integer) as artist_count,
         try_cast(released_year as integer) as released_year,
         try_cast(released_month as integer) as released_month,
@@ -65,13 +68,13 @@ final as (
         try_cast(bpm as integer) as bpm,
         key,
         mode,
-        try_cast("danceability_%" as integer) as danceability_pct,
-        try_cast("valence_%" as integer) as valence_pct,
-        try_cast("energy_%" as integer) as energy_pct,
-        try_cast("acousticness_%" as integer) as acousticness_pct,
-        try_cast("instrumentalness_%" as integer) as instrumentalness_pct,
-        try_cast("liveness_%" as integer) as liveness_pct,
-        try_cast("speechiness_%" as integer) as speechiness_pct,
+        try_cast({{ adapter.quote('danceability_%') }} as integer) as danceability_pct,
+        try_cast({{ adapter.quote('valence_%') }} as integer) as valence_pct,
+        try_cast({{ adapter.quote('energy_%') }} as integer) as energy_pct,
+        try_cast({{ adapter.quote('acousticness_%') }} as integer) as acousticness_pct,
+        try_cast({{ adapter.quote('instrumentalness_%') }} as integer) as instrumentalness_pct,
+        try_cast({{ adapter.quote('liveness_%') }} as integer) as liveness_pct,
+        try_cast({{ adapter.quote('speechiness_%') }} as integer) as speechiness_pct,
         {{ unparseable_columns(numeric_columns) }} as unparseable_columns
 
     from unthousanded

@@ -48,7 +48,7 @@ final as (
 
     select
         *,
-        year(release_date) as release_year
+        cast(year(release_date) as bigint) as release_year
     from renamed
 
 )

@@ -1,0 +1,387 @@
+"""The Spark engine (optional extra `spark`): sessions with the dbt profile's parameters, and the
+raw files read by Spark into the same `raw` tables DuckDB's loader makes.
+
+The dbt project runs unchanged on Spark with ``--target spark`` (profiles/profiles.yml); its
+sources are the tables written here. Spark's parameters are defined once, in that profile's
+``server_side_parameters``: :func:`session` renders them the way dbt does (``env_var``), so
+the loader, dbt and scoring all see the same metastore and warehouse folder under
+``MUSIC_SPARK_DIR``.
+
+A session holds the embedded metastore (Derby) while it is open: one process at a time, so
+each Spark step runs in its own process (``python -m python_ml load --engine spark``, dbt).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from python_ml.load import (
+    EXAMPLES_SHOWN,
+    LoadedFile,
+    LoadError,
+    PlannedFile,
+    max_rejected_share,
+    plan,
+    record_lines,
+)
+from python_ml.raw_schemas import RAW_FILES, RawFile
+from python_ml.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+TARGET = "spark"
+CORRUPT = "_corrupt_record"
+
+
+class SparkUnavailable(RuntimeError):
+    """The spark extra or a JVM is missing."""
+
+
+def check_available() -> None:
+    """pyspark and dbt-spark importable and a JVM found, or a SparkUnavailable saying what to do."""
+    try:
+        import dbt.adapters.spark  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise SparkUnavailable(
+            "The Spark engine needs the `spark` extra: .venv/bin/pip install -e '.[spark]'"
+        ) from None
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and os.path.exists(os.path.join(java_home, "bin", "java"))):
+        if shutil.which("java") is None:
+            raise SparkUnavailable(
+                "Spark needs Java 17 or newer: install it (Debian: apt-get install "
+                "openjdk-17-jre-headless) or set JAVA_HOME."
+            )
+
+
+def parameters(settings: Settings) -> dict[str, str]:
+    """The spark target's server_side_parameters from profiles/profiles.yml, rendered as dbt
+    renders them (``env_var`` from the environment dbt gets)."""
+    import jinja2
+
+    env = settings.dbt_env()
+
+    def env_var(name: str, default: str | None = None) -> str:
+        if name in env:
+            return env[name]
+        if default is None:
+            raise KeyError(f"profiles.yml needs the environment variable {name}")
+        return default
+
+    profile = yaml.safe_load((settings.profiles_dir / "profiles.yml").read_text(encoding="utf-8"))
+    target = next(iter(profile.values()))["outputs"][TARGET]
+    return {
+        key: jinja2.Template(str(value)).render(env_var=env_var)
+        for key, value in target["server_side_parameters"].items()
+    }
+
+
+@contextmanager
+def session(settings: Settings) -> Iterator[SparkSession]:
+    """A Spark session with the dbt profile's parameters (stopped at the end)."""
+    check_available()
+    from pyspark.sql import SparkSession
+
+    settings.spark_dir.mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.appName("music-popularity").enableHiveSupport()
+    for key, value in parameters(settings).items():
+        builder = builder.config(key, value)
+    # Python workers (the scoring UDF) run this interpreter, with the project's packages.
+    os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        yield spark
+    finally:
+        spark.stop()
+        _stop_jvm()
+
+
+def _stop_jvm() -> None:
+    """End the JVM pyspark started, so the embedded metastore (Derby) is free for the next
+    process (dbt) and a later session in this process starts afresh."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    process = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if process is not None:
+        process.stdin.close()  # the JVM exits when its stdin closes
+        try:
+            process.wait(timeout=30)
+        except Exception:
+            process.kill()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+
+
+# --------------------------------------------------------------------------------------------
+# the loader
+
+
+def _read(spark: SparkSession, item: PlannedFile) -> DataFrame:
+    from pyspark.sql import types as T
+
+    schema = T.StructType(
+        [T.StructField(name, T.StringType()) for name in item.header]
+        + [T.StructField(CORRUPT, T.StringType())]
+    )
+    return (
+        spark.read.option("header", True)
+        .option("multiLine", True)  # a quoted line break inside a title is one record
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("encoding", "ISO-8859-1" if item.encoding == "latin-1" else "UTF-8")
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT)
+        .option("enforceSchema", True)
+        .schema(schema)
+        .csv(str(item.path))
+    )
+
+
+def _load_one(
+    spark: SparkSession, item: PlannedFile, loaded_at: datetime, threshold: float
+) -> LoadedFile:
+    """One raw file into raw.<dataset>__<table>; its malformed rows into raw.load_rejects."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    raw = item.raw
+    frame = _read(spark, item).cache()
+    # Records in file order (one partition per file: multi-line CSV is not split), numbered
+    # 0, 1, ... and mapped to the file's lines by the same scan DuckDB's loader uses.
+    numbered = frame.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1]))
+    columns = [*item.header, CORRUPT, "record_index"]
+    records = spark.createDataFrame(
+        numbered,
+        T.StructType([T.StructField(c, T.StringType()) for c in columns[:-1]]).add(
+            "record_index", T.LongType()
+        ),
+    )
+    lines = [physical for _, physical in record_lines(item.path, item.encoding)]
+    total = records.count()
+    if len(lines) != total:
+        log.warning(
+            "%s: Spark read %d records, the line scan found %d: lines are record numbers + 1",
+            item.path,
+            total,
+            len(lines),
+        )
+        lines = [index + 2 for index in range(total)]
+    line_map = spark.createDataFrame(
+        [(index, line) for index, line in enumerate(lines)], "record_index long, file_line long"
+    )
+    with_lines = records.join(F.broadcast(line_map), "record_index", "left")
+    rejected = (
+        with_lines.where(F.col(CORRUPT).isNotNull())
+        .orderBy("record_index")
+        .select("file_line", F.substring(CORRUPT, 1, 10_000).alias("raw_text"))
+        .collect()
+    )
+    rows_kept = total - len(rejected)
+    examples = [f"line {row.file_line}: malformed record" for row in rejected[:EXAMPLES_SHOWN]]
+    result = LoadedFile(raw, item.path, item.encoding, total, rows_kept, len(rejected), examples)
+    if result.rejected_share > threshold:  # before any table is written
+        raise LoadError(
+            f"{item.path}: {result.rejected_share:.1%} of its rows "
+            f"({result.rows_rejected:,} of {result.rows_read:,}) do not parse, above "
+            f"the {threshold:.1%} allowed (var max_rejected_share in dbt_project.yml), "
+            f"e.g. {'; '.join(examples)}. Fix or download the file again."
+        )
+    kept = with_lines.where(F.col(CORRUPT).isNull()).orderBy("record_index")
+    spark.sql("create database if not exists raw")
+    (
+        kept.select(
+            "file_line",
+            F.lit(loaded_at).cast("timestamp").alias("_loaded_at"),
+            *[F.col(f"`{name}`") for name in item.header],
+        )
+        .write.mode("overwrite")
+        .saveAsTable(f"raw.{raw.dataset}__{raw.table}")
+    )
+    reject_rows = [
+        (
+            raw.dataset,
+            raw.table,
+            str(item.path),
+            int(row.file_line),
+            "MALFORMED RECORD",
+            None,
+            row.raw_text,
+            "Spark's CSV reader: the record does not have the header's columns",
+            loaded_at,
+        )
+        for row in rejected
+    ]
+    frame.unpersist()
+    _replace_log_rows(spark, "load_rejects", raw, reject_rows)
+    _replace_log_rows(
+        spark,
+        "load_log",
+        raw,
+        [
+            (
+                raw.dataset,
+                raw.table,
+                str(item.path),
+                item.encoding,
+                item.path.stat().st_size,
+                total,
+                rows_kept,
+                len(rejected),
+                loaded_at,
+            )
+        ],
+    )
+    return result
+
+
+LOG_SCHEMAS = {
+    "load_rejects": "dataset string, table_name string, file_path string, file_line bigint, "
+    "error_type string, column_name string, raw_text string, error_message string, "
+    "loaded_at timestamp",
+    "load_log": "dataset string, table_name string, file_path string, encoding string, "
+    "file_bytes bigint, rows_read bigint, rows_kept bigint, rows_rejected bigint, "
+    "loaded_at timestamp",
+}
+
+
+def _replace_log_rows(spark: SparkSession, table: str, raw: RawFile, rows: list[Any]) -> None:
+    """raw.<table> keeps the other files' rows and gets this file's new ones."""
+    from pyspark.sql import functions as F
+
+    name = f"raw.{table}"
+    new = spark.createDataFrame(rows, LOG_SCHEMAS[table])
+    if spark.catalog.tableExists(name):
+        old = spark.table(name).where(
+            ~((F.col("dataset") == raw.dataset) & (F.col("table_name") == raw.table))
+        )
+        new = old.unionByName(new).localCheckpoint()  # read fully before the table is replaced
+    new.write.mode("overwrite").saveAsTable(name)
+
+
+def load_raw(settings: Settings, files: list[RawFile] = RAW_FILES) -> list[LoadedFile]:
+    """The raw files into Spark's ``raw`` tables, checked as DuckDB's loader checks them (the
+    exact file per source, gzip, encoding, header; the rejected-share threshold)."""
+    planned = plan(settings.raw_dir, files)
+    threshold = max_rejected_share(settings)
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    results = []
+    with session(settings) as spark:
+        for item in planned:
+            result = _load_one(spark, item, loaded_at, threshold)
+            results.append(result)
+            log.info(
+                "loaded %s into Spark: %s rows read, %s kept, %s rejected (%s)",
+                item.path,
+                f"{result.rows_read:,}",
+                f"{result.rows_kept:,}",
+                f"{result.rows_rejected:,}",
+                item.encoding,
+            )
+            if result.rows_rejected:
+                log.warning(
+                    "%s: %d rows do not parse and are quarantined (raw.load_rejects), e.g. %s",
+                    item.path,
+                    result.rows_rejected,
+                    "; ".join(result.examples),
+                )
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# scoring
+
+
+def _partitioned_predictions_table(spark: SparkSession) -> None:
+    """ml.track_predictions on Spark is partitioned by run_id, so a run's predictions are
+    replaced as one partition (the other runs' rows are never rewritten)."""
+    from python_ml import warehouse
+
+    columns = warehouse.ml_columns(warehouse.TRACK_PREDICTIONS)
+    table = warehouse.TRACK_PREDICTIONS
+    if spark.catalog.tableExists(table):
+        partitions = [c.name for c in spark.catalog.listColumns(table) if c.isPartition]
+        if partitions == ["run_id"]:
+            return
+        if spark.table(table).limit(1).count():
+            raise RuntimeError(f"{table} on Spark holds rows but is not partitioned by run_id")
+        spark.sql(f"drop table {table}")
+    types = {
+        "track_id": "string",
+        "run_id": "string",
+        "predicted_class": "string",
+        "class_probabilities": "array<double>",
+        "scored_at": "timestamp",
+    }
+    spark.sql("create database if not exists ml")
+    spark.sql(
+        f"create table {table} ({', '.join(f'{c} {types[c]}' for c in columns)}) "
+        "using parquet partitioned by (run_id)"
+    )
+
+
+def score_tracks(settings: Settings) -> dict[str, Any]:
+    """The champion scores Spark's predict table with ``mlflow.pyfunc.spark_udf`` into Spark's
+    ``ml.track_predictions`` (this run's partition replaced); the model runs where the data is,
+    on every executor. Training stays on one machine (README, "Spark")."""
+    import time
+
+    from pyspark.sql import functions as F
+
+    from python_ml import warehouse
+    from python_ml.tracking import champion_model_dir, load_champion
+
+    run_id, version_number, model = load_champion(settings)
+    _, model_path = champion_model_dir(settings)
+    prob_columns = [f"prob_{name}" for name in model.class_names]
+    result_type = ", ".join([*(f"{c} double" for c in prob_columns), "predicted_class string"])
+    with session(settings) as spark:
+        import mlflow.pyfunc
+
+        spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        _partitioned_predictions_table(spark)
+        udf = mlflow.pyfunc.spark_udf(
+            spark, str(model_path), result_type=result_type, env_manager="local"
+        )
+        started = time.perf_counter()
+        tracks = spark.table(warehouse.PREDICT_TRACKS)
+        scored = tracks.select(
+            "track_id",
+            udf(F.struct(*[F.col(f).cast("double").alias(f) for f in model.features])).alias("out"),
+        ).select(
+            "track_id",
+            F.lit(run_id).alias("run_id"),
+            F.col("out.predicted_class").alias("predicted_class"),
+            F.array(*[F.col(f"out.{c}") for c in prob_columns]).alias("class_probabilities"),
+            F.current_timestamp().cast("timestamp").alias("scored_at"),
+        )
+        order = spark.table(warehouse.TRACK_PREDICTIONS).columns
+        scored.select(*order).write.insertInto(warehouse.TRACK_PREDICTIONS, overwrite=True)
+        seconds = time.perf_counter() - started
+        rows = spark.table(warehouse.TRACK_PREDICTIONS).where(F.col("run_id") == run_id).count()
+    log.info(
+        "champion: run %s (version %d) scored %s tracks on Spark in %.1f s (%s rows/s)",
+        run_id,
+        version_number,
+        f"{rows:,}",
+        seconds,
+        f"{rows / max(seconds, 1e-9):,.0f}",
+    )
+    return {"run_id": run_id, "rows": rows, "seconds": seconds}

@@ -1,0 +1,112 @@
+"""The same dbt project and the champion's scoring on Spark (local[*]), against DuckDB's.
+
+On a copy of the main job's folder (small generated data, a champion, DuckDB predictions):
+`build --engine spark` runs the raw files through Spark's loader and `dbt build --target spark`
+(every data test must pass, or the command fails); the predict split must hold exactly the
+track ids DuckDB's does; `score --engine spark` (mlflow.pyfunc.spark_udf) must call the same
+classes with the same probabilities as DuckDB's scoring; the prediction marts build on Spark.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from conftest import PROJECT_ROOT, main_job_env
+
+
+def python_ml(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "python_ml", *args],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("spark") / "job"
+    shutil.copytree(main_job_dir, folder, symlinks=True)
+    env = {
+        **os.environ,
+        **main_job_env(folder),
+        "MUSIC_SPARK_DIR": str(folder / "spark"),
+        "SPARK_DRIVER_MEMORY": "2g",
+    }
+    build = python_ml(env, "build", "--engine", "spark")
+    assert build.returncode == 0, build.stderr[-4000:] + build.stdout[-4000:]
+    score = python_ml(env, "score", "--engine", "spark")
+    assert score.returncode == 0, score.stderr[-4000:]
+    return {"folder": folder, "env": env, "build": build, "score": score}
+
+
+def spark_rows(env: dict[str, str], sql: str) -> list[tuple]:
+    """Rows of a Spark SQL query, read in a process of its own (one metastore user at a time)."""
+    code = (
+        "import json, sys\n"
+        "from python_ml.settings import load_settings\n"
+        "from python_ml.spark import session\n"
+        "with session(load_settings()) as spark:\n"
+        "    rows = [list(r) for r in spark.sql(sys.argv[1]).collect()]\n"
+        "print('ROWS' + json.dumps(rows, default=str))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, sql], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    import json
+
+    line = next(line for line in result.stdout.splitlines() if line.startswith("ROWS"))
+    return [tuple(row) for row in json.loads(line[4:])]
+
+
+def duck_rows(folder: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_dbt_build_on_spark_passes_every_data_test(spark_job: dict) -> None:
+    output = spark_job["build"].stdout + spark_job["build"].stderr
+    assert "Completed successfully" in output
+    assert "WARN=0 ERROR=0 SKIP=0" in output  # every model built, every data test passed
+    assert "unique_fct_predict_tracks_track_id" in output
+
+
+def test_the_predict_split_holds_the_same_track_ids(spark_job: dict) -> None:
+    duck = {
+        r[0]
+        for r in duck_rows(spark_job["folder"], "select track_id from marts.fct_predict_tracks")
+    }
+    spark = {
+        r[0] for r in spark_rows(spark_job["env"], "select track_id from marts.fct_predict_tracks")
+    }
+    assert len(duck) > 300 and spark == duck
+    train = spark_rows(spark_job["env"], "select count(*) from marts.fct_train_tracks")[0][0]
+    assert (
+        train == duck_rows(spark_job["folder"], "select count(*) from marts.fct_train_tracks")[0][0]
+    )
+
+
+def test_spark_scoring_matches_duckdb_scoring(spark_job: dict) -> None:
+    sql = (
+        "select track_id, run_id, predicted_class, class_probabilities "
+        "from ml.track_predictions where run_id = '{run}' order by track_id"
+    )
+    champion = duck_rows(spark_job["folder"], "select run_id from ml.model_runs where is_champion")[
+        0
+    ][0]
+    duck = duck_rows(spark_job["folder"], sql.format(run=champion))
+    spark = spark_rows(spark_job["env"], sql.format(run=champion))
+    assert len(duck) > 300 and len(spark) == len(duck)
+    assert [r[0] for r in spark] == [r[0] for r in duck]
+    assert [r[2] for r in spark] == [r[2] for r in duck]
+    difference = np.abs(np.array([r[3] for r in spark]) - np.array([r[3] for r in duck]))
+    assert difference.max() <= 1e-6
