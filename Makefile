@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SPARK_STAMP := $(VENV)/.spark-stamp
 
 # Absolute paths, so dbt and python_ml agree whatever the working directory.
 export MUSIC_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
@@ -17,11 +18,11 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install run test lint pytest dbt-build docs docs-serve mlflow-ui dagster app bench clean help
+.PHONY: install install-spark run test lint pytest dbt-build docs docs-serve mlflow-ui dagster app bench clean help
 
 help:  ## list every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "make %-11s %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "}; {printf "make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the project (once per pyproject.toml change)
 
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
+
+install-spark: $(SPARK_STAMP)  ## add the optional Spark engine (pyspark, dbt-spark; needs Java 17+)
+
 run: install  ## set up and run the main job end to end (built-in data without Kaggle access)
 	$(BIN)/python -m python_ml run
 
@@ -42,7 +49,7 @@ lint: install  ## ruff (lint, format) and sqlfluff
 	$(BIN)/ruff format --check python_ml tests app
 	$(BIN)/sqlfluff lint models tests/singular analyses
 
-pytest: install  ## every pytest test (dbt builds, unit/data tests, contracts on small data)
+pytest: install install-spark  ## every pytest test (dbt builds on DuckDB and Spark, contracts, ...)
 	$(BIN)/python -m pytest
 
 test: lint pytest  ## lint + all tests

@@ -91,3 +91,65 @@
 {% macro spark__quantile_over_all(expr, fraction) -%}
     percentile({{ expr }}, {{ fraction }}) over ()
 {%- endmacro %}
+
+{#- The element at a 1-based position of a list (NULL past its end). -#}
+{% macro list_element(expr, position) -%}
+    {{ return(adapter.dispatch('list_element', 'music_popularity')(expr, position)) }}
+{%- endmacro %}
+{% macro default__list_element(expr, position) -%} {{ expr }}[{{ position }}] {%- endmacro %}
+{% macro spark__list_element(expr, position) -%}
+    try_element_at({{ expr }}, {{ position }})
+{%- endmacro %}
+
+{#- Sum, least and greatest element of a list of numbers. -#}
+{% macro list_sum(expr) -%}
+    {{ return(adapter.dispatch('list_sum', 'music_popularity')(expr)) }}
+{%- endmacro %}
+{% macro default__list_sum(expr) -%} list_sum({{ expr }}) {%- endmacro %}
+{% macro spark__list_sum(expr) -%}
+    aggregate({{ expr }}, cast(0 as double), (total, item) -> total + item)
+{%- endmacro %}
+{% macro list_min(expr) -%}
+    {{ return(adapter.dispatch('list_min', 'music_popularity')(expr)) }}
+{%- endmacro %}
+{% macro default__list_min(expr) -%} list_min({{ expr }}) {%- endmacro %}
+{% macro spark__list_min(expr) -%} array_min({{ expr }}) {%- endmacro %}
+{% macro list_max(expr) -%}
+    {{ return(adapter.dispatch('list_max', 'music_popularity')(expr)) }}
+{%- endmacro %}
+{% macro default__list_max(expr) -%} list_max({{ expr }}) {%- endmacro %}
+{% macro spark__list_max(expr) -%} array_max({{ expr }}) {%- endmacro %}
+
+{#- An aggregate: the values of `value` as a list in the order of `order_by`. -#}
+{% macro ordered_list(value, order_by) -%}
+    {{ return(adapter.dispatch('ordered_list', 'music_popularity')(value, order_by)) }}
+{%- endmacro %}
+{% macro default__ordered_list(value, order_by) -%}
+    list({{ value }} order by {{ order_by }})
+{%- endmacro %}
+{% macro spark__ordered_list(value, order_by) -%}
+    transform(
+        array_sort(collect_list(struct({{ order_by }} as sort_key, {{ value }} as item))),
+        entry -> entry.item
+    )
+{%- endmacro %}
+
+{#- A map from a list of keys and a list of values. -#}
+{% macro map_from_lists(keys, values) -%}
+    {{ return(adapter.dispatch('map_from_lists', 'music_popularity')(keys, values)) }}
+{%- endmacro %}
+{% macro default__map_from_lists(keys, values) -%} map({{ keys }}, {{ values }}) {%- endmacro %}
+{% macro spark__map_from_lists(keys, values) -%}
+    map_from_arrays({{ keys }}, {{ values }})
+{%- endmacro %}
+
+{#- A number inside a JSON text, by JSON path (NULL when absent). -#}
+{% macro json_number(expr, path) -%}
+    {{ return(adapter.dispatch('json_number', 'music_popularity')(expr, path)) }}
+{%- endmacro %}
+{% macro default__json_number(expr, path) -%}
+    try_cast(json_extract({{ expr }}, '{{ path }}') as double)
+{%- endmacro %}
+{% macro spark__json_number(expr, path) -%}
+    try_cast(get_json_object({{ expr }}, '{{ path }}') as double)
+{%- endmacro %}

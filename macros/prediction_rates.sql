@@ -8,10 +8,10 @@
     {%- set classes = ref('popularity_classes') -%}
     {%- set hit = "(select max_by(class_name, class_index) from " ~ classes ~ ")" -%}
     {%- set coldest = "(select min_by(class_name, class_index) from " ~ classes ~ ")" -%}
-    avg(case when predicted_class = {{ hit }} then 1.0 else 0.0 end) as predicted_hit_rate,
-    avg(case when true_class = {{ hit }} then 1.0 else 0.0 end) as actual_hit_rate,
-    avg(case when predicted_class != {{ coldest }} then 1.0 else 0.0 end)
+    avg(case when predicted_class = {{ hit }} then cast(1 as double) else 0 end) as predicted_hit_rate,
+    avg(case when true_class = {{ hit }} then cast(1 as double) else 0 end) as actual_hit_rate,
+    avg(case when predicted_class != {{ coldest }} then cast(1 as double) else 0 end)
         as predicted_not_cold_rate,
-    avg(case when true_class != {{ coldest }} then 1.0 else 0.0 end) as actual_not_cold_rate,
-    avg(case when is_correct then 1.0 else 0.0 end) as accuracy
+    avg(case when true_class != {{ coldest }} then cast(1 as double) else 0 end) as actual_not_cold_rate,
+    avg(case when is_correct then cast(1 as double) else 0 end) as accuracy
 {%- endmacro %}

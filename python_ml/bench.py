@@ -244,7 +244,37 @@ def write_report(
                 )
                 + "."
             )
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    kept = kept_sections(path)  # sections other benchmarks wrote (e.g. bench_spark's)
+    path.write_text("\n".join(lines) + "\n" + kept, encoding="utf-8")
+
+
+SECTION_START, SECTION_END = "<!-- section: {name} -->", "<!-- /section: {name} -->"
+
+
+def kept_sections(path: Path) -> str:
+    """The marked sections of an existing BENCHMARKS.md, to be written back unchanged."""
+    import re
+
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    found = re.findall(r"\n<!-- section: (\w+) -->.*?<!-- /section: \1 -->\n", text, re.S)
+    return "".join(
+        re.search(rf"\n<!-- section: {name} -->.*?<!-- /section: {name} -->\n", text, re.S).group(0)
+        for name in found
+    )
+
+
+def write_section(path: Path, name: str, body: str) -> None:
+    """Put (or replace) a marked section at the end of BENCHMARKS.md."""
+    import re
+
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    start, end = SECTION_START.format(name=name), SECTION_END.format(name=name)
+    block = f"\n{start}\n{body.rstrip()}\n{end}\n"
+    pattern = re.compile(rf"\n{re.escape(start)}.*?{re.escape(end)}\n", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text + block
+    path.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

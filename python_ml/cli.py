@@ -142,8 +142,9 @@ def write_songs_report(settings: Settings, table: str) -> None:
 def cmd_marts(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.dbt import PREDICTION_MARTS, run_dbt
 
-    with step("dbt build of the prediction marts"):
-        run_dbt(settings, "build", "--select", *PREDICTION_MARTS)
+    target = ["--target", "spark"] if args.engine == "spark" else []
+    with step(f"dbt build of the prediction marts on {args.engine}"):
+        run_dbt(settings, "build", *target, "--select", *PREDICTION_MARTS)
 
 
 def cmd_charts(settings: Settings, args: argparse.Namespace) -> None:
@@ -299,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="dbt build of the prediction marts (after scoring)",
         description="dbt build --select tag:ml_outputs staging.ml",
     )
+    add_engine_option(p)
     p.set_defaults(func=cmd_marts)
 
     p = sub.add_parser(

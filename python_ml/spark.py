@@ -376,6 +376,7 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
         scored.select(*order).write.insertInto(warehouse.TRACK_PREDICTIONS, overwrite=True)
         seconds = time.perf_counter() - started
         rows = spark.table(warehouse.TRACK_PREDICTIONS).where(F.col("run_id") == run_id).count()
+        copy_model_runs(settings, spark)
     log.info(
         "champion: run %s (version %d) scored %s tracks on Spark in %.1f s (%s rows/s)",
         run_id,
@@ -385,3 +386,29 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
         f"{rows / max(seconds, 1e-9):,.0f}",
     )
     return {"run_id": run_id, "rows": rows, "seconds": seconds}
+
+
+def copy_model_runs(settings: Settings, spark: SparkSession) -> int:
+    """ml.model_runs, the record of training (on one machine, in DuckDB), copied whole to
+    Spark's ml.model_runs, so the prediction marts there name the champion and its figures."""
+    import pandas as pd
+
+    from python_ml import warehouse
+
+    with warehouse.connect(settings.warehouse) as con:
+        runs = con.execute(f"select * from {warehouse.MODEL_RUNS}").df()
+    schema = spark.table(warehouse.MODEL_RUNS).schema
+
+    def plain(value: Any) -> Any:
+        if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+        return value.item() if hasattr(value, "item") else value
+
+    rows = [
+        tuple(plain(record[field.name]) for field in schema.fields)
+        for record in runs.to_dict("records")
+    ]
+    spark.createDataFrame(rows, schema).write.mode("overwrite").saveAsTable(warehouse.MODEL_RUNS)
+    return len(rows)

@@ -7,9 +7,9 @@
 select *
 from {{ model }}
 where
-    coalesce(len({{ column }}), 0) = 0
-    or abs(list_sum({{ column }}) - 1) > {{ tolerance }}
-    or list_min({{ column }}) < 0
-    or list_max({{ column }}) > 1
+    coalesce({{ list_length(column) }}, 0) = 0
+    or abs({{ list_sum(column) }} - 1) > {{ tolerance }}
+    or {{ list_min(column) }} < 0
+    or {{ list_max(column) }} > 1
 
 {% endtest %}

@@ -45,7 +45,9 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     assert build.returncode == 0, build.stderr[-4000:] + build.stdout[-4000:]
     score = python_ml(env, "score", "--engine", "spark")
     assert score.returncode == 0, score.stderr[-4000:]
-    return {"folder": folder, "env": env, "build": build, "score": score}
+    marts = python_ml(env, "marts", "--engine", "spark")
+    assert marts.returncode == 0, marts.stderr[-4000:] + marts.stdout[-4000:]
+    return {"folder": folder, "env": env, "build": build, "score": score, "marts": marts}
 
 
 def spark_rows(env: dict[str, str], sql: str) -> list[tuple]:
@@ -110,3 +112,26 @@ def test_spark_scoring_matches_duckdb_scoring(spark_job: dict) -> None:
     assert [r[2] for r in spark] == [r[2] for r in duck]
     difference = np.abs(np.array([r[3] for r in spark]) - np.array([r[3] for r in duck]))
     assert difference.max() <= 1e-6
+
+
+def test_the_prediction_marts_on_spark_equal_duckdbs(spark_job: dict) -> None:
+    output = spark_job["marts"].stdout + spark_job["marts"].stderr
+    assert "WARN=0 ERROR=0 SKIP=0" in output  # every mart built, every data test passed
+    sql = (
+        "select class_name, support, predicted_count, true_positives, "
+        "round(class_precision, 9), round(class_recall, 9) "
+        "from marts.rpt_class_metrics order by class_name"
+    )
+    assert spark_rows(spark_job["env"], sql) == [
+        tuple(row) for row in duck_rows(spark_job["folder"], sql)
+    ]
+    sql = (
+        "select count(*), sum(case when is_correct then 1 else 0 end) "
+        "from marts.fct_track_predictions"
+    )
+    assert spark_rows(spark_job["env"], sql) == duck_rows(spark_job["folder"], sql)
+    sql = (
+        "select model_label, leaderboard_rank, is_champion from marts.rpt_model_leaderboard "
+        "order by model_label"
+    )
+    assert spark_rows(spark_job["env"], sql) == duck_rows(spark_job["folder"], sql)

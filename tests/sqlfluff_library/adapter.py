@@ -5,7 +5,7 @@ linter checks the models' layout, and each cross-database macro's DuckDB and Spa
 exercised by dbt builds on both targets (tests/python).
 """
 
-QUOTED_ARGUMENTS = {"regex_full_match": (1,), "list_join": (1,)}
+QUOTED_ARGUMENTS = {"regex_full_match": (1,), "list_join": (1,), "json_number": (1,)}
 
 
 def quote(name: str) -> str:

@@ -29,16 +29,19 @@ classes as (
 
 unnested as (
 
+    -- One row per track and seed class, the class's probability taken by its position.
     select
         predictions.track_id,
         predictions.run_id,
-        unnest(predictions.class_probabilities) as probability,
-        generate_subscripts(predictions.class_probabilities, 1) - 1 as class_index
+        cast(classes.class_index as bigint) as class_index,
+        {{ list_element('predictions.class_probabilities', 'classes.class_index + 1') }}
+            as probability
     from predictions
     inner join current_predictions
         on
             predictions.track_id = current_predictions.track_id
             and predictions.run_id = current_predictions.run_id
+    cross join classes
 
 ),
 

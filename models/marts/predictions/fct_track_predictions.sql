@@ -24,7 +24,7 @@ tracks as (
 classes as (
 
     select
-        list(class_name order by class_index) as class_names,
+        {{ ordered_list('class_name', 'class_index') }} as class_names,
         max_by(class_name, class_index) as hit_class
     from {{ ref('popularity_classes') }}
 
@@ -61,7 +61,7 @@ final as (
         tracks.track_name,
         tracks.artist_names,
         tracks.primary_artist_id,
-        tracks.artist_names[1] as primary_artist_name,
+        {{ list_first('tracks.artist_names') }} as primary_artist_name,
         tracks.release_year,
         tracks.danceability,
         tracks.energy,
@@ -75,9 +75,9 @@ final as (
         tracks.explicit,
         tracks.artist_followers,
         predictions.predicted_class,
-        map(classes.class_names, predictions.class_probabilities) as class_probabilities,
-        predictions.class_probabilities[len(predictions.class_probabilities)]
-            as hit_probability,
+        {{ map_from_lists('classes.class_names', 'predictions.class_probabilities') }}
+            as class_probabilities,
+        {{ list_last('predictions.class_probabilities') }} as hit_probability,
         predictions.predicted_class = classes.hit_class as is_predicted_hit,
         tracks.popularity as true_popularity,
         tracks.popularity_class as true_class,

@@ -29,11 +29,11 @@ final as (
         class_index,
         class_name,
         probability_bin,
-        probability_bin / 10.0 as bin_lower,
-        (probability_bin + 1) / 10.0 as bin_upper,
+        probability_bin / cast(10 as double) as bin_lower,
+        (probability_bin + 1) / cast(10 as double) as bin_upper,
         count(*) as track_count,
         avg(probability) as mean_probability,
-        avg(case when is_true_class then 1.0 else 0.0 end) as observed_share
+        avg(case when is_true_class then cast(1 as double) else 0 end) as observed_share
     from binned
     group by class_index, class_name, probability_bin
 

@@ -14,7 +14,7 @@ runs as (
 final as (
 
     select
-        rank() over (order by validation_macro_f1 desc) as leaderboard_rank,
+        cast(rank() over (order by validation_macro_f1 desc) as bigint) as leaderboard_rank,
         run_id,
         model_label,
         model_name,

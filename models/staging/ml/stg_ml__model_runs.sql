@@ -43,13 +43,13 @@ final as (
         holdout_log_loss,
         holdout_brier,
         holdout_ece,
-        try_cast(json_extract(metrics_json, '$.time_split.accuracy') as double)
+        {{ json_number('metrics_json', '$.time_split.accuracy') }}
             as time_split_accuracy,
-        try_cast(json_extract(metrics_json, '$.time_split.macro_f1') as double)
+        {{ json_number('metrics_json', '$.time_split.macro_f1') }}
             as time_split_macro_f1,
-        try_cast(json_extract(metrics_json, '$.new_artist.accuracy') as double)
+        {{ json_number('metrics_json', '$.new_artist.accuracy') }}
             as new_artist_accuracy,
-        try_cast(json_extract(metrics_json, '$.new_artist.macro_f1') as double)
+        {{ json_number('metrics_json', '$.new_artist.macro_f1') }}
             as new_artist_macro_f1,
         metrics_json,
         features,
