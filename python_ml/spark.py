@@ -160,20 +160,14 @@ def _load_one(
 ) -> LoadedFile:
     """One raw file into raw.<dataset>__<table>; its malformed rows into raw.load_rejects."""
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     raw = item.raw
-    frame = _read(spark, item).cache()
-    # Records in file order (one partition per file: multi-line CSV is not split), numbered
-    # 0, 1, ... and mapped to the file's lines by the same scan DuckDB's loader uses.
-    numbered = frame.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1]))
-    columns = [*item.header, CORRUPT, "record_index"]
-    records = spark.createDataFrame(
-        numbered,
-        T.StructType([T.StructField(c, T.StringType()) for c in columns[:-1]]).add(
-            "record_index", T.LongType()
-        ),
-    )
+    frame = _read(spark, item)
+    if frame.rdd.getNumPartitions() != 1:  # multi-line CSV: one file is one partition
+        frame = frame.coalesce(1)
+    # Records in file order, numbered 0, 1, ... (one partition: the ids are consecutive), and
+    # mapped to the file's lines by the same scan DuckDB's loader uses.
+    records = frame.withColumn("record_index", F.monotonically_increasing_id()).cache()
     lines = [physical for _, physical in record_lines(item.path, item.encoding)]
     total = records.count()
     if len(lines) != total:
@@ -184,10 +178,15 @@ def _load_one(
             len(lines),
         )
         lines = [index + 2 for index in range(total)]
-    line_map = spark.createDataFrame(
-        [(index, line) for index, line in enumerate(lines)], "record_index long, file_line long"
-    )
-    with_lines = records.join(F.broadcast(line_map), "record_index", "left")
+    if lines == list(range(2, total + 2)):  # no blank lines, no record over several lines
+        with_lines = records.withColumn("file_line", F.col("record_index") + 2)
+    else:
+        import pandas as pd
+
+        line_map = spark.createDataFrame(
+            pd.DataFrame({"record_index": range(total), "file_line": lines}, dtype="int64")
+        )
+        with_lines = records.join(F.broadcast(line_map), "record_index", "left")
     rejected = (
         with_lines.where(F.col(CORRUPT).isNotNull())
         .orderBy("record_index")
@@ -229,7 +228,7 @@ def _load_one(
         )
         for row in rejected
     ]
-    frame.unpersist()
+    records.unpersist()
     _replace_log_rows(spark, "load_rejects", raw, reject_rows)
     _replace_log_rows(
         spark,
