@@ -16,7 +16,7 @@ binned as (
     select
         class_index,
         class_name,
-        least(floor(probability * 10), 9)::integer as probability_bin,
+        cast(least(floor(probability * 10), 9) as integer) as probability_bin,
         probability,
         is_true_class
     from probabilities
