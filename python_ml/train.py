@@ -1,6 +1,8 @@
 """Training the tracks task: every configured experiment on the same split and features, each
-an MLflow run and an ``ml.model_runs`` row; the champion policy (python_ml/champion.py) picks
-the model that scores.
+an MLflow run and an ``ml.model_runs`` row. The other responsibilities live apart: loading the
+split (python_ml/track_data.py), the models and their fit (python_ml/models.py), run recording
+shared with the songs study (python_ml/runs.py, python_ml/tracking.py) and the champion policy
+(python_ml/champion.py), which picks the model that scores.
 
 One procedure fits every model, wherever it is evaluated (:func:`fit_procedure`): the rows are
 split into a *fit* fold, a *calibration* fold (the network's early stopping, temperature
@@ -42,29 +44,13 @@ from python_ml.evaluate import (
 from python_ml.models import FittedModel, fit_model
 from python_ml.runs import library_versions, now, record_runs
 from python_ml.settings import Settings
+from python_ml.track_data import TrackData, TrainingError, load_track_data
 
 log = logging.getLogger(__name__)
 
 # Temperature scaling is kept only when it lowers the validation log loss by at least this.
 CALIBRATION_MIN_GAIN = 1e-4
 MIN_CHECK_ROWS = 100
-
-
-class TrainingError(RuntimeError):
-    """An experiment failed; the message names it and says the champion did not move."""
-
-
-@dataclass
-class TrackData:
-    """Features (float32), integer labels (`label`, the seed's class_index) and the first
-    artist (`group`, for the new-artist check) of the train split."""
-
-    class_names: list[str]
-    train: pd.DataFrame
-    fingerprint: str
-    data_origin: str
-    # Folds and splits are the same for every experiment: computed once, keyed by subset.
-    cache: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -89,50 +75,6 @@ class Procedure:
     val_proba: np.ndarray
     n_fit: int
     n_validation: int
-
-
-def load_track_data(settings: Settings, features: list[str]) -> TrackData:
-    """Read the train split (read-only) in a fixed order, so the same data gives the same
-    folds and metrics. Only the needed columns, as float32 with integer labels: at 10x the
-    real size the frame is the bulk of training's memory."""
-    columns = sorted({*features, "release_year"})
-    for column in columns:
-        warehouse.check_identifier(column)
-    selected = ", ".join(f"cast(t.{c} as float) as {c}" for c in columns)
-    with warehouse.connect(settings.warehouse) as con:
-        warehouse.require_tables(con, warehouse.TRAIN_TRACKS, warehouse.POPULARITY_CLASSES)
-        class_names = [
-            r[0]
-            for r in con.execute(
-                f"select class_name from {warehouse.POPULARITY_CLASSES} order by class_index"
-            ).fetchall()
-        ]
-        train = con.execute(
-            f"select {selected}, c.class_index::tinyint as label, "
-            "coalesce(t.primary_artist_id, t.track_id) as group_id "
-            f"from {warehouse.TRAIN_TRACKS} as t "
-            f"join {warehouse.POPULARITY_CLASSES} as c on c.class_name = t.popularity_class "
-            "order by t.track_id"
-        ).df()
-        fingerprint = con.execute(
-            f"select md5(string_agg(track_id || ':' || popularity_class, ',' order by track_id))"
-            f" from {warehouse.TRAIN_TRACKS}"
-        ).fetchone()[0]
-    if train.empty:
-        raise TrainingError(
-            f"{warehouse.TRAIN_TRACKS} is empty: no clean tracks reached the split. See "
-            "marts.rpt_source_row_counts for why rows were rejected."
-        )
-    counts = train["label"].value_counts()
-    missing = [name for i, name in enumerate(class_names) if counts.get(i, 0) < 10]
-    if missing:
-        raise TrainingError(
-            f"{warehouse.TRAIN_TRACKS} has fewer than 10 tracks of class "
-            f"{', '.join(missing)}; every class needs training rows for the fit, calibration "
-            "and validation folds. Use a fuller tracks file, or change the thresholds in "
-            "seeds/popularity_classes.csv."
-        )
-    return TrackData(class_names, train, fingerprint or "", origin.tracks_origin(settings.raw_dir))
 
 
 def _labels(frame: pd.DataFrame) -> np.ndarray:

@@ -1,0 +1,74 @@
+"""Loading the tracks task's training data: the train split from the warehouse, read-only, as
+float32 features with integer labels, its fingerprint and data origin. Training
+(python_ml/train.py) fits and evaluates on it; nothing here fits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from python_ml import origin, warehouse
+from python_ml.settings import Settings
+
+
+class TrainingError(RuntimeError):
+    """An experiment failed; the message names it and says the champion did not move."""
+
+
+@dataclass
+class TrackData:
+    """Features (float32), integer labels (`label`, the seed's class_index) and the first
+    artist (`group`, for the new-artist check) of the train split."""
+
+    class_names: list[str]
+    train: pd.DataFrame
+    fingerprint: str
+    data_origin: str
+    # Folds and splits are the same for every experiment: computed once, keyed by subset.
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+def load_track_data(settings: Settings, features: list[str]) -> TrackData:
+    """Read the train split (read-only) in a fixed order, so the same data gives the same
+    folds and metrics. Only the needed columns, as float32 with integer labels: at 10x the
+    real size the frame is the bulk of training's memory."""
+    columns = sorted({*features, "release_year"})
+    for column in columns:
+        warehouse.check_identifier(column)
+    selected = ", ".join(f"cast(t.{c} as float) as {c}" for c in columns)
+    with warehouse.connect(settings.warehouse) as con:
+        warehouse.require_tables(con, warehouse.TRAIN_TRACKS, warehouse.POPULARITY_CLASSES)
+        class_names = [
+            r[0]
+            for r in con.execute(
+                f"select class_name from {warehouse.POPULARITY_CLASSES} order by class_index"
+            ).fetchall()
+        ]
+        train = con.execute(
+            f"select {selected}, c.class_index::tinyint as label, "
+            "coalesce(t.primary_artist_id, t.track_id) as group_id "
+            f"from {warehouse.TRAIN_TRACKS} as t "
+            f"join {warehouse.POPULARITY_CLASSES} as c on c.class_name = t.popularity_class "
+            "order by t.track_id"
+        ).df()
+        fingerprint = con.execute(
+            f"select md5(string_agg(track_id || ':' || popularity_class, ',' order by track_id))"
+            f" from {warehouse.TRAIN_TRACKS}"
+        ).fetchone()[0]
+    if train.empty:
+        raise TrainingError(
+            f"{warehouse.TRAIN_TRACKS} is empty: no clean tracks reached the split. See "
+            "marts.rpt_source_row_counts for why rows were rejected."
+        )
+    counts = train["label"].value_counts()
+    missing = [name for i, name in enumerate(class_names) if counts.get(i, 0) < 10]
+    if missing:
+        raise TrainingError(
+            f"{warehouse.TRAIN_TRACKS} has fewer than 10 tracks of class "
+            f"{', '.join(missing)}; every class needs training rows for the fit, calibration "
+            "and validation folds. Use a fuller tracks file, or change the thresholds in "
+            "seeds/popularity_classes.csv."
+        )
+    return TrackData(class_names, train, fingerprint or "", origin.tracks_origin(settings.raw_dir))
