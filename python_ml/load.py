@@ -75,6 +75,37 @@ class LoadedFile:
     def rejected_share(self) -> float:
         return self.rows_rejected / self.rows_read if self.rows_read else 0.0
 
+    def log(self, engine: str = "") -> None:
+        """One line per file, and a warning naming some quarantined lines."""
+        log.info(
+            "loaded %s%s: %s rows read, %s kept, %s rejected (%s)",
+            self.path,
+            f" into {engine}" if engine else "",
+            f"{self.rows_read:,}",
+            f"{self.rows_kept:,}",
+            f"{self.rows_rejected:,}",
+            self.encoding,
+        )
+        if self.rows_rejected:
+            log.warning(
+                "%s: %d rows do not parse and are quarantined (raw.load_rejects, "
+                "marts.rpt_rejected_rows), e.g. %s",
+                self.path,
+                self.rows_rejected,
+                "; ".join(self.examples),
+            )
+
+    def check_share(self, threshold: float) -> None:
+        """A LoadError when more than ``threshold`` of the file's rows do not parse."""
+        if self.rejected_share > threshold:
+            raise LoadError(
+                f"{self.path}: {self.rejected_share:.1%} of its rows "
+                f"({self.rows_rejected:,} of {self.rows_read:,}) do not parse, "
+                f"above the {threshold:.1%} allowed (var max_rejected_share in "
+                f"dbt_project.yml), e.g. {'; '.join(self.examples)}. Fix or download "
+                "the file again; nothing in the warehouse was changed."
+            )
+
 
 def max_rejected_share(settings: Settings) -> float:
     """The dbt var ``max_rejected_share`` (dbt_project.yml), so dbt and the loader agree."""
@@ -335,30 +366,8 @@ def load_raw(
                         "Check that it is the Kaggle file, or download it again."
                     ) from None
                 results.append(result)
-                log.info(
-                    "loaded %s: %s rows read, %s kept, %s rejected (%s)",
-                    item.path,
-                    f"{result.rows_read:,}",
-                    f"{result.rows_kept:,}",
-                    f"{result.rows_rejected:,}",
-                    item.encoding,
-                )
-                if result.rows_rejected:
-                    log.warning(
-                        "%s: %d rows do not parse and are quarantined (raw.load_rejects, "
-                        "marts.rpt_rejected_rows), e.g. %s",
-                        item.path,
-                        result.rows_rejected,
-                        "; ".join(result.examples),
-                    )
-                if result.rejected_share > threshold:
-                    raise LoadError(
-                        f"{item.path}: {result.rejected_share:.1%} of its rows "
-                        f"({result.rows_rejected:,} of {result.rows_read:,}) do not parse, "
-                        f"above the {threshold:.1%} allowed (var max_rejected_share in "
-                        f"dbt_project.yml), e.g. {'; '.join(result.examples)}. Fix or download "
-                        "the file again; nothing in the warehouse was changed."
-                    )
+                result.log()
+                result.check_share(threshold)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -27,7 +27,6 @@ import yaml
 from python_ml.load import (
     EXAMPLES_SHOWN,
     LoadedFile,
-    LoadError,
     PlannedFile,
     max_rejected_share,
     plan,
@@ -196,13 +195,7 @@ def _load_one(
     rows_kept = total - len(rejected)
     examples = [f"line {row.file_line}: malformed record" for row in rejected[:EXAMPLES_SHOWN]]
     result = LoadedFile(raw, item.path, item.encoding, total, rows_kept, len(rejected), examples)
-    if result.rejected_share > threshold:  # before any table is written
-        raise LoadError(
-            f"{item.path}: {result.rejected_share:.1%} of its rows "
-            f"({result.rows_rejected:,} of {result.rows_read:,}) do not parse, above "
-            f"the {threshold:.1%} allowed (var max_rejected_share in dbt_project.yml), "
-            f"e.g. {'; '.join(examples)}. Fix or download the file again."
-        )
+    result.check_share(threshold)  # before any table of this file is written
     kept = with_lines.where(F.col(CORRUPT).isNull()).orderBy("record_index")
     spark.sql("create database if not exists raw")
     (
@@ -286,21 +279,7 @@ def load_raw(settings: Settings, files: list[RawFile] = RAW_FILES) -> list[Loade
         for item in planned:
             result = _load_one(spark, item, loaded_at, threshold)
             results.append(result)
-            log.info(
-                "loaded %s into Spark: %s rows read, %s kept, %s rejected (%s)",
-                item.path,
-                f"{result.rows_read:,}",
-                f"{result.rows_kept:,}",
-                f"{result.rows_rejected:,}",
-                item.encoding,
-            )
-            if result.rows_rejected:
-                log.warning(
-                    "%s: %d rows do not parse and are quarantined (raw.load_rejects), e.g. %s",
-                    item.path,
-                    result.rows_rejected,
-                    "; ".join(result.examples),
-                )
+            result.log("Spark")
     return results
 
 
