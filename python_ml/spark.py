@@ -333,6 +333,11 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
     with session(settings) as spark:
         import mlflow.pyfunc
 
+        if not spark.catalog.tableExists(warehouse.PREDICT_TRACKS):
+            raise LookupError(
+                f"Spark has no {warehouse.PREDICT_TRACKS} under {settings.spark_dir}. Build it "
+                "first: `python -m python_ml build --engine spark`."
+            )
         spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         _partitioned_predictions_table(spark)
         udf = mlflow.pyfunc.spark_udf(
