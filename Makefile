@@ -66,6 +66,7 @@ docs-serve: docs  ## serve the dbt docs on 127.0.0.1:8080
 
 # MLflow's UI over the local store: one worker, bound to this machine.
 mlflow-ui: install  ## MLflow UI over data/mlflow on 127.0.0.1:5000
+	@echo "open http://127.0.0.1:5000/#/experiments?workflowType=machine_learning (the training view)"
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
 		--workers 1 --backend-store-uri sqlite:///$(MUSIC_MLFLOW_DIR)/mlflow.db
 

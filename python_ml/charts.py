@@ -516,7 +516,7 @@ th:first-child,td:first-child{{text-align:left}}th{{background:#f4f4f4}}</style>
 from the dbt marts.</p>
 <p>More: <a href="{docs}">dbt docs site</a> (or <code>make docs-serve</code>:
 <a href="http://127.0.0.1:8080">127.0.0.1:8080</a>) ·
-MLflow (<code>make mlflow-ui</code>: <a href="http://127.0.0.1:5000">127.0.0.1:5000</a>)</p>
+MLflow (<code>make mlflow-ui</code>: <a href="http://127.0.0.1:5000/#/experiments?workflowType=machine_learning">127.0.0.1:5000</a>)</p>
 {numbers}
 {figures}
 </body></html>

@@ -138,7 +138,11 @@ def _table_rows(settings: Settings, tables: Sequence[str]) -> dict[str, int]:
 
 
 def _mlflow_link(run_id: str, experiment_id: str) -> dg.MetadataValue:
-    return dg.MetadataValue.url(f"{MLFLOW_UI}/#/experiments/{experiment_id}/runs/{run_id}")
+    # workflowType: MLflow 3.17's UI opens in its GenAI view otherwise (the experiment tag
+    # only sets the kind shown inside an experiment).
+    return dg.MetadataValue.url(
+        f"{MLFLOW_UI}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+    )
 
 
 # --------------------------------------------------------------------------------------------
