@@ -27,7 +27,8 @@ CHAMPION = "champion"
 TRACKS_EXPERIMENT = "track_popularity"
 SONGS_EXPERIMENT = "songs_2023_streams"
 MODEL_RELPATH_TAG = "model_relpath"
-# The MLflow UI opens an experiment with this tag in its classic training view.
+# The experiment's kind (training, not GenAI) inside MLflow's UI; which view the UI opens in is
+# chosen by its URL (?workflowType=machine_learning, see python_ml/pipeline.py).
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 CLASSIC_VIEW = "custom_model_development"
 
@@ -47,7 +48,7 @@ def setup_mlflow(settings: Settings, experiment: str) -> str:
         experiment_id = mlflow.create_experiment(
             experiment,
             artifact_location=artifacts,
-            # Opens in MLflow's classic training view, not the GenAI one.
+            # A training experiment, not a GenAI one (the view itself: the URL, above).
             tags={EXPERIMENT_KIND_TAG: CLASSIC_VIEW},
         )
     else:
