@@ -89,7 +89,9 @@ def test_the_graph_in_process_makes_the_same_tables_as_the_cli(
         assert [r.status.value for r in runs] == ["SUCCESS"]
         event = instance.get_latest_materialization_event(pipeline.dg.AssetKey("champion_model"))
         metadata = event.asset_materialization.metadata
-        assert metadata["mlflow_run"].value.endswith(metadata["champion_run_id"].value)
+        assert metadata["mlflow_run"].value.endswith(
+            f"/runs/{metadata['champion_run_id'].value}?workflowType=machine_learning"
+        )
         tracks = instance.get_latest_materialization_event(
             pipeline.dg.AssetKey(["spotify_600k", "tracks"])
         ).asset_materialization.metadata
