@@ -45,8 +45,8 @@ run: install  ## set up and run the main job end to end (built-in data without K
 	$(BIN)/python -m python_ml run
 
 lint: install  ## ruff (lint, format) and sqlfluff
-	$(BIN)/ruff check python_ml tests app
-	$(BIN)/ruff format --check python_ml tests app
+	$(BIN)/ruff check python_ml tests app benchmarks
+	$(BIN)/ruff format --check python_ml tests app benchmarks
 	$(BIN)/sqlfluff lint models tests/singular analyses
 
 pytest: install install-spark  ## every pytest test (dbt builds on DuckDB and Spark, contracts, ...)
@@ -74,7 +74,7 @@ mlflow-ui: install  ## MLflow UI over data/mlflow on 127.0.0.1:5000
 dagster: install  ## Dagster UI (asset graph, runs, schedule, sensor) on 127.0.0.1:3000
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m python_ml.pipeline -h 127.0.0.1 -p 3000
+	$(BIN)/dagster dev -m python_ml.orchestration.definitions -h 127.0.0.1 -p 3000
 
 # The analysts' app over the prediction marts (read-only; `make run` can write meanwhile).
 app: install  ## the analysts' app (Streamlit) on 127.0.0.1:8501
@@ -83,7 +83,7 @@ app: install  ## the analysts' app (Streamlit) on 127.0.0.1:8501
 
 # 1x and 10x the real size: every stage's wall time and peak memory into BENCHMARKS.md.
 bench: install  ## 1x and 10x benchmark into BENCHMARKS.md (about 40 minutes)
-	$(BIN)/python -m python_ml.bench
+	$(BIN)/python -m benchmarks.bench
 
 clean:  ## remove dbt target/ and logs/
 	rm -rf target logs

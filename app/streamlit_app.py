@@ -1,6 +1,6 @@
 """The analysts' app: `make app` serves it on 127.0.0.1:8501.
 
-Reads the prediction marts and the `ml` source read-only (python_ml/app_data.py); scores a
+Reads the prediction marts and the `ml` source read-only (python_ml/reports/app_data.py); scores a
 song through the same path as `python -m python_ml predict`.
 """
 

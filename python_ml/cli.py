@@ -24,7 +24,7 @@ log = logging.getLogger("python_ml")
 
 
 def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml import generate
+    from python_ml.raw import generate
 
     raw_dir = Path(args.out).resolve() if args.out else settings.raw_dir
     with step(f"generate missing raw files into {raw_dir}"):
@@ -32,7 +32,7 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_extract(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml import extract
+    from python_ml.raw import extract
 
     with step(f"extract raw data into {settings.raw_dir}"):
         report = extract.extract(
@@ -44,19 +44,19 @@ def cmd_extract(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_load(settings: Settings, args: argparse.Namespace) -> None:
     if args.engine == "spark":
-        from python_ml.spark import load_raw as load_raw_spark
+        from python_ml.warehouse.spark import load_raw as load_raw_spark
 
         with step(f"load the raw files from {settings.raw_dir} into Spark's schema raw"):
             load_raw_spark(settings)
         return
-    from python_ml.load import load_raw
+    from python_ml.warehouse.load import load_raw
 
     with step(f"load the raw files from {settings.raw_dir} into schema raw"):
         load_raw(settings)
 
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.dbt import PREDICTION_MARTS, run_dbt
+    from python_ml.warehouse.dbt import PREDICTION_MARTS, run_dbt
 
     cmd_load(settings, args)
     # On Spark: every data test; dbt's unit tests run on DuckDB only (their fixtures are typed
@@ -71,8 +71,8 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.config import load_tracks_config
-    from python_ml.train import train_tracks
+    from python_ml.tracks.config import load_tracks_config
+    from python_ml.tracks.train import train_tracks
 
     config = load_tracks_config(Path(args.config) if args.config else None)
     with step("train the tracks models"):
@@ -105,19 +105,19 @@ def log_training_table(results: list) -> None:
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> None:
     if args.engine == "spark":
-        from python_ml.spark import score_tracks as score_tracks_spark
+        from python_ml.warehouse.spark import score_tracks as score_tracks_spark
 
         with step("score Spark's predict split with the champion (mlflow.pyfunc.spark_udf)"):
             score_tracks_spark(settings)
         return
-    from python_ml.score import score_tracks
+    from python_ml.tracks.score import score_tracks
 
     with step("score the predict split with the champion"):
         score_tracks(settings, batch_size=args.batch_size)
 
 
 def cmd_songs(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.songs import load_songs_config, results_table, run_study
+    from python_ml.songs.study import load_songs_config, results_table, run_study
 
     config = load_songs_config(Path(args.config) if args.config else None)
     with step("2023 songs study (cross-validated)"):
@@ -140,7 +140,7 @@ def write_songs_report(settings: Settings, table: str) -> None:
 
 
 def cmd_marts(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.dbt import PREDICTION_MARTS, run_dbt
+    from python_ml.warehouse.dbt import PREDICTION_MARTS, run_dbt
 
     target = ["--target", "spark"] if args.engine == "spark" else []
     with step(f"dbt build of the prediction marts on {args.engine}"):
@@ -148,7 +148,7 @@ def cmd_marts(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_charts(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.charts import draw_all
+    from python_ml.reports.charts import draw_all
 
     with step(f"charts into {settings.reports_dir}"):
         draw_all(settings)
@@ -156,7 +156,7 @@ def cmd_charts(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_docs(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.dbt import run_dbt
+    from python_ml.warehouse.dbt import run_dbt
 
     with step("dbt docs generate"):
         run_dbt(settings, "docs", "generate")
@@ -167,7 +167,7 @@ def cmd_docs(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.predict import predict_csv
+    from python_ml.tracks.predict import predict_csv
 
     source = Path(args.input).resolve()
     output = (
@@ -181,10 +181,10 @@ def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
-    """The asset graph of python_ml/pipeline.py, materialized in this process."""
+    """The asset graph of python_ml/orchestration/definitions.py, materialized in this process."""
     started = time.perf_counter()
     with step("load the asset graph (Dagster, dbt manifest)"):
-        from python_ml.pipeline import materialize
+        from python_ml.orchestration.definitions import materialize
     extract = {"offline": args.offline, "force": args.force, "rows": args.rows, "seed": args.seed}
     materialize(settings, run_config={"ops": {"raw_files": {"config": extract}}})
     log.info("main job finished in %.1f s", time.perf_counter() - started)
@@ -195,7 +195,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    from python_ml.generate import REAL_TRACK_ROWS
+    from python_ml.raw.generate import REAL_TRACK_ROWS
 
     parser.add_argument(
         "--rows",
@@ -378,13 +378,13 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("matplotlib", "PIL", "urllib3", "alembic", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    from python_ml.charts import ChartError
-    from python_ml.dbt import DbtError
-    from python_ml.extract import ExtractError
-    from python_ml.load import LoadError
-    from python_ml.spark import SparkUnavailable
-    from python_ml.train import TrainingError
-    from python_ml.warehouse import WarehouseError
+    from python_ml.raw.extract import ExtractError
+    from python_ml.reports.charts import ChartError
+    from python_ml.tracks.train import TrainingError
+    from python_ml.warehouse.db import WarehouseError
+    from python_ml.warehouse.dbt import DbtError
+    from python_ml.warehouse.load import LoadError
+    from python_ml.warehouse.spark import SparkUnavailable
 
     known = (
         ExtractError,
@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         if args.command in WRITES_WAREHOUSE:
-            from python_ml.warehouse import RunLock, preflight
+            from python_ml.warehouse.db import RunLock, preflight
 
             with RunLock(settings.warehouse):
                 preflight(settings.warehouse)

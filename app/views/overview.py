@@ -1,9 +1,8 @@
 """Overview: the champion, the leaderboard, per-class figures, confusion matrix, calibration."""
 
 import altair as alt
+import app_ui
 import streamlit as st
-
-from python_ml import app_ui
 
 st.title("Track popularity: the champion and its figures")
 champion = app_ui.read("champion_run")

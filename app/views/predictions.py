@@ -1,9 +1,8 @@
 """Predictions: look up tracks by artist, years, classes and hit probability."""
 
 import altair as alt
+import app_ui
 import streamlit as st
-
-from python_ml import app_ui
 
 st.title("Predictions")
 champion = app_ui.read("champion_run")

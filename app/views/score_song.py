@@ -1,10 +1,11 @@
 """Score a song: the champion's class and probabilities for a song typed in or a CSV,
 through the same path as `python -m python_ml predict` (the dbt project's rules and features)."""
 
+import app_ui
 import pandas as pd
 import streamlit as st
 
-from python_ml import app_data, app_ui
+from python_ml.reports import app_data
 
 st.title("Score a song")
 st.caption(

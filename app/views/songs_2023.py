@@ -1,9 +1,8 @@
 """2023 songs: the cross-validated study of the most streamed songs, and predicted vs actual."""
 
 import altair as alt
+import app_ui
 import streamlit as st
-
-from python_ml import app_ui
 
 st.title("2023 songs: how many streams?")
 champion = app_ui.read("champion_run")

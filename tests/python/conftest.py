@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from python_ml import generate
+from python_ml.raw import generate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL_ROWS = 4_000
@@ -42,9 +42,9 @@ def dbt(raw_dir: Path, warehouse: Path, *args: str) -> subprocess.CompletedProce
 
 def load(raw_dir: Path, warehouse: Path, tracks_only: bool = False) -> None:
     """The loader's step before dbt: the raw files into schema raw."""
-    from python_ml.load import load_raw
-    from python_ml.raw_schemas import ARTISTS, RAW_FILES, TRACKS
+    from python_ml.raw.schemas import ARTISTS, RAW_FILES, TRACKS
     from python_ml.settings import Settings
+    from python_ml.warehouse.load import load_raw
 
     settings = Settings(PROJECT_ROOT, raw_dir, warehouse, warehouse.parent / "m", warehouse.parent)
     load_raw(settings, [TRACKS, ARTISTS] if tracks_only else RAW_FILES)

@@ -123,7 +123,7 @@ def test_a_missing_warehouse_says_what_to_do(
 
 
 def test_a_busy_warehouse_says_so(app_env: Path) -> None:
-    from python_ml.warehouse import RunLock
+    from python_ml.warehouse.db import RunLock
 
     # Another process holds the run lock, as `make run` does while it writes.
     warehouse = app_env / "warehouse.duckdb"

@@ -10,8 +10,10 @@ import pytest
 from conftest import PROJECT_ROOT, dbt
 from test_ml import small_config
 
-from python_ml import charts, score, songs, train
+from python_ml.reports import charts
 from python_ml.settings import Settings
+from python_ml.songs import study as songs_study
+from python_ml.tracks import score, train
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +30,8 @@ def scored(built_warehouse: Path, small_raw_dir: Path, tmp_path_factory) -> Sett
     )
     train.train_tracks(settings, small_config())
     score.score_tracks(settings, batch_size=150)
-    cfg = songs.load_songs_config()
-    cfg = songs.SongsConfig(
+    cfg = songs_study.load_songs_config()
+    cfg = songs_study.SongsConfig(
         cfg.seed,
         3,
         2,
@@ -39,7 +41,7 @@ def scored(built_warehouse: Path, small_raw_dir: Path, tmp_path_factory) -> Sett
             "gradient_boosting": {"max_iter": 20, "learning_rate": 0.1},
         },
     )
-    songs.run_study(settings, cfg)
+    songs_study.run_study(settings, cfg)
     built = dbt(small_raw_dir, warehouse, "build", "--select", "tag:ml_outputs", "staging.ml")
     assert built.returncode == 0, built.stdout[-5000:]
     return settings
@@ -68,7 +70,7 @@ def test_sql_confusion_matrix_equals_python(scored: Settings) -> None:
 
 
 def scored_holdout(settings: Settings) -> dict:
-    from python_ml.tracking import load_champion
+    from python_ml.tracking.registry import load_champion
 
     run_id, _, model = load_champion(settings)
     assert run_id == _champion_run(settings)

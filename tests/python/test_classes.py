@@ -14,9 +14,11 @@ import pytest
 from conftest import PROJECT_ROOT
 from test_ml import small_config
 
-from python_ml import charts, score, songs, train
-from python_ml.load import load_raw
+from python_ml.reports import charts
 from python_ml.settings import Settings
+from python_ml.songs import study as songs_study
+from python_ml.tracks import score, train
+from python_ml.warehouse.load import load_raw
 
 PROJECT_PARTS = ["dbt_project.yml", "models", "macros", "seeds", "tests/generic", "tests/singular"]
 
@@ -82,10 +84,10 @@ def test_a_class_renamed_in_the_seed_is_renamed_everywhere(
         "chart_topper",
     }
     score.score_tracks(settings, batch_size=1000)
-    study = songs.load_songs_config()
-    songs.run_study(
+    study = songs_study.load_songs_config()
+    songs_study.run_study(
         settings,
-        songs.SongsConfig(
+        songs_study.SongsConfig(
             study.seed,
             2,
             1,

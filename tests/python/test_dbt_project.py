@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_ROWS, dbt, load, query
 
-from python_ml import raw_schemas
+from python_ml.raw import schemas
 
 
 def test_build_passes_and_split_is_90_10_per_class(built_warehouse: Path) -> None:
@@ -74,7 +74,7 @@ def bad_rows_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFac
         {**good, "id": "", "name": "no id"},
     ]
     with open(tracks, "a", encoding="utf-8", newline="") as handle:
-        csv.DictWriter(handle, fieldnames=raw_schemas.TRACK_COLUMNS, lineterminator="\n").writerows(
+        csv.DictWriter(handle, fieldnames=schemas.TRACK_COLUMNS, lineterminator="\n").writerows(
             bad_rows
         )
     warehouse = tmp_path_factory.mktemp("bad_wh") / "warehouse.duckdb"
@@ -131,7 +131,7 @@ def test_a_renamed_column_stops_the_build_naming_it(small_raw_dir: Path, tmp_pat
     tracks = raw / "spotify_600k" / "tracks.csv"
     text = tracks.read_text(encoding="utf-8")
     tracks.write_text(text.replace("popularity", "popularity_score", 1), encoding="utf-8")
-    from python_ml.load import LoadError
+    from python_ml.warehouse.load import LoadError
 
     with pytest.raises(LoadError, match=r"missing columns \['popularity'\]"):
         load(raw, tmp_path / "warehouse.duckdb")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from python_ml import extract, generate
+from python_ml.raw import extract, generate
 
 
 class FakeKaggleApi:

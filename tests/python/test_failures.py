@@ -12,7 +12,9 @@ import pytest
 import yaml
 from test_ml import BASE_CONFIG
 
-from python_ml import cli, extract, generate, score, train
+from python_ml import cli
+from python_ml.raw import extract, generate
+from python_ml.tracks import score, train
 
 
 @pytest.fixture

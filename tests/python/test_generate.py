@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from python_ml import generate, raw_schemas
+from python_ml.raw import generate, schemas
 
 
 def _sha(path: Path) -> str:
@@ -28,7 +28,7 @@ def test_tracks_have_the_kaggle_schema_and_quirks(small_raw_dir: Path) -> None:
     path = small_raw_dir / "spotify_600k" / "tracks.csv"
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == raw_schemas.TRACK_COLUMNS
+    assert list(rows[0]) == schemas.TRACK_COLUMNS
     assert len(rows) == 4_000
     formats = pd.Series([len(r["release_date"]) for r in rows]).value_counts(normalize=True)
     assert 0.65 < formats[10] < 0.85  # YYYY-MM-DD
@@ -63,7 +63,7 @@ def test_popularity_distribution_and_year_trend_match_the_real_file(tmp_path: Pa
 def test_artists_match_the_tracks_artist_ids(small_raw_dir: Path) -> None:
     tracks = pd.read_csv(small_raw_dir / "spotify_600k" / "tracks.csv")
     artists = pd.read_csv(small_raw_dir / "spotify_600k" / "artists.csv")
-    assert list(artists.columns) == raw_schemas.ARTIST_COLUMNS
+    assert list(artists.columns) == schemas.ARTIST_COLUMNS
     referenced = {i for literal in tracks["id_artists"] for i in ast.literal_eval(literal)}
     assert referenced == set(artists["id"])
     assert artists["id"].is_unique
@@ -75,7 +75,7 @@ def test_songs_2023_is_latin1_crlf_with_the_real_quirks(small_raw_dir: Path) -> 
     assert raw.count(b"\r\n") == raw.count(b"\n") == 954
     text = raw.decode("latin-1")
     rows = list(csv.DictReader(text.splitlines()))
-    assert list(rows[0]) == raw_schemas.SONGS_2023_COLUMNS
+    assert list(rows[0]) == schemas.SONGS_2023_COLUMNS
     assert len(rows) == 953
     assert sum(not r["streams"].isdigit() for r in rows) == 1
     assert any("," in r["in_deezer_playlists"] for r in rows)

@@ -19,8 +19,9 @@ import pytest
 import yaml
 from conftest import PROJECT_ROOT
 
-from python_ml import load, raw_schemas
-from python_ml.config import CONFIG_DIR
+from python_ml.raw import schemas
+from python_ml.tracks.config import CONFIG_DIR
+from python_ml.warehouse import load
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -65,7 +66,7 @@ def _spoil_tracks(path: Path) -> dict[int, str]:
     """Plant one of each malformed row; returns {file line: expected error type}."""
     lines = _lines(path)
     header = lines[0].split(",")
-    assert header == raw_schemas.TRACK_COLUMNS
+    assert header == schemas.TRACK_COLUMNS
     lines[4] = lines[4] + ",extra"  # line 5: a field too many
     lines[6] = lines[6].rsplit(",", 1)[0]  # line 7: a field too few
     lines[8] = lines[8].replace("[", "\u00ff[", 1)  # line 9: valid, non-ASCII
@@ -268,7 +269,7 @@ def test_a_second_command_on_the_same_warehouse_says_the_first_holds_it(
             textwrap.dedent(f"""
             import time
             from pathlib import Path
-            from python_ml.warehouse import RunLock
+            from python_ml.warehouse.db import RunLock
             with RunLock(Path({str(warehouse)!r})):
                 print("holding", flush=True)
                 time.sleep(60)
@@ -380,7 +381,7 @@ def test_artists_matching_no_track_name_the_feature_set(
 
 
 def test_the_loader_and_the_dbt_sources_agree_on_the_columns() -> None:
-    for raw in raw_schemas.RAW_FILES:
+    for raw in schemas.RAW_FILES:
         path = PROJECT_ROOT / "models" / "staging" / raw.dataset / f"_{raw.dataset}__sources.yml"
         source = yaml.safe_load(path.read_text())["sources"][0]
         table = next(t for t in source["tables"] if t["name"] == raw.table)

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from conftest import PROJECT_ROOT
 
-from python_ml import config as config_module
-from python_ml import predict, score, train
 from python_ml.settings import Settings
+from python_ml.tracks import config as config_module
+from python_ml.tracks import predict, score, train
 
 BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text())
 
@@ -47,7 +47,7 @@ def settings(built_warehouse: Path, tmp_path: Path) -> Settings:
 def champion_version(settings: Settings) -> str:
     import mlflow
 
-    from python_ml.tracking import TRACKS_EXPERIMENT, setup_mlflow
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
 
     setup_mlflow(settings, TRACKS_EXPERIMENT)
     return mlflow.MlflowClient().get_model_version_by_alias("track_popularity", "champion").version
@@ -203,7 +203,7 @@ def test_the_decision_rule_is_saved_with_the_model_and_applied_when_scoring(
     import mlflow
     import numpy as np
 
-    from python_ml.tracking import champion_model_dir, load_champion
+    from python_ml.tracking.registry import champion_model_dir, load_champion
 
     train.train_tracks(settings, small_config())
     score.score_tracks(settings, batch_size=500)
@@ -448,7 +448,7 @@ def test_a_moved_data_folder_still_scores_and_predicts(
 def test_a_champion_whose_files_are_gone_says_what_to_do_and_is_replaced(
     settings: Settings,
 ) -> None:
-    from python_ml.tracking import ChampionUnavailable, champion_model_dir
+    from python_ml.tracking.registry import ChampionUnavailable, champion_model_dir
 
     train.train_tracks(settings, small_config())
     before = champion_version(settings)

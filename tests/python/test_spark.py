@@ -55,7 +55,7 @@ def spark_rows(env: dict[str, str], sql: str) -> list[tuple]:
     code = (
         "import json, sys\n"
         "from python_ml.settings import load_settings\n"
-        "from python_ml.spark import session\n"
+        "from python_ml.warehouse.spark import session\n"
         "with session(load_settings()) as spark:\n"
         "    rows = [list(r) for r in spark.sql(sys.argv[1]).collect()]\n"
         "print('ROWS' + json.dumps(rows, default=str))\n"

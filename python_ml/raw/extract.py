@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from python_ml import generate, origin, raw_schemas
-from python_ml.raw_schemas import RawFile
+from python_ml.raw import generate, origin, schemas
+from python_ml.raw.schemas import RawFile
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +62,15 @@ DATASETS = [
         folder="spotify_600k",
         kaggle_ref="yamaerenay/spotify-dataset-19212020-600k-tracks",
         files=[
-            raw_schemas.TRACKS,
-            raw_schemas.ARTISTS,
+            schemas.TRACKS,
+            schemas.ARTISTS,
         ],
     ),
     Dataset(
         folder="spotify_2023",
         kaggle_ref="nelgiriyewithana/top-spotify-songs-2023",
         files=[
-            raw_schemas.SONGS_2023,
+            schemas.SONGS_2023,
         ],
     ),
 ]

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from python_ml import warehouse
-from python_ml.raw_schemas import TRACK_COLUMNS
+from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
+from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
 
@@ -118,13 +118,13 @@ def _stage_artists(settings: Settings, folder: Path) -> None:
 
 def derive_features(settings: Settings, path: Path, features: list[str]) -> DerivedTracks:
     """Run the project's dbt models on the CSV in a scratch warehouse (see the module doc)."""
-    from python_ml.dbt import DbtError, run_dbt
-    from python_ml.load import LoadError, load_raw
-    from python_ml.raw_schemas import ARTISTS, TRACKS
+    from python_ml.raw.schemas import ARTISTS, TRACKS
+    from python_ml.warehouse.dbt import DbtError, run_dbt
+    from python_ml.warehouse.load import LoadError, load_raw
 
     header = check_input(path)
     for feature in features:
-        warehouse.check_identifier(feature)
+        db.check_identifier(feature)
     with tempfile.TemporaryDirectory(prefix="music-predict-") as tmp:
         scratch = Path(tmp)
         raw = scratch / "raw" / "spotify_600k"
@@ -159,7 +159,7 @@ def derive_features(settings: Settings, path: Path, features: list[str]) -> Deri
                 f"{path}: the pipeline's models could not read it. {exc}"
             ) from None
         selected = ", ".join(f"cast(e.{f} as double) as {f}" for f in features)
-        with warehouse.connect(scratch_settings.warehouse) as con:
+        with db.connect(scratch_settings.warehouse) as con:
             rows = con.execute(
                 "select source_row_number + 1 as line, track_id as id, track_name as name, "
                 "rejection_reason, rejection_detail "
@@ -167,7 +167,7 @@ def derive_features(settings: Settings, path: Path, features: list[str]) -> Deri
                 "union all "
                 "select file_line, null, null, 'unparseable row', "
                 "lower(error_type) || ': ' || error_message "
-                f"from {warehouse.LOAD_REJECTS} where table_name = 'tracks' "
+                f"from {catalog.LOAD_REJECTS} where table_name = 'tracks' "
                 "order by line"
             ).df()
             derived = con.execute(
@@ -182,7 +182,7 @@ def derive_features(settings: Settings, path: Path, features: list[str]) -> Deri
 def predict_csv(settings: Settings, input_path: Path, output_path: Path) -> int:
     """Score the CSV; returns the rows scored. Every input row is in the output: scored ones
     with the class and probabilities, rejected ones with the pipeline's reason."""
-    from python_ml.tracking import load_champion, model_output
+    from python_ml.tracking.registry import load_champion, model_output
 
     run_id, _, model = load_champion(settings)
     derived = derive_features(settings, input_path, model.features)

@@ -21,8 +21,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 
-from python_ml.config import ModelSpec
-from python_ml.evaluate import apply_temperature, decide
+from python_ml.tracks.config import ModelSpec
+from python_ml.tracks.evaluate import apply_temperature, decide
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from python_ml import origin
-from python_ml.raw_schemas import SONGS_2023_COLUMNS, TRACK_COLUMNS
+from python_ml.raw import origin
+from python_ml.raw.schemas import SONGS_2023_COLUMNS, TRACK_COLUMNS
 
 log = logging.getLogger(__name__)
 

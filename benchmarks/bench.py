@@ -24,9 +24,9 @@ from pathlib import Path
 
 import duckdb
 
-from python_ml.dbt import PREDICTION_MARTS
-from python_ml.generate import REAL_TRACK_ROWS
+from python_ml.raw.generate import REAL_TRACK_ROWS
 from python_ml.settings import PROJECT_ROOT
+from python_ml.warehouse.dbt import PREDICTION_MARTS
 
 
 @dataclass
@@ -156,7 +156,7 @@ def bench_scale(scale: float, root: Path, log_file: Path) -> dict[str, Measureme
         "plain DuckDB SQL: staging to split",
         sys.executable,
         "-c",
-        "import json, sys; from pathlib import Path; from python_ml.bench import run_plain_sql;"
+        "import json, sys; from pathlib import Path; from benchmarks.bench import run_plain_sql;"
         f" run_plain_sql(json.loads(Path({str(script)!r}).read_text()), "
         f"Path({str(plain_db)!r}))",
     )
@@ -171,7 +171,7 @@ def bench_scale(scale: float, root: Path, log_file: Path) -> dict[str, Measureme
     stage("songs 2023 study", *py, "songs")
     stage("dbt build: prediction marts", *py, "marts")
     stage("charts", *py, "charts")
-    stage("app: render every page twice", sys.executable, "-m", "python_ml.bench_app", "--json")
+    stage("app: render every page twice", sys.executable, "-m", "benchmarks.bench_app", "--json")
     with duckdb.connect(env["MUSIC_WAREHOUSE"], read_only=True) as con:
         predict_rows = con.execute("select count(*) from marts.fct_predict_tracks").fetchone()[0]
     results["score predict split"].rows = predict_rows  # type: ignore[attr-defined]
@@ -278,7 +278,7 @@ def write_section(path: Path, name: str, body: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m python_ml.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__)
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--root", default=str(PROJECT_ROOT / "data" / "bench"))
     parser.add_argument("--out", default=str(PROJECT_ROOT / "BENCHMARKS.md"))

@@ -1,6 +1,6 @@
 """How long each page of the analysts' app takes to render on the current warehouse.
 
-    python -m python_ml.bench_app [--json]
+    python -m benchmarks.bench_app [--json]
 
 Each page is run with streamlit.testing's AppTest twice: the first run reads the warehouse
 (an empty cache), the second is served from the cache, as a reload is. `make bench` runs it at
@@ -41,7 +41,7 @@ def measure() -> dict[str, dict[str, float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m python_ml.bench_app", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_app", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     figures = measure()

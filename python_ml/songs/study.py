@@ -40,16 +40,16 @@ from sklearn.metrics import (
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
-from python_ml import warehouse
-from python_ml.config import CONFIG_DIR, ConfigError, read_yaml
 from python_ml.settings import Settings
+from python_ml.tracks.config import CONFIG_DIR, ConfigError, read_yaml
+from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
 
 KEYS = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 # The columns a feature set may name: the numbers of the fct_songs_2023 contract, the key and
 # mode as numbers (see load_songs), and the artist-history features.
-SONG_COLUMNS = set(warehouse.SONG_NUMBER_COLUMNS) | {"key_index", "mode_major"}
+SONG_COLUMNS = set(catalog.SONG_NUMBER_COLUMNS) | {"key_index", "mode_major"}
 # Computed inside each fold from the fitting rows (see artist_history).
 FOLD_FEATURES = {"artist_prior_mean_log_streams", "artist_prior_songs"}
 SONG_COLUMNS |= FOLD_FEATURES
@@ -98,9 +98,9 @@ def load_songs_config(path: Path | None = None) -> SongsConfig:
 
 
 def load_songs(settings: Settings) -> pd.DataFrame:
-    with warehouse.connect(settings.warehouse) as con:
-        warehouse.require_tables(con, warehouse.SONGS_2023)
-        frame = con.execute(f"select * from {warehouse.SONGS_2023} order by song_key").df()
+    with db.connect(settings.warehouse) as con:
+        db.require_tables(con, catalog.SONGS_2023)
+        frame = con.execute(f"select * from {catalog.SONGS_2023} order by song_key").df()
     frame["key_index"] = frame["key"].map({k: i for i, k in enumerate(KEYS)}).astype(float)
     frame["mode_major"] = (frame["mode"] == "Major").astype(float)
     return frame
@@ -235,8 +235,8 @@ def repeated_cross_validate(
 def run_study(settings: Settings, config: SongsConfig) -> list[dict[str, Any]]:
     import mlflow
 
-    from python_ml.origin import songs_origin
-    from python_ml.tracking import SONGS_EXPERIMENT, setup_mlflow
+    from python_ml.raw.origin import songs_origin
+    from python_ml.tracking.registry import SONGS_EXPERIMENT, setup_mlflow
 
     frame = load_songs(settings)
     data_origin = songs_origin(settings.raw_dir)
@@ -343,20 +343,20 @@ def _write(settings: Settings, predictions: pd.DataFrame, runs: pd.DataFrame) ->
         "predicted_value",
         "scored_at",
     ]
-    with warehouse.connect(settings.warehouse, read_only=False) as con:
-        warehouse.require_tables(con, warehouse.SONG_PREDICTIONS, warehouse.MODEL_RUNS)
+    with db.connect(settings.warehouse, read_only=False) as con:
+        db.require_tables(con, catalog.SONG_PREDICTIONS, catalog.MODEL_RUNS)
         con.register("new_predictions", predictions[columns])
         con.register("new_runs", runs)
         run_columns = ", ".join(runs.columns)
         con.execute("begin transaction")
         try:
-            con.execute(f"delete from {warehouse.SONG_PREDICTIONS}")
+            con.execute(f"delete from {catalog.SONG_PREDICTIONS}")
             con.execute(
-                f"insert into {warehouse.SONG_PREDICTIONS} ({', '.join(columns)}) "
+                f"insert into {catalog.SONG_PREDICTIONS} ({', '.join(columns)}) "
                 f"select {', '.join(columns)} from new_predictions"
             )
             con.execute(
-                f"insert into {warehouse.MODEL_RUNS} ({run_columns}) "
+                f"insert into {catalog.MODEL_RUNS} ({run_columns}) "
                 f"select {run_columns} from new_runs"
             )
             con.execute("commit")

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from python_ml import warehouse  # noqa: E402
+from python_ml.warehouse import catalog, db  # noqa: E402
 from python_ml.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class Classes:
 def read_classes(con) -> Classes:
     rows = con.execute(
         f"select class_name, class_label, min_popularity, max_popularity "
-        f"from {warehouse.POPULARITY_CLASSES} order by class_index"
+        f"from {catalog.POPULARITY_CLASSES} order by class_index"
     ).fetchall()
     return Classes(
         [r[0] for r in rows],
@@ -346,8 +346,8 @@ CHARTS = [
 def draw_all(settings: Settings) -> list[Chart]:
     out_dir = settings.reports_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    with warehouse.connect(settings.warehouse) as con:
-        warehouse.require_tables(con, "marts.fct_track_predictions", "marts.rpt_confusion_matrix")
+    with db.connect(settings.warehouse) as con:
+        db.require_tables(con, "marts.fct_track_predictions", "marts.rpt_confusion_matrix")
         scored = con.execute(
             "select count(*), any_value(run_id), any_value(model_label), max(scored_at), "
             "any_value(data_origin) from marts.fct_track_predictions"
@@ -383,7 +383,7 @@ def _log_to_champion_run(settings: Settings, run_id: str, out_dir: Path) -> None
         return
     import mlflow
 
-    from python_ml.tracking import TRACKS_EXPERIMENT, setup_mlflow
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
 
     setup_mlflow(settings, TRACKS_EXPERIMENT)
     client = mlflow.MlflowClient()
@@ -475,7 +475,7 @@ def _table_html(frame: pd.DataFrame) -> str:
 def _write_html(
     path: Path, charts: list[Chart], tables: list[tuple[str, pd.DataFrame]], page: Page
 ) -> None:
-    from python_ml.origin import is_generated
+    from python_ml.raw.origin import is_generated
 
     figures = "\n".join(
         f'<figure><h2>{html.escape(c.title)}</h2><img src="{c.file}" alt="{html.escape(c.title)}">'

@@ -1,6 +1,6 @@
 """Loading the tracks task's training data: the train split from the warehouse, read-only, as
 float32 features with integer labels, its fingerprint and data origin. Training
-(python_ml/train.py) fits and evaluates on it; nothing here fits."""
+(python_ml/tracks/train.py) fits and evaluates on it; nothing here fits."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from python_ml import origin, warehouse
+from python_ml.raw import origin
 from python_ml.settings import Settings
+from python_ml.warehouse import catalog, db
 
 
 class TrainingError(RuntimeError):
@@ -36,37 +37,37 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
     real size the frame is the bulk of training's memory."""
     columns = sorted({*features, "release_year"})
     for column in columns:
-        warehouse.check_identifier(column)
+        db.check_identifier(column)
     selected = ", ".join(f"cast(t.{c} as float) as {c}" for c in columns)
-    with warehouse.connect(settings.warehouse) as con:
-        warehouse.require_tables(con, warehouse.TRAIN_TRACKS, warehouse.POPULARITY_CLASSES)
+    with db.connect(settings.warehouse) as con:
+        db.require_tables(con, catalog.TRAIN_TRACKS, catalog.POPULARITY_CLASSES)
         class_names = [
             r[0]
             for r in con.execute(
-                f"select class_name from {warehouse.POPULARITY_CLASSES} order by class_index"
+                f"select class_name from {catalog.POPULARITY_CLASSES} order by class_index"
             ).fetchall()
         ]
         train = con.execute(
             f"select {selected}, c.class_index::tinyint as label, "
             "coalesce(t.primary_artist_id, t.track_id) as group_id "
-            f"from {warehouse.TRAIN_TRACKS} as t "
-            f"join {warehouse.POPULARITY_CLASSES} as c on c.class_name = t.popularity_class "
+            f"from {catalog.TRAIN_TRACKS} as t "
+            f"join {catalog.POPULARITY_CLASSES} as c on c.class_name = t.popularity_class "
             "order by t.track_id"
         ).df()
         fingerprint = con.execute(
             f"select md5(string_agg(track_id || ':' || popularity_class, ',' order by track_id))"
-            f" from {warehouse.TRAIN_TRACKS}"
+            f" from {catalog.TRAIN_TRACKS}"
         ).fetchone()[0]
     if train.empty:
         raise TrainingError(
-            f"{warehouse.TRAIN_TRACKS} is empty: no clean tracks reached the split. See "
+            f"{catalog.TRAIN_TRACKS} is empty: no clean tracks reached the split. See "
             "marts.rpt_source_row_counts for why rows were rejected."
         )
     counts = train["label"].value_counts()
     missing = [name for i, name in enumerate(class_names) if counts.get(i, 0) < 10]
     if missing:
         raise TrainingError(
-            f"{warehouse.TRAIN_TRACKS} has fewer than 10 tracks of class "
+            f"{catalog.TRAIN_TRACKS} has fewer than 10 tracks of class "
             f"{', '.join(missing)}; every class needs training rows for the fit, calibration "
             "and validation folds. Use a fuller tracks file, or change the thresholds in "
             "seeds/popularity_classes.csv."

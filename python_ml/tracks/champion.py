@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from python_ml import warehouse
-from python_ml.evaluate import bootstrap_difference
 from python_ml.settings import Settings
+from python_ml.tracks.evaluate import bootstrap_difference
+from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +70,13 @@ def choose(
 def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple[str, float] | None:
     """The current champion's label and validation figure, if it was trained on the same data
     and its model files still load; otherwise None (a new champion gets registered)."""
-    from python_ml.tracking import champion_loadable
+    from python_ml.tracking.registry import champion_loadable
 
-    with warehouse.connect(settings.warehouse) as con:
+    with db.connect(settings.warehouse) as con:
         row = con.execute(
             f"select coalesce(model_name, model_type) || '/' || feature_set, "
-            f"validation_{warehouse.check_identifier(metric)} "
-            f"from {warehouse.MODEL_RUNS} "
+            f"validation_{db.check_identifier(metric)} "
+            f"from {catalog.MODEL_RUNS} "
             "where task = 'tracks' and is_champion and data_fingerprint = ?",
             [fingerprint],
         ).fetchone()
@@ -92,20 +92,20 @@ def promote(settings: Settings, run_id: str, model_uri: str, rule: str) -> int:
     """Register the run's model and move the champion alias to it (after the run finished)."""
     import mlflow
 
-    from python_ml.tracking import CHAMPION, TRACK_MODEL_NAME
+    from python_ml.tracking.registry import CHAMPION, TRACK_MODEL_NAME
 
     registered = mlflow.register_model(model_uri, TRACK_MODEL_NAME)
     client = mlflow.MlflowClient()
     client.set_registered_model_alias(TRACK_MODEL_NAME, CHAMPION, registered.version)
     client.set_tag(run_id, "champion_rule", rule)
-    with warehouse.connect(settings.warehouse, read_only=False) as con:
+    with db.connect(settings.warehouse, read_only=False) as con:
         con.execute("begin transaction")
         con.execute(
-            f"update {warehouse.MODEL_RUNS} set is_champion = false, selection_rule = null "
+            f"update {catalog.MODEL_RUNS} set is_champion = false, selection_rule = null "
             "where task = 'tracks'"
         )
         con.execute(
-            f"update {warehouse.MODEL_RUNS} set is_champion = true, "
+            f"update {catalog.MODEL_RUNS} set is_champion = true, "
             "registered_version = ?, selection_rule = ? where run_id = ?",
             [int(registered.version), rule, run_id],
         )

@@ -1,7 +1,8 @@
-"""The one way to open the warehouse, and the one place that knows the dbt contract's tables.
+"""The one way to open the warehouse: connections, the run lock, the checks before writing.
 
 DuckDB allows one read-write process or many read-only ones, so python_ml opens the file
 read-only to read, read-write only to write, and always closes it before dbt runs again.
+Table names live in :mod:`python_ml.warehouse.catalog`.
 """
 
 from __future__ import annotations
@@ -9,80 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 import duckdb
 
-# Tables the loader (python_ml/load.py) writes: the raw files as text, rejected lines, the log.
-LOAD_REJECTS = "raw.load_rejects"
-LOAD_LOG = "raw.load_log"
-
-# Tables dbt builds (models/marts/ml_inputs, seeds) that python_ml reads.
-TRAIN_TRACKS = "marts.fct_train_tracks"
-PREDICT_TRACKS = "marts.fct_predict_tracks"
-PREDICT_TRACK_CLASSES = "marts.fct_predict_track_classes"
-SONGS_2023 = "marts.fct_songs_2023"
-POPULARITY_CLASSES = "reference.popularity_classes"
-# The predict command looks up artist reach for new tracks here (first-listed artist).
-ARTISTS = "intermediate.int_artists_validated"
-
-ML_INPUTS_YML = (
-    Path(__file__).resolve().parent.parent / "models/marts/ml_inputs/_ml_inputs__models.yml"
-)
-
-
-def _contract_columns(model: str, data_types: frozenset[str] | None = None) -> list[str]:
-    """A model's contract columns (optionally only those of the given data types)."""
-    import yaml
-
-    models = yaml.safe_load(ML_INPUTS_YML.read_text(encoding="utf-8"))["models"]
-    columns = next(m for m in models if m["name"] == model)["columns"]
-    return [c["name"] for c in columns if data_types is None or c["data_type"] in data_types]
-
-
-# The feature columns of TRAIN_TRACKS and PREDICT_TRACKS, read from PREDICT_TRACKS' contract
-# (every column but the key): the dbt macro track_feature_columns selects them on both sides.
-TRACK_FEATURE_COLUMNS = frozenset(_contract_columns("fct_predict_tracks")) - {"track_id"}
-# The numeric columns of SONGS_2023 the songs study may use as features: every number of its
-# contract but the targets (streams, log_streams).
-SONG_NUMBER_COLUMNS = frozenset(
-    _contract_columns("fct_songs_2023", frozenset({"integer", "bigint", "double"}))
-) - {"streams", "log_streams"}
-
-# The prediction marts dbt builds over the `ml` source: the charts and the app read them.
-FCT_TRACK_PREDICTIONS = "marts.fct_track_predictions"
-FCT_SONG_STREAM_PREDICTIONS = "marts.fct_song_stream_predictions"
-RPT_MODEL_LEADERBOARD = "marts.rpt_model_leaderboard"
-RPT_CLASS_METRICS = "marts.rpt_class_metrics"
-RPT_CONFUSION_MATRIX = "marts.rpt_confusion_matrix"
-RPT_CALIBRATION = "marts.rpt_calibration"
-RPT_CLASS_DISTRIBUTION = "marts.rpt_class_distribution"
-RPT_HIT_RATE_BY_RELEASE_YEAR = "marts.rpt_hit_rate_by_release_year"
-RPT_HIT_RATE_BY_ARTIST = "marts.rpt_hit_rate_by_artist"
-
-# Tables python_ml writes; dbt declares them as the `ml` source, with their columns, and
-# creates them (models/staging/ml/_ml__sources.yml, macros/create_ml_source_tables.sql).
-MODEL_RUNS = "ml.model_runs"
-TRACK_PREDICTIONS = "ml.track_predictions"
-SONG_PREDICTIONS = "ml.song_predictions"
-ML_SOURCES_YML = Path(__file__).resolve().parent.parent / "models/staging/ml/_ml__sources.yml"
-
-
-@cache
-def ml_columns(table: str) -> tuple[str, ...]:
-    """The columns of an `ml` table (e.g. ``ml.model_runs``), read from their one definition,
-    the dbt source YAML."""
-    import yaml
-
-    schema, name = table.split(".")
-    sources = yaml.safe_load(ML_SOURCES_YML.read_text(encoding="utf-8"))["sources"]
-    for source in sources:
-        if source["name"] == schema:
-            for entry in source["tables"]:
-                if entry["name"] == name:
-                    return tuple(c["name"] for c in entry["columns"])
-    raise KeyError(f"{table} is not declared in {ML_SOURCES_YML}")
+from python_ml.warehouse.catalog import ml_columns
 
 
 def insert_rows(

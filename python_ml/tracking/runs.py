@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from python_ml import warehouse
 from python_ml.settings import Settings
+from python_ml.warehouse import catalog, db
 
 LIBRARIES = [
     "scikit-learn",
@@ -46,20 +46,20 @@ def record_runs(settings: Settings, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     frame = pd.DataFrame(rows)
-    with warehouse.connect(settings.warehouse, read_only=False) as con:
-        warehouse.require_tables(con, warehouse.MODEL_RUNS)
-        warehouse.insert_rows(con, warehouse.MODEL_RUNS, frame, replace=True)
+    with db.connect(settings.warehouse, read_only=False) as con:
+        db.require_tables(con, catalog.MODEL_RUNS)
+        db.insert_rows(con, catalog.MODEL_RUNS, frame, replace=True)
 
 
 def update_run(settings: Settings, run_id: str, values: dict[str, Any]) -> None:
     """Set some columns of one run's row."""
-    known = warehouse.ml_columns(warehouse.MODEL_RUNS)
+    known = catalog.ml_columns(catalog.MODEL_RUNS)
     for column in values:
         if column not in known:
-            raise warehouse.WarehouseError(f"{warehouse.MODEL_RUNS} has no column {column}")
-    assignments = ", ".join(f"{warehouse.check_identifier(c)} = ?" for c in values)
-    with warehouse.connect(settings.warehouse, read_only=False) as con:
+            raise db.WarehouseError(f"{catalog.MODEL_RUNS} has no column {column}")
+    assignments = ", ".join(f"{db.check_identifier(c)} = ?" for c in values)
+    with db.connect(settings.warehouse, read_only=False) as con:
         con.execute(
-            f"update {warehouse.MODEL_RUNS} set {assignments} where run_id = ?",
+            f"update {catalog.MODEL_RUNS} set {assignments} where run_id = ?",
             [*values.values(), run_id],
         )

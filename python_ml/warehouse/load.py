@@ -38,10 +38,10 @@ import duckdb
 import pyarrow as pa
 import yaml
 
-from python_ml import warehouse
-from python_ml.extract import ExtractError, check_header, find_raw_file, read_header
-from python_ml.raw_schemas import RAW_FILES, RawFile
+from python_ml.raw.extract import ExtractError, check_header, find_raw_file, read_header
+from python_ml.raw.schemas import RAW_FILES, RawFile
 from python_ml.settings import Settings
+from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
 
@@ -289,12 +289,12 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: PlannedFile, loaded_at: date
         for line, error_type, column_name, csv_line, error_message in rejected
     ]
     con.execute(
-        f"delete from {warehouse.LOAD_REJECTS} where dataset = ? and table_name = ?",
+        f"delete from {catalog.LOAD_REJECTS} where dataset = ? and table_name = ?",
         [raw.dataset, raw.table],
     )
     if reject_rows:
         con.executemany(
-            f"insert into {warehouse.LOAD_REJECTS} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"insert into {catalog.LOAD_REJECTS} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             reject_rows,
         )
     examples = [f"line {r[3]}: {r[4].lower()} ({r[7]})" for r in reject_rows[:EXAMPLES_SHOWN]]
@@ -302,11 +302,11 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: PlannedFile, loaded_at: date
         raw, item.path, item.encoding, kept + len(rejected), kept, len(rejected), examples
     )
     con.execute(
-        f"delete from {warehouse.LOAD_LOG} where dataset = ? and table_name = ?",
+        f"delete from {catalog.LOAD_LOG} where dataset = ? and table_name = ?",
         [raw.dataset, raw.table],
     )
     con.execute(
-        f"insert into {warehouse.LOAD_LOG} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {catalog.LOAD_LOG} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             raw.dataset,
             raw.table,
@@ -326,7 +326,7 @@ def _create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     con.execute(
         f"""
-        create table if not exists {warehouse.LOAD_REJECTS} (
+        create table if not exists {catalog.LOAD_REJECTS} (
             dataset varchar not null, table_name varchar not null, file_path varchar not null,
             file_line bigint not null, error_type varchar not null, column_name varchar,
             raw_text varchar, error_message varchar, loaded_at timestamp not null
@@ -335,7 +335,7 @@ def _create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         f"""
-        create table if not exists {warehouse.LOAD_LOG} (
+        create table if not exists {catalog.LOAD_LOG} (
             dataset varchar not null, table_name varchar not null, file_path varchar not null,
             encoding varchar not null, file_bytes bigint not null, rows_read bigint not null,
             rows_kept bigint not null, rows_rejected bigint not null,
@@ -353,7 +353,7 @@ def load_raw(
     threshold = max_rejected_share(settings) if enforce_threshold else 1.0
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     results = []
-    with warehouse.connect(settings.warehouse, read_only=False) as con:
+    with db.connect(settings.warehouse, read_only=False) as con:
         con.execute("begin transaction")
         try:
             _create_log_tables(con)

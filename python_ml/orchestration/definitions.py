@@ -9,7 +9,7 @@ data tests are asset checks. The python_ml steps are Python assets whose keys ar
 sources they write, so the graph closes the loop dbt cannot draw. This module is the one
 definition of the pipeline: `python -m python_ml run` materializes it in-process
 (:func:`materialize`), `make dagster` serves it in Dagster's UI (``dagster dev -m
-python_ml.pipeline``).
+python_ml.orchestration.definitions``).
 """
 
 import json
@@ -25,10 +25,10 @@ import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from python_ml.dbt import PREDICTION_MARTS, dbt_executable, run_dbt
-from python_ml.generate import REAL_TRACK_ROWS
+from python_ml.raw.generate import REAL_TRACK_ROWS
 from python_ml.settings import PROJECT_ROOT, Settings, load_settings
 from python_ml.steps import StepFailed, step
+from python_ml.warehouse.dbt import PREDICTION_MARTS, dbt_executable, run_dbt
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
@@ -119,16 +119,16 @@ def _settings() -> Settings:
 
 
 def _writing(settings: Settings):
-    from python_ml.warehouse import RunLock
+    from python_ml.warehouse.db import RunLock
 
     return RunLock(settings.warehouse)
 
 
 def _table_rows(settings: Settings, tables: Sequence[str]) -> dict[str, int]:
-    from python_ml import warehouse
+    from python_ml.warehouse import db
 
     counts = {}
-    with warehouse.connect(settings.warehouse) as con:
+    with db.connect(settings.warehouse) as con:
         for table in tables:
             try:
                 counts[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
@@ -171,7 +171,7 @@ RAW_SOURCES = [
     kinds={"csv"},
 )
 def raw_files(context: dg.AssetExecutionContext, config: ExtractConfig) -> dg.MaterializeResult:
-    from python_ml import extract, origin
+    from python_ml.raw import extract, origin
 
     settings = _settings()
     try:
@@ -210,8 +210,8 @@ def raw_files(context: dg.AssetExecutionContext, config: ExtractConfig) -> dg.Ma
     "that do not parse are quarantined in raw.load_rejects with their file line.",
 )
 def raw_tables(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
-    from python_ml.load import load_raw
-    from python_ml.warehouse import LOAD_LOG, LOAD_REJECTS
+    from python_ml.warehouse.catalog import LOAD_LOG, LOAD_REJECTS
+    from python_ml.warehouse.load import load_raw
 
     settings = _settings()
     with _writing(settings), step(f"load the raw files from {settings.raw_dir} into schema raw"):
@@ -325,7 +325,7 @@ class TrainConfig(dg.Config):
 
 
 def _train_specs() -> list[dg.AssetSpec]:
-    from python_ml.warehouse import MODEL_RUNS, POPULARITY_CLASSES, TRAIN_TRACKS
+    from python_ml.warehouse.catalog import MODEL_RUNS, POPULARITY_CLASSES, TRAIN_TRACKS
 
     inputs = [model_key(TRAIN_TRACKS.split(".")[1]), model_key(POPULARITY_CLASSES.split(".")[1])]
     return [
@@ -344,10 +344,10 @@ def _train_specs() -> list[dg.AssetSpec]:
 def train(context: dg.AssetExecutionContext, config: TrainConfig) -> Iterator[Any]:
     """`python -m python_ml train`: every experiment of the tracks config, then the champion."""
     from python_ml.cli import log_training_table
-    from python_ml.config import load_tracks_config
-    from python_ml.tracking import TRACKS_EXPERIMENT, champion_model_dir, setup_mlflow
-    from python_ml.train import train_tracks
-    from python_ml.warehouse import MODEL_RUNS
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, champion_model_dir, setup_mlflow
+    from python_ml.tracks.config import load_tracks_config
+    from python_ml.tracks.train import train_tracks
+    from python_ml.warehouse.catalog import MODEL_RUNS
 
     settings = _settings()
     tracks_config = load_tracks_config(Path(config.config) if config.config else None)
@@ -386,7 +386,7 @@ def train(context: dg.AssetExecutionContext, config: TrainConfig) -> Iterator[An
 
 
 def _score_specs() -> list[dg.AssetSpec]:
-    from python_ml.warehouse import PREDICT_TRACK_CLASSES, PREDICT_TRACKS, TRACK_PREDICTIONS
+    from python_ml.warehouse.catalog import PREDICT_TRACK_CLASSES, PREDICT_TRACKS, TRACK_PREDICTIONS
 
     inputs = [model_key(t.split(".")[1]) for t in (PREDICT_TRACKS, PREDICT_TRACK_CLASSES)]
     return [
@@ -402,9 +402,9 @@ def _score_specs() -> list[dg.AssetSpec]:
 def score(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """`python -m python_ml score`: the champion scores the predict split (one transaction),
     then its holdout figures are computed."""
-    from python_ml.score import score_tracks
-    from python_ml.tracking import TRACKS_EXPERIMENT, setup_mlflow
-    from python_ml.warehouse import TRACK_PREDICTIONS
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
+    from python_ml.tracks.score import score_tracks
+    from python_ml.warehouse.catalog import TRACK_PREDICTIONS
 
     settings = _settings()
     with _writing(settings), step("score the predict split with the champion"):
@@ -431,7 +431,7 @@ class SongsConfig(dg.Config):
 
 
 def _songs_specs() -> list[dg.AssetSpec]:
-    from python_ml.warehouse import SONG_PREDICTIONS, SONGS_2023
+    from python_ml.warehouse.catalog import SONG_PREDICTIONS, SONGS_2023
 
     return [
         dg.AssetSpec(
@@ -446,8 +446,8 @@ def _songs_specs() -> list[dg.AssetSpec]:
 def songs(context: dg.AssetExecutionContext, config: SongsConfig) -> dg.MaterializeResult:
     """`python -m python_ml songs`: the 2023 songs study's out-of-fold predictions."""
     from python_ml.cli import write_songs_report
-    from python_ml.songs import load_songs_config, results_table, run_study
-    from python_ml.warehouse import SONG_PREDICTIONS
+    from python_ml.songs.study import load_songs_config, results_table, run_study
+    from python_ml.warehouse.catalog import SONG_PREDICTIONS
 
     settings = _settings()
     study = load_songs_config(Path(config.config) if config.config else None)
@@ -478,7 +478,7 @@ PREDICTION_MART_KEYS = sorted(dbt_prediction_marts.keys, key=lambda k: k.to_user
     kinds={"html", "matplotlib"},
 )
 def report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    from python_ml.charts import draw_all
+    from python_ml.reports.charts import draw_all
 
     settings = _settings()
     with step(f"charts into {settings.reports_dir}"):

@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
-from python_ml.warehouse import TRACK_FEATURE_COLUMNS, check_identifier
+from python_ml.warehouse.catalog import TRACK_FEATURE_COLUMNS
+from python_ml.warehouse.db import check_identifier
 
-CONFIG_DIR = Path(__file__).with_name("configs")
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 MODEL_TYPES = {
     "majority": {},
     "logistic_regression": {"C": float, "max_iter": int, "class_weight": "class_weight"},

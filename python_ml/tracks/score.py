@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from python_ml import warehouse
-from python_ml.evaluate import classification_metrics
-from python_ml.models import FittedModel
 from python_ml.settings import Settings
+from python_ml.tracks.evaluate import classification_metrics
+from python_ml.tracks.models import FittedModel
+from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +55,17 @@ def write_predictions(
     scored_at = datetime.now(UTC).replace(tzinfo=None)
     columns = ["track_id", *model.features]
     for column in columns:
-        warehouse.check_identifier(column)
+        db.check_identifier(column)
     written = 0
-    with warehouse.connect(settings.warehouse, read_only=False) as con:
-        warehouse.require_tables(con, warehouse.PREDICT_TRACKS, warehouse.TRACK_PREDICTIONS)
+    with db.connect(settings.warehouse, read_only=False) as con:
+        db.require_tables(con, catalog.PREDICT_TRACKS, catalog.TRACK_PREDICTIONS)
         select = (
-            f"select {', '.join(columns)} from {warehouse.PREDICT_TRACKS} "
+            f"select {', '.join(columns)} from {catalog.PREDICT_TRACKS} "
             "where track_id > ? order by track_id limit ?"
         )
         con.execute("begin transaction")
         try:
-            con.execute(f"delete from {warehouse.TRACK_PREDICTIONS} where run_id = ?", [run_id])
+            con.execute(f"delete from {catalog.TRACK_PREDICTIONS} where run_id = ?", [run_id])
             last_id = ""
             while True:
                 # Keyset pagination on the same connection: one batch in memory at a time.
@@ -76,7 +76,7 @@ def write_predictions(
                 table = prediction_batch(model, batch, run_id, scored_at)
                 con.register("prediction_batch", table)
                 con.execute(
-                    f"insert into {warehouse.TRACK_PREDICTIONS} "
+                    f"insert into {catalog.TRACK_PREDICTIONS} "
                     f"({', '.join(table.column_names)}) "
                     f"select {', '.join(table.column_names)} from prediction_batch"
                 )
@@ -93,12 +93,12 @@ def holdout_evaluation(settings: Settings, run_id: str, model: FittedModel) -> d
     """Metrics of a run's predictions against the predict split's true classes, with the
     model's decision rule (and plain argmax beside it)."""
     class_names = model.class_names
-    with warehouse.connect(settings.warehouse) as con:
+    with db.connect(settings.warehouse) as con:
         joined = con.execute(
             f"""
             select c.popularity_class, p.class_probabilities
-            from {warehouse.TRACK_PREDICTIONS} as p
-            inner join {warehouse.PREDICT_TRACK_CLASSES} as c on p.track_id = c.track_id
+            from {catalog.TRACK_PREDICTIONS} as p
+            inner join {catalog.PREDICT_TRACK_CLASSES} as c on p.track_id = c.track_id
             where p.run_id = ?
             order by p.track_id
             """,
@@ -116,12 +116,12 @@ def _record_holdout(settings: Settings, run_id: str, metrics: dict[str, Any]) ->
     """The champion's holdout figures: into its ml.model_runs row and its MLflow run."""
     import mlflow
 
-    from python_ml.evaluate import SCALAR_METRICS, flat_metrics
-    from python_ml.runs import update_run
+    from python_ml.tracking.runs import update_run
+    from python_ml.tracks.evaluate import SCALAR_METRICS, flat_metrics
 
-    with warehouse.connect(settings.warehouse) as con:
+    with db.connect(settings.warehouse) as con:
         stored = con.execute(
-            f"select metrics_json from {warehouse.MODEL_RUNS} where run_id = ?", [run_id]
+            f"select metrics_json from {catalog.MODEL_RUNS} where run_id = ?", [run_id]
         ).fetchone()
     all_metrics = json.loads(stored[0]) if stored and stored[0] else {}
     all_metrics["holdout"] = metrics
@@ -144,7 +144,7 @@ def _record_holdout(settings: Settings, run_id: str, metrics: dict[str, Any]) ->
 
 
 def score_tracks(settings: Settings, batch_size: int = 200_000) -> dict[str, Any]:
-    from python_ml.tracking import load_champion
+    from python_ml.tracking.registry import load_champion
 
     run_id, version_number, model = load_champion(settings)
     log.info(

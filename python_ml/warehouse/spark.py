@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from python_ml.load import (
+from python_ml.raw.schemas import RAW_FILES, RawFile
+from python_ml.settings import Settings
+from python_ml.warehouse.load import (
     EXAMPLES_SHOWN,
     LoadedFile,
     PlannedFile,
@@ -32,8 +34,6 @@ from python_ml.load import (
     plan,
     record_lines,
 )
-from python_ml.raw_schemas import RAW_FILES, RawFile
-from python_ml.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -290,10 +290,10 @@ def load_raw(settings: Settings, files: list[RawFile] = RAW_FILES) -> list[Loade
 def _partitioned_predictions_table(spark: SparkSession) -> None:
     """ml.track_predictions on Spark is partitioned by run_id, so a run's predictions are
     replaced as one partition (the other runs' rows are never rewritten)."""
-    from python_ml import warehouse
+    from python_ml.warehouse import catalog
 
-    columns = warehouse.ml_columns(warehouse.TRACK_PREDICTIONS)
-    table = warehouse.TRACK_PREDICTIONS
+    columns = catalog.ml_columns(catalog.TRACK_PREDICTIONS)
+    table = catalog.TRACK_PREDICTIONS
     if spark.catalog.tableExists(table):
         partitions = [c.name for c in spark.catalog.listColumns(table) if c.isPartition]
         if partitions == ["run_id"]:
@@ -323,8 +323,8 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
 
     from pyspark.sql import functions as F
 
-    from python_ml import warehouse
-    from python_ml.tracking import champion_model_dir, load_champion
+    from python_ml.tracking.registry import champion_model_dir, load_champion
+    from python_ml.warehouse import catalog
 
     run_id, version_number, model = load_champion(settings)
     _, model_path = champion_model_dir(settings)
@@ -333,9 +333,9 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
     with session(settings) as spark:
         import mlflow.pyfunc
 
-        if not spark.catalog.tableExists(warehouse.PREDICT_TRACKS):
+        if not spark.catalog.tableExists(catalog.PREDICT_TRACKS):
             raise LookupError(
-                f"Spark has no {warehouse.PREDICT_TRACKS} under {settings.spark_dir}. Build it "
+                f"Spark has no {catalog.PREDICT_TRACKS} under {settings.spark_dir}. Build it "
                 "first: `python -m python_ml build --engine spark`."
             )
         spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
@@ -344,7 +344,7 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
             spark, str(model_path), result_type=result_type, env_manager="local"
         )
         started = time.perf_counter()
-        tracks = spark.table(warehouse.PREDICT_TRACKS)
+        tracks = spark.table(catalog.PREDICT_TRACKS)
         scored = tracks.select(
             "track_id",
             udf(F.struct(*[F.col(f).cast("double").alias(f) for f in model.features])).alias("out"),
@@ -355,10 +355,10 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
             F.array(*[F.col(f"out.{c}") for c in prob_columns]).alias("class_probabilities"),
             F.current_timestamp().cast("timestamp").alias("scored_at"),
         )
-        order = spark.table(warehouse.TRACK_PREDICTIONS).columns
-        scored.select(*order).write.insertInto(warehouse.TRACK_PREDICTIONS, overwrite=True)
+        order = spark.table(catalog.TRACK_PREDICTIONS).columns
+        scored.select(*order).write.insertInto(catalog.TRACK_PREDICTIONS, overwrite=True)
         seconds = time.perf_counter() - started
-        rows = spark.table(warehouse.TRACK_PREDICTIONS).where(F.col("run_id") == run_id).count()
+        rows = spark.table(catalog.TRACK_PREDICTIONS).where(F.col("run_id") == run_id).count()
         copy_model_runs(settings, spark)
     log.info(
         "champion: run %s (version %d) scored %s tracks on Spark in %.1f s (%s rows/s)",
@@ -376,11 +376,11 @@ def copy_model_runs(settings: Settings, spark: SparkSession) -> int:
     Spark's ml.model_runs, so the prediction marts there name the champion and its figures."""
     import pandas as pd
 
-    from python_ml import warehouse
+    from python_ml.warehouse import catalog, db
 
-    with warehouse.connect(settings.warehouse) as con:
-        runs = con.execute(f"select * from {warehouse.MODEL_RUNS}").df()
-    schema = spark.table(warehouse.MODEL_RUNS).schema
+    with db.connect(settings.warehouse) as con:
+        runs = con.execute(f"select * from {catalog.MODEL_RUNS}").df()
+    schema = spark.table(catalog.MODEL_RUNS).schema
 
     def plain(value: Any) -> Any:
         if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
@@ -393,5 +393,5 @@ def copy_model_runs(settings: Settings, spark: SparkSession) -> int:
         tuple(plain(record[field.name]) for field in schema.fields)
         for record in runs.to_dict("records")
     ]
-    spark.createDataFrame(rows, schema).write.mode("overwrite").saveAsTable(warehouse.MODEL_RUNS)
+    spark.createDataFrame(rows, schema).write.mode("overwrite").saveAsTable(catalog.MODEL_RUNS)
     return len(rows)

@@ -1,8 +1,8 @@
 """Training the tracks task: every configured experiment on the same split and features, each
 an MLflow run and an ``ml.model_runs`` row. The other responsibilities live apart: loading the
-split (python_ml/track_data.py), the models and their fit (python_ml/models.py), run recording
-shared with the songs study (python_ml/runs.py, python_ml/tracking.py) and the champion policy
-(python_ml/champion.py), which picks the model that scores.
+split (tracks/data.py), the models and their fit (tracks/models.py), run recording shared with
+the songs study (tracking/runs.py, tracking/registry.py) and the champion policy
+(tracks/champion.py), which picks the model that scores.
 
 One procedure fits every model, wherever it is evaluated (:func:`fit_procedure`): the rows are
 split into a *fit* fold, a *calibration* fold (the network's early stopping, temperature
@@ -32,19 +32,21 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-from python_ml import champion, origin, warehouse
-from python_ml.config import ConfigError, Experiment, TracksConfig
-from python_ml.evaluate import (
+from python_ml.raw import origin
+from python_ml.settings import Settings
+from python_ml.tracking.runs import library_versions, now, record_runs
+from python_ml.tracks import champion
+from python_ml.tracks.config import ConfigError, Experiment, TracksConfig
+from python_ml.tracks.data import TrackData, TrainingError, load_track_data
+from python_ml.tracks.evaluate import (
     apply_temperature,
     classification_metrics,
     fit_temperature,
     flat_metrics,
     tune_decision_weights,
 )
-from python_ml.models import FittedModel, fit_model
-from python_ml.runs import library_versions, now, record_runs
-from python_ml.settings import Settings
-from python_ml.track_data import TrackData, TrainingError, load_track_data
+from python_ml.tracks.models import FittedModel, fit_model
+from python_ml.warehouse import catalog
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +238,7 @@ def _run_experiment(
 ) -> RunResult:
     import mlflow
 
-    from python_ml.tracking import MODEL_RELPATH_TAG, log_track_model, model_relpath
+    from python_ml.tracking.registry import MODEL_RELPATH_TAG, log_track_model, model_relpath
 
     started = time.perf_counter()
     started_at = now()
@@ -322,8 +324,8 @@ def _log_dataset(data: TrackData) -> None:
         warnings.simplefilter("ignore", UserWarning)  # source naming and integer-schema hints
         dataset = mlflow.data.from_pandas(
             data.train.head(0),
-            source=warehouse.TRAIN_TRACKS,
-            name=f"{warehouse.TRAIN_TRACKS} ({data.data_origin})",
+            source=catalog.TRAIN_TRACKS,
+            name=f"{catalog.TRAIN_TRACKS} ({data.data_origin})",
             digest=data.fingerprint[:32] or None,
         )
         mlflow.log_input(dataset, context="training")
@@ -413,7 +415,7 @@ def select_experiments(config: TracksConfig, only: list[str] | None) -> list[Exp
 def train_tracks(
     settings: Settings, config: TracksConfig, only: list[str] | None = None
 ) -> list[RunResult]:
-    from python_ml.tracking import TRACKS_EXPERIMENT, setup_mlflow
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
 
     experiments = select_experiments(config, only)
     data = load_track_data(settings, sorted({f for e in experiments for f in e.features}))

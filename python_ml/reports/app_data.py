@@ -1,8 +1,8 @@
 """What the analysts' app (``app/``) reads: the prediction marts and the `ml` source, read-only.
 
-Each query opens the warehouse read-only and closes it again (:func:`warehouse.connect`), so
+Each query opens the warehouse read-only and closes it again (:func:`db.connect`), so
 nothing holds the file between queries and ``make run`` can write. While a python_ml command
-holds the warehouse (its :class:`warehouse.RunLock`), the app opens nothing and says so.
+holds the warehouse (its :class:`db.RunLock`), the app opens nothing and says so.
 Results are cached by :func:`stamp` (the warehouse file's modification time and size) and the
 champion's run id, so a new run shows as soon as it has finished.
 """
@@ -18,15 +18,15 @@ from typing import Any
 
 import pandas as pd
 
-from python_ml import warehouse
+from python_ml.warehouse import catalog, db
 from python_ml.settings import Settings
 
 
-class WarehouseBusy(warehouse.WarehouseError):
+class WarehouseBusy(db.WarehouseError):
     """A python_ml command is writing the warehouse now."""
 
 
-class WarehouseMissing(warehouse.WarehouseError):
+class WarehouseMissing(db.WarehouseError):
     """No warehouse, or no predictions in it yet."""
 
 
@@ -34,7 +34,7 @@ def stamp(settings: Settings) -> tuple[int, int]:
     """The warehouse's modification time and size: the cache key of every query. Raises
     :class:`WarehouseBusy` or :class:`WarehouseMissing` with what to do."""
     path = settings.warehouse
-    holder = warehouse.RunLock.holder(path)
+    holder = db.RunLock.holder(path)
     if holder is not None:
         raise WarehouseBusy(
             f"The warehouse {path} is being written by a python_ml command ({holder}). "
@@ -53,9 +53,9 @@ def query(settings: Settings, sql: str, params: list[Any] | None = None) -> pd.D
     """One read-only query; the warehouse is closed again before this returns."""
     stamp(settings)
     try:
-        with warehouse.connect(settings.warehouse, read_only=True) as con:
+        with db.connect(settings.warehouse, read_only=True) as con:
             return con.execute(sql, params or []).df()
-    except warehouse.WarehouseError as exc:
+    except db.WarehouseError as exc:
         if "locked" in str(exc):
             raise WarehouseBusy(f"{exc} Reload this page in a minute.") from None
         raise
@@ -88,13 +88,13 @@ def champion_run(settings: Settings) -> dict[str, Any]:
         settings,
         f"select p.run_id, p.model_label, p.data_origin, max(p.scored_at) as scored_at, "
         f"count(*) as scored_tracks, any_value(l.finished_at) as trained_at "
-        f"from {warehouse.FCT_TRACK_PREDICTIONS} as p "
-        f"left join {warehouse.RPT_MODEL_LEADERBOARD} as l on l.run_id = p.run_id "
+        f"from {catalog.FCT_TRACK_PREDICTIONS} as p "
+        f"left join {catalog.RPT_MODEL_LEADERBOARD} as l on l.run_id = p.run_id "
         "group by all",
     )
     if frame.empty:
         raise WarehouseMissing(
-            f"{warehouse.FCT_TRACK_PREDICTIONS} is empty: no champion has scored yet. Run "
+            f"{catalog.FCT_TRACK_PREDICTIONS} is empty: no champion has scored yet. Run "
             "`make run` (or `python -m python_ml score` and `python -m python_ml marts`)."
         )
     return frame.iloc[0].to_dict()
@@ -105,21 +105,21 @@ def overview(settings: Settings) -> Overview:
     return Overview(
         champion=champion,
         leaderboard=query(
-            settings, f"select * from {warehouse.RPT_MODEL_LEADERBOARD} order by leaderboard_rank"
+            settings, f"select * from {catalog.RPT_MODEL_LEADERBOARD} order by leaderboard_rank"
         ),
         class_metrics=query(
-            settings, f"select * from {warehouse.RPT_CLASS_METRICS} order by class_index"
+            settings, f"select * from {catalog.RPT_CLASS_METRICS} order by class_index"
         ),
         confusion=query(
             settings,
-            f"select * from {warehouse.RPT_CONFUSION_MATRIX} order by true_index, predicted_index",
+            f"select * from {catalog.RPT_CONFUSION_MATRIX} order by true_index, predicted_index",
         ),
         calibration=query(
             settings,
-            f"select * from {warehouse.RPT_CALIBRATION} order by class_index, probability_bin",
+            f"select * from {catalog.RPT_CALIBRATION} order by class_index, probability_bin",
         ),
         distribution=query(
-            settings, f"select * from {warehouse.RPT_CLASS_DISTRIBUTION} order by class_index"
+            settings, f"select * from {catalog.RPT_CLASS_DISTRIBUTION} order by class_index"
         ),
     )
 
@@ -130,14 +130,14 @@ def overview(settings: Settings) -> Overview:
 
 def classes(settings: Settings) -> pd.DataFrame:
     """The classes in order, from the seed (their one home)."""
-    return query(settings, f"select * from {warehouse.POPULARITY_CLASSES} order by class_index")
+    return query(settings, f"select * from {catalog.POPULARITY_CLASSES} order by class_index")
 
 
 def year_range(settings: Settings) -> tuple[int, int]:
     row = query(
         settings,
         f"select min(release_year) as lo, max(release_year) as hi "
-        f"from {warehouse.FCT_TRACK_PREDICTIONS}",
+        f"from {catalog.FCT_TRACK_PREDICTIONS}",
     ).iloc[0]
     return int(row["lo"]), int(row["hi"])
 
@@ -189,13 +189,13 @@ def predictions(
     total = int(
         query(
             settings,
-            f"select count(*) as n from {warehouse.FCT_TRACK_PREDICTIONS} where {where}",
+            f"select count(*) as n from {catalog.FCT_TRACK_PREDICTIONS} where {where}",
             params,
         )["n"].iloc[0]
     )
     frame = query(
         settings,
-        f"select {', '.join(PREDICTION_COLUMNS)} from {warehouse.FCT_TRACK_PREDICTIONS} "
+        f"select {', '.join(PREDICTION_COLUMNS)} from {catalog.FCT_TRACK_PREDICTIONS} "
         f"where {where} order by hit_probability desc, track_id limit {int(limit)}",
         params,
     )
@@ -206,7 +206,7 @@ def hit_rate_by_year(settings: Settings, years: tuple[int, int]) -> pd.DataFrame
     return query(
         settings,
         f"select release_year, predicted_hit_rate, actual_hit_rate, scored_tracks "
-        f"from {warehouse.RPT_HIT_RATE_BY_RELEASE_YEAR} "
+        f"from {catalog.RPT_HIT_RATE_BY_RELEASE_YEAR} "
         "where release_year between ? and ? order by release_year",
         [int(years[0]), int(years[1])],
     )
@@ -219,7 +219,7 @@ def hit_rate_by_artist(settings: Settings, artist: str = "", top: int = 20) -> p
     return query(
         settings,
         f"select primary_artist_name, scored_tracks, predicted_hit_rate, actual_hit_rate "
-        f"from {warehouse.RPT_HIT_RATE_BY_ARTIST} {clause} "
+        f"from {catalog.RPT_HIT_RATE_BY_ARTIST} {clause} "
         f"order by predicted_hit_rate desc, scored_tracks desc limit {int(top)}",
         params,
     )
@@ -255,8 +255,8 @@ def score_songs(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
     """Score rows with the columns of tracks.csv through `predict` (the dbt models' rules and
     features, then the champion); one output row per input row, rejected ones with the
     pipeline's reason and the columns it names."""
-    from python_ml.predict import predict_csv
-    from python_ml.raw_schemas import TRACK_COLUMNS
+    from python_ml.tracks.predict import predict_csv
+    from python_ml.raw.schemas import TRACK_COLUMNS
 
     frame = rows.copy()
     for column in TRACK_COLUMNS:
@@ -293,7 +293,7 @@ def songs_study(settings: Settings) -> pd.DataFrame:
     runs = query(
         settings,
         f"select task, model_type, feature_set, data_origin, finished_at, metrics_json "
-        f"from {warehouse.MODEL_RUNS} where task like 'songs%' and status = 'FINISHED' "
+        f"from {catalog.MODEL_RUNS} where task like 'songs%' and status = 'FINISHED' "
         "qualify row_number() over (partition by task, feature_set order by finished_at desc) "
         "= 1 order by task, feature_set",
     )
@@ -306,7 +306,7 @@ def song_predictions(settings: Settings, feature_set: str) -> pd.DataFrame:
         settings,
         f"select track_name, artist_names, released_year, actual_streams, predicted_streams, "
         f"actual_log_streams, predicted_log_streams, log_residual "
-        f"from {warehouse.FCT_SONG_STREAM_PREDICTIONS} where feature_set = ? "
+        f"from {catalog.FCT_SONG_STREAM_PREDICTIONS} where feature_set = ? "
         "order by actual_streams desc",
         [feature_set],
     )

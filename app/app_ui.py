@@ -1,6 +1,6 @@
 """Streamlit helpers shared by the app's pages (``app/``): settings, cached reads, messages.
 
-Every read goes through :mod:`python_ml.app_data` (read-only, the warehouse closed between
+Every read goes through :mod:`python_ml.reports.app_data` (read-only, the warehouse closed between
 queries) and is cached by the warehouse's modification time and size and the champion's run
 id, so a finished `make run` shows at the next reload.
 """
@@ -11,7 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from python_ml import app_data, origin
+from python_ml.raw import origin
+from python_ml.reports import app_data
 from python_ml.settings import Settings, load_settings
 
 

@@ -19,8 +19,8 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.pyfunc import PythonModel
 
-from python_ml.models import FittedModel
 from python_ml.settings import Settings
+from python_ml.tracks.models import FittedModel
 
 TRACK_MODEL_NAME = "track_popularity"
 CHAMPION = "champion"
@@ -28,7 +28,7 @@ TRACKS_EXPERIMENT = "track_popularity"
 SONGS_EXPERIMENT = "songs_2023_streams"
 MODEL_RELPATH_TAG = "model_relpath"
 # The experiment's kind (training, not GenAI) inside MLflow's UI; which view the UI opens in is
-# chosen by its URL (?workflowType=machine_learning, see python_ml/pipeline.py).
+# chosen by its URL (?workflowType=machine_learning, see python_ml/orchestration/definitions.py).
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 CLASSIC_VIEW = "custom_model_development"
 

@@ -1,7 +1,7 @@
 """Spark (local, this machine) against DuckDB on the same data: the staging-to-split build and
 the champion's scoring, each step as its own process, wall time and peak memory.
 
-    python -m python_ml.bench_spark --folders 1x=DATA_FOLDER [10x=OTHER_FOLDER ...]
+    python -m benchmarks.bench_spark --folders 1x=DATA_FOLDER [10x=OTHER_FOLDER ...]
 
 Each DATA_FOLDER holds a main job's data (``raw/``, ``warehouse.duckdb``, ``mlflow/`` with a
 champion), e.g. ``data/`` after ``make run``. The Spark tables go to ``DATA_FOLDER/spark``.
@@ -77,9 +77,9 @@ def predict_rows(folder: Path) -> int:
 def main() -> None:
     from datetime import UTC, datetime
 
-    from python_ml.bench import write_section
+    from benchmarks.bench import write_section
 
-    parser = argparse.ArgumentParser(prog="python -m python_ml.bench_spark")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_spark")
     parser.add_argument(
         "--folders", nargs="+", required=True, metavar="LABEL=FOLDER", help="main job folders"
     )
@@ -94,7 +94,7 @@ def main() -> None:
     lines = [
         "## Spark (local[*], this machine) against DuckDB",
         "",
-        f"Measured by `python -m python_ml.bench_spark` on {started:%Y-%m-%d %H:%M} UTC, "
+        f"Measured by `python -m benchmarks.bench_spark` on {started:%Y-%m-%d %H:%M} UTC, "
         f"{os.cpu_count()} cores. Each step is its own process (start-up included: a Spark "
         "session starts a JVM, about 10 s); peak memory is the largest so far in the run.",
         "",

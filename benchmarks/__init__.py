@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (python -m benchmarks.bench) writes BENCHMARKS.md."""
