@@ -46,12 +46,7 @@ def read(name: str, *args: Any) -> Any:
 def origin_banner(data_origin: str | None) -> None:
     """Say where the figures come from, as the report and the marts do."""
     if origin.is_generated(data_origin or ""):
-        st.warning(
-            "These results come from the built-in **generated** data (synthetic tracks with the "
-            "Kaggle files' schema): they show that the pipeline works, not how real songs "
-            "behave. Give Kaggle credentials and run `make run` for the real datasets.",
-            icon=":material/warning:",
-        )
+        st.warning(origin.GENERATED_NOTICE, icon=":material/warning:")
     else:
         st.caption(f"Data origin: {data_origin or 'unknown'}")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_ml.raw.generate import REAL_TRACK_ROWS
+from python_ml.raw.schemas import REAL_TRACK_ROWS
 from python_ml.settings import PROJECT_ROOT
 from python_ml.warehouse.dbt import PREDICTION_MARTS
 

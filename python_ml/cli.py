@@ -32,159 +32,73 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_extract(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.raw import extract
+    from python_ml.raw.extract import extract_step
 
-    with step(f"extract raw data into {settings.raw_dir}"):
-        report = extract.extract(
-            settings.raw_dir, force=args.force, offline=args.offline, seed=args.seed, rows=args.rows
-        )
-    if report.used_builtin_data:
-        log.warning("running on BUILT-IN generated data, not the Kaggle datasets")
+    extract_step(settings, force=args.force, offline=args.offline, seed=args.seed, rows=args.rows)
 
 
 def cmd_load(settings: Settings, args: argparse.Namespace) -> None:
     if args.engine == "spark":
-        from python_ml.warehouse.spark import load_raw as load_raw_spark
-
-        with step(f"load the raw files from {settings.raw_dir} into Spark's schema raw"):
-            load_raw_spark(settings)
-        return
-    from python_ml.warehouse.load import load_raw
-
-    with step(f"load the raw files from {settings.raw_dir} into schema raw"):
-        load_raw(settings)
+        from python_ml.warehouse.spark import load_step
+    else:
+        from python_ml.warehouse.load import load_step
+    load_step(settings)
 
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.warehouse.dbt import PREDICTION_MARTS, run_dbt
+    from python_ml.warehouse.dbt import build_ml_inputs
 
     cmd_load(settings, args)
-    # On Spark: every data test; dbt's unit tests run on DuckDB only (their fixtures are typed
-    # with the sources' DuckDB types).
-    target = (
-        ["--target", "spark", "--exclude-resource-type", "unit_test"]
-        if args.engine == "spark"
-        else []
-    )
-    with step(f"dbt build (staging, cleaning, split) on {args.engine}"):
-        run_dbt(settings, "build", *target, "--exclude", *PREDICTION_MARTS, *args.dbt_args)
+    build_ml_inputs(settings, args.engine, *args.dbt_args)
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.tracks.config import load_tracks_config
-    from python_ml.tracks.train import train_tracks
+    from python_ml.tracks.train import train_step
 
-    config = load_tracks_config(Path(args.config) if args.config else None)
-    with step("train the tracks models"):
-        results = train_tracks(settings, config, only=args.only)
-    log_training_table(results)
-
-
-def log_training_table(results: list) -> None:
-    header = ("model/feature set", "val acc", "val F1", "argmaxF1", "ECE", "time F1", "newart F1")
-    log.info("%-32s" + " %9s" * 6 + " %7s %8s", *header, "epochs", "seconds")
-    for r in results:
-        val = r.metrics.get("validation", {})
-        cells = [
-            val.get("accuracy"),
-            val.get("macro_f1"),
-            val.get("argmax_macro_f1"),
-            val.get("ece"),
-            r.metrics.get("time_split", {}).get("macro_f1"),
-            r.metrics.get("new_artist", {}).get("macro_f1"),
-        ]
-        log.info(
-            "%-32s" + " %9s" * 6 + " %7s %8.1f",
-            r.experiment.label,
-            *("-" if c is None else f"{c:.3f}" for c in cells),
-            r.info.get("epochs", "-"),
-            r.seconds,
-        )
-    log.info("holdout figures are computed for the champion when it scores (`score`)")
+    train_step(settings, Path(args.config) if args.config else None, only=args.only)
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> None:
-    if args.engine == "spark":
-        from python_ml.warehouse.spark import score_tracks as score_tracks_spark
+    from python_ml.tracks.score import score_step
 
-        with step("score Spark's predict split with the champion (mlflow.pyfunc.spark_udf)"):
-            score_tracks_spark(settings)
-        return
-    from python_ml.tracks.score import score_tracks
-
-    with step("score the predict split with the champion"):
-        score_tracks(settings, batch_size=args.batch_size)
+    score_step(settings, args.engine, batch_size=args.batch_size)
 
 
 def cmd_songs(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.songs.study import load_songs_config, results_table, run_study
+    from python_ml.songs.study import songs_step
 
-    config = load_songs_config(Path(args.config) if args.config else None)
-    with step("2023 songs study (cross-validated)"):
-        results = run_study(settings, config)
-    table = results_table(results)
-    write_songs_report(settings, table)
-    print(table)
-
-
-def write_songs_report(settings: Settings, table: str) -> None:
-    settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    (settings.reports_dir / "songs_2023_results.md").write_text(
-        "# 2023 songs: cross-validated results\n\n" + table + "\n\nMean ± spread over the "
-        "fold seeds of repeated k-fold cross-validation. `forecastable` uses what is known at "
-        "release (audio, release date, the artist's earlier songs); `descriptive_reach` uses "
-        "playlist and chart counts measured at the same time as the streams: it describes a "
-        "hit rather than forecasting one.\n",
-        encoding="utf-8",
-    )
+    print(songs_step(settings, Path(args.config) if args.config else None).table)
 
 
 def cmd_marts(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.warehouse.dbt import PREDICTION_MARTS, run_dbt
+    from python_ml.warehouse.dbt import build_prediction_marts
 
-    target = ["--target", "spark"] if args.engine == "spark" else []
-    with step(f"dbt build of the prediction marts on {args.engine}"):
-        run_dbt(settings, "build", *target, "--select", *PREDICTION_MARTS)
+    build_prediction_marts(settings, args.engine)
 
 
 def cmd_charts(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.reports.charts import draw_all
+    from python_ml.reports.charts import charts_step
 
-    with step(f"charts into {settings.reports_dir}"):
-        draw_all(settings)
-    log.info("open %s", settings.reports_dir / "index.html")
+    charts_step(settings)
 
 
 def cmd_docs(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.warehouse.dbt import run_dbt
+    from python_ml.warehouse.dbt import generate_docs
 
-    with step("dbt docs generate"):
-        run_dbt(settings, "docs", "generate")
-    log.info(
-        "docs site: %s (serve with `make docs-serve`)",
-        settings.project_root / "target" / "index.html",
-    )
+    generate_docs(settings)
 
 
 def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
-    from python_ml.tracks.predict import predict_csv
+    from python_ml.tracks.predict import predict_step
 
-    source = Path(args.input).resolve()
-    output = (
-        Path(args.output).resolve()
-        if args.output
-        else source.with_name(source.stem + ".predictions.csv")
-    )
-    with step(f"predict {source} with the champion"):
-        rows = predict_csv(settings, source, output)
-    log.info("scored %s tracks; every input row, scored or not, is in %s", f"{rows:,}", output)
+    predict_step(settings, Path(args.input), Path(args.output) if args.output else None)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
-    """The asset graph of python_ml/orchestration/definitions.py, materialized in this process."""
+    """The main job: the asset graph (python_ml/orchestration), materialized in this process."""
     started = time.perf_counter()
     with step("load the asset graph (Dagster, dbt manifest)"):
-        from python_ml.orchestration.definitions import materialize
+        from python_ml.orchestration.runner import materialize
     extract = {"offline": args.offline, "force": args.force, "rows": args.rows, "seed": args.seed}
     materialize(settings, run_config={"ops": {"raw_files": {"config": extract}}})
     log.info("main job finished in %.1f s", time.perf_counter() - started)
@@ -195,7 +109,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    from python_ml.raw.generate import REAL_TRACK_ROWS
+    from python_ml.raw.schemas import REAL_TRACK_ROWS
 
     parser.add_argument(
         "--rows",

@@ -31,6 +31,8 @@ from typing import Any
 
 from python_ml.raw import generate, origin, schemas
 from python_ml.raw.schemas import RawFile
+from python_ml.settings import Settings
+from python_ml.steps import step
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +282,7 @@ def extract(
     force: bool = False,
     offline: bool = False,
     seed: int = 42,
-    rows: int = generate.REAL_TRACK_ROWS,
+    rows: int = schemas.REAL_TRACK_ROWS,
     api_factory: Callable[[], Any] | None = None,
 ) -> ExtractReport:
     report = ExtractReport()
@@ -322,4 +324,21 @@ def extract(
             log.info("generated: %s", path)
 
     check_raw_files(raw_dir)
+    return report
+
+
+def extract_step(
+    settings: Settings,
+    *,
+    force: bool = False,
+    offline: bool = False,
+    seed: int = 42,
+    rows: int = schemas.REAL_TRACK_ROWS,
+) -> ExtractReport:
+    """The `extract` step (the command and the ``raw_files`` asset): :func:`extract` into
+    ``settings.raw_dir``, with its timed log line and the generated-data warning."""
+    with step(f"extract raw data into {settings.raw_dir}"):
+        report = extract(settings.raw_dir, force=force, offline=offline, seed=seed, rows=rows)
+    if report.used_builtin_data:
+        log.warning("%s", origin.GENERATED_WARNING)
     return report

@@ -37,11 +37,10 @@ import numpy as np
 import pandas as pd
 
 from python_ml.raw import origin
-from python_ml.raw.schemas import SONGS_2023_COLUMNS, TRACK_COLUMNS
+from python_ml.raw.schemas import REAL_TRACK_ROWS, SONGS_2023_COLUMNS, TRACK_COLUMNS
 
 log = logging.getLogger(__name__)
 
-REAL_TRACK_ROWS = 586_672
 SONGS_2023_ROWS = 953
 # The day the 2023 chart file was taken (its latest release is 2023-07-14).
 SONGS_2023_SNAPSHOT = pd.Timestamp("2023-07-14")

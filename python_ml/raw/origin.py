@@ -19,6 +19,18 @@ KAGGLE = "kaggle"
 GENERATED = "generated"
 USER = "user files"
 
+# The one wording of "these figures come from generated data", for the log, the report and the
+# app (the marts carry the origin itself, in their data_origin column).
+GENERATED_WARNING = (
+    "the data is the built-in GENERATED data (synthetic tracks with the Kaggle files' schema), "
+    "not Kaggle's: the figures show that the pipeline works, not how real songs behave"
+)
+GENERATED_NOTICE = (
+    "These results come from the built-in generated data (synthetic tracks with the Kaggle "
+    "files' schema), not from Kaggle's Spotify datasets: they show that the pipeline works, not "
+    "how real songs behave. Give Kaggle credentials and run `make run` for the real datasets."
+)
+
 
 def record(raw_dir: Path, path: Path, origin: str) -> None:
     """Note that ``path`` (inside ``raw_dir``) was just written by ``origin``."""

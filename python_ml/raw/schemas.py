@@ -59,6 +59,9 @@ SONGS_2023_COLUMNS = [
     "speechiness_%",
 ]
 
+# Rows in Kaggle's tracks.csv: what the built-in generator writes by default (`--rows`).
+REAL_TRACK_ROWS = 586_672
+
 
 @dataclass(frozen=True)
 class RawFile:

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from python_ml.steps import step
 from python_ml.warehouse import catalog, db  # noqa: E402
 from python_ml.settings import Settings  # noqa: E402
 
@@ -475,7 +476,7 @@ def _table_html(frame: pd.DataFrame) -> str:
 def _write_html(
     path: Path, charts: list[Chart], tables: list[tuple[str, pd.DataFrame]], page: Page
 ) -> None:
-    from python_ml.raw.origin import is_generated
+    from python_ml.raw.origin import GENERATED_NOTICE, is_generated
 
     figures = "\n".join(
         f'<figure><h2>{html.escape(c.title)}</h2><img src="{c.file}" alt="{html.escape(c.title)}">'
@@ -487,10 +488,9 @@ def _write_html(
     )
     if is_generated(page.data_origin):
         banner = (
-            '<p class="banner generated"><strong>Generated data.</strong> These results come '
-            "from the project's built-in synthetic data, not from Kaggle's Spotify datasets: "
-            "they show that the pipeline works, not how real songs behave. Provide Kaggle "
-            "credentials and run <code>make run</code> again for real figures.</p>"
+            '<p class="banner generated"><strong>Generated data.</strong> '
+            + html.escape(GENERATED_NOTICE).replace("`make run`", "<code>make run</code>")
+            + "</p>"
         )
     else:
         banner = (
@@ -523,3 +523,11 @@ MLflow (<code>make mlflow-ui</code>: <a href="http://127.0.0.1:5000/#/experiment
 """,
         encoding="utf-8",
     )
+
+
+def charts_step(settings: Settings) -> list[Chart]:
+    """The `charts` step (the command and the ``report`` asset): every chart and the page."""
+    with step(f"charts into {settings.reports_dir}"):
+        charts = draw_all(settings)
+    log.info("open %s", settings.reports_dir / "index.html")
+    return charts

@@ -16,7 +16,6 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,9 @@ from sklearn.metrics import (
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
+from python_ml.clock import utc_now
 from python_ml.settings import Settings
+from python_ml.steps import step
 from python_ml.tracks.config import CONFIG_DIR, ConfigError, read_yaml
 from python_ml.warehouse import catalog, db
 
@@ -61,7 +62,7 @@ TASKS = ("log_streams", "top_decile")
 
 
 @dataclass(frozen=True)
-class SongsConfig:
+class StudyConfig:
     seed: int
     folds: int
     repeats: int
@@ -69,7 +70,7 @@ class SongsConfig:
     models: dict[str, dict[str, Any]]
 
 
-def load_songs_config(path: Path | None = None) -> SongsConfig:
+def load_songs_config(path: Path | None = None) -> StudyConfig:
     path = path or CONFIG_DIR / "songs_2023.yml"
     raw = read_yaml(path)
     where = path.name
@@ -94,7 +95,7 @@ def load_songs_config(path: Path | None = None) -> SongsConfig:
         extra = set(params) - MODEL_PARAMS[name]
         if extra:
             raise ConfigError(f"{where}: models.{name}.{sorted(extra)[0]} is not a parameter")
-    return SongsConfig(int(raw.get("seed", 42)), folds, repeats, raw["feature_sets"], raw["models"])
+    return StudyConfig(int(raw.get("seed", 42)), folds, repeats, raw["feature_sets"], raw["models"])
 
 
 def load_songs(settings: Settings) -> pd.DataFrame:
@@ -165,7 +166,7 @@ def cross_validate(
     task: str,
     model: str,
     features: list[str],
-    config: SongsConfig,
+    config: StudyConfig,
     repeat: int = 0,
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Out-of-fold predictions of one repetition (fold seed = seed + repeat) and their metrics."""
@@ -213,7 +214,7 @@ def cross_validate(
 
 
 def repeated_cross_validate(
-    frame: pd.DataFrame, task: str, model: str, features: list[str], config: SongsConfig
+    frame: pd.DataFrame, task: str, model: str, features: list[str], config: StudyConfig
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Each metric's mean over ``config.repeats`` fold seeds, with ``<metric>_std`` beside it;
     the out-of-fold predictions of the first repetition."""
@@ -232,7 +233,7 @@ def repeated_cross_validate(
     return metrics, runs[0][1]
 
 
-def run_study(settings: Settings, config: SongsConfig) -> list[dict[str, Any]]:
+def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
     import mlflow
 
     from python_ml.raw.origin import songs_origin
@@ -257,7 +258,7 @@ def run_study(settings: Settings, config: SongsConfig) -> list[dict[str, Any]]:
     ]
     for task, feature_set, features, model in each(plan, len(plan), "2023 songs", "run"):
         started = time.perf_counter()
-        started_at = datetime.now(UTC).replace(tzinfo=None)
+        started_at = utc_now()
         with mlflow.start_run(run_name=f"{task}/{model}/{feature_set}") as run:
             mlflow.set_tags(
                 {
@@ -317,7 +318,7 @@ def run_study(settings: Settings, config: SongsConfig) -> list[dict[str, Any]]:
                 "status": "FINISHED",
                 "is_champion": False,
                 "started_at": started_at,
-                "finished_at": datetime.now(UTC).replace(tzinfo=None),
+                "finished_at": utc_now(),
                 "duration_seconds": seconds,
                 "n_train": len(frame),
                 "features": ",".join(features),
@@ -382,3 +383,36 @@ def results_table(results: list[dict[str, Any]]) -> str:
             f"| {r['task']} | {r['model']} | {r['feature_set']} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines)
+
+
+@dataclass
+class StudySummary:
+    results: list[dict[str, Any]]
+    table: str  # Markdown
+    report: Path  # reports/songs_2023_results.md
+
+
+def write_songs_report(settings: Settings, table: str) -> Path:
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.reports_dir / "songs_2023_results.md"
+    path.write_text(
+        "# 2023 songs: cross-validated results\n\n" + table + "\n\nMean ± spread over the "
+        "fold seeds of repeated k-fold cross-validation. `forecastable` uses what is known at "
+        "release (audio, release date, the artist's earlier songs); `descriptive_reach` uses "
+        "playlist and chart counts measured at the same time as the streams: it describes a "
+        "hit rather than forecasting one.\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def songs_step(settings: Settings, config_path: Path | None = None) -> StudySummary:
+    """The `songs` step (the command and the ``songs`` asset): the study, its predictions in
+    ``ml.song_predictions`` and its results table in the reports folder."""
+    from python_ml.warehouse.db import RunLock
+
+    config = load_songs_config(config_path)
+    with RunLock(settings.warehouse), step("2023 songs study (cross-validated)"):
+        results = run_study(settings, config)
+    table = results_table(results)
+    return StudySummary(results, table, write_songs_report(settings, table))

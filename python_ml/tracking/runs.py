@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -24,11 +23,6 @@ LIBRARIES = [
     "imbalanced-learn",
     "joblib",
 ]
-
-
-def now() -> datetime:
-    """UTC without a time zone, as the warehouse's timestamps are."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def library_versions() -> dict[str, str]:

@@ -18,13 +18,14 @@ import logging
 import os
 import shutil
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from python_ml.clock import utc_now
 from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
+from python_ml.steps import step
 from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ def predict_csv(settings: Settings, input_path: Path, output_path: Path) -> int:
         for name in model.class_names:
             result[f"prob_{name}"] = None
         result["predicted_class"] = None
-    result["scored_at"] = datetime.now(UTC).replace(tzinfo=None)
+    result["scored_at"] = utc_now()
     columns = [
         "line",
         "id",
@@ -233,3 +234,15 @@ def predict_csv(settings: Settings, input_path: Path, output_path: Path) -> int:
             output_path,
         )
     return scored
+
+
+def predict_step(settings: Settings, input_path: Path, output_path: Path | None = None) -> Path:
+    """The `predict` command: score a CSV of new tracks; returns the output file's path."""
+    source = input_path.resolve()
+    output = (
+        output_path.resolve() if output_path else source.with_name(source.stem + ".predictions.csv")
+    )
+    with step(f"predict {source} with the champion"):
+        rows = predict_csv(settings, source, output)
+    log.info("scored %s tracks; every input row, scored or not, is in %s", f"{rows:,}", output)
+    return output

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from python_ml.clock import utc_now
 from python_ml.settings import Settings
+from python_ml.steps import step
 from python_ml.tracks.evaluate import classification_metrics
 from python_ml.tracks.models import FittedModel
 from python_ml.warehouse import catalog, db
@@ -52,7 +54,7 @@ def write_predictions(
     settings: Settings, model: FittedModel, run_id: str, batch_size: int = 200_000
 ) -> int:
     """Replace this run's predictions with fresh ones, atomically. Returns the rows written."""
-    scored_at = datetime.now(UTC).replace(tzinfo=None)
+    scored_at = utc_now()
     columns = ["track_id", *model.features]
     for column in columns:
         db.check_identifier(column)
@@ -188,3 +190,17 @@ def score_tracks(settings: Settings, batch_size: int = 200_000) -> dict[str, Any
         "holdout": metrics,
         "confusion_matrix": json.dumps(metrics["confusion_matrix"]),
     }
+
+
+def score_step(settings: Settings, engine: str = "duckdb", batch_size: int = 200_000) -> dict:
+    """The `score` step (the command and the ``score`` asset): the champion scores the predict
+    split of the DuckDB warehouse (then its holdout figures), or Spark's."""
+    if engine == "spark":
+        from python_ml.warehouse.spark import score_tracks as score_tracks_spark
+
+        with step("score Spark's predict split with the champion (mlflow.pyfunc.spark_udf)"):
+            return score_tracks_spark(settings)
+    from python_ml.warehouse.db import RunLock
+
+    with RunLock(settings.warehouse), step("score the predict split with the champion"):
+        return score_tracks(settings, batch_size=batch_size)

@@ -26,15 +26,18 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
+from python_ml.clock import utc_now
 from python_ml.raw import origin
 from python_ml.settings import Settings
-from python_ml.tracking.runs import library_versions, now, record_runs
+from python_ml.steps import step
+from python_ml.tracking.runs import library_versions, record_runs
 from python_ml.tracks import champion
 from python_ml.tracks.config import ConfigError, Experiment, TracksConfig
 from python_ml.tracks.data import TrackData, TrainingError, load_track_data
@@ -241,7 +244,7 @@ def _run_experiment(
     from python_ml.tracking.registry import MODEL_RELPATH_TAG, log_track_model, model_relpath
 
     started = time.perf_counter()
-    started_at = now()
+    started_at = utc_now()
     versions = library_versions()
     with mlflow.start_run(run_name=experiment.label) as run:
         run_id = run.info.run_id
@@ -348,7 +351,7 @@ def _run_row(
         "is_champion": False,
         "registered_version": None,
         "started_at": started_at,
-        "finished_at": now(),
+        "finished_at": utc_now(),
         "duration_seconds": result.seconds,
         "epochs": result.info.get("epochs"),
         "n_train": result.info.get("n_train"),
@@ -428,9 +431,7 @@ def train_tracks(
     )
     check_data_fits_config(data, experiments, config)
     if origin.is_generated(data.data_origin):
-        log.warning(
-            "the data is GENERATED (built-in), not Kaggle's: results are not about real songs"
-        )
+        log.warning("%s", origin.GENERATED_WARNING)
     setup_mlflow(settings, TRACKS_EXPERIMENT)
     results = []
     from python_ml.progress import each
@@ -509,3 +510,59 @@ def _choose_champion(
         metric,
         chosen.score,
     )
+
+
+@dataclass
+class TrainingSummary:
+    """What one `train` step did: its runs, and the champion after it."""
+
+    results: list[RunResult]
+    champion_version: Any  # the registered MLflow model version with the `champion` alias
+    champion_path: Path
+    experiment_id: str
+
+    @property
+    def champion(self) -> RunResult | None:
+        """This step's run that is the champion, or None when an earlier run still is."""
+        return next((r for r in self.results if r.run_id == self.champion_version.run_id), None)
+
+
+def log_training_table(results: list[RunResult]) -> None:
+    header = ("model/feature set", "val acc", "val F1", "argmaxF1", "ECE", "time F1", "newart F1")
+    log.info("%-32s" + " %9s" * 6 + " %7s %8s", *header, "epochs", "seconds")
+    for r in results:
+        val = r.metrics.get("validation", {})
+        cells = [
+            val.get("accuracy"),
+            val.get("macro_f1"),
+            val.get("argmax_macro_f1"),
+            val.get("ece"),
+            r.metrics.get("time_split", {}).get("macro_f1"),
+            r.metrics.get("new_artist", {}).get("macro_f1"),
+        ]
+        log.info(
+            "%-32s" + " %9s" * 6 + " %7s %8.1f",
+            r.experiment.label,
+            *("-" if c is None else f"{c:.3f}" for c in cells),
+            r.info.get("epochs", "-"),
+            r.seconds,
+        )
+    log.info("holdout figures are computed for the champion when it scores (`score`)")
+
+
+def train_step(
+    settings: Settings, config_path: Path | None = None, only: list[str] | None = None
+) -> TrainingSummary:
+    """The `train` step (the command and the ``train`` asset): every experiment of the tracks
+    config (or those ``only`` names), the champion chosen, the results table logged."""
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, champion_model_dir, setup_mlflow
+    from python_ml.tracks.config import load_tracks_config
+    from python_ml.warehouse.db import RunLock
+
+    config = load_tracks_config(config_path)
+    with RunLock(settings.warehouse), step("train the tracks models"):
+        results = train_tracks(settings, config, only=only)
+    log_training_table(results)
+    experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
+    version, path = champion_model_dir(settings)
+    return TrainingSummary(results, version, path, experiment_id)

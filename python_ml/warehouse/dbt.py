@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from python_ml.settings import Settings
+from python_ml.steps import step
+from python_ml.warehouse.db import RunLock
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +88,29 @@ def run_dbt(
 def _errors(output: str) -> str:
     lines = [line for line in output.splitlines() if "error" in line.lower()]
     return "\n".join(lines[-10:]) or "\n".join(output.splitlines()[-10:])
+
+
+def _target(engine: str) -> list[str]:
+    return ["--target", "spark"] if engine == "spark" else []
+
+
+def build_ml_inputs(settings: Settings, engine: str = "duckdb", *dbt_args: str) -> None:
+    """The `build` step's dbt half: staging, cleaning, quality and exploration reports and the
+    split (everything but the prediction marts), on DuckDB or Spark."""
+    with RunLock(settings.warehouse), step(f"dbt build (staging, cleaning, split) on {engine}"):
+        run_dbt(settings, "build", *_target(engine), "--exclude", *PREDICTION_MARTS, *dbt_args)
+
+
+def build_prediction_marts(settings: Settings, engine: str = "duckdb") -> None:
+    """The `marts` step: the prediction marts over the `ml` source."""
+    with RunLock(settings.warehouse), step(f"dbt build of the prediction marts on {engine}"):
+        run_dbt(settings, "build", *_target(engine), "--select", *PREDICTION_MARTS)
+
+
+def generate_docs(settings: Settings) -> Path:
+    """The `docs` step: ``dbt docs generate``; returns the site's index.html."""
+    with RunLock(settings.warehouse), step("dbt docs generate"):
+        run_dbt(settings, "docs", "generate")
+    site = settings.project_root / "target" / "index.html"
+    log.info("docs site: %s (serve with `make docs-serve`)", site)
+    return site

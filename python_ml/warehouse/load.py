@@ -31,16 +31,18 @@ import logging
 import sys
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import yaml
 
+from python_ml.clock import utc_now
 from python_ml.raw.extract import ExtractError, check_header, find_raw_file, read_header
 from python_ml.raw.schemas import RAW_FILES, RawFile
 from python_ml.settings import Settings
+from python_ml.steps import step
 from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
@@ -351,7 +353,7 @@ def load_raw(
     """Load the raw files into ``raw`` in one transaction (see the module doc)."""
     planned = plan(settings.raw_dir, files)
     threshold = max_rejected_share(settings) if enforce_threshold else 1.0
-    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    loaded_at = utc_now()
     results = []
     with db.connect(settings.warehouse, read_only=False) as con:
         con.execute("begin transaction")
@@ -373,3 +375,13 @@ def load_raw(
             con.execute("rollback")
             raise
     return results
+
+
+def load_step(settings: Settings) -> list[LoadedFile]:
+    """The `load` step (the command, `build` and the raw-table assets): the raw files into
+    the DuckDB warehouse's schema ``raw``, holding its lock (Spark: warehouse/spark.py)."""
+    with (
+        db.RunLock(settings.warehouse),
+        step(f"load the raw files from {settings.raw_dir} into schema raw"),
+    ):
+        return load_raw(settings)

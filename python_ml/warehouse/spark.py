@@ -19,13 +19,15 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from python_ml.clock import utc_now
 from python_ml.raw.schemas import RAW_FILES, RawFile
 from python_ml.settings import Settings
+from python_ml.steps import step
 from python_ml.warehouse.load import (
     EXAMPLES_SHOWN,
     LoadedFile,
@@ -273,7 +275,7 @@ def load_raw(settings: Settings, files: list[RawFile] = RAW_FILES) -> list[Loade
     exact file per source, gzip, encoding, header; the rejected-share threshold)."""
     planned = plan(settings.raw_dir, files)
     threshold = max_rejected_share(settings)
-    loaded_at = datetime.now(UTC).replace(tzinfo=None)
+    loaded_at = utc_now()
     results = []
     with session(settings) as spark:
         for item in planned:
@@ -395,3 +397,9 @@ def copy_model_runs(settings: Settings, spark: SparkSession) -> int:
     ]
     spark.createDataFrame(rows, schema).write.mode("overwrite").saveAsTable(catalog.MODEL_RUNS)
     return len(rows)
+
+
+def load_step(settings: Settings) -> list[LoadedFile]:
+    """The `load --engine spark` step: the raw files into Spark's schema ``raw``."""
+    with step(f"load the raw files from {settings.raw_dir} into Spark's schema raw"):
+        return load_raw(settings)

@@ -131,7 +131,8 @@ def test_a_busy_warehouse_says_so(app_env: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from python_ml.warehouse import RunLock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from python_ml.warehouse.db import RunLock\n"
             "with RunLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
             str(warehouse),
         ],

@@ -31,7 +31,7 @@ def scored(built_warehouse: Path, small_raw_dir: Path, tmp_path_factory) -> Sett
     train.train_tracks(settings, small_config())
     score.score_tracks(settings, batch_size=150)
     cfg = songs_study.load_songs_config()
-    cfg = songs_study.SongsConfig(
+    cfg = songs_study.StudyConfig(
         cfg.seed,
         3,
         2,

@@ -87,7 +87,7 @@ def test_a_class_renamed_in_the_seed_is_renamed_everywhere(
     study = songs_study.load_songs_config()
     songs_study.run_study(
         settings,
-        songs_study.SongsConfig(
+        songs_study.StudyConfig(
             study.seed,
             2,
             1,

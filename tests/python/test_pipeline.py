@@ -11,9 +11,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from conftest import PROJECT_ROOT, SMALL_ROWS, main_job_env
+from dagster._core.instance.ref import InstanceRef
+
+from python_ml.orchestration import automation, runner
+from python_ml.orchestration.assets import raw as raw_assets
 
 ML_TABLES = ("ml.model_runs", "ml.track_predictions", "ml.song_predictions")
 
@@ -56,12 +61,11 @@ def test_run_logs_one_timed_line_per_step(main_job_dir: Path) -> None:
 def test_the_graph_in_process_makes_the_same_tables_as_the_cli(
     main_job_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from python_ml.orchestration import definitions
     from python_ml.settings import load_settings
 
     for key, value in main_job_env(tmp_path).items():
         monkeypatch.setenv(key, value)
-    result = definitions.materialize(
+    result = runner.materialize(
         load_settings(),
         run_config={"ops": {"raw_files": {"config": {"offline": True, "rows": SMALL_ROWS}}}},
     )
@@ -82,23 +86,21 @@ def test_the_graph_in_process_makes_the_same_tables_as_the_cli(
     assert (tmp_path / "reports" / "index.html").is_file()
 
     # The run is in the instance the UI shows, with the asset metadata a user looks for.
-    with definitions.dg.DagsterInstance.from_ref(
-        definitions.InstanceRef.from_dir(str(tmp_path / "dagster"))
-    ) as instance:
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path / "dagster"))) as instance:
         runs = instance.get_runs()
         assert [r.status.value for r in runs] == ["SUCCESS"]
-        event = instance.get_latest_materialization_event(definitions.dg.AssetKey("champion_model"))
+        event = instance.get_latest_materialization_event(dg.AssetKey("champion_model"))
         metadata = event.asset_materialization.metadata
         assert metadata["mlflow_run"].value.endswith(
             f"/runs/{metadata['champion_run_id'].value}?workflowType=machine_learning"
         )
         tracks = instance.get_latest_materialization_event(
-            definitions.dg.AssetKey(["spotify_600k", "tracks"])
+            dg.AssetKey(["spotify_600k", "tracks"])
         ).asset_materialization.metadata
         assert tracks["rows_read"].value == SMALL_ROWS
         assert tracks["rows_rejected"].value == 0
         mart = instance.get_latest_materialization_event(
-            definitions.dg.AssetKey(["marts", "fct_track_predictions"])
+            dg.AssetKey(["marts", "fct_track_predictions"])
         ).asset_materialization.metadata
         assert mart["dagster/row_count"].value == ours["marts.fct_track_predictions"]
 
@@ -106,7 +108,7 @@ def test_the_graph_in_process_makes_the_same_tables_as_the_cli(
     page = tmp_path / "reports" / "index.html"
     page.unlink()
     runs_before = ours["ml.model_runs"]
-    partial = definitions.materialize(load_settings(), selection=["report"])
+    partial = runner.materialize(load_settings(), selection=["report"])
     assert {e.asset_key.to_user_string() for e in partial.get_asset_materialization_events()} == {
         "report"
     }
@@ -119,7 +121,6 @@ def test_a_failing_asset_stops_what_depends_on_it(
 ) -> None:
     import shutil
 
-    from python_ml.orchestration import definitions
     from python_ml.settings import load_settings
     from python_ml.steps import StepFailed
 
@@ -132,15 +133,13 @@ def test_a_failing_asset_stops_what_depends_on_it(
     tracks.write_text("\n".join([lines[0], *(line + ",extra" for line in lines[1:])]) + "\n")
 
     with pytest.raises(StepFailed) as failure:
-        definitions.materialize(load_settings())
+        runner.materialize(load_settings())
     message = str(failure.value)
     assert message.startswith("the main job stopped: raw_tables:")
     assert "tracks.csv" in message and "do not parse" in message
     assert "not run:" in message and "train" in message and "report" in message
     assert not (tmp_path / "reports").exists()
-    with definitions.dg.DagsterInstance.from_ref(
-        definitions.InstanceRef.from_dir(str(tmp_path / "dagster"))
-    ) as instance:
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path / "dagster"))) as instance:
         assert [r.status.value for r in instance.get_runs()] == ["FAILURE"]
 
     # The command line says the same in one line and exits 1.
@@ -160,35 +159,33 @@ def test_a_failing_asset_stops_what_depends_on_it(
 def test_the_sensor_asks_for_a_run_only_when_raw_files_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from python_ml.orchestration import definitions
 
     monkeypatch.setenv("MUSIC_RAW_DIR", str(tmp_path))
-    assert definitions.new_raw_files.default_status.value == "STOPPED"
-    assert definitions.daily.default_status.value == "STOPPED"
+    assert automation.new_raw_files.default_status.value == "STOPPED"
+    assert automation.daily.default_status.value == "STOPPED"
 
     def evaluate(cursor: str | None):
-        context = definitions.dg.build_sensor_context(cursor=cursor)
-        return list(definitions.new_raw_files(context)), context.cursor
+        context = dg.build_sensor_context(cursor=cursor)
+        return list(automation.new_raw_files(context)), context.cursor
 
     events, cursor = evaluate(None)
-    assert isinstance(events[0], definitions.dg.SkipReason)  # no files yet
+    assert isinstance(events[0], dg.SkipReason)  # no files yet
     (tmp_path / "spotify_2023").mkdir()
     song = tmp_path / "spotify_2023" / "spotify-2023.csv"
     song.write_text("a\n1\n")
     events, cursor = evaluate(None)
-    assert isinstance(events[0], definitions.dg.RunRequest)
+    assert isinstance(events[0], dg.RunRequest)
     assert "spotify-2023.csv" in events[0].tags["music/changed_files"]
     events, cursor_again = evaluate(cursor)
-    assert isinstance(events[0], definitions.dg.SkipReason)
+    assert isinstance(events[0], dg.SkipReason)
     song.write_text("a\n1\n2\n")
     events, _ = evaluate(cursor)
-    assert isinstance(events[0], definitions.dg.RunRequest)
+    assert isinstance(events[0], dg.RunRequest)
 
 
 def test_the_raw_download_is_retried_but_a_bad_file_is_not() -> None:
-    from python_ml.orchestration import definitions
 
-    policy = definitions.raw_files.op.retry_policy
+    policy = raw_assets.raw_files.op.retry_policy
     assert policy is not None and policy.max_retries >= 2
 
 

@@ -1,0 +1,97 @@
+"""Every dbt source, seed and model as an asset (dagster-dbt), in the two halves python_ml's
+steps build: the ML inputs before training, the prediction marts after scoring."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from python_ml.orchestration.resources import ProjectSettings, Warehouse
+from python_ml.orchestration.translator import Translator
+from python_ml.steps import StepFailed, step
+from python_ml.warehouse.dbt import PREDICTION_MARTS
+
+
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    paths: ProjectSettings,
+    warehouse: Warehouse,
+    title: str,
+    target: str,
+) -> Iterator[Any]:
+    from python_ml.warehouse.db import RunLock
+
+    settings = paths.get()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with RunLock(settings.warehouse), step(title):
+        invocation = dbt.cli(
+            ["build"],
+            context=context,
+            target_path=settings.project_root / "target" / "dagster" / target,
+            raise_on_error=False,
+        )
+        events = list(invocation.stream())
+        if not invocation.is_successful():
+            raise StepFailed(
+                f"{title} failed; its output above names the model or test. Fix it and run "
+                "the step again"
+            )
+    # Row counts after dbt has released the warehouse (DuckDB allows one writer).
+    tables = {}
+    for event in events:
+        if isinstance(event, dg.Output):
+            key = context.assets_def.keys_by_output_name[event.output_name]
+            name = context.assets_def.metadata_by_key.get(key, {}).get("dagster/table_name")
+            if name:
+                tables[event.output_name] = ".".join(str(name).split(".")[-2:])
+    counts = warehouse.row_counts(settings, sorted(set(tables.values())))
+    for event in events:
+        if isinstance(event, dg.Output) and tables.get(event.output_name) in counts:
+            event = event.with_metadata(
+                {**event.metadata, "dagster/row_count": counts[tables[event.output_name]]}
+            )
+        yield event
+
+
+def dbt_asset_groups(
+    project: DbtProject, translator: Translator
+) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """(ML inputs, prediction marts) over the project's manifest."""
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        exclude=" ".join(PREDICTION_MARTS),
+        name="dbt_ml_inputs",
+        dagster_dbt_translator=translator,
+    )
+    def dbt_ml_inputs(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        paths: ProjectSettings,
+        warehouse: Warehouse,
+    ) -> Iterator[Any]:
+        """dbt build of staging, cleaning, quality and exploration reports and the split."""
+        title = "dbt build (staging, cleaning, split)"
+        yield from _build(context, dbt, paths, warehouse, title, "ml_inputs")
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        select=" ".join(PREDICTION_MARTS),
+        name="dbt_prediction_marts",
+        dagster_dbt_translator=translator,
+    )
+    def dbt_prediction_marts(
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        paths: ProjectSettings,
+        warehouse: Warehouse,
+    ) -> Iterator[Any]:
+        """dbt build of the prediction marts over the `ml` source."""
+        title = "dbt build of the prediction marts"
+        yield from _build(context, dbt, paths, warehouse, title, "marts")
+
+    return dbt_ml_inputs, dbt_prediction_marts

@@ -1,0 +1,45 @@
+"""What people read: the charts with their HTML page, and the dbt docs site."""
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from python_ml.orchestration.resources import ProjectSettings
+
+
+def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefinition]:
+    deps = sorted(prediction_marts, key=lambda k: k.to_user_string())
+
+    @dg.asset(
+        deps=deps,
+        group_name="report",
+        description="`python -m python_ml charts`: PNG charts and the HTML report page "
+        "(reports/index.html), logged to the champion's MLflow run.",
+        kinds={"html", "matplotlib"},
+    )
+    def report(paths: ProjectSettings) -> dg.MaterializeResult:
+        from python_ml.reports.charts import charts_step
+
+        settings = paths.get()
+        charts = charts_step(settings)
+        return dg.MaterializeResult(
+            metadata={
+                "report": dg.MetadataValue.path(str(settings.reports_dir / "index.html")),
+                "charts": dg.MetadataValue.md("\n".join(f"- {c.file}: {c.title}" for c in charts)),
+            }
+        )
+
+    @dg.asset(
+        deps=deps,
+        group_name="report",
+        description="`dbt docs generate`: the docs site (target/index.html) with the "
+        "warehouse's catalog, after the prediction marts are built.",
+        kinds={"dbt"},
+    )
+    def dbt_docs(paths: ProjectSettings) -> dg.MaterializeResult:
+        from python_ml.warehouse.dbt import generate_docs
+
+        site = generate_docs(paths.get())
+        return dg.MaterializeResult(metadata={"site": dg.MetadataValue.path(str(site))})
+
+    return [report, dbt_docs]

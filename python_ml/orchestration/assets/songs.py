@@ -1,0 +1,47 @@
+"""The 2023 songs study: its out-of-fold predictions (ml.song_predictions, a dbt source)."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from python_ml.orchestration.resources import ProjectSettings, Warehouse
+from python_ml.orchestration.translator import ManifestKeys
+from python_ml.warehouse import catalog
+
+
+class SongsRunConfig(dg.Config):
+    """The options of `python -m python_ml songs`."""
+
+    config: str | None = None  # study config (default: python_ml/configs/songs_2023.yml)
+
+
+def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                keys.source(catalog.SONG_PREDICTIONS),
+                deps=[keys.model(catalog.SONGS_2023)],
+                kinds={"duckdb", "scikitlearn"},
+            )
+        ],
+        group_name="ml",
+        name="songs",
+    )
+    def songs(
+        config: SongsRunConfig, paths: ProjectSettings, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        """`python -m python_ml songs`: the 2023 songs study's out-of-fold predictions."""
+        from python_ml.songs.study import songs_step
+
+        settings = paths.get()
+        summary = songs_step(settings, Path(config.config) if config.config else None)
+        rows = warehouse.row_counts(settings, [catalog.SONG_PREDICTIONS])
+        return dg.MaterializeResult(
+            asset_key=keys.source(catalog.SONG_PREDICTIONS),
+            metadata={
+                "dagster/row_count": rows.get(catalog.SONG_PREDICTIONS, 0),
+                "results": dg.MetadataValue.md(summary.table),
+            },
+        )
+
+    return [songs]

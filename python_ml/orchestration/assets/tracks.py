@@ -1,0 +1,124 @@
+"""The tracks model: training (the champion and ml.model_runs) and scoring
+(ml.track_predictions), each a dbt source the prediction marts read."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from python_ml.orchestration.resources import ProjectSettings, Warehouse
+from python_ml.orchestration.translator import ManifestKeys
+from python_ml.warehouse import catalog
+
+MLFLOW_UI = os.environ.get("MUSIC_MLFLOW_UI", "http://127.0.0.1:5000")
+
+
+def mlflow_link(run_id: str, experiment_id: str) -> dg.MetadataValue:
+    # workflowType: MLflow 3.17's UI opens in its GenAI view otherwise (the experiment tag
+    # only sets the kind shown inside an experiment).
+    return dg.MetadataValue.url(
+        f"{MLFLOW_UI}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+    )
+
+
+class TrainRunConfig(dg.Config):
+    """The options of `python -m python_ml train`."""
+
+    config: str | None = None  # tracks config YAML (default: python_ml/configs/tracks.yml)
+    only: list[str] | None = None  # only these experiments (model or model/feature_set)
+
+
+def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
+    inputs = [keys.model(catalog.TRAIN_TRACKS), keys.model(catalog.POPULARITY_CLASSES)]
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                "champion_model",
+                deps=inputs,
+                description="The champion: the registered MLflow model (alias `champion`) with "
+                "its decision rule, chosen on the validation fold.",
+                kinds={"mlflow", "tensorflow", "scikitlearn"},
+            ),
+            dg.AssetSpec(keys.source(catalog.MODEL_RUNS), deps=inputs, kinds={"duckdb"}),
+        ],
+        group_name="ml",
+        name="train",
+    )
+    def train(
+        config: TrainRunConfig, paths: ProjectSettings, warehouse: Warehouse
+    ) -> Iterator[dg.MaterializeResult]:
+        """`python -m python_ml train`: every experiment of the tracks config, then the
+        champion."""
+        from python_ml.tracks.train import train_step
+
+        settings = paths.get()
+        summary = train_step(settings, Path(config.config) if config.config else None, config.only)
+        version = summary.champion_version
+        metadata: dict[str, Any] = {
+            "champion_run_id": version.run_id,
+            "champion_version": int(version.version),
+            "mlflow_run": mlflow_link(version.run_id, summary.experiment_id),
+            "model_path": dg.MetadataValue.path(str(summary.champion_path)),
+            "promoted_by_this_run": summary.champion is not None,
+        }
+        if summary.champion is not None:
+            val = summary.champion.metrics["validation"]
+            metadata.update(
+                {
+                    "champion": summary.champion.experiment.label,
+                    "validation_accuracy": round(val["accuracy"], 4),
+                    "validation_macro_f1": round(val["macro_f1"], 4),
+                    "validation_log_loss": round(val["log_loss"], 4),
+                    "validation_ece": round(val["ece"], 4),
+                }
+            )
+        yield dg.MaterializeResult(asset_key="champion_model", metadata=metadata)
+        runs = warehouse.row_counts(settings, [catalog.MODEL_RUNS]).get(catalog.MODEL_RUNS, 0)
+        yield dg.MaterializeResult(
+            asset_key=keys.source(catalog.MODEL_RUNS),
+            metadata={"runs_this_time": len(summary.results), "dagster/row_count": runs},
+        )
+
+    predict_inputs = [
+        keys.model(t) for t in (catalog.PREDICT_TRACKS, catalog.PREDICT_TRACK_CLASSES)
+    ]
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                keys.source(catalog.TRACK_PREDICTIONS),
+                deps=["champion_model", *predict_inputs],
+                kinds={"duckdb"},
+            )
+        ],
+        group_name="ml",
+        name="score",
+    )
+    def score(paths: ProjectSettings) -> dg.MaterializeResult:
+        """`python -m python_ml score`: the champion scores the predict split (one
+        transaction), then its holdout figures are computed."""
+        from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
+        from python_ml.tracks.score import score_step
+
+        settings = paths.get()
+        scored = score_step(settings)
+        holdout = scored["holdout"]
+        experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
+        return dg.MaterializeResult(
+            asset_key=keys.source(catalog.TRACK_PREDICTIONS),
+            metadata={
+                "dagster/row_count": scored["rows"],
+                "champion_run_id": scored["run_id"],
+                "mlflow_run": mlflow_link(scored["run_id"], experiment_id),
+                "rows_per_second": round(scored["rows"] / max(scored["seconds"], 1e-9)),
+                "holdout_accuracy": round(holdout["accuracy"], 4),
+                "holdout_macro_f1": round(holdout["macro_f1"], 4),
+                "holdout_log_loss": round(holdout["log_loss"], 4),
+                "holdout_ece": round(holdout["ece"], 4),
+            },
+        )
+
+    return [train, score]

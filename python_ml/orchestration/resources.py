@@ -1,0 +1,82 @@
+"""The resources the assets use: the project's settings, the warehouse and dbt.
+
+The dbt project is prepared lazily: its manifest is parsed again (``dbt parse``) only when the
+definitions are loaded and a project file is newer than ``target/manifest.json``, never at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject
+
+from python_ml.settings import PROJECT_ROOT, Settings, load_settings
+
+# What the manifest is parsed from: a newer file means a stale manifest.
+MANIFEST_INPUTS = ("models", "macros", "seeds", "tests", "analyses", "dbt_project.yml")
+
+
+class ProjectSettings(dg.ConfigurableResource):
+    """The project's paths (python_ml.settings), read from the environment when a step runs;
+    dbt (a subprocess) is given the same ones."""
+
+    def get(self) -> Settings:
+        settings = load_settings()
+        os.environ.update(
+            {k: v for k, v in settings.dbt_env().items() if k.startswith(("MUSIC_", "DBT_PROF"))}
+        )
+        return settings
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Figures read from the warehouse for asset metadata (read-only, after a step wrote)."""
+
+    def row_counts(self, settings: Settings, tables: Sequence[str]) -> dict[str, int]:
+        from python_ml.warehouse import db
+
+        counts = {}
+        with db.connect(settings.warehouse) as con:
+            for table in tables:
+                try:
+                    counts[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
+                except Exception:  # a table the step did not create: no figure, not a guess
+                    continue
+        return counts
+
+
+def dbt_project() -> DbtProject:
+    return DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT / "profiles")
+
+
+def _newest_input(root: Path) -> float:
+    newest = 0.0
+    for name in MANIFEST_INPUTS:
+        path = root / name
+        files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
+        for file in files:
+            newest = max(newest, file.stat().st_mtime)
+    return newest
+
+
+def prepared_manifest(project: DbtProject, settings: Settings) -> dict[str, Any]:
+    """dbt's manifest for the asset graph, parsed again only when a project file is newer (any
+    dbt command from the project root also refreshes it)."""
+    from python_ml.warehouse.dbt import run_dbt
+
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_input(project.project_dir):
+        run_dbt(settings, "parse", "--quiet", "--target-path", str(manifest.parent))
+    return json.loads(manifest.read_text(encoding="utf-8"))
+
+
+def dbt_resource(project: DbtProject) -> DbtCliResource:
+    from python_ml.warehouse.dbt import dbt_executable
+
+    return DbtCliResource(
+        project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=dbt_executable()
+    )

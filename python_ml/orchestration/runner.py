@@ -1,0 +1,82 @@
+"""The main job materialized in this process (``python -m python_ml run``), recorded in the
+Dagster instance the UI shows (``$DAGSTER_HOME``, default ``data/dagster``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster._core.instance.ref import InstanceRef
+
+from python_ml.orchestration.definitions import build_definitions
+from python_ml.settings import Settings
+from python_ml.steps import StepFailed
+
+log = logging.getLogger("python_ml")
+
+
+def dagster_home(settings: Settings) -> Path:
+    """``$DAGSTER_HOME``, or ``dagster/`` beside the warehouse (``data/dagster``), with a
+    ``dagster.yaml`` that keeps Dagster's telemetry off."""
+    value = os.environ.get("DAGSTER_HOME")
+    home = Path(value).resolve() if value else settings.warehouse.parent / "dagster"
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return home
+
+
+def materialize(
+    settings: Settings,
+    run_config: dict[str, Any] | None = None,
+    selection: Sequence[str] | None = None,
+) -> dg.ExecuteInProcessResult:
+    """Materialize the main job (or the assets ``selection`` names, e.g. ``["report"]``)
+    in this process, recorded in the Dagster instance the UI shows. Stops at the first failed
+    asset and raises :class:`StepFailed` naming it."""
+
+    home = dagster_home(settings)
+    started = time.perf_counter()
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    job = build_definitions().resolve_job_def("main_job")
+    config = {
+        # The steps log their own timed lines; Dagster's event log is in the UI's run history.
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+        **(run_config or {}),
+    }
+    asset_selection = (
+        [dg.AssetKey.from_user_string(s) for s in selection] if selection is not None else None
+    )
+    with instance:
+        result = job.execute_in_process(
+            run_config=config,
+            instance=instance,
+            raise_on_error=False,
+            asset_selection=asset_selection,
+            tags={"music/launched_by": "python -m python_ml run"},
+        )
+    log.debug("asset graph run %s in %.1f s", result.run_id, time.perf_counter() - started)
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        ran = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
+        skipped = sorted({n.name for n in result.job_def.nodes} - ran)
+        messages = []
+        for event in failures:
+            error = event.step_failure_data.error
+            while error is not None and error.cause is not None and "Dagster" in error.cls_name:
+                error = error.cause
+            text = (error.message if error else "failed").strip()
+            messages.append(f"{event.step_key}: {text.split(': ', 1)[-1].strip().rstrip('.')}")
+        raise StepFailed(
+            "the main job stopped: "
+            + "; ".join(messages or ["a step failed"])
+            + (f" (not run: {', '.join(skipped)})" if skipped else "")
+            + f". Run history: `make dagster`, run {result.run_id[:8]}."
+        )
+    return result

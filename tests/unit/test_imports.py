@@ -1,0 +1,107 @@
+"""The package's shape: no import cycle, no module importing the command line, and importing
+the orchestration definitions does no work (no dbt, no file written)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "python_ml"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every python_ml module and the python_ml modules it imports, at any depth of its code
+    (an import inside a function counts: it is a dependency all the same)."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets.add(node.module)
+                targets |= {f"{node.module}.{a.name}" for a in node.names}
+        graph[name] = {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return stack[stack.index(target) :] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_find_cycle_finds_one():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_python_ml_has_no_import_cycle():
+    assert find_cycle(import_graph()) is None
+
+
+def test_no_module_imports_the_command_line():
+    importers = sorted(m for m, targets in import_graph().items() if "python_ml.cli" in targets)
+    assert importers == ["python_ml.__main__"]
+
+
+@pytest.mark.parametrize(
+    "module", ["python_ml.orchestration.definitions", "python_ml.orchestration.runner"]
+)
+def test_importing_the_definitions_runs_nothing(tmp_path, module):
+    """An audit hook records every dbt process started and every file opened for writing while the
+    module is imported: none."""
+    script = f"""
+import json, sys
+events = []
+def hook(event, args):
+    spawn = event in ("subprocess.Popen", "os.exec", "os.posix_spawn", "os.system")
+    if spawn and "dbt" in str(args):
+        events.append([event, str(args[0])[:200]])
+    elif event == "open" and len(args) > 1 and isinstance(args[1], str) and any(
+        c in args[1] for c in "wax+"
+    ) and not str(args[0]).startswith(("/dev/", "/proc/")):
+        events.append([event, str(args[0])])
+sys.addaudithook(hook)
+import {module}
+print(json.dumps(events))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    events = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [
+        e for e in events if not e[1].endswith((".pyc", ".pyc.tmp")) and "__pycache__" not in e[1]
+    ] == []
