@@ -23,8 +23,8 @@ navigation = st.navigation(
             url_path="predictions",
         ),
         st.Page(
-            "views/score_song.py",
-            title="Score a song",
+            "views/score_track.py",
+            title="Score a track",
             icon=":material/headphones:",
             url_path="score",
         ),

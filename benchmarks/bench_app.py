@@ -17,13 +17,13 @@ import time
 
 from python_ml.settings import PROJECT_ROOT
 
-PAGES = ("overview", "predictions", "songs_2023", "score_song")
+PAGES = ("overview", "predictions", "songs_2023", "score_track")
 
 
 def measure() -> dict[str, dict[str, float]]:
     from streamlit.testing.v1 import AppTest
 
-    AppTest.from_file(str(PROJECT_ROOT / "app" / "views" / "score_song.py")).run()  # imports
+    AppTest.from_file(str(PROJECT_ROOT / "app" / "views" / "score_track.py")).run()  # imports
     for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
         logging.getLogger(name).setLevel(logging.ERROR)  # "missing ScriptRunContext" in bare mode
     figures = {}

@@ -226,11 +226,11 @@ def hit_rate_by_artist(settings: Settings, artist: str = "", top: int = 20) -> p
 
 
 # --------------------------------------------------------------------------------------------
-# score a song: the same path as `python -m python_ml predict`
+# score a track: the same path as `python -m python_ml predict`
 
 
-# The tracks.csv columns a person fills in for one song (the rest are left empty).
-SONG_FIELDS = {
+# The tracks.csv columns a person fills in for one track (the rest are left empty).
+TRACK_FIELDS = {
     "name": "",
     "artists": "",
     "release_date": "",
@@ -251,7 +251,12 @@ SONG_FIELDS = {
 }
 
 
-def score_songs(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
+def feature_ranges() -> dict[str, str]:
+    """The allowed values of each audio feature, from the dbt macro (the one definition)."""
+    return catalog.track_feature_ranges()
+
+
+def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
     """Score rows with the columns of tracks.csv through `predict` (the dbt models' rules and
     features, then the champion); one output row per input row, rejected ones with the
     pipeline's reason and the columns it names."""
@@ -263,11 +268,11 @@ def score_songs(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
         if column not in frame.columns:
             frame[column] = ""
     if (frame["id"].astype(str).str.strip() == "").any():
-        frame["id"] = [f"app-song-{i + 1}" for i in range(len(frame))]
+        frame["id"] = [f"app-track-{i + 1}" for i in range(len(frame))]
     with tempfile.TemporaryDirectory(prefix="music-app-") as tmp:
-        source = Path(tmp) / "songs.csv"
+        source = Path(tmp) / "tracks.csv"
         frame[TRACK_COLUMNS].to_csv(source, index=False, quoting=csv.QUOTE_MINIMAL)
-        output = Path(tmp) / "songs.predictions.csv"
+        output = Path(tmp) / "tracks.predictions.csv"
         predict_csv(settings, source, output)
         return pd.read_csv(output)
 
@@ -280,7 +285,7 @@ def rejected_fields(row: pd.Series) -> list[str]:
     reason = str(row.get("rejection_reason") or "")
     if reason in ("unparseable release date", "release date out of range"):
         return ["release_date"]
-    return [f.strip() for f in detail.split(",") if f.strip() in SONG_FIELDS]
+    return [f.strip() for f in detail.split(",") if f.strip() in TRACK_FIELDS]
 
 
 # --------------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 
 def class_distribution(con, out: Path, classes: Classes) -> str:
-    frame = _read(con, "select * from marts.rpt_class_distribution order by class_index")
+    frame = _read(con, f"select * from {catalog.RPT_CLASS_DISTRIBUTION} order by class_index")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     x = np.arange(len(frame))
     ax.bar(x - 0.2, frame["true_count"], 0.4, label="true class", color="#777777")
@@ -114,9 +114,9 @@ def class_distribution(con, out: Path, classes: Classes) -> str:
 def danceability_energy(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
-        """
+        f"""
         select danceability, energy, true_class
-        from marts.fct_track_predictions
+        from {catalog.FCT_TRACK_PREDICTIONS}
         using sample reservoir(6000 rows) repeatable (42)
     """,
     )
@@ -146,7 +146,7 @@ def hit_wordcloud(con, out: Path, classes: Classes) -> str:
     from wordcloud import WordCloud
 
     titles = con.execute(
-        "select track_name from marts.fct_track_predictions "
+        f"select track_name from {catalog.FCT_TRACK_PREDICTIONS} "
         "where true_class = ? and track_name != ''",
         [classes.hit],
     ).df()["track_name"]
@@ -174,7 +174,7 @@ def hit_wordcloud(con, out: Path, classes: Classes) -> str:
 
 
 def confusion_heatmap(con, out: Path, classes: Classes) -> str:
-    frame = _read(con, "select * from marts.rpt_confusion_matrix")
+    frame = _read(con, f"select * from {catalog.RPT_CONFUSION_MATRIX}")
     counts = frame.pivot(index="true_index", columns="predicted_index", values="track_count")
     shares = frame.pivot(
         index="true_index", columns="predicted_index", values="share_of_true_class"
@@ -208,10 +208,10 @@ def confusion_heatmap(con, out: Path, classes: Classes) -> str:
 def model_comparison(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
-        """
+        f"""
         select model_label, validation_macro_f1, new_artist_macro_f1, time_split_macro_f1,
                holdout_macro_f1, is_champion
-        from marts.rpt_model_leaderboard
+        from {catalog.RPT_MODEL_LEADERBOARD}
         qualify row_number() over (partition by model_label order by finished_at desc) = 1
         order by validation_macro_f1
     """,
@@ -247,7 +247,7 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
 
 
 def reliability(con, out: Path, classes: Classes) -> str:
-    frame = _read(con, "select * from marts.rpt_calibration order by class_index, probability_bin")
+    frame = _read(con, f"select * from {catalog.RPT_CALIBRATION} order by class_index, probability_bin")
     fig, ax = plt.subplots(figsize=(6.5, 6))
     ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle="--", label="calibrated")
     for name in classes.names:
@@ -273,7 +273,7 @@ def reliability(con, out: Path, classes: Classes) -> str:
 
 
 def feature_correlations(con, out: Path, classes: Classes) -> str:
-    frame = _read(con, "select * from marts.rpt_feature_correlations")
+    frame = _read(con, f"select * from {catalog.RPT_FEATURE_CORRELATIONS}")
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     for ax, (dataset, target) in zip(
         axes, [("tracks", "popularity"), ("songs_2023", "log streams")], strict=True
@@ -292,16 +292,16 @@ def feature_correlations(con, out: Path, classes: Classes) -> str:
 def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
-        """
+        f"""
         select feature_set, model_type, actual_log_streams, predicted_log_streams
-        from marts.fct_song_stream_predictions
+        from {catalog.FCT_SONG_STREAM_PREDICTIONS}
         where model_type = 'random_forest'
     """,
     )
     sets = sorted(frame["feature_set"].unique())
     if not sets:
         raise ChartError(
-            "marts.fct_song_stream_predictions is empty: run "
+            f"{catalog.FCT_SONG_STREAM_PREDICTIONS} is empty: run "
             "`python -m python_ml songs` and `dbt build -s tag:ml_outputs`."
         )
     fig, axes = plt.subplots(1, len(sets), figsize=(5.5 * len(sets), 5), squeeze=False)
@@ -348,14 +348,14 @@ def draw_all(settings: Settings) -> list[Chart]:
     out_dir = settings.reports_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     with db.connect(settings.warehouse) as con:
-        db.require_tables(con, "marts.fct_track_predictions", "marts.rpt_confusion_matrix")
+        db.require_tables(con, catalog.FCT_TRACK_PREDICTIONS, catalog.RPT_CONFUSION_MATRIX)
         scored = con.execute(
             "select count(*), any_value(run_id), any_value(model_label), max(scored_at), "
-            "any_value(data_origin) from marts.fct_track_predictions"
+            f"any_value(data_origin) from {catalog.FCT_TRACK_PREDICTIONS}"
         ).fetchone()
         if not scored[0]:
             raise ChartError(
-                "marts.fct_track_predictions is empty: run `python -m python_ml "
+                f"{catalog.FCT_TRACK_PREDICTIONS} is empty: run `python -m python_ml "
                 "score`, then `dbt build --select tag:ml_outputs`."
             )
         classes = read_classes(con)
@@ -427,17 +427,17 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
         con,
         f"""
         select {", ".join(LEADERBOARD_COLUMNS)}
-        from marts.rpt_model_leaderboard
+        from {catalog.RPT_MODEL_LEADERBOARD}
         qualify row_number() over (partition by model_label order by finished_at desc) = 1
         order by validation_macro_f1 desc
     """,
     ).rename(columns=LEADERBOARD_COLUMNS)
     per_class = _read(
         con,
-        """
+        f"""
         select m.class_name, m.support, m.predicted_count, m.class_precision, m.class_recall,
                m.f1
-        from marts.rpt_class_metrics as m order by m.class_index
+        from {catalog.RPT_CLASS_METRICS} as m order by m.class_index
     """,
     )
     per_class["class_name"] = per_class["class_name"].map(lambda n: classes.labels.get(n, n))

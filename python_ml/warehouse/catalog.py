@@ -5,6 +5,7 @@ read from the dbt YAML that declares them).
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -55,6 +56,8 @@ RPT_CALIBRATION = "marts.rpt_calibration"
 RPT_CLASS_DISTRIBUTION = "marts.rpt_class_distribution"
 RPT_HIT_RATE_BY_RELEASE_YEAR = "marts.rpt_hit_rate_by_release_year"
 RPT_HIT_RATE_BY_ARTIST = "marts.rpt_hit_rate_by_artist"
+# An exploration report (built with the ML inputs) the report page draws.
+RPT_FEATURE_CORRELATIONS = "marts.rpt_feature_correlations"
 
 # Tables python_ml writes; dbt declares them as the `ml` source, with their columns, and
 # creates them (models/staging/ml/_ml__sources.yml, macros/create_ml_source_tables.sql).
@@ -78,3 +81,15 @@ def ml_columns(table: str) -> tuple[str, ...]:
                 if entry["name"] == name:
                     return tuple(c["name"] for c in entry["columns"])
     raise KeyError(f"{table} is not declared in {ML_SOURCES_YML}")
+
+
+FEATURE_RANGES_MACRO = PROJECT_ROOT / "macros" / "track_feature_ranges.sql"
+
+
+@cache
+def track_feature_ranges() -> dict[str, str]:
+    """Each audio feature's allowed values as SQL (``'between 0 and 1'``), read from their one
+    definition, the dbt macro ``track_feature_ranges`` that int_tracks_validated applies."""
+    text = FEATURE_RANGES_MACRO.read_text(encoding="utf-8")
+    body = text[text.index("macro track_feature_ranges()") : text.index("endmacro")]
+    return dict(re.findall(r"\(\s*'(\w+)'\s*,\s*'([^']+)'\s*\)", body))

@@ -39,10 +39,16 @@ def dbt_executable() -> str:
 
 
 def run_dbt(
-    settings: Settings, *args: str, capture: bool = False, scratch: Path | None = None
+    settings: Settings,
+    *args: str,
+    capture: bool = False,
+    scratch: Path | None = None,
+    autoload_raw: bool = True,
 ) -> str:
     """Run dbt on the project; returns its output when ``capture``. ``scratch`` keeps dbt's
     target and log folders there (a run beside the project's own, e.g. ``predict``).
+    ``autoload_raw=False`` keeps dbt from loading the raw files (warehouse/dbt_plugin.py): the
+    caller has put the raw tables in place itself.
 
     Stopping python_ml (Ctrl-C, SIGTERM) stops dbt too: no dbt is left holding the warehouse.
     """
@@ -58,9 +64,12 @@ def run_dbt(
         command += ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")]
     log.info("dbt %s", " ".join(args))
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    env = settings.dbt_env()
+    if not autoload_raw:
+        env["MUSIC_AUTOLOAD_RAW"] = "false"
     process = subprocess.Popen(
         command,
-        env=settings.dbt_env(),
+        env=env,
         cwd=settings.project_root,
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,

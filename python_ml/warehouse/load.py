@@ -31,7 +31,7 @@ import logging
 import sys
 import zlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -347,34 +347,92 @@ def _create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def load_raw(
-    settings: Settings, files: list[RawFile] = RAW_FILES, enforce_threshold: bool = True
+def load_into(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    files: list[RawFile] = RAW_FILES,
+    enforce_threshold: bool = True,
 ) -> list[LoadedFile]:
-    """Load the raw files into ``raw`` in one transaction (see the module doc)."""
+    """Load the raw files into ``raw`` of the open warehouse ``con`` in one transaction (see
+    the module doc): every check first, then every table, or nothing at all."""
     planned = plan(settings.raw_dir, files)
     threshold = max_rejected_share(settings) if enforce_threshold else 1.0
     loaded_at = utc_now()
     results = []
-    with db.connect(settings.warehouse, read_only=False) as con:
-        con.execute("begin transaction")
-        try:
-            _create_log_tables(con)
-            for item in planned:
-                try:
-                    result = _load_one(con, item, loaded_at)
-                except duckdb.Error as exc:
-                    raise LoadError(
-                        f"{item.path} cannot be read as a CSV file ({str(exc).splitlines()[0]}). "
-                        "Check that it is the Kaggle file, or download it again."
-                    ) from None
-                results.append(result)
-                result.log()
-                result.check_share(threshold)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+    con.execute("begin transaction")
+    try:
+        _create_log_tables(con)
+        for item in planned:
+            try:
+                result = _load_one(con, item, loaded_at)
+            except duckdb.Error as exc:
+                raise LoadError(
+                    f"{item.path} cannot be read as a CSV file ({str(exc).splitlines()[0]}). "
+                    "Check that it is the Kaggle file, or download it again."
+                ) from None
+            results.append(result)
+            result.log()
+            result.check_share(threshold)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     return results
+
+
+def load_raw(
+    settings: Settings, files: list[RawFile] = RAW_FILES, enforce_threshold: bool = True
+) -> list[LoadedFile]:
+    """Load the raw files into the warehouse's schema ``raw`` (:func:`load_into`)."""
+    plan(settings.raw_dir, files)  # a missing or bad file is named before the warehouse opens
+    with db.connect(settings.warehouse, read_only=False) as con:
+        return load_into(con, settings, files, enforce_threshold)
+
+
+def stale_files(
+    con: duckdb.DuckDBPyConnection, settings: Settings, files: list[RawFile] = RAW_FILES
+) -> list[str]:
+    """Why the raw tables need loading again, one reason per file (empty: they hold exactly
+    the files in ``settings.raw_dir`` now). A file is unchanged when ``raw.load_log`` records
+    its path and size and it was not modified after it was loaded."""
+    try:
+        logged = {
+            (dataset, table): (path, size, loaded_at)
+            for dataset, table, path, size, loaded_at in con.execute(
+                f"select dataset, table_name, file_path, file_bytes, loaded_at "
+                f"from {catalog.LOAD_LOG}"
+            ).fetchall()
+        }
+    except duckdb.Error:
+        return ["nothing was loaded yet"]
+    reasons = []
+    for raw in files:
+        try:
+            path = find_raw_file(settings.raw_dir, raw)
+        except ExtractError:
+            path = None
+        entry = logged.get((raw.dataset, raw.table))
+        if path is None:
+            reasons.append(f"{raw.dataset}/{raw.name} is missing")
+        elif entry is None:
+            reasons.append(f"{path} was never loaded")
+        else:
+            stat = path.stat()
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
+            if entry[0] != str(path) or entry[1] != stat.st_size or modified > entry[2]:
+                reasons.append(f"{path} changed since it was loaded at {entry[2]:%Y-%m-%d %H:%M}")
+        if raw.raw_table not in _tables(con):
+            reasons.append(f"{raw.raw_table} does not exist")
+    return reasons
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
 
 
 def load_step(settings: Settings) -> list[LoadedFile]:

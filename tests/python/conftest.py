@@ -16,12 +16,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL_ROWS = 4_000
 
 
-def dbt(raw_dir: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run dbt on the project with the given raw folder and warehouse file."""
+def dbt(
+    raw_dir: Path, warehouse: Path, *args: str, autoload: bool = False
+) -> subprocess.CompletedProcess:
+    """Run dbt on the project with the given raw folder and warehouse file. The tests load the
+    raw tables themselves (:func:`load`, some with only the tracks files); ``autoload`` lets
+    dbt load them, as a user's plain `dbt build` does (python_ml/warehouse/dbt_plugin.py)."""
     env = dict(os.environ)
     env.update(
         MUSIC_RAW_DIR=str(raw_dir),
         MUSIC_WAREHOUSE=str(warehouse),
+        MUSIC_AUTOLOAD_RAW="true" if autoload else "false",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         DO_NOT_TRACK="1",
     )

@@ -83,7 +83,7 @@ def test_predictions_filters_change_the_table(app_env: Path) -> None:
 
 
 def test_a_song_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) -> None:
-    at = page("score_song").run()
+    at = page("score_track").run()
     assert not at.exception
     at.text_input(key="song_name").input("A new song")
     at.text_input(key="song_artists").input("['Someone']")
@@ -195,7 +195,7 @@ def test_the_app_in_a_real_browser(main_job_dir: Path, tmp_path: Path) -> None:
             expected = {
                 "": ["Leaderboard", "Champion", "generated", "Calibration"],  # the default page
                 "predictions": ["tracks match", "Download these tracks"],
-                "score": ["Score a song", "danceability", "Or score a CSV"],
+                "score": ["Score a track", "danceability", "Or score a CSV"],
                 "songs_2023": ["2023 songs", "forecastable", "Predicted vs actual"],
             }
             for url_path, texts in expected.items():

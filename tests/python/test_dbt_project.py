@@ -150,3 +150,49 @@ def test_full_dbt_build_passes_on_a_fresh_warehouse_before_any_ml(
     assert query(
         warehouse, "select count(*), sum(track_count) from marts.rpt_confusion_matrix"
     ) == [(9, 0)]
+
+
+# ------------------------------------------------------------------------ plain `dbt build`
+
+
+def _row_counts(warehouse: Path, schemas_: tuple[str, ...]) -> dict[str, int]:
+    names = query(
+        warehouse,
+        "select table_schema || '.' || table_name from information_schema.tables "
+        f"where table_schema in {schemas_} order by 1",
+    )
+    return {n: query(warehouse, f"select count(*) from {n}")[0][0] for (n,) in names}
+
+
+def test_plain_dbt_build_loads_the_raw_files_itself(
+    small_raw_dir: Path, built_warehouse: Path, tmp_path: Path
+) -> None:
+    """A new analytics engineer's first command, on a fresh warehouse: `dbt build` loads the
+    raw files (the loader's checks and quarantine) and builds everything, the prediction marts
+    empty; the tables equal those of python_ml's load + build."""
+    warehouse = tmp_path / "fresh.duckdb"
+    result = dbt(small_raw_dir, warehouse, "build", autoload=True)
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert f"python_ml: loading the raw files from {small_raw_dir}" in result.stdout
+    layers = ("raw", "staging", "intermediate", "marts", "reference", "ml")
+    built = _row_counts(built_warehouse, layers)
+    plain = _row_counts(warehouse, layers)
+    assert {t: plain[t] for t in built} == built
+    assert plain["marts.fct_track_predictions"] == 0  # empty until python_ml scores
+    # The files are unchanged: the next dbt command does not read them again.
+    again = dbt(
+        small_raw_dir, warehouse, "build", "--select", "stg_spotify_600k__tracks", autoload=True
+    )
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "loading the raw files" not in again.stdout
+
+
+def test_plain_dbt_build_without_raw_files_names_the_folder(tmp_path: Path) -> None:
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    result = dbt(raw_dir, tmp_path / "wh.duckdb", "build", autoload=True)
+    assert result.returncode != 0
+    assert f"{raw_dir}/spotify_600k/tracks.csv is missing. Run `python -m python_ml extract`" in (
+        result.stdout
+    )
+    assert "Catalog Error" not in result.stdout

@@ -1,4 +1,4 @@
-"""Score a song: the champion's class and probabilities for a song typed in or a CSV,
+"""Score a track: the champion's class and probabilities for a track typed in or a CSV,
 through the same path as `python -m python_ml predict` (the dbt project's rules and features)."""
 
 import app_ui
@@ -7,45 +7,48 @@ import streamlit as st
 
 from python_ml.reports import app_data
 
-st.title("Score a song")
+st.title("Score a track")
 st.caption(
     "The values go through the dbt project's own validation rules and derived features "
     "(`python -m python_ml predict`), then the champion. A value the pipeline rejects is shown "
-    "next to its field, and the song is not scored."
+    "next to its field, and the track is not scored."
 )
 settings = app_ui.settings()
 
-FIELD_HELP = {
-    "release_date": "YYYY, YYYY-MM or YYYY-MM-DD",
-    "duration_ms": "milliseconds, above 0",
-    "explicit": "0 or 1",
-    "key": "-1 (none) to 11",
-    "mode": "0 (minor) or 1 (major)",
-    "loudness": "dB, -60 to 10",
-    "tempo": "BPM, 0 to 300",
-    "time_signature": "0 to 7",
+# Units and meanings; the allowed values come from the dbt macro track_feature_ranges.
+UNITS = {
+    "duration_ms": "milliseconds",
+    "key": "-1 = none",
+    "mode": "0 = minor, 1 = major",
+    "loudness": "dB",
+    "tempo": "BPM",
+}
+RANGES = app_data.feature_ranges()
+FIELD_HELP = {"release_date": "YYYY, YYYY-MM or YYYY-MM-DD"} | {
+    name: "; ".join(filter(None, [UNITS.get(name), f"allowed: {allowed}"]))
+    for name, allowed in RANGES.items()
 }
 
 
 def _score_form() -> None:
-    values = {name: st.session_state[f"song_{name}"] for name in app_data.SONG_FIELDS}
+    values = {name: st.session_state[f"track_{name}"] for name in app_data.TRACK_FIELDS}
     try:
-        st.session_state["song_result"] = app_data.score_songs(settings, pd.DataFrame([values]))
-        st.session_state.pop("song_error", None)
+        st.session_state["track_result"] = app_data.score_tracks(settings, pd.DataFrame([values]))
+        st.session_state.pop("track_error", None)
     except Exception as exc:  # no champion, unreadable input: the message says what to do
-        st.session_state["song_error"] = str(exc)
-        st.session_state.pop("song_result", None)
+        st.session_state["track_error"] = str(exc)
+        st.session_state.pop("track_result", None)
 
 
-result = st.session_state.get("song_result")
+result = st.session_state.get("track_result")
 bad_fields = app_data.rejected_fields(result.iloc[0]) if result is not None else []
 
-with st.form("song"):
+with st.form("track"):
     columns = st.columns(3)
-    for i, (name, default) in enumerate(app_data.SONG_FIELDS.items()):
+    for i, (name, default) in enumerate(app_data.TRACK_FIELDS.items()):
         with columns[i % 3]:
             label = name.replace("_", " ")
-            key = f"song_{name}"
+            key = f"track_{name}"
             if isinstance(default, str):
                 st.text_input(label, value=default, key=key, help=FIELD_HELP.get(name))
             elif isinstance(default, int):
@@ -59,13 +62,13 @@ with st.form("song"):
                 st.error(f"{row['rejection_reason']}: {name}", icon=":material/block:")
     st.form_submit_button("Score", type="primary", on_click=_score_form)
 
-if "song_error" in st.session_state:
-    st.error(st.session_state["song_error"])
+if "track_error" in st.session_state:
+    st.error(st.session_state["track_error"])
 elif result is not None:
     row = result.iloc[0]
     if row["status"] == "rejected":
         st.error(
-            f"Not scored: the pipeline rejects this song ({row['rejection_reason']}"
+            f"Not scored: the pipeline rejects this track ({row['rejection_reason']}"
             + (f": {row['rejection_detail']}" if pd.notna(row["rejection_detail"]) else "")
             + ")."
         )
@@ -84,7 +87,7 @@ upload = st.file_uploader("tracks CSV", type=["csv"])
 if upload is not None:
     try:
         with st.spinner("Scoring through the dbt models..."):
-            scored = app_data.score_songs(
+            scored = app_data.score_tracks(
                 settings, pd.read_csv(upload, dtype=str, keep_default_na=False)
             )
     except Exception as exc:

@@ -1,0 +1,49 @@
+"""Plain ``dbt build`` loads the raw files itself: a dbt-duckdb plugin (profiles.yml,
+``plugins:``) that runs python_ml's loader on dbt's own connection when dbt first opens the
+warehouse, with the same checks and quarantine as ``python -m python_ml load``.
+
+Nothing is read again when the raw tables already hold the files in ``$MUSIC_RAW_DIR``
+(``raw.load_log`` records each file's path, size and load time), so ``python -m python_ml
+build``, which loads first, and every later dbt command cost one look at ``raw.load_log``.
+Without raw files dbt stops with one line naming the folder and ``python -m python_ml extract``.
+The plugin is off where the profile's ``autoload`` is false (``MUSIC_AUTOLOAD_RAW=false``:
+``predict``'s scratch warehouse, which holds the new tracks, not the raw files).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt_common.exceptions import DbtRuntimeError
+
+log = logging.getLogger(__name__)
+
+FALSE = {"false", "0", "no", "off", ""}
+
+
+class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        self.enabled = str(plugin_config.get("autoload", "true")).strip().lower() not in FALSE
+        self.checked = False  # once per dbt invocation: the plugin lives as long as dbt's run
+
+    def configure_connection(self, conn: Any) -> None:
+        if not self.enabled or self.checked:
+            return
+        from python_ml.settings import load_settings
+        from python_ml.warehouse.load import LoadError, load_into, stale_files
+
+        self.checked = True  # a failure is reported once, not again on dbt's next connection
+        settings = load_settings()
+        reasons = stale_files(conn, settings)
+        if reasons:
+            print(f"python_ml: loading the raw files from {settings.raw_dir} ({reasons[0]})")
+            try:
+                for loaded in load_into(conn, settings):
+                    print(
+                        f"python_ml: {loaded.path}: {loaded.rows_read:,} rows read, "
+                        f"{loaded.rows_kept:,} kept, {loaded.rows_rejected:,} rejected"
+                    )
+            except LoadError as exc:
+                raise DbtRuntimeError(str(exc)) from None

@@ -1,0 +1,45 @@
+"""The champion rule (python_ml/tracks/champion.py): the simplest model within the bootstrap
+noise of the best wins; a clearly better model wins over a simpler one."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from python_ml.tracks.champion import Candidate, choose
+
+
+def _candidate(label, model_type, pred, y, n_features=15, seconds=1.0):
+    score = float((pred == y).mean())
+    return Candidate(label, label, model_type, n_features, seconds, score, pred)
+
+
+def _noisy(y, accuracy, seed):
+    rng = np.random.default_rng(seed)
+    return np.where(rng.random(len(y)) < accuracy, y, (y + 1) % 3)
+
+
+Y = np.random.default_rng(0).integers(0, 3, 600)
+
+
+def test_the_simplest_model_within_the_noise_wins():
+    network = _candidate("keras/full", "keras", _noisy(Y, 0.81, 1), Y)
+    linear = _candidate("logistic_regression/full", "logistic_regression", _noisy(Y, 0.80, 2), Y)
+    chosen, rule = choose([network, linear], Y, 3, "accuracy", seed=0)
+    assert chosen is linear
+    assert rule.startswith("simplest model within the bootstrap noise")
+
+
+def test_a_clearly_better_model_wins():
+    network = _candidate("keras/full", "keras", _noisy(Y, 0.95, 1), Y)
+    majority = _candidate("majority/full", "majority", np.zeros_like(Y), Y)
+    chosen, rule = choose([majority, network], Y, 3, "accuracy", seed=0)
+    assert chosen is network
+    assert rule.startswith("best validation accuracy")
+
+
+def test_fewer_features_break_a_tie_of_kind():
+    pred = _noisy(Y, 0.8, 3)
+    full = _candidate("hgb/full", "hist_gradient_boosting", pred, Y, n_features=15)
+    audio = _candidate("hgb/audio", "hist_gradient_boosting", pred, Y, n_features=11)
+    chosen, _ = choose([full, audio], Y, 3, "accuracy", seed=0)
+    assert chosen is audio

@@ -1,0 +1,57 @@
+"""The tracks config schema (python_ml/configs/tracks.yml): every bad value is named by its
+key before any fit."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from python_ml.tracks import config as config_module
+
+BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(seeds=1), "seeds is not a known key"),
+        (lambda c: c.pop("experiments"), "experiments is missing"),
+        (
+            lambda c: c["models"]["hist_gradient_boosting"].update(max_iter="many"),
+            "models.hist_gradient_boosting.max_iter must be a positive integer, got 'many'",
+        ),
+        (
+            lambda c: c["models"]["neural_network"].update(dropout=[0.3]),
+            "models.neural_network.dropout must have one rate per hidden layer",
+        ),
+        (lambda c: c["feature_sets"]["full"].append("artist_popularity"), "leaks the target"),
+        (
+            lambda c: c["feature_sets"]["audio"].append("loudnes"),
+            "feature_sets.audio names 'loudnes', which is not a column",
+        ),
+        (
+            lambda c: c["experiments"].append({"model": "svm", "feature_set": "audio"}),
+            "experiments\\[\\d+\\].model names an unknown model 'svm'",
+        ),
+        (lambda c: c.update(validation_fraction=0.9), "validation_fraction must be a number"),
+        (lambda c: c["models"]["majority"].update(type="forest"), "models.majority.type must be"),
+    ],
+)
+def test_config_errors_name_the_bad_key(change, message) -> None:
+    raw = copy.deepcopy(BASE_CONFIG)
+    change(raw)
+    with pytest.raises(config_module.ConfigError, match=message):
+        config_module.parse_tracks_config(raw)
+
+
+def test_shipped_config_is_valid() -> None:
+    cfg = config_module.load_tracks_config()
+    assert {e.model.type for e in cfg.experiments} == {
+        "majority",
+        "logistic_regression",
+        "hist_gradient_boosting",
+        "keras",
+    }
+    assert all("artist_popularity" not in e.features for e in cfg.experiments)
