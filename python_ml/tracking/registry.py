@@ -102,13 +102,10 @@ class TrackPopularityModel(PythonModel):
         self.decision_weights = decision_weights
 
     def load_context(self, context: Any) -> None:
-        self._preprocessor = joblib.load(context.artifacts["preprocessor"])
-        if self.kind == "keras":
-            import keras
+        from python_ml.tracks.kinds import KINDS
 
-            self._estimator = keras.models.load_model(context.artifacts["estimator"])
-        else:
-            self._estimator = joblib.load(context.artifacts["estimator"])
+        self._preprocessor = joblib.load(context.artifacts["preprocessor"])
+        self._estimator = KINDS[self.kind].load(Path(context.artifacts["estimator"]))
 
     def fitted(self) -> FittedModel:
         return FittedModel(
@@ -140,12 +137,11 @@ def log_track_model(model: FittedModel, example: pd.DataFrame, requirements: lis
     with tempfile.TemporaryDirectory() as tmp:
         preprocessor = Path(tmp) / "preprocessor.joblib"
         joblib.dump(model.preprocessor, preprocessor)
-        if model.kind == "keras":
-            estimator = Path(tmp) / "estimator.keras"
-            model.estimator.save(estimator)
-        else:
-            estimator = Path(tmp) / "estimator.joblib"
-            joblib.dump(model.estimator, estimator)
+        from python_ml.tracks.kinds import KINDS
+
+        kind = KINDS[model.kind]
+        estimator = Path(tmp) / kind.estimator_file
+        kind.save(model.estimator, estimator)
         example = example[model.features].head(5).astype("float64")
         output = model_output(model, example)
         info = mlflow.pyfunc.log_model(

@@ -19,11 +19,10 @@ import numpy as np
 
 from python_ml.settings import Settings
 from python_ml.tracks.evaluate import bootstrap_difference
+from python_ml.tracks.kinds import KINDS
 from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
-
-SIMPLICITY = {"majority": 0, "logistic_regression": 1, "hist_gradient_boosting": 2, "keras": 3}
 
 
 @dataclass
@@ -52,7 +51,7 @@ def choose(
         )
         if low <= 0.0:
             within.append(c)
-    chosen = min(within, key=lambda c: (SIMPLICITY.get(c.model_type, 9), c.n_features, c.seconds))
+    chosen = min(within, key=lambda c: (KINDS[c.model_type].simplicity, c.n_features, c.seconds))
     if chosen is best:
         others = [c.label for c in within if c is not best]
         rule = f"best validation {metric} ({best.score:.4f})" + (

@@ -1,47 +1,26 @@
 """Task configuration: one YAML file per task in python_ml/configs, read once into typed objects.
 
-Validation names the bad key, e.g. ``tracks.yml: models.gradient_boosting.max_iter must be a
-positive integer, got 'many'``.
+The file's schema is a pydantic model (:class:`TracksFile`); each model's parameters are its
+kind's schema (python_ml/tracks/kinds). Validation names the bad key, e.g.
+``tracks.yml: models.gradient_boosting.max_iter must be a positive integer, got 'many'``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from python_ml.tracks.kinds import KINDS
+from python_ml.tracks.kinds.base import ModelKind, Params, PositiveInt
 from python_ml.warehouse.catalog import TRACK_FEATURE_COLUMNS
 from python_ml.warehouse.db import check_identifier
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-MODEL_TYPES = {
-    "majority": {},
-    "logistic_regression": {"C": float, "max_iter": int, "class_weight": "class_weight"},
-    "hist_gradient_boosting": {
-        "max_iter": int,
-        "learning_rate": float,
-        "max_leaf_nodes": int,
-        "early_stopping": bool,
-        "class_weight": "class_weight",
-    },
-    "keras": {
-        "hidden_units": list,
-        "dropout": list,
-        "learning_rate": float,
-        "batch_size": int,
-        "max_epochs": int,
-        "patience": int,
-        "smote": bool,
-        "class_weight": "class_weight",
-        "min_delta": float,
-    },
-}
-# Optional parameters: absent means the default shown.
-OPTIONAL_PARAMS = {"class_weight": None, "min_delta": 0.001}
-CLASS_WEIGHTS = (None, "balanced")
-SELECTION_METRICS = {"macro_f1", "accuracy"}
+SELECTION_METRICS = ("accuracy", "macro_f1")
 
 
 class ConfigError(ValueError):
@@ -52,7 +31,12 @@ class ConfigError(ValueError):
 class ModelSpec:
     name: str
     type: str
-    params: dict[str, Any]
+    params: dict[str, Any]  # every parameter of the kind, defaults filled in
+    options: Params  # the same, checked by the kind's schema: what its fit reads
+
+    @property
+    def kind(self) -> ModelKind:
+        return KINDS[self.type]
 
 
 @dataclass(frozen=True)
@@ -81,223 +65,169 @@ class TracksConfig:
     source: str = "tracks.yml"
 
 
-def _require(cond: bool, where: str, key: str, message: str) -> None:
-    if not cond:
-        raise ConfigError(f"{where}: {key} {message}")
+# --------------------------------------------------------------------------------------------
+# the file's schema (pydantic): every key known, every value checked, messages that name them
 
 
-def _check_param(where: str, key: str, value: Any, kind: type) -> None:
-    if kind is bool:
-        _require(isinstance(value, bool), where, key, f"must be true or false, got {value!r}")
-    elif kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
-        _require(ok, where, key, f"must be a positive integer, got {value!r}")
-    elif kind is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-        _require(ok, where, key, f"must be a positive number, got {value!r}")
-    elif kind == "class_weight":
-        _require(
-            value in CLASS_WEIGHTS,
-            where,
-            key,
-            f"must be null (fit on the natural class mix) or 'balanced', got {value!r}",
+def _fraction(upper: str):
+    def check(value: Any) -> Any:
+        if not isinstance(value, float) or not 0.01 <= value < 0.5:
+            raise ValueError(f"must be a number from 0.01 to {upper} 0.5, got {value!r}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _share(value: Any) -> Any:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ValueError(f"must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
+def _metric(value: Any) -> Any:
+    if value not in SELECTION_METRICS:
+        raise ValueError(f"must be one of {list(SELECTION_METRICS)}, got {value!r}")
+    return value
+
+
+def _non_empty(what: str):
+    def check(value: Any) -> Any:
+        if not value:
+            raise ValueError(f"must be a non-empty {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _features(value: Any) -> Any:
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a non-empty list of column names")
+    for feature in value:
+        if not isinstance(feature, str):
+            raise ValueError(f"has a non-text entry {feature!r}")
+        check_identifier(feature)
+        if feature == "artist_popularity":
+            raise ValueError(
+                "must not use artist_popularity: Spotify derives it from the tracks' "
+                "popularity, so it leaks the target"
+            )
+        if feature not in TRACK_FEATURE_COLUMNS:
+            raise ValueError(
+                f"names {feature!r}, which is not a column of marts.fct_train_tracks "
+                f"(columns: {sorted(TRACK_FEATURE_COLUMNS)})"
+            )
+    if len(set(value)) != len(value):
+        raise ValueError("repeats a feature")
+    return value
+
+
+class _ExperimentEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str
+    feature_set: str
+
+
+class TracksFile(BaseModel):
+    """tracks.yml as written: read by :func:`parse_tracks_config` into :class:`TracksConfig`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: PositiveInt
+    validation_fraction: Annotated[float, _fraction("below")]
+    calibration_fraction: Annotated[float, _fraction("")]
+    new_artist_fraction: Annotated[float, _fraction("")]
+    max_accuracy_loss: Annotated[float, BeforeValidator(_share)]
+    selection_metric: Annotated[str, BeforeValidator(_metric)]
+    time_split_cutoff_year: PositiveInt
+    feature_sets: Annotated[
+        dict[str, Annotated[list[str], BeforeValidator(_features)]], _non_empty("mapping")
+    ]
+    models: Annotated[dict[str, dict[str, Any]], _non_empty("mapping")]
+    experiments: Annotated[list[Any], _non_empty("list")]
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the file"
+
+
+def _first_error(exc: ValidationError, prefix: tuple[Any, ...], known: list[str], noun: str):
+    """The first problem pydantic found, as ``<key> <what is wrong>``."""
+    error = exc.errors()[0]
+    key = _where(prefix + tuple(error["loc"]))
+    if error["type"] == "extra_forbidden":
+        return f"{key} is not {noun} (known: {known})"
+    if error["type"] == "missing":
+        return f"{key} is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] != "value_error":
+        message += f", got {error.get('input')!r}"
+    return f"{key} {message}"
+
+
+def _model_spec(name: str, spec: Any, where: str) -> ModelSpec:
+    key = f"models.{name}"
+    if not isinstance(spec, dict) or "type" not in spec:
+        raise ConfigError(f"{where}: {key} must have a type")
+    if spec["type"] not in KINDS:
+        raise ConfigError(
+            f"{where}: {key}.type must be one of {sorted(KINDS)}, got {spec['type']!r}"
         )
-    elif kind is list:
-        _require(
-            isinstance(value, list) and value,
-            where,
-            key,
-            f"must be a non-empty list, got {value!r}",
-        )
+    kind = KINDS[spec["type"]]
+    values = {k: v for k, v in spec.items() if k != "type"}
+    try:
+        options = kind.params.model_validate(values)
+    except ValidationError as exc:
+        known = sorted(kind.params.model_fields)
+        noun = f"a parameter of {kind.name}"
+        raise ConfigError(f"{where}: {_first_error(exc, (key,), known, noun)}") from None
+    return ModelSpec(name, kind.name, options.model_dump(), options)
 
 
 def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
-    _require(isinstance(raw, dict), where, "the file", "must be a mapping of keys to values")
-    known = {
-        "seed",
-        "validation_fraction",
-        "calibration_fraction",
-        "new_artist_fraction",
-        "max_accuracy_loss",
-        "selection_metric",
-        "time_split_cutoff_year",
-        "feature_sets",
-        "models",
-        "experiments",
-    }
-    for key in raw:
-        _require(key in known, where, str(key), f"is not a known key (known: {sorted(known)})")
-    for key in known:
-        _require(key in raw, where, key, "is missing")
-    _check_param(where, "seed", raw["seed"], int)
-    fraction = raw["validation_fraction"]
-    _require(
-        isinstance(fraction, float) and 0.01 <= fraction < 0.5,
-        where,
-        "validation_fraction",
-        f"must be a number from 0.01 to below 0.5, got {fraction!r}",
-    )
-    for key in ("calibration_fraction", "new_artist_fraction"):
-        value = raw[key]
-        _require(
-            isinstance(value, float) and 0.01 <= value < 0.5,
-            where,
-            key,
-            f"must be a number from 0.01 to 0.5, got {value!r}",
-        )
-    loss = raw["max_accuracy_loss"]
-    _require(
-        isinstance(loss, int | float) and not isinstance(loss, bool) and 0 <= loss <= 1,
-        where,
-        "max_accuracy_loss",
-        f"must be a number from 0 to 1, got {loss!r}",
-    )
-    _require(
-        raw["selection_metric"] in SELECTION_METRICS,
-        where,
-        "selection_metric",
-        f"must be one of {sorted(SELECTION_METRICS)}, got {raw['selection_metric']!r}",
-    )
-    _check_param(where, "time_split_cutoff_year", raw["time_split_cutoff_year"], int)
-
-    feature_sets: dict[str, list[str]] = {}
-    _require(
-        isinstance(raw["feature_sets"], dict) and raw["feature_sets"],
-        where,
-        "feature_sets",
-        "must be a non-empty mapping",
-    )
-    for name, features in raw["feature_sets"].items():
-        key = f"feature_sets.{name}"
-        _require(
-            isinstance(features, list) and features,
-            where,
-            key,
-            "must be a non-empty list of column names",
-        )
-        for feature in features:
-            _require(isinstance(feature, str), where, key, f"has a non-text entry {feature!r}")
-            check_identifier(feature)
-            _require(
-                feature != "artist_popularity",
-                where,
-                key,
-                "must not use artist_popularity: Spotify derives it from the tracks' "
-                "popularity, so it leaks the target",
-            )
-            _require(
-                feature in TRACK_FEATURE_COLUMNS,
-                where,
-                key,
-                f"names {feature!r}, which is not a column of marts.fct_train_tracks "
-                f"(columns: {sorted(TRACK_FEATURE_COLUMNS)})",
-            )
-        _require(len(set(features)) == len(features), where, key, "repeats a feature")
-        feature_sets[name] = list(features)
-
-    models: dict[str, ModelSpec] = {}
-    _require(
-        isinstance(raw["models"], dict) and raw["models"],
-        where,
-        "models",
-        "must be a non-empty mapping",
-    )
-    for name, spec in raw["models"].items():
-        key = f"models.{name}"
-        _require(isinstance(spec, dict) and "type" in spec, where, key, "must have a type")
-        model_type = spec["type"]
-        _require(
-            model_type in MODEL_TYPES,
-            where,
-            f"{key}.type",
-            f"must be one of {sorted(MODEL_TYPES)}, got {model_type!r}",
-        )
-        allowed = MODEL_TYPES[model_type]
-        params = {k: v for k, v in spec.items() if k != "type"}
-        for param, value in params.items():
-            _require(
-                param in allowed,
-                where,
-                f"{key}.{param}",
-                f"is not a parameter of {model_type} (known: {sorted(allowed)})",
-            )
-            _check_param(where, f"{key}.{param}", value, allowed[param])
-        for param in allowed:
-            if param in OPTIONAL_PARAMS:
-                params.setdefault(param, OPTIONAL_PARAMS[param])
-            _require(param in params, where, f"{key}.{param}", "is missing")
-        if model_type == "keras":
-            for units in params["hidden_units"]:
-                _require(
-                    isinstance(units, int) and not isinstance(units, bool) and units > 0,
-                    where,
-                    f"{key}.hidden_units",
-                    f"must list positive whole numbers of units, got {units!r}",
-                )
-            for rate in params["dropout"]:
-                _require(
-                    isinstance(rate, int | float) and not isinstance(rate, bool) and 0 <= rate < 1,
-                    where,
-                    f"{key}.dropout",
-                    f"must list rates from 0 to below 1, got {rate!r}",
-                )
-            _require(
-                len(params["dropout"]) == len(params["hidden_units"]),
-                where,
-                f"{key}.dropout",
-                "must have one rate per hidden layer",
-            )
-        if model_type == "hist_gradient_boosting":
-            _require(
-                params["max_leaf_nodes"] >= 2,
-                where,
-                f"{key}.max_leaf_nodes",
-                f"must be at least 2, got {params['max_leaf_nodes']!r}",
-            )
-        models[name] = ModelSpec(name=name, type=model_type, params=params)
-
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: the file must be a mapping of keys to values")
+    try:
+        parsed = TracksFile.model_validate(raw)
+    except ValidationError as exc:
+        known = sorted(TracksFile.model_fields)
+        raise ConfigError(f"{where}: {_first_error(exc, (), known, 'a known key')}") from None
+    models = {name: _model_spec(name, spec, where) for name, spec in parsed.models.items()}
     experiments = []
-    _require(
-        isinstance(raw["experiments"], list) and raw["experiments"],
-        where,
-        "experiments",
-        "must be a non-empty list",
-    )
-    for i, entry in enumerate(raw["experiments"]):
+    for i, entry in enumerate(parsed.experiments):
         key = f"experiments[{i}]"
-        _require(
-            isinstance(entry, dict) and set(entry) == {"model", "feature_set"},
-            where,
-            key,
-            "must have exactly `model` and `feature_set`",
-        )
-        _require(
-            entry["model"] in models,
-            where,
-            f"{key}.model",
-            f"names an unknown model {entry['model']!r} (known: {sorted(models)})",
-        )
-        _require(
-            entry["feature_set"] in feature_sets,
-            where,
-            f"{key}.feature_set",
-            f"names an unknown feature set {entry['feature_set']!r} "
-            f"(known: {sorted(feature_sets)})",
-        )
+        try:
+            entry = _ExperimentEntry.model_validate(entry)
+        except ValidationError:
+            raise ConfigError(
+                f"{where}: {key} must have exactly `model` and `feature_set`"
+            ) from None
+        if entry.model not in models:
+            raise ConfigError(
+                f"{where}: {key}.model names an unknown model {entry.model!r} "
+                f"(known: {sorted(models)})"
+            )
+        if entry.feature_set not in parsed.feature_sets:
+            raise ConfigError(
+                f"{where}: {key}.feature_set names an unknown feature set "
+                f"{entry.feature_set!r} (known: {sorted(parsed.feature_sets)})"
+            )
         experiments.append(
             Experiment(
-                models[entry["model"]], entry["feature_set"], feature_sets[entry["feature_set"]]
+                models[entry.model], entry.feature_set, parsed.feature_sets[entry.feature_set]
             )
         )
     return TracksConfig(
-        seed=raw["seed"],
-        validation_fraction=float(fraction),
-        calibration_fraction=float(raw["calibration_fraction"]),
-        new_artist_fraction=float(raw["new_artist_fraction"]),
-        max_accuracy_loss=float(raw["max_accuracy_loss"]),
-        selection_metric=raw["selection_metric"],
-        time_split_cutoff_year=raw["time_split_cutoff_year"],
-        feature_sets=feature_sets,
+        seed=parsed.seed,
+        validation_fraction=parsed.validation_fraction,
+        calibration_fraction=parsed.calibration_fraction,
+        new_artist_fraction=parsed.new_artist_fraction,
+        max_accuracy_loss=parsed.max_accuracy_loss,
+        selection_metric=parsed.selection_metric,
+        time_split_cutoff_year=parsed.time_split_cutoff_year,
+        feature_sets={k: list(v) for k, v in parsed.feature_sets.items()},
         models=models,
         experiments=experiments,
         source=where,

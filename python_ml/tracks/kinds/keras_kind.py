@@ -1,0 +1,132 @@
+"""The network (Keras): Dense + ReLU + Dropout layers, softmax; Adam; early stopping on the
+calibration fold with the best weights restored. TensorFlow is imported only to fit or load."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import field_validator
+
+from python_ml.tracks.kinds.base import (
+    ClassWeight,
+    Flag,
+    ModelKind,
+    Params,
+    PositiveFloat,
+    PositiveInt,
+)
+
+log = logging.getLogger(__name__)
+
+
+class KerasParams(Params):
+    hidden_units: list[Any]
+    dropout: list[Any]
+    learning_rate: PositiveFloat
+    batch_size: PositiveInt
+    max_epochs: PositiveInt
+    patience: PositiveInt
+    smote: Flag
+    class_weight: ClassWeight = None
+    min_delta: PositiveFloat = 0.001
+
+    @field_validator("hidden_units", mode="before")
+    @classmethod
+    def _units(cls, value: Any) -> Any:
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"must be a non-empty list, got {value!r}")
+        for units in value:
+            if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+                raise ValueError(f"must list positive whole numbers of units, got {units!r}")
+        return value
+
+    @field_validator("dropout", mode="before")
+    @classmethod
+    def _rates(cls, value: Any, info: Any) -> Any:
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"must be a non-empty list, got {value!r}")
+        for rate in value:
+            if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate < 1:
+                raise ValueError(f"must list rates from 0 to below 1, got {rate!r}")
+        units = info.data.get("hidden_units")
+        if units is not None and len(value) != len(units):
+            raise ValueError("must have one rate per hidden layer")
+        return value
+
+
+def balanced_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(y)
+    weights = compute_class_weight("balanced", classes=present, y=y)
+    result = {int(c): 1.0 for c in range(n_classes)}
+    result.update({int(c): float(w) for c, w in zip(present, weights, strict=True)})
+    return result
+
+
+class Keras(ModelKind):
+    name = "keras"
+    simplicity = 3
+    params = KerasParams
+    estimator_file = "estimator.keras"
+
+    def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
+        import keras  # slow import: only when a network is trained
+
+        keras.utils.set_random_seed(seed)
+        if params.smote:
+            from imblearn.over_sampling import SMOTE
+
+            # On the training fold only, after the validation split: oversampling before the
+            # split would copy validation rows into training and inflate the score.
+            before = len(yt)
+            xt, yt = SMOTE(random_state=seed).fit_resample(xt, yt)
+            log.info("SMOTE: %d -> %d training rows", before, len(yt))
+        layers: list[Any] = [keras.Input(shape=(xt.shape[1],))]
+        for units, rate in zip(params.hidden_units, params.dropout, strict=True):
+            layers += [keras.layers.Dense(units, activation="relu"), keras.layers.Dropout(rate)]
+        layers.append(keras.layers.Dense(n_classes, activation="softmax"))
+        model = keras.Sequential(layers)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=params.learning_rate),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=params.patience,
+            min_delta=params.min_delta,
+            restore_best_weights=True,
+        )
+        history = model.fit(
+            xt,
+            keras.utils.to_categorical(yt, n_classes),
+            validation_data=(xv, keras.utils.to_categorical(yv, n_classes)),
+            epochs=params.max_epochs,
+            batch_size=params.batch_size,
+            class_weight=(
+                balanced_weights(yt, n_classes) if params.class_weight == "balanced" else None
+            ),
+            callbacks=[stop],
+            verbose=2,
+            shuffle=True,
+        )
+        val_loss = history.history["val_loss"]
+        return model, {"epochs": len(val_loss), "best_epoch": int(np.argmin(val_loss)) + 1}
+
+    def proba(self, estimator: Any, x: np.ndarray) -> np.ndarray:
+        return estimator.predict(x, batch_size=8192, verbose=0)
+
+    def check_classes(self, estimator: Any, n_classes: int) -> None:
+        return None  # the softmax layer has one output per class
+
+    def save(self, estimator: Any, path: Path) -> None:
+        estimator.save(path)
+
+    def load(self, path: Path) -> Any:
+        import keras
+
+        return keras.models.load_model(path)

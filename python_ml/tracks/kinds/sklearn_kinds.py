@@ -1,0 +1,88 @@
+"""The scikit-learn kinds: the majority baseline, logistic regression, gradient boosting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import field_validator
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+
+from python_ml.tracks.kinds.base import (
+    ClassWeight,
+    Flag,
+    ModelKind,
+    Params,
+    PositiveFloat,
+    PositiveInt,
+)
+
+
+class MajorityParams(Params):
+    pass
+
+
+class Majority(ModelKind):
+    """Every track gets the class shares of the training fold: the floor any model must beat."""
+
+    name = "majority"
+    simplicity = 0
+    params = MajorityParams
+
+    def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
+        return DummyClassifier(strategy="prior").fit(xt, yt), {}
+
+
+class LogisticRegressionParams(Params):
+    C: PositiveFloat
+    max_iter: PositiveInt
+    class_weight: ClassWeight = None
+
+
+class LogisticRegressionKind(ModelKind):
+    name = "logistic_regression"
+    simplicity = 1
+    params = LogisticRegressionParams
+
+    def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
+        estimator = LogisticRegression(
+            C=params.C,
+            max_iter=params.max_iter,
+            class_weight=params.class_weight,
+            random_state=seed,
+        )
+        return estimator.fit(xt, yt), {}
+
+
+class HistGradientBoostingParams(Params):
+    max_iter: PositiveInt
+    learning_rate: PositiveFloat
+    max_leaf_nodes: PositiveInt
+    early_stopping: Flag
+    class_weight: ClassWeight = None
+
+    @field_validator("max_leaf_nodes")
+    @classmethod
+    def _leaves(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError(f"must be at least 2, got {value!r}")
+        return value
+
+
+class HistGradientBoosting(ModelKind):
+    name = "hist_gradient_boosting"
+    simplicity = 2
+    params = HistGradientBoostingParams
+
+    def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
+        estimator = HistGradientBoostingClassifier(
+            max_iter=params.max_iter,
+            learning_rate=params.learning_rate,
+            max_leaf_nodes=params.max_leaf_nodes,
+            early_stopping=params.early_stopping,
+            class_weight=params.class_weight,
+            random_state=seed,
+        )
+        estimator.fit(xt, yt)
+        return estimator, {"iterations": int(estimator.n_iter_)}
