@@ -54,8 +54,7 @@ pytest: install install-spark  ## every pytest test (dbt builds on DuckDB and Sp
 
 test: lint pytest  ## lint + all tests
 
-dbt-build: install  ## load the raw files, then plain dbt build of the whole project
-	$(BIN)/python -m python_ml load
+dbt-build: install  ## plain dbt build of the whole project (it loads the raw files when needed)
 	$(BIN)/dbt build
 
 docs: install  ## dbt docs generate (target/index.html)
