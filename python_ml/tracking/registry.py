@@ -175,17 +175,61 @@ class ChampionUnavailable(LookupError):
     """There is no champion, or its files cannot be loaded; the message says what to do."""
 
 
+def champion_alias(fingerprint: str) -> str:
+    """The registry alias of the champion of one dataset (its train-table fingerprint): two
+    warehouses sharing an MLflow folder each keep their own champion."""
+    return f"{CHAMPION}_{fingerprint[:12]}"
+
+
+def warehouse_champion(settings: Settings) -> dict[str, Any]:
+    """This warehouse's champion as ``ml.model_runs`` records it (run id, registered version,
+    the fingerprint of the data it was trained on), checked against the train table the
+    warehouse holds now. Every reader (score, predict, the app, the report) resolves the
+    champion through here, so they all name the same run."""
+    from python_ml.tracks.data import train_fingerprint
+    from python_ml.warehouse import catalog, db
+
+    with db.connect(settings.warehouse) as con:
+        db.require_tables(con, catalog.MODEL_RUNS, catalog.TRAIN_TRACKS)
+        row = con.execute(
+            f"select run_id, registered_version, data_fingerprint, "
+            f"coalesce(model_name, model_type) || '/' || feature_set from {catalog.MODEL_RUNS} "
+            "where task = 'tracks' and is_champion order by finished_at desc limit 1"
+        ).fetchone()
+        current = train_fingerprint(con)
+    if row is None or row[1] is None:
+        raise ChampionUnavailable(
+            f"No champion has been trained on the data of {settings.warehouse}. Train one "
+            "first: `python -m python_ml train`."
+        )
+    run_id, version, fingerprint, label = row
+    if fingerprint != current:
+        raise ChampionUnavailable(
+            f"The champion {label} (run {run_id}) was trained on other data than "
+            f"{settings.warehouse} holds now (train-table fingerprint {fingerprint[:12]}, now "
+            f"{current[:12]}): run `python -m python_ml train` to train on this data."
+        )
+    return {"run_id": run_id, "version": int(version), "fingerprint": fingerprint, "label": label}
+
+
 def champion_model_dir(settings: Settings) -> tuple[Any, Path]:
-    """The champion's model version and its model folder under ``$MUSIC_MLFLOW_DIR``."""
+    """The warehouse's champion (:func:`warehouse_champion`): its registered model version
+    and its model folder under ``$MUSIC_MLFLOW_DIR``."""
+    champion = warehouse_champion(settings)
     setup_mlflow(settings, TRACKS_EXPERIMENT)
     client = mlflow.MlflowClient()
     try:
-        version = client.get_model_version_by_alias(TRACK_MODEL_NAME, CHAMPION)
-    except mlflow.exceptions.MlflowException as exc:
+        version = client.get_model_version(TRACK_MODEL_NAME, str(champion["version"]))
+    except mlflow.exceptions.MlflowException:
+        version = None
+    if version is None or version.run_id != champion["run_id"]:
         raise ChampionUnavailable(
-            f"No `{CHAMPION}` model is registered as {TRACK_MODEL_NAME} in "
-            f"{settings.mlflow_dir}. Train one first: `python -m python_ml train`."
-        ) from exc
+            f"The champion of {settings.warehouse} ({champion['label']}, run "
+            f"{champion['run_id']}, version {champion['version']}) is not registered in "
+            f"{settings.mlflow_dir}: the warehouse and the MLflow folder do not belong together. "
+            "Point MUSIC_MLFLOW_DIR at the warehouse's MLflow folder, or run "
+            "`python -m python_ml train`."
+        )
     relpath = client.get_run(version.run_id).data.tags.get(MODEL_RELPATH_TAG)
     path = settings.mlflow_dir / relpath if relpath else None
     if path is None or not (path / "MLmodel").is_file():

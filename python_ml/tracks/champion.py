@@ -87,15 +87,23 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple
     return row[0], float(row[1])
 
 
-def promote(settings: Settings, run_id: str, model_uri: str, rule: str) -> int:
-    """Register the run's model and move the champion alias to it (after the run finished)."""
+def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerprint: str) -> int:
+    """Register the run's model and make it the champion of its data (after the run
+    finished): this warehouse's ``ml.model_runs`` row, and the registry alias of its
+    fingerprint (``champion_<fingerprint>``), never another dataset's."""
     import mlflow
 
-    from python_ml.tracking.registry import CHAMPION, TRACK_MODEL_NAME
+    from python_ml.tracking.registry import TRACK_MODEL_NAME, champion_alias
 
-    registered = mlflow.register_model(model_uri, TRACK_MODEL_NAME)
+    registered = mlflow.register_model(
+        model_uri,
+        TRACK_MODEL_NAME,
+        tags={"data_fingerprint": fingerprint, "warehouse": str(settings.warehouse)},
+    )
     client = mlflow.MlflowClient()
-    client.set_registered_model_alias(TRACK_MODEL_NAME, CHAMPION, registered.version)
+    client.set_registered_model_alias(
+        TRACK_MODEL_NAME, champion_alias(fingerprint), registered.version
+    )
     client.set_tag(run_id, "champion_rule", rule)
     with db.connect(settings.warehouse, read_only=False) as con:
         con.execute("begin transaction")

@@ -31,6 +31,18 @@ class TrackData:
     cache: dict[str, Any] = field(default_factory=dict)
 
 
+def train_fingerprint(con: Any) -> str:
+    """What identifies the data a model is trained on: a hash of the train split's track ids
+    and classes. A champion belongs to the warehouse whose train table has its fingerprint."""
+    return (
+        con.execute(
+            f"select md5(string_agg(track_id || ':' || popularity_class, ',' order by track_id))"
+            f" from {catalog.TRAIN_TRACKS}"
+        ).fetchone()[0]
+        or ""
+    )
+
+
 def load_track_data(settings: Settings, features: list[str]) -> TrackData:
     """Read the train split (read-only) in a fixed order, so the same data gives the same
     folds and metrics. Only the needed columns, as float32 with integer labels: at 10x the
@@ -54,10 +66,7 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
             f"join {catalog.POPULARITY_CLASSES} as c on c.class_name = t.popularity_class "
             "order by t.track_id"
         ).df()
-        fingerprint = con.execute(
-            f"select md5(string_agg(track_id || ':' || popularity_class, ',' order by track_id))"
-            f" from {catalog.TRAIN_TRACKS}"
-        ).fetchone()[0]
+        fingerprint = train_fingerprint(con)
     if train.empty:
         raise TrainingError(
             f"{catalog.TRAIN_TRACKS} is empty: no clean tracks reached the split. See "
@@ -72,4 +81,4 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
             "and validation folds. Use a fuller tracks file, or change the thresholds in "
             "seeds/popularity_classes.csv."
         )
-    return TrackData(class_names, train, fingerprint or "", origin.tracks_origin(settings.raw_dir))
+    return TrackData(class_names, train, fingerprint, origin.tracks_origin(settings.raw_dir))

@@ -501,7 +501,7 @@ def _choose_champion(
         )
         return
     best = next(r for r in results if r.run_id == chosen.run_id)
-    version_number = champion.promote(settings, best.run_id, best.model_uri, rule)
+    version_number = champion.promote(settings, best.run_id, best.model_uri, rule, data.fingerprint)
     log.info(
         "champion: %s (run %s, version %d), validation %s %.4f",
         chosen.label,

@@ -45,12 +45,18 @@ def settings(built_warehouse: Path, tmp_path: Path) -> Settings:
 
 
 def champion_version(settings: Settings) -> str:
+    """The registered version of this warehouse's champion, as MLflow's alias for its data
+    names it."""
     import mlflow
 
-    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow, warehouse_champion
 
+    champion = warehouse_champion(settings)
     setup_mlflow(settings, TRACKS_EXPERIMENT)
-    return mlflow.MlflowClient().get_model_version_by_alias("track_popularity", "champion").version
+    alias = f"champion_{champion['fingerprint'][:12]}"
+    version = mlflow.MlflowClient().get_model_version_by_alias("track_popularity", alias).version
+    assert int(version) == champion["version"]
+    return version
 
 
 def rows(settings: Settings, sql: str) -> list[tuple]:
@@ -412,3 +418,57 @@ def test_a_champion_whose_files_are_gone_says_what_to_do_and_is_replaced(
     train.train_tracks(settings, small_config())
     assert champion_version(settings) != before
     assert score.score_tracks(settings, batch_size=1000)["rows"] > 0
+
+
+# ------------------------------------------------------------------ a champion of its data
+
+
+def test_two_datasets_sharing_one_mlflow_folder_keep_their_own_champions(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Warehouse B (other generated data) trains into warehouse A's MLflow folder: A still
+    scores with A's champion and B with B's; the marts' source names the same run."""
+    from conftest import dbt, load
+
+    from python_ml.raw import generate
+    from python_ml.tracking.registry import warehouse_champion
+
+    raw_b = tmp_path / "raw_b"
+    generate.generate(raw_b, rows=3_000, seed=11)
+    warehouse_b = tmp_path / "b" / "warehouse.duckdb"
+    warehouse_b.parent.mkdir()
+    load(raw_b, warehouse_b)
+    built = dbt(raw_b, warehouse_b, "build", "--exclude", "tag:ml_outputs")
+    assert built.returncode == 0, built.stdout[-3000:]
+    settings_b = Settings(PROJECT_ROOT, raw_b, warehouse_b, settings.mlflow_dir, tmp_path / "rb")
+
+    train.train_tracks(settings, small_config())
+    champion_a = warehouse_champion(settings)
+    train.train_tracks(settings_b, small_config())  # B's champion, registered after A's
+    champion_b = warehouse_champion(settings_b)
+    assert champion_a["run_id"] != champion_b["run_id"]
+    assert champion_a["fingerprint"] != champion_b["fingerprint"]
+    assert warehouse_champion(settings) == champion_a  # B's training did not move A's
+
+    for own, champion in ((settings, champion_a), (settings_b, champion_b)):
+        assert score.score_tracks(own)["run_id"] == champion["run_id"]
+        scored = rows(own, "select distinct run_id from ml.track_predictions")
+        assert scored == [(champion["run_id"],)]
+        marked = rows(own, "select run_id from ml.model_runs where is_champion")
+        assert marked == [(champion["run_id"],)]
+
+
+def test_a_champion_trained_on_other_data_is_refused(settings: Settings) -> None:
+    from python_ml.tracking.registry import ChampionUnavailable, warehouse_champion
+
+    train.train_tracks(settings, small_config())
+    run_id = warehouse_champion(settings)["run_id"]
+    # The warehouse's train split changes (new data) and nothing is trained on it yet.
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(
+            "delete from marts.fct_train_tracks where track_id in "
+            "(select track_id from marts.fct_train_tracks order by track_id limit 5)"
+        )
+    with pytest.raises(ChampionUnavailable, match=f"run {run_id}\\) was trained on other data"):
+        score.score_tracks(settings)
+    assert rows(settings, "select count(*) from ml.track_predictions") == [(0,)]
