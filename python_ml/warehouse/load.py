@@ -29,6 +29,7 @@ import gzip
 import io
 import logging
 import sys
+import tempfile
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -214,10 +215,26 @@ def _columns_literal(header: list[str]) -> str:
     return "{" + entries + "}"
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, item: PlannedFile, loaded_at: datetime) -> LoadedFile:
+@dataclass
+class _Segment:
+    """A part of a raw file that DuckDB reads in one pass: the file itself, or the lines an
+    unterminated quote swallowed, written out after the header to be read again. ``offset``
+    maps the segment's physical lines to the file's (line k of the segment is k + offset)."""
+
+    path: Path
+    encoding: str
+    offset: int
+
+
+def _read_segment(
+    con: duckdb.DuckDBPyConnection, item: PlannedFile, segment: _Segment, number: int
+) -> tuple[str, int, list[int | None], list[tuple]]:
+    """One DuckDB pass over a segment: (its stage table, rows kept, each kept row's file
+    line, the rejected records as (file line, error type, column, text, message))."""
     raw = item.raw
-    stage = f"stage_{raw.dataset}__{raw.table}"
-    rejects, scans = f"rejects_{raw.table}_{raw.dataset}", f"rejects_scan_{raw.table}_{raw.dataset}"
+    stage = f"stage_{raw.dataset}__{raw.table}_{number}"
+    rejects = f"rejects_{raw.table}_{raw.dataset}_{number}"
+    scans = f"rejects_scan_{raw.table}_{raw.dataset}_{number}"
     con.execute(
         f"""
         create or replace temp table {stage} as
@@ -225,27 +242,30 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: PlannedFile, loaded_at: date
         from read_csv(
             $path,
             auto_detect = false, header = true, delim = ',', quote = '"', escape = '"',
-            encoding = '{item.encoding}', columns = {_columns_literal(item.header)},
+            encoding = '{segment.encoding}', columns = {_columns_literal(item.header)},
             store_rejects = true, rejects_table = '{rejects}', rejects_scan = '{scans}'
         )
         """,
-        {"path": str(item.path)},
+        {"path": str(segment.path)},
     )
+    # One row per rejected record: its first failing column's error (a line over the size
+    # limit has no column).
     rejected = con.execute(
         f"""
         select line, min_by(error_type, column_idx) as error_type,
                min_by(column_name, column_idx) as column_name,
                min_by(csv_line, column_idx) as csv_line,
                min_by(error_message, column_idx) as error_message
-        from (select *, coalesce(column_idx, 0) as column_idx from {rejects})
+        from (select * exclude (column_idx), coalesce(column_idx, 0) as column_idx
+              from {rejects})
         group by line order by line
         """
     ).fetchall()
     kept = con.execute(f"select count(*) from {stage}").fetchall()[0][0]
     rejected_lines = {row[0] for row in rejected}
-    records = record_lines(item.path, item.encoding)
+    records = record_lines(segment.path, segment.encoding)
     physical = dict(records)
-    kept_lines = [p for duck, p in records if duck not in rejected_lines]
+    kept_lines: list[int | None] = [p for duck, p in records if duck not in rejected_lines]
     if len(kept_lines) != kept:
         log.warning(
             "%s: DuckDB kept %d rows, the line scan found %d: lines are DuckDB's numbers",
@@ -256,32 +276,87 @@ def _load_one(con: duckdb.DuckDBPyConnection, item: PlannedFile, loaded_at: date
         kept_lines = [d for d, _ in records if d not in rejected_lines][:kept]
         kept_lines += [None] * (kept - len(kept_lines))
         physical = {}
+    shift = segment.offset
+    kept_lines = [None if line is None else line + shift for line in kept_lines]
+    rows = [
+        (physical.get(line, line) + shift, error_type, column, text, message)
+        for line, error_type, column, text, message in rejected
+    ]
+    return stage, kept, kept_lines, rows
+
+
+def _swallowed(text: str | None) -> list[str]:
+    """The lines after the first of a rejected record: what an unterminated quote took in."""
+    lines = (text or "").replace("\r\n", "\n").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines[1:]
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection, item: PlannedFile, loaded_at: datetime, scratch: Path
+) -> LoadedFile:
+    """Read one raw file into its raw table. A quote that is never closed makes DuckDB take
+    the following lines into one rejected record; that record is quarantined as its own line
+    and the lines it took in are read again, so every line of the file is kept or rejected
+    under its own number."""
+    raw = item.raw
+    queue = [_Segment(item.path, item.encoding, 0)]
+    stages: list[tuple[str, list[int | None]]] = []
+    rejected: list[tuple] = []
+    while queue:
+        segment = queue.pop(0)
+        stage, _, kept_lines, rows = _read_segment(con, item, segment, len(stages))
+        stages.append((stage, kept_lines))
+        for line, error_type, column, text, message in rows:
+            swallowed = _swallowed(text) if error_type == "UNQUOTED VALUE" else []
+            if swallowed:
+                again = scratch / f"{raw.dataset}__{raw.table}_{len(stages) + len(queue)}.csv"
+                header = ",".join('"' + h.replace('"', '""') + '"' for h in item.header)
+                again.write_text("\n".join([header, *swallowed]) + "\n", encoding="utf-8")
+                queue.append(_Segment(again, "utf-8", line - 1))
+                text = text.split("\n", 1)[0]
+                message = (
+                    f"{message} The quote is not closed on this line; the lines after it "
+                    "were read on their own."
+                )
+            rejected.append((line, error_type or "UNPARSEABLE", column, text, message))
+    rejected.sort(key=lambda r: r[0])
+    kept = sum(len(lines) for _, lines in stages)
     lines = pa.table(
         {
-            "kept_index": pa.array(range(1, kept + 1), pa.int64()),
-            "file_line": pa.array(kept_lines, pa.int64()),
+            "segment": pa.array([i for i, (_, ls) in enumerate(stages) for _ in ls], pa.int64()),
+            "kept_index": pa.array(
+                [k for _, ls in stages for k in range(1, len(ls) + 1)], pa.int64()
+            ),
+            "file_line": pa.array([line for _, ls in stages for line in ls], pa.int64()),
         }
+    )
+    union = " union all ".join(
+        f"select {i} as segment, * from {stage}" for i, (stage, _) in enumerate(stages)
     )
     con.register("kept_lines", lines)
     con.execute("create schema if not exists raw")
     con.execute(
         f"""
         create or replace table {raw.raw_table} as
-        select kept_lines.file_line, s.* exclude (kept_index), $loaded_at as _loaded_at
-        from {stage} as s
-        inner join kept_lines on s.kept_index = kept_lines.kept_index
-        order by s.kept_index
+        select kept_lines.file_line, s.* exclude (segment, kept_index), $loaded_at as _loaded_at
+        from ({union}) as s
+        inner join kept_lines
+            on s.segment = kept_lines.segment and s.kept_index = kept_lines.kept_index
+        order by kept_lines.file_line nulls last, s.segment, s.kept_index
         """,
         {"loaded_at": loaded_at},
     )
     con.unregister("kept_lines")
-    con.execute(f"drop table {stage}")
+    for stage, _ in stages:
+        con.execute(f"drop table {stage}")
     reject_rows = [
         (
             raw.dataset,
             raw.table,
             str(item.path),
-            physical.get(line, line),
+            line,
             error_type,
             column_name,
             csv_line[:10_000] if csv_line else csv_line,
@@ -364,7 +439,8 @@ def load_into(
         _create_log_tables(con)
         for item in planned:
             try:
-                result = _load_one(con, item, loaded_at)
+                with tempfile.TemporaryDirectory(prefix="music-load-") as scratch:
+                    result = _load_one(con, item, loaded_at, Path(scratch))
             except duckdb.Error as exc:
                 raise LoadError(
                     f"{item.path} cannot be read as a CSV file ({str(exc).splitlines()[0]}). "

@@ -132,6 +132,37 @@ def test_malformed_rows_are_quarantined_with_their_file_line_and_the_rest_builds
     assert around == [(13,), (14,), (15,), (17,), (18,)]
 
 
+def test_every_line_is_kept_or_quarantined_under_its_own_number(raw: Path, tmp_path: Path) -> None:
+    """A quote never closed (line 101) would take the following lines into one rejected
+    record, and a line over DuckDB's 2 MB limit (line 201) stopped the load: now each is one
+    quarantined line, and every other line of the file is kept under its own number."""
+    from python_ml.raw.schemas import ARTISTS, TRACKS
+    from python_ml.settings import Settings
+
+    path = raw / "spotify_600k" / "tracks.csv"
+    lines = _lines(path)
+    lines[100] = lines[100].replace(",", ',"', 1)
+    lines[200] = lines[200] + "," + "x" * 2_100_000
+    path.write_text("\n".join(lines), encoding="utf-8")
+    data_lines = {i + 1 for i, line in enumerate(lines) if i > 0 and line.strip()}
+    warehouse = tmp_path / "wh.duckdb"
+    settings = Settings(PROJECT_ROOT, raw, warehouse, tmp_path / "m", tmp_path)
+    loaded = load.load_raw(settings, [TRACKS, ARTISTS], enforce_threshold=False)[0]
+    assert (loaded.rows_read, loaded.rows_rejected) == (len(data_lines), 2)
+    kept = {r[0] for r in query(warehouse, "select file_line from raw.spotify_600k__tracks")}
+    rejected = dict(query(warehouse, "select file_line, error_type from raw.load_rejects"))
+    assert rejected == {101: "UNQUOTED VALUE", 201: "LINE SIZE OVER MAXIMUM"}
+    assert kept | set(rejected) == data_lines and not kept & set(rejected)
+    # The lines after the broken quote are the file's own rows, at their own lines.
+    for line in (102, 103, 150):
+        row_id = query(
+            warehouse, f"select id from raw.spotify_600k__tracks where file_line = {line}"
+        )
+        assert row_id == [(lines[line - 1].split(",")[0],)]
+    text = query(warehouse, "select length(raw_text) from raw.load_rejects where file_line = 201")
+    assert 0 < text[0][0] <= 10_000  # a cut of the long line, not the 2 MB
+
+
 def test_a_rejected_share_above_the_threshold_stops_and_changes_nothing(
     raw: Path, tmp_path: Path
 ) -> None:
