@@ -91,7 +91,8 @@ def cmd_docs(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.tracks.predict import predict_step
 
-    predict_step(settings, Path(args.input), Path(args.output) if args.output else None)
+    output = Path(args.output) if args.output else None
+    predict_step(settings, Path(args.input), output, overwrite=args.overwrite)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
@@ -246,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--input", required=True, help="CSV of tracks (tracks.csv columns)")
     p.add_argument("--output", help="where to write (default: <input>.predictions.csv)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the output file if it exists"
+    )
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(

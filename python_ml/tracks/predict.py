@@ -66,9 +66,17 @@ def _read_header(path: Path) -> list[str]:
 
 def check_input(path: Path) -> list[str]:
     """The header, once it is known to be a tracks.csv header (popularity optional)."""
+    if path.is_dir():
+        raise PredictInputError(f"{path} is a folder: give the CSV file of tracks to score.")
     if not path.is_file():
         raise PredictInputError(f"{path} does not exist.")
     header = _read_header(path)
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise PredictInputError(
+            f"{path} has the column{'s' if len(twice) > 1 else ''} {', '.join(twice)} more "
+            "than once in its header: keep one of each and score again."
+        )
     if len(set(header) & set(TRACK_COLUMNS)) < len(TRACK_COLUMNS) // 2:
         raise PredictInputError(
             f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
@@ -181,11 +189,48 @@ def derive_features(settings: Settings, path: Path, features: list[str]) -> Deri
     return DerivedTracks(rows, derived)
 
 
-def predict_csv(settings: Settings, input_path: Path, output_path: Path) -> int:
+def check_output(input_path: Path, output_path: Path, overwrite: bool = False) -> None:
+    """Before any work: the output is not the input, does not replace a file unless asked to,
+    and its folder can be written."""
+    if output_path.exists() and output_path.resolve() == input_path.resolve():
+        raise PredictInputError(
+            f"--output {output_path} is the input file: the predictions would replace the "
+            "tracks. Give another --output (the default is <input>.predictions.csv)."
+        )
+    if output_path.is_dir():
+        raise PredictInputError(f"--output {output_path} is a folder: give a file name.")
+    if output_path.exists() and not overwrite:
+        raise PredictInputError(
+            f"{output_path} exists already: pass --overwrite to replace it, or give another "
+            "--output."
+        )
+    folder = output_path.parent
+    existing = next((p for p in [folder, *folder.parents] if p.exists()), folder)
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise PredictInputError(
+            f"{folder} cannot be written (no permission, or not a folder): choose an --output "
+            "in a folder you can write."
+        )
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a written file gets: the replaced file's, else the usual 0644 under the umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def predict_csv(
+    settings: Settings, input_path: Path, output_path: Path, overwrite: bool = False
+) -> int:
     """Score the CSV; returns the rows scored. Every input row is in the output: scored ones
     with the class and probabilities, rejected ones with the pipeline's reason."""
     from python_ml.tracking.registry import load_champion, model_output
 
+    check_input(input_path)
+    check_output(input_path, output_path, overwrite)
     run_id, _, model = load_champion(settings)
     derived = derive_features(settings, input_path, model.features)
     result = derived.rows.copy()
@@ -219,6 +264,7 @@ def predict_csv(settings: Settings, input_path: Path, output_path: Path) -> int:
     os.close(fd)
     try:
         result.to_csv(tmp, index=False)
+        os.chmod(tmp, _file_mode(output_path))
         os.replace(tmp, output_path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -237,13 +283,18 @@ def predict_csv(settings: Settings, input_path: Path, output_path: Path) -> int:
     return scored
 
 
-def predict_step(settings: Settings, input_path: Path, output_path: Path | None = None) -> Path:
+def predict_step(
+    settings: Settings,
+    input_path: Path,
+    output_path: Path | None = None,
+    overwrite: bool = False,
+) -> Path:
     """The `predict` command: score a CSV of new tracks; returns the output file's path."""
     source = input_path.resolve()
     output = (
         output_path.resolve() if output_path else source.with_name(source.stem + ".predictions.csv")
     )
     with step(f"predict {source} with the champion"):
-        rows = predict_csv(settings, source, output)
+        rows = predict_csv(settings, source, output, overwrite=overwrite)
     log.info("scored %s tracks; every input row, scored or not, is in %s", f"{rows:,}", output)
     return output

@@ -365,9 +365,13 @@ def test_predict_errors_name_the_columns_and_lines(
     assert not out.exists()
 
 
-def test_predict_without_a_champion_says_to_train(settings: Settings, tmp_path: Path) -> None:
+def test_predict_without_a_champion_says_to_train(
+    settings: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    sample = _write_tracks(tmp_path / "x.csv", source, n=5)
     with pytest.raises(LookupError, match="python -m python_ml train"):
-        predict.predict_csv(settings, tmp_path / "x.csv", tmp_path / "out.csv")
+        predict.predict_csv(settings, sample, tmp_path / "out.csv")
 
 
 def test_a_class_without_training_rows_is_named_before_any_run(settings: Settings) -> None:
@@ -472,3 +476,66 @@ def test_a_champion_trained_on_other_data_is_refused(settings: Settings) -> None
     with pytest.raises(ChampionUnavailable, match=f"run {run_id}\\) was trained on other data"):
         score.score_tracks(settings)
     assert rows(settings, "select count(*) from ml.track_predictions") == [(0,)]
+
+
+def test_predict_never_replaces_its_input_or_a_file_unasked(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """Through the real command: --output equal to --input, an existing output, an output
+    folder that cannot be a folder, a folder as --input, a column given twice: one line each,
+    before any scoring, nothing changed; --overwrite keeps the replaced file's mode."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "MUSIC_RAW_DIR": str(trained.raw_dir),
+        "MUSIC_WAREHOUSE": str(trained.warehouse),
+        "MUSIC_MLFLOW_DIR": str(trained.mlflow_dir),
+    }
+
+    def predict_cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "python_ml", "predict", *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    new = _write_tracks(tmp_path / "new.csv", source, n=5)
+    before = new.read_bytes()
+    same = predict_cli("--input", str(new), "--output", str(new))
+    assert same.returncode == 1 and "is the input file" in same.stderr
+    assert new.read_bytes() == before
+
+    out = tmp_path / "out.csv"
+    out.write_text("keep me\n")
+    out.chmod(0o640)
+    exists = predict_cli("--input", str(new), "--output", str(out))
+    assert exists.returncode == 1 and "exists already: pass --overwrite" in exists.stderr
+    assert out.read_text() == "keep me\n"
+    replaced = predict_cli("--input", str(new), "--output", str(out), "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr[-2000:]
+    assert out.read_text().startswith("line,id,name,status")
+    assert out.stat().st_mode & 0o777 == 0o640
+
+    fresh = predict_cli("--input", str(new))
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert (tmp_path / "new.predictions.csv").stat().st_mode & 0o777 == 0o644
+
+    blocked = predict_cli("--input", str(new), "--output", str(new / "out.csv"))
+    assert blocked.returncode == 1 and "cannot be written" in blocked.stderr
+
+    folder = predict_cli("--input", str(tmp_path))
+    assert folder.returncode == 1 and f"{tmp_path} is a folder" in folder.stderr
+
+    twice = tmp_path / "twice.csv"
+    lines = new.read_text().splitlines()
+    twice.write_text("\n".join([lines[0] + ",energy", *(line + ",0.5" for line in lines[1:])]))
+    dup = predict_cli("--input", str(twice))
+    assert dup.returncode == 1 and "has the column energy more than once" in dup.stderr
+    assert "struct_pack" not in dup.stderr
