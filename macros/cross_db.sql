@@ -153,3 +153,21 @@
 {% macro spark__json_number(expr, path) -%}
     try_cast(get_json_object({{ expr }}, '{{ path }}') as double)
 {%- endmacro %}
+
+{#- Each element of a list of text, trimmed of surrounding spaces. -#}
+{% macro list_trim(expr) -%}
+    {{ return(adapter.dispatch('list_trim', 'music_popularity')(expr)) }}
+{%- endmacro %}
+{% macro default__list_trim(expr) -%} list_transform({{ expr }}, lambda x: trim(x)) {%- endmacro %}
+{% macro spark__list_trim(expr) -%} transform({{ expr }}, x -> trim(x)) {%- endmacro %}
+
+{#- True when some element of a list of text is not made of letters and digits only. -#}
+{% macro list_has_non_alphanumeric(expr) -%}
+    {{ return(adapter.dispatch('list_has_non_alphanumeric', 'music_popularity')(expr)) }}
+{%- endmacro %}
+{% macro default__list_has_non_alphanumeric(expr) -%}
+    (len(list_filter({{ expr }}, lambda x: not regexp_full_match(x, '[0-9A-Za-z]+'))) > 0)
+{%- endmacro %}
+{% macro spark__list_has_non_alphanumeric(expr) -%}
+    (size(filter({{ expr }}, x -> not (x rlike '^[0-9A-Za-z]+$'))) > 0)
+{%- endmacro %}

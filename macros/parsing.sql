@@ -24,6 +24,26 @@
     )
 {%- endmacro %}
 
+{#-
+    True when the text is a whole Python list literal of quoted strings (`[]`, `['a']`,
+    `['a', "b"]`), as `id_artists` must be: `['abc` (cut off) or `abc` is not, and would
+    otherwise parse to an empty or partial list without a word.
+-#}
+{% macro is_list_literal(column) -%}
+    {{ return(adapter.dispatch('is_list_literal', 'music_popularity')(column)) }}
+{%- endmacro %}
+
+{% macro default__is_list_literal(column) -%}
+    regexp_full_match(
+        trim({{ column }}),
+        '\[\s*(?:(?:''(?:[^''\\]|\\.)*''|"(?:[^"\\]|\\.)*")(?:\s*,\s*(?:''(?:[^''\\]|\\.)*''|"(?:[^"\\]|\\.)*"))*)?\s*\]'
+    )
+{%- endmacro %}
+
+{% macro spark__is_list_literal(column) -%}
+    (trim({{ column }}) rlike '^\\[\\s*(?:(?:\'(?:[^\'\\\\]|\\\\.)*\'|"(?:[^"\\\\]|\\\\.)*")(?:\\s*,\\s*(?:\'(?:[^\'\\\\]|\\\\.)*\'|"(?:[^"\\\\]|\\\\.)*"))*)?\\s*\\]$')
+{%- endmacro %}
+
 {#- How precise a release date is: `day` (YYYY-MM-DD), `month` (YYYY-MM), `year` (YYYY). -#}
 {% macro release_date_precision(column) -%}
     case

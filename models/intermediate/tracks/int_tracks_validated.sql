@@ -1,5 +1,5 @@
 -- Every row of tracks.csv with the first reason it cannot be used (NULL when it can).
--- Rules, in order: an id, numbers that parse, a popularity, features inside their documented
+-- Rules, in order: an id, numbers that parse, artist ids that parse, a popularity, features inside their documented
 -- ranges, a release date that parses, then one row per track id (the first in the file).
 -- `python -m python_ml predict` runs these same rules on new tracks with the var
 -- popularity_required false: new tracks have no popularity yet. The features' ranges are
@@ -20,6 +20,7 @@ checked as (
         case
             when track_id is null then 'missing id'
             when {{ list_length('unparseable_columns') }} > 0 then 'unparseable number'
+            when not artist_ids_parse then 'unparseable artist ids'
             when {{ var('popularity_required') }} and popularity is null
                 then 'missing popularity'
             when {{ var('popularity_required') }} and popularity not between 0 and 100
@@ -33,6 +34,7 @@ checked as (
         case
             when {{ list_length('unparseable_columns') }} > 0
                 then {{ list_join('unparseable_columns', ', ') }}
+            when not artist_ids_parse then artist_ids_raw
             when {{ any_feature_out_of_range() }} then {{ features_out_of_range() }}
             when {{ any_feature_missing() }} then {{ features_missing() }}
             when release_date is null then release_date_raw
