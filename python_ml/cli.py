@@ -247,9 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--input", required=True, help="CSV of tracks (tracks.csv columns)")
     p.add_argument("--output", help="where to write (default: <input>.predictions.csv)")
-    p.add_argument(
-        "--overwrite", action="store_true", help="replace the output file if it exists"
-    )
+    p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser(
@@ -298,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     from python_ml.raw.extract import ExtractError
     from python_ml.reports.charts import ChartError
+    from python_ml.tracking.registry import TrackingStoreError
     from python_ml.tracks.train import TrainingError
     from python_ml.warehouse.db import WarehouseError
     from python_ml.warehouse.dbt import DbtError
@@ -311,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         DbtError,
         StepFailed,
         TrainingError,
+        TrackingStoreError,
         ChartError,
         SparkUnavailable,
         LookupError,

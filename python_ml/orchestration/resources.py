@@ -30,6 +30,7 @@ class ProjectSettings(dg.ConfigurableResource):
         os.environ.update(
             {k: v for k, v in settings.dbt_env().items() if k.startswith(("MUSIC_", "DBT_PROF"))}
         )
+        os.environ["MUSIC_AUTOLOAD_RAW"] = "false"  # the raw-table assets load the files
         return settings
 
 

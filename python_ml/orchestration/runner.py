@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.instance.ref import InstanceRef
 
 from python_ml.orchestration.definitions import build_definitions
@@ -54,16 +55,24 @@ def materialize(
         [dg.AssetKey.from_user_string(s) for s in selection] if selection is not None else None
     )
     with instance:
-        result = job.execute_in_process(
-            run_config=config,
-            instance=instance,
-            raise_on_error=False,
-            asset_selection=asset_selection,
-            tags={"music/launched_by": "python -m python_ml run"},
-        )
+        try:
+            result = job.execute_in_process(
+                run_config=config,
+                instance=instance,
+                raise_on_error=False,
+                asset_selection=asset_selection,
+                tags={"music/launched_by": "python -m python_ml run"},
+            )
+        except DagsterExecutionInterruptedError:
+            raise KeyboardInterrupt from None  # Ctrl-C or SIGTERM: the CLI says "interrupted"
     log.debug("asset graph run %s in %.1f s", result.run_id, time.perf_counter() - started)
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
+        if any(
+            e.step_failure_data.error and "Interrupt" in (e.step_failure_data.error.cls_name or "")
+            for e in failures
+        ):
+            raise KeyboardInterrupt
         ran = {e.step_key for e in result.all_events if e.event_type_value == "STEP_START"}
         skipped = sorted({n.name for n in result.job_def.nodes} - ran)
         messages = []

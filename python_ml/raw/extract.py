@@ -98,6 +98,19 @@ def find_raw_file(raw_dir: Path, raw: RawFile) -> Path | None:
     like a copy of it (``tracks (1).csv``, ``tracks.csv.bak``), is an error naming them: the
     loader never guesses which one is meant."""
     folder = raw_dir / raw.dataset
+    for place in (raw_dir, folder, folder / raw.name):
+        if place.is_symlink() and not place.exists():
+            try:
+                place.resolve(strict=True)
+                reason = "its target does not exist"
+            except RuntimeError:
+                reason = "it is a loop of links"
+            except OSError as exc:
+                reason = exc.strerror or "its target cannot be reached"
+            raise ExtractError(
+                f"{place} is a symbolic link that leads nowhere ({reason}). Point it at the "
+                "folder or file that holds the data, or replace it with the real one."
+            )
     plain = folder / raw.name
     gz = plain.with_name(raw.name + ".gz")
     if plain.exists() and gz.exists():
@@ -121,9 +134,20 @@ def find_raw_file(raw_dir: Path, raw: RawFile) -> Path | None:
     return found
 
 
+ZIP_MAGIC = b"PK\x03\x04"
+
+
 def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
     encodings = (encodings,) if isinstance(encodings, str) else encodings
     opener = gzip.open if path.suffix == ".gz" else open
+    with open(path, "rb") as stream:
+        magic = stream.read(4)
+    if magic == ZIP_MAGIC:
+        raise ExtractError(
+            f"{path} is a zip archive, not a CSV file (Kaggle's downloads are zips). Rename it "
+            f"to {path.name.split('.')[0]}.zip, unzip it in {path.parent} so the CSV is "
+            f"{path.name}, or run `python -m python_ml extract --force`."
+        )
     error: UnicodeDecodeError | None = None
     for encoding in encodings:
         try:
@@ -152,6 +176,12 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
 def check_header(path: Path, raw: RawFile) -> None:
     """Fail with the missing and unexpected column names when the header is not the Kaggle one."""
     header = read_header(path, raw.encodings)
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise ExtractError(
+            f"{path}: the header names {', '.join(twice)} more than once. The file must have "
+            f"the Kaggle header {','.join(raw.columns)}: keep one of each column."
+        )
     missing = [c for c in raw.columns if c not in header]
     if missing:
         unexpected = [c for c in header if c not in raw.columns]

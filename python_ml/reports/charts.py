@@ -344,9 +344,26 @@ CHARTS = [
 ]
 
 
+def _check_writable(folder: Path) -> None:
+    import os
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChartError(
+            f"The reports folder {folder} cannot be created ({exc.strerror}). Set "
+            "MUSIC_REPORTS_DIR to a folder you can write."
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ChartError(
+            f"The reports folder {folder} is read-only: the charts cannot be written. Set "
+            "MUSIC_REPORTS_DIR to a folder you can write, or fix its permissions."
+        )
+
+
 def draw_all(settings: Settings) -> list[Chart]:
     out_dir = settings.reports_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_writable(out_dir)
     with db.connect(settings.warehouse) as con:
         db.require_tables(con, catalog.FCT_TRACK_PREDICTIONS, catalog.RPT_CONFUSION_MATRIX)
         scored = con.execute(

@@ -259,6 +259,8 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
     for task, feature_set, features, model in each(plan, len(plan), "2023 songs", "run"):
         started = time.perf_counter()
         started_at = utc_now()
+        # A run stays RUNNING until the warehouse has recorded it (below): a study killed
+        # part-way leaves no FINISHED run missing from ml.model_runs.
         with mlflow.start_run(run_name=f"{task}/{model}/{feature_set}") as run:
             mlflow.set_tags(
                 {
@@ -278,8 +280,13 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
                     **config.models[model],
                 }
             )
-            metrics, oof = repeated_cross_validate(frame, task, model, features, config)
+            try:
+                metrics, oof = repeated_cross_validate(frame, task, model, features, config)
+            except BaseException:
+                _terminate(run_rows, "FAILED")
+                raise
             mlflow.log_metrics({f"cv_{k}": v for k, v in metrics.items()})
+            mlflow.end_run(status="RUNNING")
         seconds = time.perf_counter() - started
         results.append(
             {
@@ -326,8 +333,22 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
                 "params_json": json.dumps(config.models[model]),
             }
         )
-    _write(settings, pd.concat(predictions, ignore_index=True), pd.DataFrame(run_rows))
+    try:
+        _write(settings, pd.concat(predictions, ignore_index=True), pd.DataFrame(run_rows))
+    except BaseException:
+        _terminate(run_rows, "FAILED")
+        raise
+    _terminate(run_rows, "FINISHED")
     return results
+
+
+def _terminate(run_rows: list[dict[str, Any]], status: str) -> None:
+    """Close the study's MLflow runs: FINISHED once the warehouse holds them, else FAILED."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    for row in run_rows:
+        client.set_terminated(row["run_id"], status)
 
 
 def _write(settings: Settings, predictions: pd.DataFrame, runs: pd.DataFrame) -> None:

@@ -33,13 +33,54 @@ EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 CLASSIC_VIEW = "custom_model_development"
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class TrackingStoreError(RuntimeError):
+    """The MLflow folder cannot be used; the message names it and says what to do."""
+
+
+def check_store(settings: Settings) -> None:
+    """Before MLflow opens its store: the folder can be written, and ``mlflow.db`` is an
+    SQLite file (an empty or foreign file would become an empty store, or fail deep in
+    SQLAlchemy)."""
+    folder = settings.mlflow_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TrackingStoreError(
+            f"The MLflow folder {folder} cannot be created ({exc.strerror}). Set "
+            "MUSIC_MLFLOW_DIR to a folder you can write."
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise TrackingStoreError(
+            f"The MLflow folder {folder} is read-only: runs and models cannot be recorded. Set "
+            "MUSIC_MLFLOW_DIR to a folder you can write, or fix its permissions."
+        )
+    store = folder / "mlflow.db"
+    if store.exists():
+        with open(store, "rb") as stream:
+            head = stream.read(len(SQLITE_MAGIC))
+        if not head:
+            raise TrackingStoreError(
+                f"{store} is an empty file (0 bytes), not an MLflow store: a copy that did not "
+                "finish? Put the real file back, or delete it to start an empty store (the "
+                "champion and every run recorded in it would be gone)."
+            )
+        if head != SQLITE_MAGIC:
+            raise TrackingStoreError(
+                f"{store} is not an MLflow store (not an SQLite database). Put the real file "
+                "back, or point MUSIC_MLFLOW_DIR at another folder."
+            )
+
+
 def setup_mlflow(settings: Settings, experiment: str) -> str:
     """Point MLflow at the project's store and select (or create) the experiment."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    check_store(settings)
     mlflow.set_tracking_uri(tracking_uri(settings))
     mlflow.set_registry_uri(tracking_uri(settings))
     artifacts = (settings.mlflow_dir / "artifacts").as_uri()

@@ -162,7 +162,6 @@ def derive_features(settings: Settings, path: Path, features: list[str]) -> Deri
                 "--quiet",
                 capture=True,
                 scratch=scratch,
-                autoload_raw=False,
             )
         except DbtError as exc:
             raise PredictInputError(

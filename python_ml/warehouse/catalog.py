@@ -56,6 +56,10 @@ RPT_CALIBRATION = "marts.rpt_calibration"
 RPT_CLASS_DISTRIBUTION = "marts.rpt_class_distribution"
 RPT_HIT_RATE_BY_RELEASE_YEAR = "marts.rpt_hit_rate_by_release_year"
 RPT_HIT_RATE_BY_ARTIST = "marts.rpt_hit_rate_by_artist"
+# What became of every raw row, per source (built with the ML inputs): `build` prints it.
+RPT_SOURCE_ROW_COUNTS = "marts.rpt_source_row_counts"
+# The raw sources, as rpt_source_row_counts names them.
+RAW_SOURCE_TABLES = ("spotify_600k.tracks", "spotify_600k.artists", "spotify_2023.songs")
 # An exploration report (built with the ML inputs) the report page draws.
 RPT_FEATURE_CORRELATIONS = "marts.rpt_feature_correlations"
 

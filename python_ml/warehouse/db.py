@@ -114,7 +114,13 @@ def _check_is_duckdb(path: Path) -> None:
             f"The warehouse {path} is a folder, not a DuckDB file. Point MUSIC_WAREHOUSE at a "
             "file path, e.g. data/warehouse.duckdb."
         )
-    if path.exists() and path.stat().st_size > 0:
+    if path.exists() and path.stat().st_size == 0:
+        raise WarehouseError(
+            f"The warehouse {path} is an empty file (0 bytes), not a DuckDB database: a copy or "
+            "a download that did not finish. Delete it (a new warehouse is built) or put the "
+            "real file back."
+        )
+    if path.exists():
         with open(path, "rb") as stream:
             head = stream.read(16)
         if head[8:12] != DUCKDB_MAGIC:
@@ -174,8 +180,16 @@ class RunLock:
             self._held[self.path] += 1
             self._nested = True
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path, "a+")
+        except OSError as exc:
+            warehouse = self.path.with_name(self.path.name.removesuffix(".lock"))
+            raise WarehouseError(
+                f"The warehouse {warehouse} cannot be written: its folder {self.path.parent} "
+                f"is not writable ({exc.strerror}). Set MUSIC_WAREHOUSE to a path in a folder "
+                "you can write, or fix the folder's permissions."
+            ) from None
         try:
             _retry(lambda: fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB), BlockingIOError)
         except BlockingIOError:

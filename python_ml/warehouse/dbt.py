@@ -38,17 +38,30 @@ def dbt_executable() -> str:
     return found
 
 
+def _stop_with_parent() -> None:
+    """In the dbt child, before it starts: the kernel sends it SIGTERM when python_ml dies,
+    even by `kill -9` (Linux), so no dbt is left holding the warehouse."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
 def run_dbt(
     settings: Settings,
     *args: str,
     capture: bool = False,
     scratch: Path | None = None,
-    autoload_raw: bool = True,
+    autoload_raw: bool = False,
 ) -> str:
     """Run dbt on the project; returns its output when ``capture``. ``scratch`` keeps dbt's
     target and log folders there (a run beside the project's own, e.g. ``predict``).
-    ``autoload_raw=False`` keeps dbt from loading the raw files (warehouse/dbt_plugin.py): the
-    caller has put the raw tables in place itself.
+    python_ml's steps load the raw files themselves (`load`), so dbt does not
+    (warehouse/dbt_plugin.py) unless ``autoload_raw``.
 
     Stopping python_ml (Ctrl-C, SIGTERM) stops dbt too: no dbt is left holding the warehouse.
     """
@@ -65,11 +78,11 @@ def run_dbt(
     log.info("dbt %s", " ".join(args))
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     env = settings.dbt_env()
-    if not autoload_raw:
-        env["MUSIC_AUTOLOAD_RAW"] = "false"
+    env["MUSIC_AUTOLOAD_RAW"] = "true" if autoload_raw else "false"
     process = subprocess.Popen(
         command,
         env=env,
+        preexec_fn=_stop_with_parent,
         cwd=settings.project_root,
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,
@@ -108,6 +121,54 @@ def build_ml_inputs(settings: Settings, engine: str = "duckdb", *dbt_args: str) 
     split (everything but the prediction marts), on DuckDB or Spark."""
     with RunLock(settings.warehouse), step(f"dbt build (staging, cleaning, split) on {engine}"):
         run_dbt(settings, "build", *_target(engine), "--exclude", *PREDICTION_MARTS, *dbt_args)
+    if engine == "duckdb":
+        log_source_counts(settings)
+
+
+def log_source_counts(settings: Settings) -> dict[str, tuple[int, int, int]]:
+    """After dbt's validation: per raw source, rows read, kept and rejected (the loader's
+    quarantine and dbt's rules together) with the main reasons; a warning for a source with
+    no rows. Returns {source: (read, kept, rejected)}."""
+    from python_ml.warehouse import catalog, db
+
+    with db.connect(settings.warehouse) as con:
+        try:
+            db.require_tables(con, catalog.RPT_SOURCE_ROW_COUNTS)
+        except db.WarehouseError:  # a partial build that did not make the report: no figures
+            return {}
+        rows = con.execute(
+            f"select source_table, outcome, row_count, rows_read, rows_kept, rows_rejected "
+            f"from {catalog.RPT_SOURCE_ROW_COUNTS} order by source_table, row_count desc"
+        ).fetchall()
+    counts: dict[str, tuple[int, int, int]] = {}
+    reasons: dict[str, list[str]] = {}
+    for source, outcome, n, read, kept, rejected in rows:
+        counts[source] = (read, kept, rejected)
+        if outcome != "(kept)":
+            reasons.setdefault(source, []).append(f"{outcome} {n:,}")
+    for source in catalog.RAW_SOURCE_TABLES:
+        read, kept, rejected = counts.get(source, (0, 0, 0))
+        if read == 0:
+            log.warning(
+                "%s has no rows: its raw file holds a header and nothing else. Check the file "
+                "in $MUSIC_RAW_DIR, or download it again (`python -m python_ml extract --force`)",
+                source,
+            )
+            continue
+        why = (
+            f" ({', '.join(reasons[source][:4])}; marts.rpt_rejected_rows lists each)"
+            if rejected
+            else ""
+        )
+        log.info(
+            "%s: %s rows read, %s kept, %s rejected%s",
+            source,
+            f"{read:,}",
+            f"{kept:,}",
+            f"{rejected:,}",
+            why,
+        )
+    return counts
 
 
 def build_prediction_marts(settings: Settings, engine: str = "duckdb") -> None:

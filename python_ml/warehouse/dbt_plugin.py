@@ -13,12 +13,13 @@ The plugin is off where the profile's ``autoload`` is false (``MUSIC_AUTOLOAD_RA
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt_common.exceptions import DbtRuntimeError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("python_ml.dbt_plugin")
 
 FALSE = {"false", "0", "no", "off", ""}
 
@@ -35,15 +36,24 @@ class Plugin(BasePlugin):
         from python_ml.warehouse.load import LoadError, load_into, stale_files
 
         self.checked = True  # a failure is reported once, not again on dbt's next connection
+        _show_python_ml_log()
         settings = load_settings()
         reasons = stale_files(conn, settings)
         if reasons:
-            print(f"python_ml: loading the raw files from {settings.raw_dir} ({reasons[0]})")
+            log.info("loading the raw files from %s (%s)", settings.raw_dir, reasons[0])
             try:
-                for loaded in load_into(conn, settings):
-                    print(
-                        f"python_ml: {loaded.path}: {loaded.rows_read:,} rows read, "
-                        f"{loaded.rows_kept:,} kept, {loaded.rows_rejected:,} rejected"
-                    )
+                load_into(conn, settings)
             except LoadError as exc:
                 raise DbtRuntimeError(str(exc)) from None
+
+
+def _show_python_ml_log() -> None:
+    """python_ml's log lines (files loaded, rows quarantined) in dbt's output."""
+    logger = logging.getLogger("python_ml")
+    if not any(getattr(h, "_music_dbt", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("python_ml: %(message)s"))
+        handler._music_dbt = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # dbt's process may log the root logger too: one line each

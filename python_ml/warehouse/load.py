@@ -482,6 +482,7 @@ def stale_files(
     except duckdb.Error:
         return ["nothing was loaded yet"]
     reasons = []
+    tables = _tables(con)
     for raw in files:
         try:
             path = find_raw_file(settings.raw_dir, raw)
@@ -489,15 +490,23 @@ def stale_files(
             path = None
         entry = logged.get((raw.dataset, raw.table))
         if path is None:
-            reasons.append(f"{raw.dataset}/{raw.name} is missing")
-        elif entry is None:
+            if raw.raw_table not in tables:
+                reasons.append(f"{raw.dataset}/{raw.name} is missing")
+            else:  # the file moved away: the tables loaded from it stay in use
+                log.warning(
+                    "%s is missing: the raw table %s loaded from it is used as it is",
+                    settings.raw_dir / raw.dataset / raw.name,
+                    raw.raw_table,
+                )
+            continue
+        if entry is None:
             reasons.append(f"{path} was never loaded")
         else:
             stat = path.stat()
             modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
             if entry[0] != str(path) or entry[1] != stat.st_size or modified > entry[2]:
                 reasons.append(f"{path} changed since it was loaded at {entry[2]:%Y-%m-%d %H:%M}")
-        if raw.raw_table not in _tables(con):
+        if raw.raw_table not in tables:
             reasons.append(f"{raw.raw_table} does not exist")
     return reasons
 

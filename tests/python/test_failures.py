@@ -100,3 +100,127 @@ def test_a_kaggle_error_exits_1_and_leaves_the_raw_folder(
     assert "was not found on Kaggle" in caplog.text
     assert "not-a-real-key-42" not in caplog.text
     assert sorted(p.name for p in (env / "raw").rglob("*")) == before
+
+
+# ------------------------------------------------- bad inputs: one line naming what and where
+
+
+@pytest.fixture
+def raw_copy(small_raw_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    raw = tmp_path / "raw"
+    shutil.copytree(small_raw_dir, raw)
+    monkeypatch.setenv("MUSIC_RAW_DIR", str(raw))
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "wh" / "warehouse.duckdb"))
+    monkeypatch.setenv("MUSIC_MLFLOW_DIR", str(tmp_path / "mlflow"))
+    monkeypatch.setenv("MUSIC_REPORTS_DIR", str(tmp_path / "reports"))
+    return raw
+
+
+def _fails_with(caplog: pytest.LogCaptureFixture, argv: list[str], *expected: str) -> str:
+    caplog.clear()
+    assert cli.main(argv) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    message = errors[-1]
+    for text in expected:
+        assert text in message, message
+    for library in ("struct_pack", "Catalog Error", "OperationalError", "DatabaseError"):
+        assert library not in message, message
+    assert "Traceback" not in caplog.text
+    return message
+
+
+def test_a_header_naming_a_column_twice_is_named(
+    raw_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracks = raw_copy / "spotify_600k" / "tracks.csv"
+    lines = tracks.read_text(encoding="utf-8").split("\n")
+    lines[0] = lines[0].replace("energy", "tempo")
+    tracks.write_text("\n".join(lines), encoding="utf-8")
+    _fails_with(caplog, ["load"], f"{tracks}: the header names tempo more than once")
+    assert not (raw_copy.parent / "wh" / "warehouse.duckdb").exists()
+
+
+def test_a_zip_saved_as_the_csv_is_named(raw_copy: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import zipfile
+
+    tracks = raw_copy / "spotify_600k" / "tracks.csv"
+    archive = raw_copy / "tracks.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(tracks, "tracks.csv")
+    archive.replace(tracks)
+    _fails_with(caplog, ["load"], f"{tracks} is a zip archive, not a CSV file", "unzip")
+
+
+def test_a_raw_folder_that_is_a_link_loop_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop = tmp_path / "raw"
+    loop.symlink_to(tmp_path / "raw")
+    monkeypatch.setenv("MUSIC_RAW_DIR", str(loop))
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    _fails_with(caplog, ["load"], f"{loop} is a symbolic link that leads nowhere", "loop")
+
+
+def test_an_empty_warehouse_file_is_named(
+    raw_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    warehouse = tmp_path / "empty.duckdb"
+    warehouse.touch()
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(warehouse))
+    _fails_with(caplog, ["load"], f"The warehouse {warehouse} is an empty file (0 bytes)")
+    assert warehouse.stat().st_size == 0
+
+
+def test_a_warehouse_folder_that_cannot_hold_files_is_named_not_its_lock(
+    raw_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the warehouse's folder should be\n")
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(blocker / "warehouse.duckdb"))
+    message = _fails_with(caplog, ["load"], f"The warehouse {blocker / 'warehouse.duckdb'}")
+    assert ".lock" not in message
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "is an empty file (0 bytes), not an MLflow store"),
+        (b"garbage" * 20, "is not an MLflow store"),
+    ],
+)
+def test_a_broken_mlflow_store_is_named_and_kept(
+    env: Path, caplog: pytest.LogCaptureFixture, content: bytes, expected: str
+) -> None:
+    store = env / "mlflow" / "mlflow.db"
+    store.parent.mkdir()
+    store.write_bytes(content)
+    _fails_with(caplog, ["train", "--config", str(env / "small.yml")], f"{store} {expected}")
+    assert store.read_bytes() == content
+
+
+def test_a_reports_folder_that_cannot_be_made_is_named(
+    env: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert cli.main(["train", "--config", str(env / "small.yml")]) == 0
+    assert cli.main(["score"]) == 0
+    assert cli.main(["marts"]) == 0
+    blocker = env / "reports-file"
+    blocker.write_text("not a folder\n")
+    monkeypatch.setenv("MUSIC_REPORTS_DIR", str(blocker / "reports"))
+    _fails_with(caplog, ["charts"], f"The reports folder {blocker / 'reports'} cannot be created")
+
+
+def test_build_tells_each_sources_counts_after_validation_and_warns_on_no_rows(
+    raw_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    artists = raw_copy / "spotify_600k" / "artists.csv"
+    artists.write_text(artists.read_text(encoding="utf-8").split("\n")[0] + "\n", encoding="utf-8")
+    caplog.set_level(logging.INFO)
+    cli.main(["build"])
+    assert "spotify_600k.tracks: 4,000 rows read, 4,000 kept, 0 rejected" in caplog.text
+    assert (
+        "spotify_2023.songs: 953 rows read, 948 kept, 5 rejected (duplicate song 4" in caplog.text
+    )
+    assert "spotify_600k.artists has no rows" in caplog.text

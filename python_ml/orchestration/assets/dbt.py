@@ -74,8 +74,11 @@ def dbt_asset_groups(
         warehouse: Warehouse,
     ) -> Iterator[Any]:
         """dbt build of staging, cleaning, quality and exploration reports and the split."""
+        from python_ml.warehouse.dbt import log_source_counts
+
         title = "dbt build (staging, cleaning, split)"
         yield from _build(context, dbt, paths, warehouse, title, "ml_inputs")
+        log_source_counts(paths.get())
 
     @dbt_assets(
         manifest=project.manifest_path,
