@@ -55,7 +55,9 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.tracks.train import train_step
 
-    train_step(settings, Path(args.config) if args.config else None, only=args.only)
+    train_step(
+        settings, Path(args.config) if args.config else None, only=args.only, force=args.force
+    )
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> None:
@@ -101,7 +103,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     with step("load the asset graph (Dagster, dbt manifest)"):
         from python_ml.orchestration.runner import materialize
     extract = {"offline": args.offline, "force": args.force, "rows": args.rows, "seed": args.seed}
-    materialize(settings, run_config={"ops": {"raw_files": {"config": extract}}})
+    ops = {"raw_files": {"config": extract}, "train": {"config": {"force": args.force}}}
+    materialize(settings, run_config={"ops": ops})
     log.info("main job finished in %.1f s", time.perf_counter() - started)
 
 
@@ -121,9 +124,11 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default: 42)")
 
 
-def _add_extract_options(parser: argparse.ArgumentParser) -> None:
+def _add_extract_options(
+    parser: argparse.ArgumentParser, force_help: str = "download again even if present"
+) -> None:
     _add_data_options(parser)
-    parser.add_argument("--force", action="store_true", help="download again even if present")
+    parser.add_argument("--force", action="store_true", help=force_help)
     parser.add_argument(
         "--offline",
         action="store_true",
@@ -193,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="only these experiments (model name or model/feature_set)",
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="fit every experiment again, even one whose finished run has the same data, "
+        "config, code and seed (reused otherwise)",
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -256,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="extract -> load -> dbt build -> train -> score -> songs -> marts -> charts "
         "-> docs, stopping at the first failure.",
     )
-    _add_extract_options(p)
+    _add_extract_options(p, "recompute everything: download again, fit every experiment again")
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -21,11 +21,13 @@ model trains. If any experiment fails, its run is marked FAILED and the champion
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,7 @@ from python_ml.tracks.evaluate import (
     tune_decision_weights,
 )
 from python_ml.tracks.models import FittedModel, fit_model
-from python_ml.warehouse import catalog
+from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +238,95 @@ def _fit_and_evaluate(
     return model, metrics, info, model.decide(procedure.val_proba)
 
 
+# What a finished run's result depends on besides its data and config: the code of training
+# (python_ml/tracks, the MLflow logging) and the libraries that change results.
+CODE_FOLDERS = ("tracks", "tracking")
+REUSE_TAG = "reuse_key"
+MODEL_URI_TAG = "model_uri"
+
+
+@cache
+def code_version() -> str:
+    """A hash of the training code: a change to any module of it makes every run stale."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for folder in CODE_FOLDERS:
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def reuse_key(experiment: Experiment, data: TrackData, config: TracksConfig) -> str:
+    """Everything a run's figures and model depend on: the train table's fingerprint, the
+    experiment's resolved parameters and features, the procedure's settings and seed, the
+    classes, the training code and the library versions. Equal keys, equal runs."""
+    payload = {
+        "data": data.fingerprint,
+        "classes": data.class_names,
+        "model": experiment.model.name,
+        "type": experiment.model.type,
+        "params": experiment.model.params,
+        "features": experiment.features,
+        "procedure": {
+            "seed": config.seed,
+            "validation_fraction": config.validation_fraction,
+            "calibration_fraction": config.calibration_fraction,
+            "new_artist_fraction": config.new_artist_fraction,
+            "time_split_cutoff_year": config.time_split_cutoff_year,
+            "max_accuracy_loss": config.max_accuracy_loss,
+            "selection_metric": config.selection_metric,
+        },
+        "code": code_version(),
+        "libraries": library_versions(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def reusable_run(
+    settings: Settings, experiment: Experiment, key: str
+) -> tuple[RunResult, Any] | None:
+    """A finished MLflow run with the same reuse key whose model files and results are all
+    still there, as the result it gave (and its MLflow run); None when there is none."""
+    import mlflow
+
+    from python_ml.tracking.registry import MODEL_RELPATH_TAG
+
+    runs = mlflow.search_runs(
+        filter_string=f"tags.{REUSE_TAG} = '{key}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=5,
+        output_format="list",
+    )
+    for run in runs:
+        tags = run.data.tags
+        relpath, model_uri = tags.get(MODEL_RELPATH_TAG), tags.get(MODEL_URI_TAG)
+        if (
+            not relpath
+            or not model_uri
+            or not (settings.mlflow_dir / relpath / "MLmodel").is_file()
+        ):
+            continue
+        try:
+            saved = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/result.json")
+        except Exception:  # an older run, or its artifacts are gone: fit again
+            continue
+        result = RunResult(
+            experiment,
+            run.info.run_id,
+            "FINISHED",
+            saved["metrics"],
+            float(saved["seconds"]),
+            saved["info"],
+            model_uri=model_uri,
+            validation_pred=np.asarray(saved["validation_pred"], dtype=np.int64),
+        )
+        return result, run
+    return None
+
+
 def _run_experiment(
-    experiment: Experiment, data: TrackData, config: TracksConfig, settings: Settings
+    experiment: Experiment, data: TrackData, config: TracksConfig, settings: Settings, key: str
 ) -> RunResult:
     import mlflow
 
@@ -258,6 +347,7 @@ def _run_experiment(
                     "feature_set": experiment.feature_set,
                     "data_fingerprint": data.fingerprint,
                     "data_origin": data.data_origin,
+                    REUSE_TAG: key,
                     **{f"version.{k}": v for k, v in versions.items()},
                 }
             )
@@ -291,6 +381,17 @@ def _run_experiment(
                 model, data.train, [f"{k}=={v}" for k, v in versions.items()]
             )
             mlflow.set_tag(MODEL_RELPATH_TAG, model_relpath(settings, model_uri))
+            mlflow.set_tag(MODEL_URI_TAG, model_uri)
+            # What a later run with the same reuse key takes instead of fitting again.
+            mlflow.log_dict(
+                {
+                    "metrics": metrics,
+                    "info": {k: v for k, v in info.items() if isinstance(v, int | float | str)},
+                    "seconds": time.perf_counter() - started,
+                    "validation_pred": validation_pred.tolist(),
+                },
+                "result.json",
+            )
             result = RunResult(
                 experiment,
                 run_id,
@@ -315,6 +416,31 @@ def _run_experiment(
             mlflow.end_run(status="FAILED")
     record_runs(settings, [_run_row(result, started_at, data, config)])
     return result
+
+
+def utc_from_ms(ms: int | None) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp((ms or 0) / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _ensure_recorded(
+    settings: Settings, result: RunResult, run: Any, data: TrackData, config: TracksConfig
+) -> None:
+    """A reused run has its ml.model_runs row (it may come from another warehouse on the same
+    data); an existing row, its champion flag included, is left as it is."""
+    from datetime import UTC, datetime
+
+    with db.connect(settings.warehouse) as con:
+        known = con.execute(
+            f"select count(*) from {catalog.MODEL_RUNS} where run_id = ?", [result.run_id]
+        ).fetchone()[0]
+    if known:
+        return
+    started = datetime.fromtimestamp(run.info.start_time / 1000, UTC).replace(tzinfo=None)
+    row = _run_row(result, started, data, config)
+    row["finished_at"] = datetime.fromtimestamp(run.info.end_time / 1000, UTC).replace(tzinfo=None)
+    record_runs(settings, [row])
 
 
 def _log_dataset(data: TrackData) -> None:
@@ -416,8 +542,11 @@ def select_experiments(config: TracksConfig, only: list[str] | None) -> list[Exp
 
 
 def train_tracks(
-    settings: Settings, config: TracksConfig, only: list[str] | None = None
+    settings: Settings, config: TracksConfig, only: list[str] | None = None, force: bool = False
 ) -> list[RunResult]:
+    """Every selected experiment: a finished run with the same reuse key (same data, config,
+    code and seed) is taken as it is, unless ``force``; the others fit. Then the champion
+    rule chooses among all of them."""
     from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
 
     experiments = select_experiments(config, only)
@@ -438,8 +567,24 @@ def train_tracks(
 
     numbered = enumerate(experiments, start=1)
     for i, experiment in each(numbered, len(experiments), "training", unit="model"):
+        key = reuse_key(experiment, data, config)
+        found = None if force else reusable_run(settings, experiment, key)
+        if found is not None:
+            result, run = found
+            log.info(
+                "[%d/%d] %s: reused run %s (same data, config, code and seed; finished %s); "
+                "--force fits again",
+                i,
+                len(experiments),
+                experiment.label,
+                result.run_id,
+                utc_from_ms(run.info.end_time),
+            )
+            _ensure_recorded(settings, result, run, data, config)
+            results.append(result)
+            continue
         log.info("[%d/%d] %s", i, len(experiments), experiment.label)
-        result = _run_experiment(experiment, data, config, settings)
+        result = _run_experiment(experiment, data, config, settings, key)
         results.append(result)
         if result.status == "FINISHED":
             val = result.metrics["validation"]
@@ -551,7 +696,10 @@ def log_training_table(results: list[RunResult]) -> None:
 
 
 def train_step(
-    settings: Settings, config_path: Path | None = None, only: list[str] | None = None
+    settings: Settings,
+    config_path: Path | None = None,
+    only: list[str] | None = None,
+    force: bool = False,
 ) -> TrainingSummary:
     """The `train` step (the command and the ``train`` asset): every experiment of the tracks
     config (or those ``only`` names), the champion chosen, the results table logged."""
@@ -561,7 +709,7 @@ def train_step(
 
     config = load_tracks_config(config_path)
     with RunLock(settings.warehouse), step("train the tracks models"):
-        results = train_tracks(settings, config, only=only)
+        results = train_tracks(settings, config, only=only, force=force)
     log_training_table(results)
     experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
     version, path = champion_model_dir(settings)

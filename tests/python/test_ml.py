@@ -98,7 +98,8 @@ def test_network_learns_the_planted_signal_and_runs_are_recorded(settings: Setti
 def test_same_data_and_seed_give_the_same_metrics(settings: Settings) -> None:
     cfg = small_config()
     first = train.train_tracks(settings, cfg, only=["logistic_regression"])
-    second = train.train_tracks(settings, cfg, only=["logistic_regression"])
+    second = train.train_tracks(settings, cfg, only=["logistic_regression"], force=True)
+    assert first[0].run_id != second[0].run_id  # fitted again, not reused
     assert first[0].metrics["validation"] == second[0].metrics["validation"]
 
 
@@ -113,7 +114,7 @@ def test_a_failed_training_run_leaves_the_champion_where_it_was(
 
     monkeypatch.setattr(train, "fit_model", explode)
     with pytest.raises(train.TrainingError, match="champion model was not changed"):
-        train.train_tracks(settings, small_config())
+        train.train_tracks(settings, small_config(), force=True)
     assert champion_version(settings) == before
     failed = rows(
         settings, "select status, error_message from ml.model_runs where status = 'FAILED'"
@@ -404,7 +405,7 @@ def test_a_moved_data_folder_still_scores_and_predicts(
     source = small_raw_dir / "spotify_600k" / "tracks.csv"
     sample = _write_tracks(tmp_path / "new.csv", source, n=5)
     assert predict.predict_csv(new, sample, tmp_path / "out.csv") >= 1
-    train.train_tracks(new, small_config(), only=["majority"])
+    train.train_tracks(new, small_config(), only=["majority"], force=True)
     assert not settings.mlflow_dir.exists(), "nothing is written under the old folder"
 
 
@@ -539,3 +540,36 @@ def test_predict_never_replaces_its_input_or_a_file_unasked(
     dup = predict_cli("--input", str(twice))
     assert dup.returncode == 1 and "has the column energy more than once" in dup.stderr
     assert "struct_pack" not in dup.stderr
+
+
+def test_an_experiment_with_the_same_inputs_is_reused_and_a_changed_one_fits(
+    settings: Settings,
+) -> None:
+    """Same data, config, code and seed: the finished run is taken as it is (no fit), with
+    the same figures and the champion it gave; a changed hyper-parameter fits that
+    experiment only."""
+    first = {r.experiment.label: r for r in train.train_tracks(settings, small_config())}
+    champion = champion_version(settings)
+    fits = []
+    original = train.fit_model
+
+    def counting(spec, *args, **kwargs):
+        fits.append(spec.name)
+        return original(spec, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(train, "fit_model", counting)
+        again = {r.experiment.label: r for r in train.train_tracks(settings, small_config())}
+        assert fits == []
+        assert {k: r.run_id for k, r in again.items()} == {k: r.run_id for k, r in first.items()}
+        assert (
+            again["logistic_regression/full"].metrics == first["logistic_regression/full"].metrics
+        )
+        assert champion_version(settings) == champion
+        changed = train.train_tracks(settings, small_config(logistic_regression={"C": 0.5}))
+    assert "logistic_regression" in fits and "majority" not in fits
+    labels = {r.experiment.label: r.run_id for r in changed}
+    assert labels["majority/full"] == first["majority/full"].run_id
+    assert labels["logistic_regression/full"] != first["logistic_regression/full"].run_id
+    runs = rows(settings, "select count(*) from ml.model_runs where task = 'tracks'")
+    assert runs == [(3,)]  # nothing recorded twice

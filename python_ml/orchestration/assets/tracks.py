@@ -28,6 +28,7 @@ class TrainRunConfig(dg.Config):
 
     config: str | None = None  # tracks config YAML (default: python_ml/configs/tracks.yml)
     only: list[str] | None = None  # only these experiments (model or model/feature_set)
+    force: bool = False  # fit again even when a finished run has the same inputs
 
 
 def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
@@ -55,7 +56,9 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         from python_ml.tracks.train import train_step
 
         settings = paths.get()
-        summary = train_step(settings, Path(config.config) if config.config else None, config.only)
+        summary = train_step(
+            settings, Path(config.config) if config.config else None, config.only, config.force
+        )
         version = summary.champion_version
         metadata: dict[str, Any] = {
             "champion_run_id": version.run_id,
