@@ -104,7 +104,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         from python_ml.orchestration.runner import materialize
     extract = {"offline": args.offline, "force": args.force, "rows": args.rows, "seed": args.seed}
     ops = {"raw_files": {"config": extract}, "train": {"config": {"force": args.force}}}
-    materialize(settings, run_config={"ops": ops})
+    resources = {"paths": {"config": {"force": args.force}}}  # every step, not only the stale
+    materialize(settings, run_config={"ops": ops, "resources": resources})
     log.info("main job finished in %.1f s", time.perf_counter() - started)
 
 

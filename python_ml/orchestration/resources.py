@@ -23,7 +23,10 @@ MANIFEST_INPUTS = ("models", "macros", "seeds", "tests", "analyses", "dbt_projec
 
 class ProjectSettings(dg.ConfigurableResource):
     """The project's paths (python_ml.settings), read from the environment when a step runs;
-    dbt (a subprocess) is given the same ones."""
+    dbt (a subprocess) is given the same ones. ``force``: recompute every step, even one whose
+    inputs are those of its last run (orchestration/versions.py)."""
+
+    force: bool = False
 
     def get(self) -> Settings:
         settings = load_settings()

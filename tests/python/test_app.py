@@ -82,18 +82,18 @@ def test_predictions_filters_change_the_table(app_env: Path) -> None:
     assert at.get("download_button")  # the CSV download is offered
 
 
-def test_a_song_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) -> None:
+def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) -> None:
     at = page("score_track").run()
     assert not at.exception
-    at.text_input(key="song_name").input("A new song")
-    at.text_input(key="song_artists").input("['Someone']")
-    at.text_input(key="song_release_date").input("2020-05-01")
+    at.text_input(key="track_name").input("A new track")
+    at.text_input(key="track_artists").input("['Someone']")
+    at.text_input(key="track_release_date").input("2020-05-01")
     at.button[0].click().run()
     assert not at.exception
     assert [e.value for e in at.error] == []
     assert "Predicted class: **" in at.success[0].value
 
-    at.number_input(key="song_danceability").set_value(50.0)
+    at.number_input(key="track_danceability").set_value(50.0)
     at.button[0].click().run()
     errors = [e.value for e in at.error]
     assert "feature out of range: danceability" in errors  # shown next to its field

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
+from python_ml.orchestration import versions
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import Translator
 from python_ml.steps import StepFailed, step
@@ -55,6 +56,22 @@ def _build(
         yield event
 
 
+def _unchanged(context: dg.AssetExecutionContext) -> Iterator[Any]:
+    """Every selected dbt asset as it is (dbt not run): what depends on it still runs, and
+    decides for itself whether it is stale."""
+    from graphlib import TopologicalSorter
+
+    selected = set(context.selected_asset_keys)
+    deps = context.assets_def.asset_deps
+    order = TopologicalSorter({k: deps.get(k, set()) & selected for k in selected}).static_order()
+    for key in order:  # in the graph's order, as Dagster requires of a multi-asset
+        yield dg.Output(
+            None,
+            output_name=context.assets_def.get_output_name_for_asset_key(key),
+            metadata={"up_to_date": True},
+        )
+
+
 def dbt_asset_groups(
     project: DbtProject, translator: Translator
 ) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
@@ -77,8 +94,17 @@ def dbt_asset_groups(
         from python_ml.warehouse.dbt import log_source_counts
 
         title = "dbt build (staging, cleaning, split)"
+        settings = paths.get()
+        if not paths.force and versions.up_to_date(
+            settings, "dbt_ml_inputs", title, versions.ml_inputs_inputs(settings)
+        ):
+            yield from _unchanged(context)
+            return
         yield from _build(context, dbt, paths, warehouse, title, "ml_inputs")
-        log_source_counts(paths.get())
+        log_source_counts(settings)
+        versions.record(
+            settings, "dbt_ml_inputs", versions.ml_inputs_inputs(settings), context.run_id
+        )
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -95,6 +121,15 @@ def dbt_asset_groups(
     ) -> Iterator[Any]:
         """dbt build of the prediction marts over the `ml` source."""
         title = "dbt build of the prediction marts"
+        settings = paths.get()
+        if not paths.force and versions.up_to_date(
+            settings, "dbt_prediction_marts", title, versions.marts_inputs(settings)
+        ):
+            yield from _unchanged(context)
+            return
         yield from _build(context, dbt, paths, warehouse, title, "marts")
+        versions.record(
+            settings, "dbt_prediction_marts", versions.marts_inputs(settings), context.run_id
+        )
 
     return dbt_ml_inputs, dbt_prediction_marts

@@ -1,5 +1,6 @@
 """Raw files (extract) and the raw tables they load into (the dbt sources in schema raw)."""
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -8,6 +9,8 @@ import dagster as dg
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import ManifestKeys
 from python_ml.raw.schemas import REAL_TRACK_ROWS
+
+log = logging.getLogger("python_ml")
 
 
 class ExtractRunConfig(dg.Config):
@@ -64,10 +67,19 @@ def raw_table_assets(keys: ManifestKeys) -> dg.AssetsDefinition:
         "rows that do not parse are quarantined in raw.load_rejects with their file line.",
     )
     def raw_tables(paths: ProjectSettings, warehouse: Warehouse) -> Iterator[dg.MaterializeResult]:
+        from python_ml.warehouse import db
         from python_ml.warehouse.catalog import LOAD_LOG, LOAD_REJECTS
-        from python_ml.warehouse.load import load_step
+        from python_ml.warehouse.load import load_step, stale_files
 
         settings = paths.get()
+        if not paths.force and settings.warehouse.exists():
+            with db.connect(settings.warehouse) as con:
+                reasons = stale_files(con, settings)
+            if not reasons:
+                log.info("==> load the raw files: up to date (the raw tables hold these files)")
+                for _, key in sources:
+                    yield dg.MaterializeResult(asset_key=key, metadata={"up_to_date": True})
+                return
         by_table = {f.raw.raw_table: f for f in load_step(settings)}
         counts = warehouse.row_counts(settings, [LOAD_REJECTS, LOAD_LOG])
         for table, key in sources:

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from python_ml.orchestration import versions
 from python_ml.orchestration.resources import ProjectSettings
 
 
@@ -17,11 +18,17 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
         "(reports/index.html), logged to the champion's MLflow run.",
         kinds={"html", "matplotlib"},
     )
-    def report(paths: ProjectSettings) -> dg.MaterializeResult:
+    def report(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
         from python_ml.reports.charts import charts_step
 
         settings = paths.get()
+        title = f"charts into {settings.reports_dir}"
+        if not paths.force and versions.up_to_date(
+            settings, "report", title, versions.report_inputs(settings)
+        ):
+            return dg.MaterializeResult(metadata={"up_to_date": True})
         charts = charts_step(settings)
+        versions.record(settings, "report", versions.report_inputs(settings), context.run_id)
         return dg.MaterializeResult(
             metadata={
                 "report": dg.MetadataValue.path(str(settings.reports_dir / "index.html")),
@@ -36,10 +43,16 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
         "warehouse's catalog, after the prediction marts are built.",
         kinds={"dbt"},
     )
-    def dbt_docs(paths: ProjectSettings) -> dg.MaterializeResult:
+    def dbt_docs(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
         from python_ml.warehouse.dbt import generate_docs
 
-        site = generate_docs(paths.get())
+        settings = paths.get()
+        if not paths.force and versions.up_to_date(
+            settings, "dbt_docs", "dbt docs generate", versions.docs_inputs(settings)
+        ):
+            return dg.MaterializeResult(metadata={"up_to_date": True})
+        site = generate_docs(settings)
+        versions.record(settings, "dbt_docs", versions.docs_inputs(settings), context.run_id)
         return dg.MaterializeResult(metadata={"site": dg.MetadataValue.path(str(site))})
 
     return [report, dbt_docs]

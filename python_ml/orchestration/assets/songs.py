@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from python_ml.orchestration import versions
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import ManifestKeys
 from python_ml.warehouse import catalog
@@ -28,13 +29,27 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         name="songs",
     )
     def songs(
-        config: SongsRunConfig, paths: ProjectSettings, warehouse: Warehouse
+        context: dg.AssetExecutionContext,
+        config: SongsRunConfig,
+        paths: ProjectSettings,
+        warehouse: Warehouse,
     ) -> dg.MaterializeResult:
         """`python -m python_ml songs`: the 2023 songs study's out-of-fold predictions."""
         from python_ml.songs.study import songs_step
 
         settings = paths.get()
-        summary = songs_step(settings, Path(config.config) if config.config else None)
+        config_path = Path(config.config) if config.config else None
+        title = "2023 songs study (cross-validated)"
+        if not paths.force and versions.up_to_date(
+            settings, "songs", title, versions.songs_inputs(settings, config_path)
+        ):
+            return dg.MaterializeResult(
+                asset_key=keys.source(catalog.SONG_PREDICTIONS), metadata={"up_to_date": True}
+            )
+        summary = songs_step(settings, config_path)
+        versions.record(
+            settings, "songs", versions.songs_inputs(settings, config_path), context.run_id
+        )
         rows = warehouse.row_counts(settings, [catalog.SONG_PREDICTIONS])
         return dg.MaterializeResult(
             asset_key=keys.source(catalog.SONG_PREDICTIONS),

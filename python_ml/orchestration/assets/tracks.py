@@ -8,6 +8,7 @@ from typing import Any
 
 import dagster as dg
 
+from python_ml.orchestration import versions
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import ManifestKeys
 from python_ml.warehouse import catalog
@@ -100,14 +101,22 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         group_name="ml",
         name="score",
     )
-    def score(paths: ProjectSettings) -> dg.MaterializeResult:
+    def score(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
         """`python -m python_ml score`: the champion scores the predict split (one
         transaction), then its holdout figures are computed."""
         from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
         from python_ml.tracks.score import score_step
 
         settings = paths.get()
+        title = "score the predict split with the champion"
+        if not paths.force and versions.up_to_date(
+            settings, "score", title, versions.score_inputs(settings)
+        ):
+            return dg.MaterializeResult(
+                asset_key=keys.source(catalog.TRACK_PREDICTIONS), metadata={"up_to_date": True}
+            )
         scored = score_step(settings)
+        versions.record(settings, "score", versions.score_inputs(settings), context.run_id)
         holdout = scored["holdout"]
         experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
         return dg.MaterializeResult(

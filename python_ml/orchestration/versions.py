@@ -1,0 +1,246 @@
+"""Only what is stale runs: each step of the main job records the versions of its inputs when
+it finishes (``pipeline.step_versions`` in the warehouse), and the next run skips a step whose
+inputs are the same, saying so:
+
+    ==> score: up to date (same inputs as run 1a2b3c4d at 2026-12-01 20:15 UTC)
+    ==> dbt build of the prediction marts: inputs changed (ml tables), running
+
+Inputs are what a step reads: the dbt project's files (models, macros, seeds, tests, vars,
+profiles: a macro change counts), the raw files as loaded, the `ml` tables, the champion, the
+code of the step's stage, its config file. A step whose outputs are gone runs again. Training
+decides per experiment (python_ml/tracks/train.py, reuse keys); loading compares the raw files
+with ``raw.load_log``. ``python -m python_ml run --force`` recomputes everything. The record
+lives in the warehouse, so a new or rebuilt warehouse starts with everything stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from python_ml.clock import utc_now
+from python_ml.settings import PROJECT_ROOT, Settings
+
+log = logging.getLogger("python_ml")
+
+TABLE = "pipeline.step_versions"
+DBT_PROJECT_FILES = (
+    "models",
+    "macros",
+    "seeds",
+    "tests",
+    "analyses",
+    "dbt_project.yml",
+    "profiles/profiles.yml",
+)
+
+
+def files_hash(*relpaths: str, root: Path = PROJECT_ROOT) -> str:
+    """A hash of the files under these paths (names and bytes)."""
+    digest = hashlib.sha256()
+    for rel in relpaths:
+        path = root / rel
+        files = [path] if path.is_file() else sorted(path.rglob("*")) if path.exists() else []
+        for file in files:
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(file.relative_to(root).as_posix().encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _query(settings: Settings, sql: str) -> list[tuple] | None:
+    """Rows of a read-only query; None when a table it reads does not exist yet."""
+    import duckdb
+
+    from python_ml.warehouse import db
+
+    if not settings.warehouse.exists():
+        return None
+    with db.connect(settings.warehouse) as con:
+        try:
+            return con.execute(sql).fetchall()
+        except duckdb.CatalogException:
+            return None
+
+
+def _jsonable(rows: list[tuple] | None) -> Any:
+    return None if rows is None else json.loads(json.dumps(rows, default=str))
+
+
+def ml_inputs_inputs(settings: Settings) -> dict[str, Any]:
+    from python_ml.warehouse import catalog
+
+    return {
+        "dbt project": files_hash(*DBT_PROJECT_FILES),
+        "raw files": _jsonable(
+            _query(
+                settings,
+                "select dataset, table_name, file_path, file_bytes, rows_read, loaded_at "
+                f"from {catalog.LOAD_LOG} order by all",
+            )
+        ),
+        "outputs": _jsonable(
+            _query(
+                settings,
+                f"select (select count(*) from {catalog.TRAIN_TRACKS}), "
+                f"(select count(*) from {catalog.PREDICT_TRACKS}), "
+                f"(select count(*) from {catalog.SONGS_2023})",
+            )
+        ),
+    }
+
+
+def score_inputs(settings: Settings) -> dict[str, Any]:
+    from python_ml.tracking.registry import ChampionUnavailable, warehouse_champion
+    from python_ml.warehouse import catalog
+
+    try:
+        champion = warehouse_champion(settings)["run_id"]
+    except (ChampionUnavailable, Exception):  # no champion yet: the step runs and says so
+        champion = None
+    return {
+        "champion": champion,
+        "predict split": _jsonable(
+            _query(
+                settings,
+                f"select md5(string_agg(t::varchar, ',' order by t.track_id)) "
+                f"from {catalog.PREDICT_TRACKS} as t",
+            )
+        ),
+        "code": files_hash("python_ml/tracks", "python_ml/tracking"),
+        "outputs": _jsonable(
+            _query(
+                settings,
+                f"select count(*) from {catalog.TRACK_PREDICTIONS} where run_id = '{champion}'",
+            )
+        ),
+    }
+
+
+def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]:
+    from python_ml.warehouse import catalog
+
+    config = config_path or PROJECT_ROOT / "python_ml" / "configs" / "songs_2023.yml"
+    return {
+        "songs": _jsonable(
+            _query(
+                settings,
+                f"select md5(string_agg(t::varchar, ',' order by t.song_key)) "
+                f"from {catalog.SONGS_2023} as t",
+            )
+        ),
+        "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.exists() else None,
+        "code": files_hash("python_ml/songs", "python_ml/tracking"),
+        "outputs": _jsonable(_query(settings, f"select count(*) from {catalog.SONG_PREDICTIONS}")),
+    }
+
+
+def ml_tables(settings: Settings) -> Any:
+    from python_ml.warehouse import catalog
+
+    return _jsonable(
+        _query(
+            settings,
+            f"select (select count(*) || ':' || coalesce(max(finished_at)::varchar, '') "
+            f"|| ':' || coalesce(max(case when is_champion then run_id end), '') "
+            f"from {catalog.MODEL_RUNS}), "
+            f"(select count(*) || ':' || coalesce(max(scored_at)::varchar, '') "
+            f"from {catalog.TRACK_PREDICTIONS}), "
+            f"(select count(*) || ':' || coalesce(max(scored_at)::varchar, '') "
+            f"from {catalog.SONG_PREDICTIONS})",
+        )
+    )
+
+
+def marts_inputs(settings: Settings) -> dict[str, Any]:
+    from python_ml.warehouse import catalog
+
+    return {
+        "dbt project": files_hash(*DBT_PROJECT_FILES),
+        "ml inputs": recorded_signature(settings, "dbt_ml_inputs"),
+        "ml tables": ml_tables(settings),
+        "outputs": _jsonable(
+            _query(settings, f"select count(*) from {catalog.FCT_TRACK_PREDICTIONS}")
+        ),
+    }
+
+
+def report_inputs(settings: Settings) -> dict[str, Any]:
+    page = settings.reports_dir / "index.html"
+    return {
+        "prediction marts": recorded_signature(settings, "dbt_prediction_marts"),
+        "code": files_hash("python_ml/reports"),
+        "raw files' origin": files_hash("origin.json", root=settings.raw_dir),
+        "outputs": page.stat().st_mtime if page.exists() else None,
+    }
+
+
+def docs_inputs(settings: Settings) -> dict[str, Any]:
+    site = settings.project_root / "target" / "index.html"
+    return {
+        "dbt project": files_hash(*DBT_PROJECT_FILES),
+        "prediction marts": recorded_signature(settings, "dbt_prediction_marts"),
+        "outputs": site.stat().st_mtime if site.exists() else None,
+    }
+
+
+def _signature(inputs: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _last(settings: Settings, step: str) -> tuple[str, dict[str, Any], str, Any] | None:
+    rows = _query(
+        settings,
+        f"select signature, inputs_json, run_id, finished_at from {TABLE} where step = '{step}'",
+    )
+    if not rows:
+        return None
+    signature, inputs, run_id, finished_at = rows[0]
+    return signature, json.loads(inputs), run_id, finished_at
+
+
+def recorded_signature(settings: Settings, step: str) -> str | None:
+    last = _last(settings, step)
+    return last[0] if last else None
+
+
+def up_to_date(settings: Settings, step: str, title: str, inputs: dict[str, Any]) -> bool:
+    """True (and one log line saying so) when the step last finished with these inputs;
+    otherwise one line naming what changed, and False."""
+    last = _last(settings, step)
+    if last is not None and last[0] == _signature(inputs):
+        log.info(
+            "==> %s: up to date (same inputs as run %s at %s UTC)",
+            title,
+            last[2][:8],
+            f"{last[3]:%Y-%m-%d %H:%M}",
+        )
+        return True
+    if last is None:
+        log.info("==> %s: no earlier run on this warehouse, running", title)
+    else:
+        changed = sorted(
+            k for k in inputs if last[1].get(k) != json.loads(json.dumps(inputs[k], default=str))
+        )
+        log.info("==> %s: inputs changed (%s), running", title, ", ".join(changed) or "record")
+    return False
+
+
+def record(settings: Settings, step: str, inputs: dict[str, Any], run_id: str) -> None:
+    """After the step finished: the inputs it ran on (its outputs are part of them, read
+    again now that it wrote them)."""
+    from python_ml.warehouse import db
+
+    with db.RunLock(settings.warehouse), db.connect(settings.warehouse, read_only=False) as con:
+        con.execute("create schema if not exists pipeline")
+        con.execute(
+            f"create table if not exists {TABLE} (step varchar primary key, signature varchar, "
+            "inputs_json varchar, run_id varchar, finished_at timestamp)"
+        )
+        con.execute(
+            f"insert or replace into {TABLE} values (?, ?, ?, ?, ?)",
+            [step, _signature(inputs), json.dumps(inputs, default=str), run_id, utc_now()],
+        )
