@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 from conftest import PROJECT_ROOT, SMALL_ROWS, main_job_env
 from dagster._core.instance.ref import InstanceRef
 
@@ -249,3 +250,47 @@ def test_the_webserver_lists_the_assets_from_raw_files_to_charts(tmp_path: Path)
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def _step_runs(warehouse: Path) -> dict[str, str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return dict(con.execute("select step, run_id from pipeline.step_versions").fetchall())
+
+
+def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """A second run with nothing new recomputes nothing (every step keeps the run that last
+    computed it; no run recorded twice); a changed songs config reruns the study and only
+    what reads it. Asserted from the steps' records, not by timing."""
+    from python_ml.settings import load_settings
+
+    for key, value in main_job_env(main_job_dir).items():
+        monkeypatch.setenv(key, value)
+    warehouse = main_job_dir / "warehouse.duckdb"
+    first = _step_runs(warehouse)
+    assert set(first) == {
+        "dbt_ml_inputs",
+        "songs",
+        "score",
+        "dbt_prediction_marts",
+        "report",
+        "dbt_docs",
+    }
+    before = _tables(warehouse)
+    offline = {"raw_files": {"config": {"offline": True, "rows": SMALL_ROWS}}}
+    again = runner.materialize(load_settings(), run_config={"ops": offline})
+    assert again.success
+    assert _step_runs(warehouse) == first
+    assert _tables(warehouse) == before  # nothing trained, scored or recorded twice
+
+    songs_config = yaml.safe_load((PROJECT_ROOT / "python_ml/configs/songs_2023.yml").read_text())
+    songs_config["repeats"] = 2
+    changed = tmp_path / "songs.yml"
+    changed.write_text(yaml.safe_dump(songs_config))
+    ops = {**offline, "songs": {"config": {"config": str(changed)}}}
+    third = runner.materialize(load_settings(), run_config={"ops": ops})
+    steps = _step_runs(warehouse)
+    rerun = {step for step, run_id in steps.items() if run_id == third.run_id}
+    assert rerun == {"songs", "dbt_prediction_marts", "report", "dbt_docs"}
+    assert {s: steps[s] for s in ("dbt_ml_inputs", "score")} == {
+        s: first[s] for s in ("dbt_ml_inputs", "score")
+    }
