@@ -38,9 +38,10 @@ renamed as (
         {{ list_trim(parse_list_literal('id_artists')) }} as artist_ids,
         nullif(trim(id_artists), '') as artist_ids_raw,
         nullif(trim(id_artists), '') is null
-        or ({{ is_list_literal('id_artists') }}
-            and not {{ list_has_non_alphanumeric(list_trim(parse_list_literal('id_artists'))) }})
-            as artist_ids_parse,
+        or (
+            {{ is_list_literal('id_artists') }}
+            and not {{ list_has_non_alphanumeric(list_trim(parse_list_literal('id_artists'))) }}
+        ) as artist_ids_parse,
         trim(release_date) as release_date_raw,
         {{ release_date_precision('trim(release_date)') }} as release_date_precision,
         {{ parse_release_date('trim(release_date)') }} as release_date,
