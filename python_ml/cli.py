@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train the tracks models, pick the champion",
         description="Train every experiment of the tracks config on the split; "
         "each is an MLflow run and a row of ml.model_runs. The best validation "
-        "model is registered with the alias `champion`.",
+        "model is registered as the champion of this data (alias champion_<fingerprint>).",
     )
     p.add_argument("--config", help="tracks config YAML (default: python_ml/configs/tracks.yml)")
     p.add_argument(

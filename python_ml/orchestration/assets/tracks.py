@@ -40,8 +40,9 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
             dg.AssetSpec(
                 "champion_model",
                 deps=inputs,
-                description="The champion: the registered MLflow model (alias `champion`) with "
-                "its decision rule, chosen on the validation fold.",
+                description="The champion: the registered MLflow model (alias "
+                "champion_<fingerprint> of its data) with its decision rule, chosen on the "
+                "validation fold.",
                 kinds={"mlflow", "tensorflow", "scikitlearn"},
             ),
             dg.AssetSpec(keys.source(catalog.MODEL_RUNS), deps=inputs, kinds={"duckdb"}),
