@@ -79,8 +79,9 @@ def prepared_manifest(project: DbtProject, settings: Settings) -> dict[str, Any]
 
 
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    from python_ml.warehouse.dbt import dbt_executable
+    from python_ml.warehouse.dbt import dbt_stopping_with_parent
 
+    launcher = dbt_stopping_with_parent(Path(project.project_dir) / "target" / "dagster")
     return DbtCliResource(
-        project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=dbt_executable()
+        project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=launcher
     )

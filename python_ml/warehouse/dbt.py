@@ -38,6 +38,32 @@ def dbt_executable() -> str:
     return found
 
 
+# A dbt for callers that start it themselves (dagster-dbt): it sets the parent-death signal,
+# then becomes dbt (the setting survives exec), so a `kill -9` of python_ml stops it too.
+LAUNCHER = """import ctypes, os, signal, sys
+try:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+except OSError:
+    pass
+os.execv({dbt!r}, [{dbt!r}, *sys.argv[1:]])
+"""
+
+
+def dbt_stopping_with_parent(folder: Path) -> str:
+    """The path of a dbt launcher in ``folder`` that dies with the process that starts it
+    (Linux; elsewhere plain dbt)."""
+    dbt = dbt_executable()
+    if not sys.platform.startswith("linux") or " " in sys.executable:
+        return dbt
+    launcher = folder / "dbt-stopping-with-parent"
+    text = f"#!{sys.executable}\n" + LAUNCHER.format(dbt=dbt)
+    if not launcher.exists() or launcher.read_text(encoding="utf-8") != text:
+        folder.mkdir(parents=True, exist_ok=True)
+        launcher.write_text(text, encoding="utf-8")
+        launcher.chmod(0o755)
+    return str(launcher)
+
+
 def _stop_with_parent() -> None:
     """In the dbt child, before it starts: the kernel sends it SIGTERM when python_ml dies,
     even by `kill -9` (Linux), so no dbt is left holding the warehouse."""

@@ -224,3 +224,64 @@ def test_build_tells_each_sources_counts_after_validation_and_warns_on_no_rows(
         "spotify_2023.songs: 953 rows read, 948 kept, 5 rejected (duplicate song 4" in caplog.text
     )
     assert "spotify_600k.artists has no rows" in caplog.text
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the process table from /proc")
+def test_a_killed_build_leaves_no_dbt_running(small_raw_dir: Path, tmp_path: Path) -> None:
+    """`kill -9` of `python -m python_ml build` while dbt runs: dbt stops too, and does not
+    hold the warehouse."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import PROJECT_ROOT
+
+    env = {
+        **os.environ,
+        "MUSIC_RAW_DIR": str(small_raw_dir),
+        "MUSIC_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+        "MUSIC_MLFLOW_DIR": str(tmp_path / "mlflow"),
+    }
+    build = subprocess.Popen(
+        [sys.executable, "-m", "python_ml", "build"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    dbt = []
+    while not dbt and time.monotonic() < deadline and build.poll() is None:
+        dbt = [p for p in _children(build.pid) if b"dbt" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        time.sleep(0.2)
+    assert dbt, "dbt did not start"
+    time.sleep(2)  # dbt is running now
+    os.kill(build.pid, signal.SIGKILL)
+    build.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in dbt) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in dbt), "dbt outlived the killed build"
