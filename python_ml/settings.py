@@ -58,3 +58,14 @@ def load_settings() -> Settings:
         reports_dir=_path_from_env("MUSIC_REPORTS_DIR", PROJECT_ROOT / "reports"),
         spark_dir=_path_from_env("MUSIC_SPARK_DIR", PROJECT_ROOT / "data" / "spark"),
     )
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why files cannot be written in ``folder`` (it is created when missing), or None."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot be created ({exc.strerror})"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "is read-only"
+    return None

@@ -345,18 +345,12 @@ CHARTS = [
 
 
 def _check_writable(folder: Path) -> None:
-    import os
+    from python_ml.settings import folder_problem
 
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    problem = folder_problem(folder)
+    if problem:
         raise ChartError(
-            f"The reports folder {folder} cannot be created ({exc.strerror}). Set "
-            "MUSIC_REPORTS_DIR to a folder you can write."
-        ) from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ChartError(
-            f"The reports folder {folder} is read-only: the charts cannot be written. Set "
+            f"The reports folder {folder} {problem}: the charts cannot be written. Set "
             "MUSIC_REPORTS_DIR to a folder you can write, or fix its permissions."
         )
 

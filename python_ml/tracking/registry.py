@@ -44,17 +44,13 @@ def check_store(settings: Settings) -> None:
     """Before MLflow opens its store: the folder can be written, and ``mlflow.db`` is an
     SQLite file (an empty or foreign file would become an empty store, or fail deep in
     SQLAlchemy)."""
+    from python_ml.settings import folder_problem
+
     folder = settings.mlflow_dir
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    problem = folder_problem(folder)
+    if problem:
         raise TrackingStoreError(
-            f"The MLflow folder {folder} cannot be created ({exc.strerror}). Set "
-            "MUSIC_MLFLOW_DIR to a folder you can write."
-        ) from None
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise TrackingStoreError(
-            f"The MLflow folder {folder} is read-only: runs and models cannot be recorded. Set "
+            f"The MLflow folder {folder} {problem}: runs and models cannot be recorded. Set "
             "MUSIC_MLFLOW_DIR to a folder you can write, or fix its permissions."
         )
     store = folder / "mlflow.db"

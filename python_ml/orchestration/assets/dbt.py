@@ -1,7 +1,7 @@
 """Every dbt source, seed and model as an asset (dagster-dbt), in the two halves python_ml's
 steps build: the ML inputs before training, the prediction marts after scoring."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -72,6 +72,29 @@ def _unchanged(context: dg.AssetExecutionContext) -> Iterator[Any]:
         )
 
 
+def _build_if_stale(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    paths: ProjectSettings,
+    warehouse: Warehouse,
+    step: str,
+    title: str,
+    inputs: Callable[[Any], dict[str, Any]],
+) -> Iterator[Any]:
+    """dbt build of the asset's half of the project, unless its inputs are those of its last
+    run (orchestration/versions.py); then the inputs it ran on are recorded."""
+    settings = paths.get()
+    if not paths.force and versions.up_to_date(settings, step, title, inputs(settings)):
+        yield from _unchanged(context)
+        return
+    yield from _build(context, dbt, paths, warehouse, title, step)
+    if step == "dbt_ml_inputs":
+        from python_ml.warehouse.dbt import log_source_counts
+
+        log_source_counts(settings)
+    versions.record(settings, step, inputs(settings), context.run_id)
+
+
 def dbt_asset_groups(
     project: DbtProject, translator: Translator
 ) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
@@ -91,20 +114,9 @@ def dbt_asset_groups(
         warehouse: Warehouse,
     ) -> Iterator[Any]:
         """dbt build of staging, cleaning, quality and exploration reports and the split."""
-        from python_ml.warehouse.dbt import log_source_counts
-
         title = "dbt build (staging, cleaning, split)"
-        settings = paths.get()
-        if not paths.force and versions.up_to_date(
-            settings, "dbt_ml_inputs", title, versions.ml_inputs_inputs(settings)
-        ):
-            yield from _unchanged(context)
-            return
-        yield from _build(context, dbt, paths, warehouse, title, "ml_inputs")
-        log_source_counts(settings)
-        versions.record(
-            settings, "dbt_ml_inputs", versions.ml_inputs_inputs(settings), context.run_id
-        )
+        inputs = versions.ml_inputs_inputs
+        yield from _build_if_stale(context, dbt, paths, warehouse, "dbt_ml_inputs", title, inputs)
 
     @dbt_assets(
         manifest=project.manifest_path,
@@ -121,15 +133,7 @@ def dbt_asset_groups(
     ) -> Iterator[Any]:
         """dbt build of the prediction marts over the `ml` source."""
         title = "dbt build of the prediction marts"
-        settings = paths.get()
-        if not paths.force and versions.up_to_date(
-            settings, "dbt_prediction_marts", title, versions.marts_inputs(settings)
-        ):
-            yield from _unchanged(context)
-            return
-        yield from _build(context, dbt, paths, warehouse, title, "marts")
-        versions.record(
-            settings, "dbt_prediction_marts", versions.marts_inputs(settings), context.run_id
-        )
+        step, inputs = "dbt_prediction_marts", versions.marts_inputs
+        yield from _build_if_stale(context, dbt, paths, warehouse, step, title, inputs)
 
     return dbt_ml_inputs, dbt_prediction_marts
