@@ -285,3 +285,57 @@ def test_a_killed_build_leaves_no_dbt_running(small_raw_dir: Path, tmp_path: Pat
     while any(_alive(p) for p in dbt) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(p) for p in dbt), "dbt outlived the killed build"
+
+
+def test_a_training_killed_part_way_resumes_with_the_finished_experiments(
+    env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`kill -9` while the second experiment fits; the next `train` reuses the first one's
+    finished run, fits the rest, and records each run once."""
+    import logging
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import PROJECT_ROOT
+
+    config = dict(BASE_CONFIG)
+    config["experiments"] = [
+        {"model": "majority", "feature_set": "full"},
+        {"model": "hist_gradient_boosting", "feature_set": "full"},
+        {"model": "logistic_regression", "feature_set": "audio"},
+    ]
+    path = env / "three.yml"
+    path.write_text(yaml.safe_dump(config))
+    first = subprocess.Popen(
+        [sys.executable, "-m", "python_ml", "train", "--config", str(path)],
+        cwd=PROJECT_ROOT,
+        env=dict(os.environ),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    for line in first.stderr:
+        if "[2/3] hist_gradient_boosting/full" in line:
+            break
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    with duckdb.connect(str(env / "warehouse.duckdb"), read_only=True) as con:
+        finished = con.execute(
+            "select run_id from ml.model_runs where status = 'FINISHED'"
+        ).fetchall()
+    assert len(finished) == 1, "the first experiment finished before the kill"
+
+    caplog.set_level(logging.INFO)
+    assert cli.main(["train", "--config", str(path)]) == 0
+    assert f"[1/3] majority/full: reused run {finished[0][0]}" in caplog.text
+    with duckdb.connect(str(env / "warehouse.duckdb"), read_only=True) as con:
+        runs = con.execute(
+            "select model_name, count(*) from ml.model_runs where status = 'FINISHED' group by 1"
+        ).fetchall()
+    assert sorted(runs) == [
+        ("hist_gradient_boosting", 1),
+        ("logistic_regression", 1),
+        ("majority", 1),
+    ]
