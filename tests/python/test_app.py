@@ -204,11 +204,21 @@ def test_the_app_in_a_real_browser(main_job_dir: Path, tmp_path: Path) -> None:
                 shot = browser.screenshot(SCREENSHOTS / f"{url_path or 'overview'}.png")
                 assert shot.stat().st_size > 20_000
 
-            # `make run` while the app is open: the run succeeds, the page says the warehouse
-            # is busy meanwhile, and shows the new scoring afterwards.
+            # `make run --force` while the app is open (every step recomputed: a plain second
+            # run finds nothing stale): the run succeeds, the page says the warehouse is busy
+            # meanwhile, and shows the new scoring afterwards.
             before = _scored_at(folder)
             run = subprocess.Popen(
-                [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", "4000"],
+                [
+                    sys.executable,
+                    "-m",
+                    "python_ml",
+                    "run",
+                    "--offline",
+                    "--rows",
+                    "4000",
+                    "--force",
+                ],
                 env=env,
                 cwd=PROJECT_ROOT,
                 stdout=subprocess.DEVNULL,
