@@ -279,7 +279,12 @@ def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch
     offline = {"raw_files": {"config": {"offline": True, "rows": SMALL_ROWS}}}
     again = runner.materialize(load_settings(), run_config={"ops": offline})
     assert again.success
-    assert _step_runs(warehouse) == first
+    # The docs site is the project's own (target/), shared by every warehouse: when another
+    # test's main job wrote it since, it is regenerated for this one, and only it.
+    steps = _step_runs(warehouse)
+    assert {s: r for s, r in steps.items() if s != "dbt_docs"} == {
+        s: r for s, r in first.items() if s != "dbt_docs"
+    }
     assert _tables(warehouse) == before  # nothing trained, scored or recorded twice
 
     songs_config = yaml.safe_load((PROJECT_ROOT / "python_ml/configs/songs_2023.yml").read_text())
