@@ -62,7 +62,7 @@ def _query(settings: Settings, sql: str) -> list[tuple] | None:
     with db.connect(settings.warehouse) as con:
         try:
             return con.execute(sql).fetchall()
-        except duckdb.CatalogException:
+        except duckdb.Error:  # a table or column not there yet: the step is stale and runs
             return None
 
 

@@ -92,7 +92,7 @@ def _build_if_stale(
         from python_ml.warehouse.dbt import log_source_counts
 
         log_source_counts(settings)
-    versions.record(settings, step, inputs(settings), context.run_id)
+    versions.record(settings, step, inputs(settings), context.run.run_id)
 
 
 def dbt_asset_groups(

@@ -28,7 +28,7 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
         ):
             return dg.MaterializeResult(metadata={"up_to_date": True})
         charts = charts_step(settings)
-        versions.record(settings, "report", versions.report_inputs(settings), context.run_id)
+        versions.record(settings, "report", versions.report_inputs(settings), context.run.run_id)
         return dg.MaterializeResult(
             metadata={
                 "report": dg.MetadataValue.path(str(settings.reports_dir / "index.html")),
@@ -52,7 +52,7 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
         ):
             return dg.MaterializeResult(metadata={"up_to_date": True})
         site = generate_docs(settings)
-        versions.record(settings, "dbt_docs", versions.docs_inputs(settings), context.run_id)
+        versions.record(settings, "dbt_docs", versions.docs_inputs(settings), context.run.run_id)
         return dg.MaterializeResult(metadata={"site": dg.MetadataValue.path(str(site))})
 
     return [report, dbt_docs]

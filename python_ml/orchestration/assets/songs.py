@@ -48,7 +48,7 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
             )
         summary = songs_step(settings, config_path)
         versions.record(
-            settings, "songs", versions.songs_inputs(settings, config_path), context.run_id
+            settings, "songs", versions.songs_inputs(settings, config_path), context.run.run_id
         )
         rows = warehouse.row_counts(settings, [catalog.SONG_PREDICTIONS])
         return dg.MaterializeResult(

@@ -117,7 +117,7 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 asset_key=keys.source(catalog.TRACK_PREDICTIONS), metadata={"up_to_date": True}
             )
         scored = score_step(settings)
-        versions.record(settings, "score", versions.score_inputs(settings), context.run_id)
+        versions.record(settings, "score", versions.score_inputs(settings), context.run.run_id)
         holdout = scored["holdout"]
         experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
         return dg.MaterializeResult(
