@@ -51,7 +51,7 @@ def files_hash(*relpaths: str, root: Path = PROJECT_ROOT) -> str:
     return digest.hexdigest()
 
 
-def _query(settings: Settings, sql: str) -> list[tuple] | None:
+def _query(settings: Settings, sql: str, params: list[Any] | None = None) -> list[tuple] | None:
     """Rows of a read-only query; None when a table it reads does not exist yet."""
     import duckdb
 
@@ -61,7 +61,7 @@ def _query(settings: Settings, sql: str) -> list[tuple] | None:
         return None
     with db.connect(settings.warehouse) as con:
         try:
-            return con.execute(sql).fetchall()
+            return con.execute(sql, params or []).fetchall()
         except duckdb.Error:  # a table or column not there yet: the step is stale and runs
             return None
 
@@ -114,7 +114,8 @@ def score_inputs(settings: Settings) -> dict[str, Any]:
         "outputs": _jsonable(
             _query(
                 settings,
-                f"select count(*) from {catalog.TRACK_PREDICTIONS} where run_id = '{champion}'",
+                f"select count(*) from {catalog.TRACK_PREDICTIONS} where run_id = ?",
+                [champion],
             )
         ),
     }
