@@ -27,15 +27,12 @@ from python_ml.settings import PROJECT_ROOT, Settings
 log = logging.getLogger("python_ml")
 
 TABLE = "pipeline.step_versions"
-DBT_PROJECT_FILES = (
-    "models",
-    "macros",
-    "seeds",
-    "tests",
-    "analyses",
-    "dbt_project.yml",
-    "profiles/profiles.yml",
-)
+# The dbt project's nodes: a change here rebuilds the changed nodes and their dependants only
+# (state:modified+ against the last build's manifest, orchestration/assets/dbt.py).
+DBT_NODE_FILES = ("models", "macros", "seeds", "tests", "analyses")
+# Its configuration (vars, materializations, targets): a change here rebuilds everything.
+DBT_CONFIG_FILES = ("dbt_project.yml", "profiles/profiles.yml")
+DBT_PROJECT_FILES = DBT_NODE_FILES + DBT_CONFIG_FILES
 
 
 def files_hash(*relpaths: str, root: Path = PROJECT_ROOT) -> str:
@@ -74,7 +71,8 @@ def ml_inputs_inputs(settings: Settings) -> dict[str, Any]:
     from python_ml.warehouse import catalog
 
     return {
-        "dbt project": files_hash(*DBT_PROJECT_FILES),
+        "dbt project": files_hash(*DBT_NODE_FILES),
+        "dbt configuration": files_hash(*DBT_CONFIG_FILES),
         "raw files": _jsonable(
             _query(
                 settings,
@@ -160,8 +158,10 @@ def marts_inputs(settings: Settings) -> dict[str, Any]:
     from python_ml.warehouse import catalog
 
     return {
-        "dbt project": files_hash(*DBT_PROJECT_FILES),
-        "ml inputs": recorded_signature(settings, "dbt_ml_inputs"),
+        "dbt project": files_hash(*DBT_NODE_FILES),
+        "dbt configuration": files_hash(*DBT_CONFIG_FILES),
+        # What the ML inputs were built from (a change of the project alone is the line above).
+        "ml inputs": recorded_inputs(settings, "dbt_ml_inputs").get("raw files"),
         "ml tables": ml_tables(settings),
         "outputs": _jsonable(
             _query(settings, f"select count(*) from {catalog.FCT_TRACK_PREDICTIONS}")
@@ -172,7 +172,7 @@ def marts_inputs(settings: Settings) -> dict[str, Any]:
 def report_inputs(settings: Settings) -> dict[str, Any]:
     page = settings.reports_dir / "index.html"
     return {
-        "prediction marts": recorded_signature(settings, "dbt_prediction_marts"),
+        "prediction marts": data_version(settings, "dbt_prediction_marts"),
         "code": files_hash("python_ml/reports"),
         "raw files' origin": files_hash("origin.json", root=settings.raw_dir),
         "outputs": page.stat().st_mtime if page.exists() else None,
@@ -183,7 +183,7 @@ def docs_inputs(settings: Settings) -> dict[str, Any]:
     site = settings.project_root / "target" / "index.html"
     return {
         "dbt project": files_hash(*DBT_PROJECT_FILES),
-        "prediction marts": recorded_signature(settings, "dbt_prediction_marts"),
+        "prediction marts": data_version(settings, "dbt_prediction_marts"),
         "outputs": site.stat().st_mtime if site.exists() else None,
     }
 
@@ -203,9 +203,19 @@ def _last(settings: Settings, step: str) -> tuple[str, dict[str, Any], str, Any]
     return signature, json.loads(inputs), run_id, finished_at
 
 
-def recorded_signature(settings: Settings, step: str) -> str | None:
+def recorded_inputs(settings: Settings, step: str) -> dict[str, Any]:
+    """The inputs the step last finished with ({} when it never did on this warehouse)."""
     last = _last(settings, step)
-    return last[0] if last else None
+    return last[1] if last else {}
+
+
+def changed_inputs(settings: Settings, step: str, inputs: dict[str, Any]) -> set[str] | None:
+    """The names of the inputs that differ from the step's last finished run (None: no run)."""
+    last = _last(settings, step)
+    if last is None:
+        return None
+    now = json.loads(json.dumps(inputs, default=str))
+    return {k for k in set(now) | set(last[1]) if last[1].get(k) != now.get(k)}
 
 
 def up_to_date(settings: Settings, step: str, title: str, inputs: dict[str, Any]) -> bool:
@@ -223,16 +233,18 @@ def up_to_date(settings: Settings, step: str, title: str, inputs: dict[str, Any]
     if last is None:
         log.info("==> %s: no earlier run on this warehouse, running", title)
     else:
-        changed = sorted(
-            k for k in inputs if last[1].get(k) != json.loads(json.dumps(inputs[k], default=str))
-        )
+        changed = sorted(changed_inputs(settings, step, inputs) or ())
         log.info("==> %s: inputs changed (%s), running", title, ", ".join(changed) or "record")
     return False
 
 
-def record(settings: Settings, step: str, inputs: dict[str, Any], run_id: str) -> None:
+def record(
+    settings: Settings, step: str, inputs: dict[str, Any], run_id: str, data_changed: bool = True
+) -> None:
     """After the step finished: the inputs it ran on (its outputs are part of them, read
-    again now that it wrote them)."""
+    again now that it wrote them). ``data_changed`` False (a dbt half that rebuilt no node)
+    keeps the run that last changed its outputs, which is what the steps reading them compare
+    (:func:`data_version`)."""
     from python_ml.warehouse import db
 
     with db.RunLock(settings.warehouse), db.connect(settings.warehouse, read_only=False) as con:
@@ -241,7 +253,25 @@ def record(settings: Settings, step: str, inputs: dict[str, Any], run_id: str) -
             f"create table if not exists {TABLE} (step varchar primary key, signature varchar, "
             "inputs_json varchar, run_id varchar, finished_at timestamp)"
         )
+        con.execute(f"alter table {TABLE} add column if not exists data_run_id varchar")
+        previous = con.execute(f"select data_run_id from {TABLE} where step = ?", [step]).fetchone()
+        data_run_id = run_id if data_changed or not previous or not previous[0] else previous[0]
         con.execute(
-            f"insert or replace into {TABLE} values (?, ?, ?, ?, ?)",
-            [step, _signature(inputs), json.dumps(inputs, default=str), run_id, utc_now()],
+            f"insert or replace into {TABLE} "
+            "(step, signature, inputs_json, run_id, finished_at, data_run_id) "
+            "values (?, ?, ?, ?, ?, ?)",
+            [
+                step,
+                _signature(inputs),
+                json.dumps(inputs, default=str),
+                run_id,
+                utc_now(),
+                data_run_id,
+            ],
         )
+
+
+def data_version(settings: Settings, step: str) -> str | None:
+    """The run that last changed the step's outputs (None: it never ran on this warehouse)."""
+    rows = _query(settings, f"select data_run_id from {TABLE} where step = ?", [step])
+    return rows[0][0] if rows else None

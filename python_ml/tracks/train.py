@@ -71,6 +71,7 @@ class RunResult:
     error: str | None = None
     model_uri: str | None = None
     validation_pred: np.ndarray | None = None
+    reused: bool = False  # a finished run with the same inputs, not fitted again
 
 
 @dataclass
@@ -571,6 +572,7 @@ def train_tracks(
         found = None if force else reusable_run(settings, experiment, key)
         if found is not None:
             result, run = found
+            result.reused = True
             log.info(
                 "[%d/%d] %s: reused run %s (same data, config, code and seed; finished %s); "
                 "--force fits again",

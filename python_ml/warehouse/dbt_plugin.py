@@ -38,11 +38,15 @@ class Plugin(BasePlugin):
         self.checked = True  # a failure is reported once, not again on dbt's next connection
         _show_python_ml_log()
         settings = load_settings()
-        reasons = stale_files(conn, settings)
-        if reasons:
-            log.info("loading the raw files from %s (%s)", settings.raw_dir, reasons[0])
+        stale = stale_files(conn, settings)
+        if stale:
+            log.info(
+                "loading the raw files from %s (%s)",
+                settings.raw_dir,
+                "; ".join(reason for _, reason in stale),
+            )
             try:
-                load_into(conn, settings)
+                load_into(conn, settings, [raw for raw, _ in stale])
             except LoadError as exc:
                 raise DbtRuntimeError(str(exc)) from None
 

@@ -467,10 +467,10 @@ def load_raw(
 
 def stale_files(
     con: duckdb.DuckDBPyConnection, settings: Settings, files: list[RawFile] = RAW_FILES
-) -> list[str]:
-    """Why the raw tables need loading again, one reason per file (empty: they hold exactly
-    the files in ``settings.raw_dir`` now). A file is unchanged when ``raw.load_log`` records
-    its path and size and it was not modified after it was loaded."""
+) -> list[tuple[RawFile, str]]:
+    """The raw files whose tables need loading again, each with why (empty: the tables hold
+    exactly the files in ``settings.raw_dir`` now). A file is unchanged when ``raw.load_log``
+    records its path and size and it was not modified after it was loaded."""
     try:
         logged = {
             (dataset, table): (path, size, loaded_at)
@@ -480,8 +480,8 @@ def stale_files(
             ).fetchall()
         }
     except duckdb.Error:
-        return ["nothing was loaded yet"]
-    reasons = []
+        return [(raw, "nothing was loaded yet") for raw in files]
+    reasons: list[tuple[RawFile, str]] = []
     tables = _tables(con)
     for raw in files:
         try:
@@ -491,7 +491,7 @@ def stale_files(
         entry = logged.get((raw.dataset, raw.table))
         if path is None:
             if raw.raw_table not in tables:
-                reasons.append(f"{raw.dataset}/{raw.name} is missing")
+                reasons.append((raw, f"{raw.dataset}/{raw.name} is missing"))
             else:  # the file moved away: the tables loaded from it stay in use
                 log.warning(
                     "%s is missing: the raw table %s loaded from it is used as it is",
@@ -500,14 +500,15 @@ def stale_files(
                 )
             continue
         if entry is None:
-            reasons.append(f"{path} was never loaded")
+            reasons.append((raw, f"{path} was never loaded"))
+        elif raw.raw_table not in tables:
+            reasons.append((raw, f"{raw.raw_table} does not exist"))
         else:
             stat = path.stat()
             modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
             if entry[0] != str(path) or entry[1] != stat.st_size or modified > entry[2]:
-                reasons.append(f"{path} changed since it was loaded at {entry[2]:%Y-%m-%d %H:%M}")
-        if raw.raw_table not in tables:
-            reasons.append(f"{raw.raw_table} does not exist")
+                when = f"{entry[2]:%Y-%m-%d %H:%M}"
+                reasons.append((raw, f"{path} changed since it was loaded at {when}"))
     return reasons
 
 
@@ -520,11 +521,12 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-def load_step(settings: Settings) -> list[LoadedFile]:
-    """The `load` step (the command, `build` and the raw-table assets): the raw files into
-    the DuckDB warehouse's schema ``raw``, holding its lock (Spark: warehouse/spark.py)."""
+def load_step(settings: Settings, files: list[RawFile] = RAW_FILES) -> list[LoadedFile]:
+    """The `load` step (the command, `build` and the raw-table assets): the raw files (all, or
+    ``files``) into the DuckDB warehouse's schema ``raw``, holding its lock (Spark:
+    warehouse/spark.py)."""
     with (
         db.RunLock(settings.warehouse),
         step(f"load the raw files from {settings.raw_dir} into schema raw"),
     ):
-        return load_raw(settings)
+        return load_raw(settings, files)

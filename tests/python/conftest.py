@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,4 +104,6 @@ def main_job_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stderr[-5000:] + result.stdout[-3000:]
     (folder / "stderr.log").write_text(result.stderr)
+    # As the run left it, before any test runs the job again in it (test_stale.py copies it).
+    shutil.copytree(folder, folder.parent / f"{folder.name}_as_run")
     return folder

@@ -1,17 +1,67 @@
 """Every dbt source, seed and model as an asset (dagster-dbt), in the two halves python_ml's
 steps build: the ML inputs before training, the prediction marts after scoring."""
 
+import logging
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from python_ml.orchestration import versions
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import Translator
 from python_ml.steps import StepFailed, step
 from python_ml.warehouse.dbt import PREDICTION_MARTS
+
+log = logging.getLogger("python_ml")
+
+
+# The inputs whose change alone lets a half rebuild only its changed nodes and their dependants
+# (dbt's state:modified+, macro changes counted); any other change rebuilds the whole half.
+NODE_ONLY_CHANGES = {"dbt_ml_inputs": {"dbt project"}, "dbt_prediction_marts": {"dbt project"}}
+# Each half's part of the project, as dbt selectors that intersect with state:modified+ (one
+# space-separated value per flag, as dagster-dbt passes them on).
+HALVES = {
+    "dbt_ml_inputs": ["--select", "state:modified+", "--exclude", " ".join(PREDICTION_MARTS)],
+    "dbt_prediction_marts": [
+        "--select",
+        " ".join(f"state:modified+,{selector}" for selector in PREDICTION_MARTS),
+    ],
+}
+
+
+def state_dir(settings: Any, step: str) -> Path:
+    """Where the manifest of the half's last successful build is kept, beside the warehouse
+    (``data/dbt_state/warehouse/dbt_ml_inputs/manifest.json``): what state:modified compares
+    the project with."""
+    return settings.warehouse.parent / "dbt_state" / settings.warehouse.stem / step
+
+
+def _built_events(context: dg.AssetExecutionContext, events: list[Any]) -> Iterator[Any]:
+    """dagster-dbt's events of a dbt command run without the asset context (a selection of our
+    own), as this multi-asset's outputs and check results."""
+    keys, checks = context.assets_def.keys, set(context.assets_def.check_keys)
+    for event in events:
+        if isinstance(event, dg.AssetMaterialization) and event.asset_key in keys:
+            yield dg.Output(
+                None,
+                output_name=context.assets_def.get_output_name_for_asset_key(event.asset_key),
+                metadata=dict(event.metadata),
+            )
+        elif isinstance(event, dg.AssetCheckEvaluation):
+            key = dg.AssetCheckKey(event.asset_key, event.check_name)
+            if key in checks:
+                yield dg.AssetCheckResult(
+                    asset_key=event.asset_key,
+                    check_name=event.check_name,
+                    passed=event.passed,
+                    severity=event.severity,
+                    metadata=dict(event.metadata),
+                )
 
 
 def _build(
@@ -21,24 +71,52 @@ def _build(
     warehouse: Warehouse,
     title: str,
     target: str,
-) -> Iterator[Any]:
+    modified_only: bool = False,
+) -> tuple[list[Any], int]:
+    """dbt build of the half (or, ``modified_only``, of its nodes changed since its last build
+    and their dependants): the events to yield (an output for every selected asset, in the
+    graph's order) and how many nodes dbt built."""
     from python_ml.warehouse.db import RunLock
 
     settings = paths.get()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    target_path = settings.project_root / "target" / "dagster" / target
     with RunLock(settings.warehouse), step(title):
-        invocation = dbt.cli(
-            ["build"],
-            context=context,
-            target_path=settings.project_root / "target" / "dagster" / target,
-            raise_on_error=False,
-        )
-        events = list(invocation.stream())
+        if modified_only:
+            manifest, translator, _ = get_manifest_and_translator_from_dbt_assets(
+                [context.assets_def]
+            )
+            invocation = dbt.cli(
+                ["build", "--state", str(state_dir(settings, target)), *HALVES[target]],
+                manifest=manifest,
+                dagster_dbt_translator=translator,
+                target_path=target_path,
+                raise_on_error=False,
+            )
+            events = list(_built_events(context, list(invocation.stream())))
+        else:
+            invocation = dbt.cli(
+                ["build"], context=context, target_path=target_path, raise_on_error=False
+            )
+            events = list(invocation.stream())
         if not invocation.is_successful():
             raise StepFailed(
                 f"{title} failed; its output above names the model or test. Fix it and run "
                 "the step again"
             )
+    built = {e.output_name for e in events if isinstance(e, dg.Output)}
+    if modified_only:
+        names = sorted(
+            context.assets_def.keys_by_output_name[name].to_user_string() for name in built
+        )
+        log.info(
+            "dbt rebuilt the changed nodes and their dependants: %s",
+            ", ".join(names) or "none in this half",
+        )
+    # The manifest this build compared with next time (written by dbt into its target path).
+    keep = state_dir(settings, target)
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(target_path / "manifest.json", keep / "manifest.json")
     # Row counts after dbt has released the warehouse (DuckDB allows one writer).
     tables = {}
     for event in events:
@@ -48,28 +126,32 @@ def _build(
             if name:
                 tables[event.output_name] = ".".join(str(name).split(".")[-2:])
     counts = warehouse.row_counts(settings, sorted(set(tables.values())))
+    outputs, others = {}, []
     for event in events:
         if isinstance(event, dg.Output) and tables.get(event.output_name) in counts:
             event = event.with_metadata(
                 {**event.metadata, "dagster/row_count": counts[tables[event.output_name]]}
             )
-        yield event
+        if isinstance(event, dg.Output):
+            outputs[event.output_name] = event
+        else:
+            others.append(event)
+    # The tests' check results after the assets they check.
+    return [*_in_graph_order(context, outputs), *others], len(built)
 
 
-def _unchanged(context: dg.AssetExecutionContext) -> Iterator[Any]:
-    """Every selected dbt asset as it is (dbt not run): what depends on it still runs, and
-    decides for itself whether it is stale."""
+def _in_graph_order(context: dg.AssetExecutionContext, built: dict[str, Any]) -> Iterator[Any]:
+    """An output for every selected asset in the graph's order, as Dagster requires of a
+    multi-asset: the built ones as dbt reported them, the others as they are (dbt did not run
+    them; what depends on them still runs and decides for itself whether it is stale)."""
     from graphlib import TopologicalSorter
 
     selected = set(context.selected_asset_keys)
     deps = context.assets_def.asset_deps
     order = TopologicalSorter({k: deps.get(k, set()) & selected for k in selected}).static_order()
-    for key in order:  # in the graph's order, as Dagster requires of a multi-asset
-        yield dg.Output(
-            None,
-            output_name=context.assets_def.get_output_name_for_asset_key(key),
-            metadata={"up_to_date": True},
-        )
+    for key in order:
+        name = context.assets_def.get_output_name_for_asset_key(key)
+        yield built.get(name) or dg.Output(None, output_name=name, metadata={"up_to_date": True})
 
 
 def _build_if_stale(
@@ -82,17 +164,29 @@ def _build_if_stale(
     inputs: Callable[[Any], dict[str, Any]],
 ) -> Iterator[Any]:
     """dbt build of the asset's half of the project, unless its inputs are those of its last
-    run (orchestration/versions.py); then the inputs it ran on are recorded."""
+    run (orchestration/versions.py): when only the project's models, macros, seeds or tests
+    changed, only the changed nodes and their dependants; then the inputs it ran on are
+    recorded."""
     settings = paths.get()
-    if not paths.force and versions.up_to_date(settings, step, title, inputs(settings)):
-        yield from _unchanged(context)
+    now = inputs(settings)
+    if not paths.force and versions.up_to_date(settings, step, title, now):
+        yield from _in_graph_order(context, {})
         return
-    yield from _build(context, dbt, paths, warehouse, title, step)
+    changed = versions.changed_inputs(settings, step, now)
+    modified_only = (
+        not paths.force
+        and changed is not None
+        and changed <= NODE_ONLY_CHANGES[step]
+        and set(context.selected_asset_keys) == set(context.assets_def.keys)
+        and (state_dir(settings, step) / "manifest.json").exists()
+    )
+    events, built = _build(context, dbt, paths, warehouse, title, step, modified_only)
     if step == "dbt_ml_inputs":
         from python_ml.warehouse.dbt import log_source_counts
 
         log_source_counts(settings)
-    versions.record(settings, step, inputs(settings), context.run.run_id)
+    versions.record(settings, step, inputs(settings), context.run.run_id, data_changed=built > 0)
+    yield from events
 
 
 def dbt_asset_groups(

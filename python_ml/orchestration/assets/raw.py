@@ -69,21 +69,29 @@ def raw_table_assets(keys: ManifestKeys) -> dg.AssetsDefinition:
     def raw_tables(paths: ProjectSettings, warehouse: Warehouse) -> Iterator[dg.MaterializeResult]:
         from python_ml.warehouse import db
         from python_ml.warehouse.catalog import LOAD_LOG, LOAD_REJECTS
-        from python_ml.warehouse.load import load_step, stale_files
+        from python_ml.warehouse.load import RAW_FILES, load_step, stale_files
 
         settings = paths.get()
+        files = RAW_FILES
         if not paths.force and settings.warehouse.exists():
             with db.connect(settings.warehouse) as con:
-                reasons = stale_files(con, settings)
-            if not reasons:
+                stale = stale_files(con, settings)
+            if not stale:
                 log.info("==> load the raw files: up to date (the raw tables hold these files)")
                 for _, key in sources:
                     yield dg.MaterializeResult(asset_key=key, metadata={"up_to_date": True})
                 return
-        by_table = {f.raw.raw_table: f for f in load_step(settings)}
+            files = [raw for raw, _ in stale]  # the others stay as they were loaded
+            for _, reason in stale:
+                log.info("==> load the raw files: %s", reason)
+        by_table = {f.raw.raw_table: f for f in load_step(settings, files)}
+        loaded = {raw.raw_table for raw in files}
         counts = warehouse.row_counts(settings, [LOAD_REJECTS, LOAD_LOG])
         for table, key in sources:
             metadata: dict[str, Any] = {"table": table}
+            if table not in loaded and table in {raw.raw_table for raw in RAW_FILES}:
+                yield dg.MaterializeResult(asset_key=key, metadata={"up_to_date": True})
+                continue
             if table in by_table:
                 f = by_table[table]
                 metadata.update(

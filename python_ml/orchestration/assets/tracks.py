@@ -84,7 +84,11 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         runs = warehouse.row_counts(settings, [catalog.MODEL_RUNS]).get(catalog.MODEL_RUNS, 0)
         yield dg.MaterializeResult(
             asset_key=keys.source(catalog.MODEL_RUNS),
-            metadata={"runs_this_time": len(summary.results), "dagster/row_count": runs},
+            metadata={
+                "fitted": [r.experiment.label for r in summary.results if not r.reused],
+                "reused": [r.experiment.label for r in summary.results if r.reused],
+                "dagster/row_count": runs,
+            },
         )
 
     predict_inputs = [

@@ -1,0 +1,167 @@
+"""Only what is stale runs: a change to one dbt model, one macro, one chart's code or the raw
+tracks reruns what depends on it and nothing else. Each case is asserted from the run's records,
+not by timing: the steps that recorded this run in ``pipeline.step_versions``, the assets the
+Dagster run materialized without the ``up_to_date`` mark, and the experiments it fitted.
+
+The main job runs in a copy of the project (its files are what changes) on a copy of the test
+session's main job folder, as that run left it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from conftest import PROJECT_ROOT, SMALL_ROWS, main_job_env
+from dagster._core.instance.ref import InstanceRef
+
+from python_ml.orchestration.translator import Translator
+
+# Not copied: what the project makes or installs (top level only: python_ml/reports is code).
+NOT_COPIED = {".git", ".venv", "data", "reports", "target", "logs", "dbt_packages", "mlruns"}
+NOT_COPIED_ANYWHERE = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ruff_cache")
+
+
+class Project:
+    """A copy of the project and of a main job folder, and the main job run in them."""
+
+    def __init__(self, root: Path, job: Path) -> None:
+        self.root, self.job = root, job
+
+    def edit(self, relpath: str, old: str, new: str) -> None:
+        path = self.root / relpath
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{relpath} no longer has {old!r}: pick another line to change"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    def run(self) -> dict[str, object]:
+        """`python -m python_ml run` from the copy; what it recomputed."""
+        env = {**os.environ, **main_job_env(self.job), "PYTHONPATH": str(self.root)}
+        result = subprocess.run(
+            [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", str(SMALL_ROWS)],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-5000:]
+        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(self.job / "dagster"))) as inst:
+            run_id = inst.get_runs(limit=1)[0].run_id
+            records = inst.get_records_for_run(
+                run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            ).records
+            events = [r.event_log_entry.asset_materialization for r in records]
+        with duckdb.connect(str(self.job / "warehouse.duckdb"), read_only=True) as con:
+            steps = con.execute(
+                "select step from pipeline.step_versions where run_id = ?", [run_id]
+            ).fetchall()
+        materialized = {
+            e.asset_key.to_user_string()
+            for e in events
+            if "up_to_date" not in e.metadata
+            and e.asset_key.to_user_string() not in ("raw_files", "champion_model", "ml/model_runs")
+        }
+        (fitted,) = [
+            e.metadata["fitted"].value
+            for e in events
+            if e.asset_key.to_user_string() == "ml/model_runs"
+        ]
+        return {
+            "steps": {s for (s,) in steps},
+            "assets": materialized,
+            "fitted": set(fitted),
+            "log": result.stderr,
+        }
+
+    def dbt_keys(self, *names: str) -> set[str]:
+        """The asset keys of these dbt models and every model or seed built from them."""
+        manifest = json.loads((self.root / "target" / "manifest.json").read_text())
+        ids = {u for u, n in manifest["nodes"].items() if n["name"] in names}
+        todo = list(ids)
+        while todo:
+            for child in manifest["child_map"].get(todo.pop(), []):
+                if child.startswith(("model.", "seed.")) and child not in ids:
+                    ids.add(child)
+                    todo.append(child)
+        translator = Translator()
+        return {translator.get_asset_key(manifest["nodes"][u]).to_user_string() for u in ids}
+
+
+@pytest.fixture(scope="module")
+def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    root = tmp_path_factory.mktemp("project_copy")
+    for entry in PROJECT_ROOT.iterdir():
+        if entry.name in NOT_COPIED or entry.name.endswith(".egg-info"):
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, root / entry.name, ignore=NOT_COPIED_ANYWHERE)
+        else:
+            shutil.copy2(entry, root / entry.name)
+    job = tmp_path_factory.mktemp("job_copy") / "job"
+    shutil.copytree(main_job_dir.parent / f"{main_job_dir.name}_as_run", job)
+    copy = Project(root, job)
+    # The raw files are at a new path, which the loader counts as new files: one run settles
+    # that, and reuses every experiment (same data, config, code and seed).
+    assert copy.run()["fitted"] == set()
+    return copy
+
+
+def test_a_changed_model_rebuilds_it_and_its_dependants_only(project: Project) -> None:
+    project.edit(
+        "models/staging/loader/stg_loader__load_rejects.sql", "select", "/* changed */ select"
+    )
+    ran = project.run()
+    expected = project.dbt_keys("stg_loader__load_rejects")
+    assert len(expected) >= 2  # the model and what is built from it
+    assert ran["assets"] == expected | {"dbt_docs"}, ran["log"][-3000:]
+    assert ran["steps"] == {"dbt_ml_inputs", "dbt_prediction_marts", "dbt_docs"}
+    assert ran["fitted"] == set()
+    assert "dbt rebuilt the changed nodes and their dependants: none in this half" in ran["log"]
+
+
+def test_a_changed_macro_rebuilds_the_models_using_it_only(project: Project) -> None:
+    project.edit("macros/prediction_rates.sql", "as accuracy", "as accuracy -- changed")
+    ran = project.run()
+    expected = project.dbt_keys("rpt_hit_rate_by_artist", "rpt_hit_rate_by_release_year")
+    assert ran["assets"] == expected | {"dbt_docs", "report"}, ran["log"][-3000:]
+    assert ran["steps"] == {"dbt_ml_inputs", "dbt_prediction_marts", "dbt_docs", "report"}
+    assert ran["fitted"] == set()
+
+
+def test_a_changed_chart_reruns_the_report_only(project: Project) -> None:
+    project.edit(
+        "python_ml/reports/charts.py",
+        '"""',
+        '"""A changed line.\n\n',
+    )
+    ran = project.run()
+    assert ran["assets"] == {"report"}, ran["log"][-3000:]
+    assert ran["steps"] == {"report"}
+    assert ran["fitted"] == set()
+
+
+def test_new_raw_tracks_rerun_everything_downstream_of_them_only(project: Project) -> None:
+    tracks = project.job / "raw" / "spotify_600k" / "tracks.csv"
+    lines = tracks.read_text(encoding="utf-8").splitlines(keepends=True)
+    new = [f"new{i:019d}{line[22:]}" for i, line in enumerate(lines[-300:])]
+    assert all(line[22] == "," for line in lines[-300:])  # the id is the first 22 characters
+    tracks.write_text("".join(lines + new), encoding="utf-8")
+    ran = project.run()
+    assert ran["steps"] == {
+        "dbt_ml_inputs",
+        "score",
+        "dbt_prediction_marts",
+        "report",
+        "dbt_docs",
+    }  # not the 2023 songs study, which reads another file
+    assert len(ran["fitted"]) == 5  # every experiment: its train table changed
+    assert "spotify_600k/tracks" in ran["assets"]
+    assert "spotify_2023/songs" not in ran["assets"]
+    assert "ml/song_predictions" not in ran["assets"]
+    assert "marts/fct_track_predictions" in ran["assets"]
