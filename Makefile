@@ -80,6 +80,10 @@ app: install  ## the analysts' app (Streamlit) on 127.0.0.1:8501
 	$(BIN)/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port 8501 \
 		--server.headless true --browser.gatherUsageStats false
 
+# The champion over HTTP (FastAPI): POST /predict, GET /model, /health; OpenAPI at /docs.
+serve: install  ## HTTP scoring service on 127.0.0.1:8000 (OpenAPI at /docs)
+	$(BIN)/python -m python_ml serve --host 127.0.0.1 --port 8000
+
 # 1x and 10x the real size: every stage's wall time and peak memory into BENCHMARKS.md.
 bench: install  ## 1x and 10x benchmark into BENCHMARKS.md (about 40 minutes)
 	$(BIN)/python -m benchmarks.bench

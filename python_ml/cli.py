@@ -97,6 +97,12 @@ def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
     predict_step(settings, Path(args.input), output, overwrite=args.overwrite)
 
 
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    from python_ml.service import serve
+
+    serve(settings, args.host, args.port)
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     """The main job: the asset graph (python_ml/orchestration), materialized in this process."""
     started = time.perf_counter()
@@ -257,10 +263,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score a CSV with the columns of Kaggle's tracks.csv and "
         "write a CSV with the predicted class and a probability per class.",
     )
-    p.add_argument("--input", required=True, help="CSV of tracks (tracks.csv columns)")
+    p.add_argument(
+        "--input",
+        required=True,
+        help="CSV of tracks (tracks.csv columns; popularity, id and id_artists optional)",
+    )
     p.add_argument("--output", help="where to write (default: <input>.predictions.csv)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser(
+        "serve",
+        help="HTTP scoring service (FastAPI): POST /predict, GET /model, /health, /docs",
+        description="Serve the champion over HTTP: tracks go through the dbt project's own "
+        "validation and feature rules, as with predict. A new champion is picked up without a "
+        "restart. Limits: MUSIC_SERVE_MAX_TRACKS tracks (default 10000) and "
+        "MUSIC_SERVE_MAX_BYTES bytes (default 20 MiB) per request.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(
         "run",

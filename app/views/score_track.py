@@ -9,9 +9,11 @@ from python_ml.reports import app_data
 
 st.title("Score a track")
 st.caption(
-    "The values go through the dbt project's own validation rules and derived features "
-    "(`python -m python_ml predict`), then the champion. A value the pipeline rejects is shown "
-    "next to its field, and the track is not scored."
+    "The values go through the dbt project's own validation rules and derived features, "
+    "compiled once and run in memory (the same path as `python -m python_ml predict` and the "
+    "HTTP service), then the champion. Every field is required; a new track needs no "
+    "popularity or Spotify ids. A value the pipeline rejects is shown next to its field, and "
+    "the track is not scored."
 )
 settings = app_ui.settings()
 
@@ -47,7 +49,7 @@ with st.form("track"):
     columns = st.columns(3)
     for i, (name, default) in enumerate(app_data.TRACK_FIELDS.items()):
         with columns[i % 3]:
-            label = name.replace("_", " ")
+            label = name.replace("_", " ") + " *"  # every field of the form is required
             key = f"track_{name}"
             if isinstance(default, str):
                 st.text_input(label, value=default, key=key, help=FIELD_HELP.get(name))
@@ -76,17 +78,30 @@ elif result is not None:
         probabilities = {c[len("prob_") :]: row[c] for c in result.columns if c.startswith("prob_")}
         st.success(f"Predicted class: **{row['predicted_class']}**")
         st.bar_chart(pd.Series(probabilities, name="probability"), horizontal=True)
-        st.caption(f"Champion run `{row['run_id']}`.")
+        weights = app_data.decision_weights(settings)
+        most_probable = max(probabilities, key=probabilities.get)
+        here = f" (here {most_probable})" if most_probable != row["predicted_class"] else ""
+        rule = ", ".join(f"{name} {weight:.2f}" for name, weight in weights.items())
+        st.markdown(
+            f"The class called is the one with the highest **weighted** probability (weights "
+            f"{rule}, chosen on the validation fold for macro-F1, so that rarer classes are "
+            "called as often as they occur), which is why it can differ from the most "
+            f"probable class{here}."
+        )
+        st.caption(
+            f"Champion run `{row['run_id']}`, registered version {row['model_version']}, "
+            f"trained on {row['data_origin']} data."
+        )
 
 st.subheader("Or score a CSV")
 st.caption(
-    "Columns of Kaggle's tracks.csv (popularity optional); every row comes back, scored "
-    "or with the pipeline's reason."
+    "Columns of Kaggle's tracks.csv (popularity, id and id_artists optional); every row "
+    "comes back, scored or with the pipeline's reason."
 )
 upload = st.file_uploader("tracks CSV", type=["csv"])
 if upload is not None:
     try:
-        with st.spinner("Scoring through the dbt models..."):
+        with st.spinner("Scoring through the dbt models' rules..."):
             scored = app_data.score_tracks(
                 settings, pd.read_csv(upload, dtype=str, keep_default_na=False)
             )

@@ -230,10 +230,11 @@ def hit_rate_by_artist(settings: Settings, artist: str = "", top: int = 20) -> p
 
 
 # The tracks.csv columns a person fills in for one track (the rest are left empty).
+# The score page's form, its defaults a valid track (a plain artist name is made a list).
 TRACK_FIELDS = {
-    "name": "",
-    "artists": "",
-    "release_date": "",
+    "name": "A new song",
+    "artists": "Some Artist",
+    "release_date": "2021-06-01",
     "duration_ms": 210_000,
     "explicit": 0,
     "danceability": 0.6,
@@ -256,25 +257,56 @@ def feature_ranges() -> dict[str, str]:
     return catalog.track_feature_ranges()
 
 
-def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
-    """Score rows with the columns of tracks.csv through `predict` (the dbt models' rules and
-    features, then the champion); one output row per input row, rejected ones with the
-    pipeline's reason and the columns it names."""
-    from python_ml.tracks.predict import predict_csv
-    from python_ml.raw.schemas import TRACK_COLUMNS
+_SCORERS: dict[tuple[str, ...], Any] = {}
 
+
+def scorer(settings: Settings) -> Any:
+    """One :class:`~python_ml.tracks.scorer.Scorer` per warehouse for the app's lifetime (the
+    models compiled and the champion loaded once; a new champion is picked up by itself)."""
+    from python_ml.tracks.scorer import Scorer
+
+    key = tuple(str(p) for p in (settings.project_root, settings.warehouse, settings.raw_dir,
+                                 settings.mlflow_dir))
+    if key not in _SCORERS:
+        _SCORERS[key] = Scorer(settings)
+    else:
+        _SCORERS[key].refresh()
+    return _SCORERS[key]
+
+
+def decision_weights(settings: Settings) -> dict[str, float]:
+    """The champion's decision-rule weight per class (1.0 each when it has none)."""
+    model = scorer(settings).champion.model
+    weights = model.decision_weights or [1.0] * len(model.class_names)
+    return dict(zip(model.class_names, (float(w) for w in weights), strict=True))
+
+
+def as_artist_list(value: Any) -> Any:
+    """An artists field as tracks.csv writes it (``['A', 'B']``): a plain name typed in the
+    form (``Some Artist``) becomes a list of one."""
+    text = str(value or "").strip()
+    if not text or text.startswith("["):
+        return value
+    return repr([text])
+
+
+def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
+    """Score rows with the columns of tracks.csv (popularity and the ids optional) through the
+    fast path `predict` and the service share (the dbt models' rules and features, then the
+    champion); one output row per input row, in order, rejected ones with the pipeline's reason
+    and the columns it names, and the run, version and data origin that scored them."""
     frame = rows.copy()
-    for column in TRACK_COLUMNS:
-        if column not in frame.columns:
-            frame[column] = ""
-    if (frame["id"].astype(str).str.strip() == "").any():
-        frame["id"] = [f"app-track-{i + 1}" for i in range(len(frame))]
-    with tempfile.TemporaryDirectory(prefix="music-app-") as tmp:
-        source = Path(tmp) / "tracks.csv"
-        frame[TRACK_COLUMNS].to_csv(source, index=False, quoting=csv.QUOTE_MINIMAL)
-        output = Path(tmp) / "tracks.predictions.csv"
-        predict_csv(settings, source, output)
-        return pd.read_csv(output)
+    if "artists" in frame.columns:
+        frame["artists"] = frame["artists"].map(as_artist_list)
+    for column in ("id", "id_artists", "popularity"):
+        if column in frame.columns:  # an empty optional field is a missing one
+            frame[column] = frame[column].map(lambda v: None if str(v).strip() == "" else v)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    champion, scored = scorer(settings).score_records(records)
+    scored.insert(scored.columns.get_loc("predicted_class"), "run_id", champion.run_id)
+    scored.insert(scored.columns.get_loc("predicted_class"), "model_version", champion.version)
+    scored.insert(scored.columns.get_loc("predicted_class"), "data_origin", champion.data_origin)
+    return scored
 
 
 def rejected_fields(row: pd.Series) -> list[str]:

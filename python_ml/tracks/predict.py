@@ -1,17 +1,18 @@
 """`python -m python_ml predict --input new.csv`: score a CSV of new tracks with the champion.
 
 One feature path: the CSV goes through the dbt project's own models, not a copy of them in
-pandas. It becomes the `spotify_600k.tracks` source of a scratch DuckDB warehouse (beside the
-project's artists.csv), dbt builds staging -> validation -> enrichment there with the var
-``popularity_required`` false (new tracks have no popularity yet), and the features are read
-from ``int_tracks_enriched`` exactly as the split tables select them. A row the pipeline
-rejects is not scored: the output keeps it, with its file line and the pipeline's reason.
+pandas: the loader reads it as it reads tracks.csv, then the compiled staging -> validation ->
+enrichment models run on it in an in-process DuckDB with the var ``popularity_required`` false
+(tracks/feature_path.py, shared with the app and the HTTP service). Popularity, ``id`` and
+``id_artists`` may be left out: a track with no id column gets one made from its content. A row
+the pipeline rejects is not scored: the output keeps it, with its file line and the pipeline's
+reason. The output keeps the input's columns and adds the run, model version, data origin,
+rounded probabilities and the class called.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import gzip
 import io
 import logging
@@ -26,25 +27,14 @@ from python_ml.clock import utc_now
 from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.steps import step
-from python_ml.warehouse import catalog, db
+from python_ml.tracks.feature_path import DerivedTracks
+from python_ml.tracks.scorer import PROBABILITY_DECIMALS, REJECTED, SCORED, Champion, Scorer
 
 log = logging.getLogger(__name__)
-
-SCORED = "scored"
-REJECTED = "rejected"
 
 
 class PredictInputError(ValueError):
     """The input CSV cannot be scored; the message names the file, columns or rows."""
-
-
-@dataclasses.dataclass
-class DerivedTracks:
-    """What the dbt models make of a tracks CSV: one row per input row (``rows``: file line,
-    id, name, rejection reason and detail) and the features of the rows that pass."""
-
-    rows: pd.DataFrame
-    features: pd.DataFrame
 
 
 def _read_header(path: Path) -> list[str]:
@@ -65,7 +55,10 @@ def _read_header(path: Path) -> list[str]:
 
 
 def check_input(path: Path) -> list[str]:
-    """The header, once it is known to be a tracks.csv header (popularity optional)."""
+    """The header, once it is known to be a tracks.csv header (popularity and the ids
+    optional)."""
+    from python_ml.tracks.feature_path import OPTIONAL_COLUMNS
+
     if path.is_dir():
         raise PredictInputError(f"{path} is a folder: give the CSV file of tracks to score.")
     if not path.is_file():
@@ -82,23 +75,28 @@ def check_input(path: Path) -> list[str]:
             f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
             f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)})."
         )
-    missing = [c for c in TRACK_COLUMNS if c != "popularity" and c not in header]
+    missing = [c for c in TRACK_COLUMNS if c not in OPTIONAL_COLUMNS and c not in header]
     if missing:
         raise PredictInputError(
             f"{path} is missing columns {missing}. It needs the columns of Kaggle's tracks.csv "
-            "(popularity may be left out): the pipeline's validation rules read all of them."
+            f"({', '.join(OPTIONAL_COLUMNS)} may be left out): the pipeline's validation rules "
+            "read all of them."
         )
     return header
 
 
 def _stage_input(path: Path, header: list[str], target: Path) -> None:
-    """The input as the scratch source's tracks.csv: as it is, or with an empty popularity
-    column added (values and line structure unchanged)."""
-    if "popularity" in header:
+    """The input as the scratch folder's tracks.csv: as it is, or with the optional columns
+    it lacks added (popularity empty, an id made from the row's content, no artist ids),
+    values and line structure unchanged."""
+    from python_ml.tracks.feature_path import made_up_id
+
+    if all(c in header for c in TRACK_COLUMNS):
         shutil.copyfile(
             path, target.with_name("tracks.csv.gz" if path.suffix == ".gz" else "tracks.csv")
         )
         return
+    added = [c for c in TRACK_COLUMNS if c not in header]
     opener = gzip.open if path.suffix == ".gz" else open
     with (
         opener(path, "rt", encoding="utf-8", newline="") as source,
@@ -107,85 +105,57 @@ def _stage_input(path: Path, header: list[str], target: Path) -> None:
         reader = csv.reader(source)
         writer = csv.writer(out, lineterminator="\n")
         next(reader)
-        writer.writerow([*header, "popularity"])
+        writer.writerow([*header, *added])
         for record in reader:
-            writer.writerow([*record, ""] if record else record)
-
-
-def _stage_artists(settings: Settings, folder: Path) -> None:
-    for name in ("artists.csv", "artists.csv.gz"):
-        source = settings.raw_dir / "spotify_600k" / name
-        if source.exists():
-            (folder / name).symlink_to(source)
-            return
-    log.warning(
-        "no artists.csv in %s: the artist features of the new tracks are missing (imputed)",
-        settings.raw_dir / "spotify_600k",
-    )
-    (folder / "artists.csv").write_text("id,followers,genres,name,popularity\n", encoding="utf-8")
+            if not record:
+                writer.writerow(record)
+                continue
+            values = dict(zip(header, record, strict=False))
+            made = {"popularity": "", "id_artists": "[]", "id": made_up_id(values)}
+            writer.writerow([*record, *(made[c] for c in added)])
 
 
 def derive_features(settings: Settings, path: Path, features: list[str]) -> DerivedTracks:
-    """Run the project's dbt models on the CSV in a scratch warehouse (see the module doc)."""
-    from python_ml.raw.schemas import ARTISTS, TRACKS
-    from python_ml.warehouse.dbt import DbtError, run_dbt
-    from python_ml.warehouse.load import LoadError, load_raw
+    """What the project's models make of a tracks CSV (tracks/feature_path.py): every row with
+    its rejection reason, and the features of the rows that pass."""
+    from python_ml.tracks.feature_path import FeaturePath
 
     header = check_input(path)
-    for feature in features:
-        db.check_identifier(feature)
     with tempfile.TemporaryDirectory(prefix="music-predict-") as tmp:
-        scratch = Path(tmp)
-        raw = scratch / "raw" / "spotify_600k"
+        raw = Path(tmp) / "raw" / "spotify_600k"
         raw.mkdir(parents=True)
         _stage_input(path, header, raw / "tracks.csv")
-        _stage_artists(settings, raw)
-        scratch_settings = dataclasses.replace(
-            settings, raw_dir=scratch / "raw", warehouse=scratch / "scratch.duckdb"
-        )
+        return FeaturePath(settings).derive_csv(raw / "tracks.csv", features)
+
+
+def score_file(
+    settings: Settings, path: Path, scorer: Scorer | None = None
+) -> tuple[Champion, pd.DataFrame]:
+    """Score a tracks CSV: the champion that scored it and one output row per input row (the
+    input's columns, then the scores), in file order."""
+    from python_ml.warehouse.load import LoadError
+
+    header = check_input(path)
+    scorer = scorer or Scorer(settings)
+    with tempfile.TemporaryDirectory(prefix="music-predict-") as tmp:
+        raw = Path(tmp) / "raw" / "spotify_600k"
+        raw.mkdir(parents=True)
+        _stage_input(path, header, raw / "tracks.csv")
         try:
-            load_raw(scratch_settings, [TRACKS, ARTISTS], enforce_threshold=False)
+            champion, scored, inputs = scorer.score_csv(raw / "tracks.csv")
         except LoadError as exc:
             raise PredictInputError(str(exc).replace(str(raw / "tracks.csv"), str(path))) from None
-        try:
-            run_dbt(
-                scratch_settings,
-                "build",
-                "--select",
-                "+int_tracks_enriched",
-                "--resource-type",
-                "model",
-                "--resource-type",
-                "seed",
-                "--vars",
-                "{popularity_required: false}",
-                "--quiet",
-                capture=True,
-                scratch=scratch,
-            )
-        except DbtError as exc:
-            raise PredictInputError(
-                f"{path}: the pipeline's models could not read it. {exc}"
-            ) from None
-        selected = ", ".join(f"cast(e.{f} as double) as {f}" for f in features)
-        with db.connect(scratch_settings.warehouse) as con:
-            rows = con.execute(
-                "select source_row_number + 1 as line, track_id as id, track_name as name, "
-                "rejection_reason, rejection_detail "
-                "from intermediate.int_tracks_validated "
-                "union all "
-                "select file_line, null, null, 'unparseable row', "
-                "lower(error_type) || ': ' || error_message "
-                f"from {catalog.LOAD_REJECTS} where table_name = 'tracks' "
-                "order by line"
-            ).df()
-            derived = con.execute(
-                f"select e.track_id, {selected} from intermediate.int_tracks_enriched as e "
-                "order by e.track_id"
-            ).df()
-    if rows.empty:
+    if scored.empty:
         raise PredictInputError(f"{path} has a header but no rows.")
-    return DerivedTracks(rows, derived)
+    kept = ["line", *(c for c in header if c in inputs.columns)]
+    if "id" not in header:  # the id made from the row's content is the output's id
+        kept.insert(1, "id")
+    result = inputs[kept].merge(scored.drop(columns=["id", "name"]), on="line", how="right")
+    result.insert(result.columns.get_loc("predicted_class"), "run_id", champion.run_id)
+    result.insert(result.columns.get_loc("predicted_class"), "model_version", champion.version)
+    result.insert(result.columns.get_loc("predicted_class"), "data_origin", champion.data_origin)
+    result["scored_at"] = f"{utc_now():%Y-%m-%dT%H:%M:%SZ}"
+    return champion, result
 
 
 def check_output(input_path: Path, output_path: Path, overwrite: bool = False) -> None:
@@ -226,43 +196,14 @@ def predict_csv(
 ) -> int:
     """Score the CSV; returns the rows scored. Every input row is in the output: scored ones
     with the class and probabilities, rejected ones with the pipeline's reason."""
-    from python_ml.tracking.registry import load_champion, model_output
-
     check_input(input_path)
     check_output(input_path, output_path, overwrite)
-    run_id, _, model = load_champion(settings)
-    derived = derive_features(settings, input_path, model.features)
-    result = derived.rows.copy()
-    result["status"] = result["rejection_reason"].isna().map({True: SCORED, False: REJECTED})
-    result["run_id"] = run_id
-    if not derived.features.empty:
-        output = model_output(model, derived.features)
-        output.insert(0, "id", derived.features["track_id"].to_numpy())
-        result = result.merge(output, on="id", how="left")
-        result.loc[result["status"] == REJECTED, output.columns[1:]] = None
-    else:
-        for name in model.class_names:
-            result[f"prob_{name}"] = None
-        result["predicted_class"] = None
-    result["scored_at"] = utc_now()
-    columns = [
-        "line",
-        "id",
-        "name",
-        "status",
-        "rejection_reason",
-        "rejection_detail",
-        "run_id",
-        "predicted_class",
-        *[f"prob_{name}" for name in model.class_names],
-        "scored_at",
-    ]
-    result = result[columns]
+    _, result = score_file(settings, input_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.parent)
     os.close(fd)
     try:
-        result.to_csv(tmp, index=False)
+        result.to_csv(tmp, index=False, float_format=f"%.{PROBABILITY_DECIMALS}f")
         os.chmod(tmp, _file_mode(output_path))
         os.replace(tmp, output_path)
     finally:

@@ -85,6 +85,10 @@ def test_predictions_filters_change_the_table(app_env: Path) -> None:
 def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) -> None:
     at = page("score_track").run()
     assert not at.exception
+    at.button[0].click().run()  # the form as it opens is a valid track
+    assert not at.exception and [e.value for e in at.error] == []
+    assert "Predicted class: **" in at.success[0].value
+    assert any("highest **weighted** probability" in m.value for m in at.markdown)
     at.text_input(key="track_name").input("A new track")
     at.text_input(key="track_artists").input("['Someone']")
     at.text_input(key="track_release_date").input("2020-05-01")

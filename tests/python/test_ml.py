@@ -216,20 +216,28 @@ def test_predict_writes_classes_and_probabilities(
     out = tmp_path / "out.csv"
     scored = predict.predict_csv(trained, new, out)
     result = pd.read_csv(out)
+    inputs = list(pd.read_csv(new, nrows=0).columns)
     assert list(result.columns) == [
         "line",
-        "id",
-        "name",
+        *inputs,  # the input's own columns, as they were
         "status",
         "rejection_reason",
         "rejection_detail",
         "run_id",
+        "model_version",
+        "data_origin",
         "predicted_class",
         "prob_ice_cold",
         "prob_lukewarm",
         "prob_blazing_hot",
         "scored_at",
     ]
+    with duckdb.connect(str(trained.warehouse), read_only=True) as con:
+        (origin,) = con.execute(
+            "select data_origin from ml.model_runs where is_champion"
+        ).fetchone()
+    assert set(result["data_origin"]) == {origin}  # the champion's training data, as recorded
+    assert (result["model_version"] == int(champion_version(trained))).all()
     assert len(result) == 20 and list(result["line"]) == list(range(2, 22))
     assert scored == (result["status"] == "scored").sum() > 0
     assert len(set(result["run_id"])) == 1
@@ -521,7 +529,7 @@ def test_predict_never_replaces_its_input_or_a_file_unasked(
     assert out.read_text() == "keep me\n"
     replaced = predict_cli("--input", str(new), "--output", str(out), "--overwrite")
     assert replaced.returncode == 0, replaced.stderr[-2000:]
-    assert out.read_text().startswith("line,id,name,status")
+    assert out.read_text().startswith("line,id,name,popularity,duration_ms")
     assert out.stat().st_mode & 0o777 == 0o640
 
     fresh = predict_cli("--input", str(new))

@@ -1,0 +1,245 @@
+"""`python -m python_ml serve` (`make serve`): the champion over HTTP (FastAPI on uvicorn).
+
+Every track goes through the same fast path as ``predict`` and the app (tracks/scorer.py: the
+dbt project's compiled validation and feature models, then the champion), so a value the
+pipeline rejects comes back as a ``rejected`` entry naming its field, never as a guess.
+
+- ``GET /health``: ``{"status": "ok", ...}``.
+- ``GET /model``: the champion: run id, name, registered version, trained-at, data origin,
+  decision-rule weights, holdout figures.
+- ``POST /predict`` with ``{"tracks": [{tracks.csv columns; popularity, id, id_artists
+  optional}]}``: one entry per input track, in order, and the run that scored them.
+- ``POST /reload``: look for a new champion now (it is also checked every few seconds).
+
+A body that is not this shape, or a track missing a column, is HTTP 422 naming the key or
+column; more tracks than the batch limit, or a larger body than the size limit, is 413. Every
+error is JSON: ``{"error": "<one line>"}``.
+"""
+
+import logging
+import math
+import os
+from typing import Annotated, Any
+
+from python_ml.raw.schemas import TRACK_COLUMNS
+from python_ml.settings import Settings
+
+log = logging.getLogger("python_ml")
+
+MAX_TRACKS = int(os.environ.get("MUSIC_SERVE_MAX_TRACKS", "10000"))
+MAX_BODY_BYTES = int(os.environ.get("MUSIC_SERVE_MAX_BYTES", str(20 * 1024 * 1024)))
+CHECK_CHAMPION_EVERY = 5.0  # seconds between two looks for a new champion
+
+EXAMPLE_TRACK = {
+    "name": "A new song",
+    "artists": "['Some Artist']",
+    "release_date": "2021-03-05",
+    "duration_ms": 201000,
+    "explicit": 0,
+    "danceability": 0.68,
+    "energy": 0.72,
+    "key": 5,
+    "loudness": -5.4,
+    "mode": 1,
+    "speechiness": 0.05,
+    "acousticness": 0.12,
+    "instrumentalness": 0.0,
+    "liveness": 0.11,
+    "valence": 0.55,
+    "tempo": 118.0,
+    "time_signature": 4,
+}
+
+
+def predict_request_model() -> Any:
+    """The body of POST /predict (pydantic; imported when the service starts)."""
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class PredictRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        tracks: list[dict[str, Any]] = Field(
+            description="Tracks with the columns of Kaggle's tracks.csv; popularity, id and "
+            "id_artists may be left out (a track with no id gets one made from its content).",
+        )
+
+    return PredictRequest
+
+
+def required_columns() -> list[str]:
+    from python_ml.tracks.feature_path import OPTIONAL_COLUMNS
+
+    return [c for c in TRACK_COLUMNS if c not in OPTIONAL_COLUMNS]
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def create_app(
+    settings: Settings,
+    scorer: Any = None,
+    max_tracks: int = MAX_TRACKS,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Any:
+    """The FastAPI application (the champion and the compiled models loaded once, here)."""
+    from fastapi import Body, FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    from python_ml.tracks.scorer import SCORED, Scorer
+
+    scorer = scorer or Scorer(settings, check_every=CHECK_CHAMPION_EVERY)
+    required = required_columns()
+    PredictRequest = predict_request_model()  # noqa: N806 (a class)
+
+    app = FastAPI(
+        title="music-popularity scoring service",
+        description="Scores tracks with the warehouse's champion through the dbt project's own "
+        "validation and feature rules. Classes: ice-cold (popularity 0-30), lukewarm (31-69), "
+        "blazing-hot (70-100).",
+        version="1",
+    )
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse(status_code=status, content={"error": message})
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_body_bytes:
+            return error(
+                413,
+                f"the body is {int(length):,} bytes, over the limit of {max_body_bytes:,}: "
+                "send the tracks in smaller batches",
+            )
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        # A misspelt key first: it explains the missing one ({"songs": ...} for "tracks").
+        first = next((e for e in errors if e.get("type") == "extra_forbidden"), None)
+        first = first or (errors[0] if errors else {})
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        if first.get("type") == "extra_forbidden":
+            message = f'unknown key {where!r}: the body is {{"tracks": [...]}}'
+        elif first.get("type") == "missing":
+            message = f'missing key {where!r}: the body is {{"tracks": [...]}}'
+        elif first.get("type") in ("json_invalid", "model_attributes_type"):
+            message = 'the body is not JSON of the form {"tracks": [{...}, ...]}'
+        else:
+            message = f"{where}: {first.get('msg', 'invalid')}"
+        return error(422, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("the service failed on %s", request.url.path)
+        return error(500, f"the service failed ({type(exc).__name__}); its log has the details")
+
+    def refresh() -> None:
+        try:
+            if scorer.refresh():
+                log.info("new champion: run %s", scorer.champion.run_id)
+        except Exception as exc:  # the warehouse busy or mid-write: keep scoring with this one
+            log.warning(
+                "could not look for a new champion (%s): still run %s", exc, scorer.champion.run_id
+            )
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "run_id": scorer.champion.run_id,
+            "model_version": scorer.champion.version,
+        }
+
+    @app.get("/model")
+    def model() -> dict[str, Any]:
+        refresh()
+        champion = scorer.champion
+        details = champion.details
+        return {
+            "run_id": champion.run_id,
+            "name": champion.label,
+            "registered_version": champion.version,
+            "trained_at": details.get("trained_at"),
+            "data_origin": champion.data_origin,
+            "data_fingerprint": details.get("data_fingerprint"),
+            "train_rows": details.get("n_train"),
+            "classes": champion.model.class_names,
+            "features": champion.model.features,
+            "decision_rule_weights": dict(
+                zip(champion.model.class_names, champion.model.decision_weights or [], strict=False)
+            ),
+            "holdout": {
+                k.removeprefix("holdout_"): _number(details.get(k))
+                for k in ("holdout_accuracy", "holdout_macro_f1", "holdout_log_loss", "holdout_ece")
+            },
+        }
+
+    @app.post("/reload")
+    def reload() -> dict[str, Any]:
+        changed = scorer.refresh(force=True)
+        return {"run_id": scorer.champion.run_id, "changed": changed}
+
+    @app.post("/predict")
+    def predict(
+        body: Annotated[
+            PredictRequest,
+            Body(openapi_examples={"one track": {"value": {"tracks": [EXAMPLE_TRACK]}}}),
+        ],
+    ) -> Any:
+        if len(body.tracks) > max_tracks:
+            return error(
+                413,
+                f"{len(body.tracks):,} tracks in one request, over the limit of {max_tracks:,}: "
+                "send them in smaller batches",
+            )
+        for index, track in enumerate(body.tracks):
+            missing = [c for c in required if c not in track]
+            if missing:
+                return error(
+                    422,
+                    f"tracks[{index}] lacks the column{'s' if len(missing) > 1 else ''} "
+                    f"{', '.join(missing)} (popularity, id and id_artists may be left out)",
+                )
+        refresh()
+        champion, scored = scorer.score_records(body.tracks)
+        classes = champion.model.class_names
+        predictions = []
+        for row in scored.itertuples(index=False):
+            ok = row.status == SCORED
+            predictions.append(
+                {
+                    "id": row.id if isinstance(row.id, str) else None,
+                    "status": row.status,
+                    "predicted_class": row.predicted_class if ok else None,
+                    "class_probabilities": (
+                        {c: float(getattr(row, f"prob_{c}")) for c in classes} if ok else None
+                    ),
+                    "reasons": [],
+                    "rejection_reason": None if ok else row.rejection_reason,
+                    "rejection_detail": None if ok else _text(row.rejection_detail),
+                }
+            )
+        return {
+            "run_id": champion.run_id,
+            "model_version": champion.version,
+            "data_origin": champion.data_origin,
+            "predictions": predictions,
+        }
+
+    return app
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the service until Ctrl-C."""
+    import uvicorn
+
+    app = create_app(settings)
+    log.info("scoring service on http://%s:%d (OpenAPI: /docs); Ctrl-C stops it", host, port)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,300 @@
+"""One fast scoring path through the dbt project's own rules.
+
+The dbt models that validate tracks and derive their features (the raw tracks and artists ->
+staging -> ``int_tracks_validated`` -> ``int_tracks_enriched``, with the var
+``popularity_required`` false: new tracks have no popularity yet) are compiled by dbt once per
+version of the project (``target/scoring/models-<hash>.json``) and executed in an in-process
+DuckDB for each batch: the same SQL as the warehouse, from the one definition, in milliseconds.
+``predict``, the app's score page and the HTTP service (``serve``) all use it.
+
+The artists are read once, from the project's raw ``artists.csv`` through the loader and the
+same models. Each batch replaces the raw tracks table; the track models are views over it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from graphlib import TopologicalSorter
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from python_ml.raw.schemas import ARTISTS, TRACK_COLUMNS, TRACKS
+from python_ml.settings import Settings
+
+log = logging.getLogger("python_ml")
+
+TARGET_MODEL = "int_tracks_enriched"
+VALIDATED_MODEL = "int_tracks_validated"
+VARS = "{popularity_required: false}"
+# What a new track may lack: it has no popularity yet, and maybe no Spotify ids.
+OPTIONAL_COLUMNS = ("popularity", "id", "id_artists")
+# A track's content, without the id it may lack: what a made-up id is the hash of.
+CONTENT_COLUMNS = [c for c in TRACK_COLUMNS if c != "id"]
+# dbt seed column types -> DuckDB's.
+SEED_TYPES = {"string": "varchar", "text": "varchar"}
+
+
+class FeaturePathError(RuntimeError):
+    """The project's models could not be compiled or run for scoring; the message says why."""
+
+
+def _project_version(settings: Settings) -> str:
+    from python_ml.orchestration.versions import DBT_PROJECT_FILES, files_hash
+
+    return files_hash(*DBT_PROJECT_FILES, root=settings.project_root)[:16]
+
+
+def compiled_models(settings: Settings) -> dict[str, Any]:
+    """The compiled SQL of the models upstream of ``int_tracks_enriched`` (and the seeds they
+    read), in build order: compiled by dbt once per version of the project's files."""
+    from python_ml.warehouse.dbt import DbtError, run_dbt
+
+    cache = (
+        settings.project_root / "target" / "scoring" / f"models-{_project_version(settings)}.json"
+    )
+    if cache.exists():
+        return json.loads(cache.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="music-compile-") as tmp:
+        scratch = Path(tmp)
+        # A scratch warehouse: compiling never opens (or waits for) the project's own.
+        scratch_settings = dataclasses.replace(settings, warehouse=scratch / "scoring.duckdb")
+        try:
+            run_dbt(
+                scratch_settings,
+                "compile",
+                "--select",
+                f"+{TARGET_MODEL},resource_type:model",
+                f"+{TARGET_MODEL},resource_type:seed",
+                "--vars",
+                VARS,
+                "--quiet",
+                capture=True,
+                scratch=scratch,
+            )
+        except DbtError as exc:
+            raise FeaturePathError(f"the dbt project's models do not compile: {exc}") from None
+        manifest = json.loads((scratch / "target" / "manifest.json").read_text(encoding="utf-8"))
+    compiled = _from_manifest(manifest, settings.project_root)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".models-", dir=cache.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(compiled, out, indent=1)
+    os.replace(tmp_name, cache)
+    return compiled
+
+
+def _from_manifest(manifest: dict[str, Any], project_root: Path) -> dict[str, Any]:
+    nodes = manifest["nodes"]
+    target = next(u for u, n in nodes.items() if n["name"] == TARGET_MODEL)
+    upstream, todo = {target}, [target]
+    while todo:
+        for parent in manifest["parent_map"][todo.pop()]:
+            if parent not in upstream:
+                upstream.add(parent)
+                todo.append(parent)
+    graph = {u: set(manifest["parent_map"][u]) & upstream for u in upstream}
+    order = list(TopologicalSorter(graph).static_order())
+    tracks_source = next(
+        u
+        for u in upstream
+        if u.startswith("source.") and manifest["sources"][u]["identifier"].endswith("__tracks")
+    )
+    per_batch = {tracks_source}
+    for unique_id in order:
+        if graph[unique_id] & per_batch:
+            per_batch.add(unique_id)
+    entries = []
+    for unique_id in order:
+        node = manifest["sources"].get(unique_id) or nodes[unique_id]
+        entry = {
+            "name": node["name"],
+            "resource_type": node["resource_type"],
+            "database": node["database"],
+            "schema": node["schema"],
+            "identifier": node.get("identifier") or node.get("alias") or node["name"],
+            "per_batch": unique_id in per_batch,
+        }
+        if node["resource_type"] == "model":
+            entry["sql"] = node["compiled_code"]
+        elif node["resource_type"] == "seed":
+            entry["path"] = str(project_root / node["original_file_path"])
+            entry["column_types"] = node["config"].get("column_types") or {}
+        entries.append(entry)
+    return {"database": nodes[target]["database"], "nodes": entries}
+
+
+def _relation(node: dict[str, Any]) -> str:
+    return f'"{node["schema"]}"."{node["identifier"]}"'
+
+
+def _as_text(value: Any) -> str | None:
+    """A JSON value as tracks.csv writes it: numbers as they are, booleans as 1/0, a list of
+    names or ids as its Python literal (``['a', 'b']``)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None  # as the loader reads an empty CSV field
+    if isinstance(value, float) and value != value:  # NaN: a missing value
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list | tuple):
+        return repr([str(v) for v in value])
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return repr(value)
+    return str(value)
+
+
+def made_up_id(record: dict[str, Any]) -> str:
+    """An id for a track that has none: 22 characters from its content (equal content, equal
+    id), marked with a leading ``new``."""
+    content = json.dumps([_as_text(record.get(c)) for c in CONTENT_COLUMNS])
+    return "new" + hashlib.sha256(content.encode()).hexdigest()[:19]
+
+
+@dataclasses.dataclass
+class DerivedTracks:
+    """What the dbt models make of a batch of tracks: one row per input row (``rows``: line,
+    id, name, rejection reason and detail, in input order) and the features of the rows that
+    pass (``features``: ``track_id`` and one column per feature)."""
+
+    rows: pd.DataFrame
+    features: pd.DataFrame
+    inputs: pd.DataFrame | None = None  # a CSV's values as read, per line (derive_csv)
+
+
+class FeaturePath:
+    """The compiled models in an in-process DuckDB, ready for batches (thread-safe: one batch
+    at a time, each in milliseconds)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.compiled = compiled_models(settings)
+        self._lock = threading.Lock()
+        self.con = duckdb.connect()
+        database = self.compiled["database"]
+        self.con.execute(f"attach ':memory:' as \"{database}\"")
+        self.con.execute(f'use "{database}"')
+        for schema in sorted({n["schema"] for n in self.compiled["nodes"]} | {"raw"}):
+            self.con.execute(f'create schema if not exists "{schema}"')
+        self._load_artists()
+        columns = ", ".join(f'"{c}" varchar' for c in TRACK_COLUMNS)
+        self.con.execute(
+            f"create or replace table raw.{TRACKS.dataset}__{TRACKS.table} "
+            f"(file_line bigint, {columns}, _loaded_at timestamp)"
+        )
+        for node in self.compiled["nodes"]:
+            if node["resource_type"] == "seed":
+                self._load_seed(node)
+            elif node["resource_type"] == "model":
+                kind = "view" if node["per_batch"] else "table"
+                self.con.execute(f"create or replace {kind} {_relation(node)} as {node['sql']}")
+
+    def _load_artists(self) -> None:
+        """The project's artists.csv through the loader (its rejections included), or none:
+        then the artist features are missing and imputed, as in the warehouse."""
+        from python_ml.warehouse.load import LoadError, load_into
+
+        source = self.settings.raw_dir / ARTISTS.dataset
+        if any((source / name).exists() for name in (ARTISTS.name, ARTISTS.name + ".gz")):
+            try:
+                load_into(self.con, self.settings, [ARTISTS], enforce_threshold=False)
+                return
+            except LoadError as exc:
+                log.warning("artists.csv cannot be read, artist features are imputed: %s", exc)
+        else:
+            log.warning(
+                "no artists.csv in %s: the artist features of the scored tracks are missing "
+                "(imputed)",
+                source,
+            )
+        columns = ", ".join(f'"{c}" varchar' for c in ARTISTS.columns)
+        self.con.execute(
+            f"create or replace table raw.{ARTISTS.dataset}__{ARTISTS.table} "
+            f"(file_line bigint, {columns}, _loaded_at timestamp)"
+        )
+
+    def _load_seed(self, node: dict[str, Any]) -> None:
+        types = {k: SEED_TYPES.get(v.lower(), v) for k, v in node["column_types"].items()}
+        frame = pd.read_csv(node["path"], dtype=str, keep_default_na=False)
+        self.con.register("seed_rows", frame)
+        selected = ", ".join(
+            f'cast(nullif("{c}", \'\') as {types.get(c, "varchar")}) as "{c}"'
+            for c in frame.columns
+        )
+        self.con.execute(
+            f"create or replace table {_relation(node)} as select {selected} from seed_rows"
+        )
+        self.con.unregister("seed_rows")
+
+    def derive_records(
+        self, records: Sequence[dict[str, Any]], features: list[str]
+    ) -> DerivedTracks:
+        """A batch of tracks as JSON-like records (tracks.csv's columns; popularity, id and
+        id_artists optional: a track with no id gets :func:`made_up_id`)."""
+        rows = []
+        for line, record in enumerate(records, start=1):
+            values = {c: _as_text(record.get(c)) for c in TRACK_COLUMNS}
+            if not (values["id"] or "").strip():
+                values["id"] = made_up_id(record)
+            if values["id_artists"] is None:
+                values["id_artists"] = "[]"  # no known artist: artist features imputed
+            rows.append({"file_line": line, **values})
+        frame = pd.DataFrame(rows, columns=["file_line", *TRACK_COLUMNS]).astype(
+            {c: "object" for c in TRACK_COLUMNS}
+        )
+        with self._lock:
+            table = f"raw.{TRACKS.dataset}__{TRACKS.table}"
+            self.con.execute(f"delete from {table}")
+            self.con.register("batch_rows", frame)
+            self.con.execute(f"insert into {table} select *, now() from batch_rows")
+            self.con.unregister("batch_rows")
+            return self._derived(features, load_rejects=False)
+
+    def derive_csv(self, path: Path, features: list[str]) -> DerivedTracks:
+        """A tracks CSV (already staged with every column of tracks.csv) through the loader:
+        rows that do not parse as CSV are listed as ``unparseable row`` with their line."""
+        from python_ml.warehouse.load import load_into
+
+        scratch_settings = dataclasses.replace(self.settings, raw_dir=path.parent.parent)
+        with self._lock:
+            load_into(self.con, scratch_settings, [TRACKS], enforce_threshold=False)
+            derived = self._derived(features, load_rejects=True)
+            derived.inputs = self.con.execute(
+                f"select file_line as line, * exclude (file_line, _loaded_at) "
+                f"from raw.{TRACKS.dataset}__{TRACKS.table} order by file_line"
+            ).df()
+            return derived
+
+    def _derived(self, features: list[str], load_rejects: bool) -> DerivedTracks:
+        from python_ml.warehouse import catalog, db
+
+        for feature in features:
+            db.check_identifier(feature)
+        validated = next(n for n in self.compiled["nodes"] if n["name"] == VALIDATED_MODEL)
+        enriched = next(n for n in self.compiled["nodes"] if n["name"] == TARGET_MODEL)
+        quarantined = (
+            "union all select file_line, null, null, 'unparseable row', "
+            "lower(error_type) || ': ' || error_message "
+            f"from {catalog.LOAD_REJECTS} where table_name = 'tracks' "
+            if load_rejects
+            else ""
+        )
+        rows = self.con.execute(
+            "select source_row_number + 1 as line, track_id as id, track_name as name, "
+            f"rejection_reason, rejection_detail from {_relation(validated)} "
+            f"{quarantined}order by line"
+        ).df()
+        selected = ", ".join(f"cast(e.{f} as double) as {f}" for f in features)
+        derived = self.con.execute(
+            f"select e.track_id, {selected} from {_relation(enriched)} as e order by e.track_id"
+        ).df()
+        return DerivedTracks(rows, derived)

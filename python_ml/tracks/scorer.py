@@ -1,0 +1,138 @@
+"""Scoring new tracks with the warehouse's champion, through the one fast feature path
+(tracks/feature_path.py): what ``predict``, the app's score page and the HTTP service share.
+
+A :class:`Scorer` holds the champion and the compiled models; :meth:`Scorer.refresh` picks up a
+new champion (checked against ``ml.model_runs``) without a restart, and every result names the
+run that scored it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from python_ml.settings import Settings
+from python_ml.tracks.feature_path import DerivedTracks, FeaturePath
+
+SCORED = "scored"
+REJECTED = "rejected"
+PROBABILITY_DECIMALS = 6  # what the outputs round probabilities to (they sum to 1 within 1e-5)
+
+
+@dataclasses.dataclass(frozen=True)
+class Champion:
+    """The model that scores, as the warehouse records it."""
+
+    run_id: str
+    version: int
+    label: str
+    model: Any  # python_ml.tracks.models.FittedModel
+    details: dict[str, Any]  # trained-at, data origin, decision rule, holdout figures
+
+    @property
+    def data_origin(self) -> str:
+        return str(self.details.get("data_origin") or "unknown")
+
+
+def load_scoring_champion(settings: Settings) -> Champion:
+    """The warehouse's champion, its fitted model and its ``ml.model_runs`` record."""
+    import json
+
+    from python_ml.tracking.registry import load_champion, warehouse_champion
+    from python_ml.warehouse import catalog, db
+
+    recorded = warehouse_champion(settings)
+    run_id, version, model = load_champion(settings)
+    with db.connect(settings.warehouse) as con:
+        row = con.execute(
+            "select model_name, feature_set, finished_at, data_origin, data_fingerprint, "
+            "n_train, decision_weights, holdout_accuracy, holdout_macro_f1, holdout_log_loss, "
+            f"holdout_ece from {catalog.MODEL_RUNS} where run_id = ?",
+            [run_id],
+        ).fetchone()
+    names = (
+        "model_name feature_set trained_at data_origin data_fingerprint n_train "
+        "decision_weights holdout_accuracy holdout_macro_f1 holdout_log_loss holdout_ece"
+    ).split()
+    details = dict(zip(names, row, strict=True)) if row else {}
+    if isinstance(details.get("decision_weights"), str):
+        details["decision_weights"] = json.loads(details["decision_weights"])
+    if details.get("trained_at") is not None:
+        details["trained_at"] = f"{details['trained_at']:%Y-%m-%dT%H:%M:%SZ}"
+    return Champion(run_id, version, recorded["label"], model, details)
+
+
+def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
+    """One row per input row, in input order: line, id, name, status, rejection reason and
+    detail, the class called and one rounded probability per class (empty when rejected)."""
+    from python_ml.tracking.registry import model_output
+
+    model = champion.model
+    result = derived.rows.copy()
+    result["status"] = result["rejection_reason"].isna().map({True: SCORED, False: REJECTED})
+    probabilities = [f"prob_{name}" for name in model.class_names]
+    if not derived.features.empty:
+        output = model_output(model, derived.features)
+        output[probabilities] = output[probabilities].round(PROBABILITY_DECIMALS)
+        output.insert(0, "id", derived.features["track_id"].to_numpy())
+        result = result.merge(output, on="id", how="left")
+        result.loc[result["status"] == REJECTED, output.columns[1:]] = None
+    else:
+        for column in probabilities:
+            result[column] = None
+        result["predicted_class"] = None
+    return result[
+        [
+            "line",
+            "id",
+            "name",
+            "status",
+            "rejection_reason",
+            "rejection_detail",
+            "predicted_class",
+            *probabilities,
+        ]
+    ]
+
+
+class Scorer:
+    """The champion and the feature path, shared by every request (thread-safe)."""
+
+    def __init__(self, settings: Settings, check_every: float = 5.0) -> None:
+        self.settings = settings
+        self.check_every = check_every
+        self.path = FeaturePath(settings)
+        self.champion = load_scoring_champion(settings)
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def refresh(self, force: bool = False) -> bool:
+        """Load the warehouse's champion again if it changed (at most every ``check_every``
+        seconds unless ``force``); True when a new one was loaded."""
+        from python_ml.tracking.registry import warehouse_champion
+
+        if not force and time.monotonic() - self._checked < self.check_every:
+            return False
+        with self._lock:
+            self._checked = time.monotonic()
+            if warehouse_champion(self.settings)["run_id"] == self.champion.run_id:
+                return False
+            self.champion = load_scoring_champion(self.settings)
+            return True
+
+    def score_records(self, records: Sequence[dict[str, Any]]) -> tuple[Champion, pd.DataFrame]:
+        champion = self.champion  # one champion for the whole batch, even if one is promoted
+        derived = self.path.derive_records(records, champion.model.features)
+        return champion, score_derived(champion, derived)
+
+    def score_csv(self, staged: Path) -> tuple[Champion, pd.DataFrame, pd.DataFrame]:
+        """A staged tracks CSV: the champion, its scores and the input's values per line."""
+        champion = self.champion
+        derived = self.path.derive_csv(staged, champion.model.features)
+        return champion, score_derived(champion, derived), derived.inputs

@@ -1,0 +1,248 @@
+"""`python -m python_ml serve`: the scoring service started as a user starts it, on 127.0.0.1,
+spoken to over real HTTP. It scores exactly as `predict --input` does (the same fast path
+through the dbt project's rules), refuses bad requests with one JSON line, and picks up a new
+champion without a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import PROJECT_ROOT
+from test_ml import small_config
+
+from python_ml.settings import Settings
+from python_ml.tracking.registry import warehouse_champion
+from python_ml.tracks import predict, train
+
+MAX_TRACKS = 1_000
+MAX_BYTES = 2_000_000
+
+
+class Service:
+    def __init__(self, url: str, settings: Settings, process: subprocess.Popen) -> None:
+        self.url, self.settings, self.process = url, settings, process
+
+    def call(self, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+        data = raw if raw is not None else None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            headers={"content-type": "application/json"},
+            method="GET" if data is None else "POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def service(
+    built_warehouse: Path, small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    folder = tmp_path_factory.mktemp("service")
+    shutil.copy(built_warehouse, folder / "warehouse.duckdb")
+    settings = Settings(
+        project_root=PROJECT_ROOT,
+        raw_dir=small_raw_dir,
+        warehouse=folder / "warehouse.duckdb",
+        mlflow_dir=folder / "mlflow",
+        reports_dir=folder / "reports",
+    )
+    train.train_tracks(settings, small_config())
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MUSIC_RAW_DIR": str(settings.raw_dir),
+        "MUSIC_WAREHOUSE": str(settings.warehouse),
+        "MUSIC_MLFLOW_DIR": str(settings.mlflow_dir),
+        "MUSIC_SERVE_MAX_TRACKS": str(MAX_TRACKS),
+        "MUSIC_SERVE_MAX_BYTES": str(MAX_BYTES),
+    }
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "python_ml", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    service = Service(f"http://127.0.0.1:{port}", settings, process)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, (folder / "serve.log").read_text()[-3000:]
+            try:
+                if service.call("/health")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, "the service did not answer within 180 s"
+            time.sleep(0.5)
+        yield service
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _tracks(small_raw_dir: Path, n: int) -> pd.DataFrame:
+    """``n`` tracks as a user would send them: no popularity, text values, some spoiled."""
+    frame = pd.read_csv(
+        small_raw_dir / "spotify_600k" / "tracks.csv", dtype=str, keep_default_na=False, nrows=n
+    ).drop(columns="popularity")
+    frame.loc[3, "danceability"] = "50"
+    frame.loc[5, "release_date"] = "20"
+    frame.loc[7, "energy"] = "loud"
+    frame.loc[9, "tempo"] = ""
+    return frame
+
+
+def test_health_and_model_name_the_champion(service: Service) -> None:
+    champion = warehouse_champion(service.settings)
+    status, health = service.call("/health")
+    assert status == 200 and health["status"] == "ok"
+    assert health["run_id"] == champion["run_id"]
+    status, model = service.call("/model")
+    assert status == 200
+    assert model["run_id"] == champion["run_id"]
+    assert model["registered_version"] == champion["version"]
+    assert model["name"] == champion["label"]
+    assert model["data_fingerprint"] == champion["fingerprint"]
+    assert (
+        set(model["decision_rule_weights"])
+        == set(model["classes"])
+        == {
+            "ice_cold",
+            "lukewarm",
+            "blazing_hot",
+        }
+    )
+    assert set(model["holdout"]) == {"accuracy", "macro_f1", "log_loss", "ece"}
+    assert model["trained_at"].endswith("Z") and model["data_origin"]
+
+
+def test_a_thousand_tracks_score_as_predict_does(
+    service: Service, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    frame = _tracks(small_raw_dir, 1_000)
+    source = tmp_path / "new.csv"
+    frame.to_csv(source, index=False)
+    predict.predict_csv(service.settings, source, tmp_path / "out.csv")
+    batch = pd.read_csv(tmp_path / "out.csv", dtype={"id": str})
+    status, body = service.call("/predict", {"tracks": frame.to_dict("records")})
+    assert status == 200, body
+    entries = body["predictions"]
+    assert body["run_id"] == warehouse_champion(service.settings)["run_id"]
+    assert len(entries) == len(batch) == 1_000
+    assert [e["id"] for e in entries] == list(batch["id"])  # in input order
+    assert [e["status"] for e in entries] == list(batch["status"])
+    assert [e["rejection_reason"] for e in entries] == [
+        r if isinstance(r, str) else None for r in batch["rejection_reason"]
+    ]
+    assert {e["rejection_reason"] for e in entries} >= {
+        "feature out of range",
+        "unparseable release date",
+        "unparseable number",
+        "missing feature",
+    }
+    scored = batch["status"] == "scored"
+    assert scored.sum() > 900
+    assert [e["predicted_class"] for e in entries if e["status"] == "scored"] == list(
+        batch.loc[scored, "predicted_class"]
+    )
+    for entry, (_, row) in zip(entries, batch.iterrows(), strict=True):
+        if entry["status"] == "scored":
+            for name, p in entry["class_probabilities"].items():
+                assert abs(p - row[f"prob_{name}"]) <= 1e-9
+            assert abs(sum(entry["class_probabilities"].values()) - 1) < 1e-5
+        else:
+            assert entry["class_probabilities"] is None and entry["predicted_class"] is None
+
+
+def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir: Path) -> None:
+    track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
+    del track["id"], track["id_artists"]
+    status, body = service.call("/predict", {"tracks": [track, track]})
+    assert status == 200
+    first, second = body["predictions"]
+    assert first["status"] == "scored" and len(first["id"]) == 22
+    assert second["id"] == first["id"]  # the id is made from the content: the same track
+    assert second["rejection_reason"] == "duplicate id"
+
+
+@pytest.mark.parametrize(
+    ("body", "raw", "status", "message"),
+    [
+        (
+            {"tracks": [{"name": "x"}]},
+            None,
+            422,
+            "tracks[0] lacks the columns duration_ms, explicit, artists",
+        ),
+        ({"songs": []}, None, 422, "unknown key 'songs'"),
+        ({}, None, 422, "missing key 'tracks'"),
+        (None, b"not json", 422, "the body is not JSON"),
+        ({"tracks": [{}] * (MAX_TRACKS + 1)}, None, 413, "over the limit of 1,000"),
+        ({"tracks": [{"name": "x" * 5_000}] * 500}, None, 413, "bytes, over the limit"),
+    ],
+)
+def test_a_bad_request_is_one_json_line_naming_what_is_wrong(
+    service: Service, body: Any, raw: bytes | None, status: int, message: str
+) -> None:
+    code, answer = service.call("/predict", body, raw=raw)
+    assert code == status
+    assert set(answer) == {"error"} and message in answer["error"]
+    assert "\n" not in answer["error"]
+
+
+def test_a_champion_promoted_while_serving_scores_the_next_request(
+    service: Service, small_raw_dir: Path
+) -> None:
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
+    from python_ml.tracks.champion import promote
+
+    champion = warehouse_champion(service.settings)
+    # An ML engineer ships another finished run: the majority baseline.
+    (majority,) = train.train_tracks(service.settings, small_config(), only=["majority"])
+    assert majority.run_id != champion["run_id"]
+    setup_mlflow(service.settings, TRACKS_EXPERIMENT)
+    promote(
+        service.settings,
+        majority.run_id,
+        majority.model_uri,
+        "promoted by hand (test)",
+        champion["fingerprint"],
+    )
+    after = warehouse_champion(service.settings)["run_id"]
+    assert after == majority.run_id
+    track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
+    deadline = time.monotonic() + 30  # the service looks for a new champion every 5 s
+    while True:
+        status, body = service.call("/predict", {"tracks": [track]})
+        assert status == 200
+        if body["run_id"] == after or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert body["run_id"] == after
+    assert service.call("/reload", {})[1] == {"run_id": after, "changed": False}
