@@ -217,7 +217,7 @@ def create_app(
                     "class_probabilities": (
                         {c: float(getattr(row, f"prob_{c}")) for c in classes} if ok else None
                     ),
-                    "reasons": [],
+                    "reasons": (row.reasons or []) if ok else [],
                     "rejection_reason": None if ok else row.rejection_reason,
                     "rejection_detail": None if ok else _text(row.rejection_detail),
                 }

@@ -78,6 +78,12 @@ elif result is not None:
         probabilities = {c[len("prob_") :]: row[c] for c in result.columns if c.startswith("prob_")}
         st.success(f"Predicted class: **{row['predicted_class']}**")
         st.bar_chart(pd.Series(probabilities, name="probability"), horizontal=True)
+        if isinstance(row.get("reasons"), str):
+            st.markdown(
+                f"**Why {row['predicted_class']}**: {row['reasons']} (the features that moved "
+                "the called class's score most, in standardised units: each is the model's "
+                "coefficient times the track's standardised value)."
+            )
         weights = app_data.decision_weights(settings)
         most_probable = max(probabilities, key=probabilities.get)
         here = f" (here {most_probable})" if most_probable != row["predicted_class"] else ""

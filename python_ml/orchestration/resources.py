@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
+from python_ml.orchestration.versions import DBT_FILE_SUFFIXES
 from python_ml.settings import PROJECT_ROOT, Settings, load_settings
 
 # What the manifest is parsed from: a newer file means a stale manifest.
@@ -63,7 +64,8 @@ def _newest_input(root: Path) -> float:
         path = root / name
         files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
         for file in files:
-            newest = max(newest, file.stat().st_mtime)
+            if file.name.endswith(DBT_FILE_SUFFIXES):  # not the pytest files under tests/
+                newest = max(newest, file.stat().st_mtime)
     return newest
 
 

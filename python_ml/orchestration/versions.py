@@ -35,13 +35,27 @@ DBT_CONFIG_FILES = ("dbt_project.yml", "profiles/profiles.yml")
 DBT_PROJECT_FILES = DBT_NODE_FILES + DBT_CONFIG_FILES
 
 
-def files_hash(*relpaths: str, root: Path = PROJECT_ROOT) -> str:
-    """A hash of the files under these paths (names and bytes)."""
+# The files dbt reads under its paths (tests/ also holds the pytest suite, which it does not).
+DBT_FILE_SUFFIXES = (".sql", ".yml", ".yaml", ".csv", ".md")
+
+
+def dbt_files_hash(*relpaths: str, root: Path = PROJECT_ROOT) -> str:
+    """:func:`files_hash` of the files dbt reads under these paths."""
+    return files_hash(*relpaths, root=root, suffixes=DBT_FILE_SUFFIXES)
+
+
+def files_hash(
+    *relpaths: str, root: Path = PROJECT_ROOT, suffixes: tuple[str, ...] | None = None
+) -> str:
+    """A hash of the files under these paths (names and bytes), only those ending in one of
+    ``suffixes`` when given."""
     digest = hashlib.sha256()
     for rel in relpaths:
         path = root / rel
         files = [path] if path.is_file() else sorted(path.rglob("*")) if path.exists() else []
         for file in files:
+            if suffixes is not None and not file.name.endswith(suffixes):
+                continue
             if file.is_file() and "__pycache__" not in file.parts:
                 digest.update(file.relative_to(root).as_posix().encode())
                 digest.update(file.read_bytes())
@@ -71,8 +85,8 @@ def ml_inputs_inputs(settings: Settings) -> dict[str, Any]:
     from python_ml.warehouse import catalog
 
     return {
-        "dbt project": files_hash(*DBT_NODE_FILES),
-        "dbt configuration": files_hash(*DBT_CONFIG_FILES),
+        "dbt project": dbt_files_hash(*DBT_NODE_FILES),
+        "dbt configuration": dbt_files_hash(*DBT_CONFIG_FILES),
         "raw files": _jsonable(
             _query(
                 settings,
@@ -158,8 +172,8 @@ def marts_inputs(settings: Settings) -> dict[str, Any]:
     from python_ml.warehouse import catalog
 
     return {
-        "dbt project": files_hash(*DBT_NODE_FILES),
-        "dbt configuration": files_hash(*DBT_CONFIG_FILES),
+        "dbt project": dbt_files_hash(*DBT_NODE_FILES),
+        "dbt configuration": dbt_files_hash(*DBT_CONFIG_FILES),
         # What the ML inputs were built from (a change of the project alone is the line above).
         "ml inputs": recorded_inputs(settings, "dbt_ml_inputs").get("raw files"),
         "ml tables": ml_tables(settings),
@@ -182,7 +196,7 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
 def docs_inputs(settings: Settings) -> dict[str, Any]:
     site = settings.project_root / "target" / "index.html"
     return {
-        "dbt project": files_hash(*DBT_PROJECT_FILES),
+        "dbt project": dbt_files_hash(*DBT_PROJECT_FILES),
         "prediction marts": data_version(settings, "dbt_prediction_marts"),
         "outputs": site.stat().st_mtime if site.exists() else None,
     }

@@ -302,7 +302,10 @@ def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
         if column in frame.columns:  # an empty optional field is a missing one
             frame[column] = frame[column].map(lambda v: None if str(v).strip() == "" else v)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    from python_ml.tracks.scorer import reasons_text
+
     champion, scored = scorer(settings).score_records(records)
+    scored["reasons"] = scored["reasons"].map(reasons_text)
     scored.insert(scored.columns.get_loc("predicted_class"), "run_id", champion.run_id)
     scored.insert(scored.columns.get_loc("predicted_class"), "model_version", champion.version)
     scored.insert(scored.columns.get_loc("predicted_class"), "data_origin", champion.data_origin)

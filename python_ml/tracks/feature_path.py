@@ -49,9 +49,9 @@ class FeaturePathError(RuntimeError):
 
 
 def _project_version(settings: Settings) -> str:
-    from python_ml.orchestration.versions import DBT_PROJECT_FILES, files_hash
+    from python_ml.orchestration.versions import DBT_PROJECT_FILES, dbt_files_hash
 
-    return files_hash(*DBT_PROJECT_FILES, root=settings.project_root)[:16]
+    return dbt_files_hash(*DBT_PROJECT_FILES, root=settings.project_root)[:16]
 
 
 def compiled_models(settings: Settings) -> dict[str, Any]:

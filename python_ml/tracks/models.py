@@ -79,6 +79,22 @@ class FittedModel:
         """The class index called for each row: the model's decision rule."""
         return decide(proba, self.decision_weights)
 
+    def explain(
+        self, frame: pd.DataFrame, called: np.ndarray
+    ) -> tuple[np.ndarray, pd.DataFrame] | None:
+        """Why each row got its class: the baseline of the called class's score and each
+        feature's contribution to it (columns: the features), which add up to that score (the
+        estimator's, before calibration); None for a kind with no exact explanation yet."""
+        x = self.preprocessor.transform(frame[self.features]).astype(np.float64)
+        explained = KINDS[self.kind].contributions(self.estimator, x)
+        if explained is None:
+            return None
+        baseline, parts = explained
+        rows = np.arange(len(x))
+        names = list(self.preprocessor.get_feature_names_out())
+        contributions = pd.DataFrame(parts[rows, :, called], columns=names, index=frame.index)
+        return baseline[rows, called], contributions[[f for f in self.features if f in names]]
+
 
 def fit_model(
     spec: ModelSpec,

@@ -28,7 +28,14 @@ from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.steps import step
 from python_ml.tracks.feature_path import DerivedTracks
-from python_ml.tracks.scorer import PROBABILITY_DECIMALS, REJECTED, SCORED, Champion, Scorer
+from python_ml.tracks.scorer import (
+    PROBABILITY_DECIMALS,
+    REJECTED,
+    SCORED,
+    Champion,
+    Scorer,
+    reasons_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +161,7 @@ def score_file(
     result.insert(result.columns.get_loc("predicted_class"), "run_id", champion.run_id)
     result.insert(result.columns.get_loc("predicted_class"), "model_version", champion.version)
     result.insert(result.columns.get_loc("predicted_class"), "data_origin", champion.data_origin)
+    result["reasons"] = result["reasons"].map(reasons_text)
     result["scored_at"] = f"{utc_now():%Y-%m-%dT%H:%M:%SZ}"
     return champion, result
 

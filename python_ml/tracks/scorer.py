@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from python_ml.settings import Settings
@@ -23,6 +24,41 @@ from python_ml.tracks.feature_path import DerivedTracks, FeaturePath
 SCORED = "scored"
 REJECTED = "rejected"
 PROBABILITY_DECIMALS = 6  # what the outputs round probabilities to (they sum to 1 within 1e-5)
+REASONS_SHOWN = 3  # the features that moved the called class's score most
+
+
+def reasons(model: Any, features: pd.DataFrame, called: Any) -> list[list[dict[str, Any]]] | None:
+    """Per row, the features that moved the called class's score most: ``{"feature",
+    "value", "contribution"}``, largest first; None when the model's kind has no exact
+    explanation yet (tracks/kinds/)."""
+    explained = model.explain(features, called)
+    if explained is None:
+        return None
+    _, contributions = explained
+    values = features[contributions.columns].to_numpy()
+    parts = contributions.to_numpy()
+    names = list(contributions.columns)
+    out = []
+    for i in range(len(parts)):
+        top = sorted(range(len(names)), key=lambda j: -abs(parts[i, j]))[:REASONS_SHOWN]
+        out.append(
+            [
+                {
+                    "feature": names[j],
+                    "value": None if values[i, j] != values[i, j] else float(values[i, j]),
+                    "contribution": round(float(parts[i, j]), 3),
+                }
+                for j in top
+            ]
+        )
+    return out
+
+
+def reasons_text(entries: list[dict[str, Any]] | None) -> str | None:
+    """``release year +1.4, artist followers +0.9, acousticness -0.6``."""
+    if not entries:
+        return None
+    return ", ".join(f"{e['feature'].replace('_', ' ')} {e['contribution']:+.1f}" for e in entries)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +106,8 @@ def load_scoring_champion(settings: Settings) -> Champion:
 
 def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     """One row per input row, in input order: line, id, name, status, rejection reason and
-    detail, the class called and one rounded probability per class (empty when rejected)."""
+    detail, the class called, one rounded probability per class and the reasons (the features
+    that moved the called class's score most; empty when rejected)."""
     from python_ml.tracking.registry import model_output
 
     model = champion.model
@@ -79,14 +116,16 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     probabilities = [f"prob_{name}" for name in model.class_names]
     if not derived.features.empty:
         output = model_output(model, derived.features)
+        called = np.array([model.class_names.index(c) for c in output["predicted_class"]])
+        why = reasons(model, derived.features, called)
+        output["reasons"] = why if why is not None else [None] * len(output)
         output[probabilities] = output[probabilities].round(PROBABILITY_DECIMALS)
         output.insert(0, "id", derived.features["track_id"].to_numpy())
         result = result.merge(output, on="id", how="left")
         result.loc[result["status"] == REJECTED, output.columns[1:]] = None
     else:
-        for column in probabilities:
+        for column in [*probabilities, "predicted_class", "reasons"]:
             result[column] = None
-        result["predicted_class"] = None
     return result[
         [
             "line",
@@ -97,6 +136,7 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
             "rejection_detail",
             "predicted_class",
             *probabilities,
+            "reasons",
         ]
     ]
 

@@ -75,6 +75,13 @@ class ModelKind:
     def proba(self, estimator: Any, x: np.ndarray) -> np.ndarray:
         return estimator.predict_proba(x)
 
+    def contributions(self, estimator: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Each feature's additive part of each class's score for the preprocessed rows ``x``:
+        ``(baseline, contributions)`` of shapes ``(rows, classes)`` and ``(rows, features,
+        classes)``, baseline plus the contributions equal to the score; None for a kind with no
+        exact explanation yet."""
+        return None
+
     def check_classes(self, estimator: Any, n_classes: int) -> None:
         """A fold without some class must still give one probability column per class."""
         classes = list(getattr(estimator, "classes_", []))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from pydantic import field_validator
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -53,6 +54,17 @@ class LogisticRegressionKind(ModelKind):
             random_state=seed,
         )
         return estimator.fit(xt, yt), {}
+
+    def contributions(self, estimator: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact: the score of a class is its logit, intercept plus coefficient times the
+        standardised value of each feature."""
+        coef = np.asarray(estimator.coef_, dtype=np.float64)  # (classes, features)
+        intercept = np.asarray(estimator.intercept_, dtype=np.float64)
+        if coef.shape[0] == 1:  # two classes: one logit, for the second class (and minus it)
+            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-1, 1]) * intercept / 2
+        x = np.asarray(x, dtype=np.float64)
+        parts = x[:, :, None] * coef.T[None, :, :]
+        return np.broadcast_to(intercept, (len(x), len(intercept))).copy(), parts
 
 
 class HistGradientBoostingParams(Params):
