@@ -172,6 +172,8 @@ def bench_scale(scale: float, root: Path, log_file: Path) -> dict[str, Measureme
     stage("dbt build: prediction marts", *py, "marts")
     stage("charts", *py, "charts")
     stage("app: render every page twice", sys.executable, "-m", "benchmarks.bench_app", "--json")
+    if scale == 1.0:  # its own section of BENCHMARKS.md: latency, batches, soak, predict
+        stage("service: latency, batches, soak", sys.executable, "-m", "benchmarks.bench_service")
     with duckdb.connect(env["MUSIC_WAREHOUSE"], read_only=True) as con:
         predict_rows = con.execute("select count(*) from marts.fct_predict_tracks").fetchone()[0]
     results["score predict split"].rows = predict_rows  # type: ignore[attr-defined]

@@ -98,7 +98,11 @@ def create_app(
         "validation and feature rules. Classes: ice-cold (popularity 0-30), lukewarm (31-69), "
         "blazing-hot (70-100).",
         version="1",
+        docs_url=None,
+        redoc_url=None,
     )
+    app.openapi_version = "3.0.3"  # what Swagger UI 4 (served below without a CDN) reads
+    _offline_docs(app)
 
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse(status_code=status, content={"error": message})
@@ -145,7 +149,7 @@ def create_app(
                 "could not look for a new champion (%s): still run %s", exc, scorer.champion.run_id
             )
 
-    @app.get("/health")
+    @app.get("/health", summary="Is the service up, and which run scores")
     def health() -> dict[str, Any]:
         return {
             "status": "ok",
@@ -153,7 +157,7 @@ def create_app(
             "model_version": scorer.champion.version,
         }
 
-    @app.get("/model")
+    @app.get("/model", summary="The champion: run, version, data, rule, holdout figures")
     def model() -> dict[str, Any]:
         refresh()
         champion = scorer.champion
@@ -177,12 +181,12 @@ def create_app(
             },
         }
 
-    @app.post("/reload")
+    @app.post("/reload", summary="Look for a new champion now")
     def reload() -> dict[str, Any]:
         changed = scorer.refresh(force=True)
         return {"run_id": scorer.champion.run_id, "changed": changed}
 
-    @app.post("/predict")
+    @app.post("/predict", summary="Score tracks (one entry per track, in order)")
     def predict(
         body: Annotated[
             PredictRequest,
@@ -230,6 +234,26 @@ def create_app(
         }
 
     return app
+
+
+def _offline_docs(app: Any) -> None:
+    """OpenAPI's Swagger UI at /docs from the swagger-ui-bundle package, so the page works on a
+    machine without internet (FastAPI's default loads it from a CDN)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-static", StaticFiles(directory=str(swagger_ui_path)), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Any:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title}: OpenAPI",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png",
+        )
 
 
 def _text(value: Any) -> str | None:

@@ -8,7 +8,8 @@ DuckDB for each batch: the same SQL as the warehouse, from the one definition, i
 ``predict``, the app's score page and the HTTP service (``serve``) all use it.
 
 The artists are read once, from the project's raw ``artists.csv`` through the loader and the
-same models. Each batch replaces the raw tracks table; the track models are views over it.
+same models. Each batch replaces the raw tracks table and rebuilds the track models' tables
+from it, in build order.
 """
 
 from __future__ import annotations
@@ -191,12 +192,21 @@ class FeaturePath:
             f"create or replace table raw.{TRACKS.dataset}__{TRACKS.table} "
             f"(file_line bigint, {columns}, _loaded_at timestamp)"
         )
+        # Every model a table: the ones upstream of the tracks built now, the tracks' own
+        # rebuilt for each batch in build order (each model's SQL runs once per batch).
+        self.per_batch = []
         for node in self.compiled["nodes"]:
             if node["resource_type"] == "seed":
                 self._load_seed(node)
             elif node["resource_type"] == "model":
-                kind = "view" if node["per_batch"] else "table"
-                self.con.execute(f"create or replace {kind} {_relation(node)} as {node['sql']}")
+                self.con.execute(f"create or replace table {_relation(node)} as {node['sql']}")
+                if node["per_batch"]:
+                    self.per_batch.append(node)
+
+    def _rebuild(self) -> None:
+        for node in self.per_batch:
+            self.con.execute(f"delete from {_relation(node)}")
+            self.con.execute(f"insert into {_relation(node)} {node['sql']}")
 
     def _load_artists(self) -> None:
         """The project's artists.csv through the loader (its rejections included), or none:
@@ -276,6 +286,8 @@ class FeaturePath:
 
     def _derived(self, features: list[str], load_rejects: bool) -> DerivedTracks:
         from python_ml.warehouse import catalog, db
+
+        self._rebuild()
 
         for feature in features:
             db.check_identifier(feature)

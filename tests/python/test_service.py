@@ -142,6 +142,17 @@ def test_health_and_model_name_the_champion(service: Service) -> None:
     assert model["trained_at"].endswith("Z") and model["data_origin"]
 
 
+def test_the_openapi_page_works_offline_with_an_example(service: Service) -> None:
+    with urllib.request.urlopen(service.url + "/docs", timeout=30) as page:
+        html = page.read().decode()
+    assert "/docs-static/swagger-ui-bundle.js" in html and "cdn." not in html
+    with urllib.request.urlopen(service.url + "/docs-static/swagger-ui-bundle.js") as script:
+        assert script.status == 200 and len(script.read()) > 100_000
+    status, spec = service.call("/openapi.json")
+    assert status == 200 and spec["openapi"].startswith("3.0")
+    assert "A new song" in json.dumps(spec["paths"]["/predict"])  # the example request
+
+
 def test_a_thousand_tracks_score_as_predict_does(
     service: Service, small_raw_dir: Path, tmp_path: Path
 ) -> None:
