@@ -55,10 +55,10 @@ def reasons(model: Any, features: pd.DataFrame, called: Any) -> list[list[dict[s
 
 
 def reasons_text(entries: list[dict[str, Any]] | None) -> str | None:
-    """``release year +1.4, artist followers +0.9, acousticness -0.6``."""
+    """``release year +1.42, artist followers +0.91, acousticness -0.60``."""
     if not entries:
         return None
-    return ", ".join(f"{e['feature'].replace('_', ' ')} {e['contribution']:+.1f}" for e in entries)
+    return ", ".join(f"{e['feature'].replace('_', ' ')} {e['contribution']:+.2f}" for e in entries)
 
 
 @dataclasses.dataclass(frozen=True)
