@@ -29,6 +29,7 @@ log = logging.getLogger("python_ml")
 MAX_TRACKS = int(os.environ.get("MUSIC_SERVE_MAX_TRACKS", "10000"))
 MAX_BODY_BYTES = int(os.environ.get("MUSIC_SERVE_MAX_BYTES", str(20 * 1024 * 1024)))
 CHECK_CHAMPION_EVERY = 5.0  # seconds between two looks for a new champion
+DRAIN_AT_MOST = 64 * 1024 * 1024  # bytes of an oversized body read before the 413
 
 EXAMPLE_TRACK = {
     "name": "A new song",
@@ -111,6 +112,13 @@ def create_app(
     async def limit_body(request: Request, call_next: Any) -> Any:
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > max_body_bytes:
+            # Read (and drop) what the client sends before answering, up to a bound: a client
+            # still sending when the connection closes sees a broken pipe, not the 413.
+            drained = 0
+            async for chunk in request.stream():
+                drained += len(chunk)
+                if drained > DRAIN_AT_MOST:
+                    break
             return error(
                 413,
                 f"the body is {int(length):,} bytes, over the limit of {max_body_bytes:,}: "

@@ -192,21 +192,50 @@ class FeaturePath:
             f"create or replace table raw.{TRACKS.dataset}__{TRACKS.table} "
             f"(file_line bigint, {columns}, _loaded_at timestamp)"
         )
-        # Every model a table: the ones upstream of the tracks built now, the tracks' own
-        # rebuilt for each batch in build order (each model's SQL runs once per batch).
+        # The models upstream of the tracks (artists, seeds) are tables built now; the tracks'
+        # own run for each batch as one statement, each model a CTE of it (one query plan,
+        # not one per model).
         self.per_batch = []
         for node in self.compiled["nodes"]:
             if node["resource_type"] == "seed":
                 self._load_seed(node)
-            elif node["resource_type"] == "model":
+            elif node["resource_type"] == "model" and not node["per_batch"]:
                 self.con.execute(f"create or replace table {_relation(node)} as {node['sql']}")
-                if node["per_batch"]:
-                    self.per_batch.append(node)
+            elif node["resource_type"] == "model":
+                self.per_batch.append(node)
+        self._queries: dict[tuple[str, ...], str] = {}
 
-    def _rebuild(self) -> None:
+    def _batch_query(self, features: list[str]) -> str:
+        """One statement from the batch's raw rows to every row's rejection and the passing
+        rows' features: the per-batch models' compiled SQL as CTEs, in build order."""
+        key = tuple(features)
+        if key in self._queries:
+            return self._queries[key]
+        database = self.compiled["database"]
+        names = {f'"{database}".{_relation(n)}': f'"batch__{n["name"]}"' for n in self.per_batch}
+        ctes = []
         for node in self.per_batch:
-            self.con.execute(f"delete from {_relation(node)}")
-            self.con.execute(f"insert into {_relation(node)} {node['sql']}")
+            sql = node["sql"]
+            for relation, cte in names.items():
+                sql = sql.replace(relation, cte)
+            ctes.append(f'"batch__{node["name"]}" as (\n{sql}\n)')
+        for node in self.per_batch:
+            if any(_relation(node) in c for c in ctes):  # a reference left unreplaced
+                raise FeaturePathError(
+                    f"the compiled SQL refers to {_relation(node)} in a form the scoring path "
+                    "does not recognise; run `make clean` and score again"
+                )
+        selected = ", ".join(f"cast(e.{f} as double) as {f}" for f in features)
+        query = (
+            "with " + ",\n".join(ctes) + "\n"
+            "select v.source_row_number + 1 as line, v.track_id as id, v.track_name as name, "
+            "v.rejection_reason, v.rejection_detail, e.track_id as feature_track_id, "
+            f"{selected} "
+            f'from "batch__{VALIDATED_MODEL}" as v left join "batch__{TARGET_MODEL}" as e '
+            "on v.rejection_reason is null and e.track_id = v.track_id order by line"
+        )
+        self._queries[key] = query
+        return query
 
     def _load_artists(self) -> None:
         """The project's artists.csv through the loader (its rejections included), or none:
@@ -287,26 +316,24 @@ class FeaturePath:
     def _derived(self, features: list[str], load_rejects: bool) -> DerivedTracks:
         from python_ml.warehouse import catalog, db
 
-        self._rebuild()
-
         for feature in features:
             db.check_identifier(feature)
-        validated = next(n for n in self.compiled["nodes"] if n["name"] == VALIDATED_MODEL)
-        enriched = next(n for n in self.compiled["nodes"] if n["name"] == TARGET_MODEL)
-        quarantined = (
-            "union all select file_line, null, null, 'unparseable row', "
-            "lower(error_type) || ': ' || error_message "
-            f"from {catalog.LOAD_REJECTS} where table_name = 'tracks' "
-            if load_rejects
-            else ""
+        result = self.con.execute(self._batch_query(features)).df()
+        rows = result[["line", "id", "name", "rejection_reason", "rejection_detail"]]
+        if load_rejects:  # lines the loader could not parse as CSV
+            quarantined = self.con.execute(
+                "select file_line as line, null as id, null as name, "
+                "'unparseable row' as rejection_reason, "
+                "lower(error_type) || ': ' || error_message as rejection_detail "
+                f"from {catalog.LOAD_REJECTS} where table_name = 'tracks'"
+            ).df()
+            if not quarantined.empty:
+                rows = pd.concat([rows, quarantined.astype(rows.dtypes.to_dict())])
+                rows = rows.sort_values("line", kind="stable")
+        passing = result[result["feature_track_id"].notna()]
+        derived = (
+            passing[["feature_track_id", *features]]
+            .rename(columns={"feature_track_id": "track_id"})
+            .sort_values("track_id", kind="stable")
         )
-        rows = self.con.execute(
-            "select source_row_number + 1 as line, track_id as id, track_name as name, "
-            f"rejection_reason, rejection_detail from {_relation(validated)} "
-            f"{quarantined}order by line"
-        ).df()
-        selected = ", ".join(f"cast(e.{f} as double) as {f}" for f in features)
-        derived = self.con.execute(
-            f"select e.track_id, {selected} from {_relation(enriched)} as e order by e.track_id"
-        ).df()
-        return DerivedTracks(rows, derived)
+        return DerivedTracks(rows.reset_index(drop=True), derived.reset_index(drop=True))

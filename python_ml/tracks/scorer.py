@@ -155,15 +155,22 @@ class Scorer:
     def refresh(self, force: bool = False) -> bool:
         """Load the warehouse's champion again if it changed (at most every ``check_every``
         seconds unless ``force``); True when a new one was loaded."""
-        from python_ml.tracking.registry import warehouse_champion
+        from python_ml.warehouse import catalog, db
 
         if not force and time.monotonic() - self._checked < self.check_every:
             return False
         with self._lock:
             self._checked = time.monotonic()
-            if warehouse_champion(self.settings)["run_id"] == self.champion.run_id:
+            # A look-up of milliseconds: the warehouse is held read-only as briefly as it can
+            # be, so the pipeline's writes are not kept waiting.
+            with db.connect(self.settings.warehouse) as con:
+                row = con.execute(
+                    f"select run_id from {catalog.MODEL_RUNS} where task = 'tracks' and "
+                    "is_champion order by finished_at desc limit 1"
+                ).fetchone()
+            if row is None or row[0] == self.champion.run_id:
                 return False
-            self.champion = load_scoring_champion(self.settings)
+            self.champion = load_scoring_champion(self.settings)  # checked against its data
             return True
 
     def score_records(self, records: Sequence[dict[str, Any]]) -> tuple[Champion, pd.DataFrame]:

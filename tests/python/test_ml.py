@@ -230,6 +230,7 @@ def test_predict_writes_classes_and_probabilities(
         "prob_ice_cold",
         "prob_lukewarm",
         "prob_blazing_hot",
+        "reasons",  # the features that moved the called class's score most
         "scored_at",
     ]
     with duckdb.connect(str(trained.warehouse), read_only=True) as con:
