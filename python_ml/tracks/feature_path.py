@@ -149,8 +149,6 @@ def _as_text(value: Any) -> str | None:
         return "1" if value else "0"
     if isinstance(value, list | tuple):
         return repr([str(v) for v in value])
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return repr(value)
     return str(value)
 
 

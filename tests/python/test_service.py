@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from browser import free_port, wait_for_http
 from conftest import PROJECT_ROOT
 from test_ml import small_config
 
@@ -50,12 +50,6 @@ class Service:
             return exc.code, json.loads(exc.read())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def service(
     built_warehouse: Path, small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory
@@ -70,7 +64,7 @@ def service(
         reports_dir=folder / "reports",
     )
     train.train_tracks(settings, small_config())
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MUSIC_RAW_DIR": str(settings.raw_dir),
@@ -89,16 +83,10 @@ def service(
     )
     service = Service(f"http://127.0.0.1:{port}", settings, process)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, (folder / "serve.log").read_text()[-3000:]
-            try:
-                if service.call("/health")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert time.monotonic() < deadline, "the service did not answer within 180 s"
-            time.sleep(0.5)
+        try:
+            wait_for_http(f"{service.url}/health", seconds=180, process=process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise AssertionError(f"{exc}: {(folder / 'serve.log').read_text()[-3000:]}") from None
         yield service
     finally:
         process.terminate()

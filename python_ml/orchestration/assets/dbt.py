@@ -116,7 +116,9 @@ def _build(
     # The manifest this build compared with next time (written by dbt into its target path).
     keep = state_dir(settings, target)
     keep.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(target_path / "manifest.json", keep / "manifest.json")
+    partial = keep / "manifest.json.partial"  # replaced in one step: never half a manifest
+    shutil.copyfile(target_path / "manifest.json", partial)
+    partial.replace(keep / "manifest.json")
     # Row counts after dbt has released the warehouse (DuckDB allows one writer).
     tables = {}
     for event in events:
