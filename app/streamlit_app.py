@@ -7,15 +7,21 @@ song through the same path as `python -m python_ml predict`.
 import streamlit as st
 
 st.set_page_config(page_title="music-popularity", page_icon=":material/music_note:", layout="wide")
+overview = st.Page(
+    "views/overview.py", title="Overview", icon=":material/insights:", url_path="overview"
+)
+
+
+def _home() -> None:
+    """`/` opens the overview at its own address (a default page lives only at `/`, so
+    `/overview` would be "Page not found")."""
+    st.switch_page(overview)
+
+
 navigation = st.navigation(
     [
-        st.Page(
-            "views/overview.py",
-            title="Overview",
-            icon=":material/insights:",
-            url_path="overview",
-            default=True,
-        ),
+        st.Page(_home, title="Home", url_path="home", default=True, visibility="hidden"),
+        overview,
         st.Page(
             "views/predictions.py",
             title="Predictions",

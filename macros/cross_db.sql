@@ -171,3 +171,32 @@
 {% macro spark__list_has_non_alphanumeric(expr) -%}
     (size(filter({{ expr }}, x -> not (x rlike '^[0-9A-Za-z]+$'))) > 0)
 {%- endmacro %}
+
+{#- The list of the `fractions` quantiles of `expr` (an aggregate). -#}
+{% macro quantile_list(expr, fractions) -%}
+    {{ return(adapter.dispatch('quantile_list', 'music_popularity')(expr, fractions)) }}
+{%- endmacro %}
+{% macro default__quantile_list(expr, fractions) -%}
+    quantile_cont({{ expr }}, [{{ fractions | join(', ') }}])
+{%- endmacro %}
+{% macro spark__quantile_list(expr, fractions) -%}
+    percentile({{ expr }}, array({{ fractions | join(', ') }}))
+{%- endmacro %}
+
+{#- The distinct values of a list, ascending. -#}
+{% macro sorted_distinct(expr) -%}
+    {{ return(adapter.dispatch('sorted_distinct', 'music_popularity')(expr)) }}
+{%- endmacro %}
+{% macro default__sorted_distinct(expr) -%} list_sort(list_distinct({{ expr }})) {%- endmacro %}
+{% macro spark__sorted_distinct(expr) -%} array_sort(array_distinct({{ expr }})) {%- endmacro %}
+
+{#- How many elements of a list of numbers are below `value`. -#}
+{% macro count_below(expr, value) -%}
+    {{ return(adapter.dispatch('count_below', 'music_popularity')(expr, value)) }}
+{%- endmacro %}
+{% macro default__count_below(expr, value) -%}
+    len(list_filter({{ expr }}, lambda x: x < {{ value }}))
+{%- endmacro %}
+{% macro spark__count_below(expr, value) -%}
+    size(filter({{ expr }}, x -> x < {{ value }}))
+{%- endmacro %}

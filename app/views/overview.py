@@ -4,10 +4,14 @@ import altair as alt
 import app_ui
 import streamlit as st
 
+from python_ml.reports.palette import class_colors
+
 st.title("Track popularity: the champion and its figures")
 champion = app_ui.read("champion_run")
 app_ui.origin_banner(champion["data_origin"])
 data = app_ui.read("overview")
+classes = app_ui.read("classes")
+labels = dict(zip(classes["class_name"], classes["class_label"], strict=True))
 board = data.leaderboard
 row = board[board["run_id"] == champion["run_id"]]
 scored = board[board["is_champion"]] if row.empty else row
@@ -34,28 +38,42 @@ st.caption(
 )
 
 st.subheader("Leaderboard")
-st.caption(
-    "Validation picks the champion; holdout figures are computed for the champion only, when "
-    "it scores (empty for the others). Forward in time: trained on releases up to the cutoff "
-    "year, evaluated on later ones. New artist: tracks whose first artist has no track in the "
-    "fitting rows."
-)
 columns = {
     "leaderboard_rank": "rank",
     "model_label": "model",
     "is_champion": "champion",
-    "validation_accuracy": "val accuracy",
-    "validation_macro_f1": "val macro-F1",
+    "validation_accuracy": "val acc",
+    "validation_macro_f1": "val F1",
     "validation_log_loss": "val log loss",
     "validation_ece": "val ECE",
-    "holdout_accuracy": "holdout accuracy",
-    "holdout_macro_f1": "holdout macro-F1",
-    "time_split_macro_f1": "forward-in-time macro-F1",
-    "new_artist_macro_f1": "new-artist macro-F1",
-    "duration_seconds": "fit seconds",
+    "time_split_macro_f1": "fwd-time F1",
+    "new_artist_macro_f1": "new-artist F1",
+    "holdout_accuracy": "holdout acc",
+    "holdout_macro_f1": "holdout F1",
+    "duration_seconds": "fit s",
 }
+st.caption(
+    "Validation picks the champion. F1: macro-F1 of the model's decision rule. fwd-time: "
+    "trained on releases up to the cutoff year, tested on later ones; new-artist: on artists "
+    "held out with all their tracks; blank: not measured (holdout: champion only)."
+)
+
+
+def _shown(value, digits: int = 3) -> str:
+    return "" if value is None or value != value else f"{value:,.{digits}f}"
+
+
+table = board[list(columns)].copy()
+for key in columns:
+    if key.startswith(("validation", "holdout", "time_split", "new_artist")):
+        table[key] = table[key].map(_shown)
+table["duration_seconds"] = table["duration_seconds"].map(lambda v: _shown(v, 1))
+three = st.column_config.NumberColumn(format="%.3f")
 st.dataframe(
-    board[list(columns)].rename(columns=columns).round(3), hide_index=True, width="stretch"
+    table.rename(columns=columns),
+    hide_index=True,
+    width="stretch",
+    column_config={"champion": st.column_config.CheckboxColumn()},
 )
 
 left, right = st.columns(2)
@@ -70,22 +88,43 @@ with left:
         "class_precision": "precision",
         "class_recall": "recall",
         "f1": "F1",
-        "true_share": "true share %",
-        "predicted_share": "predicted share %",
+        "true_share": "true %",
+        "predicted_share": "called %",
     }
-    table = app_ui.percent(metrics, ["true_share", "predicted_share"])[list(shown)]
-    st.dataframe(table.rename(columns=shown).round(3), hide_index=True, width="stretch")
+    table = metrics.assign(
+        class_name=metrics["class_name"].map(labels.get),
+        true_share=metrics["true_share"] * 100,
+        predicted_share=metrics["predicted_share"] * 100,
+    )[list(shown)]
+    st.dataframe(
+        table.rename(columns=shown),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "tracks": st.column_config.NumberColumn(format="localized"),
+            **{c: three for c in ("precision", "recall", "F1")},
+            "true %": st.column_config.NumberColumn(format="%.1f"),
+            "called %": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
 with right:
     st.subheader("Confusion matrix (holdout)")
-    matrix = data.confusion.pivot_table(
-        index="true_class", columns="predicted_class", values="track_count", sort=False
-    )
-    st.dataframe(matrix, width="stretch")
+    matrix = data.confusion.assign(
+        true_class=data.confusion["true_class"].map(labels.get),
+        predicted_class=data.confusion["predicted_class"].map(labels.get),
+    ).pivot_table(index="true_class", columns="predicted_class", values="track_count", sort=False)
+    st.dataframe(matrix.rename_axis(index="true / called", columns=None), width="stretch")
     st.caption("Rows: true class; columns: predicted class; cells: tracks.")
 
 st.subheader("Calibration (holdout)")
-st.caption("A calibrated model's points lie on the diagonal: of tracks given 30%, 30% are.")
-calibration = data.calibration
+st.caption(
+    "A calibrated model's points lie on the diagonal: of tracks given 30%, 30% are. Bins "
+    "with fewer than 20 tracks are left out, as in the report."
+)
+MIN_BIN_TRACKS = 20  # as the report's reliability chart: smaller bins are noise
+calibration = data.calibration[data.calibration["track_count"] >= MIN_BIN_TRACKS].assign(
+    class_name=lambda f: f["class_name"].map(labels.get)
+)
 chart = (
     alt.Chart(calibration)
     .mark_line(point=True)
@@ -94,7 +133,14 @@ chart = (
             "mean_probability:Q", title="predicted probability", scale=alt.Scale(domain=[0, 1])
         ),
         y=alt.Y("observed_share:Q", title="observed share", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("class_name:N", title="class", sort=None),
+        color=alt.Color(
+            "class_name:N",
+            title="class",
+            scale=alt.Scale(
+                domain=[labels[n] for n in classes["class_name"]],
+                range=class_colors(classes["class_name"].tolist()),
+            ),
+        ),
         tooltip=[
             "class_name",
             "probability_bin",
@@ -110,3 +156,66 @@ diagonal = (
     .encode(x="x:Q", y="y:Q")
 )
 st.altair_chart(diagonal + chart, width="stretch")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("What the champion relies on")
+    st.caption(
+        "Permutation importance on the validation fold: how much the log loss rises when a "
+        "feature's values are shuffled (the line: spread over the shuffles)."
+    )
+    importance = app_ui.read("feature_importance")
+    if importance.empty:
+        st.info("No permutation importance recorded for this run.")
+    else:
+        importance = importance.assign(
+            low=importance["importance_mean"] - importance["importance_std"],
+            high=importance["importance_mean"] + importance["importance_std"],
+        )
+        order = importance["feature"].tolist()
+        bars = (
+            alt.Chart(importance)
+            .mark_bar()
+            .encode(
+                y=alt.Y("feature:N", sort=order, title=None),
+                x=alt.X("importance_mean:Q", title="rise of validation log loss"),
+                tooltip=[
+                    "feature",
+                    alt.Tooltip("importance_mean:Q", format=".4f", title="mean rise"),
+                    alt.Tooltip("importance_std:Q", format=".4f", title="spread"),
+                ],
+            )
+        )
+        spread = (
+            alt.Chart(importance)
+            .mark_rule()
+            .encode(y=alt.Y("feature:N", sort=order), x="low:Q", x2="high:Q")
+        )
+        st.altair_chart(bars + spread, width="stretch")
+with right:
+    st.subheader("Drift of the latest scoring")
+    drift = app_ui.read("feature_drift")
+    if drift.empty:
+        st.info("No scoring run measured yet.")
+    else:
+        drifted = drift[drift["drift_status"] == "drift"]["feature"].tolist()
+        st.caption(
+            f"Population stability index of the {int(drift['batch_tracks'].max()):,} scored "
+            "tracks against the training split (predicted_class: the mix of classes called "
+            "against the training classes). Below 0.1 little change, above 0.2 drift. "
+            + (f"**Drifted: {', '.join(drifted)}.**" if drifted else "No feature has drifted.")
+        )
+        st.dataframe(
+            drift[["feature", "psi", "drift_status"]],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
+                "drift_status": st.column_config.TextColumn("status"),
+            },
+        )
+
+card = app_ui.settings().reports_dir / "model_card.md"
+if card.exists():
+    with st.expander("The champion's model card (reports/model_card.md)"):
+        st.markdown(card.read_text(encoding="utf-8"))

@@ -4,6 +4,8 @@ import altair as alt
 import app_ui
 import streamlit as st
 
+from python_ml.warehouse import catalog
+
 st.title("Predictions")
 champion = app_ui.read("champion_run")
 app_ui.origin_banner(champion["data_origin"])
@@ -28,9 +30,8 @@ with st.container(border=True):
         "True class", names, format_func=labels.get, key="true", placeholder="any"
     )
 
-frame, total = app_ui.read(
-    "predictions", artist, tuple(years), list(predicted), list(true), float(min_hit), 100_000
-)
+filters = (artist, tuple(years), list(predicted), list(true), float(min_hit))
+frame, total = app_ui.read("predictions", *filters, 100_000)
 SHOWN = 5_000
 st.markdown(f"**{total:,} tracks** match (of {champion['scored_tracks']:,} scored).")
 if total > SHOWN:
@@ -38,15 +39,49 @@ if total > SHOWN:
         f"The table shows the {SHOWN:,} with the highest probability of {labels[hit]} (click a "
         f"column to sort them); the download holds all {min(total, len(frame)):,}."
     )
+
+
+def _artists(names) -> list[str]:
+    return [] if names is None else [str(n) for n in names]
+
+
+shown = frame.head(SHOWN).assign(
+    artist_names=lambda f: f["artist_names"].map(lambda a: ", ".join(_artists(a))),
+    predicted_class=lambda f: f["predicted_class"].map(labels.get),
+    true_class=lambda f: f["true_class"].map(lambda c: labels.get(c, c)),
+)
 st.dataframe(
-    frame.head(SHOWN),
+    shown,
     hide_index=True,
     width="stretch",
+    column_order=[
+        "track_name",
+        "artist_names",
+        "release_year",
+        "predicted_class",
+        "hit_probability",
+        "true_class",
+        "true_popularity",
+        "is_correct",
+        "reasons",
+        "track_id",
+    ],
     column_config={
+        "track_id": st.column_config.TextColumn("track id"),
+        "track_name": st.column_config.TextColumn("track"),
+        "artist_names": st.column_config.TextColumn("artists"),
+        "release_year": st.column_config.NumberColumn("year", format="%d", width="small"),
+        "predicted_class": st.column_config.TextColumn("called", width="small"),
         "hit_probability": st.column_config.ProgressColumn(
             f"P({labels[hit]})", min_value=0.0, max_value=1.0, format="%.3f"
         ),
-        "release_year": st.column_config.NumberColumn("year", format="%d"),
+        "true_class": st.column_config.TextColumn("true class", width="small"),
+        "true_popularity": st.column_config.NumberColumn("popularity", format="%d", width="small"),
+        "is_correct": st.column_config.CheckboxColumn("right?", width="small"),
+        "reasons": st.column_config.TextColumn(
+            "why (top contributions)",
+            help="The features that moved the called class's score most (+ towards it).",
+        ),
     },
 )
 st.download_button(
@@ -57,15 +92,17 @@ st.download_button(
 )
 
 left, right = st.columns(2)
+truth = "actual beside predicted: the predict split's true classes are known"
 with left:
     st.subheader(f"{labels[hit]} rate by release year")
-    by_year = app_ui.read("hit_rate_by_year", tuple(years))
+    st.caption(f"Of the tracks that match the filters above; {truth}.")
+    by_year = app_ui.read("hit_rate_by_year", *filters)
     long = by_year.melt(
         id_vars=["release_year", "scored_tracks"],
         value_vars=["predicted_hit_rate", "actual_hit_rate"],
         var_name="rate",
         value_name="share",
-    )
+    ).replace({"rate": {"predicted_hit_rate": "predicted", "actual_hit_rate": "actual"}})
     st.altair_chart(
         alt.Chart(long)
         .mark_line(point=True)
@@ -73,28 +110,94 @@ with left:
             x=alt.X("release_year:Q", title="release year", axis=alt.Axis(format="d")),
             y=alt.Y("share:Q", title="share of tracks", axis=alt.Axis(format="%")),
             color=alt.Color("rate:N", title=None),
-            tooltip=["release_year", "rate", alt.Tooltip("share:Q", format=".1%"), "scored_tracks"],
+            tooltip=[
+                alt.Tooltip("release_year:Q", title="year", format="d"),
+                "rate",
+                alt.Tooltip("share:Q", format=".1%"),
+                alt.Tooltip("scored_tracks:Q", title="tracks", format=","),
+            ],
         )
         .interactive(),
         width="stretch",
     )
 with right:
     st.subheader(f"{labels[hit]} rate by artist")
-    by_artist = app_ui.read("hit_rate_by_artist", artist, 20)
-    st.caption("The artists with the highest predicted rate (artists with enough scored tracks).")
-    st.altair_chart(
-        alt.Chart(by_artist)
-        .mark_bar()
-        .encode(
-            y=alt.Y("primary_artist_name:N", sort="-x", title=None),
-            x=alt.X("predicted_hit_rate:Q", title="predicted rate", axis=alt.Axis(format="%")),
-            tooltip=[
-                "primary_artist_name",
-                "scored_tracks",
-                alt.Tooltip("predicted_hit_rate:Q", format=".1%"),
-                alt.Tooltip("actual_hit_rate:Q", format=".1%"),
-            ],
-        )
-        .interactive(),
-        width="stretch",
+    by_artist = app_ui.read("hit_rate_by_artist", *filters)
+    st.caption(
+        "First-listed artists of the matching tracks with the highest predicted rate (artists "
+        f"with at least {catalog.dbt_var('min_artist_tracks')} matching tracks); {truth}."
     )
+    if by_artist.empty:
+        st.info("No artist has enough matching tracks: widen the filters.")
+    else:
+        long = by_artist.melt(
+            id_vars=["primary_artist_name", "scored_tracks"],
+            value_vars=["predicted_hit_rate", "actual_hit_rate"],
+            var_name="rate",
+            value_name="share",
+        ).replace({"rate": {"predicted_hit_rate": "predicted", "actual_hit_rate": "actual"}})
+        order = by_artist["primary_artist_name"].tolist()
+        st.altair_chart(
+            alt.Chart(long)
+            .mark_bar()
+            .encode(
+                y=alt.Y("primary_artist_name:N", sort=order, title=None),
+                yOffset=alt.YOffset("rate:N", sort=["predicted", "actual"]),
+                x=alt.X("share:Q", title="share of the artist's tracks", axis=alt.Axis(format="%")),
+                color=alt.Color("rate:N", title=None, sort=["predicted", "actual"]),
+                tooltip=[
+                    alt.Tooltip("primary_artist_name:N", title="artist"),
+                    "rate",
+                    alt.Tooltip("share:Q", format=".1%"),
+                    alt.Tooltip("scored_tracks:Q", title="tracks", format=","),
+                ],
+            ),
+            width="stretch",
+        )
+
+st.subheader("Why did the model call a track what it did?")
+if frame.empty:
+    st.info("No track matches the filters.")
+else:
+    options = frame.head(SHOWN)
+    choice = st.selectbox(
+        "Track",
+        options.index,
+        format_func=lambda i: (
+            f"{options.at[i, 'track_name']} ({', '.join(_artists(options.at[i, 'artist_names']))}, "
+            f"{options.at[i, 'release_year']}): called {labels[options.at[i, 'predicted_class']]}"
+        ),
+        key="explained_track",
+    )
+    explanation = app_ui.read("track_explanation", str(options.at[choice, "track_id"]))
+    if explanation.empty:
+        st.info("This run wrote no explanation for the track.")
+    else:
+        called = labels[options.at[choice, "predicted_class"]]
+        st.caption(
+            f"Each feature's contribution to the score of the class called ({called}): "
+            "positive pushes towards it, negative away. Baseline "
+            f"{explanation['explanation_baseline'].iloc[0]:+.2f} plus the contributions = "
+            f"{explanation['explained_score'].iloc[0]:+.2f}, the class's score before "
+            "calibration."
+        )
+        explanation = explanation.assign(direction=explanation["contribution"].ge(0))
+        st.altair_chart(
+            alt.Chart(explanation)
+            .mark_bar()
+            .encode(
+                y=alt.Y("feature:N", sort=explanation["feature"].tolist(), title=None),
+                x=alt.X("contribution:Q", title=f"contribution to {called}'s score"),
+                color=alt.Color(
+                    "direction:N",
+                    scale=alt.Scale(domain=[True, False], range=["#2f7d32", "#c62828"]),
+                    legend=None,
+                ),
+                tooltip=[
+                    "feature",
+                    alt.Tooltip("feature_value:Q", title="the track's value", format=",.3f"),
+                    alt.Tooltip("contribution:Q", format="+.3f"),
+                ],
+            ),
+            width="stretch",
+        )

@@ -152,6 +152,7 @@ PREDICTION_COLUMNS = [
     "true_class",
     "true_popularity",
     "is_correct",
+    "reasons",
 ]
 
 
@@ -202,26 +203,77 @@ def predictions(
     return frame, total
 
 
-def hit_rate_by_year(settings: Settings, years: tuple[int, int]) -> pd.DataFrame:
+Filters = tuple[str, tuple[int, int], list[str], list[str], float]  # as _where takes them
+
+# A rate of the tracks that match: called the hit class / truly in it (NULL: truth unknown).
+_RATES = (
+    "avg(case when is_predicted_hit then 1.0 else 0.0 end) as predicted_hit_rate, "
+    "avg(case when true_class is null then null when true_class = ? then 1.0 else 0.0 end) "
+    "as actual_hit_rate, count(*) as scored_tracks"
+)
+
+
+def _hit_class(settings: Settings) -> str:
+    return str(classes(settings)["class_name"].iloc[-1])
+
+
+def hit_rate_by_year(settings: Settings, *filters: Any) -> pd.DataFrame:
+    """Predicted and actual hit rate per release year of the tracks that match the filters
+    (those of :func:`predictions`)."""
+    where, params = _where(*filters)
     return query(
         settings,
-        f"select release_year, predicted_hit_rate, actual_hit_rate, scored_tracks "
-        f"from {catalog.RPT_HIT_RATE_BY_RELEASE_YEAR} "
-        "where release_year between ? and ? order by release_year",
-        [int(years[0]), int(years[1])],
+        f"select release_year, {_RATES} from {catalog.FCT_TRACK_PREDICTIONS} "
+        f"where {where} group by release_year order by release_year",
+        [_hit_class(settings), *params],
     )
 
 
-def hit_rate_by_artist(settings: Settings, artist: str = "", top: int = 20) -> pd.DataFrame:
-    clause, params = "", []
-    if artist.strip():
-        clause, params = "where primary_artist_name ilike ?", [f"%{artist.strip()}%"]
+def hit_rate_by_artist(
+    settings: Settings, *filters: Any, top: int = 20, min_tracks: int | None = None
+) -> pd.DataFrame:
+    """Predicted and actual hit rate of the first-listed artists of the tracks that match the
+    filters, for artists with at least ``min_tracks`` of them (dbt's var min_artist_tracks,
+    as in rpt_hit_rate_by_artist), highest predicted rate first."""
+    where, params = _where(*filters)
+    if min_tracks is None:
+        min_tracks = int(catalog.dbt_var("min_artist_tracks"))
     return query(
         settings,
-        f"select primary_artist_name, scored_tracks, predicted_hit_rate, actual_hit_rate "
-        f"from {catalog.RPT_HIT_RATE_BY_ARTIST} {clause} "
+        f"select primary_artist_name, {_RATES} from {catalog.FCT_TRACK_PREDICTIONS} "
+        f"where {where} group by primary_artist_name having count(*) >= ? "
         f"order by predicted_hit_rate desc, scored_tracks desc limit {int(top)}",
-        params,
+        [_hit_class(settings), *params, int(min_tracks)],
+    )
+
+
+def track_explanation(settings: Settings, track_id: str) -> pd.DataFrame:
+    """Why one scored track got its class: every feature's value and contribution."""
+    return query(
+        settings,
+        f"select feature, feature_value, contribution, contribution_rank, explained_score, "
+        f"explanation_baseline from {catalog.FCT_TRACK_PREDICTION_EXPLANATIONS} "
+        "where track_id = ? order by contribution_rank",
+        [track_id],
+    )
+
+
+def feature_importance(settings: Settings) -> pd.DataFrame:
+    """The scoring run's permutation importance, most important first."""
+    return query(
+        settings,
+        f"select feature, importance_mean, importance_std from {catalog.RPT_FEATURE_IMPORTANCE} "
+        f"where run_id = (select any_value(run_id) from {catalog.FCT_TRACK_PREDICTIONS}) "
+        "order by importance_rank",
+    )
+
+
+def feature_drift(settings: Settings) -> pd.DataFrame:
+    """The latest scoring's drift per feature, largest first."""
+    return query(
+        settings,
+        f"select feature, psi, drift_status, batch_tracks, scored_at "
+        f"from {catalog.RPT_FEATURE_DRIFT} where is_latest order by psi desc",
     )
 
 
@@ -302,7 +354,7 @@ def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
         if column in frame.columns:  # an empty optional field is a missing one
             frame[column] = frame[column].map(lambda v: None if str(v).strip() == "" else v)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    from python_ml.tracks.scorer import reasons_text
+    from python_ml.tracks.explain import reasons_text
 
     champion, scored = scorer(settings).score_records(records)
     scored["reasons"] = scored["reasons"].map(reasons_text)

@@ -22,7 +22,7 @@ from python_ml.settings import Settings  # noqa: E402
 log = logging.getLogger(__name__)
 
 # Colours by class position, coldest first (names and labels come from the seed).
-PALETTE = ["#4c9be8", "#f2b134", "#e8554e", "#8c6bb1", "#55a868", "#999999"]
+from python_ml.reports.palette import PALETTE  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,14 @@ def class_distribution(con, out: Path, classes: Classes) -> str:
     ax.set_xticks(x, [classes.labels.get(c, c) for c in frame["class_name"]])
     ax.set_ylabel("tracks in the predict split")
     ax.set_title("Popularity classes: true vs predicted")
-    ax.legend()
+    from matplotlib.patches import Patch
+
+    ax.legend(
+        handles=[
+            Patch(color="#777777", label="true class (grey, left)"),
+            Patch(facecolor="white", edgecolor="#333333", label="predicted (class colour, right)"),
+        ]
+    )
     _save(fig, out)
     return (
         "How many predict-split tracks truly fall in each class, and how many the model puts there."
@@ -142,35 +149,66 @@ def danceability_energy(con, out: Path, classes: Classes) -> str:
     )
 
 
+WORD_PATTERN = r"[a-zà-ÿ']{3,}"
+MIN_WORD_HITS = 3  # a word must be in at least this many hit titles to be drawn
+
+
+def title_word_lift(hit_titles: pd.Series, other_titles: pd.Series) -> pd.Series:
+    """Per word, how much more often it appears in hit titles than in the other titles
+    (share of hit titles with it / share of other titles with it, the latter smoothed);
+    words in fewer than MIN_WORD_HITS hit titles are left out. Largest first."""
+
+    def shares(titles: pd.Series) -> pd.Series:
+        words = titles.str.lower().str.findall(WORD_PATTERN).map(set).explode().dropna()
+        return words.value_counts()
+
+    hits, others = shares(hit_titles), shares(other_titles)
+    hits = hits[hits >= MIN_WORD_HITS]
+    lift = (hits / len(hit_titles)) / (
+        (others.reindex(hits.index).fillna(0) + 1) / (len(other_titles) + 1)
+    )
+    return lift.sort_values(ascending=False)
+
+
 def hit_wordcloud(con, out: Path, classes: Classes) -> str:
     from wordcloud import WordCloud
 
     titles = con.execute(
-        f"select track_name from {catalog.FCT_TRACK_PREDICTIONS} "
-        "where true_class = ? and track_name != ''",
+        f"select track_name, true_class = ? as is_hit from {catalog.FCT_TRACK_PREDICTIONS} "
+        "where true_class is not null and track_name != ''",
         [classes.hit],
-    ).df()["track_name"]
+    ).df()
     hit = classes.short[classes.hit]
-    if titles.empty:
+    lift = title_word_lift(
+        titles.loc[titles["is_hit"], "track_name"], titles.loc[~titles["is_hit"], "track_name"]
+    )
+    if lift.empty:
         fig, ax = plt.subplots(figsize=(8, 4))
-        ax.text(0.5, 0.5, f"no {hit} tracks in the predict split", ha="center")
+        ax.text(0.5, 0.5, f"too few {hit} tracks in the predict split for words", ha="center")
         ax.axis("off")
         _save(fig, out)
-        return f"No {hit} track in the predict split."
+        return f"Too few {hit} tracks in the predict split to compare their titles' words."
     cloud = WordCloud(
         width=1000,
         height=500,
         background_color="white",
         random_state=42,
         colormap="Dark2",
-        collocations=False,
-    ).generate(" ".join(titles))
+    ).generate_from_frequencies(lift.head(80).to_dict())
     fig, ax = plt.subplots(figsize=(10, 5))
     ax.imshow(cloud, interpolation="bilinear")
     ax.axis("off")
-    ax.set_title(f"Words in the titles of {len(titles):,} {hit} tracks")
+    n_hits = int(titles["is_hit"].sum())
+    ax.set_title(
+        f"Words over-represented in {n_hits:,} {hit} titles against {len(titles) - n_hits:,} others"
+    )
     _save(fig, out)
-    return f"The most frequent words in the titles of the predict split's {hit} tracks."
+    top = ", ".join(f"{w} x{v:.1f}" for w, v in lift.head(3).items())
+    return (
+        f"Word size: how much more often a word is in {hit} titles than in the other "
+        f"predict-split titles (words in {MIN_WORD_HITS}+ {hit} titles); the common words of "
+        f"every class (remastered, version, ...) are not drawn. Top: {top}."
+    )
 
 
 def confusion_heatmap(con, out: Path, classes: Classes) -> str:
@@ -226,7 +264,11 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
     ]
     height = 0.8 / len(bars)
     for i, (column, label, color) in enumerate(bars):
-        ax.barh(y + (1.5 - i) * height, frame[column].fillna(0), height, label=label, color=color)
+        positions = y + (1.5 - i) * height
+        ax.barh(positions, frame[column].fillna(0), height, label=label, color=color)
+        for position, value in zip(positions, frame[column], strict=True):
+            if pd.notna(value):
+                ax.text(value + 0.005, position, f"{value:.3f}", va="center", fontsize=7)
     ax.set_yticks(
         y,
         [
@@ -242,7 +284,9 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
     return (
         "Macro-F1 on the validation fold, on artists held out of fitting and forward in time; "
         "the holdout (predict split) is scored for the champion only. Random-split figures "
-        "overstate how well new artists and new releases are predicted."
+        "overstate how well new artists and new releases are predicted. The champion rule "
+        "prefers the simplest model whose validation macro-F1 is within the paired-bootstrap "
+        "noise of the best (its reason is in the leaderboard)."
     )
 
 
@@ -298,7 +342,13 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
         where model_type = 'random_forest'
     """,
     )
-    sets = sorted(frame["feature_set"].unique())
+    def r2_of(part: pd.DataFrame) -> float:
+        residual = part["predicted_log_streams"] - part["actual_log_streams"]
+        spread = ((part["actual_log_streams"] - part["actual_log_streams"].mean()) ** 2).sum()
+        return float(1 - (residual**2).sum() / spread)
+
+    scores = {name: r2_of(part) for name, part in frame.groupby("feature_set")}
+    sets = sorted(scores, key=scores.get)  # the least informative feature set first
     if not sets:
         raise ChartError(
             f"{catalog.FCT_SONG_STREAM_PREDICTIONS} is empty: run "
@@ -311,13 +361,7 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
         low = min(part["actual_log_streams"].min(), part["predicted_log_streams"].min())
         high = max(part["actual_log_streams"].max(), part["predicted_log_streams"].max())
         ax.plot([low, high], [low, high], color="black", linewidth=0.8, label="perfect")
-        residual = part["predicted_log_streams"] - part["actual_log_streams"]
-        r2 = (
-            1
-            - (residual**2).sum()
-            / ((part["actual_log_streams"] - part["actual_log_streams"].mean()) ** 2).sum()
-        )
-        ax.set_title(f"random forest, {name}: R² {r2:.2f} (5-fold CV)")
+        ax.set_title(f"random forest, {name}: R² {scores[name]:.2f} (5-fold CV)")
         ax.set_xlabel("actual log(streams + 1)")
         ax.set_ylabel("predicted log(streams + 1)")
         ax.legend(loc="upper left")
@@ -328,6 +372,84 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
     )
 
 
+def feature_importance(con, out: Path, classes: Classes) -> str:
+    importance = _read(
+        con,
+        f"""
+        select feature, importance_mean, importance_std from {catalog.RPT_FEATURE_IMPORTANCE}
+        where run_id = (select any_value(run_id) from {catalog.FCT_TRACK_PREDICTIONS})
+        order by importance_mean
+    """,
+    )
+    contributions = _read(
+        con,
+        f"""
+        select feature, avg(abs(contribution)) as mean_abs
+        from {catalog.FCT_TRACK_PREDICTION_EXPLANATIONS}
+        group by feature order by mean_abs
+    """,
+    )
+    fig, axes = plt.subplots(1, 2, figsize=(11, 0.3 * max(len(importance), 5) + 2))
+    left, right = axes
+    if importance.empty:
+        left.text(0.5, 0.5, "no permutation importance for this run", ha="center")
+        left.axis("off")
+    else:
+        left.barh(
+            importance["feature"],
+            importance["importance_mean"],
+            xerr=importance["importance_std"],
+            color="#4c72b0",
+        )
+        left.axvline(0, color="black", linewidth=0.8)
+        left.set_xlabel("rise of validation log loss when shuffled")
+        left.set_title("What the champion relies on (permutation)")
+    if contributions.empty:
+        right.text(0.5, 0.5, "no explanations for these predictions", ha="center")
+        right.axis("off")
+    else:
+        right.barh(contributions["feature"], contributions["mean_abs"], color="#dd8452")
+        right.set_xlabel("mean |contribution| to the called class's score")
+        right.set_title("What moved its calls (per-track explanations)")
+    _save(fig, out)
+    return (
+        "Left: how much worse the champion's validation log loss gets when a feature's values "
+        "are shuffled (bars: mean, lines: spread over 3 shuffles). Right: the mean size of "
+        "each feature's contribution to the called class's score over the scored tracks "
+        "(marts.fct_track_prediction_explanations)."
+    )
+
+
+def feature_drift(con, out: Path, classes: Classes) -> str:
+    frame = _read(
+        con,
+        f"""
+        select feature, psi, drift_status, batch_tracks, scored_at
+        from {catalog.RPT_FEATURE_DRIFT} where is_latest order by psi
+    """,
+    )
+    fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(frame), 5) + 1.8))
+    if frame.empty:
+        ax.text(0.5, 0.5, "no scoring run to measure", ha="center")
+        ax.axis("off")
+        _save(fig, out)
+        return "No scoring run yet."
+    colors = ["#e8554e" if s == "drift" else "#4c72b0" for s in frame["drift_status"]]
+    ax.barh(frame["feature"], frame["psi"], color=colors)
+    ax.axvline(0.2, color="#e8554e", linewidth=1, linestyle="--", label="drift threshold 0.2")
+    ax.set_xlabel("population stability index against the training split")
+    ax.set_title(f"Drift of the latest scoring ({int(frame['batch_tracks'].max()):,} tracks)")
+    ax.legend(loc="lower right", fontsize=8)
+    _save(fig, out)
+    drifted = frame.loc[frame["drift_status"] == "drift", "feature"].tolist()
+    return (
+        "PSI of each feature of the scored tracks against the training split's deciles, and of "
+        "the called-class mix (predicted_class) against the training classes: below 0.1 "
+        "little change, above 0.2 (red) drift. "
+        + (f"Drifted: {', '.join(drifted)}." if drifted else "No feature has drifted.")
+    )
+
+
 CHARTS = [
     ("class_distribution.png", "Class distribution", class_distribution),
     ("danceability_energy.png", "Danceability vs energy", danceability_energy),
@@ -335,6 +457,8 @@ CHARTS = [
     ("confusion_matrix.png", "Confusion matrix", confusion_heatmap),
     ("model_comparison.png", "Model comparison", model_comparison),
     ("reliability.png", "Calibration (reliability)", reliability),
+    ("feature_importance.png", "Why: feature importance and contributions", feature_importance),
+    ("feature_drift.png", "Drift of the latest scoring", feature_drift),
     ("feature_correlations.png", "Feature correlations", feature_correlations),
     (
         "songs_predicted_vs_actual.png",
@@ -376,10 +500,13 @@ def draw_all(settings: Settings) -> list[Chart]:
             charts.append(Chart(file, title, caption))
             log.info("chart: %s", out_dir / file)
         tables = _numbers_tables(con, classes)
+        from python_ml.reports.model_card import write_model_card
+
+        write_model_card(settings, con, out_dir)
     page = Page(
         run_id=scored[1],
         model=scored[2],
-        scored_at=scored[3],
+        scored_at=f"{scored[3]:%Y-%m-%d %H:%M:%S} UTC" if scored[3] is not None else "?",
         data_origin=scored[4] or "unknown",
         docs_site=settings.project_root / "target" / "index.html",
     )
@@ -462,10 +589,37 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
             "f1": "F1",
         }
     )
-    return [
+    tables = [
         ("Leaderboard (latest run of each model)", leaderboard),
         ("The champion on the holdout, per class", per_class),
     ]
+    example = _read(
+        con,
+        f"""
+        with track as (
+            select track_id, track_name, predicted_class, hit_probability
+            from {catalog.FCT_TRACK_PREDICTIONS}
+            order by is_predicted_hit desc, hit_probability desc, track_id limit 1
+        )
+        select track.track_name, track.predicted_class, track.hit_probability, e.feature,
+               e.feature_value, e.contribution
+        from track inner join {catalog.FCT_TRACK_PREDICTION_EXPLANATIONS} as e
+            on track.track_id = e.track_id
+        where e.contribution_rank <= 5 order by e.contribution_rank
+    """,
+    )
+    if not example.empty:
+        first = example.iloc[0]
+        title = (
+            f"Why one track got its class: \u201c{first['track_name']}\u201d, called "
+            f"{classes.short.get(first['predicted_class'], first['predicted_class'])} "
+            f"(P(hit) {first['hit_probability']:.2f}): its five largest contributions"
+        )
+        shown = example[["feature", "feature_value", "contribution"]].rename(
+            columns={"feature_value": "the track's value", "contribution": "contribution"}
+        )
+        tables.append((title, shown))
+    return tables
 
 
 def _table_html(frame: pd.DataFrame) -> str:
@@ -525,7 +679,8 @@ th:first-child,td:first-child{{text-align:left}}th{{background:#f4f4f4}}</style>
 <p>Predictions of run <code>{html.escape(str(page.run_id))}</code>
 ({html.escape(str(page.model))}), scored {html.escape(str(page.scored_at))}; drawn {made}
 from the dbt marts.</p>
-<p>More: <a href="{docs}">dbt docs site</a> (or <code>make docs-serve</code>:
+<p>More: <a href="model_card.html">the champion's model card</a> ·
+<a href="{docs}">dbt docs site</a> (or <code>make docs-serve</code>:
 <a href="http://127.0.0.1:8080">127.0.0.1:8080</a>) ·
 MLflow (<code>make mlflow-ui</code>: <a href="http://127.0.0.1:5000/#/experiments?workflowType=machine_learning">127.0.0.1:5000</a>)</p>
 {numbers}

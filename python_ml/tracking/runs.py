@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -40,9 +41,43 @@ def record_runs(settings: Settings, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     frame = pd.DataFrame(rows)
+    importance = importance_rows(rows)
     with db.connect(settings.warehouse, read_only=False) as con:
-        db.require_tables(con, catalog.MODEL_RUNS)
-        db.insert_rows(con, catalog.MODEL_RUNS, frame, replace=True)
+        db.require_tables(con, catalog.MODEL_RUNS, catalog.FEATURE_IMPORTANCE)
+        con.execute("begin transaction")
+        try:
+            db.insert_rows(con, catalog.MODEL_RUNS, frame, replace=True)
+            for run_id in frame["run_id"]:
+                con.execute(f"delete from {catalog.FEATURE_IMPORTANCE} where run_id = ?", [run_id])
+            if not importance.empty:
+                db.insert_rows(con, catalog.FEATURE_IMPORTANCE, importance)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+
+def importance_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The ml.feature_importance rows of runs whose metrics hold a permutation importance."""
+    out = []
+    for row in rows:
+        metrics = json.loads(row.get("metrics_json") or "{}")
+        importance = metrics.get("importance") if isinstance(metrics, dict) else None
+        if not importance:
+            continue
+        for feature, rise in importance["features"].items():
+            out.append(
+                {
+                    "run_id": row["run_id"],
+                    "feature": feature,
+                    "importance_mean": rise["mean"],
+                    "importance_std": rise["std"],
+                    "repeats": importance["repeats"],
+                    "validation_rows": importance["rows"],
+                    "baseline_log_loss": importance["baseline"],
+                }
+            )
+    return pd.DataFrame(out)
 
 
 def update_run(settings: Settings, run_id: str, values: dict[str, Any]) -> None:

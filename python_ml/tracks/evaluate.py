@@ -242,6 +242,25 @@ def bootstrap_difference(
     return float(low), float(high)
 
 
+def bootstrap_interval(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    n_classes: int,
+    metric: str,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """A 95% bootstrap interval of the metric of ``y_pred`` against ``y_true``."""
+    rng = np.random.default_rng(seed)
+    n = len(y_true)
+    values = np.empty(resamples)
+    for i in range(resamples):
+        idx = rng.integers(0, n, n)
+        values[i] = metric_from_confusion(confusion(y_true[idx], y_pred[idx], n_classes), metric)
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def fit_temperature(y_true: np.ndarray, proba: np.ndarray) -> float:
     """Temperature scaling: the T that minimises log loss of softmax(log p / T) on these rows
     (Guo et al. 2017). T > 1 softens over-confident probabilities; T = 1 changes nothing."""

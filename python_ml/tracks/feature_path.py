@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from python_ml.raw.schemas import ARTISTS, TRACK_COLUMNS, TRACKS
@@ -35,6 +36,9 @@ from python_ml.settings import Settings
 log = logging.getLogger("python_ml")
 
 TARGET_MODEL = "int_tracks_enriched"
+# The drift of a batch against the training split (macros/feature_drift.sql), compiled with
+# the models: `predict` runs it on each batch it scores.
+DRIFT_ANALYSIS = "batch_feature_drift"
 VALIDATED_MODEL = "int_tracks_validated"
 VARS = "{popularity_required: false}"
 # What a new track may lack: it has no popularity yet, and maybe no Spotify ids.
@@ -76,6 +80,7 @@ def compiled_models(settings: Settings) -> dict[str, Any]:
                 "--select",
                 f"+{TARGET_MODEL},resource_type:model",
                 f"+{TARGET_MODEL},resource_type:seed",
+                DRIFT_ANALYSIS,
                 "--vars",
                 VARS,
                 "--quiet",
@@ -131,7 +136,12 @@ def _from_manifest(manifest: dict[str, Any], project_root: Path) -> dict[str, An
             entry["path"] = str(project_root / node["original_file_path"])
             entry["column_types"] = node["config"].get("column_types") or {}
         entries.append(entry)
-    return {"database": nodes[target]["database"], "nodes": entries}
+    drift = next(n for n in nodes.values() if n["name"] == DRIFT_ANALYSIS)
+    return {
+        "database": nodes[target]["database"],
+        "nodes": entries,
+        "drift_sql": drift["compiled_code"],
+    }
 
 
 def _relation(node: dict[str, Any]) -> str:
@@ -335,3 +345,19 @@ class FeaturePath:
             .sort_values("track_id", kind="stable")
         )
         return DerivedTracks(rows.reset_index(drop=True), derived.reset_index(drop=True))
+
+    def drift(self, features: pd.DataFrame, called: Any, reference: pd.DataFrame) -> pd.DataFrame:
+        """The batch's drift against the training split, by the project's own SQL (analysis
+        batch_feature_drift): per feature (and ``predicted_class``, the called-class mix) the
+        tracks, the population stability index and ``drift`` / ``stable`` / ``too few
+        tracks``. ``features`` holds the drift features, ``called`` the class index called per
+        row, ``reference`` the warehouse's fct_feature_drift_reference."""
+        batch = features.assign(batch_id="batch", class_index=np.asarray(called, dtype=np.int64))
+        with self._lock:
+            self.con.register("batch_features", batch)
+            self.con.register("drift_reference", reference)
+            try:
+                return self.con.execute(self.compiled["drift_sql"]).df()
+            finally:
+                self.con.unregister("batch_features")
+                self.con.unregister("drift_reference")

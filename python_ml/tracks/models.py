@@ -79,17 +79,14 @@ class FittedModel:
         """The class index called for each row: the model's decision rule."""
         return decide(proba, self.decision_weights)
 
-    def explain(
-        self, frame: pd.DataFrame, called: np.ndarray
-    ) -> tuple[np.ndarray, pd.DataFrame] | None:
+    def explain(self, frame: pd.DataFrame, called: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
         """Why each row got its class: the baseline of the called class's score and each
         feature's contribution to it (columns: the features), which add up to that score (the
-        estimator's, before calibration); None for a kind with no exact explanation yet."""
-        x = self.preprocessor.transform(frame[self.features]).astype(np.float64)
-        explained = KINDS[self.kind].contributions(self.estimator, x)
-        if explained is None:
-            return None
-        baseline, parts = explained
+        estimator's, before calibration: a logit, the trees' raw score, or a log probability;
+        tracks/kinds/)."""
+        # The same float32 rows the probabilities came from.
+        x = self.preprocessor.transform(frame[self.features]).astype(np.float32)
+        baseline, parts = KINDS[self.kind].contributions(self.estimator, x.astype(np.float64))
         rows = np.arange(len(x))
         names = list(self.preprocessor.get_feature_names_out())
         contributions = pd.DataFrame(parts[rows, :, called], columns=names, index=frame.index)

@@ -21,6 +21,7 @@ from python_ml.clock import utc_now
 from python_ml.settings import Settings
 from python_ml.steps import step
 from python_ml.tracks.evaluate import classification_metrics
+from python_ml.tracks.explain import explain
 from python_ml.tracks.models import FittedModel
 from python_ml.warehouse import catalog, db
 
@@ -29,45 +30,67 @@ log = logging.getLogger(__name__)
 
 def prediction_batch(
     model: FittedModel, features: pd.DataFrame, run_id: str, scored_at: datetime
-) -> pa.Table:
-    """The rows of ml.track_predictions for a batch of features: the class the model's
-    decision rule calls and the calibrated probabilities, one per class in the seed's order."""
+) -> tuple[pa.Table, pa.Table]:
+    """The rows of ml.track_predictions for a batch of features (the class the model's
+    decision rule calls, the calibrated probabilities, one per class in the seed's order, and
+    the reasons), and of ml.track_explanations (each feature's contribution to the called
+    class's score)."""
     proba = model.predict_proba(features)
+    called = model.decide(proba)
+    explanation = explain(model, features, called)
     n = len(features)
-    return pa.table(
+    predictions = pa.table(
         {
             "track_id": pa.array(features["track_id"].to_numpy(), pa.string()),
             "run_id": pa.array([run_id] * n, pa.string()),
             "predicted_class": pa.array(
-                np.asarray(model.class_names, dtype=object)[model.decide(proba)], pa.string()
+                np.asarray(model.class_names, dtype=object)[called], pa.string()
             ),
             "class_probabilities": pa.ListArray.from_arrays(
                 pa.array(np.arange(0, n * proba.shape[1] + 1, proba.shape[1]), pa.int32()),
                 pa.array(proba.astype(np.float64).ravel()),
             ),
             "scored_at": pa.array([scored_at] * n, pa.timestamp("us")),
+            "reasons": pa.array(explanation.text(), pa.string()),
+            "explained_score": pa.array(explanation.score, pa.float64()),
+            "explanation_baseline": pa.array(explanation.baseline, pa.float64()),
         }
     )
+    return predictions, explanation.long_table(features["track_id"], run_id, scored_at)
+
+
+def _insert(con: Any, table_name: str, rows: pa.Table) -> None:
+    con.register("scored_batch", rows)
+    try:
+        con.execute(
+            f"insert into {table_name} ({', '.join(rows.column_names)}) "
+            f"select {', '.join(rows.column_names)} from scored_batch"
+        )
+    finally:
+        con.unregister("scored_batch")
 
 
 def write_predictions(
     settings: Settings, model: FittedModel, run_id: str, batch_size: int = 200_000
 ) -> int:
-    """Replace this run's predictions with fresh ones, atomically. Returns the rows written."""
+    """Replace this run's predictions and explanations with fresh ones, atomically. Returns
+    the rows of predictions written."""
     scored_at = utc_now()
     columns = ["track_id", *model.features]
     for column in columns:
         db.check_identifier(column)
     written = 0
+    outputs = (catalog.TRACK_PREDICTIONS, catalog.TRACK_EXPLANATIONS)
     with db.connect(settings.warehouse, read_only=False) as con:
-        db.require_tables(con, catalog.PREDICT_TRACKS, catalog.TRACK_PREDICTIONS)
+        db.require_tables(con, catalog.PREDICT_TRACKS, *outputs)
         select = (
             f"select {', '.join(columns)} from {catalog.PREDICT_TRACKS} "
             "where track_id > ? order by track_id limit ?"
         )
         con.execute("begin transaction")
         try:
-            con.execute(f"delete from {catalog.TRACK_PREDICTIONS} where run_id = ?", [run_id])
+            for table_name in outputs:
+                con.execute(f"delete from {table_name} where run_id = ?", [run_id])
             last_id = ""
             while True:
                 # Keyset pagination on the same connection: one batch in memory at a time.
@@ -75,15 +98,10 @@ def write_predictions(
                 if batch.empty:
                     break
                 last_id = str(batch["track_id"].iloc[-1])
-                table = prediction_batch(model, batch, run_id, scored_at)
-                con.register("prediction_batch", table)
-                con.execute(
-                    f"insert into {catalog.TRACK_PREDICTIONS} "
-                    f"({', '.join(table.column_names)}) "
-                    f"select {', '.join(table.column_names)} from prediction_batch"
-                )
-                con.unregister("prediction_batch")
-                written += table.num_rows
+                predictions, explanations = prediction_batch(model, batch, run_id, scored_at)
+                _insert(con, catalog.TRACK_PREDICTIONS, predictions)
+                _insert(con, catalog.TRACK_EXPLANATIONS, explanations)
+                written += predictions.num_rows
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

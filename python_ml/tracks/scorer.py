@@ -19,46 +19,18 @@ import numpy as np
 import pandas as pd
 
 from python_ml.settings import Settings
+from python_ml.tracks.explain import explain
 from python_ml.tracks.feature_path import DerivedTracks, FeaturePath
 
 SCORED = "scored"
 REJECTED = "rejected"
 PROBABILITY_DECIMALS = 6  # what the outputs round probabilities to (they sum to 1 within 1e-5)
-REASONS_SHOWN = 3  # the features that moved the called class's score most
 
 
-def reasons(model: Any, features: pd.DataFrame, called: Any) -> list[list[dict[str, Any]]] | None:
+def reasons(model: Any, features: pd.DataFrame, called: Any) -> list[list[dict[str, Any]]]:
     """Per row, the features that moved the called class's score most: ``{"feature",
-    "value", "contribution"}``, largest first; None when the model's kind has no exact
-    explanation yet (tracks/kinds/)."""
-    explained = model.explain(features, called)
-    if explained is None:
-        return None
-    _, contributions = explained
-    values = features[contributions.columns].to_numpy()
-    parts = contributions.to_numpy()
-    names = list(contributions.columns)
-    out = []
-    for i in range(len(parts)):
-        top = sorted(range(len(names)), key=lambda j: -abs(parts[i, j]))[:REASONS_SHOWN]
-        out.append(
-            [
-                {
-                    "feature": names[j],
-                    "value": None if values[i, j] != values[i, j] else float(values[i, j]),
-                    "contribution": round(float(parts[i, j]), 3),
-                }
-                for j in top
-            ]
-        )
-    return out
-
-
-def reasons_text(entries: list[dict[str, Any]] | None) -> str | None:
-    """``release year +1.42, artist followers +0.91, acousticness -0.60``."""
-    if not entries:
-        return None
-    return ", ".join(f"{e['feature'].replace('_', ' ')} {e['contribution']:+.2f}" for e in entries)
+    "value", "contribution"}``, largest first (tracks/explain.py)."""
+    return explain(model, features, called).top()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +76,14 @@ def load_scoring_champion(settings: Settings) -> Champion:
     return Champion(run_id, version, recorded["label"], model, details)
 
 
+def drift_features(model_features: list[str]) -> list[str]:
+    """The model's features and every feature drift is measured on (the split tables')."""
+    from python_ml.warehouse import catalog
+
+    extra = sorted(catalog.TRACK_FEATURE_COLUMNS - set(model_features))
+    return [*model_features, *extra]
+
+
 def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     """One row per input row, in input order: line, id, name, status, rejection reason and
     detail, the class called, one rounded probability per class and the reasons (the features
@@ -117,8 +97,7 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     if not derived.features.empty:
         output = model_output(model, derived.features)
         called = np.array([model.class_names.index(c) for c in output["predicted_class"]])
-        why = reasons(model, derived.features, called)
-        output["reasons"] = why if why is not None else [None] * len(output)
+        output["reasons"] = reasons(model, derived.features, called)
         output[probabilities] = output[probabilities].round(PROBABILITY_DECIMALS)
         output.insert(0, "id", derived.features["track_id"].to_numpy())
         result = result.merge(output, on="id", how="left")
@@ -151,6 +130,8 @@ class Scorer:
         self.champion = load_scoring_champion(settings)
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+        self._reference: pd.DataFrame | None = None  # the drift reference, read when needed
+        self.last_drift: pd.DataFrame | None = None  # of the last CSV scored
 
     def refresh(self, force: bool = False) -> bool:
         """Load the warehouse's champion again if it changed (at most every ``check_every``
@@ -181,5 +162,30 @@ class Scorer:
     def score_csv(self, staged: Path) -> tuple[Champion, pd.DataFrame, pd.DataFrame]:
         """A staged tracks CSV: the champion, its scores and the input's values per line."""
         champion = self.champion
-        derived = self.path.derive_csv(staged, champion.model.features)
-        return champion, score_derived(champion, derived), derived.inputs
+        derived = self.path.derive_csv(staged, drift_features(champion.model.features))
+        scored = score_derived(champion, derived)
+        self.last_drift = self._drift(champion, derived, scored)
+        return champion, scored, derived.inputs
+
+    def _drift(
+        self, champion: Champion, derived: DerivedTracks, scored: pd.DataFrame
+    ) -> pd.DataFrame | None:
+        """The batch's drift against the training split (None when the warehouse has no
+        drift reference yet: built by `python -m python_ml build`)."""
+        from python_ml.warehouse import catalog, db
+
+        if self._reference is None:
+            with db.connect(self.settings.warehouse) as con:
+                if not db.has_table(con, catalog.FCT_FEATURE_DRIFT_REFERENCE):
+                    return None
+                self._reference = con.execute(
+                    f"select * from {catalog.FCT_FEATURE_DRIFT_REFERENCE}"
+                ).df()
+        calls = scored[scored["status"] == SCORED].set_index("id")["predicted_class"]
+        called = calls.reindex(derived.features["track_id"])
+        index = {name: i for i, name in enumerate(champion.model.class_names)}
+        return self.path.drift(
+            derived.features[list(catalog.TRACK_FEATURE_COLUMNS)],
+            called.map(index).to_numpy(),
+            self._reference,
+        )

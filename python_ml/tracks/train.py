@@ -50,6 +50,7 @@ from python_ml.tracks.evaluate import (
     flat_metrics,
     tune_decision_weights,
 )
+from python_ml.tracks.explain import permutation_importance
 from python_ml.tracks.models import FittedModel, fit_model
 from python_ml.warehouse import catalog, db
 
@@ -83,6 +84,7 @@ class Procedure:
     val_proba: np.ndarray
     n_fit: int
     n_validation: int
+    x_val: pd.DataFrame | None = None
 
 
 def _labels(frame: pd.DataFrame) -> np.ndarray:
@@ -143,7 +145,7 @@ def fit_procedure(
     model.decision_weights = tune_decision_weights(
         y[val], val_proba, config.selection_metric, config.max_accuracy_loss
     )
-    return Procedure(model, y[val], val_proba, len(fit), len(val))
+    return Procedure(model, y[val], val_proba, len(fit), len(val), x_val)
 
 
 def _check(
@@ -226,6 +228,9 @@ def _fit_and_evaluate(
         procedure.y_val, procedure.val_proba, data.class_names, model.decision_weights
     )
     metrics: dict[str, Any] = {"validation": validation}
+    metrics[IMPORTANCE] = permutation_importance(
+        model, procedure.x_val, procedure.y_val, config.seed
+    )
     for name, check in (("time_split", time_split_check), ("new_artist", new_artist_check)):
         result = check(experiment, data, config)
         if result is not None:
@@ -243,6 +248,7 @@ def _fit_and_evaluate(
 # (python_ml/tracks, the MLflow logging) and the libraries that change results.
 CODE_FOLDERS = ("tracks", "tracking")
 REUSE_TAG = "reuse_key"
+IMPORTANCE = "importance"  # the metrics entry of the permutation importance
 MODEL_URI_TAG = "model_uri"
 
 
@@ -370,8 +376,12 @@ def _run_experiment(
             seconds = time.perf_counter() - started
             flat = {"train_seconds": seconds}
             for prefix, values in metrics.items():
-                flat.update(flat_metrics(prefix, values))
                 mlflow.log_dict(values, f"metrics/{prefix}.json")
+                if prefix == IMPORTANCE:
+                    for feature, rise in values["features"].items():
+                        flat[f"importance_{feature}"] = rise["mean"]
+                else:
+                    flat.update(flat_metrics(prefix, values))
             flat.update({k: float(v) for k, v in info.items() if isinstance(v, int | float)})
             mlflow.log_metrics(flat)
             mlflow.log_dict(

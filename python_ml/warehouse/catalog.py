@@ -46,8 +46,15 @@ SONG_NUMBER_COLUMNS = frozenset(
     _contract_columns("fct_songs_2023", frozenset({"integer", "bigint", "double"}))
 ) - {"streams", "log_streams"}
 
+# The training split's feature distribution that drift is measured against (built with the
+# ML inputs), and the drift of each scoring run (a prediction mart).
+FCT_FEATURE_DRIFT_REFERENCE = "marts.fct_feature_drift_reference"
+RPT_FEATURE_DRIFT = "marts.rpt_feature_drift"
+RPT_FEATURE_IMPORTANCE = "marts.rpt_feature_importance"
+
 # The prediction marts dbt builds over the `ml` source: the charts and the app read them.
 FCT_TRACK_PREDICTIONS = "marts.fct_track_predictions"
+FCT_TRACK_PREDICTION_EXPLANATIONS = "marts.fct_track_prediction_explanations"
 FCT_SONG_STREAM_PREDICTIONS = "marts.fct_song_stream_predictions"
 RPT_MODEL_LEADERBOARD = "marts.rpt_model_leaderboard"
 RPT_CLASS_METRICS = "marts.rpt_class_metrics"
@@ -67,6 +74,8 @@ RPT_FEATURE_CORRELATIONS = "marts.rpt_feature_correlations"
 # creates them (models/staging/ml/_ml__sources.yml, macros/create_ml_source_tables.sql).
 MODEL_RUNS = "ml.model_runs"
 TRACK_PREDICTIONS = "ml.track_predictions"
+TRACK_EXPLANATIONS = "ml.track_explanations"
+FEATURE_IMPORTANCE = "ml.feature_importance"
 SONG_PREDICTIONS = "ml.song_predictions"
 ML_SOURCES_YML = PROJECT_ROOT / "models/staging/ml/_ml__sources.yml"
 
@@ -97,3 +106,14 @@ def track_feature_ranges() -> dict[str, str]:
     text = FEATURE_RANGES_MACRO.read_text(encoding="utf-8")
     body = text[text.index("macro track_feature_ranges()") : text.index("endmacro")]
     return dict(re.findall(r"\(\s*'(\w+)'\s*,\s*'([^']+)'\s*\)", body))
+
+
+def dbt_var(name: str, project_root: Path = PROJECT_ROOT) -> object:
+    """A var of dbt_project.yml (its one definition), for the Python that must agree with it."""
+    import yaml
+
+    project = yaml.safe_load((project_root / "dbt_project.yml").read_text(encoding="utf-8"))
+    variables = project.get("vars") or {}
+    if name not in variables:
+        raise KeyError(f"dbt_project.yml declares no var {name!r}")
+    return variables[name]

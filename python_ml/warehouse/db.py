@@ -241,6 +241,18 @@ class RunLock:
             self._handle = None
 
 
+def has_table(connection: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``schema.name`` exists."""
+    schema, name = table.split(".")
+    return bool(
+        connection.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
 def require_tables(connection: duckdb.DuckDBPyConnection, *tables: str) -> None:
     """Fail with the missing table names and the command that builds them."""
     existing = {

@@ -296,20 +296,30 @@ def _partitioned_predictions_table(spark: SparkSession) -> None:
 
     columns = catalog.ml_columns(catalog.TRACK_PREDICTIONS)
     table = catalog.TRACK_PREDICTIONS
-    if spark.catalog.tableExists(table):
-        partitions = [c.name for c in spark.catalog.listColumns(table) if c.isPartition]
-        if partitions == ["run_id"]:
-            return
-        if spark.table(table).limit(1).count():
-            raise RuntimeError(f"{table} on Spark holds rows but is not partitioned by run_id")
-        spark.sql(f"drop table {table}")
     types = {
         "track_id": "string",
         "run_id": "string",
         "predicted_class": "string",
         "class_probabilities": "array<double>",
         "scored_at": "timestamp",
+        "reasons": "string",
+        "explained_score": "double",
+        "explanation_baseline": "double",
     }
+    if spark.catalog.tableExists(table):
+        existing = spark.catalog.listColumns(table)
+        partitions = [c.name for c in existing if c.isPartition]
+        if partitions == ["run_id"]:
+            added = [c for c in columns if c not in {e.name for e in existing}]
+            if added:  # declared since the table was made: widen it, as dbt does on DuckDB
+                spark.sql(
+                    f"alter table {table} add columns "
+                    f"({', '.join(f'{c} {types[c]}' for c in added)})"
+                )
+            return
+        if spark.table(table).limit(1).count():
+            raise RuntimeError(f"{table} on Spark holds rows but is not partitioned by run_id")
+        spark.sql(f"drop table {table}")
     spark.sql("create database if not exists ml")
     spark.sql(
         f"create table {table} ({', '.join(f'{c} {types[c]}' for c in columns)}) "
@@ -357,8 +367,16 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
             F.array(*[F.col(f"out.{c}") for c in prob_columns]).alias("class_probabilities"),
             F.current_timestamp().cast("timestamp").alias("scored_at"),
         )
-        order = spark.table(catalog.TRACK_PREDICTIONS).columns
-        scored.select(*order).write.insertInto(catalog.TRACK_PREDICTIONS, overwrite=True)
+        # Spark's scoring calls the pyfunc, which gives no explanations: their columns stay NULL.
+        schema = spark.table(catalog.TRACK_PREDICTIONS).schema
+        present = set(scored.columns)
+        scored = scored.select(
+            *[
+                f.name if f.name in present else F.lit(None).cast(f.dataType).alias(f.name)
+                for f in schema.fields
+            ]
+        )
+        scored.write.insertInto(catalog.TRACK_PREDICTIONS, overwrite=True)
         seconds = time.perf_counter() - started
         rows = spark.table(catalog.TRACK_PREDICTIONS).where(F.col("run_id") == run_id).count()
         copy_model_runs(settings, spark)

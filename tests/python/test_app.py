@@ -198,14 +198,15 @@ def test_the_app_in_a_real_browser(main_job_dir: Path, tmp_path: Path) -> None:
         with Browser() as browser:
             expected = {
                 "": ["Leaderboard", "Champion", "generated", "Calibration"],  # the default page
-                "predictions": ["tracks match", "Download these tracks"],
+                "overview": ["Leaderboard", "What the champion relies on", "Drift of the"],
+                "predictions": ["tracks match", "Download these tracks", "Why did the model"],
                 "score": ["Score a track", "danceability", "Or score a CSV"],
                 "songs_2023": ["2023 songs", "forecastable", "Predicted vs actual"],
             }
             for url_path, texts in expected.items():
                 text = browser.open(f"http://127.0.0.1:{port}/{url_path}", texts)
                 assert "Traceback" not in text and "Page not found" not in text
-                shot = browser.screenshot(SCREENSHOTS / f"{url_path or 'overview'}.png")
+                shot = browser.screenshot(SCREENSHOTS / f"{url_path or 'home'}.png")
                 assert shot.stat().st_size > 20_000
 
             # `make run --force` while the app is open (every step recomputed: a plain second

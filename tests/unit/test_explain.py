@@ -1,20 +1,26 @@
-"""Per-track explanations: for the linear model the contributions are exact, they and the
-baseline add up to the called class's score (its logit), and the reasons name the largest."""
+"""Per-track explanations: the contributions and the baseline add up to the called class's
+score for every kind (exactly for the linear model and the trees, by construction for the
+sampled Shapley values of the network), and the reasons name the largest."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
 
+from python_ml.tracks.explain import explain, reasons_text
 from python_ml.tracks.kinds import KINDS
+from python_ml.tracks.kinds.base import sampled_shapley
 from python_ml.tracks.models import FittedModel, make_preprocessor
-from python_ml.tracks.scorer import reasons, reasons_text
+from python_ml.tracks.scorer import reasons
 
 FEATURES = ["danceability", "release_year", "artist_followers", "duration_ms"]
 
 
-def _fitted() -> tuple[FittedModel, pd.DataFrame]:
+def _fitted(kind: str = "logistic_regression") -> tuple[FittedModel, pd.DataFrame]:
     rng = np.random.default_rng(7)
     frame = pd.DataFrame(
         {
@@ -27,9 +33,18 @@ def _fitted() -> tuple[FittedModel, pd.DataFrame]:
     frame.loc[::17, "artist_followers"] = np.nan  # imputed, as a missing artist is
     y = np.digitize(frame["release_year"] + rng.normal(0, 15, 400), [1980, 2005])
     preprocessor = make_preprocessor(FEATURES).fit(frame)
-    estimator = LogisticRegression(max_iter=500).fit(preprocessor.transform(frame), y)
+    x = preprocessor.transform(frame).astype(np.float32)
+    if kind == "logistic_regression":
+        estimator = LogisticRegression(max_iter=500).fit(x, y)
+    else:
+        estimator = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(x, y)
     classes = ["ice_cold", "lukewarm", "blazing_hot"]
-    return FittedModel("logistic_regression", FEATURES, classes, preprocessor, estimator), frame
+    return FittedModel(kind, FEATURES, classes, preprocessor, estimator), frame
+
+
+def _rows(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
+    """The rows the model sees: preprocessed, float32 as when it scores."""
+    return model.preprocessor.transform(frame[model.features]).astype(np.float32)
 
 
 def test_linear_contributions_and_baseline_add_up_to_the_called_class_score() -> None:
@@ -37,7 +52,7 @@ def test_linear_contributions_and_baseline_add_up_to_the_called_class_score() ->
     called = model.decide(model.predict_proba(frame))
     baseline, contributions = model.explain(frame, called)
     assert list(contributions.columns) == FEATURES
-    score = model.estimator.decision_function(model.preprocessor.transform(frame))
+    score = model.estimator.decision_function(_rows(model, frame))
     expected = score[np.arange(len(frame)), called]
     assert np.abs(baseline + contributions.sum(axis=1).to_numpy() - expected).max() < 1e-6
 
@@ -58,5 +73,48 @@ def test_reasons_name_the_largest_contributions_first() -> None:
     assert text.count(",") == 2 and ("+" in text or "-" in text)
 
 
-def test_a_kind_without_an_exact_explanation_says_so() -> None:
-    assert KINDS["hist_gradient_boosting"].contributions(None, np.zeros((1, 1))) is None
+def test_tree_contributions_are_treeshap_and_add_up_to_the_raw_score() -> None:
+    model, frame = _fitted("hist_gradient_boosting")
+    called = model.decide(model.predict_proba(frame))
+    explanation = explain(model, frame, called)
+    raw = model.estimator._raw_predict(_rows(model, frame))  # the trees' sum per class
+    expected = raw[np.arange(len(frame)), called]
+    assert np.abs(explanation.score - expected).max() < 1e-6
+    # A feature the trees never split on contributes nothing.
+    assert explanation.contributions.abs().to_numpy().max() > 0.1
+
+
+def test_sampled_shapley_adds_up_for_any_model_and_is_reproducible() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(300, 5))
+    y = (x[:, 0] * x[:, 1] + x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
+    mlp = MLPClassifier(hidden_layer_sizes=(16,), max_iter=2000, random_state=0).fit(x, y)
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        return np.log(mlp.predict_proba(rows))
+
+    baseline, parts = sampled_shapley(score, x[:50], chunk_rows=16)
+    assert parts.shape == (50, 5, 3)
+    assert np.abs(baseline + parts.sum(axis=1) - score(x[:50].astype(np.float32))).max() < 1e-6
+    assert np.allclose(baseline, score(np.zeros((1, 5)))[0])
+    again = sampled_shapley(score, x[:50])[1]
+    assert np.array_equal(parts, again)  # the same orders every time, whatever the chunking
+    # The network's kind uses it: the majority baseline's log probabilities never move.
+    _, flat = KINDS["majority"].contributions(DummyClassifier().fit(x, y), x[:10])
+    assert np.abs(flat).max() < 1e-12
+
+
+def test_ranks_and_long_table() -> None:
+    model, frame = _fitted()
+    called = model.decide(model.predict_proba(frame))
+    explanation = explain(model, frame.head(7), called[:7])
+    ranks = explanation.ranks()
+    assert sorted(ranks[0]) == [1, 2, 3, 4]
+    first = explanation.contributions.abs().to_numpy().argmax(axis=1)
+    assert (ranks[np.arange(7), first] == 1).all()
+    table = explanation.long_table([f"t{i}" for i in range(7)], "run", pd.Timestamp("2026-01-01"))
+    assert table.num_rows == 28
+    assert table.column("track_id").to_pylist()[:5] == ["t0"] * 4 + ["t1"]
+    missing = frame.head(7)["artist_followers"].isna().to_numpy()
+    values = table.to_pandas().query("feature == 'artist_followers'")["feature_value"]
+    assert values.isna().to_numpy().tolist() == missing.tolist()  # a missing value stays NULL

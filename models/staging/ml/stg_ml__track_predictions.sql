@@ -13,6 +13,9 @@ final as (
         run_id,
         predicted_class,
         class_probabilities,
+        reasons,
+        explained_score,
+        explanation_baseline,
         scored_at
     from source
 

@@ -98,3 +98,16 @@ class HistGradientBoosting(ModelKind):
         )
         estimator.fit(xt, yt)
         return estimator, {"iterations": int(estimator.n_iter_)}
+
+    def contributions(self, estimator: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact: TreeSHAP (``shap``) of the raw score (the trees' sum, before the softmax);
+        the expected value over the training data is the baseline."""
+        import shap
+
+        explainer = shap.TreeExplainer(estimator)
+        parts = np.asarray(explainer.shap_values(np.asarray(x, dtype=np.float64)))
+        baseline = np.atleast_1d(np.asarray(explainer.expected_value, dtype=np.float64))
+        if parts.ndim == 2:  # two classes: one raw score, for the second class (and minus it)
+            parts = np.stack([-parts / 2, parts / 2], axis=-1)
+            baseline = np.array([-1.0, 1.0]) * baseline[0] / 2
+        return np.broadcast_to(baseline, (len(parts), len(baseline))).copy(), parts

@@ -1,0 +1,66 @@
+-- The training split's distribution of each model feature, the reference drift is measured
+-- against (macros/feature_drift.sql): its decile bins and each bin's share of the training
+-- tracks; `predicted_class` holds the true class mix (bin = class index).
+
+{%- set deciles = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] %}
+
+with
+
+train as (
+
+    select
+        tracks.*,
+        classes.class_index
+    from {{ ref('fct_train_tracks') }} as tracks
+    inner join {{ ref('popularity_classes') }} as classes
+        on tracks.popularity_class = classes.class_name
+
+),
+
+long as (
+
+    {{ features_long('train', ['track_id'], 'class_index') }}
+
+),
+
+edges as (
+
+    select
+        feature,
+        {{ sorted_distinct(quantile_list('feature_value', deciles)) }} as bin_edges,
+        count(*) as train_tracks
+    from long
+    group by feature
+
+),
+
+binned as (
+
+    select
+        long.feature,
+        edges.bin_edges,
+        edges.train_tracks,
+        case
+            when long.feature_value is null then -1
+            else {{ count_below('edges.bin_edges', 'long.feature_value') }}
+        end as bin_index
+    from long
+    inner join edges
+        on long.feature = edges.feature
+
+),
+
+final as (
+
+    select
+        feature,
+        cast(bin_index as integer) as bin_index,
+        bin_edges,
+        max(train_tracks) as train_tracks,
+        cast(count(*) as double) / max(train_tracks) as expected_share
+    from binned
+    group by feature, bin_index, bin_edges
+
+)
+
+select * from final

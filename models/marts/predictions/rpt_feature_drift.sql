@@ -1,0 +1,67 @@
+-- Drift of each scoring run's tracks against the training split: one row per run and feature
+-- (and `predicted_class`: the called-class mix against the training classes), with the
+-- population stability index. The run's tracks are read with their current features.
+
+with
+
+predictions as (
+
+    select * from {{ ref('stg_ml__track_predictions') }}
+
+),
+
+runs as (
+
+    select * from {{ ref('stg_ml__model_runs') }}
+
+),
+
+scored as (
+
+    select
+        predictions.run_id,
+        predictions.scored_at,
+        tracks.*,
+        classes.class_index
+    from predictions
+    inner join {{ ref('fct_predict_tracks') }} as tracks
+        on predictions.track_id = tracks.track_id
+    inner join {{ ref('popularity_classes') }} as classes
+        on predictions.predicted_class = classes.class_name
+
+),
+
+scored_long as (
+
+    {{ features_long('scored', ['run_id', 'scored_at'], 'class_index') }}
+
+),
+
+{{ feature_drift('scored_long', ref('fct_feature_drift_reference'), ['run_id', 'scored_at']) }},
+
+latest as (
+
+    select max(scored_at) as scored_at
+    from predictions
+
+),
+
+final as (
+
+    select
+        drift_final.run_id,
+        runs.model_label,
+        drift_final.scored_at,
+        drift_final.feature,
+        drift_final.batch_tracks,
+        drift_final.psi,
+        drift_final.drift_status,
+        coalesce(drift_final.scored_at = latest.scored_at, false) as is_latest
+    from drift_final
+    cross join latest
+    left join runs
+        on drift_final.run_id = runs.run_id
+
+)
+
+select * from final

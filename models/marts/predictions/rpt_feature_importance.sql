@@ -1,0 +1,40 @@
+-- Which features each tracks run relies on: permutation importance on its validation fold
+-- (the rise of the log loss when the feature is shuffled), ranked within the run.
+
+with
+
+importance as (
+
+    select * from {{ ref('stg_ml__feature_importance') }}
+
+),
+
+runs as (
+
+    select * from {{ ref('stg_ml__model_runs') }}
+
+),
+
+final as (
+
+    select
+        importance.run_id,
+        runs.model_label,
+        coalesce(runs.is_champion, false) as is_champion,
+        runs.finished_at,
+        importance.feature,
+        importance.importance_mean,
+        importance.importance_std,
+        cast(row_number() over (
+            partition by importance.run_id
+            order by importance.importance_mean desc, importance.feature asc
+        ) as integer) as importance_rank,
+        importance.repeats,
+        importance.validation_rows
+    from importance
+    inner join runs
+        on importance.run_id = runs.run_id
+
+)
+
+select * from final

@@ -1,0 +1,322 @@
+"""The champion's model card: what it was trained on, what it is for and not for, how well it
+does (with 95% bootstrap intervals, per class, per decade, forward in time, on new artists),
+how calibrated it is, what its decision rule does, why it calls what it calls, and its limits.
+
+Written from the marts by the report step into ``reports/model_card.md`` and ``.html``; the same
+text is an artifact of the champion's MLflow run and the description of its registered version
+(which also gets tags: data origin, fingerprint, holdout figures).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from python_ml.settings import Settings
+from python_ml.tracks.evaluate import bootstrap_interval, confusion, metric_from_confusion
+from python_ml.warehouse import catalog
+
+log = logging.getLogger(__name__)
+
+MD_FILE = "model_card.md"
+HTML_FILE = "model_card.html"
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def _f(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "n/a"
+    return f"{float(value):.{digits}f}"
+
+
+def _table(frame: pd.DataFrame) -> list[str]:
+    head = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for value in row:
+            if isinstance(value, float | np.floating):
+                cells.append(_f(value))
+            elif isinstance(value, int | np.integer):
+                cells.append(f"{int(value):,}")
+            else:
+                cells.append(str(value))
+        rows.append("| " + " | ".join(cells) + " |")
+    return [head, rule, *rows]
+
+
+def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
+    """The card's Markdown and the champion's facts it was made of (run id, version, ...)."""
+    from python_ml.raw.origin import GENERATED_NOTICE, is_generated
+
+    champion = con.execute(
+        f"""
+        select b.*, r.features, r.params_json, r.data_fingerprint, r.n_validation,
+               r.registered_version, r.metrics_json
+        from {catalog.RPT_MODEL_LEADERBOARD} as b
+        inner join {catalog.MODEL_RUNS} as r on b.run_id = r.run_id
+        where b.is_champion
+        order by b.finished_at desc limit 1
+        """
+    ).df()
+    if champion.empty:
+        raise LookupError("no champion in the warehouse: train first (`python -m python_ml train`)")
+    c = champion.iloc[0].to_dict()
+    classes = [
+        r[0]
+        for r in con.execute(
+            f"select class_name from {catalog.POPULARITY_CLASSES} order by class_index"
+        ).fetchall()
+    ]
+    weights = json.loads(c["decision_weights"]) if c.get("decision_weights") else None
+    holdout = json.loads(c["metrics_json"] or "{}").get("holdout", {})
+    predictions = con.execute(
+        f"select predicted_class, true_class, release_year, is_predicted_hit, true_class = ? "
+        f"as is_true_hit, run_id from {catalog.FCT_TRACK_PREDICTIONS} "
+        "where true_class is not null",
+        [classes[-1]],
+    ).df()
+    predictions = predictions[predictions["run_id"] == c["run_id"]]
+    index = {name: i for i, name in enumerate(classes)}
+    y_true = predictions["true_class"].map(index).to_numpy()
+    y_pred = predictions["predicted_class"].map(index).to_numpy()
+    origin = str(c.get("data_origin") or "unknown")
+    lines = [
+        f"# Model card: {c['model_label']} (version {c.get('registered_version') or '?'})",
+        "",
+    ]
+    if is_generated(origin):
+        lines += [f"> **Generated data.** {GENERATED_NOTICE}", ""]
+    lines += [
+        "## The model",
+        f"- Predicts a track's popularity class ({', '.join(classes)}: popularity 0-30, 31-69, "
+        "70-100) from its audio features, release year and artist reach.",
+        f"- Kind: `{c['model_type']}`, feature set `{c['feature_set']}`: "
+        f"{str(c['features']).replace(',', ', ')}.",
+        f"- Parameters: `{c['params_json']}`.",
+        f"- MLflow run `{c['run_id']}`, finished {pd.Timestamp(c['finished_at']):%Y-%m-%d %H:%M} "
+        "UTC.",
+        f"- Chosen because: {c['selection_rule']}.",
+        "",
+        "## The data",
+        f"- Origin: **{origin}**.",
+        f"- Fitted on {int(c['n_train']):,} tracks of the training split; the decision rule and "
+        f"the champion were chosen on {int(c['n_validation'] or 0):,} validation tracks; the "
+        f"figures below are on the {len(predictions):,} tracks of the predict split (the 10% "
+        "held out by dbt, never seen in training).",
+        f"- Training table fingerprint `{c['data_fingerprint']}` (md5 of its ids and classes): "
+        "the registry's champion alias is bound to it, so this model never scores other data "
+        "as its champion.",
+    ]
+    counts = con.execute(
+        f"select source_table, any_value(rows_read), any_value(rows_kept), "
+        f"any_value(rows_rejected) from {catalog.RPT_SOURCE_ROW_COUNTS} group by 1 order by 1"
+    ).fetchall()
+    for table, read, kept, rejected in counts:
+        lines.append(
+            f"- `{table}`: {int(read):,} rows read, {int(kept):,} kept, {int(rejected):,} rejected "
+            "(marts.rpt_rejected_rows says why)."
+        )
+    lines += [
+        "",
+        "## Intended use",
+        "- Ranking and triage of catalogue tracks by likely popularity class, read as "
+        "probabilities with the figures below beside them; comparing groups of tracks (by "
+        "year, artist) in the prediction marts.",
+        "",
+        "## Not for",
+        "- Decisions about a single artist's pay, contracts or promotion on the class alone.",
+        "- Tracks unlike the training data: check marts.rpt_feature_drift (and `predict`'s drift "
+        "warnings) before trusting the figures on a new batch.",
+        "- Predicting streams: popularity is Spotify's relative index at the time of the dump.",
+    ]
+    if is_generated(origin):
+        lines.append("- Anything about real songs: this champion was trained on generated data.")
+    lines += ["", "## How well it does (predict split)"]
+    if len(predictions):
+        metric_rows = []
+        for name, metric in (("accuracy", "accuracy"), ("macro-F1", "macro_f1")):
+            value = metric_from_confusion(confusion(y_true, y_pred, len(classes)), metric)
+            low, high = bootstrap_interval(
+                y_true, y_pred, len(classes), metric, BOOTSTRAP_RESAMPLES
+            )
+            metric_rows.append((name, value, f"{low:.3f} - {high:.3f}"))
+        frame = pd.DataFrame(metric_rows, columns=["metric", "value", "95% bootstrap interval"])
+        lines += _table(frame)
+    lines += [
+        "",
+        f"With the decision rule (below); plain argmax gives accuracy "
+        f"{_f(holdout.get('argmax_accuracy'))}, macro-F1 {_f(holdout.get('argmax_macro_f1'))}. "
+        f"Log loss {_f(c['holdout_log_loss'])}, Brier {_f(c['holdout_brier'])}.",
+        "",
+        "Validation (the fold that chose it): accuracy "
+        f"{_f(c['validation_accuracy'])}, macro-F1 {_f(c['validation_macro_f1'])}. "
+        "Forward in time (trained on releases up to the cutoff, tested on later ones): "
+        + (
+            f"accuracy {_f(c['time_split_accuracy'])}, macro-F1 {_f(c['time_split_macro_f1'])}. "
+            if c.get("time_split_macro_f1") == c.get("time_split_macro_f1")
+            and c.get("time_split_macro_f1") is not None
+            else "not measured (too few tracks of a class on one side of the cutoff). "
+        )
+        + "New artists (artists held out with all their tracks): accuracy "
+        f"{_f(c['new_artist_accuracy'])}, macro-F1 {_f(c['new_artist_macro_f1'])}.",
+        "",
+        "### Per class",
+    ]
+    per_class = con.execute(
+        f"select class_name as class, support as \"true tracks\", predicted_count as called, "
+        f"class_precision as precision, class_recall as recall, f1 as F1 "
+        f"from {catalog.RPT_CLASS_METRICS} order by class_index"
+    ).df()
+    lines += _table(per_class)
+    lines += ["", "### Per decade"]
+    if len(predictions):
+        decades = predictions.assign(
+            decade=(predictions["release_year"] // 10 * 10).astype("Int64").astype(str) + "s",
+            correct=predictions["predicted_class"] == predictions["true_class"],
+        )
+        per_decade = (
+            decades.groupby("decade")
+            .agg(
+                tracks=("correct", "size"),
+                accuracy=("correct", "mean"),
+                called_hits=("is_predicted_hit", "mean"),
+                true_hits=("is_true_hit", "mean"),
+            )
+            .reset_index()
+            .rename(columns={"called_hits": "called hit share", "true_hits": "true hit share"})
+        )
+        lines += _table(per_decade)
+    lines += [
+        "",
+        "## Calibration",
+        f"- Temperature {_f(c['temperature'])} (fitted on a calibration fold; 1 = none needed). "
+        f"Expected calibration error {_f(c['holdout_ece'])} on the predict split, "
+        f"{_f(c['validation_ece'])} on validation: a called probability of 0.8 is right about "
+        "that often. marts.rpt_calibration has the bins.",
+        "",
+        "## The decision rule",
+    ]
+    if weights:
+        pairs = ", ".join(f"{n} x{w:.2f}" for n, w in zip(classes, weights, strict=True))
+        lines += [
+            f"- The class called is the largest of probability x weight: {pairs}. Tuned on "
+            "validation for macro-F1, giving up at most a little of argmax's accuracy, so that "
+            "rare classes are called when they are likely enough, not only when most likely. A "
+            "track can therefore be called a class that is not its most probable one; its "
+            "probabilities stay calibrated and are in the marts beside the class.",
+        ]
+    else:
+        lines.append("- Plain argmax of the probabilities.")
+    lines += ["", "## Why it calls what it calls"]
+    importance = con.execute(
+        f"select feature, avg(abs(contribution)) as mean_abs, avg(contribution) as mean "
+        f"from {catalog.FCT_TRACK_PREDICTION_EXPLANATIONS} group by feature "
+        "order by mean_abs desc limit 5"
+    ).df()
+    method = {
+        "logistic_regression": "exact: coefficient x standardised value (logit)",
+        "hist_gradient_boosting": "exact: TreeSHAP of the trees' raw score",
+    }.get(str(c["model_type"]), "sampled Shapley values of the log probability")
+    lines.append(
+        f"- Per track, each feature's contribution to the called class's score ({method}) is in "
+        "marts.fct_track_prediction_explanations, the top three in fct_track_predictions."
+        "reasons."
+    )
+    if not importance.empty:
+        lines.append(
+            "- Largest on average (mean |contribution|): "
+            + ", ".join(f"{r.feature} {r.mean_abs:.2f}" for r in importance.itertuples())
+            + "."
+        )
+    drift = con.execute(
+        f"select feature, psi, drift_status from {catalog.RPT_FEATURE_DRIFT} "
+        "where is_latest order by psi desc"
+    ).df()
+    lines += ["", "## Drift of the latest scoring"]
+    if drift.empty:
+        lines.append("- Not measured yet.")
+    else:
+        drifted = drift[drift["drift_status"] == "drift"]
+        lines.append(
+            "- Features above the PSI threshold: "
+            + (", ".join(f"{r.feature} ({r.psi:.2f})" for r in drifted.itertuples()) or "none")
+            + f"; largest PSI {drift['psi'].iloc[0]:.3f} ({drift['feature'].iloc[0]})."
+        )
+    lines += [
+        "",
+        "## Limits",
+        "- Popularity is Spotify's index at the dump's date: it rises with recency and with the "
+        "artist's reach, so release year and followers dominate; audio features alone say "
+        "little.",
+        "- The highest class is rare: its precision and recall above rest on few tracks (see "
+        "the support), so their intervals are wide.",
+        "- Tracks by artists unseen in training do worse (new-artist figures above).",
+        "- Releases after the training data's last year are extrapolation.",
+    ]
+    facts = {
+        "run_id": c["run_id"],
+        "registered_version": c.get("registered_version"),
+        "data_origin": origin,
+        "data_fingerprint": c["data_fingerprint"],
+        "holdout_accuracy": c["holdout_accuracy"],
+        "holdout_macro_f1": c["holdout_macro_f1"],
+    }
+    return "\n".join(lines) + "\n", facts
+
+
+def card_html(markdown: str) -> str:
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+    title = html.escape(markdown.splitlines()[0].lstrip("# "))
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        "<style>body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ddd;"
+        "padding:.3em .6em;text-align:right}th:first-child,td:first-child{text-align:left}"
+        "th{background:#f4f4f4}blockquote{background:#fff4e5;border:1px solid #f0b35a;"
+        "margin:0;padding:.5em 1em}code{background:#f4f4f4;padding:0 .3em}</style></head>"
+        f"<body>{body}</body></html>"
+    )
+
+
+def write_model_card(settings: Settings, con: Any, out_dir: Path) -> dict[str, Any]:
+    """Write the card beside the report; put it on the champion's MLflow run and registered
+    version (description and tags) when the MLflow store is this project's."""
+    markdown, facts = card_markdown(con)
+    (out_dir / MD_FILE).write_text(markdown, encoding="utf-8")
+    (out_dir / HTML_FILE).write_text(card_html(markdown), encoding="utf-8")
+    log.info("model card: %s", out_dir / MD_FILE)
+    _to_mlflow(settings, markdown, facts)
+    return facts
+
+
+def _to_mlflow(settings: Settings, markdown: str, facts: dict[str, Any]) -> None:
+    if not (settings.mlflow_dir / "mlflow.db").exists() or not facts["registered_version"]:
+        return
+    import mlflow
+
+    from python_ml.tracking.registry import TRACK_MODEL_NAME, TRACKS_EXPERIMENT, setup_mlflow
+
+    setup_mlflow(settings, TRACKS_EXPERIMENT)
+    client = mlflow.MlflowClient()
+    version = str(int(facts["registered_version"]))
+    try:
+        client.update_model_version(TRACK_MODEL_NAME, version, description=markdown)
+        for key in ("data_origin", "data_fingerprint", "holdout_accuracy", "holdout_macro_f1"):
+            value = facts[key]
+            text = f"{value:.4f}" if isinstance(value, float) else str(value)
+            client.set_model_version_tag(TRACK_MODEL_NAME, version, key, text)
+        artifact_uri = client.get_run(facts["run_id"]).info.artifact_uri or ""
+        if artifact_uri.startswith(settings.mlflow_dir.as_uri()):
+            client.log_text(facts["run_id"], markdown, f"model_card/{MD_FILE}")
+    except mlflow.exceptions.MlflowException as exc:
+        log.warning("the model card was not put on MLflow's version %s: %s", version, exc)

@@ -1,0 +1,210 @@
+"""Behaviour tests of the trained champion (Made-With-ML's invariance, directional and
+minimum-functionality tests, for tables), on the main job's champion and built-in data, through
+the scoring path every user of the model goes through (tracks/scorer.py).
+
+The built-in data's popularity rises with release year (python_ml/raw/generate.py): a model
+that learned it must not lower a track's hit probability as its year rises, the rest fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import main_job_env, query
+
+from python_ml.settings import PROJECT_ROOT, Settings
+from python_ml.tracks.scorer import Scorer
+
+
+@pytest.fixture(scope="module")
+def scorer(main_job_dir: Path) -> Scorer:
+    env = main_job_env(main_job_dir)
+    return Scorer(
+        Settings(
+            project_root=PROJECT_ROOT,
+            raw_dir=Path(env["MUSIC_RAW_DIR"]),
+            warehouse=Path(env["MUSIC_WAREHOUSE"]),
+            mlflow_dir=Path(env["MUSIC_MLFLOW_DIR"]),
+            reports_dir=Path(env["MUSIC_REPORTS_DIR"]),
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def predict_tracks(main_job_dir: Path) -> pd.DataFrame:
+    """The predict split's raw rows (as tracks.csv has them) with their true class."""
+    raw = pd.read_csv(
+        main_job_dir / "raw" / "spotify_600k" / "tracks.csv", dtype=str, keep_default_na=False
+    )
+    truth = dict(
+        query(
+            main_job_dir / "warehouse.duckdb",
+            "select track_id, true_class from marts.fct_track_predictions",
+        )
+    )
+    tracks = raw[raw["id"].isin(truth)].drop(columns="popularity").reset_index(drop=True)
+    tracks["true_class"] = tracks["id"].map(truth)
+    return tracks
+
+
+def _score(scorer: Scorer, frame: pd.DataFrame) -> pd.DataFrame:
+    records = frame.drop(columns=["true_class"], errors="ignore").to_dict("records")
+    _, scored = scorer.score_records(records)
+    assert (scored["status"] == "scored").all(), scored["rejection_reason"].value_counts()
+    return scored
+
+
+def _probabilities(scorer: Scorer, scored: pd.DataFrame) -> np.ndarray:
+    names = [f"prob_{c}" for c in scorer.champion.model.class_names]
+    return scored[names].to_numpy(dtype=np.float64)
+
+
+def test_a_tracks_id_and_name_change_nothing(scorer: Scorer, predict_tracks: pd.DataFrame) -> None:
+    tracks = predict_tracks.head(200)
+    before = _score(scorer, tracks)
+    renamed = tracks.assign(
+        id=[f"renamed{i:015d}" for i in range(len(tracks))],
+        name=[f"Another title {i}" for i in range(len(tracks))],
+    )
+    after = _score(scorer, renamed)
+    assert np.array_equal(_probabilities(scorer, before), _probabilities(scorer, after))
+    assert before["predicted_class"].tolist() == after["predicted_class"].tolist()
+    assert before["reasons"].tolist() == after["reasons"].tolist()
+
+
+def test_the_hit_probability_does_not_fall_as_the_release_year_rises(
+    scorer: Scorer, predict_tracks: pd.DataFrame
+) -> None:
+    years = list(range(1930, 2021, 10))
+    base = predict_tracks.head(40)
+    swept = pd.concat(
+        [base.assign(release_date=str(year), id=base["id"].str[:12] + str(year)) for year in years],
+        ignore_index=True,
+    )
+    hit = _probabilities(scorer, _score(scorer, swept))[:, -1].reshape(len(years), len(base))
+    falls = np.diff(hit, axis=0)
+    assert falls.min() >= -1e-9, f"the hit probability fell by {-falls.min():.4f} as a year rose"
+    assert (hit[-1] - hit[0]).mean() > 0.01, "a later year must make a hit more likely"
+
+
+def test_clear_cut_tracks_get_their_class(scorer: Scorer, predict_tracks: pd.DataFrame) -> None:
+    # Old releases are cold in the built-in data (mean popularity below 10 before 1960).
+    old = predict_tracks[predict_tracks["release_date"].str[:4].astype(int) < 1960]
+    assert len(old) >= 20
+    called = _score(scorer, old)["predicted_class"]
+    assert (called == scorer.champion.model.class_names[0]).mean() >= 0.9
+    # The true hits are ranked above the true cold tracks.
+    hits = predict_tracks[predict_tracks["true_class"] == "blazing_hot"]
+    cold = predict_tracks[predict_tracks["true_class"] == "ice_cold"].head(500)
+    assert len(hits) >= 3
+    hit_p = _probabilities(scorer, _score(scorer, hits))[:, -1]
+    cold_p = _probabilities(scorer, _score(scorer, cold))[:, -1]
+    assert np.median(hit_p) > np.quantile(cold_p, 0.9)
+
+
+def _predict_cli(main_job_dir: Path, csv: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "python_ml", "predict", "--input", str(csv)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **main_job_env(main_job_dir)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _drift_warnings(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in result.stderr.splitlines() if "WARNING" in line and "drift:" in line]
+
+
+def test_predict_warns_of_drift_on_the_shifted_feature_only(
+    main_job_dir: Path, predict_tracks: pd.DataFrame, tmp_path: Path
+) -> None:
+    tracks = predict_tracks.head(300).drop(columns="true_class")
+    same = tmp_path / "same.csv"
+    tracks.to_csv(same, index=False)
+    quiet = _predict_cli(main_job_dir, same)
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert _drift_warnings(quiet) == [] and "no drift: every feature" in quiet.stderr
+
+    # Tempo 40 BPM faster, within its valid range: a feature the champion hardly uses, so the
+    # classes called do not move; only tempo has drifted.
+    shifted = tracks.assign(tempo=(tracks["tempo"].astype(float) + 40).clip(upper=299).round(3))
+    moved = tmp_path / "moved.csv"
+    shifted.to_csv(moved, index=False)
+    loud = _predict_cli(main_job_dir, moved)
+    assert loud.returncode == 0, loud.stderr[-2000:]
+    warnings = _drift_warnings(loud)
+    assert len(warnings) == 1, warnings
+    assert "drift: tempo has moved away from the training split (PSI" in warnings[0]
+
+    few = tmp_path / "few.csv"
+    shifted.head(5).to_csv(few, index=False)
+    small = _predict_cli(main_job_dir, few)
+    assert small.returncode == 0 and "too few to compare with the training split" in small.stderr
+
+
+def test_the_explanation_importance_and_drift_marts_and_the_model_card(
+    main_job_dir: Path, scorer: Scorer
+) -> None:
+    warehouse = main_job_dir / "warehouse.duckdb"
+    features = scorer.champion.model.features
+    ((scored,),) = query(warehouse, "select count(*) from marts.fct_track_predictions")
+    ((explained, tracks),) = query(
+        warehouse,
+        "select count(*), count(distinct track_id) from marts.fct_track_prediction_explanations",
+    )
+    assert (explained, tracks) == (scored * len(features), scored)
+    ((worst,),) = query(
+        warehouse,
+        "select max(abs(b + s - e)) from (select track_id, max(explanation_baseline) as b, "
+        "sum(contribution) as s, max(explained_score) as e "
+        "from marts.fct_track_prediction_explanations group by track_id)",
+    )
+    assert worst < 1e-6
+    # The reasons column names the rank-1 feature first, with its contribution.
+    mismatched = query(
+        warehouse,
+        "select p.track_id from marts.fct_track_predictions as p "
+        "inner join marts.fct_track_prediction_explanations as e "
+        "on p.track_id = e.track_id and e.contribution_rank = 1 "
+        "where not starts_with(p.reasons, replace(e.feature, '_', ' ') || ' ')",
+    )
+    assert mismatched == []
+
+    runs = query(
+        warehouse,
+        "select model_label, count(*) from marts.rpt_feature_importance group by 1 order by 1",
+    )
+    assert len(runs) == 5 and all(n > 0 for _, n in runs)
+    ((top,),) = query(
+        warehouse,
+        "select feature from marts.rpt_feature_importance where is_champion "
+        "and importance_rank = 1",
+    )
+    assert top == "release_year"  # the built-in data's popularity follows the release year
+
+    drift = dict(
+        query(
+            warehouse, "select feature, drift_status from marts.rpt_feature_drift where is_latest"
+        )
+    )
+    assert "predicted_class" in drift and "release_year" in drift
+    assert set(drift.values()) == {"stable"}  # the predict split is a random 10%
+
+    card = (main_job_dir / "reports" / "model_card.md").read_text()
+    assert scorer.champion.run_id in card and "## Not for" in card and "Generated data" in card
+    assert "95% bootstrap interval" in card and "### Per decade" in card
+
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{main_job_dir / 'mlflow' / 'mlflow.db'}")
+    version = client.get_model_version("track_popularity", str(scorer.champion.version))
+    assert version.description == card
+    assert version.tags["data_origin"] == "generated" and version.tags["data_fingerprint"]
