@@ -9,17 +9,14 @@ champion's run id, so a new run shows as soon as it has finished.
 
 from __future__ import annotations
 
-import csv
 import json
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from python_ml.warehouse import catalog, db
 from python_ml.settings import Settings
+from python_ml.warehouse import catalog, db
 
 
 class WarehouseBusy(db.WarehouseError):
@@ -317,8 +314,10 @@ def scorer(settings: Settings) -> Any:
     models compiled and the champion loaded once; a new champion is picked up by itself)."""
     from python_ml.tracks.scorer import Scorer
 
-    key = tuple(str(p) for p in (settings.project_root, settings.warehouse, settings.raw_dir,
-                                 settings.mlflow_dir))
+    key = tuple(
+        str(p)
+        for p in (settings.project_root, settings.warehouse, settings.raw_dir, settings.mlflow_dir)
+    )
     if key not in _SCORERS:
         _SCORERS[key] = Scorer(settings)
     else:

@@ -15,9 +15,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from python_ml.settings import Settings  # noqa: E402
 from python_ml.steps import step
 from python_ml.warehouse import catalog, db  # noqa: E402
-from python_ml.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +291,9 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
 
 
 def reliability(con, out: Path, classes: Classes) -> str:
-    frame = _read(con, f"select * from {catalog.RPT_CALIBRATION} order by class_index, probability_bin")
+    frame = _read(
+        con, f"select * from {catalog.RPT_CALIBRATION} order by class_index, probability_bin"
+    )
     fig, ax = plt.subplots(figsize=(6.5, 6))
     ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle="--", label="calibrated")
     for name in classes.names:
@@ -342,6 +344,7 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
         where model_type = 'random_forest'
     """,
     )
+
     def r2_of(part: pd.DataFrame) -> float:
         residual = part["predicted_log_streams"] - part["actual_log_streams"]
         spread = ((part["actual_log_streams"] - part["actual_log_streams"].mean()) ** 2).sum()
@@ -593,6 +596,24 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
         ("Leaderboard (latest run of each model)", leaderboard),
         ("The champion on the holdout, per class", per_class),
     ]
+    quality = _read(
+        con,
+        f"""
+        select source_table, outcome, row_count, rows_read
+        from {catalog.RPT_SOURCE_ROW_COUNTS}
+        order by source_table, outcome = '(kept)' desc, row_count desc
+    """,
+    ).rename(
+        columns={
+            "source_table": "raw file",
+            "outcome": "rows (kept, or why rejected)",
+            "row_count": "rows",
+            "rows_read": "rows read",
+        }
+    )
+    tables.append(
+        ("Data quality: what became of every raw row (marts.rpt_rejected_rows has each)", quality)
+    )
     example = _read(
         con,
         f"""
@@ -680,6 +701,7 @@ th:first-child,td:first-child{{text-align:left}}th{{background:#f4f4f4}}</style>
 ({html.escape(str(page.model))}), scored {html.escape(str(page.scored_at))}; drawn {made}
 from the dbt marts.</p>
 <p>More: <a href="model_card.html">the champion's model card</a> ·
+<a href="songs_2023_results.md">the 2023 songs study's results</a> ·
 <a href="{docs}">dbt docs site</a> (or <code>make docs-serve</code>:
 <a href="http://127.0.0.1:8080">127.0.0.1:8080</a>) ·
 MLflow (<code>make mlflow-ui</code>: <a href="http://127.0.0.1:5000/#/experiments?workflowType=machine_learning">127.0.0.1:5000</a>)</p>

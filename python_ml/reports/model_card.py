@@ -171,7 +171,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "### Per class",
     ]
     per_class = con.execute(
-        f"select class_name as class, support as \"true tracks\", predicted_count as called, "
+        f'select class_name as class, support as "true tracks", predicted_count as called, '
         f"class_precision as precision, class_recall as recall, f1 as F1 "
         f"from {catalog.RPT_CLASS_METRICS} order by class_index"
     ).df()
