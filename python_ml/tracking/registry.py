@@ -20,7 +20,11 @@ from mlflow.models import infer_signature
 from mlflow.pyfunc import PythonModel
 
 from python_ml.settings import Settings
-from python_ml.tracks.models import FittedModel
+from python_ml.tracking.champion_files import (  # noqa: F401  (part of this module's API)
+    ChampionUnavailable,
+    warehouse_champion,
+)
+from python_ml.tracks.models import FittedModel, model_output
 
 TRACK_MODEL_NAME = "track_popularity"
 CHAMPION = "champion"
@@ -159,14 +163,6 @@ class TrackPopularityModel(PythonModel):
         return model_output(self.fitted(), model_input)
 
 
-def model_output(model: FittedModel, features: pd.DataFrame) -> pd.DataFrame:
-    """What the pyfunc returns: a probability column per class, then the class called."""
-    proba = model.predict_proba(features)
-    out = pd.DataFrame(proba, columns=[f"prob_{c}" for c in model.class_names])
-    out["predicted_class"] = [model.class_names[i] for i in model.decide(proba)]
-    return out
-
-
 def log_track_model(model: FittedModel, example: pd.DataFrame, requirements: list[str]) -> str:
     """Log the fitted model (preprocessing included) to the active run; returns its model URI.
 
@@ -208,45 +204,10 @@ def model_relpath(settings: Settings, model_uri: str) -> str:
     return path.relative_to(settings.mlflow_dir).as_posix()
 
 
-class ChampionUnavailable(LookupError):
-    """There is no champion, or its files cannot be loaded; the message says what to do."""
-
-
 def champion_alias(fingerprint: str) -> str:
     """The registry alias of the champion of one dataset (its train-table fingerprint): two
     warehouses sharing an MLflow folder each keep their own champion."""
     return f"{CHAMPION}_{fingerprint[:12]}"
-
-
-def warehouse_champion(settings: Settings) -> dict[str, Any]:
-    """This warehouse's champion as ``ml.model_runs`` records it (run id, registered version,
-    the fingerprint of the data it was trained on), checked against the train table the
-    warehouse holds now. Every reader (score, predict, the app, the report) resolves the
-    champion through here, so they all name the same run."""
-    from python_ml.tracks.data import train_fingerprint
-    from python_ml.warehouse import catalog, db
-
-    with db.connect(settings.warehouse) as con:
-        db.require_tables(con, catalog.MODEL_RUNS, catalog.TRAIN_TRACKS)
-        row = con.execute(
-            f"select run_id, registered_version, data_fingerprint, "
-            f"coalesce(model_name, model_type) || '/' || feature_set from {catalog.MODEL_RUNS} "
-            "where task = 'tracks' and is_champion order by finished_at desc limit 1"
-        ).fetchone()
-        current = train_fingerprint(con)
-    if row is None or row[1] is None:
-        raise ChampionUnavailable(
-            f"No champion has been trained on the data of {settings.warehouse}. Train one "
-            "first: `python -m python_ml train`."
-        )
-    run_id, version, fingerprint, label = row
-    if fingerprint != current:
-        raise ChampionUnavailable(
-            f"The champion {label} (run {run_id}) was trained on other data than "
-            f"{settings.warehouse} holds now (train-table fingerprint {fingerprint[:12]}, now "
-            f"{current[:12]}): run `python -m python_ml train` to train on this data."
-        )
-    return {"run_id": run_id, "version": int(version), "fingerprint": fingerprint, "label": label}
 
 
 def champion_model_dir(settings: Settings) -> tuple[Any, Path]:

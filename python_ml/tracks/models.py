@@ -93,6 +93,15 @@ class FittedModel:
         return baseline[rows, called], contributions[[f for f in self.features if f in names]]
 
 
+def model_output(model: FittedModel, features: pd.DataFrame) -> pd.DataFrame:
+    """What the pyfunc returns (tracking/registry.py) and every scorer gives: a probability
+    column per class, then the class called."""
+    proba = model.predict_proba(features)
+    out = pd.DataFrame(proba, columns=[f"prob_{c}" for c in model.class_names])
+    out["predicted_class"] = [model.class_names[i] for i in model.decide(proba)]
+    return out
+
+
 def fit_model(
     spec: ModelSpec,
     features: list[str],

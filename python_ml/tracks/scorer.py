@@ -9,6 +9,7 @@ run that scored it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 from collections.abc import Sequence
@@ -49,26 +50,42 @@ class Champion:
 
 
 def load_scoring_champion(settings: Settings) -> Champion:
-    """The warehouse's champion, its fitted model and its ``ml.model_runs`` record."""
-    import json
-
-    from python_ml.tracking.registry import load_champion, warehouse_champion
+    """The warehouse's champion, its fitted model and its ``ml.model_runs`` record; the model
+    read from its logged folder directly (tracking/champion_files.py, no MLflow import), or
+    through MLflow for a run recorded before its folder was."""
+    from python_ml.tracking.champion_files import read_model_folder, warehouse_champion
     from python_ml.warehouse import catalog, db
 
     recorded = warehouse_champion(settings)
-    run_id, version, model = load_champion(settings)
+    names = (
+        "model_name feature_set trained_at data_origin data_fingerprint n_train "
+        "decision_weights holdout_accuracy holdout_macro_f1 holdout_log_loss holdout_ece "
+        "model_type temperature model_path"
+    ).split()
     with db.connect(settings.warehouse) as con:
         row = con.execute(
             "select model_name, feature_set, finished_at, data_origin, data_fingerprint, "
             "n_train, decision_weights, holdout_accuracy, holdout_macro_f1, holdout_log_loss, "
-            f"holdout_ece from {catalog.MODEL_RUNS} where run_id = ?",
-            [run_id],
+            f"holdout_ece, model_type, temperature, model_path from {catalog.MODEL_RUNS} "
+            "where run_id = ?",
+            [recorded["run_id"]],
         ).fetchone()
-    names = (
-        "model_name feature_set trained_at data_origin data_fingerprint n_train "
-        "decision_weights holdout_accuracy holdout_macro_f1 holdout_log_loss holdout_ece"
-    ).split()
-    details = dict(zip(names, row, strict=True)) if row else {}
+    details = dict(zip(names, row, strict=True))
+    run_id, version = recorded["run_id"], recorded["version"]
+    if details["model_path"]:
+        model = read_model_folder(
+            settings.mlflow_dir / details["model_path"],
+            run_id,
+            details["model_type"],
+            details["temperature"],
+            details["decision_weights"],
+        )
+    else:
+        from python_ml.tracking.registry import load_champion
+
+        run_id, version, model = load_champion(settings)
+    for internal in ("model_type", "temperature", "model_path"):
+        details.pop(internal)
     if isinstance(details.get("decision_weights"), str):
         details["decision_weights"] = json.loads(details["decision_weights"])
     if details.get("trained_at") is not None:
@@ -88,7 +105,7 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     """One row per input row, in input order: line, id, name, status, rejection reason and
     detail, the class called, one rounded probability per class and the reasons (the features
     that moved the called class's score most; empty when rejected)."""
-    from python_ml.tracking.registry import model_output
+    from python_ml.tracks.models import model_output
 
     model = champion.model
     result = derived.rows.copy()

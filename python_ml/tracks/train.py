@@ -73,6 +73,7 @@ class RunResult:
     model_uri: str | None = None
     validation_pred: np.ndarray | None = None
     reused: bool = False  # a finished run with the same inputs, not fitted again
+    model_path: str | None = None  # the model folder, relative to MUSIC_MLFLOW_DIR
 
 
 @dataclass
@@ -327,6 +328,7 @@ def reusable_run(
             saved["info"],
             model_uri=model_uri,
             validation_pred=np.asarray(saved["validation_pred"], dtype=np.int64),
+            model_path=relpath,
         )
         return result, run
     return None
@@ -391,7 +393,8 @@ def _run_experiment(
             model_uri = log_track_model(
                 model, data.train, [f"{k}=={v}" for k, v in versions.items()]
             )
-            mlflow.set_tag(MODEL_RELPATH_TAG, model_relpath(settings, model_uri))
+            relpath = model_relpath(settings, model_uri)
+            mlflow.set_tag(MODEL_RELPATH_TAG, relpath)
             mlflow.set_tag(MODEL_URI_TAG, model_uri)
             # What a later run with the same reuse key takes instead of fitting again.
             mlflow.log_dict(
@@ -412,6 +415,7 @@ def _run_experiment(
                 info,
                 model_uri=model_uri,
                 validation_pred=validation_pred,
+                model_path=relpath,
             )
         except Exception as exc:  # recorded, then training as a whole fails
             log.error("%s failed: %s", experiment.label, exc)
@@ -513,6 +517,7 @@ def _run_row(
         ),
         "metrics_json": json.dumps(result.metrics),
         "error_message": result.error,
+        "model_path": result.model_path,
     }
 
 

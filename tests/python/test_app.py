@@ -44,13 +44,21 @@ def test_overview_shows_the_champion_its_figures_and_the_data_origin(app_env: Pa
     assert "**Champion:** `" in text
     assert any(m.label == "Holdout macro-F1" for m in at.metric)
     leaderboard = at.dataframe[0].value
-    assert {"model", "val macro-F1", "holdout macro-F1", "new-artist macro-F1"} <= set(
+    assert {"model", "val F1", "holdout F1", "new-artist F1", "fwd-time F1"} <= set(
         leaderboard.columns
     )
     assert leaderboard["champion"].sum() == 1
+    # Figures as text with three decimals, a figure not measured blank (never "None").
+    assert leaderboard["val F1"].str.fullmatch(r"\d\.\d{3}").all()
+    assert (leaderboard.loc[~leaderboard["champion"], "holdout F1"] == "").all()
     per_class = at.dataframe[1].value
-    assert list(per_class["class"]) == ["ice_cold", "lukewarm", "blazing_hot"]  # the seed's
+    assert list(per_class["class"]) == ["ice-cold", "lukewarm", "blazing-hot"]  # the seed's
     assert at.dataframe[2].value.to_numpy().sum() > 0  # confusion matrix counts
+    drift = at.dataframe[3].value
+    assert "predicted_class" in set(drift["feature"]) and set(drift["drift_status"]) == {"stable"}
+    assert "What the champion relies on" in [h.value for h in at.subheader]
+    assert "No feature has drifted." in text
+    assert any("model card" in e.label for e in at.expander)
 
 
 def test_predictions_filters_change_the_table(app_env: Path) -> None:
@@ -60,26 +68,49 @@ def test_predictions_filters_change_the_table(app_env: Path) -> None:
     assert len(everything) > 0
     assert "tracks** match" in _texts(at)
 
+    assert everything["reasons"].str.count(",").eq(2).all()  # three reasons per track
+    assert "Why did the model call a track what it did?" in [h.value for h in at.subheader]
+    assert at.selectbox(key="explained_track").value == everything.index[0]
+
     at.multiselect(key="true").select("blazing_hot").run()
     hits = at.dataframe[0].value
     assert 0 < len(hits) < len(everything)
-    assert set(hits["true_class"]) == {"blazing_hot"}
+    assert set(hits["true_class"]) == {"blazing-hot"}  # the seed's label
 
     at.slider(key="min_hit").set_value(0.5).run()
     likely = at.dataframe[0].value
     assert len(likely) <= len(hits)
     assert (likely["hit_probability"] >= 0.5).all()
 
-    artist = str(everything["artist_names"].iloc[0][0])
+    artist = str(everything["artist_names"].iloc[0]).split(", ")[0]
     at.multiselect(key="true").unselect("blazing_hot")
     at.slider(key="min_hit").set_value(0.0)
     at.text_input(key="artist").input(artist).run()
     by_artist = at.dataframe[0].value
     assert len(by_artist) >= 1
-    assert all(
-        any(artist.lower() in a.lower() for a in names) for names in by_artist["artist_names"]
-    )
+    assert all(artist.lower() in names.lower() for names in by_artist["artist_names"])
     assert at.get("download_button")  # the CSV download is offered
+
+
+def test_the_hit_rate_charts_follow_the_filters(app_env: Path) -> None:
+    from python_ml.reports import app_data
+    from python_ml.settings import load_settings
+
+    settings = load_settings()
+    frame, total = app_data.predictions(settings)
+    artist = frame["artist_names"].iloc[0][0]
+    everyone = ("", (1900, 2100), [], [], 0.0)
+    one_artist = (artist, (1900, 2100), [], [], 0.0)
+    by_year = app_data.hit_rate_by_year(settings, *everyone)
+    assert by_year["scored_tracks"].sum() == total
+    _, artist_total = app_data.predictions(settings, *one_artist)
+    filtered = app_data.hit_rate_by_year(settings, *one_artist)
+    assert filtered["scored_tracks"].sum() == artist_total < total
+    # Actual beside predicted, from the same tracks: the true classes of the predict split.
+    hits = (frame["true_class"] == "blazing_hot").sum()
+    assert (by_year["actual_hit_rate"] * by_year["scored_tracks"]).sum() == pytest.approx(hits)
+    by_artist = app_data.hit_rate_by_artist(settings, *everyone, min_tracks=1)
+    assert {"predicted_hit_rate", "actual_hit_rate"} <= set(by_artist.columns)
 
 
 def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) -> None:

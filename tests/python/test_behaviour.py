@@ -208,3 +208,35 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
     version = client.get_model_version("track_popularity", str(scorer.champion.version))
     assert version.description == card
     assert version.tags["data_origin"] == "generated" and version.tags["data_fingerprint"]
+
+
+def test_the_champion_read_from_its_files_is_the_one_mlflow_loads(
+    main_job_dir: Path, scorer: Scorer, predict_tracks: pd.DataFrame
+) -> None:
+    """predict, the app and the service read the champion's folder without MLflow: the same
+    model as MLflow's pyfunc loader gives, to the last bit."""
+    from python_ml.tracking.registry import load_champion
+
+    ((path,),) = query(
+        main_job_dir / "warehouse.duckdb",
+        "select model_path from ml.model_runs where is_champion",
+    )
+    assert path and (main_job_dir / "mlflow" / path / "MLmodel").is_file()
+    run_id, version, through_mlflow = load_champion(scorer.settings)
+    fast = scorer.champion.model
+    assert (run_id, version) == (scorer.champion.run_id, scorer.champion.version)
+    assert (fast.kind, fast.features, fast.class_names) == (
+        through_mlflow.kind,
+        through_mlflow.features,
+        through_mlflow.class_names,
+    )
+    assert (fast.temperature, fast.decision_weights) == (
+        through_mlflow.temperature,
+        through_mlflow.decision_weights,
+    )
+    derived = scorer.path.derive_records(
+        predict_tracks.drop(columns="true_class").to_dict("records"), fast.features
+    )
+    assert np.array_equal(
+        fast.predict_proba(derived.features), through_mlflow.predict_proba(derived.features)
+    )

@@ -1,0 +1,96 @@
+"""The warehouse's champion and its model files, without MLflow: what scoring new tracks
+(``predict``, the app, the service) needs, loaded in a fraction of a second instead of the
+seconds MLflow's import and pyfunc loader take.
+
+The champion is the one ``ml.model_runs`` names (checked against the data the warehouse holds
+now); its model folder is the one its run logged, under ``$MUSIC_MLFLOW_DIR``
+(``ml.model_runs.model_path``), checked to belong to that run by the folder's own ``MLmodel``.
+The files are the same the MLflow pyfunc loads (tracking/registry.py); a test checks that both
+give the same probabilities.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from python_ml.settings import Settings
+
+
+class ChampionUnavailable(LookupError):
+    """There is no champion, or its files cannot be loaded; the message says what to do."""
+
+
+def warehouse_champion(settings: Settings) -> dict[str, Any]:
+    """This warehouse's champion as ``ml.model_runs`` records it (run id, registered version,
+    the fingerprint of the data it was trained on), checked against the train table the
+    warehouse holds now. Every reader (score, predict, the app, the report) resolves the
+    champion through here, so they all name the same run."""
+    from python_ml.tracks.data import train_fingerprint
+    from python_ml.warehouse import catalog, db
+
+    with db.connect(settings.warehouse) as con:
+        db.require_tables(con, catalog.MODEL_RUNS, catalog.TRAIN_TRACKS)
+        row = con.execute(
+            f"select run_id, registered_version, data_fingerprint, "
+            f"coalesce(model_name, model_type) || '/' || feature_set from {catalog.MODEL_RUNS} "
+            "where task = 'tracks' and is_champion order by finished_at desc limit 1"
+        ).fetchone()
+        current = train_fingerprint(con)
+    if row is None or row[1] is None:
+        raise ChampionUnavailable(
+            f"No champion has been trained on the data of {settings.warehouse}. Train one "
+            "first: `python -m python_ml train`."
+        )
+    run_id, version, fingerprint, label = row
+    if fingerprint != current:
+        raise ChampionUnavailable(
+            f"The champion {label} (run {run_id}) was trained on other data than "
+            f"{settings.warehouse} holds now (train-table fingerprint {fingerprint[:12]}, now "
+            f"{current[:12]}): run `python -m python_ml train` to train on this data."
+        )
+    return {"run_id": run_id, "version": int(version), "fingerprint": fingerprint, "label": label}
+
+
+def read_model_folder(path: Path, run_id: str, kind: str, temperature: float, weights: Any):
+    """The fitted model in a logged model folder (``MLmodel``, the preprocessor and the
+    estimator), or ChampionUnavailable naming what is wrong."""
+    import joblib
+    import yaml
+
+    from python_ml.tracks.kinds import KINDS
+    from python_ml.tracks.models import FittedModel
+
+    try:
+        spec = yaml.safe_load((path / "MLmodel").read_text(encoding="utf-8"))
+        if spec.get("run_id") != run_id:
+            raise ChampionUnavailable(
+                f"{path} holds the model of run {spec.get('run_id')}, not of the champion's run "
+                f"{run_id}: run `python -m python_ml train`."
+            )
+        artifacts = spec["flavors"]["python_function"]["artifacts"]
+        inputs = json.loads(spec["signature"]["inputs"])
+        outputs = json.loads(spec["signature"]["outputs"])
+        features = [column["name"] for column in inputs]
+        classes = [
+            c["name"].removeprefix("prob_") for c in outputs if c["name"] != "predicted_class"
+        ]
+        preprocessor = joblib.load(path / artifacts["preprocessor"]["path"])
+        estimator = KINDS[kind].load(path / artifacts["estimator"]["path"])
+    except ChampionUnavailable:
+        raise
+    except Exception as exc:  # a damaged or foreign folder: say so, in one line
+        raise ChampionUnavailable(
+            f"The champion's model in {path} cannot be read ({type(exc).__name__}: {exc}). Run "
+            "`python -m python_ml train` to register a new champion."
+        ) from None
+    return FittedModel(
+        kind,
+        features,
+        classes,
+        preprocessor,
+        estimator,
+        temperature=float(temperature if temperature is not None else 1.0),
+        decision_weights=json.loads(weights) if isinstance(weights, str) else weights,
+    )
