@@ -313,6 +313,33 @@ def add_engine_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """The errors whose message names what went wrong and what to do. Imported only when a
+    command fails: importing them all up front (matplotlib, MLflow) costs seconds per call."""
+    from python_ml.raw.extract import ExtractError
+    from python_ml.reports.charts import ChartError
+    from python_ml.tracking.registry import TrackingStoreError
+    from python_ml.tracks.train import TrainingError
+    from python_ml.warehouse.db import WarehouseError
+    from python_ml.warehouse.dbt import DbtError
+    from python_ml.warehouse.load import LoadError
+    from python_ml.warehouse.spark import SparkUnavailable
+
+    return (
+        ExtractError,
+        LoadError,
+        WarehouseError,
+        DbtError,
+        StepFailed,
+        TrainingError,
+        TrackingStoreError,
+        ChartError,
+        SparkUnavailable,
+        LookupError,
+        ValueError,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
     signal.signal(signal.SIGTERM, _terminated)  # stop like Ctrl-C: dbt children stop too
@@ -328,28 +355,6 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("matplotlib", "PIL", "urllib3", "alembic", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    from python_ml.raw.extract import ExtractError
-    from python_ml.reports.charts import ChartError
-    from python_ml.tracking.registry import TrackingStoreError
-    from python_ml.tracks.train import TrainingError
-    from python_ml.warehouse.db import WarehouseError
-    from python_ml.warehouse.dbt import DbtError
-    from python_ml.warehouse.load import LoadError
-    from python_ml.warehouse.spark import SparkUnavailable
-
-    known = (
-        ExtractError,
-        LoadError,
-        WarehouseError,
-        DbtError,
-        StepFailed,
-        TrainingError,
-        TrackingStoreError,
-        ChartError,
-        SparkUnavailable,
-        LookupError,
-        ValueError,
-    )
     try:
         settings = load_settings()
         if args.command in WRITES_WAREHOUSE:
@@ -360,13 +365,14 @@ def main(argv: list[str] | None = None) -> int:
                 args.func(settings, args)
         else:
             args.func(settings, args)
-    except known as exc:
-        log.error("%s", exc)
-        return 1
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
-    except Exception as exc:  # unexpected: one line, the stack trace only with -v
+    except Exception as exc:
+        if isinstance(exc, _known_errors()):  # says what and where: the message alone
+            log.error("%s", exc)
+            return 1
+        # unexpected: one line, the stack trace only with -v
         log.error("%s: %s", type(exc).__name__, exc)
         if args.verbose:
             log.exception("stack trace")
