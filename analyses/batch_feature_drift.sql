@@ -1,6 +1,7 @@
--- The drift of one `predict` batch against the training split (python_ml/tracks/drift.py
--- runs this compiled SQL in memory): `batch_features` holds the batch's features and the class
--- index called, `drift_reference` the warehouse's fct_feature_drift_reference.
+-- The drift of one `predict` batch against the training split (FeaturePath.drift in
+-- python_ml/tracks/feature_path.py runs this compiled SQL in memory): `batch_features` holds
+-- the batch's features and the class index called, `drift_reference` the warehouse's
+-- fct_feature_drift_reference.
 
 with
 

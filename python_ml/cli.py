@@ -369,7 +369,11 @@ def main(argv: list[str] | None = None) -> int:
         log.error("interrupted")
         return 130
     except Exception as exc:
-        if isinstance(exc, _known_errors()):  # says what and where: the message alone
+        try:
+            known = _known_errors()
+        except Exception:  # e.g. the failure was a broken import: report it, not this
+            known = (StepFailed, LookupError, ValueError)
+        if isinstance(exc, known):  # says what and where: the message alone
             log.error("%s", exc)
             return 1
         # unexpected: one line, the stack trace only with -v

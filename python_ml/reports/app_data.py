@@ -237,8 +237,9 @@ def hit_rate_by_artist(
         min_tracks = int(catalog.dbt_var("min_artist_tracks"))
     return query(
         settings,
-        f"select primary_artist_name, {_RATES} from {catalog.FCT_TRACK_PREDICTIONS} "
-        f"where {where} group by primary_artist_name having count(*) >= ? "
+        f"select any_value(primary_artist_name) as primary_artist_name, {_RATES} "
+        f"from {catalog.FCT_TRACK_PREDICTIONS} where {where} and primary_artist_id is not null "
+        "group by primary_artist_id having count(*) >= ? "
         f"order by predicted_hit_rate desc, scored_tracks desc limit {int(top)}",
         [_hit_class(settings), *params, int(min_tracks)],
     )
@@ -266,11 +267,11 @@ def feature_importance(settings: Settings) -> pd.DataFrame:
 
 
 def feature_drift(settings: Settings) -> pd.DataFrame:
-    """The latest scoring's drift per feature, largest first."""
+    """The current scoring run's drift per feature (of the predict split), largest first."""
     return query(
         settings,
         f"select feature, psi, drift_status, batch_tracks, scored_at "
-        f"from {catalog.RPT_FEATURE_DRIFT} where is_latest order by psi desc",
+        f"from {catalog.RPT_FEATURE_DRIFT} where is_current order by psi desc",
     )
 
 

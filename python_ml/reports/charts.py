@@ -428,7 +428,7 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
         con,
         f"""
         select feature, psi, drift_status, batch_tracks, scored_at
-        from {catalog.RPT_FEATURE_DRIFT} where is_latest order by psi
+        from {catalog.RPT_FEATURE_DRIFT} where is_current order by psi
     """,
     )
     fig, ax = plt.subplots(figsize=(8, 0.3 * max(len(frame), 5) + 1.8))
@@ -441,14 +441,15 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
     ax.barh(frame["feature"], frame["psi"], color=colors)
     ax.axvline(0.2, color="#e8554e", linewidth=1, linestyle="--", label="drift threshold 0.2")
     ax.set_xlabel("population stability index against the training split")
-    ax.set_title(f"Drift of the latest scoring ({int(frame['batch_tracks'].max()):,} tracks)")
+    ax.set_title(f"Drift of the scored predict split ({int(frame['batch_tracks'].max()):,} tracks)")
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, out)
     drifted = frame.loc[frame["drift_status"] == "drift", "feature"].tolist()
     return (
-        "PSI of each feature of the scored tracks against the training split's deciles, and of "
-        "the called-class mix (predicted_class) against the training classes: below 0.1 "
-        "little change, above 0.2 (red) drift. "
+        "PSI of each feature of the scored predict split against the training split's deciles, "
+        "and of the called-class mix (predicted_class) against the training classes: below 0.1 "
+        "little change, above 0.2 (red) drift. The predict split is a random 10% of the same "
+        "data, so this is near 0 unless the data changed; `predict` measures new batches. "
         + (f"Drifted: {', '.join(drifted)}." if drifted else "No feature has drifted.")
     )
 
@@ -461,7 +462,7 @@ CHARTS = [
     ("model_comparison.png", "Model comparison", model_comparison),
     ("reliability.png", "Calibration (reliability)", reliability),
     ("feature_importance.png", "Why: feature importance and contributions", feature_importance),
-    ("feature_drift.png", "Drift of the latest scoring", feature_drift),
+    ("feature_drift.png", "Drift of the scored tracks", feature_drift),
     ("feature_correlations.png", "Feature correlations", feature_correlations),
     (
         "songs_predicted_vs_actual.png",

@@ -238,17 +238,20 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         )
     drift = con.execute(
         f"select feature, psi, drift_status from {catalog.RPT_FEATURE_DRIFT} "
-        "where is_latest order by psi desc"
+        "where is_current order by psi desc"
     ).df()
-    lines += ["", "## Drift of the latest scoring"]
+    lines += ["", "## Drift"]
     if drift.empty:
         lines.append("- Not measured yet.")
     else:
         drifted = drift[drift["drift_status"] == "drift"]
         lines.append(
-            "- Features above the PSI threshold: "
+            "- The predict split this champion scored, against the training split (population "
+            "stability index): features above the threshold: "
             + (", ".join(f"{r.feature} ({r.psi:.2f})" for r in drifted.itertuples()) or "none")
-            + f"; largest PSI {drift['psi'].iloc[0]:.3f} ({drift['feature'].iloc[0]})."
+            + f"; largest PSI {drift['psi'].iloc[0]:.3f} ({drift['feature'].iloc[0]}). The "
+            "predict split is a random 10% of the same data, so this is near 0 by design; it "
+            "says nothing of new tracks, which `predict` measures batch by batch."
         )
     lines += [
         "",

@@ -25,15 +25,13 @@ CONTRIBUTION_DECIMALS = 3  # what the reasons round a contribution to
 @dataclasses.dataclass(frozen=True)
 class Explanation:
     """Per row: the baseline of the called class's score, each feature's contribution and
-    value; baseline plus contributions is the score."""
+    value, and the score as the model computes it; baseline plus contributions equal it (the
+    dbt test assert_explanations_add_up_to_the_explained_score checks each scored track)."""
 
     baseline: np.ndarray  # (rows,)
     contributions: pd.DataFrame  # rows x features
     values: pd.DataFrame  # the features as given (rows x features), before preprocessing
-
-    @property
-    def score(self) -> np.ndarray:
-        return self.baseline + self.contributions.to_numpy().sum(axis=1)
+    score: np.ndarray  # (rows,) the called class's score as the model computes it
 
     def ranks(self) -> np.ndarray:
         """1 for each row's largest contribution (by size, either sign), then 2, ...; a tie
@@ -88,8 +86,13 @@ class Explanation:
 
 def explain(model: Any, features: pd.DataFrame, called: np.ndarray) -> Explanation:
     """The explanation of the class ``called`` (indices, one per row) for each row."""
-    baseline, contributions = model.explain(features, called)
-    return Explanation(np.asarray(baseline, dtype=np.float64), contributions, features)
+    baseline, contributions, score = model.explain(features, called)
+    return Explanation(
+        np.asarray(baseline, dtype=np.float64),
+        contributions,
+        features,
+        np.asarray(score, dtype=np.float64),
+    )
 
 
 def reasons_text(entries: list[dict[str, Any]] | None) -> str | None:

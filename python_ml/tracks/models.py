@@ -79,18 +79,24 @@ class FittedModel:
         """The class index called for each row: the model's decision rule."""
         return decide(proba, self.decision_weights)
 
-    def explain(self, frame: pd.DataFrame, called: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
-        """Why each row got its class: the baseline of the called class's score and each
-        feature's contribution to it (columns: the features), which add up to that score (the
-        estimator's, before calibration: a logit, the trees' raw score, or a log probability;
-        tracks/kinds/)."""
+    def explain(
+        self, frame: pd.DataFrame, called: np.ndarray
+    ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+        """Why each row got its class: the baseline of the called class's score, each
+        feature's contribution to it (columns: the features), and the score itself as the
+        model computes it (the estimator's, before calibration: a logit, the trees' raw score,
+        or a log probability; tracks/kinds/). Baseline plus contributions equal the score."""
         # The same float32 rows the probabilities came from.
         x = self.preprocessor.transform(frame[self.features]).astype(np.float32)
-        baseline, parts = KINDS[self.kind].contributions(self.estimator, x.astype(np.float64))
+        x = x.astype(np.float64)
+        kind = KINDS[self.kind]
+        baseline, parts = kind.contributions(self.estimator, x)
         rows = np.arange(len(x))
         names = list(self.preprocessor.get_feature_names_out())
         contributions = pd.DataFrame(parts[rows, :, called], columns=names, index=frame.index)
-        return baseline[rows, called], contributions[[f for f in self.features if f in names]]
+        score = kind.score(self.estimator, x)[rows, called]
+        kept = [f for f in self.features if f in names]
+        return baseline[rows, called], contributions[kept], score
 
 
 def model_output(model: FittedModel, features: pd.DataFrame) -> pd.DataFrame:

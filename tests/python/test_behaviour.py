@@ -192,7 +192,7 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
 
     drift = dict(
         query(
-            warehouse, "select feature, drift_status from marts.rpt_feature_drift where is_latest"
+            warehouse, "select feature, drift_status from marts.rpt_feature_drift where is_current"
         )
     )
     assert "predicted_class" in drift and "release_year" in drift

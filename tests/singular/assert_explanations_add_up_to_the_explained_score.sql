@@ -1,5 +1,7 @@
--- Each scored track's contributions plus its baseline equal the score they explain (within
--- 1e-6): the explanations in the marts are the model's own arithmetic, not an approximation.
+-- Each scored track's contributions plus its baseline equal the score the model itself gave
+-- the called class (explained_score, computed apart from the contributions) within 1e-5: exact
+-- for the linear model and the trees (1e-6 in the unit tests), by construction for sampled
+-- Shapley values (the network's float32 arithmetic differs slightly between batches).
 
 with
 
@@ -17,4 +19,4 @@ per_track as (
 
 select *
 from per_track
-where abs(rebuilt_score - explained_score) > 1e-6
+where abs(rebuilt_score - explained_score) > 1e-5

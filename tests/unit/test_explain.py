@@ -50,10 +50,11 @@ def _rows(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
 def test_linear_contributions_and_baseline_add_up_to_the_called_class_score() -> None:
     model, frame = _fitted()
     called = model.decide(model.predict_proba(frame))
-    baseline, contributions = model.explain(frame, called)
+    baseline, contributions, score = model.explain(frame, called)
     assert list(contributions.columns) == FEATURES
-    score = model.estimator.decision_function(_rows(model, frame))
-    expected = score[np.arange(len(frame)), called]
+    logits = model.estimator.decision_function(_rows(model, frame))
+    expected = logits[np.arange(len(frame)), called]
+    assert np.abs(score - expected).max() < 1e-6  # the model's own logit (float32 rows)
     assert np.abs(baseline + contributions.sum(axis=1).to_numpy() - expected).max() < 1e-6
 
 
@@ -61,7 +62,7 @@ def test_reasons_name_the_largest_contributions_first() -> None:
     model, frame = _fitted()
     called = model.decide(model.predict_proba(frame))
     why = reasons(model, frame, called)
-    _, contributions = model.explain(frame, called)
+    _, contributions, _ = model.explain(frame, called)
     assert len(why) == len(frame)
     for entries, (_, row) in zip(why, contributions.iterrows(), strict=True):
         assert [e["feature"] for e in entries] == list(
@@ -79,9 +80,10 @@ def test_tree_contributions_are_treeshap_and_add_up_to_the_raw_score() -> None:
     explanation = explain(model, frame, called)
     raw = model.estimator._raw_predict(_rows(model, frame))  # the trees' sum per class
     expected = raw[np.arange(len(frame)), called]
-    assert np.abs(explanation.score - expected).max() < 1e-6
-    # A feature the trees never split on contributes nothing.
-    assert explanation.contributions.abs().to_numpy().max() > 0.1
+    assert np.abs(explanation.score - expected).max() < 1e-9  # the model's own raw score
+    rebuilt = explanation.baseline + explanation.contributions.to_numpy().sum(axis=1)
+    assert np.abs(rebuilt - expected).max() < 1e-6
+    assert explanation.contributions.abs().to_numpy().max() > 0.1  # the trees use features
 
 
 def test_sampled_shapley_adds_up_for_any_model_and_is_reproducible() -> None:
@@ -102,6 +104,23 @@ def test_sampled_shapley_adds_up_for_any_model_and_is_reproducible() -> None:
     # The network's kind uses it: the majority baseline's log probabilities never move.
     _, flat = KINDS["majority"].contributions(DummyClassifier().fit(x, y), x[:10])
     assert np.abs(flat).max() < 1e-12
+
+
+def test_sampled_shapley_is_exact_for_an_additive_score() -> None:
+    """For a score that is a sum of one function per feature, every order gives each feature
+    exactly f_j(x_j) - f_j(0): a wrong feature-to-order mapping would show here."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 6))
+    weights = np.array([[1.0, -2.0], [0.5, 0.0], [0.0, 3.0], [-1.0, 1.0], [2.0, 2.0], [0.0, 0.0]])
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.float64)
+        return np.sin(rows) @ weights + (rows**2) @ np.abs(weights)
+
+    baseline, parts = sampled_shapley(score, x)
+    expected = np.sin(x)[:, :, None] * weights[None] + (x**2)[:, :, None] * np.abs(weights)[None]
+    assert np.abs(parts - expected).max() < 1e-5  # float32 rows: about 1e-7 per value
+    assert np.allclose(baseline, 0.0)
 
 
 def test_ranks_and_long_table() -> None:

@@ -1,6 +1,9 @@
 -- Drift of each scoring run's tracks against the training split: one row per run and feature
 -- (and `predicted_class`: the called-class mix against the training classes), with the
--- population stability index. The run's tracks are read with their current features.
+-- population stability index. Every run scores the predict split, a random 10% of the same
+-- data as the training split, so its PSI is near 0 unless the data changed; new tracks are
+-- measured by `predict` (analysis batch_feature_drift). The run's tracks are read with their
+-- current features.
 
 with
 
@@ -39,10 +42,10 @@ scored_long as (
 
 {{ feature_drift('scored_long', ref('fct_feature_drift_reference'), ['run_id', 'scored_at']) }},
 
-latest as (
+current_run as (
 
-    select max(scored_at) as scored_at
-    from predictions
+    select any_value(run_id) as run_id
+    from {{ ref('fct_track_predictions') }}
 
 ),
 
@@ -56,9 +59,9 @@ final as (
         drift_final.batch_tracks,
         drift_final.psi,
         drift_final.drift_status,
-        coalesce(drift_final.scored_at = latest.scored_at, false) as is_latest
+        coalesce(drift_final.run_id = current_run.run_id, false) as is_current
     from drift_final
-    cross join latest
+    cross join current_run
     left join runs
         on drift_final.run_id = runs.run_id
 

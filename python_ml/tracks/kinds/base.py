@@ -110,6 +110,11 @@ class ModelKind:
     def proba(self, estimator: Any, x: np.ndarray) -> np.ndarray:
         return estimator.predict_proba(x)
 
+    def score(self, estimator: Any, x: np.ndarray) -> np.ndarray:
+        """The score of each class that :meth:`contributions` explains, computed by the model
+        itself (rows x classes): here the log probability."""
+        return np.log(np.clip(self.proba(estimator, x.astype(np.float32)), 1e-12, 1.0))
+
     def contributions(self, estimator: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each feature's additive part of each class's score for the preprocessed rows ``x``:
         ``(baseline, contributions)`` of shapes ``(rows, classes)`` and ``(rows, features,
@@ -121,9 +126,7 @@ class ModelKind:
         Along each order a feature's part is the change of the score when it joins, so the
         parts of every order add up exactly to the score minus the reference's score; their
         mean does too. Kinds with an exact method override this."""
-        return sampled_shapley(
-            lambda rows: np.log(np.clip(self.proba(estimator, rows), 1e-12, 1)), x
-        )
+        return sampled_shapley(lambda rows: self.score(estimator, rows), x)
 
     def check_classes(self, estimator: Any, n_classes: int) -> None:
         """A fold without some class must still give one probability column per class."""

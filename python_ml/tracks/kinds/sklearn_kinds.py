@@ -20,6 +20,15 @@ from python_ml.tracks.kinds.base import (
 )
 
 
+def _per_class(decision: np.ndarray) -> np.ndarray:
+    """A decision function as one score per class: two classes have one score, for the second
+    class (the first gets minus it; both halved, as their contributions are)."""
+    decision = np.asarray(decision, dtype=np.float64)
+    if decision.ndim == 1:
+        return np.stack([-decision / 2, decision / 2], axis=1)
+    return decision
+
+
 class MajorityParams(Params):
     pass
 
@@ -54,6 +63,9 @@ class LogisticRegressionKind(ModelKind):
             random_state=seed,
         )
         return estimator.fit(xt, yt), {}
+
+    def score(self, estimator: Any, x: np.ndarray) -> np.ndarray:
+        return _per_class(estimator.decision_function(np.asarray(x, dtype=np.float64)))
 
     def contributions(self, estimator: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact: the score of a class is its logit, intercept plus coefficient times the
@@ -98,6 +110,9 @@ class HistGradientBoosting(ModelKind):
         )
         estimator.fit(xt, yt)
         return estimator, {"iterations": int(estimator.n_iter_)}
+
+    def score(self, estimator: Any, x: np.ndarray) -> np.ndarray:
+        return _per_class(estimator.decision_function(np.asarray(x, dtype=np.float64)))
 
     def contributions(self, estimator: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact: TreeSHAP (``shap``) of the raw score (the trees' sum, before the softmax);
