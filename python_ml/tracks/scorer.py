@@ -63,11 +63,17 @@ def load_scoring_champion(settings: Settings) -> Champion:
         "model_type temperature model_path"
     ).split()
     with db.connect(settings.warehouse) as con:
+        # A warehouse built before model_path was declared has no such column until its next
+        # `dbt build` widens ml.model_runs: its champion is loaded through MLflow meanwhile.
+        has_path = con.execute(
+            "select count(*) from information_schema.columns where table_schema = 'ml' "
+            "and table_name = 'model_runs' and column_name = 'model_path'"
+        ).fetchone()[0]
         row = con.execute(
             "select model_name, feature_set, finished_at, data_origin, data_fingerprint, "
             "n_train, decision_weights, holdout_accuracy, holdout_macro_f1, holdout_log_loss, "
-            f"holdout_ece, model_type, temperature, model_path from {catalog.MODEL_RUNS} "
-            "where run_id = ?",
+            f"holdout_ece, model_type, temperature, {'model_path' if has_path else 'null'} "
+            f"from {catalog.MODEL_RUNS} where run_id = ?",
             [recorded["run_id"]],
         ).fetchone()
     details = dict(zip(names, row, strict=True))
