@@ -190,13 +190,13 @@
 {% macro default__sorted_distinct(expr) -%} list_sort(list_distinct({{ expr }})) {%- endmacro %}
 {% macro spark__sorted_distinct(expr) -%} array_sort(array_distinct({{ expr }})) {%- endmacro %}
 
-{#- How many elements of a list of numbers are below `value`. -#}
-{% macro count_below(expr, value) -%}
-    {{ return(adapter.dispatch('count_below', 'music_popularity')(expr, value)) }}
+{#- How many elements of a list of numbers are below `value` (or equal to it, `inclusive`). -#}
+{% macro count_below(expr, value, inclusive=false) -%}
+    {{ return(adapter.dispatch('count_below', 'music_popularity')(expr, value, inclusive)) }}
 {%- endmacro %}
-{% macro default__count_below(expr, value) -%}
-    len(list_filter({{ expr }}, lambda x: x < {{ value }}))
+{% macro default__count_below(expr, value, inclusive=false) -%}
+    len(list_filter({{ expr }}, lambda x: x {{ '<=' if inclusive else '<' }} {{ value }}))
 {%- endmacro %}
-{% macro spark__count_below(expr, value) -%}
-    size(filter({{ expr }}, x -> x < {{ value }}))
+{% macro spark__count_below(expr, value, inclusive=false) -%}
+    size(filter({{ expr }}, x -> x {{ '<=' if inclusive else '<' }} {{ value }}))
 {%- endmacro %}

@@ -6,8 +6,10 @@
 
     A feature's population stability index (PSI) is sum over bins of (a - e) * ln(a / e), a and
     e the batch's and the training rows' shares of the bin (each at least 0.0001). The bins
-    are the training deciles (ties merged: a feature with few values gets one bin per value),
-    plus one for missing values. `predicted_class` compares the classes called in the batch
+    come from the training deciles (ties merged): each edge value is a bin of its own and so is
+    each open interval between edges, plus one for missing values. A feature with few values
+    (mode, key, time_signature) thus gets one bin per common value, and a point mass of a
+    continuous one (instrumentalness 0) its own bin. `predicted_class` compares the classes called in the batch
     with the true classes of the training rows: the shift of the called-class mix.
 -#}
 
@@ -18,6 +20,15 @@
     {%- do names.extend(['artist_followers', 'artist_genre_count']) %}
     {{ return(names) }}
 {% endmacro %}
+
+{#- The bin of `value` among the sorted `edges` (drift_bin 2k + 1 is the edge k itself, 2k the
+    values between edges k - 1 and k); -1 for a missing value. -#}
+{% macro drift_bin(edges, value) -%}
+    case
+        when {{ value }} is null then -1
+        else {{ count_below(edges, value) }} + {{ count_below(edges, value, inclusive=true) }}
+    end
+{%- endmacro %}
 
 {#- One row per track and feature of `relation`: `keys` (columns kept), feature, value; with
     the class index column `class_index_column` as the feature `predicted_class`. -#}
@@ -53,10 +64,7 @@
 
         select
             {% for key in keys %}batch.{{ key }}, {% endfor %}batch.feature,
-            case
-                when batch.feature_value is null then -1
-                else {{ count_below('edges.bin_edges', 'batch.feature_value') }}
-            end as bin_index
+            {{ drift_bin('edges.bin_edges', 'batch.feature_value') }} as bin_index
         from {{ batch_long }} as batch
         inner join edges
             on batch.feature = edges.feature
@@ -153,7 +161,7 @@
                 when psi > {{ var('drift_psi_threshold') }} then 'drift'
                 else 'stable'
             end as drift_status,
-            {{ var('drift_psi_threshold') }} as psi_threshold
+            cast({{ var('drift_psi_threshold') }} as double) as psi_threshold
         from drift
 
     )

@@ -202,7 +202,8 @@ with right:
         st.caption(
             f"Population stability index of the {int(drift['batch_tracks'].max()):,} scored "
             "tracks against the training split (predicted_class: the mix of classes called "
-            "against the training classes). Below 0.1 little change, above 0.2 drift. The "
+            "against the training classes). Below 0.1 little change, above "
+            f"{float(drift['psi_threshold'].iloc[0]):g} drift. The "
             "predict split is a random 10% of the same data, so this is near 0 unless the data "
             "changed; new tracks are measured by `python -m python_ml predict`. "
             + (f"**Drifted: {', '.join(drifted)}.**" if drifted else "No feature has drifted.")

@@ -4,6 +4,7 @@ import altair as alt
 import app_ui
 import streamlit as st
 
+from python_ml.reports import app_data
 from python_ml.warehouse import catalog
 
 st.title("Predictions")
@@ -50,39 +51,37 @@ shown = frame.head(SHOWN).assign(
     predicted_class=lambda f: f["predicted_class"].map(labels.get),
     true_class=lambda f: f["true_class"].map(lambda c: labels.get(c, c)),
 )
+columns = {
+    "track_name": st.column_config.TextColumn("track"),
+    "artist_names": st.column_config.TextColumn("artists"),
+    "release_year": st.column_config.NumberColumn("year", format="%d", width="small"),
+    "predicted_class": st.column_config.TextColumn("called", width="small"),
+    "hit_probability": st.column_config.ProgressColumn(
+        f"P({labels[hit]})", min_value=0.0, max_value=1.0, format="%.3f"
+    ),
+    "true_class": st.column_config.TextColumn("true class", width="small"),
+    "true_popularity": st.column_config.NumberColumn("popularity", format="%d", width="small"),
+    "is_correct": st.column_config.CheckboxColumn("right?", width="small"),
+    "reasons": st.column_config.TextColumn(
+        "why (top contributions)",
+        help="The features that moved the called class's score most (+ towards it).",
+    ),
+    "track_id": st.column_config.TextColumn("track id"),
+}
+chosen = st.multiselect(
+    "Columns",
+    list(app_data.PREDICTION_COLUMNS),
+    default=[c for c in app_data.PREDICTION_COLUMNS if c not in ("true_popularity", "track_id")],
+    format_func=lambda c: columns[c]["label"],
+    key="columns",
+    help="The download always holds every column.",
+)
 st.dataframe(
     shown,
     hide_index=True,
     width="stretch",
-    column_order=[
-        "track_name",
-        "artist_names",
-        "release_year",
-        "predicted_class",
-        "hit_probability",
-        "true_class",
-        "true_popularity",
-        "is_correct",
-        "reasons",
-        "track_id",
-    ],
-    column_config={
-        "track_id": st.column_config.TextColumn("track id"),
-        "track_name": st.column_config.TextColumn("track"),
-        "artist_names": st.column_config.TextColumn("artists"),
-        "release_year": st.column_config.NumberColumn("year", format="%d", width="small"),
-        "predicted_class": st.column_config.TextColumn("called", width="small"),
-        "hit_probability": st.column_config.ProgressColumn(
-            f"P({labels[hit]})", min_value=0.0, max_value=1.0, format="%.3f"
-        ),
-        "true_class": st.column_config.TextColumn("true class", width="small"),
-        "true_popularity": st.column_config.NumberColumn("popularity", format="%d", width="small"),
-        "is_correct": st.column_config.CheckboxColumn("right?", width="small"),
-        "reasons": st.column_config.TextColumn(
-            "why (top contributions)",
-            help="The features that moved the called class's score most (+ towards it).",
-        ),
-    },
+    column_order=[c for c in app_data.PREDICTION_COLUMNS if c in chosen],
+    column_config=columns,
 )
 st.download_button(
     "Download these tracks (CSV)",

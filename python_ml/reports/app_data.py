@@ -139,8 +139,8 @@ def year_range(settings: Settings) -> tuple[int, int]:
     return int(row["lo"]), int(row["hi"])
 
 
+# In the order the predictions page shows them.
 PREDICTION_COLUMNS = [
-    "track_id",
     "track_name",
     "artist_names",
     "release_year",
@@ -150,6 +150,7 @@ PREDICTION_COLUMNS = [
     "true_popularity",
     "is_correct",
     "reasons",
+    "track_id",
 ]
 
 
@@ -270,7 +271,7 @@ def feature_drift(settings: Settings) -> pd.DataFrame:
     """The current scoring run's drift per feature (of the predict split), largest first."""
     return query(
         settings,
-        f"select feature, psi, drift_status, batch_tracks, scored_at "
+        f"select feature, psi, psi_threshold, drift_status, batch_tracks, scored_at "
         f"from {catalog.RPT_FEATURE_DRIFT} where is_current order by psi desc",
     )
 

@@ -247,7 +247,8 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
         f"""
-        select model_label, validation_macro_f1, new_artist_macro_f1, time_split_macro_f1,
+        select model_label, validation_macro_f1, validation_macro_f1_low,
+               validation_macro_f1_high, new_artist_macro_f1, time_split_macro_f1,
                holdout_macro_f1, is_champion
         from {catalog.RPT_MODEL_LEADERBOARD}
         qualify row_number() over (partition by model_label order by finished_at desc) = 1
@@ -266,9 +267,25 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
     for i, (column, label, color) in enumerate(bars):
         positions = y + (1.5 - i) * height
         ax.barh(positions, frame[column].fillna(0), height, label=label, color=color)
-        for position, value in zip(positions, frame[column], strict=True):
+        ends = frame[column].copy()
+        if column == "validation_macro_f1":  # its 95% bootstrap interval as a whisker
+            low, high = frame["validation_macro_f1_low"], frame["validation_macro_f1_high"]
+            known = low.notna() & high.notna()
+            middle = frame.loc[known, column]
+            ax.errorbar(
+                middle,
+                positions[known.to_numpy()],
+                xerr=[middle - low[known], high[known] - middle],
+                fmt="none",
+                ecolor="#222222",
+                elinewidth=1,
+                capsize=2,
+                label="95% bootstrap interval (validation)",
+            )
+            ends = high.where(known, ends)
+        for position, value, end in zip(positions, frame[column], ends, strict=True):
             if pd.notna(value):
-                ax.text(value + 0.005, position, f"{value:.3f}", va="center", fontsize=7)
+                ax.text(end + 0.005, position, f"{value:.3f}", va="center", fontsize=7)
     ax.set_yticks(
         y,
         [
@@ -282,7 +299,8 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, out)
     return (
-        "Macro-F1 on the validation fold, on artists held out of fitting and forward in time; "
+        "Macro-F1 on the validation fold (with its 95% bootstrap interval), on artists held out "
+        "of fitting and forward in time; "
         "the holdout (predict split) is scored for the champion only. Random-split figures "
         "overstate how well new artists and new releases are predicted. The champion rule "
         "prefers the simplest model whose validation macro-F1 is within the paired-bootstrap "
@@ -427,7 +445,7 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
         f"""
-        select feature, psi, drift_status, batch_tracks, scored_at
+        select feature, psi, psi_threshold, drift_status, batch_tracks, scored_at
         from {catalog.RPT_FEATURE_DRIFT} where is_current order by psi
     """,
     )
@@ -439,7 +457,10 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
         return "No scoring run yet."
     colors = ["#e8554e" if s == "drift" else "#4c72b0" for s in frame["drift_status"]]
     ax.barh(frame["feature"], frame["psi"], color=colors)
-    ax.axvline(0.2, color="#e8554e", linewidth=1, linestyle="--", label="drift threshold 0.2")
+    threshold = float(frame["psi_threshold"].iloc[0])
+    ax.axvline(
+        threshold, color="#e8554e", linewidth=1, linestyle="--", label=f"drift above {threshold:g}"
+    )
     ax.set_xlabel("population stability index against the training split")
     ax.set_title(f"Drift of the scored predict split ({int(frame['batch_tracks'].max()):,} tracks)")
     ax.legend(loc="lower right", fontsize=8)
@@ -448,9 +469,9 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
     return (
         "PSI of each feature of the scored predict split against the training split's deciles, "
         "and of the called-class mix (predicted_class) against the training classes: below 0.1 "
-        "little change, above 0.2 (red) drift. The predict split is a random 10% of the same "
-        "data, so this is near 0 unless the data changed; `predict` measures new batches. "
-        + (f"Drifted: {', '.join(drifted)}." if drifted else "No feature has drifted.")
+        f"little change, above {threshold:g} (red) drift. The predict split is a random 10% of "
+        "the same data, so this is near 0 unless the data changed; `predict` measures new "
+        "batches. " + (f"Drifted: {', '.join(drifted)}." if drifted else "No feature has drifted.")
     )
 
 

@@ -233,11 +233,24 @@ def repeated_cross_validate(
     return metrics, runs[0][1]
 
 
+def songs_digest(frame: pd.DataFrame) -> str:
+    """md5 of the clean songs' content, as the study reads them: the runs' MLflow dataset."""
+    import hashlib
+
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.md5(hashed.tobytes()).hexdigest()
+
+
 def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
     import mlflow
 
     from python_ml.raw.origin import songs_origin
-    from python_ml.tracking.registry import SONGS_EXPERIMENT, setup_mlflow
+    from python_ml.tracking.registry import (
+        SONGS_EXPERIMENT,
+        log_table_input,
+        setup_mlflow,
+        shown_metrics,
+    )
 
     frame = load_songs(settings)
     data_origin = songs_origin(settings.raw_dir)
@@ -247,6 +260,7 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
         int(frame["is_top_decile"].sum()),
     )
     setup_mlflow(settings, SONGS_EXPERIMENT)
+    digest = songs_digest(frame)
     results, predictions, run_rows = [], [], []
     from python_ml.progress import each
 
@@ -271,8 +285,10 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
                     "data_origin": data_origin,
                 }
             )
+            log_table_input(frame, catalog.SONGS_2023, data_origin, digest)
             mlflow.log_params(
                 {
+                    "songs": len(frame),
                     "features": ",".join(features),
                     "folds": config.folds,
                     "repeats": config.repeats,
@@ -285,7 +301,8 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
             except BaseException:
                 _terminate(run_rows, "FAILED")
                 raise
-            mlflow.log_metrics({f"cv_{k}": v for k, v in metrics.items()})
+            mlflow.log_metrics(shown_metrics({f"cv_{k}": v for k, v in metrics.items()}))
+            mlflow.log_dict(metrics, "metrics/cv.json")
             mlflow.end_run(status="RUNNING")
         seconds = time.perf_counter() - started
         results.append(

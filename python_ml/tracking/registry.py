@@ -163,6 +163,28 @@ class TrackPopularityModel(PythonModel):
         return model_output(self.fitted(), model_input)
 
 
+def shown_metrics(values: dict[str, float]) -> dict[str, float]:
+    """Metrics as a run's MLflow page lists them: four significant digits, so figures can be
+    read and compared there. The unrounded values stay in the run's ``metrics/*.json``
+    artifacts and in ``ml.model_runs.metrics_json``, which the marts read."""
+    return {key: float(f"{value:.4g}") for key, value in values.items()}
+
+
+def log_table_input(
+    frame: pd.DataFrame, table: str, data_origin: str, digest: str, context: str = "training"
+) -> None:
+    """A warehouse table as the active run's MLflow dataset: its name and origin, the columns
+    (no rows are copied) and a digest of its content, so a run page says what it learned on."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # source naming and integer-schema hints
+        dataset = mlflow.data.from_pandas(
+            frame.head(0), source=table, name=f"{table} ({data_origin})", digest=digest[:32] or None
+        )
+        mlflow.log_input(dataset, context=context)
+
+
 def log_track_model(model: FittedModel, example: pd.DataFrame, requirements: list[str]) -> str:
     """Log the fitted model (preprocessing included) to the active run; returns its model URI.
 

@@ -219,6 +219,15 @@ def flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
     return flat
 
 
+def _bootstrap(n: int, statistic: Any, resamples: int, seed: int) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of ``statistic(rows)`` over resamples of ``n`` rows
+    drawn with replacement."""
+    rng = np.random.default_rng(seed)
+    values = np.array([statistic(rng.integers(0, n, n)) for _ in range(resamples)])
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def bootstrap_difference(
     y_true: np.ndarray,
     pred_a: np.ndarray,
@@ -229,17 +238,14 @@ def bootstrap_difference(
     seed: int = 0,
 ) -> tuple[float, float]:
     """A 95% paired-bootstrap interval of metric(a) - metric(b) on the same rows."""
-    rng = np.random.default_rng(seed)
-    n = len(y_true)
-    diffs = np.empty(resamples)
-    for i in range(resamples):
-        idx = rng.integers(0, n, n)
+
+    def difference(idx: np.ndarray) -> float:
         yt = y_true[idx]
-        diffs[i] = metric_from_confusion(
+        return metric_from_confusion(
             confusion(yt, pred_a[idx], n_classes), metric
         ) - metric_from_confusion(confusion(yt, pred_b[idx], n_classes), metric)
-    low, high = np.percentile(diffs, [2.5, 97.5])
-    return float(low), float(high)
+
+    return _bootstrap(len(y_true), difference, resamples, seed)
 
 
 def bootstrap_interval(
@@ -251,14 +257,12 @@ def bootstrap_interval(
     seed: int = 0,
 ) -> tuple[float, float]:
     """A 95% bootstrap interval of the metric of ``y_pred`` against ``y_true``."""
-    rng = np.random.default_rng(seed)
-    n = len(y_true)
-    values = np.empty(resamples)
-    for i in range(resamples):
-        idx = rng.integers(0, n, n)
-        values[i] = metric_from_confusion(confusion(y_true[idx], y_pred[idx], n_classes), metric)
-    low, high = np.percentile(values, [2.5, 97.5])
-    return float(low), float(high)
+    return _bootstrap(
+        len(y_true),
+        lambda idx: metric_from_confusion(confusion(y_true[idx], y_pred[idx], n_classes), metric),
+        resamples,
+        seed,
+    )
 
 
 def fit_temperature(y_true: np.ndarray, proba: np.ndarray) -> float:

@@ -136,6 +136,7 @@ def _record_holdout(settings: Settings, run_id: str, metrics: dict[str, Any]) ->
     """The champion's holdout figures: into its ml.model_runs row and its MLflow run."""
     import mlflow
 
+    from python_ml.tracking.registry import shown_metrics
     from python_ml.tracking.runs import update_run
     from python_ml.tracks.evaluate import SCALAR_METRICS, flat_metrics
 
@@ -154,7 +155,7 @@ def _record_holdout(settings: Settings, run_id: str, metrics: dict[str, Any]) ->
         },
     )
     client = mlflow.MlflowClient()
-    for key, value in flat_metrics("holdout", metrics).items():
+    for key, value in shown_metrics(flat_metrics("holdout", metrics)).items():
         client.log_metric(run_id, key, value)
     artifact_uri = client.get_run(run_id).info.artifact_uri or ""
     if artifact_uri.startswith(settings.mlflow_dir.as_uri()):

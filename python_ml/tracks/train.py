@@ -45,7 +45,9 @@ from python_ml.tracks.config import ConfigError, Experiment, TracksConfig
 from python_ml.tracks.data import TrackData, TrainingError, load_track_data
 from python_ml.tracks.evaluate import (
     apply_temperature,
+    bootstrap_interval,
     classification_metrics,
+    decide,
     fit_temperature,
     flat_metrics,
     tune_decision_weights,
@@ -228,6 +230,15 @@ def _fit_and_evaluate(
     validation = classification_metrics(
         procedure.y_val, procedure.val_proba, data.class_names, model.decision_weights
     )
+    # How far the validation macro-F1 could move on another draw of the fold: the report's
+    # model comparison draws it beside each bar (the champion rule's paired test is stricter).
+    validation["macro_f1_low"], validation["macro_f1_high"] = bootstrap_interval(
+        procedure.y_val,
+        decide(procedure.val_proba, model.decision_weights),
+        len(data.class_names),
+        "macro_f1",
+        seed=config.seed,
+    )
     metrics: dict[str, Any] = {"validation": validation}
     metrics[IMPORTANCE] = permutation_importance(
         model, procedure.x_val, procedure.y_val, config.seed
@@ -339,7 +350,12 @@ def _run_experiment(
 ) -> RunResult:
     import mlflow
 
-    from python_ml.tracking.registry import MODEL_RELPATH_TAG, log_track_model, model_relpath
+    from python_ml.tracking.registry import (
+        MODEL_RELPATH_TAG,
+        log_track_model,
+        model_relpath,
+        shown_metrics,
+    )
 
     started = time.perf_counter()
     started_at = utc_now()
@@ -385,7 +401,7 @@ def _run_experiment(
                 else:
                     flat.update(flat_metrics(prefix, values))
             flat.update({k: float(v) for k, v in info.items() if isinstance(v, int | float)})
-            mlflow.log_metrics(flat)
+            mlflow.log_metrics(shown_metrics(flat))
             mlflow.log_dict(
                 {"class_names": data.class_names, "decision_weights": model.decision_weights},
                 "decision_rule.json",
@@ -460,19 +476,11 @@ def _ensure_recorded(
 
 def _log_dataset(data: TrackData) -> None:
     """The training table as the run's MLflow dataset: name, rows, fingerprint."""
-    import warnings
-
     import mlflow
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # source naming and integer-schema hints
-        dataset = mlflow.data.from_pandas(
-            data.train.head(0),
-            source=catalog.TRAIN_TRACKS,
-            name=f"{catalog.TRAIN_TRACKS} ({data.data_origin})",
-            digest=data.fingerprint[:32] or None,
-        )
-        mlflow.log_input(dataset, context="training")
+    from python_ml.tracking.registry import log_table_input
+
+    log_table_input(data.train, catalog.TRAIN_TRACKS, data.data_origin, data.fingerprint)
     mlflow.log_param("train_rows", len(data.train))
 
 

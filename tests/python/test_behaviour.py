@@ -144,6 +144,17 @@ def test_predict_warns_of_drift_on_the_shifted_feature_only(
     assert len(warnings) == 1, warnings
     assert "drift: tempo has moved away from the training split (PSI" in warnings[0]
 
+    # A discrete feature: a third of the 4/4 tracks become 3/4 (each common value is its own
+    # bin, so a shift between two values is seen even when one of them fills every decile).
+    to_three = (tracks["time_signature"].astype(int) == 4) & (np.arange(len(tracks)) % 3 == 0)
+    waltz = tracks.assign(time_signature=tracks["time_signature"].where(~to_three, 3))
+    metre = tmp_path / "metre.csv"
+    waltz.to_csv(metre, index=False)
+    result = _predict_cli(main_job_dir, metre)
+    assert result.returncode == 0, result.stderr[-2000:]
+    warnings = _drift_warnings(result)
+    assert len(warnings) == 1 and "drift: time_signature has moved" in warnings[0], warnings
+
     few = tmp_path / "few.csv"
     shifted.head(5).to_csv(few, index=False)
     small = _predict_cli(main_job_dir, few)

@@ -1,6 +1,7 @@
 -- The training split's distribution of each model feature, the reference drift is measured
--- against (macros/feature_drift.sql): its decile bins and each bin's share of the training
--- tracks; `predicted_class` holds the true class mix (bin = class index).
+-- against (macros/feature_drift.sql): its bins (each decile edge and each interval between
+-- edges) and each bin's share of the training tracks; `predicted_class` holds the true class
+-- mix (bin = class index).
 
 {%- set deciles = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] %}
 
@@ -40,10 +41,7 @@ binned as (
         long.feature,
         edges.bin_edges,
         edges.train_tracks,
-        case
-            when long.feature_value is null then -1
-            else {{ count_below('edges.bin_edges', 'long.feature_value') }}
-        end as bin_index
+        {{ drift_bin('edges.bin_edges', 'long.feature_value') }} as bin_index
     from long
     inner join edges
         on long.feature = edges.feature

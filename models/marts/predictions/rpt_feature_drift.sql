@@ -58,6 +58,7 @@ final as (
         drift_final.feature,
         drift_final.batch_tracks,
         drift_final.psi,
+        drift_final.psi_threshold,
         drift_final.drift_status,
         coalesce(drift_final.run_id = current_run.run_id, false) as is_current
     from drift_final

@@ -25,6 +25,8 @@ final as (
         selection_rule,
         validation_accuracy,
         validation_macro_f1,
+        validation_macro_f1_low,
+        validation_macro_f1_high,
         validation_argmax_accuracy,
         validation_argmax_macro_f1,
         validation_log_loss,

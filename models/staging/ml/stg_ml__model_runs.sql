@@ -31,6 +31,10 @@ final as (
         decision_weights,
         validation_accuracy,
         validation_macro_f1,
+        {{ json_number('metrics_json', '$.validation.macro_f1_low') }}
+            as validation_macro_f1_low,
+        {{ json_number('metrics_json', '$.validation.macro_f1_high') }}
+            as validation_macro_f1_high,
         validation_argmax_accuracy,
         validation_argmax_macro_f1,
         validation_log_loss,
