@@ -41,7 +41,6 @@ st.subheader("Leaderboard")
 columns = {
     "leaderboard_rank": "rank",
     "model_label": "model",
-    "is_champion": "champion",
     "validation_accuracy": "val acc",
     "validation_macro_f1": "val F1",
     "validation_log_loss": "val log loss",
@@ -55,7 +54,8 @@ columns = {
 st.caption(
     "Validation picks the champion. F1: macro-F1 of the model's decision rule. fwd-time: "
     "trained on releases up to the cutoff year, tested on later ones; new-artist: on artists "
-    "held out with all their tracks; blank: not measured (holdout: champion only)."
+    "held out with all their tracks; blank: not measured (holdout: champion only); "
+    "★ the champion."
 )
 
 
@@ -69,11 +69,18 @@ for key in columns:
         table[key] = table[key].map(_shown)
 table["duration_seconds"] = table["duration_seconds"].map(lambda v: _shown(v, 1))
 three = st.column_config.NumberColumn(format="%.3f")
+table["model_label"] = [
+    f"{label} ★" if champion else label
+    for label, champion in zip(board["model_label"], board["is_champion"], strict=True)
+]
 st.dataframe(
     table.rename(columns=columns),
     hide_index=True,
     width="stretch",
-    column_config={"champion": st.column_config.CheckboxColumn()},
+    column_config={
+        label: st.column_config.Column(width="medium" if key == "model_label" else "small")
+        for key, label in columns.items()
+    },
 )
 
 left, right = st.columns(2)

@@ -1,11 +1,12 @@
 """Score a track: the champion's class and probabilities for a track typed in or a CSV,
 through the same path as `python -m python_ml predict` (the dbt project's rules and features)."""
 
+import altair as alt
 import app_ui
 import pandas as pd
 import streamlit as st
 
-from python_ml.reports import app_data
+from python_ml.reports import app_data, palette
 
 st.title("Score a track")
 st.caption(
@@ -75,24 +76,51 @@ elif result is not None:
             + ")."
         )
     else:
-        probabilities = {c[len("prob_") :]: row[c] for c in result.columns if c.startswith("prob_")}
-        st.success(f"Predicted class: **{row['predicted_class']}**")
-        st.bar_chart(pd.Series(probabilities, name="probability"), horizontal=True)
+        classes = app_ui.read("classes")
+        labels = dict(zip(classes["class_name"], classes["class_label"], strict=True))
+        names = [n for n in classes["class_name"] if f"prob_{n}" in result.columns]
+        probabilities = {name: float(row[f"prob_{name}"]) for name in names}
+        called = labels.get(row["predicted_class"], row["predicted_class"])
+        st.success(f"Predicted class: **{called}**")
+        chart = pd.DataFrame(
+            {
+                "class": [labels[n] for n in names],
+                "probability": list(probabilities.values()),
+                "colour": palette.class_colors(names),
+            }
+        )
+        st.altair_chart(
+            alt.Chart(chart)
+            .mark_bar()
+            .encode(
+                y=alt.Y("class:N", sort=chart["class"].tolist(), title=None),
+                x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+                color=alt.Color("colour:N", scale=None),
+                tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+            )
+            + alt.Chart(chart)
+            .mark_text(align="left", dx=4)
+            .encode(
+                y=alt.Y("class:N", sort=chart["class"].tolist()),
+                x="probability:Q",
+                text=alt.Text("probability:Q", format=".1%"),
+            ),
+            width="stretch",
+        )
         if isinstance(row.get("reasons"), str):
             st.markdown(
-                f"**Why {row['predicted_class']}**: {row['reasons']} (the features that moved "
-                "the called class's score most, in standardised units: each is the model's "
-                "coefficient times the track's standardised value)."
+                f"**Why {called}**: {row['reasons']} (the features that moved the called "
+                f"class's score most; {app_data.explanation_method(settings)})."
             )
         weights = app_data.decision_weights(settings)
         most_probable = max(probabilities, key=probabilities.get)
-        here = f" (here {most_probable})" if most_probable != row["predicted_class"] else ""
-        rule = ", ".join(f"{name} {weight:.2f}" for name, weight in weights.items())
+        here = f" (here {labels[most_probable]})" if most_probable != row["predicted_class"] else ""
+        rule = ", ".join(f"{labels.get(n, n)} x{w:.2f}" for n, w in weights.items())
         st.markdown(
             f"The class called is the one with the highest **weighted** probability (weights "
             f"{rule}, chosen on the validation fold for macro-F1, so that rarer classes are "
-            "called as often as they occur), which is why it can differ from the most "
-            f"probable class{here}."
+            "called when they are likely enough, not only when most likely), which is why it "
+            f"can differ from the most probable class{here}."
         )
         st.caption(
             f"Champion run `{row['run_id']}`, registered version {row['model_version']}, "

@@ -334,6 +334,13 @@ def decision_weights(settings: Settings) -> dict[str, float]:
     return dict(zip(model.class_names, (float(w) for w in weights), strict=True))
 
 
+def explanation_method(settings: Settings) -> str:
+    """How the champion's kind explains a score (tracks/kinds), for the score page."""
+    from python_ml.tracks.kinds import KINDS
+
+    return KINDS[scorer(settings).champion.model.kind].explanation
+
+
 def as_artist_list(value: Any) -> Any:
     """An artists field as tracks.csv writes it (``['A', 'B']``): a plain name typed in the
     form (``Some Artist``) becomes a list of one."""

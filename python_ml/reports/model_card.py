@@ -221,10 +221,10 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         f"from {catalog.FCT_TRACK_PREDICTION_EXPLANATIONS} group by feature "
         "order by mean_abs desc limit 5"
     ).df()
-    method = {
-        "logistic_regression": "exact: coefficient x standardised value (logit)",
-        "hist_gradient_boosting": "exact: TreeSHAP of the trees' raw score",
-    }.get(str(c["model_type"]), "sampled Shapley values of the log probability")
+    from python_ml.tracks.kinds import KINDS
+
+    kind = KINDS.get(str(c["model_type"]))
+    method = kind.explanation if kind else "unknown method"
     lines.append(
         f"- Per track, each feature's contribution to the called class's score ({method}) is in "
         "marts.fct_track_prediction_explanations, the top three in fct_track_predictions."

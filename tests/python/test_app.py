@@ -47,10 +47,12 @@ def test_overview_shows_the_champion_its_figures_and_the_data_origin(app_env: Pa
     assert {"model", "val F1", "holdout F1", "new-artist F1", "fwd-time F1"} <= set(
         leaderboard.columns
     )
-    assert leaderboard["champion"].sum() == 1
+    champion = leaderboard["model"].str.endswith(" ★")
+    assert champion.sum() == 1
     # Figures as text with three decimals, a figure not measured blank (never "None").
     assert leaderboard["val F1"].str.fullmatch(r"\d\.\d{3}").all()
-    assert (leaderboard.loc[~leaderboard["champion"], "holdout F1"] == "").all()
+    assert (leaderboard.loc[~champion, "holdout F1"] == "").all()
+    assert (leaderboard.loc[champion, "holdout F1"] != "").all()
     per_class = at.dataframe[1].value
     assert list(per_class["class"]) == ["ice-cold", "lukewarm", "blazing-hot"]  # the seed's
     assert at.dataframe[2].value.to_numpy().sum() > 0  # confusion matrix counts
@@ -119,7 +121,11 @@ def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) 
     at.button[0].click().run()  # the form as it opens is a valid track
     assert not at.exception and [e.value for e in at.error] == []
     assert "Predicted class: **" in at.success[0].value
-    assert any("highest **weighted** probability" in m.value for m in at.markdown)
+    called = at.success[0].value.split("**")[1]
+    assert called in {"ice-cold", "lukewarm", "blazing-hot"}  # the seed's labels
+    rule = next(m.value for m in at.markdown if "highest **weighted** probability" in m.value)
+    assert "ice-cold x1.00" in rule  # each class's weight, by its label
+    assert any(m.value.startswith(f"**Why {called}**: ") for m in at.markdown)
     at.text_input(key="track_name").input("A new track")
     at.text_input(key="track_artists").input("['Someone']")
     at.text_input(key="track_release_date").input("2020-05-01")

@@ -93,6 +93,11 @@ class ModelKind:
     simplicity: ClassVar[int]  # the champion rule prefers the simplest kind (lowest)
     params: ClassVar[type[Params]]
     estimator_file: ClassVar[str] = "estimator.joblib"
+    # How :meth:`contributions` explains a score, in a few words for readers (card, app).
+    explanation: ClassVar[str] = (
+        "sampled Shapley values of the log probability, against the track at the training "
+        "mean of every feature"
+    )
 
     def fit(
         self,

@@ -54,6 +54,7 @@ class LogisticRegressionKind(ModelKind):
     name = "logistic_regression"
     simplicity = 1
     params = LogisticRegressionParams
+    explanation = "exact: coefficient x standardised value, of the class's logit"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
         estimator = LogisticRegression(
@@ -98,6 +99,7 @@ class HistGradientBoosting(ModelKind):
     name = "hist_gradient_boosting"
     simplicity = 2
     params = HistGradientBoostingParams
+    explanation = "exact: TreeSHAP of the trees' raw score"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
         estimator = HistGradientBoostingClassifier(
