@@ -115,6 +115,24 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     log.info("main job finished in %.1f s", time.perf_counter() - started)
 
 
+def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
+    """What Dagster's UI shows as unsynced: the assets the next `run` brings up to date."""
+    import json
+
+    from python_ml.orchestration.runner import unsynced
+
+    stale = unsynced(settings)
+    if args.json:
+        print(json.dumps(stale, indent=1, sort_keys=True))
+        return
+    if not stale:
+        print("every asset is up to date with its code and the data it reads")
+        return
+    print(f"{len(stale)} asset(s) unsynced (`python -m python_ml run` brings them up to date):")
+    for key, reasons in stale.items():
+        print(f"  {key}: {'; '.join(reasons)}")
+
+
 # --------------------------------------------------------------------------------------------
 # parser
 
@@ -292,6 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_extract_options(p, "recompute everything: download again, fit every experiment again")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "status",
+        help="which assets are unsynced (what Dagster's UI shows), and why",
+        description="The assets whose code changed, or whose inputs changed, since `run` last "
+        "materialized them (Dagster's code and data versions, as the UI's *unsynced* label).",
+    )
+    p.add_argument("--json", action="store_true", help="print {asset: [reasons]} as JSON")
+    p.set_defaults(func=cmd_status)
     return parser
 
 

@@ -26,8 +26,12 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 def build_definitions() -> dg.Definitions:
     """The asset graph over the dbt project's manifest (parsed first when stale)."""
     project = resources.dbt_project()
+    from python_ml.orchestration.versions import DBT_CONFIG_FILES, dbt_files_hash
+
     translator = Translator()
-    keys = ManifestKeys(resources.prepared_manifest(project, load_settings()), translator)
+    translator.manifest = resources.prepared_manifest(project, load_settings())
+    translator.configuration = dbt_files_hash(*DBT_CONFIG_FILES)
+    keys = ManifestKeys(translator.manifest, translator)
     ml_inputs, prediction_marts = dbt.dbt_asset_groups(project, translator)
     return dg.Definitions(
         assets=[

@@ -89,3 +89,48 @@ def materialize(
             + f". Run history: `make dagster`, run {result.run_id[:8]}."
         )
     return result
+
+
+def unsynced(settings: Settings) -> dict[str, list[str]]:
+    """The assets Dagster's UI shows as *unsynced* (or never materialized) in the instance
+    ``run`` records into, each with why: its code version changed, or data it reads changed
+    since it was last materialized. ``run`` (and the UI's *Materialize unsynced*) brings
+    them up to date."""
+    from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
+    from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
+    from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+    from dagster._core.definitions.temporal_context import TemporalContext
+    from dagster._time import get_current_datetime
+
+    home = dagster_home(settings)
+    definitions = build_definitions()
+    graph = definitions.resolve_asset_graph()
+    assert isinstance(graph, AssetGraph)
+    now = TemporalContext(effective_dt=get_current_datetime(), last_event_id=None)
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        view = AssetGraphView(
+            temporal_context=now,
+            instance=instance,
+            asset_graph=graph,
+        )
+        resolver = CachingStaleStatusResolver(
+            instance=instance, asset_graph=graph, loading_context=view
+        )
+        result: dict[str, list[str]] = {}
+        for key in graph.toposorted_asset_keys:
+            if not graph.get(key).is_materializable:
+                continue
+            status = resolver.get_status(key)
+            if status == StaleStatus.MISSING:
+                result[key.to_user_string()] = ["never materialized"]
+            elif status == StaleStatus.STALE:
+                causes = resolver.get_stale_root_causes(key)
+                result[key.to_user_string()] = sorted(
+                    {
+                        f"{c.asset_key.to_user_string()}: {c.reason}"
+                        if c.asset_key != key
+                        else c.reason
+                        for c in causes
+                    }
+                )
+    return result

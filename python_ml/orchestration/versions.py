@@ -35,6 +35,29 @@ DBT_CONFIG_FILES = ("dbt_project.yml", "profiles/profiles.yml")
 DBT_PROJECT_FILES = DBT_NODE_FILES + DBT_CONFIG_FILES
 
 
+# The code (and default config) of each Python step: what its Dagster code version and its own
+# "code" input hash. A change here makes the step unsynced in the UI and stale for `run`.
+STAGE_CODE = {
+    "raw_files": ("python_ml/raw",),
+    "raw_tables": ("python_ml/warehouse/load.py", "python_ml/raw/schemas.py"),
+    "train": ("python_ml/tracks", "python_ml/tracking", "python_ml/configs/tracks.yml"),
+    "score": ("python_ml/tracks", "python_ml/tracking"),
+    "songs": ("python_ml/songs", "python_ml/tracking", "python_ml/configs/songs_2023.yml"),
+    "report": ("python_ml/reports",),
+}
+
+
+def code_version(step: str, root: Path = PROJECT_ROOT) -> str:
+    """The Dagster code version of a Python step: a hash of its stage's code and config."""
+    return files_hash(*STAGE_CODE[step], root=root, suffixes=(".py", ".yml"))[:16]
+
+
+def raw_files_version(raw_dir: Path) -> str:
+    """The raw CSVs' content (names and bytes): the data version of the raw_files asset, from
+    which every downstream asset's version is derived."""
+    return files_hash(".", root=raw_dir, suffixes=(".csv", ".csv.gz"))[:16]
+
+
 # The files dbt reads under its paths (tests/ also holds the pytest suite, which it does not).
 DBT_FILE_SUFFIXES = (".sql", ".yml", ".yaml", ".csv", ".md")
 
@@ -122,7 +145,7 @@ def score_inputs(settings: Settings) -> dict[str, Any]:
                 f"from {catalog.PREDICT_TRACKS} as t",
             )
         ),
-        "code": files_hash("python_ml/tracks", "python_ml/tracking"),
+        "code": files_hash(*STAGE_CODE["score"]),
         "outputs": _jsonable(
             _query(
                 settings,
@@ -146,7 +169,7 @@ def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
             )
         ),
         "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.exists() else None,
-        "code": files_hash("python_ml/songs", "python_ml/tracking"),
+        "code": files_hash(*STAGE_CODE["songs"]),
         "outputs": _jsonable(_query(settings, f"select count(*) from {catalog.SONG_PREDICTIONS}")),
     }
 
@@ -187,7 +210,7 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
     page = settings.reports_dir / "index.html"
     return {
         "prediction marts": data_version(settings, "dbt_prediction_marts"),
-        "code": files_hash("python_ml/reports"),
+        "code": files_hash(*STAGE_CODE["report"]),
         "raw files' origin": files_hash("origin.json", root=settings.raw_dir),
         "outputs": page.stat().st_mtime if page.exists() else None,
     }

@@ -79,6 +79,20 @@ class Project:
             "log": result.stderr,
         }
 
+    def unsynced(self) -> set[str]:
+        """`python -m python_ml status --json` from the copy: the assets Dagster's UI shows as
+        unsynced (code or upstream data versions changed since their last materialization)."""
+        env = {**os.environ, **main_job_env(self.job), "PYTHONPATH": str(self.root)}
+        result = subprocess.run(
+            [sys.executable, "-m", "python_ml", "status", "--json"],
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return set(json.loads(result.stdout))
+
     def dbt_keys(self, *names: str) -> set[str]:
         """The asset keys of these dbt models and every model or seed built from them."""
         manifest = json.loads((self.root / "target" / "manifest.json").read_text())
@@ -109,6 +123,7 @@ def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pro
     # The raw files are at a new path, which the loader counts as new files: one run settles
     # that, and reuses every experiment (same data, config, code and seed).
     assert copy.run()["fitted"] == set()
+    assert copy.unsynced() == set()  # what the UI shows after a run: nothing to materialize
     return copy
 
 
@@ -116,8 +131,10 @@ def test_a_changed_model_rebuilds_it_and_its_dependants_only(project: Project) -
     project.edit(
         "models/staging/loader/stg_loader__load_rejects.sql", "select", "/* changed */ select"
     )
-    ran = project.run()
     expected = project.dbt_keys("stg_loader__load_rejects")
+    # The UI's *unsynced* assets are the ones the run then recomputes.
+    assert project.unsynced() == expected | {"dbt_docs"}
+    ran = project.run()
     assert len(expected) >= 2  # the model and what is built from it
     assert ran["assets"] == expected | {"dbt_docs"}, ran["log"][-3000:]
     assert ran["steps"] == {"dbt_ml_inputs", "dbt_prediction_marts", "dbt_docs"}
@@ -127,8 +144,9 @@ def test_a_changed_model_rebuilds_it_and_its_dependants_only(project: Project) -
 
 def test_a_changed_macro_rebuilds_the_models_using_it_only(project: Project) -> None:
     project.edit("macros/prediction_rates.sql", "as accuracy", "as accuracy -- changed")
-    ran = project.run()
     expected = project.dbt_keys("rpt_hit_rate_by_artist", "rpt_hit_rate_by_release_year")
+    assert project.unsynced() == expected | {"dbt_docs", "report"}
+    ran = project.run()
     assert ran["assets"] == expected | {"dbt_docs", "report"}, ran["log"][-3000:]
     assert ran["steps"] == {"dbt_ml_inputs", "dbt_prediction_marts", "dbt_docs", "report"}
     assert ran["fitted"] == set()
@@ -140,10 +158,12 @@ def test_a_changed_chart_reruns_the_report_only(project: Project) -> None:
         '"""',
         '"""A changed line.\n\n',
     )
+    assert project.unsynced() == {"report"}
     ran = project.run()
     assert ran["assets"] == {"report"}, ran["log"][-3000:]
     assert ran["steps"] == {"report"}
     assert ran["fitted"] == set()
+    assert project.unsynced() == set()
 
 
 def test_new_raw_tracks_rerun_everything_downstream_of_them_only(project: Project) -> None:

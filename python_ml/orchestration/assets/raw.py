@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from python_ml.orchestration import versions
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import ManifestKeys
 from python_ml.raw.schemas import REAL_TRACK_ROWS
@@ -24,6 +25,7 @@ class ExtractRunConfig(dg.Config):
 
 @dg.asset(
     group_name="raw",
+    code_version=versions.code_version("raw_files"),
     description="The three Kaggle CSVs in $MUSIC_RAW_DIR: downloaded when Kaggle credentials "
     "exist, built-in generated data otherwise (marked as such everywhere downstream).",
     retry_policy=dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL),
@@ -44,6 +46,8 @@ def raw_files(config: ExtractRunConfig, paths: ProjectSettings) -> dg.Materializ
         raise dg.Failure(str(exc), allow_retries=False) from exc
     files = report.present + report.downloaded + report.generated
     return dg.MaterializeResult(
+        # The files' content: every downstream asset's data version derives from it.
+        data_version=dg.DataVersion(versions.raw_files_version(settings.raw_dir)),
         metadata={
             "data_origin": origin.tracks_origin(settings.raw_dir),
             "files": dg.MetadataValue.md(
@@ -51,7 +55,7 @@ def raw_files(config: ExtractRunConfig, paths: ProjectSettings) -> dg.Materializ
             ),
             "downloaded": len(report.downloaded),
             "generated": len(report.generated),
-        }
+        },
     )
 
 
@@ -60,7 +64,15 @@ def raw_table_assets(keys: ManifestKeys) -> dg.AssetsDefinition:
     sources = keys.sources_in_schema("raw")
 
     @dg.multi_asset(
-        specs=[dg.AssetSpec(key, deps=[raw_files], kinds={"duckdb"}) for _, key in sources],
+        specs=[
+            dg.AssetSpec(
+                key,
+                deps=[raw_files],
+                kinds={"duckdb"},
+                code_version=versions.code_version("raw_tables"),
+            )
+            for _, key in sources
+        ],
         group_name="raw",
         name="raw_tables",
         description="`python -m python_ml load`: each raw file read into schema raw as text; "

@@ -17,6 +17,7 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
         description="`python -m python_ml charts`: PNG charts and the HTML report page "
         "(reports/index.html), logged to the champion's MLflow run.",
         kinds={"html", "matplotlib"},
+        code_version=versions.code_version("report"),
     )
     def report(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
         from python_ml.reports.charts import charts_step
@@ -42,6 +43,8 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
         description="`dbt docs generate`: the docs site (target/index.html) with the "
         "warehouse's catalog, after the prediction marts are built.",
         kinds={"dbt"},
+        # The docs describe every node: any change to the dbt project makes them unsynced.
+        code_version=versions.dbt_files_hash(*versions.DBT_PROJECT_FILES)[:16],
     )
     def dbt_docs(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
         from python_ml.warehouse.dbt import generate_docs

@@ -23,6 +23,7 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 keys.source(catalog.SONG_PREDICTIONS),
                 deps=[keys.model(catalog.SONGS_2023)],
                 kinds={"duckdb", "scikitlearn"},
+                code_version=versions.code_version("songs"),
             )
         ],
         group_name="ml",

@@ -44,8 +44,14 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 "champion_<fingerprint> of its data) with its decision rule, chosen on the "
                 "validation fold.",
                 kinds={"mlflow", "tensorflow", "scikitlearn"},
+                code_version=versions.code_version("train"),
             ),
-            dg.AssetSpec(keys.source(catalog.MODEL_RUNS), deps=inputs, kinds={"duckdb"}),
+            dg.AssetSpec(
+                keys.source(catalog.MODEL_RUNS),
+                deps=inputs,
+                kinds={"duckdb"},
+                code_version=versions.code_version("train"),
+            ),
         ],
         group_name="ml",
         name="train",
@@ -101,6 +107,7 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 keys.source(catalog.TRACK_PREDICTIONS),
                 deps=["champion_model", *predict_inputs],
                 kinds={"duckdb"},
+                code_version=versions.code_version("score"),
             )
         ],
         group_name="ml",
