@@ -91,11 +91,20 @@ def materialize(
     return result
 
 
+def _described(cause: Any, key: dg.AssetKey) -> str:
+    """A stale cause as a phrase: "has a new code version", "raw_files has a new data
+    version"."""
+    own = cause.asset_key == key
+    return cause.reason if own else f"{cause.asset_key.to_user_string()} {cause.reason}"
+
+
 def unsynced(settings: Settings) -> dict[str, list[str]]:
-    """The assets Dagster's UI shows as *unsynced* (or never materialized) in the instance
-    ``run`` records into, each with why: its code version changed, or data it reads changed
-    since it was last materialized. ``run`` (and the UI's *Materialize unsynced*) brings
-    them up to date."""
+    """What the next ``run`` recomputes, by Dagster's code and data versions in the instance
+    ``run`` records into: the assets the UI labels *unsynced* (their code version changed, or
+    data they read changed since they were materialized; or never materialized), each with
+    why, and the assets downstream of them, which Dagster marks only once the unsynced one is
+    materialized again. ``run`` (and the UI's *Materialize unsynced*, repeated) brings them up
+    to date."""
     from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView
     from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
     from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
@@ -103,34 +112,31 @@ def unsynced(settings: Settings) -> dict[str, list[str]]:
     from dagster._time import get_current_datetime
 
     home = dagster_home(settings)
-    definitions = build_definitions()
-    graph = definitions.resolve_asset_graph()
+    graph = build_definitions().resolve_asset_graph()
     assert isinstance(graph, AssetGraph)
     now = TemporalContext(effective_dt=get_current_datetime(), last_event_id=None)
+    result: dict[str, list[str]] = {}
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        view = AssetGraphView(
-            temporal_context=now,
-            instance=instance,
-            asset_graph=graph,
-        )
+        view = AssetGraphView(temporal_context=now, instance=instance, asset_graph=graph)
         resolver = CachingStaleStatusResolver(
             instance=instance, asset_graph=graph, loading_context=view
         )
-        result: dict[str, list[str]] = {}
         for key in graph.toposorted_asset_keys:
             if not graph.get(key).is_materializable:
                 continue
+            name = key.to_user_string()
             status = resolver.get_status(key)
             if status == StaleStatus.MISSING:
-                result[key.to_user_string()] = ["never materialized"]
+                result[name] = ["never materialized"]
             elif status == StaleStatus.STALE:
                 causes = resolver.get_stale_root_causes(key)
-                result[key.to_user_string()] = sorted(
-                    {
-                        f"{c.asset_key.to_user_string()}: {c.reason}"
-                        if c.asset_key != key
-                        else c.reason
-                        for c in causes
-                    }
+                result[name] = sorted({_described(c, key) for c in causes})
+            else:
+                upstream = sorted(
+                    p.to_user_string()
+                    for p in graph.get(key).parent_keys
+                    if p.to_user_string() in result
                 )
+                if upstream:
+                    result[name] = [f"reads {', '.join(upstream)}, which will change"]
     return result

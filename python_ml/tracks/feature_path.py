@@ -347,17 +347,24 @@ class FeaturePath:
         return DerivedTracks(rows.reset_index(drop=True), derived.reset_index(drop=True))
 
     def drift(self, features: pd.DataFrame, called: Any, reference: pd.DataFrame) -> pd.DataFrame:
-        """The batch's drift against the training split, by the project's own SQL (analysis
-        batch_feature_drift): per feature (and ``predicted_class``, the called-class mix) the
-        tracks, the population stability index and ``drift`` / ``stable`` / ``too few
-        tracks``. ``features`` holds the drift features, ``called`` the class index called per
-        row, ``reference`` the warehouse's fct_feature_drift_reference."""
-        batch = features.assign(batch_id="batch", class_index=np.asarray(called, dtype=np.int64))
+        """:func:`batch_drift` on this path's connection."""
         with self._lock:
-            self.con.register("batch_features", batch)
-            self.con.register("drift_reference", reference)
-            try:
-                return self.con.execute(self.compiled["drift_sql"]).df()
-            finally:
-                self.con.unregister("batch_features")
-                self.con.unregister("drift_reference")
+            return batch_drift(self.con, self.compiled["drift_sql"], features, called, reference)
+
+
+def batch_drift(
+    con: Any, drift_sql: str, features: pd.DataFrame, called: Any, reference: pd.DataFrame
+) -> pd.DataFrame:
+    """A batch's drift against the training split, by the project's own SQL (the compiled
+    analysis batch_feature_drift): per feature (and ``predicted_class``, the called-class mix)
+    the tracks, the population stability index and ``drift`` / ``stable`` / ``too few
+    tracks``. ``features`` holds the drift features, ``called`` the class index called per
+    row, ``reference`` the warehouse's fct_feature_drift_reference."""
+    batch = features.assign(batch_id="batch", class_index=np.asarray(called, dtype=np.int64))
+    con.register("batch_features", batch)
+    con.register("drift_reference", reference)
+    try:
+        return con.execute(drift_sql).df()
+    finally:
+        con.unregister("batch_features")
+        con.unregister("drift_reference")

@@ -27,6 +27,7 @@ from python_ml.clock import utc_now
 from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.steps import step
+from python_ml.tracks.drift import log_drift
 from python_ml.tracks.explain import reasons_text
 from python_ml.tracks.feature_path import DerivedTracks
 from python_ml.tracks.scorer import (
@@ -164,34 +165,6 @@ def score_file(
     result["reasons"] = result["reasons"].map(reasons_text)
     result["scored_at"] = f"{utc_now():%Y-%m-%dT%H:%M:%SZ}"
     return champion, result
-
-
-def log_drift(drift: pd.DataFrame | None, batch: str) -> None:
-    """One warning line per feature that drifted from the training split (dbt's var
-    drift_psi_threshold), or one line saying the batch is too small to tell."""
-    if drift is None:
-        log.info("drift not measured: the warehouse has no %s yet", "fct_feature_drift_reference")
-        return
-    if (drift["drift_status"] == "too few tracks").all():
-        log.info("drift not measured: %s are too few to compare with the training split", batch)
-        return
-    drifted = drift[drift["drift_status"] == "drift"]
-    for row in drifted.itertuples():
-        what = "the mix of classes called" if row.feature == "predicted_class" else row.feature
-        log.warning(
-            "drift: %s has moved away from the training split (PSI %.2f, above %.2f): the "
-            "model's figures may not hold for this batch",
-            what,
-            row.psi,
-            row.psi_threshold,
-        )
-    if drifted.empty:
-        log.info(
-            "no drift: every feature of %s is close to the training split (largest PSI %.2f, %s)",
-            batch,
-            drift["psi"].max(),
-            drift.loc[drift["psi"].idxmax(), "feature"],
-        )
 
 
 def check_output(input_path: Path, output_path: Path, overwrite: bool = False) -> None:

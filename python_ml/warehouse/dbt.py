@@ -201,6 +201,26 @@ def build_prediction_marts(settings: Settings, engine: str = "duckdb") -> None:
     """The `marts` step: the prediction marts over the `ml` source."""
     with RunLock(settings.warehouse), step(f"dbt build of the prediction marts on {engine}"):
         run_dbt(settings, "build", *_target(engine), "--select", *PREDICTION_MARTS)
+    if engine == "duckdb":
+        log_scoring_drift(settings)
+
+
+def log_scoring_drift(settings: Settings) -> None:
+    """After the prediction marts: the current scoring run's drift (marts.rpt_feature_drift,
+    the same macros as `predict`'s batches), one warning per drifted feature."""
+    from python_ml.tracks.drift import log_drift
+    from python_ml.warehouse import catalog, db
+
+    with db.connect(settings.warehouse) as con:
+        if not db.has_table(con, catalog.RPT_FEATURE_DRIFT):
+            return
+        drift = con.execute(
+            f"select feature, psi, psi_threshold, drift_status, batch_tracks "
+            f"from {catalog.RPT_FEATURE_DRIFT} where is_current order by psi desc"
+        ).df()
+    if drift.empty:
+        return
+    log_drift(drift, f"the scored predict split ({int(drift['batch_tracks'].max()):,} tracks)")
 
 
 def generate_docs(settings: Settings) -> Path:

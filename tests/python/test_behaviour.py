@@ -208,6 +208,9 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
     )
     assert "predicted_class" in drift and "release_year" in drift
     assert set(drift.values()) == {"stable"}  # the predict split is a random 10%
+    # The main job said so when it built the marts (a drifted feature would be a warning).
+    log = (main_job_dir / "stderr.log").read_text(encoding="utf-8")
+    assert "no drift: every feature of the scored predict split (400 tracks)" in log
 
     card = (main_job_dir / "reports" / "model_card.md").read_text()
     assert scorer.champion.run_id in card and "## Not for" in card and "Generated data" in card

@@ -187,6 +187,10 @@ def _build_if_stale(
         from python_ml.warehouse.dbt import log_source_counts
 
         log_source_counts(settings)
+    else:
+        from python_ml.warehouse.dbt import log_scoring_drift
+
+        log_scoring_drift(settings)
     versions.record(settings, step, inputs(settings), context.run.run_id, data_changed=built > 0)
     yield from events
 
