@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -151,8 +152,10 @@ def _relation(node: dict[str, Any]) -> str:
 def _as_text(value: Any) -> str | None:
     """A JSON value as tracks.csv writes it: numbers as they are, booleans as 1/0, a list of
     names or ids as its Python literal (``['a', 'b']``)."""
+    if type(value) is str:  # most values: the common case first
+        return value if value.strip() else None  # an empty field is a missing one
     if value is None or (isinstance(value, str) and not value.strip()):
-        return None  # as the loader reads an empty CSV field
+        return None
     if isinstance(value, float) and value != value:  # NaN: a missing value
         return None
     if isinstance(value, bool):
@@ -181,13 +184,14 @@ class DerivedTracks:
 
 
 class FeaturePath:
-    """The compiled models in an in-process DuckDB, ready for batches (thread-safe: one batch
-    at a time, each in milliseconds)."""
+    """The compiled models in an in-process DuckDB, ready for batches (thread-safe: batches of
+    records run side by side, one per core; a CSV at a time)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.compiled = compiled_models(settings)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the shared connection: a CSV, the drift
+        self._query_lock = threading.Lock()
         self.con = duckdb.connect()
         database = self.compiled["database"]
         self.con.execute(f"attach ':memory:' as \"{database}\"")
@@ -211,16 +215,33 @@ class FeaturePath:
                 self.con.execute(f"create or replace table {_relation(node)} as {node['sql']}")
             elif node["resource_type"] == "model":
                 self.per_batch.append(node)
-        self._queries: dict[tuple[str, ...], str] = {}
+        self._queries: dict[tuple[str, str], str] = {}
+        # Batches of records (the service, the app) run side by side, one per core: each worker
+        # is a cursor of the same in-memory database with a raw tracks table of its own.
+        self._workers: queue.SimpleQueue[tuple[Any, str]] = queue.SimpleQueue()
+        for worker in range(max(1, min(4, os.cpu_count() or 1))):
+            table = f"{TRACKS.dataset}__{TRACKS.table}__worker{worker}"
+            self.con.execute(
+                f'create or replace table raw."{table}" as '
+                f"select * from raw.{TRACKS.dataset}__{TRACKS.table} limit 0"
+            )
+            cursor = self.con.cursor()
+            cursor.execute(f'use "{database}"')
+            self._workers.put((cursor, table))
 
-    def _batch_query(self, features: list[str]) -> str:
-        """One statement from the batch's raw rows to every row's rejection and the passing
-        rows' features: the per-batch models' compiled SQL as CTEs, in build order."""
-        key = tuple(features)
+    def _batch_query(self, features: list[str], source: str | None = None) -> str:
+        """One statement from the batch's raw rows (the raw tracks table, or ``source``: a
+        worker's copy of it) to every row's rejection and the passing rows' features: the
+        per-batch models' compiled SQL as CTEs, in build order."""
+        key = (",".join(features), source or "")
         if key in self._queries:
             return self._queries[key]
         database = self.compiled["database"]
         names = {f'"{database}".{_relation(n)}': f'"batch__{n["name"]}"' for n in self.per_batch}
+        if source is not None:  # a worker's raw table instead of the shared one
+            names[f'"{database}"."raw"."{TRACKS.dataset}__{TRACKS.table}"'] = (
+                f'"{database}"."raw"."{source}"'
+            )
         ctes = []
         for node in self.per_batch:
             sql = node["sql"]
@@ -298,13 +319,15 @@ class FeaturePath:
         frame = pd.DataFrame(rows, columns=["file_line", *TRACK_COLUMNS]).astype(
             {c: "object" for c in TRACK_COLUMNS}
         )
-        with self._lock:
-            table = f"raw.{TRACKS.dataset}__{TRACKS.table}"
-            self.con.execute(f"delete from {table}")
-            self.con.register("batch_rows", frame)
-            self.con.execute(f"insert into {table} select *, now() from batch_rows")
-            self.con.unregister("batch_rows")
-            return self._derived(features, load_rejects=False)
+        cursor, table = self._workers.get()  # waits while every worker is busy
+        try:
+            cursor.execute(f'delete from raw."{table}"')
+            cursor.register("batch_rows", frame)
+            cursor.execute(f'insert into raw."{table}" select *, now() from batch_rows')
+            cursor.unregister("batch_rows")
+            return self._derived(features, load_rejects=False, con=cursor, source=table)
+        finally:
+            self._workers.put((cursor, table))
 
     def derive_csv(self, path: Path, features: list[str]) -> DerivedTracks:
         """A tracks CSV (already staged with every column of tracks.csv) through the loader:
@@ -321,12 +344,16 @@ class FeaturePath:
             ).df()
             return derived
 
-    def _derived(self, features: list[str], load_rejects: bool) -> DerivedTracks:
+    def _derived(
+        self, features: list[str], load_rejects: bool, con: Any = None, source: str | None = None
+    ) -> DerivedTracks:
         from python_ml.warehouse import catalog, db
 
         for feature in features:
             db.check_identifier(feature)
-        result = self.con.execute(self._batch_query(features)).df()
+        with self._query_lock:  # the query text is built once per feature list and source
+            query = self._batch_query(features, source)
+        result = (con or self.con).execute(query).df()
         rows = result[["line", "id", "name", "rejection_reason", "rejection_detail"]]
         if load_rejects:  # lines the loader could not parse as CSV
             quarantined = self.con.execute(

@@ -10,53 +10,20 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from python_ml.clock import utc_now
 from python_ml.settings import Settings
 from python_ml.steps import step
+from python_ml.tracks.batch import prediction_batch
 from python_ml.tracks.evaluate import classification_metrics
-from python_ml.tracks.explain import explain
 from python_ml.tracks.models import FittedModel
 from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
-
-
-def prediction_batch(
-    model: FittedModel, features: pd.DataFrame, run_id: str, scored_at: datetime
-) -> tuple[pa.Table, pa.Table]:
-    """The rows of ml.track_predictions for a batch of features (the class the model's
-    decision rule calls, the calibrated probabilities, one per class in the seed's order, and
-    the reasons), and of ml.track_explanations (each feature's contribution to the called
-    class's score)."""
-    proba = model.predict_proba(features)
-    called = model.decide(proba)
-    explanation = explain(model, features, called)
-    n = len(features)
-    predictions = pa.table(
-        {
-            "track_id": pa.array(features["track_id"].to_numpy(), pa.string()),
-            "run_id": pa.array([run_id] * n, pa.string()),
-            "predicted_class": pa.array(
-                np.asarray(model.class_names, dtype=object)[called], pa.string()
-            ),
-            "class_probabilities": pa.ListArray.from_arrays(
-                pa.array(np.arange(0, n * proba.shape[1] + 1, proba.shape[1]), pa.int32()),
-                pa.array(proba.astype(np.float64).ravel()),
-            ),
-            "scored_at": pa.array([scored_at] * n, pa.timestamp("us")),
-            "reasons": pa.array(explanation.text(), pa.string()),
-            "explained_score": pa.array(explanation.score, pa.float64()),
-            "explanation_baseline": pa.array(explanation.baseline, pa.float64()),
-        }
-    )
-    return predictions, explanation.long_table(features["track_id"], run_id, scored_at)
 
 
 def _insert(con: Any, table_name: str, rows: pa.Table) -> None:
@@ -217,7 +184,7 @@ def score_step(settings: Settings, engine: str = "duckdb", batch_size: int = 200
     if engine == "spark":
         from python_ml.warehouse.spark import score_tracks as score_tracks_spark
 
-        with step("score Spark's predict split with the champion (mlflow.pyfunc.spark_udf)"):
+        with step("score and explain Spark's predict split with the champion"):
             return score_tracks_spark(settings)
     from python_ml.warehouse.db import RunLock
 

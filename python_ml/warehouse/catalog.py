@@ -84,6 +84,11 @@ ML_SOURCES_YML = PROJECT_ROOT / "models/staging/ml/_ml__sources.yml"
 def ml_columns(table: str) -> tuple[str, ...]:
     """The columns of an `ml` table (e.g. ``ml.model_runs``), read from their one definition,
     the dbt source YAML."""
+    return tuple(ml_column_types(table))
+
+
+def ml_column_types(table: str) -> dict[str, str]:
+    """The columns of an `ml` table with their declared (DuckDB) data types, in order."""
     import yaml
 
     schema, name = table.split(".")
@@ -92,7 +97,7 @@ def ml_columns(table: str) -> tuple[str, ...]:
         if source["name"] == schema:
             for entry in source["tables"]:
                 if entry["name"] == name:
-                    return tuple(c["name"] for c in entry["columns"])
+                    return {c["name"]: c["data_type"] for c in entry["columns"]}
     raise KeyError(f"{table} is not declared in {ML_SOURCES_YML}")
 
 

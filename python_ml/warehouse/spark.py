@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -289,23 +290,27 @@ def load_raw(settings: Settings, files: list[RawFile] = RAW_FILES) -> list[Loade
 # scoring
 
 
-def _partitioned_predictions_table(spark: SparkSession) -> None:
-    """ml.track_predictions on Spark is partitioned by run_id, so a run's predictions are
-    replaced as one partition (the other runs' rows are never rewritten)."""
+def spark_type(declared: str) -> str:
+    """A declared DuckDB column type (``varchar not null``, ``double[]``) in Spark's words, as
+    the macro spark_type writes it for the tables dbt creates."""
+    base = declared.lower()
+    for clause in (" primary key", " not null", " default false"):
+        base = base.replace(clause, "")
+    base = base.strip()
+    if base.endswith("[]"):
+        return f"array<{spark_type(base[:-2])}>"
+    return {"varchar": "string", "integer": "int"}.get(base, base)
+
+
+def _partitioned_by_run(spark: SparkSession, table: str) -> None:
+    """An `ml` table that scoring writes (ml.track_predictions, ml.track_explanations) is
+    partitioned by run_id on Spark, so a run's rows are replaced as one partition (the other
+    runs' rows are never rewritten)."""
     from python_ml.warehouse import catalog
 
-    columns = catalog.ml_columns(catalog.TRACK_PREDICTIONS)
-    table = catalog.TRACK_PREDICTIONS
-    types = {
-        "track_id": "string",
-        "run_id": "string",
-        "predicted_class": "string",
-        "class_probabilities": "array<double>",
-        "scored_at": "timestamp",
-        "reasons": "string",
-        "explained_score": "double",
-        "explanation_baseline": "double",
-    }
+    types = {c: spark_type(t) for c, t in catalog.ml_column_types(table).items()}
+    # A partition column comes last in Spark's table: the others keep their declared order.
+    columns = [c for c in types if c != "run_id"] + ["run_id"]
     if spark.catalog.tableExists(table):
         existing = spark.catalog.listColumns(table)
         partitions = [c.name for c in existing if c.isPartition]
@@ -327,63 +332,105 @@ def _partitioned_predictions_table(spark: SparkSession) -> None:
     )
 
 
+def _scored_batches(champion: dict[str, Any], scored_at: Any, part: str) -> Any:
+    """The function each executor runs over its batches of predict tracks (``mapInPandas``):
+    the champion read from its logged folder once per task, then per batch the same rows as
+    DuckDB's scoring (tracks/batch.py): ``predictions`` or ``explanations``."""
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        from python_ml.tracking.champion_files import read_model_folder
+        from python_ml.tracks.batch import prediction_batch
+
+        model = read_model_folder(
+            Path(champion["path"]),
+            champion["run_id"],
+            champion["kind"],
+            champion["temperature"],
+            champion["weights"],
+        )
+        for batch in batches:
+            predictions, explanations = prediction_batch(
+                model, batch, champion["run_id"], scored_at
+            )
+            yield (predictions if part == "predictions" else explanations).to_pandas()
+
+    return run
+
+
+def _champion_record(settings: Settings) -> dict[str, Any]:
+    """The warehouse's champion and where its logged model is (ml.model_runs)."""
+    import json
+
+    from python_ml.tracking.champion_files import ChampionUnavailable, warehouse_champion
+    from python_ml.warehouse import catalog, db
+
+    recorded = warehouse_champion(settings)
+    with db.connect(settings.warehouse) as con:
+        kind, temperature, weights, path = con.execute(
+            f"select model_type, temperature, decision_weights, model_path "
+            f"from {catalog.MODEL_RUNS} where run_id = ?",
+            [recorded["run_id"]],
+        ).fetchone()
+    if not path:
+        raise ChampionUnavailable(
+            f"the champion (run {recorded['run_id']}) was recorded before its model folder was "
+            "kept: run `python -m python_ml train --force` to fit and register it again"
+        )
+    return {
+        "run_id": recorded["run_id"],
+        "version": recorded["version"],
+        "kind": kind,
+        "temperature": temperature,
+        "weights": json.loads(weights) if isinstance(weights, str) else weights,
+        "path": str(settings.mlflow_dir / path),
+    }
+
+
 def score_tracks(settings: Settings) -> dict[str, Any]:
-    """The champion scores Spark's predict table with ``mlflow.pyfunc.spark_udf`` into Spark's
-    ``ml.track_predictions`` (this run's partition replaced); the model runs where the data is,
-    on every executor. Training stays on one machine (README, "Spark")."""
+    """The champion scores and explains Spark's predict table where the data is: every
+    executor runs the same batch function as DuckDB's scoring (tracks/batch.py) over its
+    rows (``mapInPandas``), into Spark's ``ml.track_predictions`` and ``ml.track_explanations``
+    (this run's partition of each replaced). Training stays on one machine (README, "Spark")."""
     import time
 
     from pyspark.sql import functions as F
 
-    from python_ml.tracking.registry import champion_model_dir, load_champion
+    from python_ml.clock import utc_now
     from python_ml.warehouse import catalog
 
-    run_id, version_number, model = load_champion(settings)
-    _, model_path = champion_model_dir(settings)
-    prob_columns = [f"prob_{name}" for name in model.class_names]
-    result_type = ", ".join([*(f"{c} double" for c in prob_columns), "predicted_class string"])
+    champion = _champion_record(settings)
+    run_id = champion["run_id"]
+    features = ["track_id", *_champion_features(champion)]
+    scored_at = utc_now()
     with session(settings) as spark:
-        import mlflow.pyfunc
-
         if not spark.catalog.tableExists(catalog.PREDICT_TRACKS):
             raise LookupError(
                 f"Spark has no {catalog.PREDICT_TRACKS} under {settings.spark_dir}. Build it "
                 "first: `python -m python_ml build --engine spark`."
             )
         spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        _partitioned_predictions_table(spark)
-        udf = mlflow.pyfunc.spark_udf(
-            spark, str(model_path), result_type=result_type, env_manager="local"
-        )
+        for table in (catalog.TRACK_PREDICTIONS, catalog.TRACK_EXPLANATIONS):
+            _partitioned_by_run(spark, table)
         started = time.perf_counter()
-        tracks = spark.table(catalog.PREDICT_TRACKS)
-        scored = tracks.select(
-            "track_id",
-            udf(F.struct(*[F.col(f).cast("double").alias(f) for f in model.features])).alias("out"),
-        ).select(
-            "track_id",
-            F.lit(run_id).alias("run_id"),
-            F.col("out.predicted_class").alias("predicted_class"),
-            F.array(*[F.col(f"out.{c}") for c in prob_columns]).alias("class_probabilities"),
-            F.current_timestamp().cast("timestamp").alias("scored_at"),
+        tracks = spark.table(catalog.PREDICT_TRACKS).select(
+            "track_id", *[F.col(f).cast("double").alias(f) for f in features[1:]]
         )
-        # Spark's scoring calls the pyfunc, which gives no explanations: their columns stay NULL.
-        schema = spark.table(catalog.TRACK_PREDICTIONS).schema
-        present = set(scored.columns)
-        scored = scored.select(
-            *[
-                f.name if f.name in present else F.lit(None).cast(f.dataType).alias(f.name)
-                for f in schema.fields
-            ]
-        )
-        scored.write.insertInto(catalog.TRACK_PREDICTIONS, overwrite=True)
+        for table, part in (
+            (catalog.TRACK_PREDICTIONS, "predictions"),
+            (catalog.TRACK_EXPLANATIONS, "explanations"),
+        ):
+            schema = spark.table(table).schema
+            rows = tracks.mapInPandas(_scored_batches(champion, scored_at, part), schema)
+            rows.select(*schema.fieldNames()).write.insertInto(table, overwrite=True)
         seconds = time.perf_counter() - started
         rows = spark.table(catalog.TRACK_PREDICTIONS).where(F.col("run_id") == run_id).count()
-        copy_model_runs(settings, spark)
+        for table in (catalog.MODEL_RUNS, catalog.FEATURE_IMPORTANCE):
+            copy_table(settings, spark, table)
     log.info(
-        "champion: run %s (version %d) scored %s tracks on Spark in %.1f s (%s rows/s)",
+        "champion: run %s (version %d) scored and explained %s tracks on Spark in %.1f s "
+        "(%s rows/s)",
         run_id,
-        version_number,
+        champion["version"],
         f"{rows:,}",
         seconds,
         f"{rows / max(seconds, 1e-9):,.0f}",
@@ -391,16 +438,27 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
     return {"run_id": run_id, "rows": rows, "seconds": seconds}
 
 
-def copy_model_runs(settings: Settings, spark: SparkSession) -> int:
-    """ml.model_runs, the record of training (on one machine, in DuckDB), copied whole to
-    Spark's ml.model_runs, so the prediction marts there name the champion and its figures."""
+def _champion_features(champion: dict[str, Any]) -> list[str]:
+    """The features the champion's logged model reads, in its order (its MLmodel signature)."""
+    import json
+
+    import yaml
+
+    spec = yaml.safe_load((Path(champion["path"]) / "MLmodel").read_text(encoding="utf-8"))
+    return [column["name"] for column in json.loads(spec["signature"]["inputs"])]
+
+
+def copy_table(settings: Settings, spark: SparkSession, table: str) -> int:
+    """A record of training (on one machine, in DuckDB: ml.model_runs, ml.feature_importance)
+    copied whole to Spark's table of that name, so the prediction marts there name the
+    champion, its figures and what it relies on."""
     import pandas as pd
 
-    from python_ml.warehouse import catalog, db
+    from python_ml.warehouse import db
 
     with db.connect(settings.warehouse) as con:
-        runs = con.execute(f"select * from {catalog.MODEL_RUNS}").df()
-    schema = spark.table(catalog.MODEL_RUNS).schema
+        runs = con.execute(f"select * from {table}").df()
+    schema = spark.table(table).schema
 
     def plain(value: Any) -> Any:
         if value is None or (not isinstance(value, list | tuple) and pd.isna(value)):
@@ -413,7 +471,7 @@ def copy_model_runs(settings: Settings, spark: SparkSession) -> int:
         tuple(plain(record[field.name]) for field in schema.fields)
         for record in runs.to_dict("records")
     ]
-    spark.createDataFrame(rows, schema).write.mode("overwrite").saveAsTable(catalog.MODEL_RUNS)
+    spark.createDataFrame(rows, schema).write.mode("overwrite").saveAsTable(table)
     return len(rows)
 
 

@@ -3,8 +3,9 @@
 On a copy of the main job's folder (small generated data, a champion, DuckDB predictions):
 `build --engine spark` runs the raw files through Spark's loader and `dbt build --target spark`
 (every data test must pass, or the command fails); the predict split must hold exactly the
-track ids DuckDB's does; `score --engine spark` (mlflow.pyfunc.spark_udf) must call the same
-classes with the same probabilities as DuckDB's scoring; the prediction marts build on Spark.
+track ids DuckDB's does; `score --engine spark` (the executors run DuckDB's batch function)
+must call the same classes with the same probabilities and explanations as DuckDB's scoring;
+the prediction marts build on Spark.
 """
 
 from __future__ import annotations
@@ -112,6 +113,15 @@ def test_spark_scoring_matches_duckdb_scoring(spark_job: dict) -> None:
     assert [r[2] for r in spark] == [r[2] for r in duck]
     difference = np.abs(np.array([r[3] for r in spark]) - np.array([r[3] for r in duck]))
     assert difference.max() <= 1e-6
+    # Explained on Spark's executors by the same batch function: the same reasons and scores.
+    sql = (
+        "select track_id, reasons, explained_score from ml.track_predictions "
+        "where run_id = '{run}' order by track_id"
+    )
+    duck = duck_rows(spark_job["folder"], sql.format(run=champion))
+    spark = spark_rows(spark_job["env"], sql.format(run=champion))
+    assert [r[1] for r in spark] == [r[1] for r in duck] and all(r[1] for r in spark)
+    assert np.abs(np.array([r[2] for r in spark]) - np.array([r[2] for r in duck])).max() <= 1e-9
 
 
 def test_the_prediction_marts_on_spark_equal_duckdbs(spark_job: dict) -> None:
@@ -135,3 +145,13 @@ def test_the_prediction_marts_on_spark_equal_duckdbs(spark_job: dict) -> None:
         "order by model_label"
     )
     assert spark_rows(spark_job["env"], sql) == duck_rows(spark_job["folder"], sql)
+    # Why: every track's contributions, and what each run relies on, as in DuckDB.
+    sql = (
+        "select feature, count(*), round(sum(contribution), 4) "
+        "from marts.fct_track_prediction_explanations group by feature order by feature"
+    )
+    explained = spark_rows(spark_job["env"], sql)
+    assert explained and explained == [tuple(r) for r in duck_rows(spark_job["folder"], sql)]
+    sql = "select run_id, feature, importance_rank from marts.rpt_feature_importance order by 1, 2"
+    importance = spark_rows(spark_job["env"], sql)
+    assert importance and importance == [tuple(r) for r in duck_rows(spark_job["folder"], sql)]
