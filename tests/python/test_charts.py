@@ -7,44 +7,25 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PROJECT_ROOT, dbt
-from test_ml import small_config
+from conftest import PROJECT_ROOT
 
 from python_ml.reports import charts
 from python_ml.settings import Settings
-from python_ml.songs import study as songs_study
-from python_ml.tracks import score, train
+from python_ml.tracks import score
 
 
 @pytest.fixture(scope="module")
-def scored(built_warehouse: Path, small_raw_dir: Path, tmp_path_factory) -> Settings:
-    root = tmp_path_factory.mktemp("scored")
-    warehouse = root / "warehouse.duckdb"
-    shutil.copy(built_warehouse, warehouse)
-    settings = Settings(
+def scored(main_job_dir: Path, tmp_path_factory) -> Settings:
+    """A copy of the main job's folder: trained, scored, the 2023 study run, the marts built."""
+    root = tmp_path_factory.mktemp("scored") / "job"
+    shutil.copytree(main_job_dir, root, symlinks=True)
+    return Settings(
         project_root=PROJECT_ROOT,
-        raw_dir=small_raw_dir,
-        warehouse=warehouse,
+        raw_dir=root / "raw",
+        warehouse=root / "warehouse.duckdb",
         mlflow_dir=root / "mlflow",
-        reports_dir=root / "reports",
+        reports_dir=root / "charts",
     )
-    train.train_tracks(settings, small_config())
-    score.score_tracks(settings, batch_size=150)
-    cfg = songs_study.load_songs_config()
-    cfg = songs_study.StudyConfig(
-        cfg.seed,
-        3,
-        2,
-        cfg.feature_sets,
-        {
-            "random_forest": {"n_estimators": 20, "min_samples_leaf": 2, "max_features": 0.5},
-            "gradient_boosting": {"max_iter": 20, "learning_rate": 0.1},
-        },
-    )
-    songs_study.run_study(settings, cfg)
-    built = dbt(small_raw_dir, warehouse, "build", "--select", "tag:ml_outputs", "staging.ml")
-    assert built.returncode == 0, built.stdout[-5000:]
-    return settings
 
 
 def test_sql_confusion_matrix_equals_python(scored: Settings) -> None:
