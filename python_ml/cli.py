@@ -100,7 +100,7 @@ def cmd_predict(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.service import serve
 
-    serve(settings, args.host, args.port)
+    serve(settings, args.host, args.port, args.workers)
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
@@ -135,6 +135,12 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
 
 # --------------------------------------------------------------------------------------------
 # parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -300,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="processes sharing the port, e.g. one per core (default: %(default)s)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser(

@@ -268,10 +268,34 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the service until Ctrl-C."""
+def app_from_environment() -> Any:
+    """The application for one worker process of ``serve --workers N`` (its settings from the
+    environment, as the command's were)."""
+    from python_ml.settings import load_settings
+
+    return create_app(load_settings())
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the service until Ctrl-C: one process, or ``workers`` processes sharing the port
+    (each with its own champion and compiled models; Python scores one batch per process at a
+    time, so one per core is what scales)."""
     import uvicorn
 
-    app = create_app(settings)
-    log.info("scoring service on http://%s:%d (OpenAPI: /docs); Ctrl-C stops it", host, port)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    log.info(
+        "scoring service on http://%s:%d (OpenAPI: /docs), %d worker process(es); Ctrl-C stops it",
+        host,
+        port,
+        workers,
+    )
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    else:
+        uvicorn.run(
+            "python_ml.service:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )

@@ -20,9 +20,10 @@ def prediction_batch(
     decision rule calls, the calibrated probabilities, one per class in the seed's order, and
     the reasons), and of ml.track_explanations (each feature's contribution to the called
     class's score)."""
-    proba = model.predict_proba(features)
+    x = model.transform(features)  # once, for the probabilities and the explanations
+    proba = model.predict_proba(features, x)
     called = model.decide(proba)
-    explanation = explain(model, features, called)
+    explanation = explain(model, features, called, x)
     n = len(features)
     predictions = pa.table(
         {

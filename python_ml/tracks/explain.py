@@ -84,9 +84,12 @@ class Explanation:
         )
 
 
-def explain(model: Any, features: pd.DataFrame, called: np.ndarray) -> Explanation:
-    """The explanation of the class ``called`` (indices, one per row) for each row."""
-    baseline, contributions, score = model.explain(features, called)
+def explain(
+    model: Any, features: pd.DataFrame, called: np.ndarray, x: np.ndarray | None = None
+) -> Explanation:
+    """The explanation of the class ``called`` (indices, one per row) for each row (``x``: the
+    rows as ``model.transform`` gives them, when already computed)."""
+    baseline, contributions, score = model.explain(features, called, x)
     return Explanation(
         np.asarray(baseline, dtype=np.float64),
         contributions,

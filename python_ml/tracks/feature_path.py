@@ -308,16 +308,20 @@ class FeaturePath:
     ) -> DerivedTracks:
         """A batch of tracks as JSON-like records (tracks.csv's columns; popularity, id and
         id_artists optional: a track with no id gets :func:`made_up_id`)."""
-        rows = []
-        for line, record in enumerate(records, start=1):
-            values = {c: _as_text(record.get(c)) for c in TRACK_COLUMNS}
-            if not (values["id"] or "").strip():
-                values["id"] = made_up_id(record)
-            if values["id_artists"] is None:
-                values["id_artists"] = "[]"  # no known artist: artist features imputed
-            rows.append({"file_line": line, **values})
-        frame = pd.DataFrame(rows, columns=["file_line", *TRACK_COLUMNS]).astype(
-            {c: "object" for c in TRACK_COLUMNS}
+        import pyarrow as pa
+
+        texts = {c: [_as_text(record.get(c)) for record in records] for c in TRACK_COLUMNS}
+        ids = texts["id"]
+        for i, value in enumerate(ids):
+            if not (value or "").strip():
+                ids[i] = made_up_id(records[i])
+        # No known artist: the artist features are imputed.
+        texts["id_artists"] = ["[]" if v is None else v for v in texts["id_artists"]]
+        frame = pa.table(
+            {
+                "file_line": pa.array(range(1, len(records) + 1), pa.int64()),
+                **{c: pa.array(texts[c], pa.string()) for c in TRACK_COLUMNS},
+            }
         )
         cursor, table = self._workers.get()  # waits while every worker is busy
         try:

@@ -66,29 +66,33 @@ class FittedModel:
     temperature: float = 1.0
     decision_weights: list[float] | None = None
 
-    def raw_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """The preprocessed rows the estimator reads (float32), for the methods below to share
+        (``x``) when a batch is both scored and explained."""
+        return self.preprocessor.transform(frame[self.features]).astype(np.float32)
+
+    def raw_proba(self, frame: pd.DataFrame, x: np.ndarray | None = None) -> np.ndarray:
         """The estimator's probabilities before calibration."""
-        x = self.preprocessor.transform(frame[self.features]).astype(np.float32)
+        x = self.transform(frame) if x is None else x
         return np.asarray(KINDS[self.kind].proba(self.estimator, x), dtype=np.float64)
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, frame: pd.DataFrame, x: np.ndarray | None = None) -> np.ndarray:
         """Calibrated probabilities, one column per class in the seed's order."""
-        return apply_temperature(self.raw_proba(frame), self.temperature)
+        return apply_temperature(self.raw_proba(frame, x), self.temperature)
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """The class index called for each row: the model's decision rule."""
         return decide(proba, self.decision_weights)
 
     def explain(
-        self, frame: pd.DataFrame, called: np.ndarray
+        self, frame: pd.DataFrame, called: np.ndarray, x: np.ndarray | None = None
     ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
         """Why each row got its class: the baseline of the called class's score, each
         feature's contribution to it (columns: the features), and the score itself as the
         model computes it (the estimator's, before calibration: a logit, the trees' raw score,
         or a log probability; tracks/kinds/). Baseline plus contributions equal the score."""
         # The same float32 rows the probabilities came from.
-        x = self.preprocessor.transform(frame[self.features]).astype(np.float32)
-        x = x.astype(np.float64)
+        x = (self.transform(frame) if x is None else x).astype(np.float64)
         kind = KINDS[self.kind]
         baseline, parts = kind.contributions(self.estimator, x)
         rows = np.arange(len(x))
@@ -99,10 +103,12 @@ class FittedModel:
         return baseline[rows, called], contributions[kept], score
 
 
-def model_output(model: FittedModel, features: pd.DataFrame) -> pd.DataFrame:
+def model_output(
+    model: FittedModel, features: pd.DataFrame, x: np.ndarray | None = None
+) -> pd.DataFrame:
     """What the pyfunc returns (tracking/registry.py) and every scorer gives: a probability
     column per class, then the class called."""
-    proba = model.predict_proba(features)
+    proba = model.predict_proba(features, x)
     out = pd.DataFrame(proba, columns=[f"prob_{c}" for c in model.class_names])
     out["predicted_class"] = [model.class_names[i] for i in model.decide(proba)]
     return out

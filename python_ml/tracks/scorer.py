@@ -28,10 +28,12 @@ REJECTED = "rejected"
 PROBABILITY_DECIMALS = 6  # what the outputs round probabilities to (they sum to 1 within 1e-5)
 
 
-def reasons(model: Any, features: pd.DataFrame, called: Any) -> list[list[dict[str, Any]]]:
+def reasons(
+    model: Any, features: pd.DataFrame, called: Any, x: Any = None
+) -> list[list[dict[str, Any]]]:
     """Per row, the features that moved the called class's score most: ``{"feature",
     "value", "contribution"}``, largest first (tracks/explain.py)."""
-    return explain(model, features, called).top()
+    return explain(model, features, called, x).top()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,9 +120,10 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     result["status"] = result["rejection_reason"].isna().map({True: SCORED, False: REJECTED})
     probabilities = [f"prob_{name}" for name in model.class_names]
     if not derived.features.empty:
-        output = model_output(model, derived.features)
+        x = model.transform(derived.features)  # once, for the scores and their reasons
+        output = model_output(model, derived.features, x)
         called = np.array([model.class_names.index(c) for c in output["predicted_class"]])
-        output["reasons"] = reasons(model, derived.features, called)
+        output["reasons"] = reasons(model, derived.features, called, x)
         output[probabilities] = output[probabilities].round(PROBABILITY_DECIMALS)
         output.insert(0, "id", derived.features["track_id"].to_numpy())
         result = result.merge(output, on="id", how="left")

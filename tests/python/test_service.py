@@ -215,6 +215,34 @@ def test_a_bad_request_is_one_json_line_naming_what_is_wrong(
     assert "\n" not in answer["error"]
 
 
+def test_worker_processes_score_as_one_process_does(service: Service, small_raw_dir: Path) -> None:
+    """`serve --workers 2` (one process per core, sharing the port): the same answers."""
+    tracks = _tracks(small_raw_dir, 40).to_dict("records")
+    port = free_port()
+    env = {
+        **os.environ,
+        "MUSIC_RAW_DIR": str(service.settings.raw_dir),
+        "MUSIC_WAREHOUSE": str(service.settings.warehouse),
+        "MUSIC_MLFLOW_DIR": str(service.settings.mlflow_dir),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "python_ml", "serve", "--port", str(port), "--workers", "2"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        workers = Service(f"http://127.0.0.1:{port}", service.settings, process)
+        wait_for_http(f"{workers.url}/health", seconds=180, process=process)
+        answers = [workers.call("/predict", {"tracks": tracks}) for _ in range(4)]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    expected = service.call("/predict", {"tracks": tracks})
+    assert expected[0] == 200 and all(answer == expected for answer in answers)
+
+
 def test_a_champion_promoted_while_serving_scores_the_next_request(
     service: Service, small_raw_dir: Path
 ) -> None:
