@@ -222,6 +222,17 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
     version = client.get_model_version("track_popularity", str(scorer.champion.version))
     assert version.description == card
     assert version.tags["data_origin"] == "generated" and version.tags["data_fingerprint"]
+    # Run pages: figures to 4 significant digits (the full values are in the artifacts and
+    # ml.model_runs), and every run, the 2023 songs study's too, names the table it learned on.
+    runs = [
+        run
+        for name in ("track_popularity", "songs_2023_streams")
+        for run in client.search_runs([client.get_experiment_by_name(name).experiment_id])
+    ]
+    assert {r.data.tags["task"] for r in runs} >= {"tracks", "songs_log_streams"}
+    for run in runs:
+        assert run.inputs.dataset_inputs, run.data.tags["mlflow.runName"]
+        assert all(float(f"{v:.4g}") == v for v in run.data.metrics.values())
 
 
 def test_the_champion_read_from_its_files_is_the_one_mlflow_loads(
