@@ -248,10 +248,14 @@ class FeaturePath:
             for relation, cte in names.items():
                 sql = sql.replace(relation, cte)
             ctes.append(f'"batch__{node["name"]}" as (\n{sql}\n)')
-        for node in self.per_batch:
-            if any(_relation(node) in c for c in ctes):  # a reference left unreplaced
+        shared = f'"raw"."{TRACKS.dataset}__{TRACKS.table}"'
+        left = [_relation(n) for n in self.per_batch]
+        if source is not None:  # a worker must never read the shared (empty) raw table
+            left.append(shared)
+        for relation in left:
+            if any(relation in c for c in ctes):  # a reference left unreplaced
                 raise FeaturePathError(
-                    f"the compiled SQL refers to {_relation(node)} in a form the scoring path "
+                    f"the compiled SQL refers to {relation} in a form the scoring path "
                     "does not recognise; run `make clean` and score again"
                 )
         selected = ", ".join(f"cast(e.{f} as double) as {f}" for f in features)
