@@ -17,10 +17,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -42,7 +43,8 @@ from sklearn.pipeline import make_pipeline
 from python_ml.clock import utc_now
 from python_ml.settings import Settings
 from python_ml.steps import step
-from python_ml.tracks.config import CONFIG_DIR, ConfigError, read_yaml
+from python_ml.tracks.config import CONFIG_DIR, ConfigError, first_error, read_yaml
+from python_ml.tracks.kinds.base import Params, PositiveFloat, PositiveInt
 from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
@@ -54,11 +56,71 @@ SONG_COLUMNS = set(catalog.SONG_NUMBER_COLUMNS) | {"key_index", "mode_major"}
 # Computed inside each fold from the fitting rows (see artist_history).
 FOLD_FEATURES = {"artist_prior_mean_log_streams", "artist_prior_songs"}
 SONG_COLUMNS |= FOLD_FEATURES
-MODEL_PARAMS = {
-    "random_forest": {"n_estimators", "min_samples_leaf", "max_features"},
-    "gradient_boosting": {"max_iter", "learning_rate"},
-}
 TASKS = ("log_streams", "top_decile")
+
+
+# --------------------------------------------------------------------------------------------
+# songs_2023.yml's schema (pydantic): every key known, every value checked; messages name the
+# file and key, as tracks.yml's do (python_ml/tracks/config.py)
+
+
+def _at_least(minimum: int):
+    def check(value: Any) -> Any:
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ValueError(f"must be an integer >= {minimum}, got {value!r}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _max_features(value: Any) -> Any:
+    if value in ("sqrt", "log2") or (isinstance(value, float) and 0 < value <= 1):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise ValueError(
+        f"must be a share of the features (0 to 1), a count, 'sqrt' or 'log2', got {value!r}"
+    )
+
+
+def _song_features(value: Any) -> Any:
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a non-empty list of column names")
+    unknown = [f for f in value if f not in SONG_COLUMNS]
+    if unknown:
+        raise ValueError(f"names unknown columns {unknown} (known: {sorted(SONG_COLUMNS)})")
+    if len(set(value)) != len(value):
+        raise ValueError("repeats a feature")
+    return value
+
+
+class RandomForestParams(Params):
+    n_estimators: PositiveInt = 100
+    min_samples_leaf: PositiveInt = 1
+    max_features: Annotated[float | int | str, BeforeValidator(_max_features)] = 1.0
+
+
+class GradientBoostingParams(Params):
+    max_iter: PositiveInt = 100
+    learning_rate: PositiveFloat = 0.1
+
+
+MODEL_PARAMS: dict[str, type[Params]] = {
+    "random_forest": RandomForestParams,
+    "gradient_boosting": GradientBoostingParams,
+}
+
+
+class SongsFile(BaseModel):
+    """songs_2023.yml as written: read by :func:`parse_songs_config` into :class:`StudyConfig`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: Annotated[int, _at_least(0)] = 42
+    folds: Annotated[int, _at_least(2)]
+    repeats: Annotated[int, _at_least(1)] = 1
+    feature_sets: dict[str, Annotated[list[str], BeforeValidator(_song_features)]]
+    models: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -67,35 +129,48 @@ class StudyConfig:
     folds: int
     repeats: int
     feature_sets: dict[str, list[str]]
-    models: dict[str, dict[str, Any]]
+    models: dict[str, dict[str, Any]]  # the parameters as written (the estimator's defaults
+    # stand for the rest)
+
+
+def parse_songs_config(raw: Any, where: str = "songs_2023.yml") -> StudyConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: the file must be a mapping of keys to values")
+    try:
+        parsed = SongsFile.model_validate(raw)
+    except ValidationError as exc:
+        known = sorted(SongsFile.model_fields)
+        raise ConfigError(f"{where}: {first_error(exc, (), known, 'a known key')}") from None
+    if not parsed.feature_sets:
+        raise ConfigError(f"{where}: feature_sets must be a non-empty mapping")
+    if not parsed.models:
+        raise ConfigError(f"{where}: models must be a non-empty mapping")
+    models = {}
+    for name, params in parsed.models.items():
+        if name not in MODEL_PARAMS:
+            raise ConfigError(f"{where}: models.{name} is not one of {sorted(MODEL_PARAMS)}")
+        schema = MODEL_PARAMS[name]
+        try:
+            checked = schema.model_validate(params or {})
+        except ValidationError as exc:
+            known = sorted(schema.model_fields)
+            noun = f"a parameter of {name}"
+            raise ConfigError(
+                f"{where}: {first_error(exc, (f'models.{name}',), known, noun)}"
+            ) from None
+        models[name] = checked.model_dump(exclude_unset=True)
+    return StudyConfig(
+        parsed.seed,
+        parsed.folds,
+        parsed.repeats,
+        {k: list(v) for k, v in parsed.feature_sets.items()},
+        models,
+    )
 
 
 def load_songs_config(path: Path | None = None) -> StudyConfig:
     path = path or CONFIG_DIR / "songs_2023.yml"
-    raw = read_yaml(path)
-    where = path.name
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: must be a mapping")
-    for key in raw:
-        if key not in {"seed", "folds", "repeats", "feature_sets", "models"}:
-            raise ConfigError(f"{where}: {key} is not a known key")
-    folds = raw.get("folds")
-    if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
-        raise ConfigError(f"{where}: folds must be an integer >= 2, got {folds!r}")
-    repeats = raw.get("repeats", 1)
-    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
-        raise ConfigError(f"{where}: repeats must be an integer >= 1, got {repeats!r}")
-    for name, features in raw.get("feature_sets", {}).items():
-        unknown = [f for f in features if f not in SONG_COLUMNS]
-        if unknown:
-            raise ConfigError(f"{where}: feature_sets.{name} names unknown columns {unknown}")
-    for name, params in raw.get("models", {}).items():
-        if name not in MODEL_PARAMS:
-            raise ConfigError(f"{where}: models.{name} is not one of {sorted(MODEL_PARAMS)}")
-        extra = set(params) - MODEL_PARAMS[name]
-        if extra:
-            raise ConfigError(f"{where}: models.{name}.{sorted(extra)[0]} is not a parameter")
-    return StudyConfig(int(raw.get("seed", 42)), folds, repeats, raw["feature_sets"], raw["models"])
+    return parse_songs_config(read_yaml(path), path.name)
 
 
 def load_songs(settings: Settings) -> pd.DataFrame:

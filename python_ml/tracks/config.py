@@ -153,7 +153,7 @@ def _where(loc: tuple[Any, ...]) -> str:
     return text or "the file"
 
 
-def _first_error(exc: ValidationError, prefix: tuple[Any, ...], known: list[str], noun: str):
+def first_error(exc: ValidationError, prefix: tuple[Any, ...], known: list[str], noun: str):
     """The first problem pydantic found, as ``<key> <what is wrong>``."""
     error = exc.errors()[0]
     key = _where(prefix + tuple(error["loc"]))
@@ -182,7 +182,7 @@ def _model_spec(name: str, spec: Any, where: str) -> ModelSpec:
     except ValidationError as exc:
         known = sorted(kind.params.model_fields)
         noun = f"a parameter of {kind.name}"
-        raise ConfigError(f"{where}: {_first_error(exc, (key,), known, noun)}") from None
+        raise ConfigError(f"{where}: {first_error(exc, (key,), known, noun)}") from None
     return ModelSpec(name, kind.name, options.model_dump(), options)
 
 
@@ -193,7 +193,7 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
         parsed = TracksFile.model_validate(raw)
     except ValidationError as exc:
         known = sorted(TracksFile.model_fields)
-        raise ConfigError(f"{where}: {_first_error(exc, (), known, 'a known key')}") from None
+        raise ConfigError(f"{where}: {first_error(exc, (), known, 'a known key')}") from None
     models = {name: _model_spec(name, spec, where) for name, spec in parsed.models.items()}
     experiments = []
     for i, entry in enumerate(parsed.experiments):

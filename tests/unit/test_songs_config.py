@@ -1,0 +1,56 @@
+"""The 2023 songs study's config schema (python_ml/configs/songs_2023.yml): every bad value is
+named by its file and key before any fold is fitted."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from python_ml.songs import study
+from python_ml.tracks.config import CONFIG_DIR, ConfigError
+
+BASE = yaml.safe_load((CONFIG_DIR / "songs_2023.yml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(fold=5), "songs_2023.yml: fold is not a known key"),
+        (lambda c: c.pop("folds"), "folds is missing"),
+        (lambda c: c.update(folds=1), "folds must be an integer >= 2, got 1"),
+        (lambda c: c.update(repeats=True), "repeats must be an integer >= 1, got True"),
+        (lambda c: c["feature_sets"]["audio"].append("bpmm"), "feature_sets.audio names unknown"),
+        (lambda c: c["feature_sets"]["audio"].append("bpm"), "feature_sets.audio repeats"),
+        (lambda c: c["models"].update(svm={}), "models.svm is not one of"),
+        (
+            lambda c: c["models"]["random_forest"].update(depth=3),
+            "models.random_forest.depth is not a parameter of random_forest",
+        ),
+        (
+            lambda c: c["models"]["random_forest"].update(n_estimators="many"),
+            "models.random_forest.n_estimators must be a positive integer, got 'many'",
+        ),
+        (
+            lambda c: c["models"]["random_forest"].update(max_features=2.5),
+            "models.random_forest.max_features must be a share",
+        ),
+        (lambda c: c.update(models={}), "models must be a non-empty mapping"),
+    ],
+)
+def test_songs_config_errors_name_the_bad_key(change, message) -> None:
+    raw = copy.deepcopy(BASE)
+    change(raw)
+    with pytest.raises(ConfigError, match=message):
+        study.parse_songs_config(raw)
+
+
+def test_shipped_songs_config_keeps_what_it_says() -> None:
+    config = study.load_songs_config()
+    assert (config.seed, config.folds, config.repeats) == (42, 5, 5)
+    assert list(config.feature_sets) == ["audio", "forecastable", "descriptive_reach"]
+    # The parameters as written, no defaults added: the estimator's own stand for the rest.
+    assert config.models == {
+        "random_forest": {"n_estimators": 60, "min_samples_leaf": 8, "max_features": 0.5}
+    }
