@@ -9,7 +9,8 @@ pipeline rejects comes back as a ``rejected`` entry naming its field, never as a
   decision-rule weights, holdout figures.
 - ``POST /predict`` with ``{"tracks": [{tracks.csv columns; popularity, id, id_artists
   optional}]}``: one entry per input track, in order, and the run that scored them.
-- ``POST /reload``: look for a new champion now (it is also checked every few seconds).
+- ``POST /reload``: look for a new champion now, in every worker process (it is also checked
+  every few seconds).
 
 A body that is not this shape, or a track missing a column, is HTTP 422 naming the key or
 column; more tracks than the batch limit, or a larger body than the size limit, is 413. Every
@@ -19,6 +20,8 @@ error is JSON: ``{"error": "<one line>"}``.
 import logging
 import math
 import os
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from python_ml.raw.schemas import TRACK_COLUMNS
@@ -28,7 +31,11 @@ log = logging.getLogger("python_ml")
 
 MAX_TRACKS = int(os.environ.get("MUSIC_SERVE_MAX_TRACKS", "10000"))
 MAX_BODY_BYTES = int(os.environ.get("MUSIC_SERVE_MAX_BYTES", str(20 * 1024 * 1024)))
-CHECK_CHAMPION_EVERY = 5.0  # seconds between two looks for a new champion
+CHECK_CHAMPION_EVERY = float(os.environ.get("MUSIC_SERVE_CHECK_EVERY", "5"))  # seconds between
+# two looks for a new champion
+# `serve --workers N`: a file whose change tells every worker to look now (POST /reload reaches
+# one worker; it touches this file, and each worker sees it on its next request).
+RELOAD_SIGNAL_ENV = "MUSIC_SERVE_RELOAD_SIGNAL"
 DRAIN_AT_MOST = 64 * 1024 * 1024  # bytes of an oversized body read before the 413
 
 EXAMPLE_TRACK = {
@@ -81,8 +88,11 @@ def create_app(
     scorer: Any = None,
     max_tracks: int = MAX_TRACKS,
     max_body_bytes: int = MAX_BODY_BYTES,
+    reload_signal: Path | None = None,
 ) -> Any:
-    """The FastAPI application (the champion and the compiled models loaded once, here)."""
+    """The FastAPI application (the champion and the compiled models loaded once, here).
+    ``reload_signal``: a file shared by the worker processes of one service (see
+    :data:`RELOAD_SIGNAL_ENV`)."""
     from fastapi import Body, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -148,9 +158,14 @@ def create_app(
         log.exception("the service failed on %s", request.url.path)
         return error(500, f"the service failed ({type(exc).__name__}); its log has the details")
 
+    signal_seen = [_signal_time(reload_signal)]
+
     def refresh() -> None:
+        signalled = _signal_time(reload_signal)
+        force = signalled != signal_seen[0]  # another worker was asked to reload
+        signal_seen[0] = signalled
         try:
-            if scorer.refresh():
+            if scorer.refresh(force=force):
                 log.info("new champion: run %s", scorer.champion.run_id)
         except Exception as exc:  # the warehouse busy or mid-write: keep scoring with this one
             log.warning(
@@ -192,6 +207,9 @@ def create_app(
     @app.post("/reload", summary="Look for a new champion now")
     def reload() -> dict[str, Any]:
         changed = scorer.refresh(force=True)
+        if reload_signal is not None:  # the other workers look on their next request
+            os.utime(reload_signal)
+            signal_seen[0] = _signal_time(reload_signal)
         return {"run_id": scorer.champion.run_id, "changed": changed}
 
     @app.post("/predict", summary="Score tracks (one entry per track, in order)")
@@ -268,12 +286,20 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _signal_time(path: Path | None) -> int | None:
+    try:
+        return None if path is None else path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def app_from_environment() -> Any:
     """The application for one worker process of ``serve --workers N`` (its settings from the
     environment, as the command's were)."""
     from python_ml.settings import load_settings
 
-    return create_app(load_settings())
+    signal = os.environ.get(RELOAD_SIGNAL_ENV)
+    return create_app(load_settings(), reload_signal=Path(signal) if signal else None)
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
@@ -291,11 +317,15 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
     else:
-        uvicorn.run(
-            "python_ml.service:app_from_environment",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-        )
+        with tempfile.TemporaryDirectory(prefix="music-serve-") as tmp:
+            signal = Path(tmp) / "reload"
+            signal.touch()
+            os.environ[RELOAD_SIGNAL_ENV] = str(signal)  # read by each worker process
+            uvicorn.run(
+                "python_ml.service:app_from_environment",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+            )

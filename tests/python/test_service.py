@@ -216,14 +216,21 @@ def test_a_bad_request_is_one_json_line_naming_what_is_wrong(
 
 
 def test_worker_processes_score_as_one_process_does(service: Service, small_raw_dir: Path) -> None:
-    """`serve --workers 2` (one process per core, sharing the port): the same answers."""
+    """`serve --workers 2` (one process per core, sharing the port): the same answers, and one
+    POST /reload reaches every worker."""
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
+    from python_ml.tracks.champion import promote
+
     tracks = _tracks(small_raw_dir, 40).to_dict("records")
+    expected = service.call("/predict", {"tracks": tracks})
     port = free_port()
     env = {
         **os.environ,
         "MUSIC_RAW_DIR": str(service.settings.raw_dir),
         "MUSIC_WAREHOUSE": str(service.settings.warehouse),
         "MUSIC_MLFLOW_DIR": str(service.settings.mlflow_dir),
+        # No look of their own for an hour: only /reload can make the workers change champion.
+        "MUSIC_SERVE_CHECK_EVERY": "3600",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "python_ml", "serve", "--port", str(port), "--workers", "2"],
@@ -236,11 +243,26 @@ def test_worker_processes_score_as_one_process_does(service: Service, small_raw_
         workers = Service(f"http://127.0.0.1:{port}", service.settings, process)
         wait_for_http(f"{workers.url}/health", seconds=180, process=process)
         answers = [workers.call("/predict", {"tracks": tracks}) for _ in range(4)]
+        # Both workers have scored (each request is a new connection) before the promotion.
+        before = {workers.call("/health")[1]["run_id"] for _ in range(8)}
+        champion = warehouse_champion(service.settings)
+        (majority,) = train.train_tracks(service.settings, small_config(), only=["majority"])
+        setup_mlflow(service.settings, TRACKS_EXPERIMENT)
+        promote(
+            service.settings,
+            majority.run_id,
+            majority.model_uri,
+            "promoted by hand (test)",
+            champion["fingerprint"],
+        )
+        assert workers.call("/reload", {})[1] == {"run_id": majority.run_id, "changed": True}
+        after = [workers.call("/predict", {"tracks": tracks[:1]})[1]["run_id"] for _ in range(12)]
     finally:
         process.terminate()
         process.wait(timeout=30)
-    expected = service.call("/predict", {"tracks": tracks})
     assert expected[0] == 200 and all(answer == expected for answer in answers)
+    assert before == {champion["run_id"]}
+    assert after == [majority.run_id] * 12
 
 
 def test_a_champion_promoted_while_serving_scores_the_next_request(
@@ -250,19 +272,19 @@ def test_a_champion_promoted_while_serving_scores_the_next_request(
     from python_ml.tracks.champion import promote
 
     champion = warehouse_champion(service.settings)
-    # An ML engineer ships another finished run: the majority baseline.
-    (majority,) = train.train_tracks(service.settings, small_config(), only=["majority"])
-    assert majority.run_id != champion["run_id"]
+    # An ML engineer ships another finished run (the experiments are reused, not fitted again).
+    runs = train.train_tracks(service.settings, small_config())
+    other = next(run for run in runs if run.run_id != champion["run_id"])
     setup_mlflow(service.settings, TRACKS_EXPERIMENT)
     promote(
         service.settings,
-        majority.run_id,
-        majority.model_uri,
+        other.run_id,
+        other.model_uri,
         "promoted by hand (test)",
         champion["fingerprint"],
     )
     after = warehouse_champion(service.settings)["run_id"]
-    assert after == majority.run_id
+    assert after == other.run_id
     track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
     deadline = time.monotonic() + 60  # the service looks for a new champion every 5 s
     while True:
