@@ -114,6 +114,30 @@ def model_output(
     return out
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The preprocessing of one training fold, fitted once: every experiment on the same rows
+    and features gets the same one (it depends on neither the kind nor its parameters). The
+    arrays are read-only, so no kind can change what the next one reads."""
+
+    preprocessor: ColumnTransformer
+    x_train: np.ndarray
+    x_val: np.ndarray
+
+
+def _read_only(x: np.ndarray) -> np.ndarray:
+    x.setflags(write=False)
+    return x
+
+
+def prepare(features: list[str], x_train: pd.DataFrame, x_val: pd.DataFrame) -> Prepared:
+    """Fit the preprocessing on the training fold; transform it and ``x_val`` (float32)."""
+    preprocessor = make_preprocessor(features)
+    xt = preprocessor.fit_transform(x_train[features]).astype(np.float32)
+    xv = preprocessor.transform(x_val[features]).astype(np.float32)
+    return Prepared(preprocessor, _read_only(xt), _read_only(xv))
+
+
 def fit_model(
     spec: ModelSpec,
     features: list[str],
@@ -123,13 +147,17 @@ def fit_model(
     x_val: pd.DataFrame,
     y_val: np.ndarray,
     seed: int,
+    prepared: Prepared | None = None,
 ) -> FittedModel:
-    """Fit preprocessing on the training fold, then the kind's estimator. ``x_val``/``y_val``
-    is the network's early-stopping fold: never the fold that picks the champion."""
-    preprocessor = make_preprocessor(features)
-    xt = preprocessor.fit_transform(x_train[features]).astype(np.float32)
-    xv = preprocessor.transform(x_val[features]).astype(np.float32)
+    """Fit preprocessing on the training fold (or take ``prepared``, fitted on the same rows
+    and features), then the kind's estimator. ``x_val``/``y_val`` is the network's
+    early-stopping fold: never the fold that picks the champion."""
+    prepared = prepared or prepare(features, x_train, x_val)
     n_classes = len(class_names)
-    estimator, info = spec.kind.fit(spec.options, xt, y_train, xv, y_val, n_classes, seed)
+    estimator, info = spec.kind.fit(
+        spec.options, prepared.x_train, y_train, prepared.x_val, y_val, n_classes, seed
+    )
     spec.kind.check_classes(estimator, n_classes)
-    return FittedModel(spec.type, list(features), list(class_names), preprocessor, estimator, info)
+    return FittedModel(
+        spec.type, list(features), list(class_names), prepared.preprocessor, estimator, info
+    )

@@ -35,16 +35,30 @@ edges as (
 
 ),
 
+-- Each distinct value once (a few thousand per feature, not a row per track and feature: the
+-- binning is the costly part), with how many training tracks hold it.
+counted as (
+
+    select
+        feature,
+        feature_value,
+        count(*) as tracks
+    from long
+    group by feature, feature_value
+
+),
+
 binned as (
 
     select
-        long.feature,
+        counted.feature,
+        counted.tracks,
         edges.bin_edges,
         edges.train_tracks,
-        {{ drift_bin('edges.bin_edges', 'long.feature_value') }} as bin_index
-    from long
+        {{ drift_bin('edges.bin_edges', 'counted.feature_value') }} as bin_index
+    from counted
     inner join edges
-        on long.feature = edges.feature
+        on counted.feature = edges.feature
 
 ),
 
@@ -55,7 +69,7 @@ final as (
         cast(bin_index as integer) as bin_index,
         bin_edges,
         max(train_tracks) as train_tracks,
-        cast(count(*) as double) / max(train_tracks) as expected_share
+        cast(sum(tracks) as double) / max(train_tracks) as expected_share
     from binned
     group by feature, bin_index, bin_edges
 
