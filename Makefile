@@ -85,8 +85,9 @@ serve: install  ## HTTP scoring service on 127.0.0.1:8000 (OpenAPI at /docs)
 	$(BIN)/python -m python_ml serve --host 127.0.0.1 --port 8000
 
 # 1x and 10x the real size: every stage's wall time and peak memory into BENCHMARKS.md.
-bench: install  ## 1x and 10x benchmark into BENCHMARKS.md (about 40 minutes)
+bench: install  ## 1x and 10x benchmarks into BENCHMARKS.md (about 75 minutes)
 	$(BIN)/python -m benchmarks.bench
+	$(BIN)/python -m benchmarks.bench_stale
 
 clean:  ## remove dbt target/ and logs/
 	rm -rf target logs
