@@ -152,6 +152,18 @@ class Project:
         return assets, fitted, champion and champion[0], digest and digest[0]
 
 
+def first_run_steps(job: Path) -> str:
+    """The first run's time per step (Dagster's step records), longest first."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(job / "dagster"))) as instance:
+        first = instance.get_runs()[-1]
+        stats = [s for s in instance.get_run_step_stats(first.run_id) if s.end_time]
+    stats.sort(key=lambda s: s.end_time - s.start_time, reverse=True)
+    return ", ".join(f"{s.step_key} {s.end_time - s.start_time:.1f} s" for s in stats)
+
+
 def _describe(ran: Ran) -> str:
     dbt = sorted(a for a in ran.assets if "/" in a and not a.startswith("ml/"))
     other = sorted(a for a in ran.assets if a not in dbt)
@@ -165,7 +177,10 @@ def _describe(ran: Ran) -> str:
     return "; ".join(parts) or "nothing"
 
 
-def bench(scales: list[float], root: Path) -> list[tuple[str, str, Ran, str]]:
+def bench(
+    scales: list[float], root: Path, steps: dict[str, str]
+) -> list[tuple[str, str, Ran, str]]:
+    """The cases; ``steps`` gets each scale's first-run time per step."""
     rows: list[tuple[str, str, Ran, str]] = []
 
     def record(case: str, scale: str, ran: Ran, note: str = "") -> None:
@@ -178,6 +193,7 @@ def bench(scales: list[float], root: Path) -> list[tuple[str, str, Ran, str]]:
         project = Project.fresh(root / f"stale_{label}", round(REAL_TRACK_ROWS * scale))
         first = project.run()
         record("first run, fresh folder", label, first)
+        steps[label] = first_run_steps(project.job)
         second = project.run()
         same = (
             "same champion, same predictions"
@@ -215,7 +231,7 @@ def bench(scales: list[float], root: Path) -> list[tuple[str, str, Ran, str]]:
     return rows
 
 
-def table(rows: list[tuple[str, str, Ran, str]], started: datetime) -> str:
+def table(rows: list[tuple[str, str, Ran, str]], started: datetime, steps: dict[str, str]) -> str:
     lines = [
         "## Only what is stale runs (`python -m benchmarks.bench_stale`)",
         "",
@@ -231,6 +247,9 @@ def table(rows: list[tuple[str, str, Ran, str]], started: datetime) -> str:
         main = "-" if ran.main_job is None else f"{ran.main_job:.1f}"
         what = "; ".join(filter(None, [_describe(ran), note]))
         lines.append(f"| {case} | {scale} | {ran.seconds:.1f} | {main} | {what} |")
+    lines.append("")
+    for scale, text in steps.items():
+        lines.append(f"- **First run at {scale}, per step**: {text}.")
     return "\n".join(lines) + "\n"
 
 
@@ -241,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(PROJECT_ROOT / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
-    text = table(bench(args.scales, Path(args.root)), started)
+    steps: dict[str, str] = {}
+    text = table(bench(args.scales, Path(args.root), steps), started, steps)
     print(text)
     from benchmarks.bench import write_section
 

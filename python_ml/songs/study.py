@@ -94,15 +94,17 @@ def _song_features(value: Any) -> Any:
     return value
 
 
+# A parameter left out is scikit-learn's default for the task's estimator (the regressor's and
+# the classifier's may differ): only the parameters written are passed on.
 class RandomForestParams(Params):
-    n_estimators: PositiveInt = 100
-    min_samples_leaf: PositiveInt = 1
-    max_features: Annotated[float | int | str, BeforeValidator(_max_features)] = 1.0
+    n_estimators: PositiveInt | None = None
+    min_samples_leaf: PositiveInt | None = None
+    max_features: Annotated[float | int | str, BeforeValidator(_max_features)] | None = None
 
 
 class GradientBoostingParams(Params):
-    max_iter: PositiveInt = 100
-    learning_rate: PositiveFloat = 0.1
+    max_iter: PositiveInt | None = None
+    learning_rate: PositiveFloat | None = None
 
 
 MODEL_PARAMS: dict[str, type[Params]] = {
@@ -120,7 +122,7 @@ class SongsFile(BaseModel):
     folds: Annotated[int, _at_least(2)]
     repeats: Annotated[int, _at_least(1)] = 1
     feature_sets: dict[str, Annotated[list[str], BeforeValidator(_song_features)]]
-    models: dict[str, dict[str, Any]]
+    models: dict[str, dict[str, Any] | None]  # `random_forest:` alone: its defaults
 
 
 @dataclass(frozen=True)
@@ -129,8 +131,7 @@ class StudyConfig:
     folds: int
     repeats: int
     feature_sets: dict[str, list[str]]
-    models: dict[str, dict[str, Any]]  # the parameters as written (the estimator's defaults
-    # stand for the rest)
+    models: dict[str, dict[str, Any]]  # the parameters as written
 
 
 def parse_songs_config(raw: Any, where: str = "songs_2023.yml") -> StudyConfig:
@@ -158,7 +159,14 @@ def parse_songs_config(raw: Any, where: str = "songs_2023.yml") -> StudyConfig:
             raise ConfigError(
                 f"{where}: {first_error(exc, (f'models.{name}',), known, noun)}"
             ) from None
-        models[name] = checked.model_dump(exclude_unset=True)
+        written = checked.model_dump(exclude_unset=True)
+        for key, value in written.items():
+            if value is None:
+                raise ConfigError(
+                    f"{where}: models.{name}.{key} has no value (leave the key out for "
+                    "scikit-learn's default)"
+                )
+        models[name] = written
     return StudyConfig(
         parsed.seed,
         parsed.folds,

@@ -36,6 +36,10 @@ BASE = yaml.safe_load((CONFIG_DIR / "songs_2023.yml").read_text())
             lambda c: c["models"]["random_forest"].update(max_features=2.5),
             "models.random_forest.max_features must be a share",
         ),
+        (
+            lambda c: c["models"]["random_forest"].update(n_estimators=None),
+            "models.random_forest.n_estimators has no value",
+        ),
         (lambda c: c.update(models={}), "models must be a non-empty mapping"),
     ],
 )
@@ -44,6 +48,12 @@ def test_songs_config_errors_name_the_bad_key(change, message) -> None:
     change(raw)
     with pytest.raises(ConfigError, match=message):
         study.parse_songs_config(raw)
+
+
+def test_a_model_without_parameters_takes_the_estimators_defaults() -> None:
+    raw = copy.deepcopy(BASE)
+    raw["models"] = {"random_forest": None}
+    assert study.parse_songs_config(raw).models == {"random_forest": {}}
 
 
 def test_shipped_songs_config_keeps_what_it_says() -> None:
