@@ -8,7 +8,8 @@ inputs are the same, saying so:
 Inputs are what a step reads: the dbt project's files (models, macros, seeds, tests, vars,
 profiles: a macro change counts), the raw files as loaded, the `ml` tables, the champion, the
 code of the step's stage, its config file. A step whose outputs are gone runs again. Training
-decides per experiment (python_ml/tracks/train.py, reuse keys); loading compares the raw files
+is skipped when its inputs are the same as a whole (without reading the split); otherwise it
+decides per experiment (python_ml/tracks/train.py, reuse keys). Loading compares the raw files
 with ``raw.load_log``. ``python -m python_ml run --force`` recomputes everything. The record
 lives in the warehouse, so a new or rebuilt warehouse starts with everything stale.
 """
@@ -123,6 +124,39 @@ def ml_inputs_inputs(settings: Settings) -> dict[str, Any]:
                 f"select (select count(*) from {catalog.TRAIN_TRACKS}), "
                 f"(select count(*) from {catalog.PREDICT_TRACKS}), "
                 f"(select count(*) from {catalog.SONGS_2023})",
+            )
+        ),
+    }
+
+
+def train_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]:
+    """What training reads, without reading the train table: the ML inputs as the run that
+    last changed them left them, the config, the code and the libraries. Equal inputs, and
+    every experiment would be reused (same reuse keys): the step is skipped without loading
+    the split. Any other change goes to the per-experiment reuse keys (tracks/train.py)."""
+    from python_ml.tracking.runs import library_versions
+    from python_ml.warehouse import catalog
+
+    config = config_path or PROJECT_ROOT / "python_ml" / "configs" / "tracks.yml"
+    champion = _query(
+        settings,
+        f"select model_path from {catalog.MODEL_RUNS} where task = 'tracks' and is_champion "
+        "order by finished_at desc limit 1",
+    )
+    path = champion[0][0] if champion and champion[0][0] else None
+    return {
+        # The champion's model files still where its run logged them (an MLflow folder
+        # removed or replaced makes training run, and find out what it can reuse).
+        "champion files": bool(path and (settings.mlflow_dir / path / "MLmodel").exists()),
+        "ml inputs": data_version(settings, "dbt_ml_inputs"),
+        "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.exists() else None,
+        "code": files_hash(*STAGE_CODE["train"]),
+        "libraries": library_versions(),
+        "outputs": _jsonable(
+            _query(
+                settings,
+                f"select count(*), max(case when is_champion then run_id end) "
+                f"from {catalog.MODEL_RUNS} where task = 'tracks' and status = 'FINISHED'",
             )
         ),
     }

@@ -301,12 +301,26 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
+def content_digest(data: TrackData, features: list[str]) -> str:
+    """md5 of the rows an experiment reads, as read (its features, the labels, the artists the
+    new-artist check groups by, the release years the time split cuts at): the fingerprint
+    names the tracks and classes only, so a changed feature value must change this."""
+    key = "content:" + ",".join(features)
+    if key not in data.cache:
+        columns = sorted({*features, "release_year", "label", "group_id"})
+        hashed = pd.util.hash_pandas_object(data.train[columns], index=False).to_numpy()
+        data.cache[key] = hashlib.md5(hashed.tobytes()).hexdigest()
+    return data.cache[key]
+
+
 def reuse_key(experiment: Experiment, data: TrackData, config: TracksConfig) -> str:
-    """Everything a run's figures and model depend on: the train table's fingerprint, the
-    experiment's resolved parameters and features, the procedure's settings and seed, the
-    classes, the training code and the library versions. Equal keys, equal runs."""
+    """Everything a run's figures and model depend on: the train table's fingerprint and the
+    content of the rows the experiment reads, its resolved parameters and features, the
+    procedure's settings and seed, the classes, the training code and the library versions.
+    Equal keys, equal runs."""
     payload = {
         "data": data.fingerprint,
+        "content": content_digest(data, experiment.features),
         "classes": data.class_names,
         "model": experiment.model.name,
         "type": experiment.model.type,

@@ -582,3 +582,19 @@ def test_an_experiment_with_the_same_inputs_is_reused_and_a_changed_one_fits(
     assert labels["logistic_regression/full"] != first["logistic_regression/full"].run_id
     runs = rows(settings, "select count(*) from ml.model_runs where task = 'tracks'")
     assert runs == [(3,)]  # nothing recorded twice
+
+
+def test_a_changed_feature_value_fits_again_though_the_tracks_are_the_same(
+    settings: Settings,
+) -> None:
+    """The fingerprint names tracks and classes; a feature value changed in the train table
+    (say, a fixed parser upstream) must not reuse runs fitted on the old values."""
+    first = {r.experiment.label: r.run_id for r in train.train_tracks(settings, small_config())}
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(
+            "update marts.fct_train_tracks set tempo = tempo + 1 "
+            "where track_id in (select track_id from marts.fct_train_tracks limit 50)"
+        )
+    again = {r.experiment.label: r for r in train.train_tracks(settings, small_config())}
+    assert not any(r.reused for r in again.values())
+    assert all(again[label].run_id != run_id for label, run_id in first.items())

@@ -270,6 +270,7 @@ def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch
     assert set(first) == {
         "dbt_ml_inputs",
         "songs",
+        "train",
         "score",
         "dbt_prediction_marts",
         "report",
@@ -296,6 +297,6 @@ def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch
     steps = _step_runs(warehouse)
     rerun = {step for step, run_id in steps.items() if run_id == third.run_id}
     assert rerun == {"songs", "dbt_prediction_marts", "report", "dbt_docs"}
-    assert {s: steps[s] for s in ("dbt_ml_inputs", "score")} == {
-        s: first[s] for s in ("dbt_ml_inputs", "score")
+    assert {s: steps[s] for s in ("dbt_ml_inputs", "train", "score")} == {
+        s: first[s] for s in ("dbt_ml_inputs", "train", "score")
     }

@@ -137,7 +137,9 @@ def test_a_changed_model_rebuilds_it_and_its_dependants_only(project: Project) -
     ran = project.run()
     assert len(expected) >= 2  # the model and what is built from it
     assert ran["assets"] == expected | {"dbt_docs"}, ran["log"][-3000:]
-    assert ran["steps"] == {"dbt_ml_inputs", "dbt_prediction_marts", "dbt_docs"}
+    # The ML inputs' half rebuilt a node (the changed view), so training looked at its
+    # experiments' reuse keys: every one reused, nothing fitted.
+    assert ran["steps"] == {"dbt_ml_inputs", "train", "dbt_prediction_marts", "dbt_docs"}
     assert ran["fitted"] == set()
     assert "dbt rebuilt the changed nodes and their dependants: none in this half" in ran["log"]
 
@@ -175,6 +177,7 @@ def test_new_raw_tracks_rerun_everything_downstream_of_them_only(project: Projec
     ran = project.run()
     assert ran["steps"] == {
         "dbt_ml_inputs",
+        "train",
         "score",
         "dbt_prediction_marts",
         "report",

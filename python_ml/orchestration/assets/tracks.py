@@ -57,16 +57,32 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         name="train",
     )
     def train(
-        config: TrainRunConfig, paths: ProjectSettings, warehouse: Warehouse
+        context: dg.AssetExecutionContext,
+        config: TrainRunConfig,
+        paths: ProjectSettings,
+        warehouse: Warehouse,
     ) -> Iterator[dg.MaterializeResult]:
         """`python -m python_ml train`: every experiment of the tracks config, then the
         champion."""
         from python_ml.tracks.train import train_step
 
         settings = paths.get()
-        summary = train_step(
-            settings, Path(config.config) if config.config else None, config.only, config.force
-        )
+        config_path = Path(config.config) if config.config else None
+        whole = not (paths.force or config.force or config.only)  # every experiment, reusable
+        title = "train the tracks models"
+        inputs = versions.train_inputs(settings, config_path) if whole else {}
+        if whole and versions.up_to_date(settings, "train", title, inputs):
+            yield dg.MaterializeResult(asset_key="champion_model", metadata={"up_to_date": True})
+            yield dg.MaterializeResult(
+                asset_key=keys.source(catalog.MODEL_RUNS),
+                metadata={"up_to_date": True, "fitted": [], "reused": []},
+            )
+            return
+        summary = train_step(settings, config_path, config.only, config.force)
+        if whole:
+            versions.record(
+                settings, "train", versions.train_inputs(settings, config_path), context.run.run_id
+            )
         version = summary.champion_version
         metadata: dict[str, Any] = {
             "champion_run_id": version.run_id,
