@@ -18,7 +18,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install install-spark run test lint pytest dbt-build docs docs-serve mlflow-ui dagster app bench clean help
+.PHONY: install install-spark run test lint pytest dbt-build docs docs-serve mlflow-ui dagster app serve bench clean help
 
 help:  ## list every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \

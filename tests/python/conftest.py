@@ -1,4 +1,5 @@
-"""Shared fixtures: small generated raw data and a dbt-built warehouse on it."""
+"""Shared fixtures: small generated raw data, a dbt-built warehouse on it, the main job run on
+it, and copies of the project for tests that run commands in a project of their own."""
 
 from __future__ import annotations
 
@@ -15,6 +16,24 @@ from python_ml.raw import generate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL_ROWS = 4_000
+
+# Not copied with the project: what it makes or installs (top level only).
+NOT_COPIED = {".git", ".venv", "data", "reports", "target", "logs", "dbt_packages", "mlruns"}
+NOT_COPIED_ANYWHERE = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ruff_cache")
+
+
+def copy_project(root: Path) -> Path:
+    """A copy of the project's files at ``root`` (not its data, virtualenv or dbt target):
+    commands run from it with ``PYTHONPATH=root`` read and write only the copy."""
+    root.mkdir(parents=True, exist_ok=True)
+    for entry in PROJECT_ROOT.iterdir():
+        if entry.name in NOT_COPIED or entry.name.endswith(".egg-info"):
+            continue
+        if entry.is_dir():
+            shutil.copytree(entry, root / entry.name, ignore=NOT_COPIED_ANYWHERE)
+        else:
+            shutil.copy2(entry, root / entry.name)
+    return root
 
 
 def dbt(
@@ -89,11 +108,8 @@ def main_job_env(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def main_job_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`python -m python_ml run` on small generated data, as a user runs it: a warehouse
-    with prediction marts, a champion in MLflow, the report. Its stderr is in stderr.log."""
-    folder = tmp_path_factory.mktemp("main_job")
+def _run_main_job(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **main_job_env(folder)}
     result = subprocess.run(
         [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", str(SMALL_ROWS)],
@@ -104,6 +120,15 @@ def main_job_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stderr[-5000:] + result.stdout[-3000:]
     (folder / "stderr.log").write_text(result.stderr)
-    # As the run left it, before any test runs the job again in it (test_stale.py copies it).
+    # As the run left it, before any test runs the job again in it (test_stale.py and
+    # test_spark.py copy this one).
     shutil.copytree(folder, folder.parent / f"{folder.name}_as_run")
+
+
+@pytest.fixture(scope="session")
+def main_job_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python -m python_ml run` on small generated data, as a user runs it: a warehouse
+    with prediction marts, a champion in MLflow, the report. Its stderr is in stderr.log."""
+    folder = tmp_path_factory.mktemp("main_job")
+    _run_main_job(folder)
     return folder

@@ -1,6 +1,7 @@
 """The same dbt project and the champion's scoring on Spark (local[*]), against DuckDB's.
 
-On a copy of the main job's folder (small generated data, a champion, DuckDB predictions):
+On a copy of the main job's folder as its run left it (small generated data, a champion, DuckDB
+predictions), from a copy of the project (its dbt target folder is the copy's):
 `build --engine spark` runs the raw files through Spark's loader and `dbt build --target spark`
 (every data test must pass, or the command fails); the predict split must hold exactly the
 track ids DuckDB's does; `score --engine spark` (the executors run DuckDB's batch function)
@@ -19,14 +20,14 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pytest
-from conftest import PROJECT_ROOT, main_job_env
+from conftest import copy_project, main_job_env
 
 
 def python_ml(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "python_ml", *args],
         env=env,
-        cwd=PROJECT_ROOT,
+        cwd=env["PYTHONPATH"],
         capture_output=True,
         text=True,
     )
@@ -35,12 +36,15 @@ def python_ml(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("spark") / "job"
-    shutil.copytree(main_job_dir, folder, symlinks=True)
+    shutil.copytree(main_job_dir.parent / f"{main_job_dir.name}_as_run", folder, symlinks=True)
+    project = copy_project(tmp_path_factory.mktemp("spark_project"))
     env = {
         **os.environ,
         **main_job_env(folder),
+        "PYTHONPATH": str(project),
         "MUSIC_SPARK_DIR": str(folder / "spark"),
         "SPARK_DRIVER_MEMORY": "2g",
+        "SPARK_SHUFFLE_PARTITIONS": "2",  # a few thousand rows: two partitions per shuffle
     }
     build = python_ml(env, "build", "--engine", "spark")
     assert build.returncode == 0, build.stderr[-4000:] + build.stdout[-4000:]
@@ -51,29 +55,84 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     return {"folder": folder, "env": env, "build": build, "score": score, "marts": marts}
 
 
-def spark_rows(env: dict[str, str], sql: str) -> list[tuple]:
-    """Rows of a Spark SQL query, read in a process of its own (one metastore user at a time)."""
+def spark_rows(env: dict[str, str], queries: dict[str, str]) -> dict[str, list[tuple]]:
+    """The rows of each Spark SQL query, all read in one process of its own (one Spark session
+    for every query; one metastore user at a time)."""
+    import json
+
     code = (
         "import json, sys\n"
         "from python_ml.settings import load_settings\n"
         "from python_ml.warehouse.spark import session\n"
+        "queries = json.loads(sys.argv[1])\n"
         "with session(load_settings()) as spark:\n"
-        "    rows = [list(r) for r in spark.sql(sys.argv[1]).collect()]\n"
+        "    rows = {k: [list(r) for r in spark.sql(q).collect()] for k, q in queries.items()}\n"
         "print('ROWS' + json.dumps(rows, default=str))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, sql], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
+        [sys.executable, "-c", code, json.dumps(queries)],
+        env=env,
+        cwd=env["PYTHONPATH"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    import json
-
     line = next(line for line in result.stdout.splitlines() if line.startswith("ROWS"))
-    return [tuple(row) for row in json.loads(line[4:])]
+    return {key: [tuple(row) for row in rows] for key, rows in json.loads(line[4:]).items()}
 
 
 def duck_rows(folder: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def queries(champion: str) -> dict[str, str]:
+    """What the tests compare, by name: each is read from Spark and from DuckDB."""
+    return {
+        "predict_ids": "select track_id from marts.fct_predict_tracks",
+        "train_count": "select count(*) from marts.fct_train_tracks",
+        "predictions": (
+            "select track_id, run_id, predicted_class, class_probabilities "
+            f"from ml.track_predictions where run_id = '{champion}' order by track_id"
+        ),
+        "explained": (
+            "select track_id, reasons, explained_score from ml.track_predictions "
+            f"where run_id = '{champion}' order by track_id"
+        ),
+        "class_metrics": (
+            "select class_name, support, predicted_count, true_positives, "
+            "round(class_precision, 9), round(class_recall, 9) "
+            "from marts.rpt_class_metrics order by class_name"
+        ),
+        "correct": (
+            "select count(*), sum(case when is_correct then 1 else 0 end) "
+            "from marts.fct_track_predictions"
+        ),
+        "leaderboard": (
+            "select model_label, leaderboard_rank, is_champion from marts.rpt_model_leaderboard "
+            "order by model_label"
+        ),
+        "contributions": (
+            "select feature, count(*), round(sum(contribution), 4) "
+            "from marts.fct_track_prediction_explanations group by feature order by feature"
+        ),
+        "importance": (
+            "select run_id, feature, importance_rank from marts.rpt_feature_importance "
+            "order by 1, 2"
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def both(spark_job: dict) -> dict[str, tuple[list[tuple], list[tuple]]]:
+    """Each query's rows as (Spark's, DuckDB's)."""
+    folder = spark_job["folder"]
+    champion = duck_rows(folder, "select run_id from ml.model_runs where is_champion")[0][0]
+    asked = queries(champion)
+    spark = spark_rows(spark_job["env"], asked)
+    return {
+        key: (spark[key], [tuple(r) for r in duck_rows(folder, sql)]) for key, sql in asked.items()
+    }
 
 
 def test_dbt_build_on_spark_passes_every_data_test(spark_job: dict) -> None:
@@ -83,75 +142,33 @@ def test_dbt_build_on_spark_passes_every_data_test(spark_job: dict) -> None:
     assert "unique_fct_predict_tracks_track_id" in output
 
 
-def test_the_predict_split_holds_the_same_track_ids(spark_job: dict) -> None:
-    duck = {
-        r[0]
-        for r in duck_rows(spark_job["folder"], "select track_id from marts.fct_predict_tracks")
-    }
-    spark = {
-        r[0] for r in spark_rows(spark_job["env"], "select track_id from marts.fct_predict_tracks")
-    }
-    assert len(duck) > 300 and spark == duck
-    train = spark_rows(spark_job["env"], "select count(*) from marts.fct_train_tracks")[0][0]
-    assert (
-        train == duck_rows(spark_job["folder"], "select count(*) from marts.fct_train_tracks")[0][0]
-    )
+def test_the_predict_split_holds_the_same_track_ids(both: dict) -> None:
+    spark, duck = both["predict_ids"]
+    assert len(duck) > 300 and {r[0] for r in spark} == {r[0] for r in duck}
+    spark, duck = both["train_count"]
+    assert spark == duck
 
 
-def test_spark_scoring_matches_duckdb_scoring(spark_job: dict) -> None:
-    sql = (
-        "select track_id, run_id, predicted_class, class_probabilities "
-        "from ml.track_predictions where run_id = '{run}' order by track_id"
-    )
-    champion = duck_rows(spark_job["folder"], "select run_id from ml.model_runs where is_champion")[
-        0
-    ][0]
-    duck = duck_rows(spark_job["folder"], sql.format(run=champion))
-    spark = spark_rows(spark_job["env"], sql.format(run=champion))
+def test_spark_scoring_matches_duckdb_scoring(both: dict) -> None:
+    spark, duck = both["predictions"]
     assert len(duck) > 300 and len(spark) == len(duck)
     assert [r[0] for r in spark] == [r[0] for r in duck]
     assert [r[2] for r in spark] == [r[2] for r in duck]
     difference = np.abs(np.array([r[3] for r in spark]) - np.array([r[3] for r in duck]))
     assert difference.max() <= 1e-6
     # Explained on Spark's executors by the same batch function: the same reasons and scores.
-    sql = (
-        "select track_id, reasons, explained_score from ml.track_predictions "
-        "where run_id = '{run}' order by track_id"
-    )
-    duck = duck_rows(spark_job["folder"], sql.format(run=champion))
-    spark = spark_rows(spark_job["env"], sql.format(run=champion))
+    spark, duck = both["explained"]
     assert [r[1] for r in spark] == [r[1] for r in duck] and all(r[1] for r in spark)
     assert np.abs(np.array([r[2] for r in spark]) - np.array([r[2] for r in duck])).max() <= 1e-9
 
 
-def test_the_prediction_marts_on_spark_equal_duckdbs(spark_job: dict) -> None:
+def test_the_prediction_marts_on_spark_equal_duckdbs(spark_job: dict, both: dict) -> None:
     output = spark_job["marts"].stdout + spark_job["marts"].stderr
     assert "WARN=0 ERROR=0 SKIP=0" in output  # every mart built, every data test passed
-    sql = (
-        "select class_name, support, predicted_count, true_positives, "
-        "round(class_precision, 9), round(class_recall, 9) "
-        "from marts.rpt_class_metrics order by class_name"
-    )
-    assert spark_rows(spark_job["env"], sql) == [
-        tuple(row) for row in duck_rows(spark_job["folder"], sql)
-    ]
-    sql = (
-        "select count(*), sum(case when is_correct then 1 else 0 end) "
-        "from marts.fct_track_predictions"
-    )
-    assert spark_rows(spark_job["env"], sql) == duck_rows(spark_job["folder"], sql)
-    sql = (
-        "select model_label, leaderboard_rank, is_champion from marts.rpt_model_leaderboard "
-        "order by model_label"
-    )
-    assert spark_rows(spark_job["env"], sql) == duck_rows(spark_job["folder"], sql)
+    for key in ("class_metrics", "correct", "leaderboard"):
+        spark, duck = both[key]
+        assert spark == duck, key
     # Why: every track's contributions, and what each run relies on, as in DuckDB.
-    sql = (
-        "select feature, count(*), round(sum(contribution), 4) "
-        "from marts.fct_track_prediction_explanations group by feature order by feature"
-    )
-    explained = spark_rows(spark_job["env"], sql)
-    assert explained and explained == [tuple(r) for r in duck_rows(spark_job["folder"], sql)]
-    sql = "select run_id, feature, importance_rank from marts.rpt_feature_importance order by 1, 2"
-    importance = spark_rows(spark_job["env"], sql)
-    assert importance and importance == [tuple(r) for r in duck_rows(spark_job["folder"], sql)]
+    for key in ("contributions", "importance"):
+        spark, duck = both[key]
+        assert spark and spark == duck, key

@@ -18,14 +18,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from conftest import PROJECT_ROOT, SMALL_ROWS, main_job_env
+from conftest import SMALL_ROWS, copy_project, main_job_env
 from dagster._core.instance.ref import InstanceRef
 
 from python_ml.orchestration.translator import Translator
-
-# Not copied: what the project makes or installs (top level only: python_ml/reports is code).
-NOT_COPIED = {".git", ".venv", "data", "reports", "target", "logs", "dbt_packages", "mlruns"}
-NOT_COPIED_ANYWHERE = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".ruff_cache")
 
 
 class Project:
@@ -109,14 +105,7 @@ class Project:
 
 @pytest.fixture(scope="module")
 def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
-    root = tmp_path_factory.mktemp("project_copy")
-    for entry in PROJECT_ROOT.iterdir():
-        if entry.name in NOT_COPIED or entry.name.endswith(".egg-info"):
-            continue
-        if entry.is_dir():
-            shutil.copytree(entry, root / entry.name, ignore=NOT_COPIED_ANYWHERE)
-        else:
-            shutil.copy2(entry, root / entry.name)
+    root = copy_project(tmp_path_factory.mktemp("project_copy"))
     job = tmp_path_factory.mktemp("job_copy") / "job"
     shutil.copytree(main_job_dir.parent / f"{main_job_dir.name}_as_run", job)
     copy = Project(root, job)
