@@ -108,8 +108,11 @@ def main_job_env(folder: Path) -> dict[str, str]:
     }
 
 
-def _run_main_job(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+@pytest.fixture(scope="session")
+def main_job_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python -m python_ml run` on small generated data, as a user runs it: a warehouse
+    with prediction marts, a champion in MLflow, the report. Its stderr is in stderr.log."""
+    folder = tmp_path_factory.mktemp("main_job")
     env = {**os.environ, **main_job_env(folder)}
     result = subprocess.run(
         [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", str(SMALL_ROWS)],
@@ -123,12 +126,4 @@ def _run_main_job(folder: Path) -> None:
     # As the run left it, before any test runs the job again in it (test_stale.py and
     # test_spark.py copy this one).
     shutil.copytree(folder, folder.parent / f"{folder.name}_as_run")
-
-
-@pytest.fixture(scope="session")
-def main_job_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`python -m python_ml run` on small generated data, as a user runs it: a warehouse
-    with prediction marts, a champion in MLflow, the report. Its stderr is in stderr.log."""
-    folder = tmp_path_factory.mktemp("main_job")
-    _run_main_job(folder)
     return folder
