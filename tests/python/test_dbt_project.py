@@ -150,6 +150,12 @@ def test_full_dbt_build_passes_on_a_fresh_warehouse_before_any_ml(
     assert query(
         warehouse, "select count(*), sum(track_count) from marts.rpt_confusion_matrix"
     ) == [(9, 0)]
+    # Nothing scored: no precision, recall or F1 at all, rather than zeros.
+    assert query(
+        warehouse,
+        "select count(*), count(class_precision), count(class_recall), count(f1) "
+        "from marts.rpt_class_metrics",
+    ) == [(3, 0, 0, 0)]
 
 
 # ------------------------------------------------------------------------ plain `dbt build`

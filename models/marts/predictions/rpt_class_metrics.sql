@@ -39,16 +39,22 @@ final as (
         per_true_class.support,
         per_predicted_class.predicted_count,
         per_true_class.true_positives,
-        coalesce(
-            per_true_class.true_positives / nullif(per_predicted_class.predicted_count, 0), 0
-        ) as class_precision,
-        coalesce(per_true_class.true_positives / nullif(per_true_class.support, 0), 0)
-            as class_recall,
-        coalesce(
-            2 * per_true_class.true_positives
-            / nullif(per_predicted_class.predicted_count + per_true_class.support, 0),
-            0
-        ) as f1
+        -- A class the model never calls has precision 0, one it misses has recall 0 (as
+        -- scikit-learn counts them); a class with no tracks either way (nothing scored yet)
+        -- has no figures at all, rather than zeros that read as a failing model.
+        case when per_true_class.support + per_predicted_class.predicted_count > 0 then
+                coalesce(
+                    per_true_class.true_positives / nullif(per_predicted_class.predicted_count, 0),
+                    0
+                )
+        end as class_precision,
+        case when per_true_class.support + per_predicted_class.predicted_count > 0 then
+                coalesce(per_true_class.true_positives / nullif(per_true_class.support, 0), 0)
+        end as class_recall,
+        case when per_true_class.support + per_predicted_class.predicted_count > 0 then
+                2 * per_true_class.true_positives
+                / (per_predicted_class.predicted_count + per_true_class.support)
+        end as f1
     from per_true_class
     inner join per_predicted_class
         on per_true_class.class_name = per_predicted_class.class_name
