@@ -31,6 +31,9 @@ $(STAMP): pyproject.toml
 	@# Plain `dbt` from the project root finds profiles/ once the venv is activated.
 	@grep -q DBT_PROFILES_DIR $(BIN)/activate || \
 		echo 'export DBT_PROFILES_DIR="$(CURDIR)/profiles"' >> $(BIN)/activate
+	@# Spark's Python workers (dbt --target spark loads the raw files with them) use this venv.
+	@grep -q PYSPARK_PYTHON $(BIN)/activate || \
+		echo 'export PYSPARK_PYTHON="$(BIN)/python"' >> $(BIN)/activate
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project (once per pyproject.toml change)
@@ -45,8 +48,8 @@ run: install  ## set up and run the main job end to end (built-in data without K
 	$(BIN)/python -m python_ml run
 
 lint: install  ## ruff (lint, format) and sqlfluff
-	$(BIN)/ruff check python_ml tests app benchmarks
-	$(BIN)/ruff format --check python_ml tests app benchmarks
+	$(BIN)/ruff check python_ml tests app benchmarks pyspark_music_popularity.py
+	$(BIN)/ruff format --check python_ml tests app benchmarks pyspark_music_popularity.py
 	$(BIN)/sqlfluff lint models tests/singular analyses
 
 pytest: install install-spark  ## every pytest test (dbt builds on DuckDB and Spark, contracts, ...)

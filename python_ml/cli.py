@@ -48,7 +48,8 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.warehouse.dbt import build_ml_inputs
 
-    cmd_load(settings, args)
+    if args.engine == "duckdb":  # on Spark, dbt build's on-run-start loads the changed files
+        cmd_load(settings, args)
     build_ml_inputs(settings, args.engine, *args.dbt_args)
 
 

@@ -14,6 +14,7 @@ All paths are absolute, so nothing depends on the caller's working directory.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,8 @@ class Settings:
         env["MUSIC_WAREHOUSE"] = str(self.warehouse)
         env["DBT_PROFILES_DIR"] = str(self.profiles_dir)
         env["MUSIC_SPARK_DIR"] = str(self.spark_dir)
+        # Spark's Python workers (the raw-file data source, scoring) run this interpreter.
+        env.setdefault("PYSPARK_PYTHON", sys.executable)
         return env
 
 

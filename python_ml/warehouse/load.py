@@ -427,12 +427,14 @@ def load_into(
     settings: Settings,
     files: list[RawFile] = RAW_FILES,
     enforce_threshold: bool = True,
+    loaded_at: datetime | None = None,
 ) -> list[LoadedFile]:
     """Load the raw files into ``raw`` of the open warehouse ``con`` in one transaction (see
-    the module doc): every check first, then every table, or nothing at all."""
+    the module doc): every check first, then every table, or nothing at all. Every row is
+    stamped ``loaded_at`` (now, by default)."""
     planned = plan(settings.raw_dir, files)
     threshold = max_rejected_share(settings) if enforce_threshold else 1.0
-    loaded_at = utc_now()
+    loaded_at = loaded_at or utc_now()
     results = []
     con.execute("begin transaction")
     try:
@@ -468,34 +470,44 @@ def load_raw(
 def stale_files(
     con: duckdb.DuckDBPyConnection, settings: Settings, files: list[RawFile] = RAW_FILES
 ) -> list[tuple[RawFile, str]]:
-    """The raw files whose tables need loading again, each with why (empty: the tables hold
-    exactly the files in ``settings.raw_dir`` now). A file is unchanged when ``raw.load_log``
-    records its path and size and it was not modified after it was loaded."""
+    """The raw files whose tables in the open warehouse ``con`` need loading again, each with
+    why (:func:`stale_reasons`)."""
     try:
-        logged = {
-            (dataset, table): (path, size, loaded_at)
-            for dataset, table, path, size, loaded_at in con.execute(
-                f"select dataset, table_name, file_path, file_bytes, loaded_at "
-                f"from {catalog.LOAD_LOG}"
-            ).fetchall()
-        }
+        logged = con.execute(
+            f"select dataset, table_name, file_path, file_bytes, loaded_at from {catalog.LOAD_LOG}"
+        ).fetchall()
     except duckdb.Error:
         return [(raw, "nothing was loaded yet") for raw in files]
+    return stale_reasons(settings.raw_dir, files, logged, _tables(con))
+
+
+def stale_reasons(
+    raw_dir: Path,
+    files: list[RawFile],
+    logged: list[tuple[str, str, str, int, datetime]],
+    tables: set[str],
+) -> list[tuple[RawFile, str]]:
+    """The raw files whose tables need loading again, each with why (empty: the tables hold
+    exactly the files in ``raw_dir`` now). ``logged`` are the ``raw.load_log`` rows
+    (dataset, table, path, bytes, loaded at), ``tables`` the tables that exist
+    (``raw.<dataset>__<table>``): DuckDB's warehouse and Spark's catalogue answer the same way.
+    A file is unchanged when the log records its path and size and it was not modified after
+    it was loaded."""
+    entries = {(dataset, table): (path, size, at) for dataset, table, path, size, at in logged}
     reasons: list[tuple[RawFile, str]] = []
-    tables = _tables(con)
     for raw in files:
         try:
-            path = find_raw_file(settings.raw_dir, raw)
+            path = find_raw_file(raw_dir, raw)
         except ExtractError:
             path = None
-        entry = logged.get((raw.dataset, raw.table))
+        entry = entries.get((raw.dataset, raw.table))
         if path is None:
             if raw.raw_table not in tables:
                 reasons.append((raw, f"{raw.dataset}/{raw.name} is missing"))
             else:  # the file moved away: the tables loaded from it stay in use
                 log.warning(
                     "%s is missing: the raw table %s loaded from it is used as it is",
-                    settings.raw_dir / raw.dataset / raw.name,
+                    raw_dir / raw.dataset / raw.name,
                     raw.raw_table,
                 )
             continue

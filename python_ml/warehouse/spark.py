@@ -1,8 +1,9 @@
 """The Spark engine (optional extra `spark`): sessions with the dbt profile's parameters, and the
-raw files read by Spark into the same `raw` tables DuckDB's loader makes.
+champion's scoring on Spark.
 
-The dbt project runs unchanged on Spark with ``--target spark`` (profiles/profiles.yml); its
-sources are the tables written here. Spark's parameters are defined once, in that profile's
+The dbt project runs unchanged on Spark with ``--target spark`` (profiles/profiles.yml); it
+loads its raw tables itself (macros/load_raw_tables.sql, with python_ml's Spark data source,
+warehouse/spark_source.py). Spark's parameters are defined once, in that profile's
 ``server_side_parameters``: :func:`session` renders them the way dbt does (``env_var``), so
 the loader, dbt and scoring all see the same metastore and warehouse folder under
 ``MUSIC_SPARK_DIR``.
@@ -19,27 +20,17 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from python_ml.clock import utc_now
-from python_ml.raw.schemas import RAW_FILES, RawFile
 from python_ml.settings import Settings
 from python_ml.steps import step
-from python_ml.warehouse.load import (
-    EXAMPLES_SHOWN,
-    LoadedFile,
-    PlannedFile,
-    max_rejected_share,
-    plan,
-    record_lines,
-)
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -130,160 +121,6 @@ def _stop_jvm() -> None:
             process.kill()
     SparkContext._gateway = None
     SparkContext._jvm = None
-
-
-# --------------------------------------------------------------------------------------------
-# the loader
-
-
-def _read(spark: SparkSession, item: PlannedFile) -> DataFrame:
-    from pyspark.sql import types as T
-
-    schema = T.StructType(
-        [T.StructField(name, T.StringType()) for name in item.header]
-        + [T.StructField(CORRUPT, T.StringType())]
-    )
-    return (
-        spark.read.option("header", True)
-        .option("multiLine", True)  # a quoted line break inside a title is one record
-        .option("quote", '"')
-        .option("escape", '"')
-        .option("encoding", "ISO-8859-1" if item.encoding == "latin-1" else "UTF-8")
-        .option("mode", "PERMISSIVE")
-        .option("columnNameOfCorruptRecord", CORRUPT)
-        .option("enforceSchema", True)
-        .schema(schema)
-        .csv(str(item.path))
-    )
-
-
-def _load_one(
-    spark: SparkSession, item: PlannedFile, loaded_at: datetime, threshold: float
-) -> LoadedFile:
-    """One raw file into raw.<dataset>__<table>; its malformed rows into raw.load_rejects."""
-    from pyspark.sql import functions as F
-
-    raw = item.raw
-    frame = _read(spark, item)
-    if frame.rdd.getNumPartitions() != 1:  # multi-line CSV: one file is one partition
-        frame = frame.coalesce(1)
-    # Records in file order, numbered 0, 1, ... (one partition: the ids are consecutive), and
-    # mapped to the file's lines by the same scan DuckDB's loader uses.
-    records = frame.withColumn("record_index", F.monotonically_increasing_id()).cache()
-    lines = [physical for _, physical in record_lines(item.path, item.encoding)]
-    total = records.count()
-    if len(lines) != total:
-        log.warning(
-            "%s: Spark read %d records, the line scan found %d: lines are record numbers + 1",
-            item.path,
-            total,
-            len(lines),
-        )
-        lines = [index + 2 for index in range(total)]
-    if lines == list(range(2, total + 2)):  # no blank lines, no record over several lines
-        with_lines = records.withColumn("file_line", F.col("record_index") + 2)
-    else:
-        import pandas as pd
-
-        line_map = spark.createDataFrame(
-            pd.DataFrame({"record_index": range(total), "file_line": lines}, dtype="int64")
-        )
-        with_lines = records.join(F.broadcast(line_map), "record_index", "left")
-    rejected = (
-        with_lines.where(F.col(CORRUPT).isNotNull())
-        .orderBy("record_index")
-        .select("file_line", F.substring(CORRUPT, 1, 10_000).alias("raw_text"))
-        .collect()
-    )
-    rows_kept = total - len(rejected)
-    examples = [f"line {row.file_line}: malformed record" for row in rejected[:EXAMPLES_SHOWN]]
-    result = LoadedFile(raw, item.path, item.encoding, total, rows_kept, len(rejected), examples)
-    result.check_share(threshold)  # before any table of this file is written
-    kept = with_lines.where(F.col(CORRUPT).isNull()).orderBy("record_index")
-    spark.sql("create database if not exists raw")
-    (
-        kept.select(
-            "file_line",
-            F.lit(loaded_at).cast("timestamp").alias("_loaded_at"),
-            *[F.col(f"`{name}`") for name in item.header],
-        )
-        .write.mode("overwrite")
-        .saveAsTable(f"raw.{raw.dataset}__{raw.table}")
-    )
-    reject_rows = [
-        (
-            raw.dataset,
-            raw.table,
-            str(item.path),
-            int(row.file_line),
-            "MALFORMED RECORD",
-            None,
-            row.raw_text,
-            "Spark's CSV reader: the record does not have the header's columns",
-            loaded_at,
-        )
-        for row in rejected
-    ]
-    records.unpersist()
-    _replace_log_rows(spark, "load_rejects", raw, reject_rows)
-    _replace_log_rows(
-        spark,
-        "load_log",
-        raw,
-        [
-            (
-                raw.dataset,
-                raw.table,
-                str(item.path),
-                item.encoding,
-                item.path.stat().st_size,
-                total,
-                rows_kept,
-                len(rejected),
-                loaded_at,
-            )
-        ],
-    )
-    return result
-
-
-LOG_SCHEMAS = {
-    "load_rejects": "dataset string, table_name string, file_path string, file_line bigint, "
-    "error_type string, column_name string, raw_text string, error_message string, "
-    "loaded_at timestamp",
-    "load_log": "dataset string, table_name string, file_path string, encoding string, "
-    "file_bytes bigint, rows_read bigint, rows_kept bigint, rows_rejected bigint, "
-    "loaded_at timestamp",
-}
-
-
-def _replace_log_rows(spark: SparkSession, table: str, raw: RawFile, rows: list[Any]) -> None:
-    """raw.<table> keeps the other files' rows and gets this file's new ones."""
-    from pyspark.sql import functions as F
-
-    name = f"raw.{table}"
-    new = spark.createDataFrame(rows, LOG_SCHEMAS[table])
-    if spark.catalog.tableExists(name):
-        old = spark.table(name).where(
-            ~((F.col("dataset") == raw.dataset) & (F.col("table_name") == raw.table))
-        )
-        new = old.unionByName(new).localCheckpoint()  # read fully before the table is replaced
-    new.write.mode("overwrite").saveAsTable(name)
-
-
-def load_raw(settings: Settings, files: list[RawFile] = RAW_FILES) -> list[LoadedFile]:
-    """The raw files into Spark's ``raw`` tables, checked as DuckDB's loader checks them (the
-    exact file per source, gzip, encoding, header; the rejected-share threshold)."""
-    planned = plan(settings.raw_dir, files)
-    threshold = max_rejected_share(settings)
-    loaded_at = utc_now()
-    results = []
-    with session(settings) as spark:
-        for item in planned:
-            result = _load_one(spark, item, loaded_at, threshold)
-            results.append(result)
-            result.log("Spark")
-    return results
 
 
 # --------------------------------------------------------------------------------------------
@@ -395,7 +232,6 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
 
     from pyspark.sql import functions as F
 
-    from python_ml.clock import utc_now
     from python_ml.warehouse import catalog
 
     champion = _champion_record(settings)
@@ -475,7 +311,20 @@ def copy_table(settings: Settings, spark: SparkSession, table: str) -> int:
     return len(rows)
 
 
-def load_step(settings: Settings) -> list[LoadedFile]:
-    """The `load --engine spark` step: the raw files into Spark's schema ``raw``."""
+def load_step(settings: Settings) -> None:
+    """The `load --engine spark` step: every raw file again into Spark's schema ``raw``, by
+    the dbt macro that plain ``dbt build --target spark`` runs for the changed ones
+    (macros/load_raw_tables.sql: DuckDB's loader inside Spark, warehouse/spark_source.py)."""
+    from python_ml.warehouse.dbt import run_dbt
+
+    check_available()
     with step(f"load the raw files from {settings.raw_dir} into Spark's schema raw"):
-        return load_raw(settings)
+        run_dbt(
+            settings,
+            "run-operation",
+            "load_raw_tables",
+            "--args",
+            "{force: true}",
+            "--target",
+            TARGET,
+        )

@@ -2,11 +2,13 @@
 
 On a copy of the main job's folder as its run left it (small generated data, a champion, DuckDB
 predictions), from a copy of the project (its dbt target folder is the copy's):
-`build --engine spark` runs the raw files through Spark's loader and `dbt build --target spark`
-(every data test must pass, or the command fails); the predict split must hold exactly the
-track ids DuckDB's does; `score --engine spark` (the executors run DuckDB's batch function)
-must call the same classes with the same probabilities and explanations as DuckDB's scoring;
-the prediction marts build on Spark.
+plain `dbt build --target spark`, run as a user runs it from the project root, loads the raw
+files itself (DuckDB's loader inside Spark: the same row counts and load log as DuckDB's) and
+builds (every data test must pass, or the command fails); a missing raw file stops the Spark
+load with the loader's one line and leaves Spark's tables as they were; the predict split must
+hold exactly the track ids DuckDB's does; `score --engine spark` (the executors run DuckDB's
+batch function) must call the same classes with the same probabilities and explanations as
+DuckDB's scoring; the prediction marts build on Spark.
 """
 
 from __future__ import annotations
@@ -33,6 +35,22 @@ def python_ml(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def plain_dbt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """dbt as a user runs it from the project root with the virtualenv activated (which sets
+    DBT_PROFILES_DIR and PYSPARK_PYTHON, and puts the venv's commands first on the PATH)."""
+    project = Path(env["PYTHONPATH"])
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **env,
+        "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+        "DBT_PROFILES_DIR": str(project / "profiles"),
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    return subprocess.run(
+        [str(bin_dir / "dbt"), *args], env=env, cwd=project, capture_output=True, text=True
+    )
+
+
 @pytest.fixture(scope="module")
 def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp("spark") / "job"
@@ -46,7 +64,10 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "SPARK_DRIVER_MEMORY": "2g",
         "SPARK_SHUFFLE_PARTITIONS": "2",  # a few thousand rows: two partitions per shuffle
     }
-    build = python_ml(env, "build", "--engine", "spark")
+    # A record that does not parse: quarantined on Spark as on DuckDB, with its file line.
+    with (folder / "raw" / "spotify_600k" / "tracks.csv").open("a", encoding="utf-8") as tracks:
+        tracks.write("not,a,whole,track\n")
+    build = plain_dbt(env, "build", "--target", "spark", "--exclude", "tag:ml_outputs")
     assert build.returncode == 0, build.stderr[-4000:] + build.stdout[-4000:]
     score = python_ml(env, "score", "--engine", "spark")
     assert score.returncode == 0, score.stderr[-4000:]
@@ -84,6 +105,23 @@ def spark_rows(env: dict[str, str], queries: dict[str, str]) -> dict[str, list[t
 def duck_rows(folder: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+RAW_QUERIES = {
+    "raw_counts": (
+        "select 'tracks', count(*) from raw.spotify_600k__tracks union all "
+        "select 'artists', count(*) from raw.spotify_600k__artists union all "
+        "select 'songs', count(*) from raw.spotify_2023__songs"
+    ),
+    "load_log": (
+        "select dataset, table_name, encoding, file_bytes, rows_read, rows_kept, "
+        "rows_rejected from raw.load_log order by dataset, table_name"
+    ),
+    "load_rejects": (
+        "select dataset, table_name, file_line, error_type, column_name, raw_text "
+        "from raw.load_rejects order by dataset, table_name, file_line"
+    ),
+}
 
 
 def queries(champion: str) -> dict[str, str]:
@@ -140,6 +178,52 @@ def test_dbt_build_on_spark_passes_every_data_test(spark_job: dict) -> None:
     assert "Completed successfully" in output
     assert "WARN=0 ERROR=0 SKIP=0" in output  # every model built, every data test passed
     assert "unique_fct_predict_tracks_track_id" in output
+
+
+def test_plain_dbt_build_on_spark_loads_the_raw_files_as_duckdb_does(spark_job: dict) -> None:
+    """Spark's raw tables, load log and quarantine equal DuckDB's loader's on the same files."""
+    from python_ml.settings import Settings
+    from python_ml.warehouse.load import load_into
+
+    output = spark_job["build"].stdout
+    assert "python_ml: loaded" in output and "1 rejected" in output
+    folder = spark_job["folder"]
+    settings = Settings(
+        Path(spark_job["env"]["PYTHONPATH"]),
+        folder / "raw",
+        folder / "unused.duckdb",
+        folder / "mlflow",
+        folder / "reports",
+    )
+    asked = RAW_QUERIES
+    with duckdb.connect() as con:
+        load_into(con, settings)
+        duck = {key: [tuple(r) for r in con.execute(sql).fetchall()] for key, sql in asked.items()}
+    spark = spark_rows(spark_job["env"], asked)
+    for key in asked:
+        assert spark[key] and sorted(spark[key]) == sorted(duck[key]), key
+    line = len((folder / "raw" / "spotify_600k" / "tracks.csv").read_text().splitlines())
+    assert [r[2:4] for r in spark["load_rejects"]] == [(line, "MISSING COLUMNS")]
+
+
+def test_a_missing_raw_file_stops_the_spark_load_and_keeps_the_tables(
+    spark_job: dict, tmp_path: Path
+) -> None:
+    """`load --engine spark` (the same macro as dbt build's on-run-start) without tracks.csv."""
+    raw = tmp_path / "raw"
+    shutil.copytree(spark_job["folder"] / "raw", raw)
+    (raw / "spotify_600k" / "tracks.csv").unlink()
+    env = {**spark_job["env"], "MUSIC_RAW_DIR": str(raw)}
+    result = python_ml(env, "load", "--engine", "spark")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "tracks.csv is missing. Run `python -m python_ml extract`" in output
+    assert "Traceback" not in output
+    rows = spark_rows(spark_job["env"], {"n": "select count(*) from raw.spotify_600k__tracks"})
+    assert (
+        rows["n"][0][0]
+        == duck_rows(spark_job["folder"], "select count(*) from raw.spotify_600k__tracks")[0][0]
+    )
 
 
 def test_the_predict_split_holds_the_same_track_ids(both: dict) -> None:

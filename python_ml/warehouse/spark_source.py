@@ -1,0 +1,166 @@
+"""The raw files as a Spark data source (``music_raw``), so that plain ``dbt build --target
+spark`` loads them itself, with DuckDB's loader: the same checks, quarantine and file lines as
+``python -m python_ml load`` on DuckDB, from one definition (warehouse/load.py).
+
+Spark 4 registers, in every session, the ``DefaultSource`` of each installed top-level module
+named ``pyspark_*`` (``pyspark_music_popularity.py`` at the project root points here), so dbt's
+own Spark session knows ``music_raw`` without any Python of ours running in dbt's process. The
+dbt macro ``load_raw_tables`` (macros/load_raw_tables.sql, run by ``on-run-start`` and by
+``python -m python_ml load --engine spark``) reads it as temporary views:
+
+| option ``part`` | rows                                                                     |
+|-----------------|--------------------------------------------------------------------------|
+| ``stale``       | (dataset, table_name, reason) of each raw file whose Spark tables need   |
+|                 | loading; options ``logged`` (raw.load_log as JSON) and ``tables``, or    |
+|                 | ``force`` true: every raw file                                           |
+| ``log``         | the file's ``raw.load_log`` row, or one row whose ``error`` says why it  |
+|                 | cannot be loaded (a missing file, a bad header, too many rejected rows)  |
+| ``rows``        | the file's kept rows: ``file_line``, its header's columns as text,       |
+|                 | ``_loaded_at``                                                           |
+| ``rejects``     | its ``raw.load_rejects`` rows                                            |
+
+``log``, ``rows`` and ``rejects`` take ``dataset``, ``table`` and ``loaded_at`` (ISO, UTC);
+each reads the file with DuckDB in memory in Spark's Python worker (they agree: the same file,
+the same ``loaded_at``). Paths come from the environment dbt passes to Spark
+(``MUSIC_RAW_DIR``), as on DuckDB.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
+
+NAME = "music_raw"
+
+LOG_COLUMNS = (
+    "dataset string, table_name string, file_path string, encoding string, file_bytes bigint, "
+    "rows_read bigint, rows_kept bigint, rows_rejected bigint, loaded_at timestamp"
+)
+REJECT_COLUMNS = (
+    "dataset string, table_name string, file_path string, file_line bigint, error_type string, "
+    "column_name string, raw_text string, error_message string, loaded_at timestamp"
+)
+SCHEMAS = {
+    "stale": "dataset string, table_name string, reason string",
+    "log": f"{LOG_COLUMNS}, error string",
+    "rejects": REJECT_COLUMNS,
+}
+
+
+def _raw_file(options: dict[str, str]) -> Any:
+    from python_ml.raw.schemas import RAW_FILES
+
+    dataset, table = options.get("dataset"), options.get("table")
+    for raw in RAW_FILES:
+        if (raw.dataset, raw.table) == (dataset, table):
+            return raw
+    known = ", ".join(f"{r.dataset}/{r.table}" for r in RAW_FILES)
+    raise ValueError(f"{NAME}: no raw file {dataset}/{table}; the raw files are {known}")
+
+
+def header(options: dict[str, str]) -> list[str]:
+    """The columns of the raw file's header (the Kaggle ones when the file is missing: its
+    load then fails with the loader's message)."""
+    from python_ml.raw.extract import find_raw_file, read_header
+    from python_ml.settings import load_settings
+
+    raw = _raw_file(options)
+    path = find_raw_file(load_settings().raw_dir, raw)
+    return read_header(path, raw.encodings) if path is not None else list(raw.columns)
+
+
+def rows_schema(options: dict[str, str]) -> str:
+    """The raw table's columns: its file line, the header's columns (text), the load time."""
+    columns = ", ".join("`" + name.replace("`", "``") + "` string" for name in header(options))
+    return f"file_line bigint, {columns}, _loaded_at timestamp"
+
+
+class RawFileSource(DataSource):
+    """``spark.read.format("music_raw").option("part", ...)``; see the module doc."""
+
+    @classmethod
+    def name(cls) -> str:
+        return NAME
+
+    def schema(self) -> str:
+        part = self.options.get("part", "")
+        if part == "rows":
+            return rows_schema(dict(self.options))
+        if part not in SCHEMAS:
+            raise ValueError(f"{NAME}: option part must be one of rows, {', '.join(SCHEMAS)}")
+        return SCHEMAS[part]
+
+    def reader(self, schema: Any) -> DataSourceReader:
+        return RawFileReader(dict(self.options))
+
+
+class RawFileReader(DataSourceReader):
+    def __init__(self, options: dict[str, str]) -> None:
+        self.options = options
+
+    def partitions(self) -> list[InputPartition]:
+        return [InputPartition(0)]  # one file, read whole: its rows keep the file's order
+
+    def read(self, partition: InputPartition) -> Iterator[Any]:
+        part = self.options["part"]
+        if part == "stale":
+            yield from stale(self.options)
+            return
+        yield from loaded(self.options, part)
+
+
+def stale(options: dict[str, str]) -> Iterator[tuple]:
+    from python_ml.raw.schemas import RAW_FILES
+    from python_ml.settings import load_settings
+    from python_ml.warehouse.load import stale_reasons
+
+    logged = [
+        (d, t, path, int(size), datetime.fromisoformat(at))
+        for d, t, path, size, at in json.loads(options.get("logged") or "[]")
+    ]
+    if options.get("force", "").lower() == "true":
+        for raw in RAW_FILES:
+            yield raw.dataset, raw.table, "every raw file is loaded again"
+        return
+    tables = {name.lower() for name in json.loads(options.get("tables") or "[]")}
+    for raw, reason in stale_reasons(load_settings().raw_dir, RAW_FILES, logged, tables):
+        yield raw.dataset, raw.table, reason
+
+
+def loaded(options: dict[str, str], part: str) -> Iterator[Any]:
+    """The file loaded by DuckDB's loader into an in-memory database, and the ``part`` of it."""
+    import duckdb
+    import pyarrow as pa
+
+    from python_ml.settings import load_settings
+    from python_ml.warehouse import catalog
+    from python_ml.warehouse.load import LoadError, load_into
+
+    raw = _raw_file(options)
+    loaded_at = datetime.fromisoformat(options["loaded_at"])
+    with duckdb.connect() as con:
+        try:
+            load_into(con, load_settings(), [raw], loaded_at=loaded_at)
+        except LoadError as exc:
+            if part == "log":
+                yield (raw.dataset, raw.table, *([None] * 7), str(exc))
+                return
+            raise
+        if part == "log":
+            yield from (
+                (*row, None) for row in con.execute(f"select * from {catalog.LOAD_LOG}").fetchall()
+            )
+        elif part == "rejects":
+            yield from con.execute(f"select * from {catalog.LOAD_REJECTS}").fetchall()
+        else:
+            names = ["file_line", *header(options), "_loaded_at"]
+            select = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
+            # Spark reads a timestamp as an instant: the load time is UTC.
+            utc = pa.timestamp("us", tz="UTC")
+            for batch in con.sql(f"select {select} from {raw.raw_table}").to_arrow_reader():
+                columns = [*batch.columns[:-1], batch.column(-1).cast(utc)]
+                yield pa.RecordBatch.from_arrays(columns, names=names)
