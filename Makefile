@@ -52,8 +52,11 @@ lint: install  ## ruff (lint, format) and sqlfluff
 	$(BIN)/ruff format --check python_ml tests app benchmarks pyspark_music_popularity.py
 	$(BIN)/sqlfluff lint models tests/singular analyses
 
+# Two processes, a module (or the group of modules sharing the main job's folder) each at a time,
+# longest first (tests/python/conftest.py); `PYTEST_WORKERS=1` runs them in one process.
+PYTEST_WORKERS ?= 2
 pytest: install install-spark  ## every pytest test (dbt builds on DuckDB and Spark, contracts, ...)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 1,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --no-loadscope-reorder)
 
 test: lint pytest  ## lint + all tests
 

@@ -9,6 +9,8 @@ All paths are absolute, so nothing depends on the caller's working directory.
 | MUSIC_MLFLOW_DIR  | data/mlflow                      | MLflow tracking store + artifacts |
 | MUSIC_REPORTS_DIR | reports                          | charts and the HTML page          |
 | MUSIC_SPARK_DIR   | data/spark                       | Spark tables and metastore        |
+| DBT_TARGET_PATH   | target                           | dbt's target folder (dbt's own    |
+|                   |                                  | variable: plain dbt agrees)       |
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ class Settings:
     @property
     def profiles_dir(self) -> Path:
         return self.project_root / "profiles"
+
+    @property
+    def target_dir(self) -> Path:
+        """dbt's target folder (manifest, compiled SQL, the docs site): ``$DBT_TARGET_PATH``,
+        which dbt reads too, relative to the project root; ``target`` by default."""
+        return self.project_root / os.environ.get("DBT_TARGET_PATH", "target")
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt subprocess: absolute paths, so dbt and Python agree."""

@@ -16,7 +16,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
 from python_ml.orchestration.versions import DBT_FILE_SUFFIXES
-from python_ml.settings import PROJECT_ROOT, Settings, load_settings
+from python_ml.settings import Settings, load_settings
 
 # What the manifest is parsed from: a newer file means a stale manifest.
 MANIFEST_INPUTS = ("models", "macros", "seeds", "tests", "analyses", "dbt_project.yml")
@@ -55,7 +55,12 @@ class Warehouse(dg.ConfigurableResource):
 
 
 def dbt_project() -> DbtProject:
-    return DbtProject(project_dir=PROJECT_ROOT, profiles_dir=PROJECT_ROOT / "profiles")
+    settings = load_settings()
+    return DbtProject(
+        project_dir=settings.project_root,
+        profiles_dir=settings.profiles_dir,
+        target_path=settings.target_dir,
+    )
 
 
 def _newest_input(root: Path) -> float:
@@ -83,7 +88,7 @@ def prepared_manifest(project: DbtProject, settings: Settings) -> dict[str, Any]
 def dbt_resource(project: DbtProject) -> DbtCliResource:
     from python_ml.warehouse.dbt import dbt_stopping_with_parent
 
-    launcher = dbt_stopping_with_parent(Path(project.project_dir) / "target" / "dagster")
+    launcher = dbt_stopping_with_parent(Path(project.project_dir) / project.target_path / "dagster")
     return DbtCliResource(
         project_dir=project, profiles_dir=str(project.profiles_dir), dbt_executable=launcher
     )

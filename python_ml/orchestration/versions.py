@@ -251,7 +251,7 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
 
 
 def docs_inputs(settings: Settings) -> dict[str, Any]:
-    site = settings.project_root / "target" / "index.html"
+    site = settings.target_dir / "index.html"
     return {
         "dbt project": dbt_files_hash(*DBT_PROJECT_FILES),
         "prediction marts": data_version(settings, "dbt_prediction_marts"),

@@ -533,7 +533,7 @@ def draw_all(settings: Settings) -> list[Chart]:
         model=scored[2],
         scored_at=f"{scored[3]:%Y-%m-%d %H:%M:%S} UTC" if scored[3] is not None else "?",
         data_origin=scored[4] or "unknown",
-        docs_site=settings.project_root / "target" / "index.html",
+        docs_site=settings.target_dir / "index.html",
     )
     _write_html(out_dir / "index.html", charts, tables, page)
     _log_to_champion_run(settings, page.run_id, out_dir)

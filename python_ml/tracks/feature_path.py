@@ -65,9 +65,7 @@ def compiled_models(settings: Settings) -> dict[str, Any]:
     read), in build order: compiled by dbt once per version of the project's files."""
     from python_ml.warehouse.dbt import DbtError, run_dbt
 
-    cache = (
-        settings.project_root / "target" / "scoring" / f"models-{_project_version(settings)}.json"
-    )
+    cache = settings.target_dir / "scoring" / f"models-{_project_version(settings)}.json"
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="music-compile-") as tmp:

@@ -227,6 +227,6 @@ def generate_docs(settings: Settings) -> Path:
     """The `docs` step: ``dbt docs generate``; returns the site's index.html."""
     with RunLock(settings.warehouse), step("dbt docs generate"):
         run_dbt(settings, "docs", "generate")
-    site = settings.project_root / "target" / "index.html"
+    site = settings.target_dir / "index.html"
     log.info("docs site: %s (serve with `make docs-serve`)", site)
     return site

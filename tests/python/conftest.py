@@ -1,13 +1,23 @@
 """Shared fixtures: small generated raw data, a dbt-built warehouse on it, the main job run on
-it, and copies of the project for tests that run commands in a project of their own."""
+it, and copies of the project for tests that run commands in a project of their own.
+
+`make test` runs the suite on two processes (pytest-xdist, scheduled by the groups below): each
+module is one unit of work, the modules that use the main job's folder in place run one after
+another on one worker, and the main job itself runs once for the whole session, whichever
+worker asks first (the other waits for it). Plain ``pytest`` runs the same tests in one
+process."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -16,6 +26,70 @@ from python_ml.raw import generate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SMALL_ROWS = 4_000
+
+# Modules that use the main job's folder in place (test_pipeline runs the job again in it): one
+# group, so that they never run beside each other. Every other module is a group of its own.
+IN_PLACE = {"test_app", "test_behaviour", "test_pipeline"}
+# The order in which the groups are handed out (longest first, and the main job's in-place users
+# first: their worker runs the main job while the other one starts on work that needs none).
+FIRST = ["main_job", "test_ml", "test_stale", "test_load", "test_spark", "test_dbt_project"]
+
+
+def group(path: str) -> str:
+    """A test module's group (its file name without .py, or main_job)."""
+    stem = Path(path.split("::", 1)[0]).stem
+    return "main_job" if stem in IN_PLACE else stem
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The groups in the order above (then as collected): xdist hands them out in this order."""
+
+    def rank(item: pytest.Item) -> int:
+        name = group(item.nodeid)
+        return FIRST.index(name) if name in FIRST else len(FIRST)
+
+    items.sort(key=rank)  # stable: within a rank, the collection's order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's scheduling by scope, a scope being a group above: all of a group's tests run on
+    one worker, one after another. (Its own ``--dist loadgroup`` marks tests by rewriting their
+    node ids, which pytest 9.2 no longer allows: every test would run on its own.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_dbt_target() -> None:
+    """Each worker's dbt target folder of its own (``target/pytest-gw0``, ...), relative to
+    whichever project a command runs in (DBT_TARGET_PATH, read by dbt and by python_ml): two
+    workers' commands in the project never share dbt's manifest or compiled files."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    os.environ["DBT_TARGET_PATH"] = os.path.join("target", f"pytest-{worker}")
+
+
+@contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Hold ``lock`` (a file) against the session's other workers."""
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder every worker of this test session shares (each worker's base temp folder is
+    inside it; without xdist, the base temp folder itself)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
 
 # Not copied with the project: what it makes or installs (top level only).
 NOT_COPIED = {".git", ".venv", "data", "reports", "target", "logs", "dbt_packages", "mlruns"}
@@ -80,21 +154,45 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
+def once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``name``, filled by ``make(folder)`` once per test session: by whichever
+    worker asks first, while the others wait for it (a failure is reported to them too)."""
+    shared = shared_folder(tmp_path_factory)
+    folder, done, failed = shared / name, shared / f"{name}.done", shared / f"{name}.failed"
+    with exclusive(shared / f"{name}.lock"):
+        if failed.exists():
+            pytest.fail(f"{name} failed on another worker:\n{failed.read_text()}")
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            try:
+                make(folder)
+            except BaseException as exc:
+                failed.write_text(str(exc)[-8000:])
+                raise
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def small_raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    raw_dir = tmp_path_factory.mktemp("raw")
-    generate.generate(raw_dir, rows=SMALL_ROWS, seed=7)
-    return raw_dir
+    return once(
+        tmp_path_factory, "raw", lambda folder: generate.generate(folder, rows=SMALL_ROWS, seed=7)
+    )
 
 
 @pytest.fixture(scope="session")
 def built_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`dbt build` of the ML inputs on the small generated data."""
-    warehouse = tmp_path_factory.mktemp("wh") / "warehouse.duckdb"
-    load(small_raw_dir, warehouse)
-    result = dbt(small_raw_dir, warehouse, "build", "--exclude", "tag:ml_outputs")
-    assert result.returncode == 0, result.stdout[-5000:]
-    return warehouse
+    """`dbt build` of the ML inputs on the small generated data (read it, or copy it)."""
+
+    def build(folder: Path) -> None:
+        load(small_raw_dir, folder / "warehouse.duckdb")
+        result = dbt(
+            small_raw_dir, folder / "warehouse.duckdb", "build", "--exclude", "tag:ml_outputs"
+        )
+        assert result.returncode == 0, result.stdout[-5000:]
+
+    return once(tmp_path_factory, "built_warehouse", build) / "warehouse.duckdb"
 
 
 def main_job_env(folder: Path) -> dict[str, str]:
@@ -111,19 +209,22 @@ def main_job_env(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def main_job_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`python -m python_ml run` on small generated data, as a user runs it: a warehouse
-    with prediction marts, a champion in MLflow, the report. Its stderr is in stderr.log."""
-    folder = tmp_path_factory.mktemp("main_job")
-    env = {**os.environ, **main_job_env(folder)}
-    result = subprocess.run(
-        [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", str(SMALL_ROWS)],
-        env=env,
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-5000:] + result.stdout[-3000:]
-    (folder / "stderr.log").write_text(result.stderr)
-    # As the run left it, before any test runs the job again in it (test_stale.py and
-    # test_spark.py copy this one).
-    shutil.copytree(folder, folder.parent / f"{folder.name}_as_run")
-    return folder
+    with prediction marts, a champion in MLflow, the report. Its stderr is in stderr.log.
+    Run once per test session: beside it, ``main_job_as_run`` keeps the folder as the run left
+    it, which tests copy when they run the job again (test_stale.py, test_spark.py)."""
+
+    def run(folder: Path) -> None:
+        env = {**os.environ, **main_job_env(folder)}
+        result = subprocess.run(
+            [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", str(SMALL_ROWS)],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr[-5000:] + result.stdout[-3000:]
+        (folder / "stderr.log").write_text(result.stderr)
+        # As the run left it, before any test runs the job again in it.
+        shutil.copytree(folder, folder.parent / f"{folder.name}_as_run")
+
+    return once(tmp_path_factory, "main_job", run)

@@ -18,7 +18,8 @@ from python_ml.tracks import score
 def scored(main_job_dir: Path, tmp_path_factory) -> Settings:
     """A copy of the main job's folder: trained, scored, the 2023 study run, the marts built."""
     root = tmp_path_factory.mktemp("scored") / "job"
-    shutil.copytree(main_job_dir, root, symlinks=True)
+    # As the main job left it (test_pipeline.py may be running the job again in the original).
+    shutil.copytree(main_job_dir.parent / f"{main_job_dir.name}_as_run", root, symlinks=True)
     return Settings(
         project_root=PROJECT_ROOT,
         raw_dir=root / "raw",

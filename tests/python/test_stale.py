@@ -38,7 +38,12 @@ class Project:
 
     def run(self) -> dict[str, object]:
         """`python -m python_ml run` from the copy; what it recomputed."""
-        env = {**os.environ, **main_job_env(self.job), "PYTHONPATH": str(self.root)}
+        env = {
+            **os.environ,
+            **main_job_env(self.job),
+            "PYTHONPATH": str(self.root),
+            "DBT_TARGET_PATH": "target",  # the copy's own, as a user's project has
+        }
         result = subprocess.run(
             [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", str(SMALL_ROWS)],
             cwd=self.root,
@@ -78,7 +83,12 @@ class Project:
     def unsynced(self) -> set[str]:
         """`python -m python_ml status --json` from the copy: the assets Dagster's UI shows as
         unsynced (code or upstream data versions changed since their last materialization)."""
-        env = {**os.environ, **main_job_env(self.job), "PYTHONPATH": str(self.root)}
+        env = {
+            **os.environ,
+            **main_job_env(self.job),
+            "PYTHONPATH": str(self.root),
+            "DBT_TARGET_PATH": "target",  # the copy's own, as a user's project has
+        }
         result = subprocess.run(
             [sys.executable, "-m", "python_ml", "status", "--json"],
             cwd=self.root,

@@ -80,7 +80,7 @@ def _build(
 
     settings = paths.get()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    target_path = settings.project_root / "target" / "dagster" / target
+    target_path = settings.target_dir / "dagster" / target
     with RunLock(settings.warehouse), step(title):
         if modified_only:
             manifest, translator, _ = get_manifest_and_translator_from_dbt_assets(
