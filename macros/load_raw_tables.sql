@@ -5,11 +5,13 @@
     DuckDB: nothing to do here; the dbt-duckdb plugin (python_ml/warehouse/dbt_plugin.py) has
     loaded the changed raw files when dbt opened the warehouse.
 
-    Spark: each raw file whose tables are missing or older than the file is read by python_ml's
-    Spark data source `music_raw` (python_ml/warehouse/spark_source.py), which runs DuckDB's
-    loader on it: the same checks, quarantine and file lines as on DuckDB. A file that cannot be
-    loaded stops the run with the loader's one-line message (e.g. the file is missing: run
-    `python -m python_ml extract`); Spark's tables are then left as they were.
+    Spark: each raw file whose tables are missing, or that changed since `raw.load_log` recorded
+    it, is read by python_ml's Spark data source `music_raw` (python_ml/warehouse/spark_source.py),
+    which runs DuckDB's loader on it: the same checks, quarantine and file lines as on DuckDB.
+    Every changed file is read and checked first; a file that cannot be loaded stops the run with
+    the loader's one-line message (e.g. the file is missing: run `python -m python_ml extract`)
+    before any table is replaced. Off, like the DuckDB plugin, where MUSIC_AUTOLOAD_RAW is false
+    (python_ml's own steps, which load the raw files when they mean to).
 -#}
 {% macro load_raw_tables(force=false) %}
     {{ return(adapter.dispatch('load_raw_tables', 'music_popularity')(force)) }}
@@ -19,18 +21,24 @@
 {% endmacro %}
 
 {% macro spark__load_raw_tables(force) %}
-    {% if execute %}
+    {%- set autoload = env_var('MUSIC_AUTOLOAD_RAW', 'true') | lower not in ('false', '0', 'no', 'off', '') %}
+    {% if execute and (force or autoload) %}
+        {%- set raw_dir = env_var('MUSIC_RAW_DIR', '') %}
+        {%- if raw_dir and not raw_dir.startswith('/') %}
+            {{ exceptions.raise_compiler_error(
+                'MUSIC_RAW_DIR is a relative path (' ~ raw_dir ~ '): Spark reads the raw files '
+                ~ 'from a folder of its own, so give the absolute path, e.g. $PWD/' ~ raw_dir ~ '.'
+            ) }}
+        {%- endif %}
         {% do run_query('create schema if not exists raw') %}
+        {% do create_load_log_tables() %}
         {%- set present = run_query('show tables in raw').columns['tableName'].values() | map('lower') | list %}
         {%- set logged = [] %}
-        {%- if 'load_log' in present %}
-            {%- for row in run_query(
-                "select dataset, table_name, file_path, file_bytes, "
-                ~ "date_format(loaded_at, \"yyyy-MM-dd'T'HH:mm:ss.SSSSSS\") from raw.load_log"
-            ).rows %}
-                {%- do logged.append(row.values() | list) %}
-            {%- endfor %}
-        {%- endif %}
+        {%- for row in run_query(
+            'select dataset, table_name, file_path, file_bytes, unix_micros(loaded_at) from raw.load_log'
+        ).rows %}
+            {%- do logged.append(row.values() | list) %}
+        {%- endfor %}
         {%- set tables = [] %}
         {%- for name in present %}{% do tables.append('raw.' ~ name) %}{% endfor %}
         {% do run_query(music_raw_view('music_raw_stale', {
@@ -39,14 +47,13 @@
         })) %}
         {%- set stale = run_query('select * from music_raw_stale').rows %}
         {%- set loaded_at = run_started_at.strftime('%Y-%m-%dT%H:%M:%S.%f') %}
-        {% do create_load_log_tables() %}
         {#- Every changed file read and checked first (its log row), so that a file that cannot
             be loaded stops the run before any table is replaced. #}
         {%- set checked = [] %}
         {%- for file in stale %}
-            {%- set options = {'dataset': file[0], 'table': file[1], 'loaded_at': loaded_at} %}
-            {{ log('python_ml: loading raw.' ~ file[0] ~ '__' ~ file[1] ~ ' into Spark (' ~ file[2] ~ ')', info=true) }}
-            {%- set log_view = 'music_raw_log_' ~ file[0] ~ '__' ~ file[1] %}
+            {%- set options = {'dataset': file['dataset'], 'table': file['table_name'], 'loaded_at': loaded_at} %}
+            {{ log('python_ml: loading ' ~ file['raw_table'] ~ ' into Spark (' ~ file['reason'] ~ ')', info=true) }}
+            {%- set log_view = 'music_raw_log_' ~ file['dataset'] ~ '__' ~ file['table_name'] %}
             {% do run_query(music_raw_view(log_view ~ '_file', dict(options, part='log'))) %}
             {#- Cached: the file is read once for its log row, not again when it is written. #}
             {% do run_query('cache table ' ~ log_view ~ ' as select * from ' ~ log_view ~ '_file') %}
@@ -57,14 +64,22 @@
             {%- do checked.append((file, options, log_row, log_view)) %}
         {%- endfor %}
         {%- for file, options, log_row, log_view in checked %}
+            {%- set table = file['raw_table'] %}
             {% do run_query(music_raw_view('music_raw_rows', dict(options, part='rows'))) %}
-            {#- Spark's own tables have no create-or-replace: the old table goes just before the
-                new one is written. #}
-            {% do run_query('drop table if exists raw.' ~ file[0] ~ '__' ~ file[1]) %}
-            {% do run_query(
-                'create table raw.' ~ file[0] ~ '__' ~ file[1]
-                ~ ' using parquet as select * from music_raw_rows'
-            ) %}
+            {#- Written beside the old table, checked, then put in its place: Spark's own tables
+                have no create-or-replace, and the gap is only a drop and a rename. #}
+            {% do run_query('drop table if exists ' ~ table ~ '__loading') %}
+            {% do run_query('create table ' ~ table ~ '__loading using parquet as select * from music_raw_rows') %}
+            {%- set written = run_query('select count(*) from ' ~ table ~ '__loading').rows[0][0] %}
+            {%- if written != log_row['rows_kept'] %}
+                {% do run_query('drop table ' ~ table ~ '__loading') %}
+                {{ exceptions.raise_compiler_error(
+                    log_row['file_path'] ~ ' changed while it was being loaded (' ~ log_row['rows_kept']
+                    ~ ' rows checked, ' ~ written ~ ' read). Run dbt again once the file is complete.'
+                ) }}
+            {%- endif %}
+            {% do run_query('drop table if exists ' ~ table) %}
+            {% do run_query('alter table ' ~ table ~ '__loading rename to ' ~ table) %}
             {% do run_query(music_raw_view('music_raw_rejects', dict(options, part='rejects'))) %}
             {% do run_query(replace_load_log_rows('load_rejects', file, 'music_raw_rejects')) %}
             {% do run_query(replace_load_log_rows('load_log', file, log_view)) %}
@@ -88,34 +103,41 @@
     )
 {% endmacro %}
 
-{#- raw.load_rejects and raw.load_log on Spark: one partition per raw file, so that one file's
-    rows are replaced without touching the others'. The columns are those of the loader source
-    (models/staging/loader/_loader__sources.yml); Spark puts the partition columns last. -#}
-{% macro load_log_columns(table) %}
-    {%- set columns = {
-        'load_rejects': ['file_path string', 'file_line bigint', 'error_type string',
-                         'column_name string', 'raw_text string', 'error_message string',
-                         'loaded_at timestamp'],
-        'load_log': ['file_path string', 'encoding string', 'file_bytes bigint',
-                     'rows_read bigint', 'rows_kept bigint', 'rows_rejected bigint',
-                     'loaded_at timestamp'],
-    } %}
-    {{ return(columns[table]) }}
+{#- The columns of the loader source's table (models/staging/loader/_loader__sources.yml). -#}
+{% macro loader_columns(table) %}
+    {%- for source in graph.sources.values() if source.source_name == 'loader' and source.name == table %}
+        {{ return(source.columns.values() | list) }}
+    {%- endfor %}
 {% endmacro %}
 
+{#- raw.load_rejects and raw.load_log on Spark, with the loader source's columns: one partition
+    per raw file, so that one file's rows are replaced without touching the others' (Spark
+    puts the partition columns last). Tables from before the partitions are dropped: every file
+    then counts as never loaded, and loads again. -#}
 {% macro create_load_log_tables() %}
     {%- for table in ['load_rejects', 'load_log'] %}
+        {%- if adapter.get_relation(database=none, schema='raw', identifier=table) is not none %}
+            {%- set described = run_query('describe table raw.' ~ table).columns[0].values() | list %}
+            {%- if '# Partition Information' not in described %}
+                {% do run_query('drop table raw.' ~ table) %}
+            {%- endif %}
+        {%- endif %}
+        {%- set columns = [] %}
+        {%- for column in loader_columns(table) %}
+            {%- do columns.append(column.name ~ ' ' ~ spark_type(column.data_type)) %}
+        {%- endfor %}
         {% do run_query(
-            'create table if not exists raw.' ~ table ~ ' ('
-            ~ load_log_columns(table) | join(', ')
-            ~ ', dataset string, table_name string) using parquet partitioned by (dataset, table_name)'
+            'create table if not exists raw.' ~ table ~ ' (' ~ columns | join(', ')
+            ~ ') using parquet partitioned by (dataset, table_name)'
         ) %}
     {%- endfor %}
 {% endmacro %}
 
 {% macro replace_load_log_rows(table, file, view) %}
     insert overwrite table raw.{{ table }}
-    partition (dataset = '{{ file[0] }}', table_name = '{{ file[1] }}')
-    select {% for column in load_log_columns(table) -%}{{ column.split(' ')[0] }}{{ ", " if not loop.last }}{% endfor %}
+    partition (dataset = '{{ file['dataset'] }}', table_name = '{{ file['table_name'] }}')
+    select {% for column in loader_columns(table) if column.name not in ('dataset', 'table_name') -%}
+        {{ column.name }}{{ ", " if not loop.last }}
+    {%- endfor %}
     from {{ view }}
 {% endmacro %}

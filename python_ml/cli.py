@@ -210,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "build",
         help="load the raw files, then dbt build of the ML inputs (staging to split)",
-        description="`load`, then dbt build of everything but the prediction marts.",
+        description="`load`, then dbt build of everything but the prediction marts (on Spark, "
+        "dbt build loads the new or changed raw files itself).",
     )
     add_engine_option(p)
     p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt")

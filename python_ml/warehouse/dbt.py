@@ -144,9 +144,18 @@ def _target(engine: str) -> list[str]:
 
 def build_ml_inputs(settings: Settings, engine: str = "duckdb", *dbt_args: str) -> None:
     """The `build` step's dbt half: staging, cleaning, quality and exploration reports and the
-    split (everything but the prediction marts), on DuckDB or Spark."""
+    split (everything but the prediction marts), on DuckDB or Spark (where dbt loads the new or
+    changed raw files itself, as a user's plain `dbt build --target spark` does)."""
     with RunLock(settings.warehouse), step(f"dbt build (staging, cleaning, split) on {engine}"):
-        run_dbt(settings, "build", *_target(engine), "--exclude", *PREDICTION_MARTS, *dbt_args)
+        run_dbt(
+            settings,
+            "build",
+            *_target(engine),
+            "--exclude",
+            *PREDICTION_MARTS,
+            *dbt_args,
+            autoload_raw=engine == "spark",
+        )
     if engine == "duckdb":
         log_source_counts(settings)
 

@@ -78,12 +78,11 @@ class LoadedFile:
     def rejected_share(self) -> float:
         return self.rows_rejected / self.rows_read if self.rows_read else 0.0
 
-    def log(self, engine: str = "") -> None:
+    def log(self) -> None:
         """One line per file, and a warning naming some quarantined lines."""
         log.info(
-            "loaded %s%s: %s rows read, %s kept, %s rejected (%s)",
+            "loaded %s: %s rows read, %s kept, %s rejected (%s)",
             self.path,
-            f" into {engine}" if engine else "",
             f"{self.rows_read:,}",
             f"{self.rows_kept:,}",
             f"{self.rows_rejected:,}",
@@ -399,7 +398,8 @@ def _load_one(
     return result
 
 
-def _create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
+def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """raw.load_rejects and raw.load_log (Spark's copies take their columns from here too)."""
     con.execute("create schema if not exists raw")
     con.execute(
         f"""
@@ -438,7 +438,7 @@ def load_into(
     results = []
     con.execute("begin transaction")
     try:
-        _create_log_tables(con)
+        create_log_tables(con)
         for item in planned:
             try:
                 with tempfile.TemporaryDirectory(prefix="music-load-") as scratch:

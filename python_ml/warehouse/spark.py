@@ -5,11 +5,11 @@ The dbt project runs unchanged on Spark with ``--target spark`` (profiles/profil
 loads its raw tables itself (macros/load_raw_tables.sql, with python_ml's Spark data source,
 warehouse/spark_source.py). Spark's parameters are defined once, in that profile's
 ``server_side_parameters``: :func:`session` renders them the way dbt does (``env_var``), so
-the loader, dbt and scoring all see the same metastore and warehouse folder under
+dbt (which loads the raw files) and scoring see the same metastore and warehouse folder under
 ``MUSIC_SPARK_DIR``.
 
 A session holds the embedded metastore (Derby) while it is open: one process at a time, so
-each Spark step runs in its own process (``python -m python_ml load --engine spark``, dbt).
+each Spark step runs in its own process (dbt, scoring).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TARGET = "spark"
-CORRUPT = "_corrupt_record"
 
 
 class SparkUnavailable(RuntimeError):

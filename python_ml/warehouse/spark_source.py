@@ -10,9 +10,10 @@ dbt macro ``load_raw_tables`` (macros/load_raw_tables.sql, run by ``on-run-start
 
 | option ``part`` | rows                                                                     |
 |-----------------|--------------------------------------------------------------------------|
-| ``stale``       | (dataset, table_name, reason) of each raw file whose Spark tables need   |
-|                 | loading; options ``logged`` (raw.load_log as JSON) and ``tables``, or    |
-|                 | ``force`` true: every raw file                                           |
+| ``stale``       | (dataset, table_name, raw_table, reason) of each raw file whose Spark    |
+|                 | tables need loading; options ``logged`` (raw.load_log's rows as JSON,    |
+|                 | loaded_at in microseconds since 1970 UTC) and ``tables``, or ``force``   |
+|                 | true: every raw file                                                     |
 | ``log``         | the file's ``raw.load_log`` row, or one row whose ``error`` says why it  |
 |                 | cannot be loaded (a missing file, a bad header, too many rejected rows)  |
 | ``rows``        | the file's kept rows: ``file_line``, its header's columns as text,       |
@@ -20,35 +21,47 @@ dbt macro ``load_raw_tables`` (macros/load_raw_tables.sql, run by ``on-run-start
 | ``rejects``     | its ``raw.load_rejects`` rows                                            |
 
 ``log``, ``rows`` and ``rejects`` take ``dataset``, ``table`` and ``loaded_at`` (ISO, UTC);
-each reads the file with DuckDB in memory in Spark's Python worker (they agree: the same file,
-the same ``loaded_at``). Paths come from the environment dbt passes to Spark
-(``MUSIC_RAW_DIR``), as on DuckDB.
+each reads the file with DuckDB in memory in Spark's Python worker, stamped with the same
+``loaded_at`` (the macro checks that the rows written are the rows the log counted: a file
+changed in between stops the load). The raw folder comes from the environment dbt passes to
+Spark (``MUSIC_RAW_DIR``, an absolute path: the workers run in a folder of their own), as on
+DuckDB. The log and reject columns are those of DuckDB's loader tables (warehouse/load.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 
 NAME = "music_raw"
 
-LOG_COLUMNS = (
-    "dataset string, table_name string, file_path string, encoding string, file_bytes bigint, "
-    "rows_read bigint, rows_kept bigint, rows_rejected bigint, loaded_at timestamp"
-)
-REJECT_COLUMNS = (
-    "dataset string, table_name string, file_path string, file_line bigint, error_type string, "
-    "column_name string, raw_text string, error_message string, loaded_at timestamp"
-)
-SCHEMAS = {
-    "stale": "dataset string, table_name string, reason string",
-    "log": f"{LOG_COLUMNS}, error string",
-    "rejects": REJECT_COLUMNS,
-}
+SPARK_TYPES = {"VARCHAR": "string", "BIGINT": "bigint", "TIMESTAMP": "timestamp"}
+
+
+def loader_columns(table: str) -> str:
+    """The columns of DuckDB's ``raw.<table>`` (load_log, load_rejects) in Spark's words."""
+    import duckdb
+
+    from python_ml.warehouse.load import create_log_tables
+
+    with duckdb.connect() as con:
+        create_log_tables(con)
+        described = con.execute(f"describe raw.{table}").fetchall()
+    return ", ".join(f"{name} {SPARK_TYPES[kind]}" for name, kind, *_ in described)
+
+
+def part_schema(part: str) -> str:
+    if part == "stale":
+        return "dataset string, table_name string, raw_table string, reason string"
+    if part == "log":
+        return f"{loader_columns('load_log')}, error string"
+    if part == "rejects":
+        return loader_columns("load_rejects")
+    raise ValueError(f"{NAME}: option part must be one of stale, log, rows, rejects")
 
 
 def _raw_file(options: dict[str, str]) -> Any:
@@ -90,9 +103,7 @@ class RawFileSource(DataSource):
         part = self.options.get("part", "")
         if part == "rows":
             return rows_schema(dict(self.options))
-        if part not in SCHEMAS:
-            raise ValueError(f"{NAME}: option part must be one of rows, {', '.join(SCHEMAS)}")
-        return SCHEMAS[part]
+        return part_schema(part)
 
     def reader(self, schema: Any) -> DataSourceReader:
         return RawFileReader(dict(self.options))
@@ -118,17 +129,29 @@ def stale(options: dict[str, str]) -> Iterator[tuple]:
     from python_ml.settings import load_settings
     from python_ml.warehouse.load import stale_reasons
 
-    logged = [
-        (d, t, path, int(size), datetime.fromisoformat(at))
-        for d, t, path, size, at in json.loads(options.get("logged") or "[]")
-    ]
     if options.get("force", "").lower() == "true":
         for raw in RAW_FILES:
-            yield raw.dataset, raw.table, "every raw file is loaded again"
+            yield raw.dataset, raw.table, raw.raw_table, "every raw file is loaded again"
         return
+    logged = [
+        (d, t, path, int(size), _from_micros(int(at)))
+        for d, t, path, size, at in json.loads(options.get("logged") or "[]")
+    ]
     tables = {name.lower() for name in json.loads(options.get("tables") or "[]")}
     for raw, reason in stale_reasons(load_settings().raw_dir, RAW_FILES, logged, tables):
-        yield raw.dataset, raw.table, reason
+        yield raw.dataset, raw.table, raw.raw_table, reason
+
+
+def _from_micros(micros: int) -> datetime:
+    """A load time read back from Spark (microseconds since 1970, UTC) as the loader keeps it:
+    UTC without a time zone."""
+    return datetime.fromtimestamp(micros / 1_000_000, UTC).replace(tzinfo=None)
+
+
+def _utc(row: tuple) -> tuple:
+    """A row for Spark: its times (UTC without a zone, as DuckDB keeps them) marked UTC, or
+    Spark would read them in the worker's local time zone."""
+    return tuple(v.replace(tzinfo=UTC) if isinstance(v, datetime) else v for v in row)
 
 
 def loaded(options: dict[str, str], part: str) -> Iterator[Any]:

@@ -60,6 +60,7 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         **os.environ,
         **main_job_env(folder),
         "PYTHONPATH": str(project),
+        "DBT_TARGET_PATH": "target",  # the copy's own
         "MUSIC_SPARK_DIR": str(folder / "spark"),
         "SPARK_DRIVER_MEMORY": "2g",
         "SPARK_SHUFFLE_PARTITIONS": "2",  # a few thousand rows: two partitions per shuffle
@@ -69,11 +70,31 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         tracks.write("not,a,whole,track\n")
     build = plain_dbt(env, "build", "--target", "spark", "--exclude", "tag:ml_outputs")
     assert build.returncode == 0, build.stderr[-4000:] + build.stdout[-4000:]
+    # `load --engine spark` (the macro of dbt build's on-run-start, every file) from a folder
+    # whose tracks.csv lost a row and whose 2023 file (the last one loaded) is missing: it must
+    # stop before replacing any table (the tests that compare Spark's raw tables with DuckDB's
+    # loader on the intact folder read them afterwards).
+    broken = folder.parent / "raw_broken"
+    shutil.copytree(folder / "raw", broken)
+    tracks = broken / "spotify_600k" / "tracks.csv"
+    tracks.write_text("".join(tracks.read_text().splitlines(keepends=True)[:-2]))
+    (broken / "spotify_2023" / "spotify-2023.csv").unlink()
+    missing = python_ml({**env, "MUSIC_RAW_DIR": str(broken)}, "load", "--engine", "spark")
     score = python_ml(env, "score", "--engine", "spark")
     assert score.returncode == 0, score.stderr[-4000:]
-    marts = python_ml(env, "marts", "--engine", "spark")
+    # The prediction marts by plain dbt, after artists.csv was touched (the same bytes, modified
+    # after the build loaded it): its on-run-start loads that file again, and only that one.
+    (folder / "raw" / "spotify_600k" / "artists.csv").touch()
+    marts = plain_dbt(env, "build", "--target", "spark", "--select", "tag:ml_outputs", "staging.ml")
     assert marts.returncode == 0, marts.stderr[-4000:] + marts.stdout[-4000:]
-    return {"folder": folder, "env": env, "build": build, "score": score, "marts": marts}
+    return {
+        "folder": folder,
+        "env": env,
+        "build": build,
+        "missing": missing,
+        "score": score,
+        "marts": marts,
+    }
 
 
 def spark_rows(env: dict[str, str], queries: dict[str, str]) -> dict[str, list[tuple]]:
@@ -163,14 +184,25 @@ def queries(champion: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def both(spark_job: dict) -> dict[str, tuple[list[tuple], list[tuple]]]:
-    """Each query's rows as (Spark's, DuckDB's)."""
+    """Each query's rows as (Spark's, DuckDB's): read from the main job's warehouse, and for
+    the raw tables (RAW_QUERIES) from DuckDB's loader run on the files Spark loaded."""
+    from python_ml.settings import Settings
+    from python_ml.warehouse.load import load_into
+
     folder = spark_job["folder"]
     champion = duck_rows(folder, "select run_id from ml.model_runs where is_champion")[0][0]
     asked = queries(champion)
-    spark = spark_rows(spark_job["env"], asked)
-    return {
+    spark = spark_rows(spark_job["env"], {**asked, **RAW_QUERIES})  # one Spark session
+    pairs = {
         key: (spark[key], [tuple(r) for r in duck_rows(folder, sql)]) for key, sql in asked.items()
     }
+    project = Path(spark_job["env"]["PYTHONPATH"])
+    settings = Settings(project, folder / "raw", folder / "x.duckdb", folder / "m", folder / "r")
+    with duckdb.connect() as con:
+        load_into(con, settings)
+        for key, sql in RAW_QUERIES.items():
+            pairs[key] = (spark[key], [tuple(r) for r in con.execute(sql).fetchall()])
+    return pairs
 
 
 def test_dbt_build_on_spark_passes_every_data_test(spark_job: dict) -> None:
@@ -180,50 +212,39 @@ def test_dbt_build_on_spark_passes_every_data_test(spark_job: dict) -> None:
     assert "unique_fct_predict_tracks_track_id" in output
 
 
-def test_plain_dbt_build_on_spark_loads_the_raw_files_as_duckdb_does(spark_job: dict) -> None:
+def test_plain_dbt_build_on_spark_loads_the_raw_files_as_duckdb_does(
+    spark_job: dict, both: dict
+) -> None:
     """Spark's raw tables, load log and quarantine equal DuckDB's loader's on the same files."""
-    from python_ml.settings import Settings
-    from python_ml.warehouse.load import load_into
-
-    output = spark_job["build"].stdout
-    assert "python_ml: loaded" in output and "1 rejected" in output
-    folder = spark_job["folder"]
-    settings = Settings(
-        Path(spark_job["env"]["PYTHONPATH"]),
-        folder / "raw",
-        folder / "unused.duckdb",
-        folder / "mlflow",
-        folder / "reports",
-    )
-    asked = RAW_QUERIES
-    with duckdb.connect() as con:
-        load_into(con, settings)
-        duck = {key: [tuple(r) for r in con.execute(sql).fetchall()] for key, sql in asked.items()}
-    spark = spark_rows(spark_job["env"], asked)
-    for key in asked:
-        assert spark[key] and sorted(spark[key]) == sorted(duck[key]), key
-    line = len((folder / "raw" / "spotify_600k" / "tracks.csv").read_text().splitlines())
-    assert [r[2:4] for r in spark["load_rejects"]] == [(line, "MISSING COLUMNS")]
+    assert "python_ml: loaded" in spark_job["build"].stdout
+    for key in RAW_QUERIES:
+        spark, duck = both[key]
+        assert spark and sorted(spark) == sorted(duck), key
+    tracks = spark_job["folder"] / "raw" / "spotify_600k" / "tracks.csv"
+    line = len(tracks.read_text().splitlines())  # the record appended by spark_job
+    assert [r[2:4] for r in both["load_rejects"][0]] == [(line, "MISSING COLUMNS")]
 
 
 def test_a_missing_raw_file_stops_the_spark_load_and_keeps_the_tables(
-    spark_job: dict, tmp_path: Path
+    spark_job: dict, both: dict
 ) -> None:
-    """`load --engine spark` (the same macro as dbt build's on-run-start) without tracks.csv."""
-    raw = tmp_path / "raw"
-    shutil.copytree(spark_job["folder"] / "raw", raw)
-    (raw / "spotify_600k" / "tracks.csv").unlink()
-    env = {**spark_job["env"], "MUSIC_RAW_DIR": str(raw)}
-    result = python_ml(env, "load", "--engine", "spark")
+    result = spark_job["missing"]
     assert result.returncode != 0
     output = result.stdout + result.stderr
-    assert "tracks.csv is missing. Run `python -m python_ml extract`" in output
+    assert "spotify-2023.csv is missing. Run `python -m python_ml extract`" in output
+    assert "Spark's raw tables were left as they were" in output
     assert "Traceback" not in output
-    rows = spark_rows(spark_job["env"], {"n": "select count(*) from raw.spotify_600k__tracks"})
-    assert (
-        rows["n"][0][0]
-        == duck_rows(spark_job["folder"], "select count(*) from raw.spotify_600k__tracks")[0][0]
-    )
+    spark, duck = both["raw_counts"]  # read after the failed load: every table still whole
+    assert spark and sorted(spark) == sorted(duck)
+
+
+def test_dbt_on_spark_loads_again_only_the_raw_file_that_changed(spark_job: dict) -> None:
+    built, marts = spark_job["build"].stdout, spark_job["marts"].stdout
+    for table in ("spotify_600k__tracks", "spotify_600k__artists", "spotify_2023__songs"):
+        assert f"python_ml: loading raw.{table} into Spark" in built
+    assert "python_ml: loading raw.spotify_600k__artists into Spark" in marts
+    assert "artists.csv changed since it was loaded" in marts
+    assert marts.count("python_ml: loading raw.") == 1 and marts.count("python_ml: loaded") == 1
 
 
 def test_the_predict_split_holds_the_same_track_ids(both: dict) -> None:

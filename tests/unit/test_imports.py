@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,21 @@ print(json.dumps(events))
     assert [
         e for e in events if not e[1].endswith((".pyc", ".pyc.tmp")) and "__pycache__" not in e[1]
     ] == []
+
+
+def test_spark_finds_the_raw_file_data_source_in_the_installed_project(tmp_path):
+    """Spark 4 registers the ``DefaultSource`` of every top-level module named ``pyspark_*``
+    that ``pkgutil.iter_modules`` lists; the installed project must be listed without
+    PYTHONPATH (pyproject.toml's package-dir), or plain `dbt build --target spark` cannot load."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    script = (
+        "import pkgutil, importlib\n"
+        "names = [m.name for m in pkgutil.iter_modules() if m.name.startswith('pyspark_')]\n"
+        "print(names, importlib.import_module('pyspark_music_popularity').DefaultSource.name())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['pyspark_music_popularity']", "music_raw"]
