@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from python_ml.raw.schemas import REAL_TRACK_ROWS
-from python_ml.settings import PROJECT_ROOT
+from python_ml.settings import PROJECT_ROOT, Settings, load_settings
 from python_ml.warehouse.dbt import PREDICTION_MARTS
 
 
@@ -56,9 +56,10 @@ def measure(stage: str, command: list[str], env: dict[str, str], log_file: Path)
     return result
 
 
-def plain_sql_script(project_root: Path) -> list[str]:
+def plain_sql_script(settings: Settings) -> list[str]:
     """The staging-to-split models as plain SQL, in dependency order, from dbt's manifest."""
-    manifest = json.loads((project_root / "target" / "manifest.json").read_text())
+    project_root = settings.project_root
+    manifest = json.loads((settings.target_dir / "manifest.json").read_text())
     nodes = {
         k: v
         for k, v in manifest["nodes"].items()
@@ -149,7 +150,7 @@ def bench_scale(scale: float, root: Path, log_file: Path) -> dict[str, Measureme
     plain_db = folder / "plain" / "warehouse.duckdb"
     plain_db.parent.mkdir()
     shutil.copy(env["MUSIC_WAREHOUSE"], plain_db)
-    statements = plain_sql_script(PROJECT_ROOT)
+    statements = plain_sql_script(load_settings())
     script = folder / "plain_sql.json"
     script.write_text(json.dumps(statements))
     stage(

@@ -1,7 +1,8 @@
 """The resources the assets use: the project's settings, the warehouse and dbt.
 
 The dbt project is prepared lazily: its manifest is parsed again (``dbt parse``) only when the
-definitions are loaded and a project file is newer than ``target/manifest.json``, never at import.
+definitions are loaded and a project file is newer than the manifest in dbt's target folder,
+never at import.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 The dbt models that validate tracks and derive their features (the raw tracks and artists ->
 staging -> ``int_tracks_validated`` -> ``int_tracks_enriched``, with the var
 ``popularity_required`` false: new tracks have no popularity yet) are compiled by dbt once per
-version of the project (``target/scoring/models-<hash>.json``) and executed in an in-process
-DuckDB for each batch: the same SQL as the warehouse, from the one definition, in milliseconds.
-``predict``, the app's score page and the HTTP service (``serve``) all use it.
+version of the project (``scoring/models-<hash>.json`` in dbt's target folder) and executed in
+an in-process DuckDB for each batch: the same SQL as the warehouse, from the one definition, in
+milliseconds. ``predict``, the app's score page and the HTTP service (``serve``) all use it.
 
 The artists are read once, from the project's raw ``artists.csv`` through the loader and the
 same models. Each batch replaces the raw tracks table and rebuilds the track models' tables

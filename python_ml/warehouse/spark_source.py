@@ -174,11 +174,11 @@ def loaded(options: dict[str, str], part: str) -> Iterator[Any]:
                 return
             raise
         if part == "log":
-            yield from (
-                (*row, None) for row in con.execute(f"select * from {catalog.LOAD_LOG}").fetchall()
-            )
+            for row in con.execute(f"select * from {catalog.LOAD_LOG}").fetchall():
+                yield (*_utc(row), None)
         elif part == "rejects":
-            yield from con.execute(f"select * from {catalog.LOAD_REJECTS}").fetchall()
+            for row in con.execute(f"select * from {catalog.LOAD_REJECTS}").fetchall():
+                yield _utc(row)
         else:
             names = ["file_line", *header(options), "_loaded_at"]
             select = ", ".join('"' + name.replace('"', '""') + '"' for name in names)

@@ -51,6 +51,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=rank)  # stable: within a rank, the collection's order
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest without xdist: the hook is simply unused
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """xdist's scheduling by scope, a scope being a group above: all of a group's tests run on
     one worker, one after another. (Its own ``--dist loadgroup`` marks tests by rewriting their
@@ -67,10 +68,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 @pytest.fixture(scope="session", autouse=True)
 def own_dbt_target() -> None:
     """Each worker's dbt target folder of its own (``target/pytest-gw0``, ...), relative to
-    whichever project a command runs in (DBT_TARGET_PATH, read by dbt and by python_ml): two
-    workers' commands in the project never share dbt's manifest or compiled files."""
+    whichever project a command runs in (DBT_TARGET_PATH, read by dbt and by python_ml), and
+    its own dbt log folder: two workers' commands in the project never share dbt's manifest,
+    compiled files or log."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     os.environ["DBT_TARGET_PATH"] = os.path.join("target", f"pytest-{worker}")
+    os.environ["DBT_LOG_PATH"] = os.path.join("logs", f"pytest-{worker}")  # dbt.log, rotated
 
 
 @contextmanager

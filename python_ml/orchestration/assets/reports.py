@@ -40,8 +40,8 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
     @dg.asset(
         deps=deps,
         group_name="report",
-        description="`dbt docs generate`: the docs site (target/index.html) with the "
-        "warehouse's catalog, after the prediction marts are built.",
+        description="`dbt docs generate`: the docs site (index.html in dbt's target folder) with "
+        "the warehouse's catalog, after the prediction marts are built.",
         kinds={"dbt"},
         # The docs describe every node: any change to the dbt project makes them unsynced.
         code_version=versions.dbt_files_hash(*versions.DBT_PROJECT_FILES)[:16],
