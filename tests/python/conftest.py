@@ -30,11 +30,11 @@ SMALL_ROWS = 4_000
 # Modules that use the main job's folder in place (test_pipeline runs the job again in it): one
 # group, so that they never run beside each other. Every other module is a group of its own.
 IN_PLACE = {"test_app", "test_behaviour", "test_pipeline"}
-# The order in which the groups are handed out. xdist gives each worker two at first (the 1st
-# and 3rd to one, the 2nd and 4th to the other), then the next one to whichever finishes one:
-# the main job's group and Spark (about 360 s) on one worker, the tracks models and the stale
-# cases (about 300 s) on the other, then the rest to whichever is free (measured 2026-12-03:
-# with Spark behind the stale cases, one worker ran 500 s while the other idled for 120 s).
+# The order in which the groups are handed out: xdist gives each worker one group, and the next
+# one when its current group is down to its last two tests. The main job's group and the
+# tracks models start; Spark and the stale cases (the two longest that need the main job) follow
+# on different workers, then the rest fills in (measured 2026-12-03: with Spark queued behind
+# the stale cases, one worker ran 500 s while the other idled for 120 s).
 FIRST = [
     "main_job",
     "test_ml",
