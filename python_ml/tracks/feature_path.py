@@ -163,6 +163,12 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
+def record_id(record: dict[str, Any]) -> str:
+    """The id a record is scored under: its own, or :func:`made_up_id` when it has none."""
+    own = _as_text(record.get("id"))
+    return own if own is not None else made_up_id(record)
+
+
 def made_up_id(record: dict[str, Any]) -> str:
     """An id for a track that has none: 22 characters from its content (equal content, equal
     id), marked with a leading ``new``."""

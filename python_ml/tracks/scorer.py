@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import queue
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import pandas as pd
 
 from python_ml.settings import Settings
 from python_ml.tracks.explain import explain
-from python_ml.tracks.feature_path import DerivedTracks, FeaturePath
+from python_ml.tracks.feature_path import DerivedTracks, FeaturePath, record_id
 
 SCORED = "scored"
 REJECTED = "rejected"
@@ -215,3 +217,86 @@ class Scorer:
             called.map(index).to_numpy(),
             self._reference,
         )
+
+
+@dataclasses.dataclass
+class _Request:
+    records: Sequence[dict[str, Any]]
+    ids: set[str]
+    done: Future
+
+
+class BatchingScorer:
+    """A :class:`Scorer` for many small concurrent requests (the HTTP service): the requests
+    waiting while a batch is scored are scored together as the next batch, one query and one
+    model call for all of them, and each gets back its own rows, as if scored alone.
+
+    Nothing waits for company: a request arriving at an idle scorer is scored at once. Requests
+    that share a track id are never put in one batch (the dbt rules keep one row per id, so they
+    would reject one of them as a duplicate). A request of ``alone_from`` tracks or more pays
+    the fixed cost for enough tracks by itself: it is scored at once, in the request's own
+    thread (beside a batch, on a cursor of its own). A batch holds at most ``max_tracks``. If
+    a batch fails, its requests are scored one by one, so that one request's failure is
+    reported to it alone."""
+
+    def __init__(self, scorer: Scorer, alone_from: int = 64, max_tracks: int = 1_000) -> None:
+        self.scorer = scorer
+        self.alone_from = alone_from
+        self.max_tracks = max_tracks
+        self._queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._serve, name="score-batches", daemon=True)
+        self._worker.start()
+
+    @property
+    def champion(self) -> Champion:
+        return self.scorer.champion
+
+    def refresh(self, force: bool = False) -> bool:
+        return self.scorer.refresh(force)
+
+    def score_records(self, records: Sequence[dict[str, Any]]) -> tuple[Champion, pd.DataFrame]:
+        if len(records) >= self.alone_from:
+            return self.scorer.score_records(records)
+        request = _Request(records, {record_id(r) for r in records}, Future())
+        self._queue.put(request)
+        return request.done.result()
+
+    def _serve(self) -> None:
+        held: _Request | None = None  # taken from the queue, but left for the next batch
+        while True:
+            first = held or self._queue.get()
+            held = None
+            batch, ids, size = [first], set(first.ids), len(first.records)
+            while True:
+                try:
+                    request = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if size + len(request.records) > self.max_tracks or not ids.isdisjoint(request.ids):
+                    held = request
+                    break
+                batch.append(request)
+                ids |= request.ids
+                size += len(request.records)
+            self._score(batch)
+
+    def _score(self, batch: list[_Request]) -> None:
+        try:
+            champion, scored = self.scorer.score_records(
+                [record for request in batch for record in request.records]
+            )
+        except BaseException as exc:
+            if len(batch) == 1:
+                batch[0].done.set_exception(exc)
+            else:
+                for request in batch:
+                    self._score([request])
+            return
+        offset = 0
+        lines = scored["line"].to_numpy()
+        for request in batch:
+            n = len(request.records)
+            part = scored[(lines > offset) & (lines <= offset + n)].copy()
+            part["line"] -= offset
+            request.done.set_result((champion, part.reset_index(drop=True)))
+            offset += n

@@ -190,6 +190,26 @@ def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir:
     assert second["rejection_reason"] == "duplicate id"
 
 
+def test_concurrent_requests_each_get_the_answer_they_get_alone(
+    service: Service, small_raw_dir: Path
+) -> None:
+    """The service scores the requests that wait together (one batch): 24 clients at once, each
+    answered exactly as when it was alone, a rejected track included, and two clients sending the
+    same track both scored (never in one batch, where one would be a duplicate)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tracks = _tracks(small_raw_dir, 60).to_dict("records")
+    requests = [[t] for t in tracks[:20]] + [tracks[20:23], [tracks[0]], [tracks[0]]]
+    requests.append([{**tracks[30], "danceability": 7}])  # out of range: rejected
+    alone = [service.call("/predict", {"tracks": r}) for r in requests]
+    with ThreadPoolExecutor(len(requests)) as pool:
+        together = list(pool.map(lambda r: service.call("/predict", {"tracks": r}), requests))
+    assert together == alone
+    assert all(status == 200 for status, _ in together)
+    assert [e["status"] for e in together[-2][1]["predictions"]] == ["scored"]
+    assert together[-1][1]["predictions"][0]["rejection_reason"] == "feature out of range"
+
+
 @pytest.mark.parametrize(
     ("body", "raw", "status", "message"),
     [
