@@ -58,7 +58,9 @@ PYTEST_WORKERS ?= 2
 pytest: install install-spark  ## every pytest test (dbt builds on DuckDB and Spark, contracts, ...)
 	$(BIN)/python -m pytest $(if $(filter 1,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --no-loadscope-reorder)
 
-test: lint pytest  ## lint + all tests
+# Lint runs beside the tests (it takes seconds of one core); either failing fails `make test`.
+test: install install-spark  ## lint + all tests
+	@$(MAKE) --no-print-directory -j2 lint pytest
 
 dbt-build: install  ## plain dbt build of the whole project (it loads the raw files when needed)
 	$(BIN)/dbt build
