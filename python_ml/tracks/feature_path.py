@@ -164,9 +164,10 @@ def _as_text(value: Any) -> str | None:
 
 
 def record_id(record: dict[str, Any]) -> str:
-    """The id a record is scored under: its own, or :func:`made_up_id` when it has none."""
+    """The id a record is scored under: its own as the dbt rules read it (trimmed: " a" and
+    "a" are one track), or :func:`made_up_id` when it has none."""
     own = _as_text(record.get("id"))
-    return own if own is not None else made_up_id(record)
+    return own.strip() if own is not None else made_up_id(record)
 
 
 def made_up_id(record: dict[str, Any]) -> str:

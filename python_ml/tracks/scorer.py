@@ -247,13 +247,6 @@ class BatchingScorer:
         self._worker = threading.Thread(target=self._serve, name="score-batches", daemon=True)
         self._worker.start()
 
-    @property
-    def champion(self) -> Champion:
-        return self.scorer.champion
-
-    def refresh(self, force: bool = False) -> bool:
-        return self.scorer.refresh(force)
-
     def score_records(self, records: Sequence[dict[str, Any]]) -> tuple[Champion, pd.DataFrame]:
         if len(records) >= self.alone_from:
             return self.scorer.score_records(records)
