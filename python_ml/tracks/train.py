@@ -24,8 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -90,6 +93,23 @@ class Procedure:
     x_val: pd.DataFrame | None = None
 
 
+_CACHE_LOCK = threading.Lock()
+_RECORD_LOCK = threading.Lock()
+
+
+def _cached(cache: dict[str, Any] | None, key: str, compute: Any) -> Any:
+    """``cache[key]``, computed by ``compute()`` once even when experiments running side by
+    side ask for it at the same time (each key has its own lock)."""
+    if cache is None:
+        return compute()
+    with _CACHE_LOCK:
+        lock = cache.setdefault("_locks", {}).setdefault(key, threading.Lock())
+    with lock:
+        if key not in cache:
+            cache[key] = compute()
+    return cache[key]
+
+
 def _labels(frame: pd.DataFrame) -> np.ndarray:
     return frame["label"].to_numpy(dtype=np.int64)
 
@@ -120,25 +140,19 @@ def fit_procedure(
     """Fit -> calibrate -> tune the decision rule, on folds of ``rows`` (see the module doc).
     With a ``cache``, the folds of ``rows`` are computed once under ``key``."""
     y = _labels(rows)
-    if cache is None:
-        fit, cal, val = folds(rows, config)
-    else:
-        if f"folds:{key}" not in cache:
-            cache[f"folds:{key}"] = folds(rows, config)
-        fit, cal, val = cache[f"folds:{key}"]
+    fit, cal, val = _cached(cache, f"folds:{key}", lambda: folds(rows, config))
     x_fit, x_cal, x_val = rows.iloc[fit], rows.iloc[cal], rows.iloc[val]
     # The folds' preprocessing is the same for every experiment with these features: fitted
     # once per fold and feature list (the median imputer alone takes seconds on 500k rows).
     features = experiment.features
-    prepared_key = f"prepared:{key}:{','.join(features)}"
-    if cache is not None and prepared_key in cache:
-        prepared, xt_val = cache[prepared_key]
-    else:
+
+    def prepare_folds() -> tuple[Any, np.ndarray]:
         prepared = prepare(features, x_fit, x_cal)
         xt_val = prepared.preprocessor.transform(x_val[features]).astype(np.float32)
         xt_val.setflags(write=False)
-        if cache is not None:
-            cache[prepared_key] = (prepared, xt_val)
+        return prepared, xt_val
+
+    prepared, xt_val = _cached(cache, f"prepared:{key}:{','.join(features)}", prepare_folds)
     model = fit_model(
         experiment.model,
         features,
@@ -183,15 +197,14 @@ def _check(
         return None
     procedure = fit_procedure(experiment, fit_rows, classes, config, cache, name)
     model = procedure.model
+
     # The evaluated rows' preprocessing: shared like the folds' (same fitted preprocessor).
-    evaluated_key = f"evaluated:{name}:{','.join(experiment.features)}"
-    if cache is None or evaluated_key not in cache:
-        x_eval = model.transform(eval_rows)
-        x_eval.setflags(write=False)
-        if cache is not None:
-            cache[evaluated_key] = x_eval
-    else:
-        x_eval = cache[evaluated_key]
+    def transformed() -> np.ndarray:
+        x = model.transform(eval_rows)
+        x.setflags(write=False)
+        return x
+
+    x_eval = _cached(cache, f"evaluated:{name}:{','.join(experiment.features)}", transformed)
     return classification_metrics(
         _labels(eval_rows),
         model.predict_proba(eval_rows, x=x_eval),
@@ -225,14 +238,14 @@ def new_artist_check(
 ) -> dict[str, Any] | None:
     """New artists: a tenth of the first artists are held out with all their tracks; the
     procedure runs on the rest, figures on the held-out artists' tracks."""
-    if "new_artist_split" not in data.cache:
+
+    def split() -> tuple[np.ndarray, np.ndarray]:
         splitter = GroupShuffleSplit(
             n_splits=1, test_size=config.new_artist_fraction, random_state=config.seed
         )
-        data.cache["new_artist_split"] = next(
-            splitter.split(data.train, groups=data.train["group_id"])
-        )
-    known, new = data.cache["new_artist_split"]
+        return next(splitter.split(data.train, groups=data.train["group_id"]))
+
+    known, new = _cached(data.cache, "new_artist_split", split)
     result = _check(
         experiment,
         data.train.iloc[known],
@@ -415,7 +428,8 @@ def _run_experiment(
                     **{f"version.{k}": v for k, v in versions.items()},
                 }
             )
-            _log_dataset(data)
+            with _RECORD_LOCK:  # MLflow adds the dataset to the experiment once: one at a time
+                _log_dataset(data)
             mlflow.log_params(
                 {
                     "model": experiment.model.name,
@@ -484,7 +498,8 @@ def _run_experiment(
             )
             mlflow.set_tag("error", result.error[:5000])
             mlflow.end_run(status="FAILED")
-    record_runs(settings, [_run_row(result, started_at, data, config)])
+    with _RECORD_LOCK:  # one warehouse writer at a time among experiments fitting side by side
+        record_runs(settings, [_run_row(result, started_at, data, config)])
     return result
 
 
@@ -604,6 +619,22 @@ def select_experiments(config: TracksConfig, only: list[str] | None) -> list[Exp
     return experiments
 
 
+def training_workers(experiments: int) -> int:
+    """How many experiments fit at the same time: one per core (``MUSIC_TRAIN_WORKERS``
+    overrides; 1 fits them one after the other), at most 4 (each holds its folds in memory)."""
+    value = os.environ.get("MUSIC_TRAIN_WORKERS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(
+                f"MUSIC_TRAIN_WORKERS={value!r} is not a whole number of at least 1 (the "
+                "experiments fitted at the same time). Set it to 1, 2, ... or unset it."
+            )
+        workers = int(value)
+    else:
+        workers = min(os.cpu_count() or 1, 4)
+    return max(1, min(workers, experiments))
+
+
 def train_tracks(
     settings: Settings, config: TracksConfig, only: list[str] | None = None, force: bool = False
 ) -> list[RunResult]:
@@ -625,38 +656,46 @@ def train_tracks(
     if origin.is_generated(data.data_origin):
         log.warning("%s", origin.GENERATED_WARNING)
     setup_mlflow(settings, TRACKS_EXPERIMENT)
-    results = []
-    from python_ml.progress import each
-
-    numbered = enumerate(experiments, start=1)
-    for i, experiment in each(numbered, len(experiments), "training", unit="model"):
+    results: dict[int, RunResult] = {}
+    to_fit: list[tuple[int, Experiment, str]] = []
+    n = len(experiments)
+    for i, experiment in enumerate(experiments, start=1):
         key = reuse_key(experiment, data, config)
         found = None if force else reusable_run(settings, experiment, key)
-        if found is not None:
-            result, run = found
-            result.reused = True
-            log.info(
-                "[%d/%d] %s: reused run %s (same data, config, code and seed; finished %s); "
-                "--force fits again",
-                i,
-                len(experiments),
-                experiment.label,
-                result.run_id,
-                utc_from_ms(run.info.end_time),
-            )
-            _ensure_recorded(settings, result, run, data, config)
-            results.append(result)
+        if found is None:
+            to_fit.append((i, experiment, key))
             continue
-        log.info("[%d/%d] %s", i, len(experiments), experiment.label)
-        result = _run_experiment(experiment, data, config, settings, key)
-        results.append(result)
+        result, run = found
+        result.reused = True
+        log.info(
+            "[%d/%d] %s: reused run %s (same data, config, code and seed; finished %s); "
+            "--force fits again",
+            i,
+            n,
+            experiment.label,
+            result.run_id,
+            utc_from_ms(run.info.end_time),
+        )
+        _ensure_recorded(settings, result, run, data, config)
+        results[i] = result
+
+    workers = training_workers(len(to_fit))
+
+    def fit_one(i: int, experiment: Experiment, key: str) -> RunResult:
+        from threadpoolctl import threadpool_limits
+
+        log.info("[%d/%d] %s", i, n, experiment.label)
+        # Side by side, each fit gets its share of the cores: OpenMP's threads (the gradient
+        # boosting's) busy-wait, and twice as many as cores slow both fits down.
+        with threadpool_limits(limits=max(1, (os.cpu_count() or 1) // workers), user_api="openmp"):
+            result = _run_experiment(experiment, data, config, settings, key)
         if result.status == "FINISHED":
             val = result.metrics["validation"]
             log.info(
                 "[%d/%d] %s: validation accuracy %.3f, macro-F1 %.3f (argmax %.3f / %.3f), "
                 "ECE %.3f (%.1f s)",
                 i,
-                len(experiments),
+                n,
                 experiment.label,
                 val["accuracy"],
                 val["macro_f1"],
@@ -665,6 +704,26 @@ def train_tracks(
                 val["ece"],
                 result.seconds,
             )
+        return result
+
+    # Experiments are independent: they fit side by side, one per core (each run's figures
+    # are the same as when fitted alone: every fit has its own seeded state, and the kinds
+    # that seed a global generator fit one at a time). The slowest kinds start first.
+    from python_ml.progress import bar
+
+    order = sorted(to_fit, key=lambda item: -item[1].model.kind.simplicity)
+    with bar(len(to_fit), "training", unit="model") as progress:
+        if workers == 1:
+            for item in order:
+                results[item[0]] = fit_one(*item)
+                progress.update()
+        else:
+            with ThreadPoolExecutor(workers, "train") as pool:
+                futures = {item[0]: pool.submit(fit_one, *item) for item in order}
+                for i, future in futures.items():
+                    results[i] = future.result()
+                    progress.update()
+    results = [results[i] for i in sorted(results)]
     failed = [r for r in results if r.status != "FINISHED"]
     if failed:
         raise TrainingError(

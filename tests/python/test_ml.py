@@ -95,12 +95,21 @@ def test_network_learns_the_planted_signal_and_runs_are_recorded(settings: Setti
     assert len(champions) == 1 and champions[0][8], "the champion says which rule chose it"
 
 
-def test_same_data_and_seed_give_the_same_metrics(settings: Settings) -> None:
+def test_same_data_and_seed_give_the_same_metrics(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fitted one after the other or side by side (one experiment per core), every
+    experiment's figures are the same: validation, both checks, the importance."""
     cfg = small_config()
-    first = train.train_tracks(settings, cfg, only=["logistic_regression"])
-    second = train.train_tracks(settings, cfg, only=["logistic_regression"], force=True)
-    assert first[0].run_id != second[0].run_id  # fitted again, not reused
-    assert first[0].metrics["validation"] == second[0].metrics["validation"]
+    monkeypatch.setenv("MUSIC_TRAIN_WORKERS", "1")
+    first = train.train_tracks(settings, cfg)
+    monkeypatch.setenv("MUSIC_TRAIN_WORKERS", "2")
+    second = train.train_tracks(settings, cfg, force=True)
+    assert len(first) == len(cfg.experiments) >= 2
+    for one, other in zip(first, second, strict=True):
+        assert one.experiment.label == other.experiment.label  # the config's order
+        assert one.run_id != other.run_id  # fitted again, not reused
+        assert one.metrics == other.metrics, one.experiment.label
 
 
 def test_a_failed_training_run_leaves_the_champion_where_it_was(

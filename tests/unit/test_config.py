@@ -55,3 +55,28 @@ def test_shipped_config_is_valid() -> None:
         "keras",
     }
     assert all("artist_popularity" not in e.features for e in cfg.experiments)
+
+
+@pytest.mark.parametrize(
+    ("value", "experiments", "workers"),
+    [("1", 5, 1), ("2", 5, 2), ("8", 3, 3), (None, 1, 1)],
+)
+def test_training_workers_are_one_per_experiment_at_most(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, experiments: int, workers: int
+) -> None:
+    from python_ml.tracks.train import training_workers
+
+    if value is None:
+        monkeypatch.delenv("MUSIC_TRAIN_WORKERS", raising=False)
+    else:
+        monkeypatch.setenv("MUSIC_TRAIN_WORKERS", value)
+    assert training_workers(experiments) == workers
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_training_workers_value_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from python_ml.tracks.train import training_workers
+
+    monkeypatch.setenv("MUSIC_TRAIN_WORKERS", value)
+    with pytest.raises(config_module.ConfigError, match=f"MUSIC_TRAIN_WORKERS='{value}'"):
+        training_workers(5)

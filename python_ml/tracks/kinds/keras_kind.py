@@ -4,6 +4,7 @@ calibration fold with the best weights restored. TensorFlow is imported only to 
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ from python_ml.tracks.kinds.base import (
 )
 
 log = logging.getLogger(__name__)
+
+# Keras seeds one global generator (Python, NumPy, TensorFlow): networks fitting side by side
+# would draw from each other's, so they fit one at a time, each from its seed.
+_FIT_LOCK = threading.Lock()
 
 
 class KerasParams(Params):
@@ -74,6 +79,10 @@ class Keras(ModelKind):
     estimator_file = "estimator.keras"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
+        with _FIT_LOCK:
+            return self._fit(params, xt, yt, xv, yv, n_classes, seed)
+
+    def _fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
         import keras  # slow import: only when a network is trained
 
         keras.utils.set_random_seed(seed)
