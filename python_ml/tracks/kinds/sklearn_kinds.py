@@ -6,9 +6,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import field_validator
-from sklearn.dummy import DummyClassifier
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 
 from python_ml.tracks.kinds.base import (
     ClassWeight,
@@ -41,6 +38,9 @@ class Majority(ModelKind):
     params = MajorityParams
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
+        from sklearn.dummy import DummyClassifier  # the estimators: imported to fit (scoring
+        # unpickles the one it needs), so `predict` and the service start faster
+
         return DummyClassifier(strategy="prior").fit(xt, yt), {}
 
 
@@ -57,6 +57,8 @@ class LogisticRegressionKind(ModelKind):
     explanation = "exact: coefficient x standardised value, of the class's logit"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
+        from sklearn.linear_model import LogisticRegression
+
         estimator = LogisticRegression(
             C=params.C,
             max_iter=params.max_iter,
@@ -102,6 +104,8 @@ class HistGradientBoosting(ModelKind):
     explanation = "exact: TreeSHAP of the trees' raw score"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
         estimator = HistGradientBoostingClassifier(
             max_iter=params.max_iter,
             learning_rate=params.learning_rate,
