@@ -25,10 +25,10 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -414,6 +414,7 @@ def _run_experiment(
     versions = library_versions()
     with mlflow.start_run(run_name=experiment.label) as run:
         run_id = run.info.run_id
+        _IN_FLIGHT[run_id] = experiment.label
         result = RunResult(experiment, run_id, "RUNNING")
         try:
             mlflow.set_tags(
@@ -498,6 +499,7 @@ def _run_experiment(
             )
             mlflow.set_tag("error", result.error[:5000])
             mlflow.end_run(status="FAILED")
+    _IN_FLIGHT.pop(run_id, None)
     with _RECORD_LOCK:  # one warehouse writer at a time among experiments fitting side by side
         record_runs(settings, [_run_row(result, started_at, data, config)])
     return result
@@ -619,6 +621,68 @@ def select_experiments(config: TracksConfig, only: list[str] | None) -> list[Exp
     return experiments
 
 
+_IN_FLIGHT: dict[str, str] = {}  # the MLflow runs being fitted now: run id -> experiment
+
+
+def _fit_side_by_side(
+    items: list[tuple[int, Experiment, str]], workers: int, fit_one: Any
+) -> dict[int, RunResult]:
+    """``fit_one(*item)`` for every item, ``workers`` at a time, in this order. On Ctrl-C
+    (or SIGTERM) nothing new starts and the call returns at once: the fits under way are
+    left to the process's exit (the workers are daemon threads) and their MLflow runs are
+    marked KILLED; finished runs stay recorded, and the next `train` reuses them."""
+    from python_ml.progress import bar
+
+    todo: queue.SimpleQueue[tuple[int, Experiment, str]] = queue.SimpleQueue()
+    for item in items:
+        todo.put(item)
+    done: dict[int, RunResult | BaseException] = {}
+    stop = threading.Event()
+
+    with bar(len(items), "training", unit="model") as progress:
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    item = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done[item[0]] = fit_one(*item)
+                except BaseException as exc:  # raised in the caller's thread, below
+                    done[item[0]] = exc
+                progress.update()
+
+        threads = [
+            threading.Thread(target=work, name=f"train-{k}", daemon=True) for k in range(workers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)  # a short wait: Ctrl-C is seen at once
+        except BaseException:
+            stop.set()
+            _kill_in_flight()
+            raise
+    for outcome in done.values():
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return done  # type: ignore[return-value]
+
+
+def _kill_in_flight() -> None:
+    """Mark the runs still fitting as KILLED (as MLflow marks an interrupted run)."""
+    import mlflow
+
+    for run_id in list(_IN_FLIGHT):
+        try:
+            mlflow.MlflowClient().set_terminated(run_id, "KILLED")
+        except Exception:  # the store unreachable: the run stays RUNNING, never reused
+            log.debug("could not mark run %s as KILLED", run_id)
+
+
 def training_workers(experiments: int) -> int:
     """How many experiments fit at the same time: one per core (``MUSIC_TRAIN_WORKERS``
     overrides; 1 fits them one after the other), at most 4 (each holds its folds in memory)."""
@@ -709,20 +773,8 @@ def train_tracks(
     # Experiments are independent: they fit side by side, one per core (each run's figures
     # are the same as when fitted alone: every fit has its own seeded state, and the kinds
     # that seed a global generator fit one at a time). The slowest kinds start first.
-    from python_ml.progress import bar
-
     order = sorted(to_fit, key=lambda item: -item[1].model.kind.simplicity)
-    with bar(len(to_fit), "training", unit="model") as progress:
-        if workers == 1:
-            for item in order:
-                results[item[0]] = fit_one(*item)
-                progress.update()
-        else:
-            with ThreadPoolExecutor(workers, "train") as pool:
-                futures = {item[0]: pool.submit(fit_one, *item) for item in order}
-                for i, future in futures.items():
-                    results[i] = future.result()
-                    progress.update()
+    results.update(_fit_side_by_side(order, workers, fit_one))
     results = [results[i] for i in sorted(results)]
     failed = [r for r in results if r.status != "FINISHED"]
     if failed:

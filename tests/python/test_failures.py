@@ -285,6 +285,66 @@ def test_a_killed_build_leaves_no_dbt_running(small_raw_dir: Path, tmp_path: Pat
     assert not any(_alive(p) for p in dbt), "dbt outlived the killed build"
 
 
+def test_ctrl_c_during_training_stops_at_once_and_marks_the_runs_under_way_killed(
+    env: Path,
+) -> None:
+    """SIGTERM (what the CLI treats as Ctrl-C) while experiments fit side by side: the command
+    exits 130 saying "interrupted" without waiting for the fits under way, their MLflow runs
+    are KILLED (never RUNNING, never reused), and ml.model_runs holds finished runs only."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import mlflow
+    from conftest import PROJECT_ROOT
+
+    config = dict(BASE_CONFIG)
+    config["experiments"] = [
+        {"model": "neural_network", "feature_set": "full"},
+        {"model": "hist_gradient_boosting", "feature_set": "full"},
+        {"model": "majority", "feature_set": "full"},
+    ]
+    path = env / "three.yml"
+    path.write_text(yaml.safe_dump(config))
+    first = subprocess.Popen(
+        [sys.executable, "-m", "python_ml", "train", "--config", str(path)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "MUSIC_TRAIN_WORKERS": "2"},
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert first.stderr is not None
+    for line in first.stderr:
+        if "[1/3] neural_network/full" in line:  # the network starts: the longest fit
+            break
+    mlflow.set_tracking_uri(f"sqlite:///{env / 'mlflow' / 'mlflow.db'}")
+
+    def network_runs() -> int:
+        try:
+            runs = mlflow.search_runs(search_all_experiments=True)
+        except Exception:  # the store is being created
+            return 0
+        return int((runs.get("tags.mlflow.runName", []) == "neural_network/full").sum())
+
+    while first.poll() is None and not network_runs():  # its MLflow run is open
+        time.sleep(0.1)
+    first.send_signal(signal.SIGTERM)
+    rest = first.stderr.read()
+    assert first.wait() == 130
+    assert "interrupted" in rest
+
+    runs = mlflow.search_runs(search_all_experiments=True)
+    statuses = dict(zip(runs["tags.mlflow.runName"], runs["status"], strict=True))
+    assert statuses["neural_network/full"] == "KILLED"
+    assert "RUNNING" not in statuses.values()
+    with duckdb.connect(str(env / "warehouse.duckdb"), read_only=True) as con:
+        recorded = con.execute("select status, count(*) from ml.model_runs group by 1").fetchall()
+    assert all(status == "FINISHED" for status, _ in recorded)
+
+
 def test_a_training_killed_part_way_resumes_with_the_finished_experiments(
     env: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
