@@ -327,7 +327,9 @@ def test_ctrl_c_during_training_stops_at_once_and_marks_the_runs_under_way_kille
             runs = mlflow.search_runs(search_all_experiments=True)
         except Exception:  # the store is being created
             return 0
-        return int((runs.get("tags.mlflow.runName", []) == "neural_network/full").sum())
+        if runs.empty or "tags.mlflow.runName" not in runs:  # none yet, or none named yet
+            return 0
+        return int((runs["tags.mlflow.runName"] == "neural_network/full").sum())
 
     while first.poll() is None and not network_runs():  # its MLflow run is open
         time.sleep(0.1)
