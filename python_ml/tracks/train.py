@@ -414,7 +414,11 @@ def _run_experiment(
     versions = library_versions()
     with mlflow.start_run(run_name=experiment.label) as run:
         run_id = run.info.run_id
-        _IN_FLIGHT[run_id] = experiment.label
+        with _IN_FLIGHT_LOCK:
+            if _STOPPED.is_set():  # interrupted while this run was being opened
+                mlflow.end_run(status="KILLED")
+                return RunResult(experiment, run_id, "KILLED", error="interrupted")
+            _IN_FLIGHT[run_id] = experiment.label
         result = RunResult(experiment, run_id, "RUNNING")
         try:
             mlflow.set_tags(
@@ -499,7 +503,10 @@ def _run_experiment(
             )
             mlflow.set_tag("error", result.error[:5000])
             mlflow.end_run(status="FAILED")
-    _IN_FLIGHT.pop(run_id, None)
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.pop(run_id, None)
+        if _STOPPED.is_set():  # interrupted: the run is KILLED, not recorded
+            return result
     with _RECORD_LOCK:  # one warehouse writer at a time among experiments fitting side by side
         record_runs(settings, [_run_row(result, started_at, data, config)])
     return result
@@ -622,6 +629,8 @@ def select_experiments(config: TracksConfig, only: list[str] | None) -> list[Exp
 
 
 _IN_FLIGHT: dict[str, str] = {}  # the MLflow runs being fitted now: run id -> experiment
+_IN_FLIGHT_LOCK = threading.Lock()
+_STOPPED = threading.Event()  # set on Ctrl-C: a run opened after it is ended KILLED at once
 
 
 def _fit_side_by_side(
@@ -633,6 +642,7 @@ def _fit_side_by_side(
     marked KILLED; finished runs stay recorded, and the next `train` reuses them."""
     from python_ml.progress import bar
 
+    _STOPPED.clear()
     todo: queue.SimpleQueue[tuple[int, Experiment, str]] = queue.SimpleQueue()
     for item in items:
         todo.put(item)
@@ -666,9 +676,12 @@ def _fit_side_by_side(
             stop.set()
             _kill_in_flight()
             raise
-    for outcome in done.values():
-        if isinstance(outcome, BaseException):
-            raise outcome
+    for i in sorted(done):  # the first failure in the config's order
+        if isinstance(done[i], BaseException):
+            raise done[i]
+    missing = sorted({item[0] for item in items} - set(done))
+    if missing:
+        raise TrainingError(f"experiments {missing} of the config were not fitted (a worker died)")
     return done  # type: ignore[return-value]
 
 
@@ -676,11 +689,23 @@ def _kill_in_flight() -> None:
     """Mark the runs still fitting as KILLED (as MLflow marks an interrupted run)."""
     import mlflow
 
-    for run_id in list(_IN_FLIGHT):
+    with _IN_FLIGHT_LOCK:
+        _STOPPED.set()
+        runs = list(_IN_FLIGHT)
+        _IN_FLIGHT.clear()
+    for run_id in runs:
         try:
             mlflow.MlflowClient().set_terminated(run_id, "KILLED")
         except Exception:  # the store unreachable: the run stays RUNNING, never reused
             log.debug("could not mark run %s as KILLED", run_id)
+
+
+def _cores() -> int:
+    """The cores this process may use (its CPU affinity, e.g. a container's share)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # no affinity on this platform (macOS)
+        return os.cpu_count() or 1
 
 
 def training_workers(experiments: int) -> int:
@@ -688,14 +713,14 @@ def training_workers(experiments: int) -> int:
     overrides; 1 fits them one after the other), at most 4 (each holds its folds in memory)."""
     value = os.environ.get("MUSIC_TRAIN_WORKERS", "").strip()
     if value:
-        if not value.isdigit() or int(value) < 1:
+        if not value.isdecimal() or not value.isascii() or int(value) < 1:
             raise ConfigError(
                 f"MUSIC_TRAIN_WORKERS={value!r} is not a whole number of at least 1 (the "
                 "experiments fitted at the same time). Set it to 1, 2, ... or unset it."
             )
         workers = int(value)
     else:
-        workers = min(os.cpu_count() or 1, 4)
+        workers = min(_cores(), 4)
     return max(1, min(workers, experiments))
 
 
@@ -751,7 +776,7 @@ def train_tracks(
         log.info("[%d/%d] %s", i, n, experiment.label)
         # Side by side, each fit gets its share of the cores: OpenMP's threads (the gradient
         # boosting's) busy-wait, and twice as many as cores slow both fits down.
-        with threadpool_limits(limits=max(1, (os.cpu_count() or 1) // workers), user_api="openmp"):
+        with threadpool_limits(limits=max(1, _cores() // workers), user_api="openmp"):
             result = _run_experiment(experiment, data, config, settings, key)
         if result.status == "FINISHED":
             val = result.metrics["validation"]

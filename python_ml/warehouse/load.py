@@ -491,9 +491,8 @@ def stale_reasons(
     exactly the files in ``raw_dir`` now). ``logged`` are the ``raw.load_log`` rows
     (dataset, table, path, bytes, loaded at), ``tables`` the tables that exist
     (``raw.<dataset>__<table>``): DuckDB's warehouse and Spark's catalogue answer the same way.
-    A file is unchanged when the log records its size and its place in the raw layout
-    (``<dataset>/<file>``, wherever the folder is: a moved or copied data folder is the same
-    data) and it was not modified after it was loaded."""
+    A file is unchanged when the log records its path and size and it was not modified after
+    it was loaded."""
     entries = {(dataset, table): (path, size, at) for dataset, table, path, size, at in logged}
     reasons: list[tuple[RawFile, str]] = []
     for raw in files:
@@ -519,8 +518,7 @@ def stale_reasons(
         else:
             stat = path.stat()
             modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
-            moved = Path(entry[0]).parts[-2:] != path.parts[-2:]
-            if moved or entry[1] != stat.st_size or modified > entry[2]:
+            if entry[0] != str(path) or entry[1] != stat.st_size or modified > entry[2]:
                 when = f"{entry[2]:%Y-%m-%d %H:%M}"
                 reasons.append((raw, f"{path} changed since it was loaded at {when}"))
     return reasons

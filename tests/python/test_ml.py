@@ -99,8 +99,14 @@ def test_same_data_and_seed_give_the_same_metrics(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Fitted one after the other or side by side (one experiment per core), every
-    experiment's figures are the same: validation, both checks, the importance."""
+    experiment's figures are the same: validation, both checks, the importance (gradient
+    boosting included, whose fit uses OpenMP threads: one per fit side by side, two alone)."""
     cfg = small_config()
+    cfg.experiments.append(
+        config_module.Experiment(
+            cfg.models["hist_gradient_boosting"], "full", cfg.feature_sets["full"]
+        )
+    )
     monkeypatch.setenv("MUSIC_TRAIN_WORKERS", "1")
     first = train.train_tracks(settings, cfg)
     monkeypatch.setenv("MUSIC_TRAIN_WORKERS", "2")

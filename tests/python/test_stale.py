@@ -119,12 +119,9 @@ def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pro
     job = tmp_path_factory.mktemp("job_copy") / "job"
     shutil.copytree(main_job_dir.parent / f"{main_job_dir.name}_as_run", job)
     copy = Project(root, job)
-    # A copied project and data folder hold the same code and data: nothing is recomputed
-    # but the docs site, which lives in the project's target folder, new in the copy.
-    ran = copy.run()
-    assert (ran["assets"], ran["steps"], ran["fitted"]) == ({"dbt_docs"}, {"dbt_docs"}, set()), ran[
-        "log"
-    ][-3000:]
+    # The raw files are at a new path, which the loader counts as new files: one run settles
+    # that, and reuses every experiment (same data, config, code and seed).
+    assert copy.run()["fitted"] == set()
     assert copy.unsynced() == set()  # what the UI shows after a run: nothing to materialize
     return copy
 
