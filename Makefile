@@ -5,7 +5,6 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SPARK_STAMP := $(VENV)/.spark-stamp
-, := ,
 
 # Absolute paths, so dbt and python_ml agree whatever the working directory.
 export MUSIC_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
@@ -25,29 +24,23 @@ help:  ## list every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "make %-13s %s\n", $$1, $$2}'
 
-# The virtualenv with the project installed (the argument: pip extras), and the activate script's
-# additions: plain `dbt` from the project root finds profiles/; Spark's Python workers (dbt
-# --target spark loads the raw files with them) use this venv.
-define install_project
+$(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(1)]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Plain `dbt` from the project root finds profiles/ once the venv is activated.
 	@grep -q DBT_PROFILES_DIR $(BIN)/activate || \
 		echo 'export DBT_PROFILES_DIR="$(CURDIR)/profiles"' >> $(BIN)/activate
+	@# Spark's Python workers (dbt --target spark loads the raw files with them) use this venv.
 	@grep -q PYSPARK_PYTHON $(BIN)/activate || \
 		echo 'export PYSPARK_PYTHON="$(BIN)/python"' >> $(BIN)/activate
-endef
-
-$(STAMP): pyproject.toml
-	$(call install_project,dev)
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project (once per pyproject.toml change)
 
-# One pip run for both (not `install` first): what make test needs, installed in one go.
-$(SPARK_STAMP): pyproject.toml
-	$(call install_project,dev$(,)spark)
-	@touch $(STAMP) $(SPARK_STAMP)
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
 
 install-spark: $(SPARK_STAMP)  ## add the optional Spark engine (pyspark, dbt-spark; needs Java 17+)
 
@@ -62,11 +55,11 @@ lint: install  ## ruff (lint, format) and sqlfluff
 # Two processes, a module (or the group of modules sharing the main job's folder) each at a time,
 # longest first (tests/python/conftest.py); `PYTEST_WORKERS=1` runs them in one process.
 PYTEST_WORKERS ?= 2
-pytest: install-spark  ## every pytest test (dbt builds on DuckDB and Spark, contracts, ...)
+pytest: install install-spark  ## every pytest test (dbt builds on DuckDB and Spark, contracts, ...)
 	$(BIN)/python -m pytest $(if $(filter 1,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --no-loadscope-reorder)
 
 # Lint runs beside the tests (it takes seconds of one core); either failing fails `make test`.
-test: install-spark  ## lint + all tests
+test: install install-spark  ## lint + all tests
 	@$(MAKE) --no-print-directory -j2 lint pytest
 
 dbt-build: install  ## plain dbt build of the whole project (it loads the raw files when needed)
