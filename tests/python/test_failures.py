@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -285,36 +286,48 @@ def test_a_killed_build_leaves_no_dbt_running(small_raw_dir: Path, tmp_path: Pat
     assert not any(_alive(p) for p in dbt), "dbt outlived the killed build"
 
 
+def _train_in_background(env: Path, experiments: list[dict], **extra_env: str) -> tuple[Any, Path]:
+    """`python -m python_ml train` with a config of these experiments (written to three.yml),
+    as a process whose stderr the test reads line by line."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import PROJECT_ROOT
+
+    config = dict(BASE_CONFIG)
+    config["experiments"] = experiments
+    path = env / "three.yml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.Popen(
+        [sys.executable, "-m", "python_ml", "train", "--config", str(path)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **extra_env},
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    ), path
+
+
 def test_ctrl_c_during_training_stops_at_once_and_marks_the_runs_under_way_killed(
     env: Path,
 ) -> None:
     """SIGTERM (what the CLI treats as Ctrl-C) while experiments fit side by side: the command
     exits 130 saying "interrupted" without waiting for the fits under way, their MLflow runs
     are KILLED (never RUNNING, never reused), and ml.model_runs holds finished runs only."""
-    import os
     import signal
-    import subprocess
-    import sys
     import time
 
     import mlflow
-    from conftest import PROJECT_ROOT
 
-    config = dict(BASE_CONFIG)
-    config["experiments"] = [
-        {"model": "neural_network", "feature_set": "full"},
-        {"model": "hist_gradient_boosting", "feature_set": "full"},
-        {"model": "majority", "feature_set": "full"},
-    ]
-    path = env / "three.yml"
-    path.write_text(yaml.safe_dump(config))
-    first = subprocess.Popen(
-        [sys.executable, "-m", "python_ml", "train", "--config", str(path)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "MUSIC_TRAIN_WORKERS": "2"},
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
+    first, _ = _train_in_background(
+        env,
+        [
+            {"model": "neural_network", "feature_set": "full"},
+            {"model": "hist_gradient_boosting", "feature_set": "full"},
+            {"model": "majority", "feature_set": "full"},
+        ],
+        MUSIC_TRAIN_WORKERS="2",
     )
     assert first.stderr is not None
     for line in first.stderr:
@@ -356,26 +369,14 @@ def test_a_training_killed_part_way_resumes_with_the_finished_experiments(
     import os
     import re
     import signal
-    import subprocess
-    import sys
 
-    from conftest import PROJECT_ROOT
-
-    config = dict(BASE_CONFIG)
-    config["experiments"] = [
-        {"model": "majority", "feature_set": "full"},
-        {"model": "hist_gradient_boosting", "feature_set": "full"},
-        {"model": "logistic_regression", "feature_set": "audio"},
-    ]
-    path = env / "three.yml"
-    path.write_text(yaml.safe_dump(config))
-    first = subprocess.Popen(
-        [sys.executable, "-m", "python_ml", "train", "--config", str(path)],
-        cwd=PROJECT_ROOT,
-        env=dict(os.environ),
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
+    first, path = _train_in_background(
+        env,
+        [
+            {"model": "majority", "feature_set": "full"},
+            {"model": "hist_gradient_boosting", "feature_set": "full"},
+            {"model": "logistic_regression", "feature_set": "audio"},
+        ],
     )
     for line in first.stderr:
         # An experiment's result line is logged once its run is recorded.
