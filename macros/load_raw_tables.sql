@@ -35,7 +35,7 @@
         {%- set present = run_query('show tables in raw').columns['tableName'].values() | map('lower') | list %}
         {%- set logged = [] %}
         {%- for row in run_query(
-            'select dataset, table_name, file_path, file_bytes, unix_micros(loaded_at) from raw.load_log'
+            'select dataset, table_name, file_path, file_bytes, unix_micros(loaded_at), file_sha256 from raw.load_log'
         ).rows %}
             {%- do logged.append(row.values() | list) %}
         {%- endfor %}
@@ -112,13 +112,15 @@
 
 {#- raw.load_rejects and raw.load_log on Spark, with the loader source's columns: one partition
     per raw file, so that one file's rows are replaced without touching the others' (Spark
-    puts the partition columns last). Tables from before the partitions are dropped: every file
-    then counts as never loaded, and loads again. -#}
+    puts the partition columns last). Tables from before the partitions, or from before a
+    column the source now declares (file_sha256), are dropped: every file then counts as never
+    loaded, and loads again. -#}
 {% macro create_load_log_tables() %}
     {%- for table in ['load_rejects', 'load_log'] %}
         {%- if adapter.get_relation(database=none, schema='raw', identifier=table) is not none %}
             {%- set described = run_query('describe table raw.' ~ table).columns[0].values() | list %}
-            {%- if '# Partition Information' not in described %}
+            {%- set missing = loader_columns(table) | map(attribute='name') | reject('in', described) | list %}
+            {%- if '# Partition Information' not in described or missing %}
                 {% do run_query('drop table raw.' ~ table) %}
             {%- endif %}
         {%- endif %}

@@ -3,7 +3,7 @@
 warehouse, with the same checks and quarantine as ``python -m python_ml load``.
 
 Nothing is read again when the raw tables already hold the files in ``$MUSIC_RAW_DIR``
-(``raw.load_log`` records each file's path, size and load time), so ``python -m python_ml
+(``raw.load_log`` records each file's path, size, load time and SHA-256), so ``python -m python_ml
 build``, which loads first, and every later dbt command cost one look at ``raw.load_log``.
 Without raw files dbt stops with one line naming the folder and ``python -m python_ml extract``.
 The plugin is off where the profile's ``autoload`` is false (``MUSIC_AUTOLOAD_RAW=false``:

@@ -20,12 +20,17 @@ File lines: DuckDB numbers a row by the lines before it, but counts a record wit
 line break as one line. A pass of Python's CSV reader maps DuckDB's numbers to the file's
 physical lines (blank lines counted as the file counts them), so every reported line is the
 one an editor shows.
+
+A file is loaded again only when it changed (``stale_files``): the log keeps each file's path,
+size, load time and SHA-256, so a raw folder copied or moved elsewhere is recognised by its
+content and not read again.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import logging
 import sys
@@ -300,6 +305,8 @@ def _load_one(
     and the lines it took in are read again, so every line of the file is kept or rejected
     under its own number."""
     raw = item.raw
+    # Taken before the file is read: a file that changes while it loads does not match them.
+    size, sha256 = item.path.stat().st_size, file_sha256(item.path)
     queue = [_Segment(item.path, item.encoding, 0)]
     stages: list[tuple[str, list[int | None]]] = []
     rejected: list[tuple] = []
@@ -382,24 +389,50 @@ def _load_one(
         [raw.dataset, raw.table],
     )
     con.execute(
-        f"insert into {catalog.LOAD_LOG} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {catalog.LOAD_LOG} ({', '.join(LOAD_LOG_COLUMNS)}) "
+        f"values ({', '.join('?' for _ in LOAD_LOG_COLUMNS)})",
         [
             raw.dataset,
             raw.table,
             str(item.path),
             item.encoding,
-            item.path.stat().st_size,
+            size,
             result.rows_read,
             result.rows_kept,
             result.rows_rejected,
             loaded_at,
+            sha256,
         ],
     )
     return result
 
 
+# raw.load_log's columns, in the order the table has them (file_sha256 came last: a warehouse
+# from before it gains the column, see create_log_tables).
+LOAD_LOG_COLUMNS = (
+    "dataset",
+    "table_name",
+    "file_path",
+    "encoding",
+    "file_bytes",
+    "rows_read",
+    "rows_kept",
+    "rows_rejected",
+    "loaded_at",
+    "file_sha256",
+)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read a megabyte at a time."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """raw.load_rejects and raw.load_log (Spark's copies take their columns from here too)."""
+    """raw.load_rejects and raw.load_log (Spark's copies take their columns from here too). A
+    warehouse made before raw.load_log recorded each file's SHA-256 gains the column (empty in
+    its rows: those files are compared by path, size and time until they load again)."""
     con.execute("create schema if not exists raw")
     con.execute(
         f"""
@@ -416,10 +449,11 @@ def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
             dataset varchar not null, table_name varchar not null, file_path varchar not null,
             encoding varchar not null, file_bytes bigint not null, rows_read bigint not null,
             rows_kept bigint not null, rows_rejected bigint not null,
-            loaded_at timestamp not null
+            loaded_at timestamp not null, file_sha256 varchar
         )
         """
     )
+    con.execute(f"alter table {catalog.LOAD_LOG} add column if not exists file_sha256 varchar")
 
 
 def load_into(
@@ -474,7 +508,8 @@ def stale_files(
     why (:func:`stale_reasons`)."""
     try:
         logged = con.execute(
-            f"select dataset, table_name, file_path, file_bytes, loaded_at from {catalog.LOAD_LOG}"
+            "select dataset, table_name, file_path, file_bytes, loaded_at, file_sha256 "
+            f"from {catalog.LOAD_LOG}"
         ).fetchall()
     except duckdb.Error:
         return [(raw, "nothing was loaded yet") for raw in files]
@@ -484,16 +519,19 @@ def stale_files(
 def stale_reasons(
     raw_dir: Path,
     files: list[RawFile],
-    logged: list[tuple[str, str, str, int, datetime]],
+    logged: list[tuple[str, str, str, int, datetime, str | None]],
     tables: set[str],
 ) -> list[tuple[RawFile, str]]:
     """The raw files whose tables need loading again, each with why (empty: the tables hold
     exactly the files in ``raw_dir`` now). ``logged`` are the ``raw.load_log`` rows
-    (dataset, table, path, bytes, loaded at), ``tables`` the tables that exist
+    (dataset, table, path, bytes, loaded at, SHA-256 or None), ``tables`` the tables that exist
     (``raw.<dataset>__<table>``): DuckDB's warehouse and Spark's catalogue answer the same way.
-    A file is unchanged when the log records its path and size and it was not modified after
-    it was loaded."""
-    entries = {(dataset, table): (path, size, at) for dataset, table, path, size, at in logged}
+
+    A file is unchanged when it has the logged size and either is the logged path, not
+    modified after it was loaded, or has the logged content (SHA-256): a copied or moved raw
+    folder, or a file touched without a change, is not loaded again. The file is only read to
+    hash it when its path or time differ."""
+    entries = {(row[0], row[1]): row[2:] for row in logged}
     reasons: list[tuple[RawFile, str]] = []
     for raw in files:
         try:
@@ -516,11 +554,25 @@ def stale_reasons(
         elif raw.raw_table not in tables:
             reasons.append((raw, f"{raw.raw_table} does not exist"))
         else:
+            logged_path, logged_size, loaded_at, logged_sha = (*entry, None)[:4]
             stat = path.stat()
             modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
-            if entry[0] != str(path) or entry[1] != stat.st_size or modified > entry[2]:
-                when = f"{entry[2]:%Y-%m-%d %H:%M}"
+            when = f"{loaded_at:%Y-%m-%d %H:%M}"
+            if logged_size == stat.st_size and logged_path == str(path) and modified <= loaded_at:
+                continue
+            if logged_size == stat.st_size and logged_sha and file_sha256(path) == logged_sha:
+                if logged_path != str(path):
+                    log.info(
+                        "%s has the content loaded from %s at %s UTC: not loaded again",
+                        path,
+                        logged_path,
+                        when,
+                    )
+                continue
+            if logged_path == str(path):
                 reasons.append((raw, f"{path} changed since it was loaded at {when}"))
+            else:
+                reasons.append((raw, f"{path} is not the file loaded from {logged_path} at {when}"))
     return reasons
 
 

@@ -134,8 +134,8 @@ def stale(options: dict[str, str]) -> Iterator[tuple]:
             yield raw.dataset, raw.table, raw.raw_table, "every raw file is loaded again"
         return
     logged = [
-        (d, t, path, int(size), _from_micros(int(at)))
-        for d, t, path, size, at in json.loads(options.get("logged") or "[]")
+        (d, t, path, int(size), _from_micros(int(at)), sha)
+        for d, t, path, size, at, sha in json.loads(options.get("logged") or "[]")
     ]
     tables = {name.lower() for name in json.loads(options.get("tables") or "[]")}
     for raw, reason in stale_reasons(load_settings().raw_dir, RAW_FILES, logged, tables):
@@ -161,7 +161,7 @@ def loaded(options: dict[str, str], part: str) -> Iterator[Any]:
 
     from python_ml.settings import load_settings
     from python_ml.warehouse import catalog
-    from python_ml.warehouse.load import LoadError, load_into
+    from python_ml.warehouse.load import LOAD_LOG_COLUMNS, LoadError, load_into
 
     raw = _raw_file(options)
     loaded_at = datetime.fromisoformat(options["loaded_at"])
@@ -170,7 +170,7 @@ def loaded(options: dict[str, str], part: str) -> Iterator[Any]:
             load_into(con, load_settings(), [raw], loaded_at=loaded_at)
         except LoadError as exc:
             if part == "log":
-                yield (raw.dataset, raw.table, *([None] * 7), str(exc))
+                yield (raw.dataset, raw.table, *([None] * (len(LOAD_LOG_COLUMNS) - 2)), str(exc))
                 return
             raise
         if part == "log":

@@ -82,9 +82,12 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     missing = python_ml({**env, "MUSIC_RAW_DIR": str(broken)}, "load", "--engine", "spark")
     score = python_ml(env, "score", "--engine", "spark")
     assert score.returncode == 0, score.stderr[-4000:]
-    # The prediction marts by plain dbt, after artists.csv was touched (the same bytes, modified
-    # after the build loaded it): its on-run-start loads that file again, and only that one.
-    (folder / "raw" / "spotify_600k" / "artists.csv").touch()
+    # The prediction marts by plain dbt, after tracks.csv was touched (the same bytes, modified
+    # after the build loaded them) and one line of artists.csv was written with every field
+    # quoted (the same values, other bytes): its on-run-start loads artists.csv again, and only
+    # that file (the comparisons below read DuckDB's loader on the files as they are then).
+    (folder / "raw" / "spotify_600k" / "tracks.csv").touch()
+    requote_first_row(folder / "raw" / "spotify_600k" / "artists.csv")
     marts = plain_dbt(env, "build", "--target", "spark", "--select", "tag:ml_outputs", "staging.ml")
     assert marts.returncode == 0, marts.stderr[-4000:] + marts.stdout[-4000:]
     return {
@@ -95,6 +98,21 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "score": score,
         "marts": marts,
     }
+
+
+def requote_first_row(path: Path) -> None:
+    """The file's first data row written with every field quoted: the same values, other
+    bytes."""
+    import csv
+    import io
+
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    (row,) = csv.reader([lines[1]])
+    quoted = io.StringIO()
+    csv.writer(quoted, quoting=csv.QUOTE_ALL, lineterminator="\n").writerow(row)
+    assert quoted.getvalue() != lines[1]
+    lines[1] = quoted.getvalue()
+    path.write_text("".join(lines), encoding="utf-8")
 
 
 def spark_rows(env: dict[str, str], queries: dict[str, str]) -> dict[str, list[tuple]]:
@@ -135,7 +153,7 @@ RAW_QUERIES = {
         "select 'songs', count(*) from raw.spotify_2023__songs"
     ),
     "load_log": (
-        "select dataset, table_name, encoding, file_bytes, rows_read, rows_kept, "
+        "select dataset, table_name, encoding, file_bytes, file_sha256, rows_read, rows_kept, "
         "rows_rejected from raw.load_log order by dataset, table_name"
     ),
     "load_rejects": (
@@ -238,10 +256,11 @@ def test_a_missing_raw_file_stops_the_spark_load_and_keeps_the_tables(
     assert spark and sorted(spark) == sorted(duck)
 
 
-def test_dbt_on_spark_loads_again_only_the_raw_file_that_changed(spark_job: dict) -> None:
+def test_dbt_on_spark_loads_again_only_the_raw_file_whose_bytes_changed(spark_job: dict) -> None:
     built, marts = spark_job["build"].stdout, spark_job["marts"].stdout
     for table in ("spotify_600k__tracks", "spotify_600k__artists", "spotify_2023__songs"):
         assert f"python_ml: loading raw.{table} into Spark" in built
+    # artists.csv changed; tracks.csv was only touched (the same SHA-256): not loaded again.
     assert "python_ml: loading raw.spotify_600k__artists into Spark" in marts
     assert "artists.csv changed since it was loaded" in marts
     assert marts.count("python_ml: loading raw.") == 1 and marts.count("python_ml: loaded") == 1

@@ -1,6 +1,6 @@
-"""Which raw files the loader loads again (``stale_reasons``): a file is unchanged when the
-log has its path and size and it was not modified after loading; DuckDB's warehouse and
-Spark's catalogue pass the same log rows and tables."""
+"""Which raw files the loader loads again (``stale_reasons``): a file is unchanged when it has
+the logged size and either the logged path and no later change, or the logged content
+(SHA-256); DuckDB's warehouse and Spark's catalogue pass the same log rows and tables."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from python_ml.raw.schemas import SONGS_2023, TRACKS
-from python_ml.warehouse.load import stale_reasons
+from python_ml.warehouse.load import file_sha256, stale_reasons
 
 
 def _folder(root: Path) -> Path:
@@ -19,8 +19,9 @@ def _folder(root: Path) -> Path:
     return root
 
 
-def _logged(path: Path, loaded_at: datetime) -> list[tuple]:
-    return [("spotify_600k", "tracks", str(path), path.stat().st_size, loaded_at)]
+def _logged(path: Path, loaded_at: datetime, sha: bool = True) -> list[tuple]:
+    digest = file_sha256(path) if sha else None
+    return [("spotify_600k", "tracks", str(path), path.stat().st_size, loaded_at, digest)]
 
 
 def _utc_now() -> datetime:
@@ -37,14 +38,39 @@ def test_a_file_as_it_was_loaded_is_up_to_date(tmp_path: Path) -> None:
     assert stale_reasons(raw, [TRACKS], logged, TABLES) == []
 
 
-def test_the_same_bytes_at_another_path_load_again(tmp_path: Path) -> None:
-    """A copy at a new path cannot be told from other files of the same size: loaded again."""
+def test_the_same_bytes_at_another_path_or_touched_are_up_to_date(tmp_path: Path) -> None:
+    """A copied or moved raw folder is recognised by its content, and so is a file whose time
+    changed without its bytes: nothing is loaded again."""
+    raw = _folder(tmp_path / "raw")
+    path = raw / "spotify_600k" / "tracks.csv"
+    logged = _logged(path, _utc_now() - timedelta(days=2))
+    moved = tmp_path / "elsewhere" / "raw"
+    shutil.copytree(raw, moved)
+    later = (datetime.now(UTC) - timedelta(days=1)).timestamp()  # after the load
+    os.utime(moved / "spotify_600k" / "tracks.csv", (later, later))
+    assert stale_reasons(moved, [TRACKS], logged, TABLES) == []
+    os.utime(path, (later, later))
+    assert stale_reasons(raw, [TRACKS], logged, TABLES) == []
+
+
+def test_other_bytes_of_the_same_size_at_another_path_load_again(tmp_path: Path) -> None:
     raw = _folder(tmp_path / "raw")
     logged = _logged(raw / "spotify_600k" / "tracks.csv", LOADED)
+    other = _folder(tmp_path / "other")
+    (other / "spotify_600k" / "tracks.csv").write_text("id,name\n2,b\n", encoding="utf-8")
+    (reason,) = stale_reasons(other, [TRACKS], logged, TABLES)
+    assert reason[0] == TRACKS
+    assert f"is not the file loaded from {raw / 'spotify_600k' / 'tracks.csv'}" in reason[1]
+
+
+def test_a_log_row_without_a_content_hash_compares_path_size_and_time(tmp_path: Path) -> None:
+    """Files loaded before the log kept their SHA-256: a copy elsewhere loads again, once."""
+    raw = _folder(tmp_path / "raw")
+    logged = _logged(raw / "spotify_600k" / "tracks.csv", LOADED, sha=False)
+    assert stale_reasons(raw, [TRACKS], logged, TABLES) == []
     moved = tmp_path / "elsewhere" / "raw"
-    shutil.copytree(raw, moved)  # the same bytes and modification times
-    (reason,) = stale_reasons(moved, [TRACKS], logged, TABLES)
-    assert reason[0] == TRACKS and "changed since it was loaded" in reason[1]
+    shutil.copytree(raw, moved)
+    assert [r[0] for r in stale_reasons(moved, [TRACKS], logged, TABLES)] == [TRACKS]
 
 
 def test_a_changed_size_a_later_edit_or_another_file_name_loads_again(tmp_path: Path) -> None:
@@ -57,12 +83,14 @@ def test_a_changed_size_a_later_edit_or_another_file_name_loads_again(tmp_path: 
     assert reason[0] == TRACKS and "changed since it was loaded" in reason[1]
 
     logged = _logged(path, _utc_now() - timedelta(days=2))  # loaded before the edit
+    path.write_text("id,name\n1,a\n3,c\n", encoding="utf-8")  # same size, other bytes
     later = (datetime.now(UTC) - timedelta(days=1)).timestamp()
     os.utime(path, (later, later))
     assert [r[0] for r in stale_reasons(raw, [TRACKS], logged, TABLES)] == [TRACKS]
 
-    size = path.stat().st_size  # the same size: the other file name alone makes it stale
-    logged = [("spotify_600k", "tracks", str(path.with_name("tracks.csv.gz")), size, LOADED)]
+    size = path.stat().st_size  # the same size, no hash: the other file name makes it stale
+    name = str(path.with_name("tracks.csv.gz"))
+    logged = [("spotify_600k", "tracks", name, size, LOADED, None)]
     assert [r[0] for r in stale_reasons(raw, [TRACKS], logged, TABLES)] == [TRACKS]
 
 
@@ -75,3 +103,26 @@ def test_a_missing_file_or_table_and_a_file_never_loaded_are_named(tmp_path: Pat
     assert "was never loaded" in never[1]
     (missing,) = stale_reasons(raw, [SONGS_2023], logged, TABLES)
     assert "spotify_2023/spotify-2023.csv is missing" in missing[1]
+
+
+def test_a_warehouse_from_before_the_content_hash_gains_the_column() -> None:
+    """raw.load_log made before file_sha256: its rows stay, the column is added empty."""
+    import duckdb
+
+    from python_ml.warehouse.load import LOAD_LOG_COLUMNS, create_log_tables
+
+    with duckdb.connect() as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.load_log (dataset varchar not null, table_name varchar not null, "
+            "file_path varchar not null, encoding varchar not null, file_bytes bigint not null, "
+            "rows_read bigint not null, rows_kept bigint not null, "
+            "rows_rejected bigint not null, loaded_at timestamp not null)"
+        )
+        con.execute("insert into raw.load_log values ('d', 't', 'p', 'utf-8', 1, 2, 2, 0, now())")
+        create_log_tables(con)
+        columns = [name for name, *_ in con.execute("describe raw.load_log").fetchall()]
+        assert tuple(columns) == LOAD_LOG_COLUMNS
+        assert con.execute("select file_path, file_sha256 from raw.load_log").fetchall() == [
+            ("p", None)
+        ]

@@ -12,7 +12,7 @@ import yaml
 
 from python_ml.raw import generate
 from python_ml.raw.schemas import SONGS_2023
-from python_ml.warehouse.load import create_log_tables
+from python_ml.warehouse.load import LOAD_LOG_COLUMNS, create_log_tables, file_sha256
 
 SOURCES = Path(__file__).resolve().parents[2] / "models/staging/loader/_loader__sources.yml"
 
@@ -41,11 +41,13 @@ def test_load_times_reach_spark_as_utc_instants(tmp_path: Path, monkeypatch) -> 
     options = {"dataset": SONGS_2023.dataset, "table": SONGS_2023.table}
     options["loaded_at"] = loaded_at.isoformat()
     (log_row,) = list(source.loaded(options, "log"))
-    assert log_row[-1] is None  # no error
-    stamped = log_row[-2]
+    columns = dict(zip([*LOAD_LOG_COLUMNS, "error"], log_row, strict=True))
+    assert columns["error"] is None
+    assert columns["file_sha256"] == file_sha256(tmp_path / "spotify_2023" / "spotify-2023.csv")
+    stamped = columns["loaded_at"]
     assert stamped.tzinfo is UTC and stamped.replace(tzinfo=None) == loaded_at
     micros = int(stamped.timestamp() * 1_000_000)  # Spark's unix_micros of what it stored
     assert source._from_micros(micros) == loaded_at
     batches = list(source.loaded(options, "rows"))
     assert str(batches[0].schema.field("_loaded_at").type) == "timestamp[us, tz=UTC]"
-    assert sum(b.num_rows for b in batches) == log_row[6]  # rows kept
+    assert sum(b.num_rows for b in batches) == columns["rows_kept"]

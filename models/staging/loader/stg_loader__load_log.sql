@@ -13,6 +13,7 @@ final as (
         file_path,
         encoding,
         file_bytes,
+        file_sha256,
         rows_read,
         rows_kept,
         rows_rejected,
