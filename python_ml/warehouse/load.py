@@ -505,15 +505,20 @@ def stale_files(
     con: duckdb.DuckDBPyConnection, settings: Settings, files: list[RawFile] = RAW_FILES
 ) -> list[tuple[RawFile, str]]:
     """The raw files whose tables in the open warehouse ``con`` need loading again, each with
-    why (:func:`stale_reasons`)."""
-    try:
-        logged = con.execute(
-            "select dataset, table_name, file_path, file_bytes, loaded_at, file_sha256 "
-            f"from {catalog.LOAD_LOG}"
-        ).fetchall()
-    except duckdb.Error:
+    why (:func:`stale_reasons`). A log from before the loader kept each file's SHA-256 is
+    read without it (those files compare by path, size and time until they load again)."""
+    tables = _tables(con)
+    if catalog.LOAD_LOG not in tables:
         return [(raw, "nothing was loaded yet") for raw in files]
-    return stale_reasons(settings.raw_dir, files, logged, _tables(con))
+    has_sha = con.execute(
+        "select count(*) from information_schema.columns where table_schema = 'raw' "
+        "and table_name = 'load_log' and column_name = 'file_sha256'"
+    ).fetchone()[0]
+    logged = con.execute(
+        "select dataset, table_name, file_path, file_bytes, loaded_at, "
+        f"{'file_sha256' if has_sha else 'null'} from {catalog.LOAD_LOG}"
+    ).fetchall()
+    return stale_reasons(settings.raw_dir, files, logged, tables)
 
 
 def stale_reasons(

@@ -126,3 +126,32 @@ def test_a_warehouse_from_before_the_content_hash_gains_the_column() -> None:
         assert con.execute("select file_path, file_sha256 from raw.load_log").fetchall() == [
             ("p", None)
         ]
+
+
+def test_a_log_from_before_the_content_hash_is_read_without_it(tmp_path: Path) -> None:
+    """stale_files on a warehouse whose raw.load_log has no file_sha256 column: its files
+    compare by path, size and time; nothing is reported as never loaded."""
+    import duckdb
+
+    from python_ml.settings import Settings
+    from python_ml.warehouse.load import stale_files
+
+    raw = _folder(tmp_path / "raw")
+    path = raw / "spotify_600k" / "tracks.csv"
+    settings = Settings(tmp_path, raw, tmp_path / "w.duckdb", tmp_path / "m", tmp_path / "r")
+    with duckdb.connect() as con:
+        con.execute("create schema raw")
+        con.execute(f"create table {TRACKS.raw_table} (file_line bigint)")
+        con.execute(
+            "create table raw.load_log (dataset varchar, table_name varchar, file_path varchar, "
+            "encoding varchar, file_bytes bigint, rows_read bigint, rows_kept bigint, "
+            "rows_rejected bigint, loaded_at timestamp)"
+        )
+        con.execute(
+            "insert into raw.load_log values ('spotify_600k', 'tracks', ?, 'utf-8', ?, 1, 1, 0, ?)",
+            [str(path), path.stat().st_size, LOADED],
+        )
+        assert stale_files(con, settings, [TRACKS]) == []
+        path.write_text("id,name\n1,a\n2,b\n", encoding="utf-8")
+        (reason,) = stale_files(con, settings, [TRACKS])
+        assert "changed since it was loaded" in reason[1]
