@@ -114,7 +114,8 @@ def ml_inputs_inputs(settings: Settings) -> dict[str, Any]:
         "raw files": _jsonable(
             _query(
                 settings,
-                "select dataset, table_name, file_path, file_bytes, rows_read, loaded_at "
+                # The content, not where it lies: a moved raw folder is the same input.
+                "select dataset, table_name, file_sha256, file_bytes, rows_read, loaded_at "
                 f"from {catalog.LOAD_LOG} order by all",
             )
         ),

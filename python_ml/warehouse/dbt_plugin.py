@@ -4,7 +4,9 @@ warehouse, with the same checks and quarantine as ``python -m python_ml load``.
 
 Nothing is read again when the raw tables already hold the files in ``$MUSIC_RAW_DIR``
 (``raw.load_log`` records each file's path, size, load time and SHA-256), so ``python -m python_ml
-build``, which loads first, and every later dbt command cost one look at ``raw.load_log``.
+build``, which loads first, and every later dbt command cost one look at ``raw.load_log``. A file
+at a new path, or touched, is hashed: the same content is not loaded again, and a moved file's
+new path is recorded (the next command needs no hash).
 Without raw files dbt stops with one line naming the folder and ``python -m python_ml extract``.
 The plugin is off where the profile's ``autoload`` is false (``MUSIC_AUTOLOAD_RAW=false``:
 ``predict``'s scratch warehouse, which holds the new tracks, not the raw files).
@@ -33,12 +35,14 @@ class Plugin(BasePlugin):
         if not self.enabled or self.checked:
             return
         from python_ml.settings import load_settings
-        from python_ml.warehouse.load import LoadError, load_into, stale_files
+        from python_ml.warehouse.load import LoadError, load_into, record_moves, stale_files
 
         self.checked = True  # a failure is reported once, not again on dbt's next connection
         _show_python_ml_log()
         settings = load_settings()
-        stale = stale_files(conn, settings)
+        moved: list = []
+        stale = stale_files(conn, settings, moved=moved)
+        record_moves(conn, moved)
         if stale:
             log.info(
                 "loading the raw files from %s (%s)",

@@ -23,7 +23,7 @@ one an editor shows.
 
 A file is loaded again only when it changed (``stale_files``): the log keeps each file's path,
 size, load time and SHA-256, so a raw folder copied or moved elsewhere is recognised by its
-content and not read again.
+content and not loaded again; the log then names the file where it now is (``record_moves``).
 """
 
 from __future__ import annotations
@@ -424,15 +424,15 @@ LOAD_LOG_COLUMNS = (
 
 
 def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes (hex), read a megabyte at a time."""
+    """The SHA-256 of a file's bytes (hex), read in chunks."""
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     """raw.load_rejects and raw.load_log (Spark's copies take their columns from here too). A
-    warehouse made before raw.load_log recorded each file's SHA-256 gains the column (empty in
-    its rows: those files are compared by path, size and time until they load again)."""
+    warehouse made before raw.load_log recorded each file's SHA-256 gains the column when it
+    loads (stale_files counts every file of such a log as stale, so they all load once more)."""
     con.execute("create schema if not exists raw")
     con.execute(
         f"""
@@ -502,11 +502,16 @@ def load_raw(
 
 
 def stale_files(
-    con: duckdb.DuckDBPyConnection, settings: Settings, files: list[RawFile] = RAW_FILES
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    files: list[RawFile] = RAW_FILES,
+    moved: list[tuple[RawFile, str]] | None = None,
 ) -> list[tuple[RawFile, str]]:
     """The raw files whose tables in the open warehouse ``con`` need loading again, each with
-    why (:func:`stale_reasons`). A log from before the loader kept each file's SHA-256 is
-    read without it (those files compare by path, size and time until they load again)."""
+    why (:func:`stale_reasons`; ``moved`` collects the files found at a new path with the
+    loaded content, for :func:`record_moves`). A log from before the loader kept each file's
+    SHA-256 counts every file as stale: they load once more and are compared by content
+    from then on."""
     tables = _tables(con)
     if catalog.LOAD_LOG not in tables:
         return [(raw, "nothing was loaded yet") for raw in files]
@@ -514,11 +519,35 @@ def stale_files(
         "select count(*) from information_schema.columns where table_schema = 'raw' "
         "and table_name = 'load_log' and column_name = 'file_sha256'"
     ).fetchone()[0]
+    if not has_sha:
+        reason = "raw.load_log is from before it recorded each file's SHA-256: loaded once more"
+        return [(raw, reason) for raw in files]
     logged = con.execute(
-        "select dataset, table_name, file_path, file_bytes, loaded_at, "
-        f"{'file_sha256' if has_sha else 'null'} from {catalog.LOAD_LOG}"
+        "select dataset, table_name, file_path, file_bytes, loaded_at, file_sha256 "
+        f"from {catalog.LOAD_LOG}"
     ).fetchall()
-    return stale_reasons(settings.raw_dir, files, logged, tables)
+    return stale_reasons(settings.raw_dir, files, logged, tables, moved)
+
+
+def record_moves(con: duckdb.DuckDBPyConnection, moved: list[tuple[RawFile, str]]) -> None:
+    """The new path of each file found at a new path with the loaded content (``moved`` from
+    :func:`stale_files`), in ``raw.load_log`` and ``raw.load_rejects``: their tables stay as
+    they are, later commands find the file where the log says it is, and the rejected rows
+    name the file as it now is."""
+    if not moved:
+        return
+    con.execute("begin transaction")
+    try:
+        for raw, path in moved:
+            for table in (catalog.LOAD_LOG, catalog.LOAD_REJECTS):
+                con.execute(
+                    f"update {table} set file_path = ? where dataset = ? and table_name = ?",
+                    [path, raw.dataset, raw.table],
+                )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def stale_reasons(
@@ -526,6 +555,7 @@ def stale_reasons(
     files: list[RawFile],
     logged: list[tuple[str, str, str, int, datetime, str | None]],
     tables: set[str],
+    moved: list[tuple[RawFile, str]] | None = None,
 ) -> list[tuple[RawFile, str]]:
     """The raw files whose tables need loading again, each with why (empty: the tables hold
     exactly the files in ``raw_dir`` now). ``logged`` are the ``raw.load_log`` rows
@@ -534,8 +564,9 @@ def stale_reasons(
 
     A file is unchanged when it has the logged size and either is the logged path, not
     modified after it was loaded, or has the logged content (SHA-256): a copied or moved raw
-    folder, or a file touched without a change, is not loaded again. The file is only read to
-    hash it when its path or time differ."""
+    folder, or a file touched without a change, is not loaded again (a file at a new path is
+    added to ``moved``, when given, as (raw file, its path)). The file is only read to hash it
+    when its path or time differ."""
     entries = {(row[0], row[1]): row[2:] for row in logged}
     reasons: list[tuple[RawFile, str]] = []
     for raw in files:
@@ -573,6 +604,8 @@ def stale_reasons(
                         logged_path,
                         when,
                     )
+                    if moved is not None:
+                        moved.append((raw, str(path)))
                 continue
             if logged_path == str(path):
                 reasons.append((raw, f"{path} changed since it was loaded at {when}"))

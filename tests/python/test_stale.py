@@ -125,6 +125,9 @@ def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pro
     assert "has the content loaded from" in settled["log"], settled["log"][-3000:]
     assert settled["assets"] == {"dbt_docs"}, settled["log"][-3000:]
     assert settled["fitted"] == set()
+    with duckdb.connect(str(job / "warehouse.duckdb"), read_only=True) as con:
+        logged = con.execute("select file_path from raw.load_log").fetchall()
+    assert logged and all(path.startswith(str(job / "raw")) for (path,) in logged)  # followed
     assert copy.unsynced() == set()  # what the UI shows after a run: nothing to materialize
     return copy
 

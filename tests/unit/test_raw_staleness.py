@@ -128,9 +128,9 @@ def test_a_warehouse_from_before_the_content_hash_gains_the_column() -> None:
         ]
 
 
-def test_a_log_from_before_the_content_hash_is_read_without_it(tmp_path: Path) -> None:
-    """stale_files on a warehouse whose raw.load_log has no file_sha256 column: its files
-    compare by path, size and time; nothing is reported as never loaded."""
+def test_a_log_from_before_the_content_hash_loads_every_file_once_more(tmp_path: Path) -> None:
+    """stale_files on a warehouse whose raw.load_log has no file_sha256 column: every file is
+    loaded once more (the load adds the column), never read as if nothing had changed."""
     import duckdb
 
     from python_ml.settings import Settings
@@ -151,7 +151,44 @@ def test_a_log_from_before_the_content_hash_is_read_without_it(tmp_path: Path) -
             "insert into raw.load_log values ('spotify_600k', 'tracks', ?, 'utf-8', ?, 1, 1, 0, ?)",
             [str(path), path.stat().st_size, LOADED],
         )
-        assert stale_files(con, settings, [TRACKS]) == []
-        path.write_text("id,name\n1,a\n2,b\n", encoding="utf-8")
         (reason,) = stale_files(con, settings, [TRACKS])
-        assert "changed since it was loaded" in reason[1]
+        assert reason[0] == TRACKS and "from before it recorded each file's SHA-256" in reason[1]
+
+
+def test_a_moved_folder_is_recorded_where_it_now_is(tmp_path: Path) -> None:
+    """The same content at a new path: not stale, and record_moves points raw.load_log and
+    raw.load_rejects at the new path, so that the next look needs no hash."""
+    import duckdb
+
+    from python_ml.settings import Settings
+    from python_ml.warehouse.load import create_log_tables, record_moves, stale_files
+
+    raw = _folder(tmp_path / "raw")
+    old = raw / "spotify_600k" / "tracks.csv"
+    moved_dir = tmp_path / "moved"
+    shutil.copytree(raw, moved_dir)
+    new = moved_dir / "spotify_600k" / "tracks.csv"
+    settings = Settings(tmp_path, moved_dir, tmp_path / "w.duckdb", tmp_path / "m", tmp_path / "r")
+    with duckdb.connect() as con:
+        create_log_tables(con)
+        con.execute(f"create table {TRACKS.raw_table} (file_line bigint)")
+        con.execute(
+            "insert into raw.load_log values "
+            "('spotify_600k', 'tracks', ?, 'utf-8', ?, 1, 1, 0, ?, ?)",
+            [str(old), old.stat().st_size, LOADED, file_sha256(old)],
+        )
+        con.execute(
+            "insert into raw.load_rejects values "
+            "('spotify_600k', 'tracks', ?, 3, 'MISSING COLUMNS', null, 'x', 'm', ?)",
+            [str(old), LOADED],
+        )
+        moved: list = []
+        assert stale_files(con, settings, [TRACKS], moved=moved) == []
+        assert moved == [(TRACKS, str(new))]
+        record_moves(con, moved)
+        paths = con.execute(
+            "select file_path from raw.load_log union all select file_path from raw.load_rejects"
+        ).fetchall()
+        assert paths == [(str(new),), (str(new),)]
+        again: list = []
+        assert stale_files(con, settings, [TRACKS], moved=again) == [] and again == []

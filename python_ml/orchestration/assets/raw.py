@@ -81,13 +81,20 @@ def raw_table_assets(keys: ManifestKeys) -> dg.AssetsDefinition:
     def raw_tables(paths: ProjectSettings, warehouse: Warehouse) -> Iterator[dg.MaterializeResult]:
         from python_ml.warehouse import db
         from python_ml.warehouse.catalog import LOAD_LOG, LOAD_REJECTS
-        from python_ml.warehouse.load import RAW_FILES, load_step, stale_files
+        from python_ml.warehouse.load import RAW_FILES, load_step, record_moves, stale_files
 
         settings = paths.get()
         files = RAW_FILES
         if not paths.force and settings.warehouse.exists():
+            moved: list = []
             with db.connect(settings.warehouse) as con:
-                stale = stale_files(con, settings)
+                stale = stale_files(con, settings, moved=moved)
+            if moved:  # the same files at a new path: the log follows them
+                with (
+                    db.RunLock(settings.warehouse),
+                    db.connect(settings.warehouse, read_only=False) as con,
+                ):
+                    record_moves(con, moved)
             if not stale:
                 log.info("==> load the raw files: up to date (the raw tables hold these files)")
                 for _, key in sources:
