@@ -47,7 +47,7 @@ class Plugin(BasePlugin):
             log.info(
                 "loading the raw files from %s (%s)",
                 settings.raw_dir,
-                "; ".join(reason for _, reason in stale),
+                "; ".join(dict.fromkeys(reason for _, reason in stale)),  # each reason once
             )
             try:
                 load_into(conn, settings, [raw for raw, _ in stale])
