@@ -152,10 +152,15 @@ class Scorer:
     """The champion and the feature path, shared by every request (thread-safe)."""
 
     def __init__(self, settings: Settings, check_every: float = 5.0) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.settings = settings
         self.check_every = check_every
-        self.path = FeaturePath(settings)
-        self.champion = load_scoring_champion(settings)
+        # Side by side: DuckDB reads the artists while the champion's libraries import.
+        with ThreadPoolExecutor(1, thread_name_prefix="feature-path") as pool:
+            path = pool.submit(FeaturePath, settings)
+            self.champion = load_scoring_champion(settings)
+            self.path = path.result()
         self._checked = time.monotonic()
         self._lock = threading.Lock()
         self._reference: pd.DataFrame | None = None  # the drift reference, read when needed
