@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -30,14 +31,23 @@ class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.enabled = str(plugin_config.get("autoload", "true")).strip().lower() not in FALSE
         self.checked = False  # once per dbt invocation: the plugin lives as long as dbt's run
+        # dbt's threads open their connections at once: one checks and loads, the others wait
+        # for it (without the lock, two of them both loaded every file on a fresh warehouse).
+        self._lock = threading.Lock()
 
     def configure_connection(self, conn: Any) -> None:
-        if not self.enabled or self.checked:
+        if not self.enabled:
             return
+        with self._lock:
+            if self.checked:
+                return
+            self.checked = True  # a failure is reported once, not again on the next connection
+            self._load_stale(conn)
+
+    def _load_stale(self, conn: Any) -> None:
         from python_ml.settings import load_settings
         from python_ml.warehouse.load import LoadError, load_into, record_moves, stale_files
 
-        self.checked = True  # a failure is reported once, not again on dbt's next connection
         _show_python_ml_log()
         settings = load_settings()
         moved: list = []
