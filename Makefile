@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SPARK_STAMP := $(VENV)/.spark-stamp
+COMMA := ,
 
 # Absolute paths, so dbt and python_ml agree whatever the working directory.
 export MUSIC_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
@@ -24,10 +25,20 @@ help:  ## list every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "make %-13s %s\n", $$1, $$2}'
 
+# uv installs what pip would (the same versions: compared with `pip freeze`) in about 45 s instead
+# of 75 s on 2 cores, byte-compiling in parallel; pip is the fallback when uv cannot (uv does not
+# read pip.conf, so a machine whose packages come only from pip's configured index still installs).
+UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode
+PIP_INSTALL = $(BIN)/python -m pip install --quiet
+define install_extras
+	$(UV_INSTALL) -e '.[$(1)]' || { echo "uv could not install; installing with pip"; \
+		$(PIP_INSTALL) --upgrade pip && $(PIP_INSTALL) -e '.[$(1)]'; }
+endef
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -x $(BIN)/uv || $(PIP_INSTALL) uv || true
+	$(call install_extras,dev)
 	@# Plain `dbt` from the project root finds profiles/ once the venv is activated.
 	@grep -q DBT_PROFILES_DIR $(BIN)/activate || \
 		echo 'export DBT_PROFILES_DIR="$(CURDIR)/profiles"' >> $(BIN)/activate
@@ -39,7 +50,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv and install the project (once per pyproject.toml change)
 
 $(SPARK_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(call install_extras,dev$(COMMA)spark)
 	@touch $(SPARK_STAMP)
 
 install-spark: $(SPARK_STAMP)  ## add the optional Spark engine (pyspark, dbt-spark; needs Java 17+)
