@@ -54,6 +54,10 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
+    from python_ml.tracks.config import load_tracks_config
+
+    # A config error is named before the training libraries are imported (seconds).
+    load_tracks_config(Path(args.config) if args.config else None)
     from python_ml.tracks.train import train_step
 
     train_step(
@@ -354,31 +358,31 @@ def add_engine_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _known_errors() -> tuple[type[BaseException], ...]:
-    """The errors whose message names what went wrong and what to do. Imported only when a
-    command fails: importing them all up front (matplotlib, MLflow) costs seconds per call."""
-    from python_ml.raw.extract import ExtractError
-    from python_ml.reports.charts import ChartError
-    from python_ml.tracking.registry import TrackingStoreError
-    from python_ml.tracks.train import TrainingError
-    from python_ml.warehouse.db import WarehouseError
-    from python_ml.warehouse.dbt import DbtError
-    from python_ml.warehouse.load import LoadError
-    from python_ml.warehouse.spark import SparkUnavailable
+# The errors whose message names what went wrong and what to do, by module: an error can only
+# be an instance of a class whose module was imported, so a failing command imports none of them
+# (importing them all costs seconds: matplotlib, MLflow, scikit-learn) and fails at once.
+KNOWN_ERRORS = {
+    "python_ml.raw.extract": "ExtractError",
+    "python_ml.warehouse.load": "LoadError",
+    "python_ml.warehouse.db": "WarehouseError",
+    "python_ml.warehouse.dbt": "DbtError",
+    "python_ml.tracks.data": "TrainingError",
+    "python_ml.tracks.feature_path": "FeaturePathError",
+    "python_ml.tracking.registry": "TrackingStoreError",
+    "python_ml.reports.charts": "ChartError",
+    "python_ml.warehouse.spark": "SparkUnavailable",
+}
 
-    return (
-        ExtractError,
-        LoadError,
-        WarehouseError,
-        DbtError,
-        StepFailed,
-        TrainingError,
-        TrackingStoreError,
-        ChartError,
-        SparkUnavailable,
-        LookupError,
-        ValueError,
-    )
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """The known errors of the modules imported so far (KNOWN_ERRORS), and the built-in ones
+    whose message python_ml words itself."""
+    imported = [
+        getattr(sys.modules[module], name)
+        for module, name in KNOWN_ERRORS.items()
+        if module in sys.modules
+    ]
+    return (*imported, StepFailed, LookupError, ValueError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -410,11 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("interrupted")
         return 130
     except Exception as exc:
-        try:
-            known = _known_errors()
-        except Exception:  # e.g. the failure was a broken import: report it, not this
-            known = (StepFailed, LookupError, ValueError)
-        if isinstance(exc, known):  # says what and where: the message alone
+        if isinstance(exc, _known_errors()):  # says what and where: the message alone
             log.error("%s", exc)
             return 1
         # unexpected: one line, the stack trace only with -v

@@ -315,9 +315,16 @@ def load_step(settings: Settings) -> None:
     the dbt macro that plain ``dbt build --target spark`` runs for the changed ones
     (macros/load_raw_tables.sql: DuckDB's loader inside Spark, warehouse/spark_source.py)."""
     from python_ml.warehouse.dbt import run_dbt
+    from python_ml.warehouse.load import LoadError, plan
 
     check_available()
     with step(f"load the raw files from {settings.raw_dir} into Spark's schema raw"):
+        # A missing or unreadable file is named before Spark starts (a JVM: seconds), as the
+        # macro would name it; the macro checks every file again before replacing a table.
+        try:
+            plan(settings.raw_dir)
+        except LoadError as exc:
+            raise LoadError(f"{exc} Spark's raw tables were left as they were.") from None
         run_dbt(
             settings,
             "run-operation",
