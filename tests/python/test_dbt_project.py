@@ -138,26 +138,6 @@ def test_a_renamed_column_stops_the_build_naming_it(small_raw_dir: Path, tmp_pat
     assert not (tmp_path / "warehouse.duckdb").exists()
 
 
-def test_full_dbt_build_passes_on_a_fresh_warehouse_before_any_ml(
-    small_raw_dir: Path, tmp_path: Path
-) -> None:
-    """Everything, prediction marts included: the ML source tables are created empty."""
-    warehouse = tmp_path / "fresh.duckdb"
-    load(small_raw_dir, warehouse)
-    result = dbt(small_raw_dir, warehouse, "build")
-    assert result.returncode == 0, result.stdout[-5000:]
-    assert query(warehouse, "select count(*) from marts.fct_track_predictions") == [(0,)]
-    assert query(
-        warehouse, "select count(*), sum(track_count) from marts.rpt_confusion_matrix"
-    ) == [(9, 0)]
-    # Nothing scored: no precision, recall or F1 at all, rather than zeros.
-    assert query(
-        warehouse,
-        "select count(*), count(class_precision), count(class_recall), count(f1) "
-        "from marts.rpt_class_metrics",
-    ) == [(3, 0, 0, 0)]
-
-
 # ------------------------------------------------------------------------ plain `dbt build`
 
 
@@ -174,8 +154,9 @@ def test_plain_dbt_build_loads_the_raw_files_itself(
     small_raw_dir: Path, built_warehouse: Path, tmp_path: Path
 ) -> None:
     """A new analytics engineer's first command, on a fresh warehouse: `dbt build` loads the
-    raw files (the loader's checks and quarantine) and builds everything, the prediction marts
-    empty; the tables equal those of python_ml's load + build."""
+    raw files (the loader's checks and quarantine) and builds everything, prediction marts
+    included (the ML source tables are created empty); the tables equal those of python_ml's
+    load + build."""
     warehouse = tmp_path / "fresh.duckdb"
     result = dbt(small_raw_dir, warehouse, "build", autoload=True)
     assert result.returncode == 0, result.stdout[-5000:]
@@ -185,6 +166,15 @@ def test_plain_dbt_build_loads_the_raw_files_itself(
     plain = _row_counts(warehouse, layers)
     assert {t: plain[t] for t in built} == built
     assert plain["marts.fct_track_predictions"] == 0  # empty until python_ml scores
+    assert query(
+        warehouse, "select count(*), sum(track_count) from marts.rpt_confusion_matrix"
+    ) == [(9, 0)]
+    # Nothing scored: no precision, recall or F1 at all, rather than zeros.
+    assert query(
+        warehouse,
+        "select count(*), count(class_precision), count(class_recall), count(f1) "
+        "from marts.rpt_class_metrics",
+    ) == [(3, 0, 0, 0)]
     # The files are unchanged: the next dbt command does not read them again.
     again = dbt(
         small_raw_dir, warehouse, "build", "--select", "stg_spotify_600k__tracks", autoload=True
