@@ -26,18 +26,27 @@ help:  ## list every target
 		awk 'BEGIN {FS = ":.*## "}; {printf "make %-13s %s\n", $$1, $$2}'
 
 # uv installs what pip would (the same versions: compared with `pip freeze`) in about 45 s instead
-# of 75 s on 2 cores, byte-compiling in parallel; pip is the fallback when uv cannot (uv does not
-# read pip.conf, so a machine whose packages come only from pip's configured index still installs).
+# of 75 s on 2 cores, byte-compiling in parallel. uv reads its own settings (UV_DEFAULT_INDEX, ...),
+# not pip.conf: `make install INSTALLER=pip` installs with pip and its configuration instead. pip is
+# also the fallback when uv is missing or fails (not when it is interrupted: Ctrl-C stops here).
+INSTALLER ?= uv
 UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode
 PIP_INSTALL = $(BIN)/python -m pip install --quiet
 define install_extras
-	$(UV_INSTALL) -e '.[$(1)]' || { echo "uv could not install; installing with pip"; \
-		$(PIP_INSTALL) --upgrade pip && $(PIP_INSTALL) -e '.[$(1)]'; }
+	@if [ "$(INSTALLER)" = uv ] && [ -x $(BIN)/uv ]; then \
+		echo "uv pip install -e '.[$(1)]'"; \
+		$(UV_INSTALL) -e '.[$(1)]' || { rc=$$?; [ $$rc -lt 128 ] || exit $$rc; \
+			echo "uv could not install (exit $$rc): installing with pip"; \
+			$(PIP_INSTALL) --upgrade pip && $(PIP_INSTALL) -e '.[$(1)]'; }; \
+	else \
+		echo "pip install -e '.[$(1)]'"; \
+		$(PIP_INSTALL) --upgrade pip && $(PIP_INSTALL) -e '.[$(1)]'; \
+	fi
 endef
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(BIN)/uv || $(PIP_INSTALL) uv || true
+	@[ "$(INSTALLER)" != uv ] || [ -x $(BIN)/uv ] || $(PIP_INSTALL) --only-binary=:all: uv || true
 	$(call install_extras,dev)
 	@# Plain `dbt` from the project root finds profiles/ once the venv is activated.
 	@grep -q DBT_PROFILES_DIR $(BIN)/activate || \

@@ -378,11 +378,9 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     """The known errors of the modules imported so far (KNOWN_ERRORS), and the built-in ones
     whose message python_ml words itself."""
     imported = [
-        getattr(sys.modules[module], name)
-        for module, name in KNOWN_ERRORS.items()
-        if module in sys.modules
+        getattr(sys.modules.get(module), name, None) for module, name in KNOWN_ERRORS.items()
     ]
-    return (*imported, StepFailed, LookupError, ValueError)
+    return (*(c for c in imported if isinstance(c, type)), StepFailed, LookupError, ValueError)
 
 
 def main(argv: list[str] | None = None) -> int:

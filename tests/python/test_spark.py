@@ -74,16 +74,27 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         tracks.write("not,a,whole,track\n")
     build = plain_dbt(env, "build", "--target", "spark", "--exclude", "tag:ml_outputs")
     assert build.returncode == 0, build.stderr[-4000:] + build.stdout[-4000:]
-    # `load --engine spark` (the macro of dbt build's on-run-start, every file) from a folder
-    # whose tracks.csv lost a row and whose 2023 file (the last one loaded) is missing: it must
-    # stop before replacing any table (the tests that compare Spark's raw tables with DuckDB's
+    # The load (the macro of dbt build's on-run-start, every file) from a folder whose
+    # tracks.csv lost a row and whose 2023 file (the last one loaded) is missing: it must stop
+    # before replacing any table (the tests that compare Spark's raw tables with DuckDB's
     # loader on the intact folder read them afterwards).
     broken = folder.parent / "raw_broken"
     shutil.copytree(folder / "raw", broken)
     tracks = broken / "spotify_600k" / "tracks.csv"
     tracks.write_text("".join(tracks.read_text().splitlines(keepends=True)[:-2]))
     (broken / "spotify_2023" / "spotify-2023.csv").unlink()
-    missing = python_ml({**env, "MUSIC_RAW_DIR": str(broken)}, "load", "--engine", "spark")
+    # The macro itself, as plain `dbt build --target spark` runs it (no pre-check before it)...
+    missing = plain_dbt(
+        {**env, "MUSIC_RAW_DIR": str(broken)},
+        "run-operation",
+        "load_raw_tables",
+        "--args",
+        "{force: true}",
+        "--target",
+        "spark",
+    )
+    # ...and `load --engine spark`, which names the missing file before Spark starts.
+    missing_early = python_ml({**env, "MUSIC_RAW_DIR": str(broken)}, "load", "--engine", "spark")
     score = python_ml(env, "score", "--engine", "spark")
     assert score.returncode == 0, score.stderr[-4000:]
     # The prediction marts by plain dbt, after tracks.csv was touched (the same bytes, modified
@@ -99,6 +110,7 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "env": env,
         "build": build,
         "missing": missing,
+        "missing_early": missing_early,
         "score": score,
         "marts": marts,
     }
@@ -250,12 +262,16 @@ def test_plain_dbt_build_on_spark_loads_the_raw_files_as_duckdb_does(
 def test_a_missing_raw_file_stops_the_spark_load_and_keeps_the_tables(
     spark_job: dict, both: dict
 ) -> None:
-    result = spark_job["missing"]
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
-    assert "spotify-2023.csv is missing. Run `python -m python_ml extract`" in output
-    assert "Spark's raw tables were left as they were" in output
-    assert "Traceback" not in output
+    for name in ("missing", "missing_early"):
+        result = spark_job[name]
+        assert result.returncode != 0, name
+        output = result.stdout + result.stderr
+        assert "spotify-2023.csv is missing. Run `python -m python_ml extract`" in output, name
+        assert "Spark's raw tables were left as they were" in output, name
+        assert "Traceback" not in output, name
+    # The macro read the changed tracks.csv before it found the 2023 file missing.
+    assert "python_ml: loading raw.spotify_600k__tracks into Spark" in spark_job["missing"].stdout
+    assert "dbt run-operation" not in spark_job["missing_early"].stderr  # Spark never started
     spark, duck = both["raw_counts"]  # read after the failed load: every table still whole
     assert spark and sorted(spark) == sorted(duck)
 
