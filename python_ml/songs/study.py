@@ -295,20 +295,27 @@ def cross_validate(
     return metrics, out
 
 
+WORKER_IDLE_SECONDS = 10  # the study's calls come about 1.5 s apart
+
+
 def repeated_cross_validate(
     frame: pd.DataFrame, task: str, model: str, features: list[str], config: StudyConfig
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """Each metric's mean over ``config.repeats`` fold seeds, with ``<metric>_std`` beside it;
     the out-of-fold predictions of the first repetition."""
-    from joblib import Parallel, cpu_count, delayed  # cpu_count: the cores this process may use
+    # cpu_count: the cores this process may use (affinity, container limits)
+    from joblib import Parallel, cpu_count, delayed, parallel_config
 
     # Repeats run side by side in joblib's worker processes, kept for the whole study: a forest
     # of small trees spends most of its time in Python per tree, under the GIL, so threads used
     # 1.2 of 2 cores (the study took 15.5 s at 1x; 11.0 s in processes, the same figures).
-    runs = Parallel(n_jobs=min(config.repeats, cpu_count()))(
-        delayed(cross_validate)(frame, task, model, features, config, r)
-        for r in range(config.repeats)
-    )
+    # The workers end WORKER_IDLE_SECONDS after the study's last call (joblib's default keeps
+    # them, and their memory, 300 s: through the training that follows in a run).
+    with parallel_config(backend="loky", idle_worker_timeout=WORKER_IDLE_SECONDS):
+        runs = Parallel(n_jobs=min(config.repeats, cpu_count()))(
+            delayed(cross_validate)(frame, task, model, features, config, r)
+            for r in range(config.repeats)
+        )
     metrics: dict[str, float] = {}
     for key in runs[0][0]:
         values = np.array([m[key] for m, _ in runs])
