@@ -198,7 +198,8 @@ def write_report(
         "",
         f"Measured by `make bench` on {started:%Y-%m-%d %H:%M} UTC: {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}. Each stage is its own "
-        "process; peak memory is the maximum resident set of the process and its children.",
+        "process; peak memory is the largest resident set of that process or of any one of its "
+        "child processes (not their sum: the songs study's two worker processes count once).",
         "",
         "| stage | "
         + " | ".join(f"{s:g}x time (s) | {s:g}x peak (MB)" for s in scales)
