@@ -87,6 +87,20 @@ def own_dbt_target() -> None:
     os.environ["DBT_LOG_PATH"] = os.path.join("logs", f"pytest-{worker}")  # dbt.log, rotated
 
 
+@pytest.fixture(autouse=True)
+def restore_environment() -> Iterator[None]:
+    """Each test leaves the process environment as it found it. The pipeline's in-process runs
+    write the project's settings into ``os.environ`` (orchestration/resources.py, for the dbt
+    subprocesses: ``MUSIC_AUTOLOAD_RAW=false`` among them); left there, a later test on the same
+    worker ran plain `dbt build --target spark` with the raw-file autoload off, as no user's
+    shell has it."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @contextmanager
 def exclusive(lock: Path) -> Iterator[None]:
     """Hold ``lock`` (a file) against the session's other workers."""

@@ -73,7 +73,7 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     with (folder / "raw" / "spotify_600k" / "tracks.csv").open("a", encoding="utf-8") as tracks:
         tracks.write("not,a,whole,track\n")
     build = plain_dbt(env, "build", "--target", "spark", "--exclude", "tag:ml_outputs")
-    assert build.returncode == 0, build.stderr[-4000:] + build.stdout[-4000:]
+    assert build.returncode == 0, failure(build)
     # The load (the macro of dbt build's on-run-start, every file) from a folder whose
     # tracks.csv lost a row and whose 2023 file (the last one loaded) is missing: it must stop
     # before replacing any table (the tests that compare Spark's raw tables with DuckDB's
@@ -104,7 +104,7 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     (folder / "raw" / "spotify_600k" / "tracks.csv").touch()
     requote_first_row(folder / "raw" / "spotify_600k" / "artists.csv")
     marts = plain_dbt(env, "build", "--target", "spark", "--select", "tag:ml_outputs", "staging.ml")
-    assert marts.returncode == 0, marts.stderr[-4000:] + marts.stdout[-4000:]
+    assert marts.returncode == 0, failure(marts)
     return {
         "folder": folder,
         "env": env,
@@ -114,6 +114,13 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "score": score,
         "marts": marts,
     }
+
+
+def failure(result: subprocess.CompletedProcess) -> str:
+    """A failed dbt command's raw-file loading (its python_ml lines) and the end of its
+    output."""
+    loading = [line for line in result.stdout.splitlines() if "python_ml" in line]
+    return "\n".join([*loading[:20], "...", result.stderr[-3000:], result.stdout[-4000:]])
 
 
 def requote_first_row(path: Path) -> None:
