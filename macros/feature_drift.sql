@@ -31,19 +31,23 @@
 {%- endmacro %}
 
 {#- One row per track and feature of `relation`: `keys` (columns kept), feature, value; with
-    the class index column `class_index_column` as the feature `predicted_class`. -#}
+    the class index column `class_index_column` as the feature `predicted_class`. One pass over
+    `relation` (a cross join with the feature names), not one per feature: Spark inlines the
+    relation, and `feature_drift` reads these rows several times. -#}
 {% macro features_long(relation, keys, class_index_column) -%}
-    {%- for feature in drift_features() %}
+    {%- set features = drift_features() %}
     select
-        {% for key in keys %}{{ key }}, {% endfor %}'{{ feature }}' as feature,
-        cast({{ feature }} as double) as feature_value
-    from {{ relation }}
-    union all
-    {%- endfor %}
-    select
-        {% for key in keys %}{{ key }}, {% endfor %}'predicted_class' as feature,
-        cast({{ class_index_column }} as double) as feature_value
-    from {{ relation }}
+        {% for key in keys %}long_source.{{ key }}, {% endfor %}long_features.feature,
+        case long_features.feature
+            {%- for feature in features %}
+            when '{{ feature }}' then cast(long_source.{{ feature }} as double)
+            {%- endfor %}
+            when 'predicted_class' then cast(long_source.{{ class_index_column }} as double)
+        end as feature_value
+    from {{ relation }} as long_source
+    cross join (
+        values {% for feature in features %}('{{ feature }}'), {% endfor %}('predicted_class')
+    ) as long_features (feature)
 {%- endmacro %}
 
 {#- PSI and status per group of `batch_long` (features_long's rows, grouped by `keys`) against
