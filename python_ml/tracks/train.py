@@ -492,8 +492,16 @@ def _run_experiment(
                 model_path=relpath,
             )
         except Exception as exc:  # recorded, then training as a whole fails
-            log.error("%s failed: %s", experiment.label, exc)
+            # Where it was raised, in the one line: enough to tell an injected or known failure
+            # from a library's; the whole traceback is kept with the FAILED run in MLflow.
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            where = "/".join(Path(frame.filename).parts[-2:])
+            log.error("%s failed: %s (raised at %s:%s)", experiment.label, exc, where, frame.lineno)
             log.debug("%s", traceback.format_exc())
+            try:
+                mlflow.log_text(traceback.format_exc(), "error_traceback.txt")
+            except Exception:  # the store unreachable: the tag below still says what failed
+                log.debug("could not keep the traceback with run %s", run_id)
             result = RunResult(
                 experiment,
                 run_id,

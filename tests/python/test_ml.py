@@ -135,6 +135,17 @@ def test_a_failed_training_run_leaves_the_champion_where_it_was(
         settings, "select status, error_message from ml.model_runs where status = 'FAILED'"
     )
     assert len(failed) == 2 and "injected" in failed[0][1]
+    # Each FAILED run keeps its traceback in MLflow (the log line says where it was raised).
+    import mlflow
+
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
+
+    experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
+    runs = mlflow.MlflowClient().search_runs([experiment_id], "attributes.status = 'FAILED'")
+    assert len(runs) == 2
+    for run in runs:
+        text = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/error_traceback.txt")
+        assert "RuntimeError: out of memory (injected)" in text and "explode" in text
 
     import mlflow
 
