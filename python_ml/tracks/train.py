@@ -492,16 +492,6 @@ def _run_experiment(
                 model_path=relpath,
             )
         except Exception as exc:  # recorded, then training as a whole fails
-            # Where it was raised, in the one line: enough to tell an injected or known failure
-            # from a library's; the whole traceback is kept with the FAILED run in MLflow.
-            frame = traceback.extract_tb(exc.__traceback__)[-1]
-            where = "/".join(Path(frame.filename).parts[-2:])
-            log.error("%s failed: %s (raised at %s:%s)", experiment.label, exc, where, frame.lineno)
-            log.debug("%s", traceback.format_exc())
-            try:
-                mlflow.log_text(traceback.format_exc(), "error_traceback.txt")
-            except Exception:  # the store unreachable: the tag below still says what failed
-                log.debug("could not keep the traceback with run %s", run_id)
             result = RunResult(
                 experiment,
                 run_id,
@@ -509,6 +499,24 @@ def _run_experiment(
                 seconds=time.perf_counter() - started,
                 error=f"{type(exc).__name__}: {exc}",
             )
+            # Where it was raised, in the one line (enough to tell an injected or known failure
+            # from a library's); the whole traceback is kept with the FAILED run in MLflow.
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            where = "/".join(Path(frame.filename).parts[-2:])
+            log.error(
+                "%s failed: %s (raised at %s:%s in %s)",
+                experiment.label,
+                exc,
+                where,
+                frame.lineno,
+                frame.name,
+            )
+            trace = traceback.format_exc()
+            log.debug("%s", trace)
+            try:
+                mlflow.log_text(trace, "error_traceback.txt")
+            except Exception as err:  # the artifact store failing: the run's tag says what failed
+                log.warning("could not keep the traceback with run %s: %s", run_id, err)
             mlflow.set_tag("error", result.error[:5000])
             mlflow.end_run(status="FAILED")
     with _IN_FLIGHT_LOCK:

@@ -58,6 +58,7 @@ def test_a_crash_during_training_exits_1_and_keeps_the_champion(
     assert cli.main(["train", "--config", str(env / "small.yml"), "--force"]) == 1
     assert "the champion model was not changed" in caplog.text
     assert "failed: killed (injected) (raised at python/test_failures.py:" in caplog.text
+    assert " in crash)" in caplog.text
     assert snapshot(env) == before
     assert cli.main(["score"]) == 0, "the old champion still scores"
     assert snapshot(env)[1] == before[1]

@@ -147,11 +147,6 @@ def test_a_failed_training_run_leaves_the_champion_where_it_was(
         text = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/error_traceback.txt")
         assert "RuntimeError: out of memory (injected)" in text and "explode" in text
 
-    import mlflow
-
-    statuses = {r.info.status for r in mlflow.search_runs(output_format="list")}
-    assert "FAILED" in statuses
-
 
 # ---------------------------------------------------------------------------------- scoring
 

@@ -220,6 +220,10 @@ def queries(champion: str) -> dict[str, str]:
             "select run_id, feature, importance_rank from marts.rpt_feature_importance "
             "order by 1, 2"
         ),
+        "drift": (
+            "select run_id, feature, batch_tracks, round(psi, 9), drift_status, is_current "
+            "from marts.rpt_feature_drift order by 1, 2"
+        ),
     }
 
 
@@ -323,3 +327,6 @@ def test_the_prediction_marts_on_spark_equal_duckdbs(spark_job: dict, both: dict
     for key in ("contributions", "importance"):
         spark, duck = both[key]
         assert spark and spark == duck, key
+    # Whether: each scoring run's drift per feature (features_long, feature_drift), as in DuckDB.
+    spark, duck = both["drift"]
+    assert len(spark) >= 16 and spark == duck
