@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,28 @@ class ProjectSettings(dg.ConfigurableResource):
     force: bool = False
 
     def get(self) -> Settings:
-        settings = load_settings()
-        os.environ.update(
-            {k: v for k, v in settings.dbt_env().items() if k.startswith(("MUSIC_", "DBT_PROF"))}
-        )
-        os.environ["MUSIC_AUTOLOAD_RAW"] = "false"  # the raw-table assets load the files
-        return settings
+        return load_settings()
+
+
+@contextmanager
+def dbt_cli_environment(settings: Settings) -> Iterator[None]:
+    """The environment dagster-dbt's ``DbtCliResource.cli`` gives the dbt it starts (it copies
+    ``os.environ`` then, and takes no environment of its own): the project's paths, and the
+    raw-file autoload off (the raw-table assets load the files). Set only around that call, so
+    the process's environment is as it was afterwards (an in-process run, e.g. the tests' or a
+    notebook's, would otherwise keep the autoload off for its later dbt commands)."""
+    values = {k: v for k, v in settings.dbt_env().items() if k.startswith(("MUSIC_", "DBT_PROF"))}
+    values["MUSIC_AUTOLOAD_RAW"] = "false"
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class Warehouse(dg.ConfigurableResource):

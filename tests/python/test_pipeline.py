@@ -278,8 +278,11 @@ def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch
     }
     before = _tables(warehouse)
     offline = {"raw_files": {"config": {"offline": True, "rows": SMALL_ROWS}}}
+    autoload = os.environ.get("MUSIC_AUTOLOAD_RAW")
     again = runner.materialize(load_settings(), run_config={"ops": offline})
     assert again.success
+    # The job set the dbt environment only while dbt started: this process's is as it was.
+    assert os.environ.get("MUSIC_AUTOLOAD_RAW") == autoload
     # The docs site is the project's own (target/), shared by every warehouse: when another
     # test's main job wrote it since, it is regenerated for this one, and only it.
     steps = _step_runs(warehouse)

@@ -12,7 +12,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from python_ml.orchestration import versions
-from python_ml.orchestration.resources import ProjectSettings, Warehouse
+from python_ml.orchestration.resources import ProjectSettings, Warehouse, dbt_cli_environment
 from python_ml.orchestration.translator import Translator
 from python_ml.steps import StepFailed, step
 from python_ml.warehouse.dbt import PREDICTION_MARTS
@@ -86,18 +86,20 @@ def _build(
             manifest, translator, _ = get_manifest_and_translator_from_dbt_assets(
                 [context.assets_def]
             )
-            invocation = dbt.cli(
-                ["build", "--state", str(state_dir(settings, target)), *HALVES[target]],
-                manifest=manifest,
-                dagster_dbt_translator=translator,
-                target_path=target_path,
-                raise_on_error=False,
-            )
+            with dbt_cli_environment(settings):
+                invocation = dbt.cli(
+                    ["build", "--state", str(state_dir(settings, target)), *HALVES[target]],
+                    manifest=manifest,
+                    dagster_dbt_translator=translator,
+                    target_path=target_path,
+                    raise_on_error=False,
+                )
             events = list(_built_events(context, list(invocation.stream())))
         else:
-            invocation = dbt.cli(
-                ["build"], context=context, target_path=target_path, raise_on_error=False
-            )
+            with dbt_cli_environment(settings):
+                invocation = dbt.cli(
+                    ["build"], context=context, target_path=target_path, raise_on_error=False
+                )
             events = list(invocation.stream())
         if not invocation.is_successful():
             raise StepFailed(
