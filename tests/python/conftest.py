@@ -89,11 +89,11 @@ def own_dbt_target() -> None:
 
 @pytest.fixture(autouse=True)
 def restore_environment() -> Iterator[None]:
-    """Each test leaves the process environment as it found it. The pipeline's in-process runs
-    write the project's settings into ``os.environ`` (orchestration/resources.py, for the dbt
-    subprocesses: ``MUSIC_AUTOLOAD_RAW=false`` among them); left there, a later test on the same
-    worker ran plain `dbt build --target spark` with the raw-file autoload off, as no user's
-    shell has it."""
+    """Each test leaves the process environment as it found it: a variable a test's in-process
+    code left behind reaches every later test on the same worker and the commands they start.
+    (The pipeline's in-process runs once left ``MUSIC_AUTOLOAD_RAW=false``, and a later plain
+    `dbt build --target spark` did not load the raw files; orchestration/resources.py now sets
+    it only while dagster-dbt starts dbt.)"""
     saved = dict(os.environ)
     yield
     for key in set(os.environ) - set(saved):
