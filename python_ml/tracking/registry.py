@@ -35,6 +35,25 @@ MODEL_RELPATH_TAG = "model_relpath"
 # chosen by its URL (?workflowType=machine_learning, see python_ml/orchestration/definitions.py).
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 CLASSIC_VIEW = "custom_model_development"
+# What each experiment holds: its description on MLflow's experiment page (the note tag).
+DESCRIPTION_TAG = "mlflow.note.content"
+DESCRIPTIONS = {
+    TRACKS_EXPERIMENT: (
+        "Predicts a track's popularity class (the classes of seeds/popularity_classes.csv) "
+        "from the train split, marts.fct_train_tracks. One run per experiment (a model and a "
+        "feature set) of python_ml/configs/tracks.yml, `python -m python_ml train`. Each "
+        "run's tags name its data: `data_fingerprint` and `data_origin` (generated data or "
+        "Kaggle's files). The champion of each dataset is the registered model "
+        f"`{TRACK_MODEL_NAME}` with the alias `champion_<the fingerprint's first 12 "
+        "characters>`; ml.model_runs in the warehouse lists every run."
+    ),
+    SONGS_EXPERIMENT: (
+        "The 2023 chart songs study (spotify-2023.csv): log(streams) regression and the top "
+        "tenth by streams, with repeated k-fold cross-validation (python_ml/configs/"
+        "songs_2023.yml, `python -m python_ml songs`). One run per task, model and feature set; "
+        "the out-of-fold predictions are in ml.song_predictions."
+    ),
+}
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -90,18 +109,24 @@ def setup_mlflow(settings: Settings, experiment: str) -> str:
             experiment,
             artifact_location=artifacts,
             # A training experiment, not a GenAI one (the view itself: the URL, above).
-            tags={EXPERIMENT_KIND_TAG: CLASSIC_VIEW},
+            tags={EXPERIMENT_KIND_TAG: CLASSIC_VIEW, **_description(experiment)},
         )
     else:
         experiment_id = existing.experiment_id
-        if existing.tags.get(EXPERIMENT_KIND_TAG) != CLASSIC_VIEW:
-            mlflow.MlflowClient().set_experiment_tag(
-                experiment_id, EXPERIMENT_KIND_TAG, CLASSIC_VIEW
-            )
+        wanted = {EXPERIMENT_KIND_TAG: CLASSIC_VIEW, **_description(experiment)}
+        for key, value in wanted.items():
+            if existing.tags.get(key) != value:
+                mlflow.MlflowClient().set_experiment_tag(experiment_id, key, value)
         if existing.artifact_location != artifacts:
             _move_artifact_root(settings, experiment_id, artifacts)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def _description(experiment: str) -> dict[str, str]:
+    """The experiment's description tag (none for an experiment of another name)."""
+    text = DESCRIPTIONS.get(experiment)
+    return {DESCRIPTION_TAG: text} if text else {}
 
 
 def _move_artifact_root(settings: Settings, experiment_id: str, artifacts: str) -> None:

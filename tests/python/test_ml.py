@@ -617,3 +617,20 @@ def test_a_changed_feature_value_fits_again_though_the_tracks_are_the_same(
     again = {r.experiment.label: r for r in train.train_tracks(settings, small_config())}
     assert not any(r.reused for r in again.values())
     assert all(again[label].run_id != run_id for label, run_id in first.items())
+
+
+def test_the_mlflow_experiments_say_what_they_hold(settings: Settings) -> None:
+    """MLflow's experiment page describes each experiment (its note), also one made before the
+    descriptions were written."""
+    import mlflow
+
+    from python_ml.tracking import registry
+
+    registry.setup_mlflow(settings, registry.TRACKS_EXPERIMENT)  # the store, a new experiment
+    mlflow.create_experiment(registry.SONGS_EXPERIMENT)  # an older one, without a description
+    for name in (registry.TRACKS_EXPERIMENT, registry.SONGS_EXPERIMENT):
+        registry.setup_mlflow(settings, name)
+        note = mlflow.get_experiment_by_name(name).tags[registry.DESCRIPTION_TAG]
+        assert note == registry.DESCRIPTIONS[name]
+    tracks = registry.DESCRIPTIONS[registry.TRACKS_EXPERIMENT]
+    assert "popularity_classes.csv" in tracks and registry.TRACK_MODEL_NAME in tracks
