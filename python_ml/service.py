@@ -82,6 +82,27 @@ def required_columns() -> list[str]:
     return [c for c in TRACK_COLUMNS if c not in OPTIONAL_COLUMNS]
 
 
+def classes_text(settings: Settings) -> str:
+    """The popularity classes as the seed defines them (reference.popularity_classes):
+    "ice-cold (popularity 0-30), lukewarm (31-69), ..."."""
+    from python_ml.warehouse import catalog, db
+
+    try:
+        with db.connect(settings.warehouse) as con:
+            rows = con.execute(
+                f"select class_label, min_popularity, max_popularity "
+                f"from {catalog.POPULARITY_CLASSES} order by class_index"
+            ).fetchall()
+    except Exception:  # no warehouse or no seed table yet: the champion check says what to do
+        rows = []
+    if not rows:
+        return "those of seeds/popularity_classes.csv"
+    (label, low, high), rest = rows[0], rows[1:]
+    return ", ".join(
+        [f"{label} (popularity {low}-{high})", *(f"{r[0]} ({r[1]}-{r[2]})" for r in rest)]
+    )
+
+
 def _number(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
@@ -112,8 +133,7 @@ def create_app(
     app = FastAPI(
         title="music-popularity scoring service",
         description="Scores tracks with the warehouse's champion through the dbt project's own "
-        "validation and feature rules. Classes: ice-cold (popularity 0-30), lukewarm (31-69), "
-        "blazing-hot (70-100).",
+        f"validation and feature rules. Classes: {classes_text(settings)}.",
         version="1",
         docs_url=None,
         redoc_url=None,

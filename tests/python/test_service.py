@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pytest
 from browser import free_port, wait_for_http
@@ -139,6 +140,15 @@ def test_the_openapi_page_works_offline_with_an_example(service: Service) -> Non
     status, spec = service.call("/openapi.json")
     assert status == 200 and spec["openapi"].startswith("3.0")
     assert "A new song" in json.dumps(spec["paths"]["/predict"])  # the example request
+    # The classes as the warehouse's seed table defines them (renamed there, renamed here).
+    with duckdb.connect(str(service.settings.warehouse), read_only=True) as con:
+        seed = con.execute(
+            "select class_label, min_popularity, max_popularity "
+            "from reference.popularity_classes order by class_index"
+        ).fetchall()
+    described = spec["info"]["description"]
+    assert len(seed) == 3 and f"{seed[0][0]} (popularity {seed[0][1]}-{seed[0][2]})" in described
+    assert all(f"{label} ({low}-{high})" in described for label, low, high in seed[1:])
 
 
 def test_a_thousand_tracks_score_as_predict_does(
