@@ -69,12 +69,11 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     if champion.empty:
         raise LookupError("no champion in the warehouse: train first (`python -m python_ml train`)")
     c = champion.iloc[0].to_dict()
-    classes = [
-        r[0]
-        for r in con.execute(
-            f"select class_name from {catalog.POPULARITY_CLASSES} order by class_index"
-        ).fetchall()
-    ]
+    seed = con.execute(
+        f"select class_name, min_popularity, max_popularity from {catalog.POPULARITY_CLASSES} "
+        "order by class_index"
+    ).fetchall()
+    classes = [r[0] for r in seed]
     weights = json.loads(c["decision_weights"]) if c.get("decision_weights") else None
     holdout = json.loads(c["metrics_json"] or "{}").get("holdout", {})
     predictions = con.execute(
@@ -96,8 +95,9 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         lines += [f"> **Generated data.** {GENERATED_NOTICE}", ""]
     lines += [
         "## The model",
-        f"- Predicts a track's popularity class ({', '.join(classes)}: popularity 0-30, 31-69, "
-        "70-100) from its audio features, release year and artist reach.",
+        "- Predicts a track's popularity class ("
+        + ", ".join(f"{name} {low}-{high}" for name, low, high in seed)
+        + ", from seeds/popularity_classes.csv) from the features below.",
         f"- Kind: `{c['model_type']}`, feature set `{c['feature_set']}`: "
         f"{str(c['features']).replace(',', ', ')}.",
         f"- Parameters: `{c['params_json']}`.",
