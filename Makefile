@@ -95,29 +95,36 @@ dbt-build: install  ## plain dbt build of the whole project (it loads the raw fi
 docs: install  ## dbt docs generate (target/index.html)
 	$(BIN)/dbt docs generate
 
-docs-serve: docs  ## serve the dbt docs on 127.0.0.1:8080
-	$(BIN)/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
+# Each server's port: `make app APP_PORT=8601` when the default one is taken.
+DOCS_PORT ?= 8080
+MLFLOW_PORT ?= 5000
+DAGSTER_PORT ?= 3000
+APP_PORT ?= 8501
+SERVE_PORT ?= 8000
+
+docs-serve: docs  ## serve the dbt docs on 127.0.0.1:8080 (DOCS_PORT=...)
+	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 # MLflow's UI over the local store: one worker, bound to this machine.
-mlflow-ui: install  ## MLflow UI over data/mlflow on 127.0.0.1:5000
-	@echo "open http://127.0.0.1:5000/#/experiments?workflowType=machine_learning (the training view)"
-	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port 5000 \
+mlflow-ui: install  ## MLflow UI over data/mlflow on 127.0.0.1:5000 (MLFLOW_PORT=...)
+	@echo "open http://127.0.0.1:$(MLFLOW_PORT)/#/experiments?workflowType=machine_learning (the training view)"
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
 		--workers 1 --backend-store-uri sqlite:///$(MUSIC_MLFLOW_DIR)/mlflow.db
 
 # Dagster's UI over the main job's asset graph; run history and the UI's state in data/dagster.
-dagster: install  ## Dagster UI (asset graph, runs, schedule, sensor) on 127.0.0.1:3000
+dagster: install  ## Dagster UI (asset graph, runs, schedule, sensor) on 127.0.0.1:3000 (DAGSTER_PORT=...)
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m python_ml.orchestration.definitions -h 127.0.0.1 -p 3000
+	$(BIN)/dagster dev -m python_ml.orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 # The analysts' app over the prediction marts (read-only; `make run` can write meanwhile).
-app: install  ## the analysts' app (Streamlit) on 127.0.0.1:8501
-	$(BIN)/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port 8501 \
+app: install  ## the analysts' app (Streamlit) on 127.0.0.1:8501 (APP_PORT=...)
+	$(BIN)/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port $(APP_PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 # The champion over HTTP (FastAPI): POST /predict, GET /model, /health; OpenAPI at /docs.
-serve: install  ## HTTP scoring service on 127.0.0.1:8000 (OpenAPI at /docs)
-	$(BIN)/python -m python_ml serve --host 127.0.0.1 --port 8000
+serve: install  ## HTTP scoring service on 127.0.0.1:8000, OpenAPI at /docs (SERVE_PORT=...)
+	$(BIN)/python -m python_ml serve --host 127.0.0.1 --port $(SERVE_PORT)
 
 # 1x and 10x the real size: every stage's wall time and peak memory into BENCHMARKS.md.
 bench: install  ## 1x and 10x benchmarks into BENCHMARKS.md (about 75 minutes)
