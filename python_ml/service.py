@@ -83,24 +83,18 @@ def required_columns() -> list[str]:
 
 
 def classes_text(settings: Settings) -> str:
-    """The popularity classes as the seed defines them (reference.popularity_classes):
-    "ice-cold (popularity 0-30), lukewarm (31-69), ..."."""
-    from python_ml.warehouse import catalog, db
+    """The popularity classes as the warehouse's seed table defines them: "ice-cold (0-30),
+    lukewarm (31-69), ..."."""
+    import duckdb
+
+    from python_ml.reports.classes import read_classes
+    from python_ml.warehouse import db
 
     try:
         with db.connect(settings.warehouse) as con:
-            rows = con.execute(
-                f"select class_label, min_popularity, max_popularity "
-                f"from {catalog.POPULARITY_CLASSES} order by class_index"
-            ).fetchall()
-    except Exception:  # no warehouse or no seed table yet: the champion check says what to do
-        rows = []
-    if not rows:
+            return read_classes(con).described() or "none in the warehouse yet"
+    except (db.WarehouseError, duckdb.Error):  # no warehouse or seed table: the champion says
         return "those of seeds/popularity_classes.csv"
-    (label, low, high), rest = rows[0], rows[1:]
-    return ", ".join(
-        [f"{label} (popularity {low}-{high})", *(f"{r[0]} ({r[1]}-{r[2]})" for r in rest)]
-    )
 
 
 def _number(value: Any) -> float | None:
@@ -133,7 +127,7 @@ def create_app(
     app = FastAPI(
         title="music-popularity scoring service",
         description="Scores tracks with the warehouse's champion through the dbt project's own "
-        f"validation and feature rules. Classes: {classes_text(settings)}.",
+        f"validation and feature rules. Classes (by popularity): {classes_text(settings)}.",
         version="1",
         docs_url=None,
         redoc_url=None,

@@ -22,35 +22,7 @@ from python_ml.warehouse import catalog, db  # noqa: E402
 log = logging.getLogger(__name__)
 
 # Colours by class position, coldest first (names and labels come from the seed).
-from python_ml.reports.palette import PALETTE  # noqa: E402
-
-
-@dataclass(frozen=True)
-class Classes:
-    """The popularity classes as the seed defines them: names, labels, thresholds, order."""
-
-    names: list[str]
-    labels: dict[str, str]  # e.g. "blazing-hot (70-100)"
-    short: dict[str, str]  # e.g. "blazing-hot"
-
-    @property
-    def hit(self) -> str:
-        return self.names[-1]
-
-    def color(self, name: str) -> str:
-        return PALETTE[self.names.index(name) % len(PALETTE)] if name in self.names else "#333"
-
-
-def read_classes(con) -> Classes:
-    rows = con.execute(
-        f"select class_name, class_label, min_popularity, max_popularity "
-        f"from {catalog.POPULARITY_CLASSES} order by class_index"
-    ).fetchall()
-    return Classes(
-        [r[0] for r in rows],
-        {r[0]: f"{r[1]} ({r[2]}-{r[3]})" for r in rows},
-        {r[0]: r[1] for r in rows},
-    )
+from python_ml.reports.classes import Classes, read_classes  # noqa: E402
 
 
 @dataclass

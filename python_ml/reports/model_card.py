@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from python_ml.reports.classes import read_classes
 from python_ml.settings import Settings
 from python_ml.tracks.evaluate import bootstrap_interval, confusion, metric_from_confusion
 from python_ml.warehouse import catalog
@@ -69,11 +70,8 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     if champion.empty:
         raise LookupError("no champion in the warehouse: train first (`python -m python_ml train`)")
     c = champion.iloc[0].to_dict()
-    seed = con.execute(
-        f"select class_name, min_popularity, max_popularity from {catalog.POPULARITY_CLASSES} "
-        "order by class_index"
-    ).fetchall()
-    classes = [r[0] for r in seed]
+    seed = read_classes(con)
+    classes = seed.names
     weights = json.loads(c["decision_weights"]) if c.get("decision_weights") else None
     holdout = json.loads(c["metrics_json"] or "{}").get("holdout", {})
     predictions = con.execute(
@@ -95,9 +93,8 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         lines += [f"> **Generated data.** {GENERATED_NOTICE}", ""]
     lines += [
         "## The model",
-        "- Predicts a track's popularity class ("
-        + ", ".join(f"{name} {low}-{high}" for name, low, high in seed)
-        + ", from seeds/popularity_classes.csv) from the features below.",
+        f"- Predicts a track's popularity class, one of {seed.described()} "
+        "(seeds/popularity_classes.csv), from the features below.",
         f"- Kind: `{c['model_type']}`, feature set `{c['feature_set']}`: "
         f"{str(c['features']).replace(',', ', ')}.",
         f"- Parameters: `{c['params_json']}`.",

@@ -120,4 +120,4 @@ def test_a_class_renamed_in_the_seed_is_renamed_everywhere(
     page = (settings.reports_dir / "index.html").read_text()
     assert "chart-topper (70-100)" in page and "blazing" not in page
     card = (settings.reports_dir / "model_card.md").read_text()
-    assert "chart_topper 70-100" in card and "blazing" not in card
+    assert "chart-topper (70-100)" in card and "blazing" not in card
