@@ -59,13 +59,16 @@ def test_shipped_config_is_valid() -> None:
 
 @pytest.mark.parametrize(
     ("value", "experiments", "workers"),
-    [("1", 5, 1), ("2", 5, 2), ("8", 3, 3), (None, 1, 1)],
+    [("1", 5, 1), ("2", 5, 2), ("8", 3, 3), (None, 1, 1), (None, 5, 3), (None, 2, 2)],
 )
 def test_training_workers_are_one_per_experiment_at_most(
     monkeypatch: pytest.MonkeyPatch, value: str | None, experiments: int, workers: int
 ) -> None:
+    """By default one more than the cores (2 here), at most one per experiment."""
+    from python_ml.tracks import train
     from python_ml.tracks.train import training_workers
 
+    monkeypatch.setattr(train, "_cores", lambda: 2)
     if value is None:
         monkeypatch.delenv("MUSIC_TRAIN_WORKERS", raising=False)
     else:
