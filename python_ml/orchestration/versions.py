@@ -164,7 +164,7 @@ def train_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
 
 
 def score_inputs(settings: Settings) -> dict[str, Any]:
-    from python_ml.tracking.registry import ChampionUnavailable, warehouse_champion
+    from python_ml.tracking.champion_files import ChampionUnavailable, warehouse_champion
     from python_ml.warehouse import catalog
 
     try:

@@ -20,14 +20,14 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
         code_version=versions.code_version("report"),
     )
     def report(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
-        from python_ml.reports.charts import charts_step
-
         settings = paths.get()
         title = f"charts into {settings.reports_dir}"
         if not paths.force and versions.up_to_date(
             settings, "report", title, versions.report_inputs(settings)
         ):
             return dg.MaterializeResult(metadata={"up_to_date": True})
+        from python_ml.reports.charts import charts_step  # matplotlib: only when it runs
+
         charts = charts_step(settings)
         versions.record(settings, "report", versions.report_inputs(settings), context.run.run_id)
         return dg.MaterializeResult(

@@ -36,8 +36,6 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         warehouse: Warehouse,
     ) -> dg.MaterializeResult:
         """`python -m python_ml songs`: the 2023 songs study's out-of-fold predictions."""
-        from python_ml.songs.study import songs_step
-
         settings = paths.get()
         config_path = Path(config.config) if config.config else None
         title = "2023 songs study (cross-validated)"
@@ -47,6 +45,8 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
             return dg.MaterializeResult(
                 asset_key=keys.source(catalog.SONG_PREDICTIONS), metadata={"up_to_date": True}
             )
+        from python_ml.songs.study import songs_step  # scikit-learn: only when it runs
+
         summary = songs_step(settings, config_path)
         versions.record(
             settings, "songs", versions.songs_inputs(settings, config_path), context.run.run_id

@@ -64,8 +64,6 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
     ) -> Iterator[dg.MaterializeResult]:
         """`python -m python_ml train`: every experiment of the tracks config, then the
         champion."""
-        from python_ml.tracks.train import train_step
-
         settings = paths.get()
         config_path = Path(config.config) if config.config else None
         whole = not (paths.force or config.force or config.only)  # every experiment, reusable
@@ -78,6 +76,8 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 metadata={"up_to_date": True, "fitted": [], "reused": []},
             )
             return
+        from python_ml.tracks.train import train_step  # the model libraries: when it runs
+
         summary = train_step(settings, config_path, config.only, config.force)
         if whole:
             versions.record(
@@ -132,9 +132,6 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
     def score(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
         """`python -m python_ml score`: the champion scores the predict split (one
         transaction), then its holdout figures are computed."""
-        from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
-        from python_ml.tracks.score import score_step
-
         settings = paths.get()
         title = "score the predict split with the champion"
         if not paths.force and versions.up_to_date(
@@ -143,6 +140,10 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
             return dg.MaterializeResult(
                 asset_key=keys.source(catalog.TRACK_PREDICTIONS), metadata={"up_to_date": True}
             )
+        # MLflow and the model libraries: imported only when it runs.
+        from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
+        from python_ml.tracks.score import score_step
+
         scored = score_step(settings)
         versions.record(settings, "score", versions.score_inputs(settings), context.run.run_id)
         holdout = scored["holdout"]
