@@ -256,22 +256,31 @@ def create_app(
         refresh()
         champion, scored = batches.score_records(body.tracks)
         classes = champion.model.class_names
-        predictions = []
-        for row in scored.itertuples(index=False):
-            ok = row.status == SCORED
-            predictions.append(
-                {
-                    "id": row.id if isinstance(row.id, str) else None,
-                    "status": row.status,
-                    "predicted_class": row.predicted_class if ok else None,
-                    "class_probabilities": (
-                        {c: float(getattr(row, f"prob_{c}")) for c in classes} if ok else None
-                    ),
-                    "reasons": (row.reasons or []) if ok else [],
-                    "rejection_reason": None if ok else row.rejection_reason,
-                    "rejection_detail": None if ok else _text(row.rejection_detail),
-                }
+        # Column by column as Python values, then one dict per track (no pandas row objects).
+        probabilities = scored[[f"prob_{c}" for c in classes]].to_numpy(dtype=float).tolist()
+        predictions = [
+            {
+                "id": track_id if isinstance(track_id, str) else None,
+                "status": status,
+                "predicted_class": called if status == SCORED else None,
+                "class_probabilities": (
+                    dict(zip(classes, probs, strict=True)) if status == SCORED else None
+                ),
+                "reasons": (reasons or []) if status == SCORED else [],
+                "rejection_reason": None if status == SCORED else reason,
+                "rejection_detail": None if status == SCORED else _text(detail),
+            }
+            for track_id, status, called, probs, reasons, reason, detail in zip(
+                scored["id"].tolist(),
+                scored["status"].tolist(),
+                scored["predicted_class"].tolist(),
+                probabilities,
+                scored["reasons"].tolist(),
+                scored["rejection_reason"].tolist(),
+                scored["rejection_detail"].tolist(),
+                strict=True,
             )
+        ]
         return {
             "run_id": champion.run_id,
             "model_version": champion.version,
