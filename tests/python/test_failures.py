@@ -366,11 +366,15 @@ def test_a_training_killed_part_way_resumes_with_the_finished_experiments(
     env: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """`kill -9` once the first experiment has finished, while the others fit (side by side);
-    the next `train` reuses the finished runs, fits the rest, and records each run once."""
+    the next `train` reuses the finished runs, fits the rest, and records each run once. A run
+    MLflow holds as finished whose ml.model_runs row the kill cut off (two fits can finish in
+    the same moment) is reused too, and recorded then."""
     import logging
     import os
     import re
     import signal
+
+    import mlflow
 
     first, path = _train_in_background(
         env,
@@ -391,12 +395,18 @@ def test_a_training_killed_part_way_resumes_with_the_finished_experiments(
             "select run_id, model_name from ml.model_runs where status = 'FINISHED'"
         ).fetchall()
     assert 1 <= len(finished) < 3, "killed after the first experiment finished, before the last"
+    mlflow.set_tracking_uri(f"sqlite:///{env / 'mlflow' / 'mlflow.db'}")
+    runs = mlflow.search_runs(search_all_experiments=True, filter_string="status = 'FINISHED'")
+    finished_in_mlflow = set(runs["run_id"])
+    assert {run_id for run_id, _ in finished} <= finished_in_mlflow
+    assert len(finished_in_mlflow) < 3
 
     caplog.set_level(logging.INFO)
     assert cli.main(["train", "--config", str(path)]) == 0
     for run_id, model_name in finished:
         assert re.search(rf"\] {model_name}/\w+: reused run {run_id}", caplog.text)
-    assert len(re.findall(r"reused run", caplog.text)) == len(finished)
+    reused = set(re.findall(r"reused run (\w+)", caplog.text))
+    assert reused == finished_in_mlflow
     with duckdb.connect(str(env / "warehouse.duckdb"), read_only=True) as con:
         runs = con.execute(
             "select model_name, count(*) from ml.model_runs where status = 'FINISHED' group by 1"
