@@ -67,8 +67,12 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "SPARK_SHUFFLE_PARTITIONS": "2",  # a few thousand rows: two partitions per shuffle
         # Each JVM here lives a minute on a few thousand rows: the quick JIT compiler only, and
         # the serial collector (measured on plain `dbt build --target spark`: the same 57 s,
-        # 71 CPU-s instead of 97, which the other test worker gets back).
-        "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        # 71 CPU-s instead of 97, which the other test worker gets back). The quick compiler's
+        # code cache is 48 MB by default, which two dbt threads' Spark jobs filled once ("Out
+        # of space in CodeCache"): the tiered compiler's size.
+        "JAVA_TOOL_OPTIONS": (
+            "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=240m"
+        ),
     }
     # A record that does not parse: quarantined on Spark as on DuckDB, with its file line.
     with (folder / "raw" / "spotify_600k" / "tracks.csv").open("a", encoding="utf-8") as tracks:
