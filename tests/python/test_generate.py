@@ -101,3 +101,24 @@ def test_artists_can_be_made_for_an_existing_gzipped_tracks_file(tmp_path: Path)
 def test_too_few_rows_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 100"):
         generate.generate(tmp_path, rows=10)
+
+
+def test_tracks_are_written_as_pandas_writes_them(tmp_path: Path) -> None:
+    """The generator writes tracks.csv with DuckDB's CSV writer: the same bytes as pandas'
+    to_csv (quotes only where needed, the same number formats, an empty name as an empty
+    field), header or not."""
+    import duckdb
+    import numpy as np
+
+    pool = generate._artist_pool(np.random.default_rng([7, 0]), 3_000)
+    frame, _, _ = generate._track_chunk(np.random.default_rng([7, 1, 0]), 3_000, pool)
+    frame.loc[0, "name"] = ""  # a track without a name, as the real file has
+    frame.loc[1, "name"] = 'He said "hi", twice'  # a quote and a comma: quoted, doubled
+    frame.loc[2, "instrumentalness"] = 1.5e-05  # pandas writes 1.5e-05
+    for header in (True, False):
+        path = tmp_path / f"duckdb_{header}.csv"
+        with duckdb.connect() as con, open(path, "wb") as out:
+            generate._append_csv(con, frame, out, header=header)
+        expected = frame.to_csv(index=False, header=header, lineterminator="\n")
+        assert path.read_text(encoding="utf-8") == expected
+        assert not path.with_name(path.name + ".part").exists()
