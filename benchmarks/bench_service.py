@@ -135,14 +135,20 @@ def run(requests: int, soak: int, workers: int = 1) -> dict:
         for clients in (1, 8, 32):
             figures["latency"][clients] = _latencies(port, tracks, clients, requests)
         batch, batcher = tracks[:1_000], Client(port)  # (an idle connection is closed at 5 s)
-        times = [batcher.predict(batch)[1] for _ in range(10)]
+        times = [batcher.predict(batch)[1] for _ in range(30)]
         figures["batch_tracks_per_s"] = 1_000 / statistics.median(times)
-        # Two clients at once (one per core of this machine): the service's throughput.
-        pair = [Client(port), Client(port)]
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda c: [c.predict(batch) for _ in range(10)], pair))
-        figures["batch_tracks_per_s_2"] = 2 * 10 * 1_000 / (time.perf_counter() - t0)
+        # Two clients at once (one per core of this machine): the service's throughput, the
+        # median of three rounds of 10 requests each (one round's figure moves by a third on
+        # this shared machine).
+        rounds = []
+        for _ in range(3):
+            pair = [Client(port), Client(port)]
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(2) as pool:
+                list(pool.map(lambda c: [c.predict(batch) for _ in range(10)], pair))
+            rounds.append(2 * 10 * 1_000 / (time.perf_counter() - t0))
+        figures["batch_tracks_per_s_2"] = statistics.median(rounds)
+        figures["batch_tracks_per_s_2_rounds"] = rounds
         before = _rss_mb(server.pid)
         soaked = _latencies(port, tracks, 8, soak)
         figures["soak"] = {**soaked, "rss_before_mb": before, "rss_after_mb": _rss_mb(server.pid)}
@@ -155,15 +161,20 @@ def run(requests: int, soak: int, workers: int = 1) -> dict:
             writer = csv.DictWriter(f, fieldnames=list(tracks[0]))
             writer.writeheader()
             writer.writerows(tracks[:5])
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "python_ml", "predict", "--input", str(source)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        figures["predict_5_rows_s"] = time.perf_counter() - started
+        runs = []
+        for _ in range(3):  # the median of three: one run's figure moves with the machine
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "python_ml", "predict", "--input", str(source)]
+                + ["--overwrite"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            runs.append(time.perf_counter() - started)
+        figures["predict_5_rows_s"] = statistics.median(runs)
+        figures["predict_5_rows_runs"] = runs
     return figures
 
 
@@ -188,15 +199,17 @@ def table(figures: dict) -> str:
     soak = figures["soak"]
     growth = 100 * (soak["rss_after_mb"] / soak["rss_before_mb"] - 1)
     lines += [
-        f"| batches of 1,000 tracks, one client | {figures['batch_tracks_per_s']:,.0f} tracks/s "
-        "| >= 20,000 |",
-        f"| batches of 1,000 tracks, two clients at once | "
+        f"| batches of 1,000 tracks, one client (median of 30) | "
+        f"{figures['batch_tracks_per_s']:,.0f} tracks/s | >= 20,000 |",
+        f"| batches of 1,000 tracks, two clients at once (median of 3 rounds: "
+        f"{', '.join(f'{r:,.0f}' for r in figures['batch_tracks_per_s_2_rounds'])}) | "
         f"{figures['batch_tracks_per_s_2']:,.0f} tracks/s | >= 20,000 |",
         f"| soak: {soak['requests']:,} single-track requests, 8 clients | {soak['errors']} "
         f"errors; server memory {soak['rss_before_mb']:.0f} -> {soak['rss_after_mb']:.0f} MB "
         f"({growth:+.1f}%) | no error, within 10% |",
-        f"| `predict --input` of 5 rows, end to end | {figures['predict_5_rows_s']:.1f} s | "
-        "<= 2 s |",
+        f"| `predict --input` of 5 rows, end to end (median of 3: "
+        f"{', '.join(f'{r:.2f}' for r in figures['predict_5_rows_runs'])} s) | "
+        f"{figures['predict_5_rows_s']:.2f} s | <= 2 s |",
         f"| service start (champion and compiled models loaded) | {figures['startup_s']:.1f} s | |",
     ]
     return "\n".join(lines)
