@@ -162,7 +162,7 @@ def run(requests: int, soak: int, workers: int = 1) -> dict:
             writer.writeheader()
             writer.writerows(tracks[:5])
         runs = []
-        for _ in range(3):  # the median of three: one run's figure moves with the machine
+        for _ in range(3):  # three runs, all shown: one run's figure moves with the machine
             started = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "python_ml", "predict", "--input", str(source)]
@@ -173,7 +173,7 @@ def run(requests: int, soak: int, workers: int = 1) -> dict:
                 capture_output=True,
             )
             runs.append(time.perf_counter() - started)
-        figures["predict_5_rows_s"] = statistics.median(runs)
+        figures["predict_5_rows_s"] = max(runs)  # the goal holds for every run, or not
         figures["predict_5_rows_runs"] = runs
     return figures
 
@@ -207,7 +207,7 @@ def table(figures: dict) -> str:
         f"| soak: {soak['requests']:,} single-track requests, 8 clients | {soak['errors']} "
         f"errors; server memory {soak['rss_before_mb']:.0f} -> {soak['rss_after_mb']:.0f} MB "
         f"({growth:+.1f}%) | no error, within 10% |",
-        f"| `predict --input` of 5 rows, end to end (median of 3: "
+        f"| `predict --input` of 5 rows, end to end (the slowest of 3: "
         f"{', '.join(f'{r:.2f}' for r in figures['predict_5_rows_runs'])} s) | "
         f"{figures['predict_5_rows_s']:.2f} s | <= 2 s |",
         f"| service start (champion and compiled models loaded) | {figures['startup_s']:.1f} s | |",

@@ -50,12 +50,11 @@ class Explanation:
         names = np.asarray(self.contributions.columns, dtype=object)
         order = np.argsort(-np.abs(parts), axis=1, kind="stable")[:, :k]
         # Picked as whole arrays, then read as Python values: one list per row, no numpy
-        # scalar or round() per entry (about 5 ms -> 1.5 ms for 1,000 rows).
+        # scalar per entry (about 5 ms -> 2.7 ms for 1,000 rows).
         picked = zip(
             names[order].tolist(),
             np.take_along_axis(values, order, axis=1).tolist(),
-            # Rounded as an array: the nearest double to each multiple of 0.001, as round() gives.
-            np.round(np.take_along_axis(parts, order, axis=1), CONTRIBUTION_DECIMALS).tolist(),
+            np.take_along_axis(parts, order, axis=1).tolist(),
             strict=True,
         )
         return [
@@ -63,7 +62,7 @@ class Explanation:
                 {
                     "feature": feature,
                     "value": None if value != value else value,  # NaN: a missing value
-                    "contribution": contribution,
+                    "contribution": round(contribution, CONTRIBUTION_DECIMALS),
                 }
                 for feature, value, contribution in zip(
                     features, row_values, row_parts, strict=True

@@ -383,6 +383,7 @@ def test_a_training_killed_part_way_resumes_with_the_finished_experiments(
             {"model": "hist_gradient_boosting", "feature_set": "full"},
             {"model": "logistic_regression", "feature_set": "audio"},
         ],
+        MUSIC_TRAIN_WORKERS="3",  # all three side by side
     )
     for line in first.stderr:
         # An experiment's result line is logged once its run is recorded.
@@ -396,8 +397,8 @@ def test_a_training_killed_part_way_resumes_with_the_finished_experiments(
         ).fetchall()
     assert 1 <= len(finished) < 3, "killed after the first experiment finished, before the last"
     mlflow.set_tracking_uri(f"sqlite:///{env / 'mlflow' / 'mlflow.db'}")
-    runs = mlflow.search_runs(search_all_experiments=True, filter_string="status = 'FINISHED'")
-    finished_in_mlflow = set(runs["run_id"])
+    in_mlflow = mlflow.search_runs(search_all_experiments=True, filter_string="status = 'FINISHED'")
+    finished_in_mlflow = set(in_mlflow["run_id"])
     assert {run_id for run_id, _ in finished} <= finished_in_mlflow
     assert len(finished_in_mlflow) < 3
 
