@@ -7,9 +7,9 @@ version of the project (``scoring/models-<hash>.json`` in dbt's target folder) a
 an in-process DuckDB for each batch: the same SQL as the warehouse, from the one definition, in
 milliseconds. ``predict``, the app's score page and the HTTP service (``serve``) all use it.
 
-The artists are read once, from the project's raw ``artists.csv`` through the loader and the
-same models. Each batch replaces the raw tracks table and rebuilds the track models' tables
-from it, in build order.
+The artists are read once, from the warehouse's raw artists table (what the warehouse loaded,
+and the champion's features were built from), through the same models. Each batch replaces the
+raw tracks table and rebuilds the track models' tables from it, in build order.
 """
 
 from __future__ import annotations
@@ -276,26 +276,35 @@ class FeaturePath:
         return query
 
     def _load_artists(self) -> None:
-        """The project's artists.csv through the loader (its rejections included), or none:
-        then the artist features are missing and imputed, as in the warehouse."""
-        from python_ml.warehouse.load import LoadError, load_into
+        """The artists the warehouse holds (``raw.spotify_600k__artists``, loaded with the
+        loader's checks and quarantine: the artists the champion's features were built from),
+        copied in; not the raw folder's artists.csv, which may have changed since. None when
+        the warehouse has no artists table: then the artist features are missing and imputed,
+        as in the warehouse."""
+        from python_ml.warehouse import db
 
-        source = self.settings.raw_dir / ARTISTS.dataset
-        if any((source / name).exists() for name in (ARTISTS.name, ARTISTS.name + ".gz")):
-            try:
-                load_into(self.con, self.settings, [ARTISTS], enforce_threshold=False)
-                return
-            except LoadError as exc:
-                log.warning("artists.csv cannot be read, artist features are imputed: %s", exc)
-        else:
-            log.warning(
-                "no artists.csv in %s: the artist features of the scored tracks are missing "
-                "(imputed)",
-                source,
+        with db.connect(self.settings.warehouse) as warehouse:
+            artists = (
+                warehouse.execute(f"select * from {ARTISTS.raw_table}").to_arrow_table()
+                if db.has_table(warehouse, ARTISTS.raw_table)
+                else None
             )
+        if artists is not None:
+            self.con.register("warehouse_artists", artists)
+            self.con.execute(
+                f"create or replace table {ARTISTS.raw_table} as select * from warehouse_artists"
+            )
+            self.con.unregister("warehouse_artists")
+            return
+        log.warning(
+            "the warehouse %s has no table %s: the artist features of the scored tracks are "
+            "missing (imputed). Run `python -m python_ml build` to load the raw files.",
+            self.settings.warehouse,
+            ARTISTS.raw_table,
+        )
         columns = ", ".join(f'"{c}" varchar' for c in ARTISTS.columns)
         self.con.execute(
-            f"create or replace table raw.{ARTISTS.dataset}__{ARTISTS.table} "
+            f"create or replace table {ARTISTS.raw_table} "
             f"(file_line bigint, {columns}, _loaded_at timestamp)"
         )
 
@@ -342,20 +351,78 @@ class FeaturePath:
         finally:
             self._workers.put((cursor, table))
 
-    def derive_csv(self, path: Path, features: list[str]) -> DerivedTracks:
-        """A tracks CSV (already staged with every column of tracks.csv) through the loader:
-        rows that do not parse as CSV are listed as ``unparseable row`` with their line."""
+    def derive_csv(
+        self,
+        path: Path,
+        features: list[str],
+        header: list[str] | None = None,
+        shown_as: Path | None = None,
+    ) -> DerivedTracks:
+        """A tracks CSV, staged as the raw tracks file of a folder of its own, through the
+        loader: rows that do not parse as CSV are listed as ``unparseable row`` with their
+        line. ``header``: the file's columns, when it may lack the optional ones (added after
+        loading: no popularity, no artist ids, an id made from each row's content, as
+        :func:`made_up_id` makes it). ``shown_as``: the file the user gave, which the log
+        names instead of the staged copy."""
         from python_ml.warehouse.load import load_into
 
+        raw = TRACKS
+        if header is not None:
+            raw = dataclasses.replace(TRACKS, columns=[c for c in TRACK_COLUMNS if c in header])
         scratch_settings = dataclasses.replace(self.settings, raw_dir=path.parent.parent)
         with self._lock:
-            load_into(self.con, scratch_settings, [TRACKS], enforce_threshold=False)
+            (loaded,) = load_into(
+                self.con, scratch_settings, [raw], enforce_threshold=False, log_results=False
+            )
+            self._add_optional_columns()
+            if shown_as is None:
+                loaded.log()
+            elif loaded.rows_rejected:
+                log.warning(
+                    "%s: %d of %s rows do not parse as CSV; they are in the output as "
+                    "'unparseable row' with their line, e.g. %s",
+                    shown_as,
+                    loaded.rows_rejected,
+                    f"{loaded.rows_read:,}",
+                    "; ".join(loaded.examples),
+                )
             derived = self._derived(features, load_rejects=True)
             derived.inputs = self.con.execute(
                 f"select file_line as line, * exclude (file_line, _loaded_at) "
                 f"from raw.{TRACKS.dataset}__{TRACKS.table} order by file_line"
             ).df()
             return derived
+
+    def _add_optional_columns(self) -> None:
+        """The optional columns a loaded CSV lacks: popularity empty, no artist ids (``[]``:
+        the artist features are imputed), and an id made from each row's content."""
+        import pyarrow as pa
+
+        table = f"raw.{TRACKS.dataset}__{TRACKS.table}"
+        present = [d[0] for d in self.con.execute(f"select * from {table} limit 0").description]
+        if "id" not in present:
+            content = [c for c in CONTENT_COLUMNS if c in present]
+            selected = ", ".join(f'"{c}"' for c in content)
+            rows = self.con.execute(f"select rowid, {selected} from {table}").fetchall()
+            made = pa.table(
+                {
+                    "row": pa.array([r[0] for r in rows], pa.int64()),
+                    "id": pa.array(
+                        [made_up_id(dict(zip(content, r[1:], strict=True))) for r in rows],
+                        pa.string(),
+                    ),
+                }
+            )
+            self.con.execute(f"alter table {table} add column id varchar")
+            self.con.register("made_ids", made)
+            self.con.execute(
+                f"update {table} as t set id = m.id from made_ids as m where t.rowid = m.row"
+            )
+            self.con.unregister("made_ids")
+        if "popularity" not in present:
+            self.con.execute(f"alter table {table} add column popularity varchar")
+        if "id_artists" not in present:
+            self.con.execute(f"alter table {table} add column id_artists varchar default '[]'")
 
     def _derived(
         self, features: list[str], load_rejects: bool, con: Any = None, source: str | None = None

@@ -12,9 +12,9 @@ rounded probabilities and the class called.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
-import io
 import logging
 import os
 import shutil
@@ -46,17 +46,24 @@ class PredictInputError(ValueError):
 
 
 def _read_header(path: Path) -> list[str]:
+    """The header line alone, decoded as UTF-8 (a later row that is not UTF-8 is the loader's
+    to quarantine under its own line, not the header's fault)."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as binary:
-            first = next(csv.reader(io.TextIOWrapper(binary, encoding="utf-8", newline="")), None)
-    except UnicodeDecodeError as exc:
-        raise PredictInputError(
-            f"{path}: the header is not UTF-8 ({exc.reason} at byte {exc.start}). Save the "
-            "file as UTF-8."
-        ) from None
+            line = binary.readline(1 << 20)
     except (OSError, EOFError) as exc:
         raise PredictInputError(f"{path} cannot be read ({exc}).") from None
+    if line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise PredictInputError(f"{path} is UTF-16 text: save it as UTF-8 and score it again.")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PredictInputError(
+            f"{path}: the header (line 1) is not UTF-8 ({exc.reason} at byte {exc.start}). "
+            "Save the file as UTF-8."
+        ) from None
+    first = next(csv.reader([text.rstrip("\r\n")]), None) if text.strip() else None
     if not first:
         raise PredictInputError(f"{path} is empty: it needs a header and rows.")
     return [c.lstrip("\ufeff").strip() for c in first]
@@ -93,34 +100,13 @@ def check_input(path: Path) -> list[str]:
     return header
 
 
-def _stage_input(path: Path, header: list[str], target: Path) -> None:
-    """The input as the scratch folder's tracks.csv: as it is, or with the optional columns
-    it lacks added (popularity empty, an id made from the row's content, no artist ids),
-    values and line structure unchanged."""
-    from python_ml.tracks.feature_path import made_up_id
-
-    if all(c in header for c in TRACK_COLUMNS):
-        shutil.copyfile(
-            path, target.with_name("tracks.csv.gz" if path.suffix == ".gz" else "tracks.csv")
-        )
-        return
-    added = [c for c in TRACK_COLUMNS if c not in header]
-    opener = gzip.open if path.suffix == ".gz" else open
-    with (
-        opener(path, "rt", encoding="utf-8", newline="") as source,
-        open(target, "w", encoding="utf-8", newline="") as out,
-    ):
-        reader = csv.reader(source)
-        writer = csv.writer(out, lineterminator="\n")
-        next(reader)
-        writer.writerow([*header, *added])
-        for record in reader:
-            if not record:
-                writer.writerow(record)
-                continue
-            values = dict(zip(header, record, strict=False))
-            made = {"popularity": "", "id_artists": "[]", "id": made_up_id(values)}
-            writer.writerow([*record, *(made[c] for c in added)])
+def _stage_input(path: Path, target: Path) -> Path:
+    """The input as the scratch folder's tracks.csv, byte for byte: the loader reads it as it
+    reads the warehouse's file (every line kept or quarantined under its own number), and the
+    optional columns it lacks are added after loading (tracks/feature_path.py)."""
+    staged = target.with_name("tracks.csv.gz" if path.suffix == ".gz" else "tracks.csv")
+    shutil.copyfile(path, staged)
+    return staged
 
 
 def derive_features(settings: Settings, path: Path, features: list[str]) -> DerivedTracks:
@@ -132,8 +118,8 @@ def derive_features(settings: Settings, path: Path, features: list[str]) -> Deri
     with tempfile.TemporaryDirectory(prefix="music-predict-") as tmp:
         raw = Path(tmp) / "raw" / "spotify_600k"
         raw.mkdir(parents=True)
-        _stage_input(path, header, raw / "tracks.csv")
-        return FeaturePath(settings).derive_csv(raw / "tracks.csv", features)
+        staged = _stage_input(path, raw / "tracks.csv")
+        return FeaturePath(settings).derive_csv(staged, features, header=header, shown_as=path)
 
 
 def score_file(
@@ -148,11 +134,11 @@ def score_file(
     with tempfile.TemporaryDirectory(prefix="music-predict-") as tmp:
         raw = Path(tmp) / "raw" / "spotify_600k"
         raw.mkdir(parents=True)
-        _stage_input(path, header, raw / "tracks.csv")
+        staged = _stage_input(path, raw / "tracks.csv")
         try:
-            champion, scored, inputs = scorer.score_csv(raw / "tracks.csv")
+            champion, scored, inputs = scorer.score_csv(staged, header=header, shown_as=path)
         except LoadError as exc:
-            raise PredictInputError(str(exc).replace(str(raw / "tracks.csv"), str(path))) from None
+            raise PredictInputError(str(exc).replace(str(staged), str(path))) from None
     if scored.empty:
         raise PredictInputError(f"{path} has a header but no rows.")
     kept = ["line", *(c for c in header if c in inputs.columns)]

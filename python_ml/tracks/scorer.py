@@ -192,10 +192,15 @@ class Scorer:
         derived = self.path.derive_records(records, champion.model.features)
         return champion, score_derived(champion, derived)
 
-    def score_csv(self, staged: Path) -> tuple[Champion, pd.DataFrame, pd.DataFrame]:
-        """A staged tracks CSV: the champion, its scores and the input's values per line."""
+    def score_csv(
+        self, staged: Path, header: list[str] | None = None, shown_as: Path | None = None
+    ) -> tuple[Champion, pd.DataFrame, pd.DataFrame]:
+        """A staged tracks CSV: the champion, its scores and the input's values per line
+        (``header``, ``shown_as``: see :meth:`FeaturePath.derive_csv`)."""
         champion = self.champion
-        derived = self.path.derive_csv(staged, drift_features(champion.model.features))
+        derived = self.path.derive_csv(
+            staged, drift_features(champion.model.features), header=header, shown_as=shown_as
+        )
         scored = score_derived(champion, derived)
         self.last_drift = self._drift(champion, derived, scored)
         return champion, scored, derived.inputs

@@ -462,10 +462,12 @@ def load_into(
     files: list[RawFile] = RAW_FILES,
     enforce_threshold: bool = True,
     loaded_at: datetime | None = None,
+    log_results: bool = True,
 ) -> list[LoadedFile]:
     """Load the raw files into ``raw`` of the open warehouse ``con`` in one transaction (see
     the module doc): every check first, then every table, or nothing at all. Every row is
-    stamped ``loaded_at`` (now, by default)."""
+    stamped ``loaded_at`` (now, by default). ``log_results`` false: the caller reports the
+    files' figures itself (``predict`` names the user's file, not its scratch copy)."""
     planned = plan(settings.raw_dir, files)
     threshold = max_rejected_share(settings) if enforce_threshold else 1.0
     loaded_at = loaded_at or utc_now()
@@ -483,7 +485,8 @@ def load_into(
                     "Check that it is the Kaggle file, or download it again."
                 ) from None
             results.append(result)
-            result.log()
+            if log_results:
+                result.log()
             result.check_share(threshold)
         con.execute("commit")
     except BaseException:

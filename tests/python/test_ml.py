@@ -372,6 +372,81 @@ def test_predict_and_the_pipeline_derive_the_same_features_and_rejections(
     }
 
 
+def test_a_file_without_ids_keeps_every_line_through_a_bad_quote_and_a_bad_byte(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """Without the optional columns the file is read by the loader as it is (no rewrite first):
+    an unclosed quote on line 4 and a latin-1 byte on line 9 reject those two lines alone, and
+    the made-up ids are those of the same rows in a clean file."""
+    import pandas as pd
+
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    clean = _write_tracks(
+        tmp_path / "clean.csv", source, edit=lambda f: f.drop(columns=["id", "popularity"])
+    )
+    lines = clean.read_bytes().split(b"\n")
+    lines[3] = b'"' + lines[3]  # file line 4: a quote that is never closed
+    lines[8] = lines[8].replace(b",", "Caf\xe9,".encode("latin-1"), 1)  # file line 9
+    spoiled = tmp_path / "spoiled.csv"
+    spoiled.write_bytes(b"\n".join(lines))
+    predict.predict_csv(trained, clean, tmp_path / "clean.out.csv")
+    predict.predict_csv(trained, spoiled, tmp_path / "spoiled.out.csv")
+    good = pd.read_csv(tmp_path / "clean.out.csv").set_index("line")
+    bad = pd.read_csv(tmp_path / "spoiled.out.csv").set_index("line")
+    assert list(bad.index) == list(range(2, 22))  # every line, in order: none swallowed
+    rejected = bad[bad["status"] == "rejected"]
+    assert list(rejected.index) == [4, 9]
+    assert set(rejected["rejection_reason"]) == {"unparseable row"}
+    assert "not closed" in rejected.loc[4, "rejection_detail"]
+    assert "encod" in rejected.loc[9, "rejection_detail"]
+    others = [line for line in bad.index if line not in (4, 9)]
+    assert list(bad.loc[others, "id"]) == list(good.loc[others, "id"])
+    assert bad.loc[others, "id"].str.startswith("new").all()
+    assert list(bad.loc[others, "predicted_class"]) == list(good.loc[others, "predicted_class"])
+
+
+def test_predict_uses_the_warehouses_artists_not_a_changed_artists_csv(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """The champion's artist features come from the artists the warehouse loaded: an
+    artists.csv changed in the raw folder since (every follower count 0) changes no score."""
+    import pandas as pd
+
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    new = _write_tracks(tmp_path / "new.csv", source)
+    predict.predict_csv(trained, new, tmp_path / "before.csv")
+    raw = tmp_path / "raw" / "spotify_600k"
+    raw.mkdir(parents=True)
+    (raw / "tracks.csv").symlink_to(source)
+    artists = pd.read_csv(
+        small_raw_dir / "spotify_600k" / "artists.csv", dtype=str, keep_default_na=False
+    )
+    artists["followers"] = "0"
+    artists.to_csv(raw / "artists.csv", index=False)
+    changed = Settings(**{**trained.__dict__, "raw_dir": tmp_path / "raw"})
+    predict.predict_csv(changed, new, tmp_path / "after.csv")
+    before = pd.read_csv(tmp_path / "before.csv").drop(columns="scored_at")
+    after = pd.read_csv(tmp_path / "after.csv").drop(columns="scored_at")
+    assert (before["status"] == "scored").sum() > 10
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_a_utf16_file_or_header_is_named_as_such(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    text = _write_tracks(tmp_path / "a.csv", source, n=3).read_text(encoding="utf-8")
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text(text, encoding="utf-16")
+    with pytest.raises(predict.PredictInputError, match=r"utf16.csv is UTF-16 text"):
+        predict.predict_csv(trained, utf16, tmp_path / "out.csv")
+    latin_header = tmp_path / "latin.csv"
+    latin_header.write_bytes(text.replace("name", "n\u00e4me", 1).encode("latin-1"))
+    with pytest.raises(predict.PredictInputError, match=r"the header \(line 1\) is not UTF-8"):
+        predict.predict_csv(trained, latin_header, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
