@@ -1,6 +1,8 @@
 {#-
     The hit-rate columns shared by the hit-rate marts: how often the model calls the highest
-    class of the popularity_classes seed (the "hit"), how often a track truly is one, the same
+    class of the popularity_classes seed (the "hit"), the share of hits the calibrated
+    probabilities expect (the honest estimate: the decision rule calls the rare class more often
+    than it occurs, for its recall), how often a track truly is one, the same
     for "not the lowest class", and accuracy. Use inside a grouped select over
     fct_track_predictions.
 -#}
@@ -9,6 +11,7 @@
     {%- set hit = "(select max_by(class_name, class_index) from " ~ classes ~ ")" -%}
     {%- set coldest = "(select min_by(class_name, class_index) from " ~ classes ~ ")" -%}
     avg(case when predicted_class = {{ hit }} then cast(1 as double) else 0 end) as predicted_hit_rate,
+    avg(hit_probability) as expected_hit_rate,
     avg(case when true_class = {{ hit }} then cast(1 as double) else 0 end) as actual_hit_rate,
     avg(case when predicted_class != {{ coldest }} then cast(1 as double) else 0 end)
         as predicted_not_cold_rate,

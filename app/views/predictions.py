@@ -91,17 +91,26 @@ st.download_button(
 )
 
 left, right = st.columns(2)
-truth = "actual beside predicted: the predict split's true classes are known"
+truth = (
+    "called: the share the decision rule calls a hit (it calls the rare class more often than "
+    "it occurs, to find more of them); expected: the mean calibrated probability, the estimate "
+    "of how many hits there are; actual: the predict split's true classes"
+)
+RATE_NAMES = {
+    "predicted_hit_rate": "called",
+    "expected_hit_rate": "expected",
+    "actual_hit_rate": "actual",
+}
 with left:
     st.subheader(f"{labels[hit]} rate by release year")
     st.caption(f"Of the tracks that match the filters above; {truth}.")
     by_year = app_ui.read("hit_rate_by_year", *filters)
     long = by_year.melt(
         id_vars=["release_year", "scored_tracks"],
-        value_vars=["predicted_hit_rate", "actual_hit_rate"],
+        value_vars=list(RATE_NAMES),
         var_name="rate",
         value_name="share",
-    ).replace({"rate": {"predicted_hit_rate": "predicted", "actual_hit_rate": "actual"}})
+    ).replace({"rate": RATE_NAMES})
     st.altair_chart(
         alt.Chart(long)
         .mark_line(point=True)
@@ -131,19 +140,19 @@ with right:
     else:
         long = by_artist.melt(
             id_vars=["primary_artist_name", "scored_tracks"],
-            value_vars=["predicted_hit_rate", "actual_hit_rate"],
+            value_vars=list(RATE_NAMES),
             var_name="rate",
             value_name="share",
-        ).replace({"rate": {"predicted_hit_rate": "predicted", "actual_hit_rate": "actual"}})
+        ).replace({"rate": RATE_NAMES})
         order = by_artist["primary_artist_name"].tolist()
         st.altair_chart(
             alt.Chart(long)
             .mark_bar()
             .encode(
                 y=alt.Y("primary_artist_name:N", sort=order, title=None),
-                yOffset=alt.YOffset("rate:N", sort=["predicted", "actual"]),
+                yOffset=alt.YOffset("rate:N", sort=list(RATE_NAMES.values())),
                 x=alt.X("share:Q", title="share of the artist's tracks", axis=alt.Axis(format="%")),
-                color=alt.Color("rate:N", title=None, sort=["predicted", "actual"]),
+                color=alt.Color("rate:N", title=None, sort=list(RATE_NAMES.values())),
                 tooltip=[
                     alt.Tooltip("primary_artist_name:N", title="artist"),
                     "rate",

@@ -203,9 +203,11 @@ def predictions(
 
 Filters = tuple[str, tuple[int, int], list[str], list[str], float]  # as _where takes them
 
-# A rate of the tracks that match: called the hit class / truly in it (NULL: truth unknown).
+# A rate of the tracks that match: called the hit class by the decision rule / expected in it
+# by the calibrated probabilities / truly in it (NULL: truth unknown).
 _RATES = (
     "avg(case when is_predicted_hit then 1.0 else 0.0 end) as predicted_hit_rate, "
+    "avg(hit_probability) as expected_hit_rate, "
     "avg(case when true_class is null then null when true_class = ? then 1.0 else 0.0 end) "
     "as actual_hit_rate, count(*) as scored_tracks"
 )

@@ -497,6 +497,13 @@ def draw_all(settings: Settings) -> list[Chart]:
             charts.append(Chart(file, title, caption))
             log.info("chart: %s", out_dir / file)
         tables = _numbers_tables(con, classes)
+        songs_origin = (
+            con.execute(
+                f"select any_value(data_origin) from {catalog.FCT_SONG_STREAM_PREDICTIONS}"
+            ).fetchone()[0]
+            if db.has_table(con, catalog.FCT_SONG_STREAM_PREDICTIONS)
+            else None
+        )
         from python_ml.reports.model_card import write_model_card
 
         write_model_card(settings, con, out_dir)
@@ -506,6 +513,7 @@ def draw_all(settings: Settings) -> list[Chart]:
         scored_at=f"{scored[3]:%Y-%m-%d %H:%M:%S} UTC" if scored[3] is not None else "?",
         data_origin=scored[4] or "unknown",
         docs_site=settings.target_dir / "index.html",
+        songs_data_origin=songs_origin,
     )
     _write_html(out_dir / "index.html", charts, tables, page)
     _log_to_champion_run(settings, page.run_id, out_dir)
@@ -537,8 +545,17 @@ class Page:
     run_id: str
     model: str
     scored_at: object
-    data_origin: str
+    data_origin: str  # the tracks' (fct_track_predictions)
     docs_site: Path
+    songs_data_origin: str | None = None  # the 2023 songs study's, when it has run
+
+    @property
+    def origins(self) -> dict[str, str]:
+        """Each part of the page and the origin of its data."""
+        parts = {"tracks": self.data_origin}
+        if self.songs_data_origin:
+            parts["2023 songs"] = self.songs_data_origin
+        return parts
 
 
 LEADERBOARD_COLUMNS = {
@@ -670,16 +687,28 @@ def _write_html(
     numbers = "\n".join(
         f"<h2>{html.escape(title)}</h2>{_table_html(frame)}" for title, frame in tables
     )
-    if is_generated(page.data_origin):
+    origins = page.origins
+    generated = [part for part, origin in origins.items() if is_generated(origin)]
+    each = "; ".join(
+        f"{html.escape(part)}: <strong>{html.escape(origin)}</strong>"
+        for part, origin in origins.items()
+    )
+    if generated and len(generated) == len(origins):
         banner = (
             '<p class="banner generated"><strong>Generated data.</strong> '
             + html.escape(GENERATED_NOTICE).replace("`make run`", "<code>make run</code>")
             + "</p>"
         )
-    else:
+    elif generated:  # a reader must not take the generated part for real songs
         banner = (
-            f'<p class="banner">Data origin: <strong>{html.escape(page.data_origin)}</strong>.</p>'
+            '<p class="banner generated"><strong>Generated data in part.</strong> '
+            f"Data origin: {each}. The {html.escape(' and '.join(generated))} figures come "
+            "from the built-in generated data: they show that the pipeline works, not how "
+            "real songs behave.</p>"
         )
+    else:
+        banner = f'<p class="banner">Data origin: {each}.</p>'
+
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     docs = page.docs_site.as_uri()
     path.write_text(

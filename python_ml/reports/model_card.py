@@ -75,8 +75,8 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     weights = json.loads(c["decision_weights"]) if c.get("decision_weights") else None
     holdout = json.loads(c["metrics_json"] or "{}").get("holdout", {})
     predictions = con.execute(
-        f"select predicted_class, true_class, release_year, is_predicted_hit, true_class = ? "
-        f"as is_true_hit, run_id from {catalog.FCT_TRACK_PREDICTIONS} "
+        f"select predicted_class, true_class, release_year, is_predicted_hit, hit_probability, "
+        f"true_class = ? as is_true_hit, run_id from {catalog.FCT_TRACK_PREDICTIONS} "
         "where true_class is not null",
         [classes[-1]],
     ).df()
@@ -185,12 +185,25 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
                 tracks=("correct", "size"),
                 accuracy=("correct", "mean"),
                 called_hits=("is_predicted_hit", "mean"),
+                expected_hits=("hit_probability", "mean"),
                 true_hits=("is_true_hit", "mean"),
             )
             .reset_index()
-            .rename(columns={"called_hits": "called hit share", "true_hits": "true hit share"})
+            .rename(
+                columns={
+                    "called_hits": "called hit share",
+                    "expected_hits": "expected hit share",
+                    "true_hits": "true hit share",
+                }
+            )
         )
         lines += _table(per_decade)
+        lines += [
+            "",
+            f"Called: the share the decision rule calls {classes[-1]}; it calls the rare class "
+            "more often than it occurs, to find more of them. Expected: the mean calibrated "
+            "probability, the estimate of how many there are.",
+        ]
     lines += [
         "",
         "## Calibration",

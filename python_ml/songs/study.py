@@ -335,7 +335,7 @@ def songs_digest(frame: pd.DataFrame) -> str:
 def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
     import mlflow
 
-    from python_ml.raw.origin import songs_origin
+    from python_ml.raw.origin import GENERATED_WARNING, is_generated, songs_origin
     from python_ml.tracking.registry import (
         SONGS_EXPERIMENT,
         log_table_input,
@@ -345,6 +345,8 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
 
     frame = load_songs(settings)
     data_origin = songs_origin(settings.raw_dir)
+    if is_generated(data_origin):
+        log.warning("2023 songs: %s", GENERATED_WARNING)
     log.info(
         "2023 songs: %d clean songs, top decile = %d songs",
         len(frame),
@@ -521,11 +523,17 @@ class StudySummary:
     report: Path  # reports/songs_2023_results.md
 
 
-def write_songs_report(settings: Settings, table: str) -> Path:
+def write_songs_report(settings: Settings, table: str, data_origin: str) -> Path:
+    from python_ml.raw.origin import GENERATED_NOTICE, is_generated
+
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     path = settings.reports_dir / "songs_2023_results.md"
+    origin = f"Data origin: **{data_origin}**."
+    if is_generated(data_origin):
+        origin += " " + GENERATED_NOTICE
     path.write_text(
-        "# 2023 songs: cross-validated results\n\n" + table + "\n\nMean ± spread over the "
+        "# 2023 songs: cross-validated results\n\n" + origin + "\n\n" + table + "\n\n"
+        "Mean ± spread over the "
         "fold seeds of repeated k-fold cross-validation. `forecastable` uses what is known at "
         "release (audio, release date, the artist's earlier songs); `descriptive_reach` uses "
         "playlist and chart counts measured at the same time as the streams: it describes a "
@@ -538,10 +546,12 @@ def write_songs_report(settings: Settings, table: str) -> Path:
 def songs_step(settings: Settings, config_path: Path | None = None) -> StudySummary:
     """The `songs` step (the command and the ``songs`` asset): the study, its predictions in
     ``ml.song_predictions`` and its results table in the reports folder."""
+    from python_ml.raw.origin import songs_origin
     from python_ml.warehouse.db import RunLock
 
     config = load_songs_config(config_path)
     with RunLock(settings.warehouse), step("2023 songs study (cross-validated)"):
         results = run_study(settings, config)
     table = results_table(results)
-    return StudySummary(results, table, write_songs_report(settings, table))
+    report = write_songs_report(settings, table, songs_origin(settings.raw_dir))
+    return StudySummary(results, table, report)

@@ -62,6 +62,15 @@ def read_model_folder(path: Path, run_id: str, kind: str, temperature: float, we
     from python_ml.tracks.kinds import KINDS
     from python_ml.tracks.models import FittedModel
 
+    if not (path / "MLmodel").exists():
+        mlflow_dir = next((p for p in path.parents if (p / "mlflow.db").exists()), None)
+        raise ChampionUnavailable(
+            f"The champion's model (run {run_id}) is not in {path}: the MLflow folder "
+            + (f"{mlflow_dir} " if mlflow_dir else "")
+            + "does not hold the runs this warehouse records. Set MUSIC_MLFLOW_DIR to the "
+            "MLflow folder made with this warehouse (beside it by default), or run `python -m "
+            "python_ml train` to register a new champion."
+        )
     try:
         spec = yaml.safe_load((path / "MLmodel").read_text(encoding="utf-8"))
         if spec.get("run_id") != run_id:

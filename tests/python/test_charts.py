@@ -109,9 +109,53 @@ def test_marts_carry_the_data_origin_and_the_champion_holdout(scored: Settings) 
         ).fetchone()
         n = con.execute("select count(*) from marts.fct_track_predictions").fetchone()[0]
     assert origins == [("generated",)]
+    # Every prediction mart (tag ml_outputs) says which data its figures are about.
+    with duckdb.connect(str(scored.warehouse), read_only=True) as con:
+        marts = [
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' "
+                "and (table_name like 'rpt%' or table_name like 'fct_track%' "
+                "or table_name like '%predictions') "
+                "and table_name not in ('rpt_rejected_rows', 'rpt_source_row_counts', "
+                "'rpt_audio_features_by_class', 'rpt_feature_correlations')"
+            ).fetchall()
+        ]
+        assert len(marts) == 13, marts
+        for mart in marts:
+            rows, mart_origins = con.execute(
+                f"select count(*), list(distinct data_origin) from marts.{mart}"
+            ).fetchone()
+            assert mart_origins == (["generated"] if rows else None), mart
+        # The hit rate the probabilities expect beside the one the decision rule calls.
+        called, expected, actual = con.execute(
+            "select sum(predicted_hit_rate * scored_tracks), "
+            "sum(expected_hit_rate * scored_tracks), sum(actual_hit_rate * scored_tracks) "
+            "from marts.rpt_hit_rate_by_release_year"
+        ).fetchone()
+        mean_probability = con.execute(
+            "select sum(hit_probability) from marts.fct_track_predictions"
+        ).fetchone()[0]
+    assert abs(expected - mean_probability) < 1e-6 * n
+    assert 0 < expected and called >= 0 and actual >= 0
     assert all(champion == has_holdout for champion, has_holdout, _, _ in board)
     assert all(ece and new_artist for _, _, ece, new_artist in board)
     assert calibration == (3 * n, 3)
+
+
+def test_the_page_names_each_parts_origin(tmp_path: Path) -> None:
+    """Tracks from the user's files and the 2023 songs generated: the page says which part is
+    generated, never a plain "user files" over generated figures."""
+    page = charts.Page("run", "model", "now", "user files", tmp_path, "generated")
+    charts._write_html(tmp_path / "index.html", [], [], page)
+    text = (tmp_path / "index.html").read_text()
+    assert "Generated data in part." in text
+    assert "tracks: <strong>user files</strong>; 2023 songs: <strong>generated</strong>" in text
+    assert "The 2023 songs figures come from the built-in generated data" in text
+    real = charts.Page("run", "model", "now", "kaggle", tmp_path, "kaggle")
+    charts._write_html(tmp_path / "index.html", [], [], real)
+    text = (tmp_path / "index.html").read_text()
+    assert "Generated" not in text and "tracks: <strong>kaggle</strong>" in text
 
 
 def test_charts_refuse_an_unscored_warehouse(built_warehouse: Path, tmp_path: Path) -> None:

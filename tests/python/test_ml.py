@@ -514,6 +514,19 @@ def test_a_moved_data_folder_still_scores_and_predicts(
     assert not settings.mlflow_dir.exists(), "nothing is written under the old folder"
 
 
+def test_another_mlflow_folder_than_the_warehouses_is_named(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """MUSIC_MLFLOW_DIR pointing at a folder that does not hold this warehouse's runs: the
+    message says so and names the setting, not a damaged file to retrain over."""
+    (tmp_path / "other").mkdir()
+    elsewhere = Settings(**{**trained.__dict__, "mlflow_dir": tmp_path / "other"})
+    sample = _write_tracks(tmp_path / "x.csv", small_raw_dir / "spotify_600k" / "tracks.csv", n=3)
+    with pytest.raises(LookupError, match=r"Set MUSIC_MLFLOW_DIR to the MLflow folder made"):
+        predict.predict_csv(elsewhere, sample, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_a_champion_whose_files_are_gone_says_what_to_do_and_is_replaced(
     settings: Settings,
 ) -> None:

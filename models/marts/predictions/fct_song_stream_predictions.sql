@@ -9,6 +9,12 @@ predictions as (
 
 ),
 
+runs as (
+
+    select * from {{ ref('stg_ml__model_runs') }}
+
+),
+
 songs as (
 
     select * from {{ ref('fct_songs_2023') }}
@@ -20,6 +26,7 @@ final as (
     select
         predictions.song_id,
         predictions.run_id,
+        coalesce(runs.data_origin, 'unknown') as data_origin,
         predictions.model_type,
         predictions.feature_set,
         predictions.fold,
@@ -34,6 +41,8 @@ final as (
     from predictions
     inner join songs
         on predictions.song_id = songs.song_key
+    left join runs
+        on predictions.run_id = runs.run_id
 
 )
 

@@ -15,6 +15,7 @@ current_predictions as (
     select
         track_id,
         run_id,
+        data_origin,
         predicted_class,
         true_class
     from {{ ref('fct_track_predictions') }}
@@ -50,6 +51,7 @@ final as (
     select
         unnested.track_id,
         unnested.run_id,
+        current_predictions.data_origin,
         unnested.class_index,
         classes.class_name,
         unnested.probability,

@@ -32,6 +32,7 @@ final as (
     select
         explanations.track_id,
         explanations.run_id,
+        current_predictions.data_origin,
         current_predictions.track_name,
         current_predictions.predicted_class,
         explanations.feature,

@@ -14,6 +14,7 @@ probabilities as (
 binned as (
 
     select
+        data_origin,
         class_index,
         class_name,
         cast(least(floor(probability * 10), 9) as integer) as probability_bin,
@@ -29,13 +30,14 @@ final as (
         class_index,
         class_name,
         probability_bin,
+        data_origin,
         probability_bin / cast(10 as double) as bin_lower,
         (probability_bin + 1) / cast(10 as double) as bin_upper,
         count(*) as track_count,
         avg(probability) as mean_probability,
         avg(case when is_true_class then cast(1 as double) else 0 end) as observed_share
     from binned
-    group by class_index, class_name, probability_bin
+    group by class_index, class_name, probability_bin, data_origin
 
 )
 

@@ -45,7 +45,8 @@ final as (
         / greatest(sum(coalesce(true_counts.true_count, 0)) over (), 1) as true_share,
         coalesce(predicted_counts.predicted_count, 0)
         / greatest(sum(coalesce(predicted_counts.predicted_count, 0)) over (), 1)
-            as predicted_share
+            as predicted_share,
+        {{ current_data_origin() }} as data_origin
     from classes
     left join true_counts
         on classes.class_name = true_counts.class_name

@@ -54,7 +54,8 @@ final as (
         case when per_true_class.support + per_predicted_class.predicted_count > 0 then
                 2 * per_true_class.true_positives
                 / (per_predicted_class.predicted_count + per_true_class.support)
-        end as f1
+        end as f1,
+        {{ current_data_origin() }} as data_origin
     from per_true_class
     inner join per_predicted_class
         on per_true_class.class_name = per_predicted_class.class_name

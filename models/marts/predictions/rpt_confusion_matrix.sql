@@ -49,7 +49,8 @@ final as (
         coalesce(counts.track_count, 0) as track_count,
         coalesce(counts.track_count, 0)
         / greatest(sum(coalesce(counts.track_count, 0)) over (partition by pairs.true_class), 1)
-            as share_of_true_class
+            as share_of_true_class,
+        {{ current_data_origin() }} as data_origin
     from pairs
     left join counts
         on

@@ -54,6 +54,7 @@ final as (
     select
         drift_final.run_id,
         runs.model_label,
+        coalesce(runs.data_origin, 'unknown') as data_origin,
         drift_final.scored_at,
         drift_final.feature,
         drift_final.batch_tracks,

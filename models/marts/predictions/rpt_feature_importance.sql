@@ -20,6 +20,7 @@ final as (
     select
         importance.run_id,
         runs.model_label,
+        coalesce(runs.data_origin, 'unknown') as data_origin,
         coalesce(runs.is_champion, false) as is_champion,
         runs.finished_at,
         importance.feature,

@@ -14,7 +14,8 @@ final as (
     select
         release_year,
         count(*) as scored_tracks,
-        {{ prediction_rates() }}
+        {{ prediction_rates() }},
+        {{ current_data_origin() }} as data_origin
     from predictions
     group by release_year
 
