@@ -439,7 +439,10 @@ class FeaturePath:
             quarantined = self.con.execute(
                 "select file_line as line, null as id, null as name, "
                 "'unparseable row' as rejection_reason, "
-                "lower(error_type) || ': ' || error_message as rejection_detail "
+                # The line's text (its start), so the row can be found: it has no columns.
+                "lower(error_type) || ': ' || error_message || coalesce(' Line: ' || "
+                "case when length(raw_text) > 120 then left(raw_text, 120) || '...' "
+                "else raw_text end, '') as rejection_detail "
                 f"from {catalog.LOAD_REJECTS} where table_name = 'tracks'"
             ).df()
             if not quarantined.empty:

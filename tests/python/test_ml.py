@@ -398,6 +398,9 @@ def test_a_file_without_ids_keeps_every_line_through_a_bad_quote_and_a_bad_byte(
     assert list(rejected.index) == [4, 9]
     assert set(rejected["rejection_reason"]) == {"unparseable row"}
     assert "not closed" in rejected.loc[4, "rejection_detail"]
+    # the row has no columns to show, so its detail quotes the start of the line
+    first = lines[3].decode()[:40]
+    assert f"Line: {first}" in rejected.loc[4, "rejection_detail"]
     assert "encod" in rejected.loc[9, "rejection_detail"]
     others = [line for line in bad.index if line not in (4, 9)]
     assert list(bad.loc[others, "id"]) == list(good.loc[others, "id"])
