@@ -1,8 +1,8 @@
 {#-
     The hit-rate columns shared by the hit-rate marts: how often the model calls the highest
     class of the popularity_classes seed (the "hit"), the share of hits the calibrated
-    probabilities expect (the honest estimate: the decision rule calls the rare class more often
-    than it occurs, for its recall), how often a track truly is one, the same
+    probabilities expect (the estimate of how many there are: the decision rule is tuned to find
+    hits, not to match their share), how often a track truly is one, the same
     for "not the lowest class", and accuracy. Use inside a grouped select over
     fct_track_predictions.
 -#}

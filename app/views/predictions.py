@@ -92,9 +92,9 @@ st.download_button(
 
 left, right = st.columns(2)
 truth = (
-    "called: the share the decision rule calls a hit (it calls the rare class more often than "
-    "it occurs, to find more of them); expected: the mean calibrated probability, the estimate "
-    "of how many hits there are; actual: the predict split's true classes"
+    "called: the share the decision rule calls a hit (tuned to find hits, not to match their "
+    "share); expected: the mean calibrated probability, the estimate of how many hits there "
+    "are; actual: the predict split's true classes"
 )
 RATE_NAMES = {
     "predicted_hit_rate": "called",

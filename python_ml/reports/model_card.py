@@ -200,9 +200,9 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         lines += _table(per_decade)
         lines += [
             "",
-            f"Called: the share the decision rule calls {classes[-1]}; it calls the rare class "
-            "more often than it occurs, to find more of them. Expected: the mean calibrated "
-            "probability, the estimate of how many there are.",
+            f"Called: the share the decision rule calls {classes[-1]} (tuned to find them, not "
+            "to match their share). Expected: the mean calibrated probability, the estimate of "
+            "how many there are.",
         ]
     lines += [
         "",

@@ -15,8 +15,8 @@ final as (
         primary_artist_id,
         any_value(primary_artist_name) as primary_artist_name,
         count(*) as scored_tracks,
-        {{ prediction_rates() }},
-        {{ current_data_origin() }} as data_origin
+        {{ current_data_origin() }} as data_origin,
+        {{ prediction_rates() }}
     from predictions
     where primary_artist_id is not null
     group by primary_artist_id

@@ -14,8 +14,8 @@ final as (
     select
         release_year,
         count(*) as scored_tracks,
-        {{ prediction_rates() }},
-        {{ current_data_origin() }} as data_origin
+        {{ current_data_origin() }} as data_origin,
+        {{ prediction_rates() }}
     from predictions
     group by release_year
 
