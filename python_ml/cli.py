@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="CSV of tracks (tracks.csv columns; popularity, id and id_artists optional)",
     )
-    p.add_argument("--output", help="where to write (default: <input>.predictions.csv)")
+    p.add_argument("--output", help="where to write (default: new.csv -> new.predictions.csv)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=cmd_predict)
 

@@ -67,11 +67,17 @@ columns = {
         help="The features that moved the called class's score most (+ towards it).",
     ),
     "track_id": st.column_config.TextColumn("track id"),
+    "run_id": st.column_config.TextColumn("run"),
+    "data_origin": st.column_config.TextColumn("data origin", width="small"),
 }
 chosen = st.multiselect(
     "Columns",
     list(app_data.PREDICTION_COLUMNS),
-    default=[c for c in app_data.PREDICTION_COLUMNS if c not in ("true_popularity", "track_id")],
+    default=[
+        c
+        for c in app_data.PREDICTION_COLUMNS
+        if c not in ("true_popularity", "track_id", "run_id", "data_origin")
+    ],
     format_func=lambda c: columns[c]["label"],
     key="columns",
     help="The download always holds every column.",
@@ -117,7 +123,7 @@ with left:
         .encode(
             x=alt.X("release_year:Q", title="release year", axis=alt.Axis(format="d")),
             y=alt.Y("share:Q", title="share of tracks", axis=alt.Axis(format="%")),
-            color=alt.Color("rate:N", title=None),
+            color=alt.Color("rate:N", title=None, sort=list(RATE_NAMES.values())),
             tooltip=[
                 alt.Tooltip("release_year:Q", title="year", format="d"),
                 "rate",

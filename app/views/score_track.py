@@ -129,16 +129,15 @@ elif result is not None:
 
 st.subheader("Or score a CSV")
 st.caption(
-    "Columns of Kaggle's tracks.csv (popularity, id and id_artists optional); every row "
-    "comes back, scored or with the pipeline's reason."
+    "Columns of Kaggle's tracks.csv (popularity, id and id_artists optional), read as "
+    "`python -m python_ml predict --input` reads a file: every line comes back under its own "
+    "number, scored or with the pipeline's reason."
 )
 upload = st.file_uploader("tracks CSV", type=["csv"])
 if upload is not None:
     try:
         with st.spinner("Scoring through the dbt models' rules..."):
-            scored = app_data.score_tracks(
-                settings, pd.read_csv(upload, dtype=str, keep_default_na=False)
-            )
+            scored = app_data.score_csv(settings, upload.getvalue(), upload.name)
     except Exception as exc:
         st.error(str(exc))
     else:

@@ -151,6 +151,8 @@ PREDICTION_COLUMNS = [
     "is_correct",
     "reasons",
     "track_id",
+    "run_id",
+    "data_origin",  # a download says which data it is about, as every mart does
 ]
 
 
@@ -372,6 +374,26 @@ def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
     scored.insert(scored.columns.get_loc("predicted_class"), "model_version", champion.version)
     scored.insert(scored.columns.get_loc("predicted_class"), "data_origin", champion.data_origin)
     return scored
+
+
+def score_csv(settings: Settings, data: bytes, name: str) -> pd.DataFrame:
+    """An uploaded tracks CSV scored exactly as `python -m python_ml predict --input` scores a
+    file (tracks/predict.py: the loader reads it as it is, every line comes back under its own
+    number, scored or with its reason); errors name the upload, not a scratch copy."""
+    import tempfile
+    from pathlib import Path
+
+    from python_ml.tracks.predict import PredictInputError, score_file
+
+    safe = Path(name).name or "upload.csv"
+    with tempfile.TemporaryDirectory(prefix="music-upload-") as tmp:
+        path = Path(tmp) / safe
+        path.write_bytes(data)
+        try:
+            _, result = score_file(settings, path, scorer(settings))
+        except PredictInputError as exc:
+            raise PredictInputError(str(exc).replace(str(path), safe)) from None
+    return result
 
 
 def rejected_fields(row: pd.Series) -> list[str]:

@@ -285,7 +285,7 @@ class FeaturePath:
 
         with db.connect(self.settings.warehouse) as warehouse:
             artists = (
-                warehouse.execute(f"select * from {ARTISTS.raw_table}").to_arrow_table()
+                warehouse.cursor().sql(f"select * from {ARTISTS.raw_table}").to_arrow_table()
                 if db.has_table(warehouse, ARTISTS.raw_table)
                 else None
             )

@@ -297,6 +297,22 @@ def _swallowed(text: str | None) -> list[str]:
     return lines[1:]
 
 
+def _physical_lines(path: Path, first: int, count: int) -> list[bytes]:
+    """Lines ``first`` .. ``first + count - 1`` of a file (1 = its first line), as its bytes:
+    what a broken quote took in is read again as the file has it, not as DuckDB's rejects table
+    re-encoded it (a byte that is not valid in the file's encoding stays invalid, and is
+    quarantined under its own line, instead of turning into '?' and being kept)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    out: list[bytes] = []
+    with opener(path, "rb") as stream:
+        for number, line in enumerate(stream, start=1):
+            if number >= first + count:
+                break
+            if number >= first:
+                out.append(line.rstrip(b"\r\n"))
+    return out
+
+
 def _load_one(
     con: duckdb.DuckDBPyConnection, item: PlannedFile, loaded_at: datetime, scratch: Path
 ) -> LoadedFile:
@@ -319,8 +335,10 @@ def _load_one(
             if swallowed:
                 again = scratch / f"{raw.dataset}__{raw.table}_{len(stages) + len(queue)}.csv"
                 header = ",".join('"' + h.replace('"', '""') + '"' for h in item.header)
-                again.write_text("\n".join([header, *swallowed]) + "\n", encoding="utf-8")
-                queue.append(_Segment(again, "utf-8", line - 1))
+                # The segment's own lines after the rejected one, in its own encoding.
+                taken = _physical_lines(segment.path, line - segment.offset + 1, len(swallowed))
+                again.write_bytes(b"\n".join([header.encode(segment.encoding), *taken]) + b"\n")
+                queue.append(_Segment(again, segment.encoding, line - 1))
                 text = text.split("\n", 1)[0]
                 message = (
                     f"{message} The quote is not closed on this line; the lines after it "

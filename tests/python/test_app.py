@@ -142,6 +142,28 @@ def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) 
     assert not at.success
 
 
+def test_an_uploaded_csv_is_read_as_predict_reads_a_file(app_env: Path) -> None:
+    """The score page's CSV upload goes through `predict`'s reading: a quote never closed on
+    line 3 and a latin-1 byte on line 5 reject those lines alone; every line comes back under
+    its own number; an error names the upload, not a scratch copy."""
+    from python_ml.reports import app_data
+    from python_ml.settings import load_settings
+    from python_ml.tracks.predict import PredictInputError
+
+    settings = load_settings()
+    lines = (settings.raw_dir / "spotify_600k" / "tracks.csv").read_bytes().split(b"\n")[:8]
+    lines[2] = b'"' + lines[2]
+    first, rest = lines[4].split(b",", 1)
+    lines[4] = first + b",Caf\xe9 " + rest
+    result = app_data.score_csv(settings, b"\n".join(lines) + b"\n", "mine.csv")
+    assert list(result["line"]) == list(range(2, 9))
+    assert list(result.loc[result["status"] == "rejected", "line"]) == [3, 5]
+    assert (result.loc[~result["line"].isin([3, 5]), "status"] == "scored").all()
+    text = b"\n".join(lines[:2]).decode("utf-8")
+    with pytest.raises(PredictInputError, match=r"^mine.csv is UTF-16 text"):
+        app_data.score_csv(settings, text.encode("utf-16"), "mine.csv")
+
+
 def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:
     at = page("songs_2023").run()
     assert not at.exception

@@ -163,6 +163,33 @@ def test_every_line_is_kept_or_quarantined_under_its_own_number(raw: Path, tmp_p
     assert 0 < text[0][0] <= 10_000  # a cut of the long line, not the 2 MB
 
 
+def test_a_bad_byte_after_a_broken_quote_is_quarantined_not_altered(
+    raw: Path, tmp_path: Path
+) -> None:
+    """The lines a broken quote took in are read again from the file's own bytes: a byte that
+    is not UTF-8 two lines later is quarantined under its line, as it is without the quote, and
+    never kept with '?' in its place."""
+    from python_ml.raw.schemas import ARTISTS, TRACKS
+    from python_ml.settings import Settings
+
+    path = raw / "spotify_600k" / "tracks.csv"
+    lines = [line.encode("utf-8") for line in _lines(path)]
+    lines[2] = b'"' + lines[2]  # line 3: a quote never closed
+    first, rest = lines[4].split(b",", 1)
+    lines[4] = first + b"," + b"Caf\xe9 " + rest  # line 5: a latin-1 byte in the name
+    path.write_bytes(b"\n".join(lines))
+    warehouse = tmp_path / "wh.duckdb"
+    settings = Settings(PROJECT_ROOT, raw, warehouse, tmp_path / "m", tmp_path)
+    load.load_raw(settings, [TRACKS, ARTISTS], enforce_threshold=False)
+    rejected = dict(query(warehouse, "select file_line, error_type from raw.load_rejects"))
+    assert rejected == {3: "UNQUOTED VALUE", 5: "INVALID ENCODING"}
+    kept = {r[0] for r in query(warehouse, "select file_line from raw.spotify_600k__tracks")}
+    assert {2, 4, 6, 7} <= kept and not kept & {3, 5}
+    assert query(
+        warehouse, "select count(*) from raw.spotify_600k__tracks where name like '%?%'"
+    ) == [(0,)]
+
+
 def test_a_rejected_share_above_the_threshold_stops_and_changes_nothing(
     raw: Path, tmp_path: Path
 ) -> None:
