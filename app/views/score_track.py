@@ -17,6 +17,10 @@ st.caption(
     "the track is not scored."
 )
 settings = app_ui.settings()
+try:  # the data the champion learnt from, as the other pages say it
+    app_ui.origin_banner(app_data.champion_run(settings)["data_origin"])
+except app_data.WarehouseMissing:  # nothing scored yet: each result names its champion's data
+    pass
 
 # Units and meanings; the allowed values come from the dbt macro track_feature_ranges.
 UNITS = {

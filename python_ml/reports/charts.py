@@ -40,8 +40,30 @@ def _read(con, sql: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
+# What the chart being drawn says in its corner about its data, when any of it is generated
+# (draw_all sets it per chart): a PNG leaves the page, into MLflow or a slide, on its own.
+_ORIGIN_MARK: str | None = None
+# The charts drawn from the 2023 songs (both: the songs and the tracks); the others use tracks.
+SONGS_CHARTS = {"songs_predicted_vs_actual.png": ("2023 songs",)}
+SONGS_CHARTS["feature_correlations.png"] = ("tracks", "2023 songs")
+
+
+def origin_mark(origins: dict[str, str], parts: tuple[str, ...]) -> str | None:
+    """The corner note of a chart drawn from these parts of the data (None: none generated)."""
+    from python_ml.raw.origin import is_generated
+
+    generated = [p for p in parts if p in origins and is_generated(origins[p])]
+    if not generated:
+        return None
+    if len(generated) == len([p for p in parts if p in origins]):
+        return "Built-in generated data: not real songs"
+    return f"{' and '.join(generated)}: built-in generated data, not real songs"
+
+
 def _save(fig: plt.Figure, path: Path) -> None:
     fig.tight_layout()
+    if _ORIGIN_MARK:
+        fig.text(0.995, 0.005, _ORIGIN_MARK, ha="right", va="bottom", fontsize=8, color="#b45f06")
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
@@ -491,12 +513,6 @@ def draw_all(settings: Settings) -> list[Chart]:
                 "score`, then `dbt build --select tag:ml_outputs`."
             )
         classes = read_classes(con)
-        charts = []
-        for file, title, draw in CHARTS:
-            caption = draw(con, out_dir / file, classes)
-            charts.append(Chart(file, title, caption))
-            log.info("chart: %s", out_dir / file)
-        tables = _numbers_tables(con, classes)
         songs_origin = (
             con.execute(
                 f"select any_value(data_origin) from {catalog.FCT_SONG_STREAM_PREDICTIONS}"
@@ -504,6 +520,20 @@ def draw_all(settings: Settings) -> list[Chart]:
             if db.has_table(con, catalog.FCT_SONG_STREAM_PREDICTIONS)
             else None
         )
+        origins = {"tracks": scored[4] or "unknown"}
+        if songs_origin:
+            origins["2023 songs"] = songs_origin
+        global _ORIGIN_MARK
+        charts = []
+        try:
+            for file, title, draw in CHARTS:
+                _ORIGIN_MARK = origin_mark(origins, SONGS_CHARTS.get(file, ("tracks",)))
+                caption = draw(con, out_dir / file, classes)
+                charts.append(Chart(file, title, caption))
+                log.info("chart: %s", out_dir / file)
+        finally:
+            _ORIGIN_MARK = None
+        tables = _numbers_tables(con, classes)
         from python_ml.reports.model_card import write_model_card
 
         write_model_card(settings, con, out_dir)

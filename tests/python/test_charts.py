@@ -164,3 +164,15 @@ def test_charts_refuse_an_unscored_warehouse(built_warehouse: Path, tmp_path: Pa
     settings = Settings(PROJECT_ROOT, tmp_path, warehouse, tmp_path / "m", tmp_path / "r")
     with pytest.raises(Exception, match="fct_track_predictions"):
         charts.draw_all(settings)
+
+
+def test_a_chart_says_which_of_its_data_is_generated() -> None:
+    origins = {"tracks": "user files", "2023 songs": "generated"}
+    assert charts.origin_mark(origins, ("tracks",)) is None
+    assert charts.origin_mark(origins, ("2023 songs",)) == "Built-in generated data: not real songs"
+    assert charts.origin_mark(origins, ("tracks", "2023 songs")) == (
+        "2023 songs: built-in generated data, not real songs"
+    )
+    assert charts.origin_mark({"tracks": "generated"}, ("tracks", "2023 songs")) == (
+        "Built-in generated data: not real songs"
+    )
