@@ -20,6 +20,7 @@ column; more tracks than the batch limit, or a larger body than the size limit, 
 error is JSON: ``{"error": "<one line>"}``.
 """
 
+import json
 import logging
 import math
 import os
@@ -101,6 +102,65 @@ def _number(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+class ChunkedBodyLimit:
+    """ASGI middleware: a body sent without Content-Length (chunked) is counted as it arrives;
+    over ``max_bytes`` the client gets the same one-line 413 as a declared one, and the app
+    never sees the body whole (it is told the client left; its answer is dropped)."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = dict(scope.get("headers") or []) if scope["type"] == "http" else {}
+        if scope["type"] != "http" or b"content-length" in headers:
+            await self.app(scope, receive, send)
+            return
+        state = {"received": 0, "over": False}
+
+        async def counted() -> Any:
+            if state["over"]:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > self.max_bytes:
+                    state["over"] = True
+                    # Read (and drop) what is still coming, up to a bound, before answering.
+                    more, drained = message.get("more_body", False), state["received"]
+                    while more and drained < DRAIN_AT_MOST:
+                        message = await receive()
+                        if message["type"] != "http.request":
+                            break
+                        drained += len(message.get("body", b""))
+                        more = message.get("more_body", False)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def unless_over(message: Any) -> None:
+            if not state["over"]:
+                await send(message)
+
+        await self.app(scope, counted, unless_over)
+        if state["over"]:
+            body = json.dumps(
+                {
+                    "error": f"the body is over the limit of {self.max_bytes:,} bytes: send the "
+                    "tracks in smaller batches"
+                }
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+
 def create_app(
     settings: Settings,
     scorer: Any = None,
@@ -137,6 +197,8 @@ def create_app(
 
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse(status_code=status, content={"error": message})
+
+    app.add_middleware(ChunkedBodyLimit, max_bytes=max_body_bytes)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:

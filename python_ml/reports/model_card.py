@@ -85,6 +85,11 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     y_true = predictions["true_class"].map(index).to_numpy()
     y_pred = predictions["predicted_class"].map(index).to_numpy()
     origin = str(c.get("data_origin") or "unknown")
+    # The training split, as the champion saw it (its fingerprint binds it to this table): the
+    # fit, calibration and validation folds add up to it.
+    split = int(con.execute(f"select count(*) from {catalog.TRAIN_TRACKS}").fetchone()[0])
+    n_validation = int(c["n_validation"] or 0)
+    calibration = split - int(c["n_train"]) - n_validation
     lines = [
         f"# Model card: {c['model_label']} (version {c.get('registered_version') or '?'})",
         "",
@@ -104,10 +109,15 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "",
         "## The data",
         f"- Origin: **{origin}**.",
-        f"- Fitted on {int(c['n_train']):,} tracks of the training split; the decision rule and "
-        f"the champion were chosen on {int(c['n_validation'] or 0):,} validation tracks; the "
-        f"figures below are on the {len(predictions):,} tracks of the predict split (the 10% "
-        "held out by dbt, never seen in training).",
+        f"- The training split's {split:,} tracks: fitted on {int(c['n_train']):,}; "
+        + (
+            f"{calibration:,} for the probability calibration (and the network's early stopping); "
+            if calibration > 0
+            else ""
+        )
+        + f"the decision rule and the champion were chosen on {n_validation:,} validation "
+        f"tracks. The figures below are on the {len(predictions):,} tracks of the predict split "
+        "(the 10% held out by dbt, never seen in training).",
         f"- Training table fingerprint `{c['data_fingerprint']}` (md5 of its ids and classes): "
         "the registry's champion alias is bound to it, so this model never scores other data "
         "as its champion.",

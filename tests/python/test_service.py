@@ -245,6 +245,29 @@ def test_a_bad_request_is_one_json_line_naming_what_is_wrong(
     assert "\n" not in answer["error"]
 
 
+def test_a_chunked_body_over_the_limit_is_refused_as_a_declared_one(service: Service) -> None:
+    """Without Content-Length (chunked transfer) the body is counted as it arrives."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(service.url)
+    body = json.dumps({"tracks": [{"name": "x" * 5_000}] * 500}).encode()  # 2.5 MB > 2 MB
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=120)
+    connection.request(
+        "POST",
+        "/predict",
+        body=(body[i : i + 65_536] for i in range(0, len(body), 65_536)),
+        headers={"content-type": "application/json"},
+        encode_chunked=True,
+    )
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    connection.close()
+    assert response.status == 413
+    assert set(answer) == {"error"} and "over the limit of 2,000,000 bytes" in answer["error"]
+    assert service.call("/health")[0] == 200  # and the service goes on
+
+
 def test_worker_processes_score_as_one_process_does(service: Service, small_raw_dir: Path) -> None:
     """`serve --workers 2` (one process per core, sharing the port): the same answers, and one
     POST /reload reaches every worker."""
