@@ -398,7 +398,7 @@ class FeaturePath:
         the artist features are imputed), and an id made from each row's content."""
         import pyarrow as pa
 
-        table = f"raw.{TRACKS.dataset}__{TRACKS.table}"
+        table = TRACKS.raw_table
         present = [d[0] for d in self.con.execute(f"select * from {table} limit 0").description]
         if "id" not in present:
             content = [c for c in CONTENT_COLUMNS if c in present]
