@@ -43,9 +43,11 @@ def _read(con, sql: str) -> pd.DataFrame:
 # What the chart being drawn says in its corner about its data, when any of it is generated
 # (draw_all sets it per chart): a PNG leaves the page, into MLflow or a slide, on its own.
 _ORIGIN_MARK: str | None = None
-# The charts drawn from the 2023 songs (both: the songs and the tracks); the others use tracks.
-SONGS_CHARTS = {"songs_predicted_vs_actual.png": ("2023 songs",)}
-SONGS_CHARTS["feature_correlations.png"] = ("tracks", "2023 songs")
+# The parts of the data a chart draws, where it is not the tracks alone.
+CHART_DATA = {
+    "songs_predicted_vs_actual.png": ("2023 songs",),
+    "feature_correlations.png": ("tracks", "2023 songs"),
+}
 
 
 def origin_mark(origins: dict[str, str], parts: tuple[str, ...]) -> str | None:
@@ -527,7 +529,7 @@ def draw_all(settings: Settings) -> list[Chart]:
         charts = []
         try:
             for file, title, draw in CHARTS:
-                _ORIGIN_MARK = origin_mark(origins, SONGS_CHARTS.get(file, ("tracks",)))
+                _ORIGIN_MARK = origin_mark(origins, CHART_DATA.get(file, ("tracks",)))
                 caption = draw(con, out_dir / file, classes)
                 charts.append(Chart(file, title, caption))
                 log.info("chart: %s", out_dir / file)
