@@ -247,7 +247,9 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
                validation_macro_f1_high, new_artist_macro_f1, time_split_macro_f1,
                holdout_macro_f1, is_champion
         from {catalog.RPT_MODEL_LEADERBOARD}
-        qualify row_number() over (partition by model_label order by finished_at desc) = 1
+        qualify row_number() over (
+            partition by model_label order by is_champion desc, finished_at desc
+        ) = 1
         order by validation_macro_f1
     """,
     )
@@ -291,7 +293,7 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
     )
     ax.set_xlabel("macro-F1 (each model's decision rule)")
     ax.set_xlim(0, 1)
-    ax.set_title("Model comparison (latest run of each model and feature set)")
+    ax.set_title("Model comparison (the champion; the latest run of each other model)")
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, out)
     return (
@@ -612,7 +614,9 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
         f"""
         select {", ".join(LEADERBOARD_COLUMNS)}
         from {catalog.RPT_MODEL_LEADERBOARD}
-        qualify row_number() over (partition by model_label order by finished_at desc) = 1
+        qualify row_number() over (
+            partition by model_label order by is_champion desc, finished_at desc
+        ) = 1
         order by validation_macro_f1 desc
     """,
     ).rename(columns=LEADERBOARD_COLUMNS)
@@ -636,7 +640,7 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
         }
     )
     tables = [
-        ("Leaderboard (latest run of each model)", leaderboard),
+        ("Leaderboard (the champion, and the latest run of each other model)", leaderboard),
         ("The champion on the holdout, per class", per_class),
     ]
     quality = _read(

@@ -88,6 +88,9 @@ def test_charts_and_page_are_drawn(scored: Settings) -> None:
     assert _champion_run(scored) in page
     assert "Generated data." in page, "results from built-in data say so"
     assert "<table>" in page and "val. macro-F1" in page and "blazing-hot (70-100)" in page
+    # The leaderboard lists the champion (it represents its model even when a later run of it
+    # did not replace it: charts._numbers_tables), marked once.
+    assert page.count("<td>yes</td>") == 1
     assert "Why one track got its class" in page and "Data quality" in page
     assert '<a href="model_card.html">' in page
     card = (scored.reports_dir / "model_card.html").read_text()
