@@ -41,8 +41,10 @@
         {%- endfor %}
         {%- set tables = [] %}
         {%- for name in present %}{% do tables.append('raw.' ~ name) %}{% endfor %}
+        {#- The raw folder is this dbt command's (a Spark session that outlives one command,
+            e.g. a Thrift server's, reads the folder each command names). #}
         {% do run_query(music_raw_view('music_raw_stale', {
-            'part': 'stale', 'logged': tojson(logged), 'tables': tojson(tables),
+            'part': 'stale', 'raw_dir': raw_dir, 'logged': tojson(logged), 'tables': tojson(tables),
             'force': 'true' if force else 'false'
         })) %}
         {%- set stale = run_query('select * from music_raw_stale').rows %}
@@ -51,11 +53,14 @@
             be loaded stops the run before any table is replaced. #}
         {%- set checked = [] %}
         {%- for file in stale %}
-            {%- set options = {'dataset': file['dataset'], 'table': file['table_name'], 'loaded_at': loaded_at} %}
+            {%- set options = {'dataset': file['dataset'], 'table': file['table_name'], 'loaded_at': loaded_at, 'raw_dir': raw_dir} %}
             {{ log('python_ml: loading ' ~ file['raw_table'] ~ ' into Spark (' ~ file['reason'] ~ ')', info=true) }}
             {%- set log_view = 'music_raw_log_' ~ file['dataset'] ~ '__' ~ file['table_name'] %}
             {% do run_query(music_raw_view(log_view ~ '_file', dict(options, part='log'))) %}
-            {#- Cached: the file is read once for its log row, not again when it is written. #}
+            {#- Cached: the file is read once for its log row, not again when it is written.
+                A session that stopped an earlier load part-way may still hold the view. #}
+            {% do run_query('uncache table if exists ' ~ log_view) %}
+            {% do run_query('drop view if exists ' ~ log_view) %}
             {% do run_query('cache table ' ~ log_view ~ ' as select * from ' ~ log_view ~ '_file') %}
             {%- set log_row = run_query('select * from ' ~ log_view).rows[0] %}
             {%- if log_row['error'] %}

@@ -9,7 +9,8 @@ dbt (which loads the raw files) and scoring see the same metastore and warehouse
 ``MUSIC_SPARK_DIR``.
 
 A session holds the embedded metastore (Derby) while it is open: one process at a time, so
-each Spark step runs in its own process (dbt, scoring).
+each Spark step runs in its own process (dbt, scoring), or all of them in one process that
+shares one session (dbt in-process, then scoring: the tests).
 """
 
 from __future__ import annotations
@@ -83,13 +84,28 @@ def parameters(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def session(settings: Settings) -> Iterator[SparkSession]:
-    """A Spark session with the dbt profile's parameters (stopped at the end)."""
+    """A Spark session with the dbt profile's parameters (stopped at the end). A session
+    already running in this process (dbt's, when dbt runs in-process, or a notebook's) is used
+    and left running, provided it holds the same warehouse folder; another one is an error."""
     check_available()
     from pyspark.sql import SparkSession
 
+    wanted = parameters(settings)
+    running = _running_session()
+    if running is not None:
+        warehouse = "spark.sql.warehouse.dir"
+        held = running.conf.get(warehouse, None)
+        if Path(held.removeprefix("file:")).resolve() != Path(wanted[warehouse]).resolve():
+            raise SparkUnavailable(
+                f"this process already runs a Spark session on the warehouse folder {held}, "
+                f"not {wanted[warehouse]} (MUSIC_SPARK_DIR): stop it, or run python_ml in a "
+                "process of its own"
+            )
+        yield running
+        return
     settings.spark_dir.mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder.appName("music-popularity").enableHiveSupport()
-    for key, value in parameters(settings).items():
+    for key, value in wanted.items():
         builder = builder.config(key, value)
     # Python workers (the scoring UDF) run this interpreter, with the project's packages.
     os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
@@ -99,10 +115,23 @@ def session(settings: Settings) -> Iterator[SparkSession]:
         yield spark
     finally:
         spark.stop()
-        _stop_jvm()
+        stop_jvm()
 
 
-def _stop_jvm() -> None:
+def _running_session() -> SparkSession | None:
+    """The Spark session this process already runs (any thread's), or None."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    if SparkContext._active_spark_context is None:
+        return None
+    try:
+        return SparkSession.active()  # the thread's active session, else the default one
+    except Exception:  # PySparkRuntimeError: none
+        return None
+
+
+def stop_jvm() -> None:
     """End the JVM pyspark started, so the embedded metastore (Derby) is free for the next
     process (dbt) and a later session in this process starts afresh."""
     from pyspark import SparkContext

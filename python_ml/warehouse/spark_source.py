@@ -23,16 +23,19 @@ dbt macro ``load_raw_tables`` (macros/load_raw_tables.sql, run by ``on-run-start
 ``log``, ``rows`` and ``rejects`` take ``dataset``, ``table`` and ``loaded_at`` (ISO, UTC);
 each reads the file with DuckDB in memory in Spark's Python worker, stamped with the same
 ``loaded_at`` (the macro checks that the rows written are the rows the log counted: a file
-changed in between stops the load). The raw folder comes from the environment dbt passes to
-Spark (``MUSIC_RAW_DIR``, an absolute path: the workers run in a folder of their own), as on
-DuckDB. The log and reject columns are those of DuckDB's loader tables (warehouse/load.py).
+changed in between stops the load). Every part takes ``raw_dir``, the raw folder of the dbt
+command (its ``MUSIC_RAW_DIR``, an absolute path: the workers run in a folder of their own);
+without it, the workers' own environment's. The log and reject columns are those of DuckDB's
+loader tables (warehouse/load.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
@@ -75,14 +78,20 @@ def _raw_file(options: dict[str, str]) -> Any:
     raise ValueError(f"{NAME}: no raw file {dataset}/{table}; the raw files are {known}")
 
 
+def raw_dir(options: dict[str, str]) -> Path:
+    """The raw folder the dbt command named (option ``raw_dir``), else the environment's."""
+    from python_ml.settings import load_settings
+
+    return Path(options["raw_dir"]) if options.get("raw_dir") else load_settings().raw_dir
+
+
 def header(options: dict[str, str]) -> list[str]:
     """The columns of the raw file's header (the Kaggle ones when the file is missing: its
     load then fails with the loader's message)."""
     from python_ml.raw.extract import find_raw_file, read_header
-    from python_ml.settings import load_settings
 
     raw = _raw_file(options)
-    path = find_raw_file(load_settings().raw_dir, raw)
+    path = find_raw_file(raw_dir(options), raw)
     return read_header(path, raw.encodings) if path is not None else list(raw.columns)
 
 
@@ -126,7 +135,6 @@ class RawFileReader(DataSourceReader):
 
 def stale(options: dict[str, str]) -> Iterator[tuple]:
     from python_ml.raw.schemas import RAW_FILES
-    from python_ml.settings import load_settings
     from python_ml.warehouse.load import stale_reasons
 
     if options.get("force", "").lower() == "true":
@@ -138,7 +146,7 @@ def stale(options: dict[str, str]) -> Iterator[tuple]:
         for d, t, path, size, at, sha in json.loads(options.get("logged") or "[]")
     ]
     tables = {name.lower() for name in json.loads(options.get("tables") or "[]")}
-    for raw, reason in stale_reasons(load_settings().raw_dir, RAW_FILES, logged, tables):
+    for raw, reason in stale_reasons(raw_dir(options), RAW_FILES, logged, tables):
         yield raw.dataset, raw.table, raw.raw_table, reason
 
 
@@ -167,7 +175,9 @@ def loaded(options: dict[str, str], part: str) -> Iterator[Any]:
     loaded_at = datetime.fromisoformat(options["loaded_at"])
     with duckdb.connect() as con:
         try:
-            load_into(con, load_settings(), [raw], loaded_at=loaded_at)
+            load_into(
+                con, replace(load_settings(), raw_dir=raw_dir(options)), [raw], loaded_at=loaded_at
+            )
         except LoadError as exc:
             if part == "log":
                 yield (raw.dataset, raw.table, *([None] * (len(LOAD_LOG_COLUMNS) - 2)), str(exc))

@@ -31,17 +31,20 @@ def small_config(**model_overrides) -> config_module.TracksConfig:
     return config_module.parse_tracks_config(raw)
 
 
-@pytest.fixture
-def settings(built_warehouse: Path, tmp_path: Path) -> Settings:
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(built_warehouse, warehouse)
+def _settings_in(folder: Path) -> Settings:
     return Settings(
         project_root=PROJECT_ROOT,
-        raw_dir=tmp_path / "raw",
-        warehouse=warehouse,
-        mlflow_dir=tmp_path / "mlflow",
-        reports_dir=tmp_path / "reports",
+        raw_dir=folder / "raw",
+        warehouse=folder / "warehouse.duckdb",
+        mlflow_dir=folder / "mlflow",
+        reports_dir=folder / "reports",
     )
+
+
+@pytest.fixture
+def settings(built_warehouse: Path, tmp_path: Path) -> Settings:
+    shutil.copy(built_warehouse, tmp_path / "warehouse.duckdb")
+    return _settings_in(tmp_path)
 
 
 def champion_version(settings: Settings) -> str:
@@ -211,10 +214,21 @@ def test_the_decision_rule_is_saved_with_the_model_and_applied_when_scoring(
 # ---------------------------------------------------------------------------------- predict
 
 
+@pytest.fixture(scope="module")
+def trained_once(built_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse and MLflow folder with small_config trained: fitted once per module."""
+    folder = tmp_path_factory.mktemp("trained")
+    shutil.copy(built_warehouse, folder / "warehouse.duckdb")
+    train.train_tracks(_settings_in(folder), small_config())
+    return folder
+
+
 @pytest.fixture
-def trained(settings: Settings) -> Settings:
-    train.train_tracks(settings, small_config())
-    return settings
+def trained(trained_once: Path, tmp_path: Path) -> Settings:
+    """A copy of :func:`trained_once` in the test's folder (the test may change it freely)."""
+    shutil.copy(trained_once / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    shutil.copytree(trained_once / "mlflow", tmp_path / "mlflow")
+    return _settings_in(tmp_path)
 
 
 def _write_tracks(path: Path, source: Path, n: int = 20, edit=None) -> Path:

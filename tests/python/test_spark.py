@@ -14,10 +14,15 @@ parquet files Spark wrote for them.
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import duckdb
@@ -36,24 +41,85 @@ def python_ml(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def plain_dbt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    """dbt as a user runs it from the project root with the virtualenv activated (which sets
+def user_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` as a user's shell has it with the virtualenv activated (which sets
     DBT_PROFILES_DIR and PYSPARK_PYTHON, and puts the venv's commands first on the PATH)."""
     project = Path(env["PYTHONPATH"])
     bin_dir = Path(sys.executable).parent
-    env = {
+    return {
         **env,
         "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
         "DBT_PROFILES_DIR": str(project / "profiles"),
         "PYSPARK_PYTHON": sys.executable,
     }
-    return subprocess.run(
-        [str(bin_dir / "dbt"), *args], env=env, cwd=project, capture_output=True, text=True
-    )
+
+
+@contextmanager
+def as_user(env: dict[str, str]) -> Iterator[Path]:
+    """This process with the user's environment and in the project folder, as a command the
+    user starts there has them (restored afterwards)."""
+    saved, cwd = dict(os.environ), Path.cwd()
+    os.environ.clear()
+    os.environ.update(user_env(env))
+    os.chdir(env["PYTHONPATH"])
+    try:
+        yield Path(env["PYTHONPATH"])
+    finally:
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def plain_dbt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`dbt <args>` as a user runs it from the project root, run in this process by dbt's own
+    entry point (what the `dbt` command calls), with its console output captured: every Spark
+    command of the module then shares one Spark session (dbt-spark's ``session`` method starts
+    it once per process; a JVM each took 10-15 s of the module's 2.5 minutes)."""
+    from dbt.cli.main import dbtRunner
+
+    out, err = io.StringIO(), io.StringIO()
+    with as_user(env), redirect_stdout(out), redirect_stderr(err):
+        try:
+            result = dbtRunner().invoke(list(args))
+            code = 0 if result.success else (2 if result.exception else 1)
+        except BaseException:  # as the command would: the trace on stderr, exit 2
+            traceback.print_exc(file=err)
+            code = 2
+    return subprocess.CompletedProcess(["dbt", *args], code, out.getvalue(), err.getvalue())
+
+
+def stop_spark() -> None:
+    """End this process's Spark session and its JVM (the metastore is free again)."""
+    from python_ml.warehouse.spark import _running_session, stop_jvm
+
+    running = _running_session()
+    if running is not None:
+        running.stop()
+    stop_jvm()
+
+
+def score_on_spark(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python -m python_ml score --engine spark`'s step, in this process: it scores in the
+    Spark session dbt started (and leaves it running)."""
+    from python_ml.settings import load_settings
+    from python_ml.tracks.score import score_step
+
+    err = io.StringIO()
+    handler = logging.StreamHandler(err)
+    logging.getLogger().addHandler(handler)
+    try:
+        with as_user(env):
+            score_step(load_settings(), "spark")
+        return subprocess.CompletedProcess(["score"], 0, "", err.getvalue())
+    except Exception:
+        traceback.print_exc(file=err)
+        return subprocess.CompletedProcess(["score"], 1, "", err.getvalue())
+    finally:
+        logging.getLogger().removeHandler(handler)
 
 
 @pytest.fixture(scope="module")
-def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     folder = tmp_path_factory.mktemp("spark") / "job"
     shutil.copytree(main_job_dir.parent / f"{main_job_dir.name}_as_run", folder, symlinks=True)
     project = copy_project(tmp_path_factory.mktemp("spark_project"))
@@ -65,7 +131,7 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
         "MUSIC_SPARK_DIR": str(folder / "spark"),
         "SPARK_DRIVER_MEMORY": "2g",
         "SPARK_SHUFFLE_PARTITIONS": "2",  # a few thousand rows: two partitions per shuffle
-        # Each JVM here lives a minute on a few thousand rows: the quick JIT compiler only, and
+        # The module's JVM lives 2 minutes on a few thousand rows: the quick JIT compiler only, and
         # the serial collector (measured on plain `dbt build --target spark`: the same 57 s,
         # 71 CPU-s instead of 97, which the other test worker gets back). The quick compiler's
         # code cache is 48 MB by default, which two dbt threads' Spark jobs filled once ("Out
@@ -74,51 +140,58 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
             "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:ReservedCodeCacheSize=240m"
         ),
     }
-    # A record that does not parse: quarantined on Spark as on DuckDB, with its file line.
-    with (folder / "raw" / "spotify_600k" / "tracks.csv").open("a", encoding="utf-8") as tracks:
-        tracks.write("not,a,whole,track\n")
-    build = plain_dbt(env, "build", "--target", "spark", "--exclude", "tag:ml_outputs")
-    assert build.returncode == 0, failure(build)
-    # The load (the macro of dbt build's on-run-start, every file) from a folder whose
-    # tracks.csv lost a row and whose 2023 file (the last one loaded) is missing: it must stop
-    # before replacing any table (the tests that compare Spark's raw tables with DuckDB's
-    # loader on the intact folder read them afterwards).
-    broken = folder.parent / "raw_broken"
-    shutil.copytree(folder / "raw", broken)
-    tracks = broken / "spotify_600k" / "tracks.csv"
-    tracks.write_text("".join(tracks.read_text().splitlines(keepends=True)[:-2]))
-    (broken / "spotify_2023" / "spotify-2023.csv").unlink()
-    # The macro itself, as plain `dbt build --target spark` runs it (no pre-check before it)...
-    missing = plain_dbt(
-        {**env, "MUSIC_RAW_DIR": str(broken)},
-        "run-operation",
-        "load_raw_tables",
-        "--args",
-        "{force: true}",
-        "--target",
-        "spark",
-    )
-    # ...and `load --engine spark`, which names the missing file before Spark starts.
-    missing_early = python_ml({**env, "MUSIC_RAW_DIR": str(broken)}, "load", "--engine", "spark")
-    score = python_ml(env, "score", "--engine", "spark")
-    assert score.returncode == 0, score.stderr[-4000:]
-    # The prediction marts by plain dbt, after tracks.csv was touched (the same bytes, modified
-    # after the build loaded them) and one line of artists.csv was written with every field
-    # quoted (the same values, other bytes): its on-run-start loads artists.csv again, and only
-    # that file (the comparisons below read DuckDB's loader on the files as they are then).
-    (folder / "raw" / "spotify_600k" / "tracks.csv").touch()
-    requote_first_row(folder / "raw" / "spotify_600k" / "artists.csv")
-    marts = plain_dbt(env, "build", "--target", "spark", "--select", "tag:ml_outputs", "staging.ml")
-    assert marts.returncode == 0, failure(marts)
-    return {
-        "folder": folder,
-        "env": env,
-        "build": build,
-        "missing": missing,
-        "missing_early": missing_early,
-        "score": score,
-        "marts": marts,
-    }
+    try:
+        # A record that does not parse: quarantined on Spark as on DuckDB, with its file line.
+        with (folder / "raw" / "spotify_600k" / "tracks.csv").open("a", encoding="utf-8") as tracks:
+            tracks.write("not,a,whole,track\n")
+        build = plain_dbt(env, "build", "--target", "spark", "--exclude", "tag:ml_outputs")
+        assert build.returncode == 0, failure(build)
+        # The load (the macro of dbt build's on-run-start, every file) from a folder whose
+        # tracks.csv lost a row and whose 2023 file (the last one loaded) is missing: it must stop
+        # before replacing any table (the tests that compare Spark's raw tables with DuckDB's
+        # loader on the intact folder read them afterwards).
+        broken = folder.parent / "raw_broken"
+        shutil.copytree(folder / "raw", broken)
+        tracks = broken / "spotify_600k" / "tracks.csv"
+        tracks.write_text("".join(tracks.read_text().splitlines(keepends=True)[:-2]))
+        (broken / "spotify_2023" / "spotify-2023.csv").unlink()
+        # The macro itself, as plain `dbt build --target spark` runs it (no pre-check before it)...
+        missing = plain_dbt(
+            {**env, "MUSIC_RAW_DIR": str(broken)},
+            "run-operation",
+            "load_raw_tables",
+            "--args",
+            "{force: true}",
+            "--target",
+            "spark",
+        )
+        # ...and `load --engine spark`, which names the missing file before Spark starts.
+        missing_early = python_ml(
+            {**env, "MUSIC_RAW_DIR": str(broken)}, "load", "--engine", "spark"
+        )
+        score = score_on_spark(env)
+        assert score.returncode == 0, score.stderr[-4000:]
+        # The prediction marts by plain dbt, after tracks.csv was touched (the same bytes, modified
+        # after the build loaded them) and one line of artists.csv was written with every field
+        # quoted (the same values, other bytes): its on-run-start loads artists.csv again, and only
+        # that file (the comparisons below read DuckDB's loader on the files as they are then).
+        (folder / "raw" / "spotify_600k" / "tracks.csv").touch()
+        requote_first_row(folder / "raw" / "spotify_600k" / "artists.csv")
+        marts = plain_dbt(
+            env, "build", "--target", "spark", "--select", "tag:ml_outputs", "staging.ml"
+        )
+        assert marts.returncode == 0, failure(marts)
+        yield {
+            "folder": folder,
+            "env": env,
+            "build": build,
+            "missing": missing,
+            "missing_early": missing_early,
+            "score": score,
+            "marts": marts,
+        }
+    finally:  # the module's one Spark session (started by the first dbt command) ends here
+        stop_spark()
 
 
 def failure(result: subprocess.CompletedProcess) -> str:
@@ -146,8 +219,8 @@ def requote_first_row(path: Path) -> None:
 def spark_rows(env: dict[str, str], queries: dict[str, str]) -> dict[str, list[tuple]]:
     """The rows of each query over Spark's tables, read from the parquet files Spark wrote
     for them (``<MUSIC_SPARK_DIR>/warehouse/<schema>.db/<table>``: dbt-spark's managed
-    tables, ``file_format: parquet``) by DuckDB: what Spark SQL reads, without a fifth JVM
-    (a Spark session for these reads took about 14 s of the module's 3.5 minutes)."""
+    tables, ``file_format: parquet``) by DuckDB: what Spark SQL reads, read by another engine
+    than the one that wrote it."""
     import re
 
     warehouse = Path(env["MUSIC_SPARK_DIR"]) / "warehouse"
