@@ -161,6 +161,17 @@ class ChunkedBodyLimit:
             await send({"type": "http.response.body", "body": body})
 
 
+def _endpoints(app: Any) -> str:
+    """The service's paths with their methods (``GET /health, ..., GET /docs``)."""
+    listed = []
+    for route in app.routes:
+        methods = sorted((getattr(route, "methods", None) or set()) - {"HEAD"})
+        path = getattr(route, "path", "")
+        if methods and path and not path.startswith(("/openapi", "/docs/")):
+            listed.extend(f"{method} {path}" for method in methods)
+    return ", ".join(listed)
+
+
 def create_app(
     settings: Settings,
     scorer: Any = None,
@@ -174,6 +185,7 @@ def create_app(
     from fastapi import Body, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from python_ml.tracks.scorer import SCORED, BatchingScorer, Scorer
 
@@ -234,6 +246,26 @@ def create_app(
         else:
             message = f"{where}: {first.get('msg', 'invalid')}"
         return error(422, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """The router's own refusals (no such path, a method the path does not take, a body
+        that cannot be read) in the service's one shape, saying what would work."""
+        where = request.url.path
+        if exc.status_code == 404:
+            message = f"no such path {where}: the service answers {_endpoints(app)}"
+        elif exc.status_code == 405:
+            allowed = next((v for k, v in (exc.headers or {}).items() if k.lower() == "allow"), "")
+            message = f"{request.method} is not allowed on {where}: use {allowed or 'another'}"
+        elif exc.status_code == 400:
+            message = (
+                'the body could not be read: send UTF-8 JSON of the form {"tracks": [{...}, ...]}'
+            )
+        else:
+            message = " ".join(str(exc.detail).split())
+        return JSONResponse(
+            status_code=exc.status_code, content={"error": message}, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

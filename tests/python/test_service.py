@@ -245,6 +245,20 @@ def test_a_bad_request_is_one_json_line_naming_what_is_wrong(
     assert "\n" not in answer["error"]
 
 
+def test_a_wrong_path_method_or_encoding_is_one_json_line_saying_what_works(
+    service: Service,
+) -> None:
+    code, answer = service.call("/score")
+    assert code == 404 and set(answer) == {"error"}
+    assert answer["error"].startswith("no such path /score: the service answers ")
+    assert "POST /predict" in answer["error"] and "GET /docs" in answer["error"]
+    code, answer = service.call("/predict")  # a GET
+    assert (code, answer) == (405, {"error": "GET is not allowed on /predict: use POST"})
+    code, answer = service.call("/predict", raw='{"tracks": [{"name": "é"}]}'.encode("latin-1"))
+    assert code == 400 and set(answer) == {"error"}
+    assert "send UTF-8 JSON" in answer["error"] and "\n" not in answer["error"]
+
+
 def test_a_chunked_body_over_the_limit_is_refused_as_a_declared_one(service: Service) -> None:
     """Without Content-Length (chunked transfer) the body is counted as it arrives."""
     import http.client
