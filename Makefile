@@ -25,13 +25,18 @@ help:  ## list every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "make %-13s %s\n", $$1, $$2}'
 
-# uv installs what pip would (the same versions: compared with `pip freeze`) in about 45 s instead
-# of 75 s on 2 cores, byte-compiling in parallel. uv reads its own settings (UV_DEFAULT_INDEX, ...),
-# not pip.conf: `make install INSTALLER=pip` installs with pip and its configuration instead. pip is
-# also the fallback when uv is missing or fails (not when it is interrupted: Ctrl-C stops here).
+# uv installs what pip would (the same versions: compared with `pip freeze`) in about 30 s instead
+# of 75 s on 2 cores. uv reads its own settings (UV_DEFAULT_INDEX, ...), not pip.conf: `make
+# install INSTALLER=pip` installs with pip and its configuration instead. pip is also the fallback
+# when uv is missing or fails (not when it is interrupted: Ctrl-C stops here).
+# Neither byte-compiles every installed module (TensorFlow, Spark, ...: 22 s of a fresh `make
+# test`); Python compiles what is imported, once, and keeps it in the virtualenv: the commands
+# below may write bytecode even where PYTHONDONTWRITEBYTECODE is set (else every process
+# compiles again all it imports: 13 CPU-s for the pipeline's modules).
+unexport PYTHONDONTWRITEBYTECODE
 INSTALLER ?= uv
-UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode
-PIP_INSTALL = $(BIN)/python -m pip install --quiet
+UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python
+PIP_INSTALL = $(BIN)/python -m pip install --quiet --no-compile
 define install_extras
 	@if [ "$(INSTALLER)" = uv ] && [ -x $(BIN)/uv ]; then \
 		echo "uv pip install -e '.[$(1)]'"; \
