@@ -38,9 +38,23 @@
     ({% for column, allowed in track_feature_ranges() %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %})
 {%- endmacro %}
 
-{#- The features outside their range, comma separated (concat_ws skips NULLs). -#}
+{#- The features outside their range, each with its value and what is allowed, separated by
+    "; " (concat_ws skips NULLs): "danceability 50.0 (allowed: 0 to 1); tempo 400.0 (allowed:
+    0 to 300)". -#}
 {% macro features_out_of_range() -%}
-    concat_ws(', '{% for column, allowed in track_feature_ranges() %}, case when not ({{ column }} {{ allowed }}) then '{{ column }}' end{% endfor %})
+    concat_ws('; '{% for column, allowed in track_feature_ranges() %}, case when not ({{ column }} {{ allowed }}) then '{{ column }} ' || cast({{ column }} as string) || ' (allowed: {{ allowed_in_words(allowed) }})' end{% endfor %})
+{%- endmacro %}
+
+{#- A range of track_feature_ranges in words: "between 0 and 1" -> "0 to 1", "in (0, 1)" ->
+    "one of 0, 1". -#}
+{% macro allowed_in_words(allowed) -%}
+    {%- if allowed.startswith('between ') -%}
+        {{ allowed[8:] | replace(' and ', ' to ') }}
+    {%- elif allowed.startswith('in (') -%}
+        one of {{ allowed[4:-1] }}
+    {%- else -%}
+        {{ allowed }}
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The missing features, comma separated (concat_ws skips NULLs). -#}

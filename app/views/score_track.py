@@ -66,7 +66,10 @@ with st.form("track"):
                 )
             if name in bad_fields:
                 row = result.iloc[0]
-                st.error(f"{row['rejection_reason']}: {name}", icon=":material/block:")
+                st.error(
+                    f"{row['rejection_reason']}: {app_data.field_detail(row, name)}",
+                    icon=":material/block:",
+                )
     st.form_submit_button("Score", type="primary", on_click=_score_form)
 
 if "track_error" in st.session_state:

@@ -10,6 +10,7 @@ champion's run id, so a new run shows as soon as it has finished.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -404,7 +405,18 @@ def rejected_fields(row: pd.Series) -> list[str]:
     reason = str(row.get("rejection_reason") or "")
     if reason in ("unparseable release date", "release date out of range"):
         return ["release_date"]
-    return [f.strip() for f in detail.split(",") if f.strip() in TRACK_FIELDS]
+    # "danceability 50.0 (allowed: 0 to 1); tempo 400.0 (...)", or "danceability, tempo"
+    named = (part.strip().split(" ", 1)[0] for part in re.split(r"[;,]", detail))
+    return [name for name in named if name in TRACK_FIELDS]
+
+
+def field_detail(row: pd.Series, field: str) -> str:
+    """What a rejected row's detail says of one field ("danceability 50.0 (allowed: 0 to 1)"),
+    or the field's name when the detail names it only."""
+    detail = str(row.get("rejection_detail") or "")
+    return next(
+        (p.strip() for p in detail.split(";") if p.strip().split(" ", 1)[0] == field), field
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -137,7 +137,8 @@ def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) 
     at.number_input(key="track_danceability").set_value(50.0)
     at.button[0].click().run()
     errors = [e.value for e in at.error]
-    assert "feature out of range: danceability" in errors  # shown next to its field
+    # Shown next to its field, with the value and what is allowed.
+    assert "feature out of range: danceability 50.0 (allowed: 0 to 1)" in errors
     assert any(e.startswith("Not scored") for e in errors)
     assert not at.success
 

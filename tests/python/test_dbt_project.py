@@ -93,7 +93,12 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
     first_line = SMALL_ROWS + 2
     assert rejected == [
         (first_line, "bad_popularity_text00", "unparseable number", "popularity"),
-        (first_line + 1, "bad_danceability_0000", "feature out of range", "danceability"),
+        (
+            first_line + 1,
+            "bad_danceability_0000",
+            "feature out of range",
+            "danceability 1.5 (allowed: 0 to 1)",
+        ),
         (first_line + 2, "bad_release_date_0000", "unparseable release date", "someday"),
         (first_line + 3, "bad_missing_pop_00000", "missing popularity", None),
         (first_line + 4, rejected[4][1], "duplicate id", rejected[4][1]),

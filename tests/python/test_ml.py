@@ -310,6 +310,12 @@ def test_a_row_the_pipeline_rejects_is_not_scored_and_says_why(
         "unparseable release date",
         "unparseable number",
     ]
+    # Each value out of range with what is allowed (the macro's ranges, in words).
+    assert list(result.loc[[2, 3, 4], "rejection_detail"]) == [
+        "danceability 50.0 (allowed: 0 to 1)",
+        "duration_ms -1000 (allowed: 1000 to 6000000)",
+        "key 99 (allowed: -1 to 11)",
+    ]
     assert result.loc[[2, 3, 4, 5, 6], "predicted_class"].isna().all()
     assert result.loc[[2, 3, 4, 5, 6], "prob_ice_cold"].isna().all()
 

@@ -1,0 +1,44 @@
+"""The score page's reading of a rejected track's detail: which form fields it names, and what
+it says of each (python_ml/reports/app_data.py)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from python_ml.reports.app_data import field_detail, rejected_fields
+
+
+def test_the_fields_out_of_range_are_named_with_their_value_and_range() -> None:
+    row = pd.Series(
+        {
+            "status": "rejected",
+            "rejection_reason": "feature out of range",
+            "rejection_detail": (
+                "danceability 50.0 (allowed: 0 to 1); mode 2 (allowed: one of 0, 1)"
+            ),
+        }
+    )
+    assert rejected_fields(row) == ["danceability", "mode"]
+    assert field_detail(row, "mode") == "mode 2 (allowed: one of 0, 1)"
+    assert field_detail(row, "danceability") == "danceability 50.0 (allowed: 0 to 1)"
+
+
+def test_missing_features_and_dates_name_their_fields() -> None:
+    missing = pd.Series(
+        {
+            "status": "rejected",
+            "rejection_reason": "missing feature",
+            "rejection_detail": "tempo, key",
+        }
+    )
+    assert rejected_fields(missing) == ["tempo", "key"]
+    assert field_detail(missing, "tempo") == "tempo"
+    date = pd.Series(
+        {
+            "status": "rejected",
+            "rejection_reason": "unparseable release date",
+            "rejection_detail": "20",
+        }
+    )
+    assert rejected_fields(date) == ["release_date"]
+    assert rejected_fields(pd.Series({"status": "scored"})) == []
