@@ -177,6 +177,22 @@ def made_up_id(record: dict[str, Any]) -> str:
     return "new" + hashlib.sha256(content.encode()).hexdigest()[:19]
 
 
+def _say_made_up_duplicates(rows: Any, made_up: set[str], where: Any) -> None:
+    """A track rejected as a ``duplicate id`` whose id was made up (it had none) is the same
+    track as an earlier one: its detail says which (``where(line)``: "line 5", "tracks[3]"),
+    not the made-up id, which the user never gave. ``rows``: :class:`DerivedTracks` rows."""
+    duplicate = (rows["rejection_reason"] == "duplicate id") & rows["id"].isin(made_up)
+    if not duplicate.any():
+        return
+    kept = rows[rows["rejection_reason"].isna()].groupby("id")["line"].min()
+    rows.loc[duplicate, "rejection_detail"] = [
+        f"the same values as {where(int(kept[i]))} (no id given: the id is made from the values)"
+        if i in kept.index
+        else "the same values as an earlier track (no id given: the id is made from the values)"
+        for i in rows.loc[duplicate, "id"]
+    ]
+
+
 @dataclasses.dataclass
 class DerivedTracks:
     """What the dbt models make of a batch of tracks: one row per input row (``rows``: line,
@@ -330,9 +346,11 @@ class FeaturePath:
 
         texts = {c: [_as_text(record.get(c)) for record in records] for c in TRACK_COLUMNS}
         ids = texts["id"]
+        made_up = set()
         for i, value in enumerate(ids):
             if not (value or "").strip():
                 ids[i] = made_up_id(records[i])
+                made_up.add(ids[i])
         # No known artist: the artist features are imputed.
         texts["id_artists"] = ["[]" if v is None else v for v in texts["id_artists"]]
         frame = pa.table(
@@ -347,7 +365,9 @@ class FeaturePath:
             cursor.register("batch_rows", frame)
             cursor.execute(f'insert into raw."{table}" select *, now() from batch_rows')
             cursor.unregister("batch_rows")
-            return self._derived(features, load_rejects=False, con=cursor, source=table)
+            derived = self._derived(features, load_rejects=False, con=cursor, source=table)
+            _say_made_up_duplicates(derived.rows, made_up, lambda line: f"tracks[{line - 1}]")
+            return derived
         finally:
             self._workers.put((cursor, table))
 
@@ -374,7 +394,7 @@ class FeaturePath:
             (loaded,) = load_into(
                 self.con, scratch_settings, [raw], enforce_threshold=False, log_results=False
             )
-            self._add_optional_columns()
+            ids_made_up = self._add_optional_columns()
             if shown_as is None:
                 loaded.log()
             elif loaded.rows_rejected:
@@ -387,15 +407,19 @@ class FeaturePath:
                     "; ".join(loaded.examples),
                 )
             derived = self._derived(features, load_rejects=True)
+            if ids_made_up:
+                made_up = set(derived.rows["id"].dropna())
+                _say_made_up_duplicates(derived.rows, made_up, lambda line: f"line {line}")
             derived.inputs = self.con.execute(
                 f"select file_line as line, * exclude (file_line, _loaded_at) "
                 f"from raw.{TRACKS.dataset}__{TRACKS.table} order by file_line"
             ).df()
             return derived
 
-    def _add_optional_columns(self) -> None:
+    def _add_optional_columns(self) -> bool:
         """The optional columns a loaded CSV lacks: popularity empty, no artist ids (``[]``:
-        the artist features are imputed), and an id made from each row's content."""
+        the artist features are imputed), and an id made from each row's content. True when
+        the ids were made up."""
         import pyarrow as pa
 
         table = TRACKS.raw_table
@@ -423,6 +447,7 @@ class FeaturePath:
             self.con.execute(f"alter table {table} add column popularity varchar")
         if "id_artists" not in present:
             self.con.execute(f"alter table {table} add column id_artists varchar default '[]'")
+        return "id" not in present
 
     def _derived(
         self, features: list[str], load_rejects: bool, con: Any = None, source: str | None = None

@@ -428,6 +428,29 @@ def test_a_file_without_ids_keeps_every_line_through_a_bad_quote_and_a_bad_byte(
     assert list(bad.loc[others, "predicted_class"]) == list(good.loc[others, "predicted_class"])
 
 
+def test_a_repeated_track_without_an_id_names_the_line_it_repeats(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """Two rows with the same values and no id get the same made-up id: the second is not
+    scored, and says which line it repeats (not an id the user never gave)."""
+    import pandas as pd
+
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    new = _write_tracks(
+        tmp_path / "new.csv",
+        source,
+        n=5,
+        edit=lambda f: pd.concat([f, f.iloc[[1]]]).drop(columns=["id", "popularity"]),
+    )
+    predict.predict_csv(trained, new, tmp_path / "out.csv")
+    result = pd.read_csv(tmp_path / "out.csv").set_index("line")
+    assert list(result["status"]) == ["scored"] * 5 + ["rejected"]
+    assert result.loc[7, "rejection_reason"] == "duplicate id"
+    assert result.loc[7, "rejection_detail"] == (
+        "the same values as line 3 (no id given: the id is made from the values)"
+    )
+
+
 def test_predict_uses_the_warehouses_artists_not_a_changed_artists_csv(
     trained: Settings, small_raw_dir: Path, tmp_path: Path
 ) -> None:

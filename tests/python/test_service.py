@@ -198,6 +198,9 @@ def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir:
     assert first["status"] == "scored" and len(first["id"]) == 22
     assert second["id"] == first["id"]  # the id is made from the content: the same track
     assert second["rejection_reason"] == "duplicate id"
+    assert second["rejection_detail"] == (
+        "the same values as tracks[0] (no id given: the id is made from the values)"
+    )
 
 
 def test_concurrent_requests_each_get_the_answer_they_get_alone(
