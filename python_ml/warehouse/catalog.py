@@ -28,11 +28,19 @@ ARTISTS = "intermediate.int_artists_validated"
 ML_INPUTS_YML = PROJECT_ROOT / "models/marts/ml_inputs/_ml_inputs__models.yml"
 
 
-def _contract_columns(model: str, data_types: frozenset[str] | None = None) -> list[str]:
-    """A model's contract columns (optionally only those of the given data types)."""
+@cache
+def _yaml(path: Path) -> dict:
+    """A YAML file of the project, parsed once per process (libyaml's parser when PyYAML has it:
+    these files are read at import by every command that touches the warehouse)."""
     import yaml
 
-    models = yaml.safe_load(ML_INPUTS_YML.read_text(encoding="utf-8"))["models"]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
+
+
+def _contract_columns(model: str, data_types: frozenset[str] | None = None) -> list[str]:
+    """A model's contract columns (optionally only those of the given data types)."""
+    models = _yaml(ML_INPUTS_YML)["models"]
     columns = next(m for m in models if m["name"] == model)["columns"]
     return [c["name"] for c in columns if data_types is None or c["data_type"] in data_types]
 
@@ -89,10 +97,8 @@ def ml_columns(table: str) -> tuple[str, ...]:
 
 def ml_column_types(table: str) -> dict[str, str]:
     """The columns of an `ml` table with their declared (DuckDB) data types, in order."""
-    import yaml
-
     schema, name = table.split(".")
-    sources = yaml.safe_load(ML_SOURCES_YML.read_text(encoding="utf-8"))["sources"]
+    sources = _yaml(ML_SOURCES_YML)["sources"]
     for source in sources:
         if source["name"] == schema:
             for entry in source["tables"]:
