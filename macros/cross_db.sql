@@ -200,3 +200,10 @@
 {% macro spark__count_below(expr, value, inclusive=false) -%}
     size(filter({{ expr }}, x -> x {{ '<=' if inclusive else '<' }} {{ value }}))
 {%- endmacro %}
+
+{#- An aggregate: the values of a text expression over the group's rows, as a sorted list. -#}
+{% macro sorted_list_agg(expr) -%}
+    {{ return(adapter.dispatch('sorted_list_agg', 'music_popularity')(expr)) }}
+{%- endmacro %}
+{% macro default__sorted_list_agg(expr) -%} list_sort(list({{ expr }})) {%- endmacro %}
+{% macro spark__sorted_list_agg(expr) -%} array_sort(collect_list({{ expr }})) {%- endmacro %}

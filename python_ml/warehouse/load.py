@@ -314,7 +314,11 @@ def _physical_lines(path: Path, first: int, count: int) -> list[bytes]:
 
 
 def _load_one(
-    con: duckdb.DuckDBPyConnection, item: PlannedFile, loaded_at: datetime, scratch: Path
+    con: duckdb.DuckDBPyConnection,
+    item: PlannedFile,
+    loaded_at: datetime,
+    scratch: Path,
+    raw_dir: Path,
 ) -> LoadedFile:
     """Read one raw file into its raw table. A quote that is never closed makes DuckDB take
     the following lines into one rejected record; that record is quarantined as its own line
@@ -323,6 +327,7 @@ def _load_one(
     raw = item.raw
     # Taken before the file is read: a file that changes while it loads does not match them.
     size, sha256 = item.path.stat().st_size, file_sha256(item.path)
+    data_origin = _file_origin(raw_dir, item.path)
     queue = [_Segment(item.path, item.encoding, 0)]
     stages: list[tuple[str, list[int | None]]] = []
     rejected: list[tuple] = []
@@ -420,13 +425,14 @@ def _load_one(
             result.rows_rejected,
             loaded_at,
             sha256,
+            data_origin,
         ],
     )
     return result
 
 
-# raw.load_log's columns, in the order the table has them (file_sha256 came last: a warehouse
-# from before it gains the column, see create_log_tables).
+# raw.load_log's columns, in the order the table has them (file_sha256 and data_origin came
+# last: a warehouse from before them gains the columns, see create_log_tables).
 LOAD_LOG_COLUMNS = (
     "dataset",
     "table_name",
@@ -438,7 +444,21 @@ LOAD_LOG_COLUMNS = (
     "rows_rejected",
     "loaded_at",
     "file_sha256",
+    "data_origin",
 )
+# The columns a log from an older loader lacks (every file of such a log loads once more).
+NEWER_LOG_COLUMNS = ("file_sha256", "data_origin")
+
+
+def _file_origin(raw_dir: Path, path: Path) -> str:
+    """Where the file came from (kaggle, generated or user files: python_ml/raw/origin.py),
+    recorded with its load so that every report built on it can say so."""
+    from python_ml.raw import origin
+
+    try:
+        return origin.file_origin(raw_dir, path)
+    except ValueError:  # not inside the raw folder: put there by the user
+        return origin.USER
 
 
 def file_sha256(path: Path) -> str:
@@ -449,8 +469,9 @@ def file_sha256(path: Path) -> str:
 
 def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
     """raw.load_rejects and raw.load_log (Spark's copies take their columns from here too). A
-    warehouse made before raw.load_log recorded each file's SHA-256 gains the column when it
-    loads (stale_files counts every file of such a log as stale, so they all load once more)."""
+    warehouse made before raw.load_log recorded each file's SHA-256 and origin gains the
+    columns when it loads (stale_files counts every file of such a log as stale, so they all
+    load once more and every row has them)."""
     con.execute("create schema if not exists raw")
     con.execute(
         f"""
@@ -467,11 +488,12 @@ def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
             dataset varchar not null, table_name varchar not null, file_path varchar not null,
             encoding varchar not null, file_bytes bigint not null, rows_read bigint not null,
             rows_kept bigint not null, rows_rejected bigint not null,
-            loaded_at timestamp not null, file_sha256 varchar
+            loaded_at timestamp not null, file_sha256 varchar, data_origin varchar
         )
         """
     )
-    con.execute(f"alter table {catalog.LOAD_LOG} add column if not exists file_sha256 varchar")
+    for column in NEWER_LOG_COLUMNS:
+        con.execute(f"alter table {catalog.LOAD_LOG} add column if not exists {column} varchar")
 
 
 def load_into(
@@ -496,7 +518,7 @@ def load_into(
         for item in planned:
             try:
                 with tempfile.TemporaryDirectory(prefix="music-load-") as scratch:
-                    result = _load_one(con, item, loaded_at, Path(scratch))
+                    result = _load_one(con, item, loaded_at, Path(scratch), settings.raw_dir)
             except duckdb.Error as exc:
                 raise LoadError(
                     f"{item.path} cannot be read as a CSV file ({str(exc).splitlines()[0]}). "
@@ -536,12 +558,15 @@ def stale_files(
     tables = _tables(con)
     if catalog.LOAD_LOG not in tables:
         return [(raw, "nothing was loaded yet") for raw in files]
-    has_sha = con.execute(
+    has = con.execute(
         "select count(*) from information_schema.columns where table_schema = 'raw' "
-        "and table_name = 'load_log' and column_name = 'file_sha256'"
+        f"and table_name = 'load_log' and column_name in {NEWER_LOG_COLUMNS}"
     ).fetchone()[0]
-    if not has_sha:
-        reason = "raw.load_log is from before it recorded each file's SHA-256: loaded once more"
+    if has < len(NEWER_LOG_COLUMNS):
+        reason = (
+            "raw.load_log is from before it recorded each file's SHA-256 and origin: "
+            "loaded once more"
+        )
         return [(raw, reason) for raw in files]
     logged = con.execute(
         "select dataset, table_name, file_path, file_bytes, loaded_at, file_sha256 "

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SMALL_ROWS, dbt, load, query
 
-from python_ml.raw import schemas
+from python_ml.raw import origin, schemas
 
 
 def test_build_passes_and_split_is_90_10_per_class(built_warehouse: Path) -> None:
@@ -198,6 +198,39 @@ def test_plain_dbt_build_loads_the_raw_files_itself(
     )
     assert again.returncode == 0, again.stdout[-3000:]
     assert "loading the raw files" not in again.stdout
+
+    # The reports on the clean data say where their files came from, as loaded: the built-in
+    # generated data here...
+    reports = {
+        "marts.rpt_audio_features_by_class": "generated",
+        "marts.rpt_feature_correlations": "generated",
+        "marts.rpt_source_row_counts": "generated",
+        "marts.rpt_rejected_rows": "generated",
+    }
+    for table, expected in reports.items():
+        assert query(warehouse, f"select distinct data_origin from {table}") == [(expected,)]
+    # ...and, once tracks.csv is a user's file beside the generated artists, each file's, in
+    # the words python_ml records with its model runs (one wording, held here to the other).
+    mixed = tmp_path / "raw"
+    shutil.copytree(small_raw_dir, mixed)
+    tracks = mixed / "spotify_600k" / "tracks.csv"
+    tracks.write_text(tracks.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    models = ("stg_loader__load_log", *(t.split(".")[1] for t in reports))
+    mixed_run = dbt(mixed, warehouse, "run", "--select", *models, autoload=True)
+    assert mixed_run.returncode == 0, mixed_run.stdout[-3000:]
+    assert origin.tracks_origin(mixed) == "artists.csv: generated, tracks.csv: user files"
+    assert query(
+        warehouse,
+        "select distinct dataset, data_origin from marts.rpt_feature_correlations order by 1",
+    ) == [("songs_2023", "generated"), ("tracks", origin.tracks_origin(mixed))]
+    assert query(
+        warehouse,
+        "select distinct source_table, data_origin from marts.rpt_source_row_counts order by 1",
+    ) == [
+        ("spotify_2023.songs", "generated"),
+        ("spotify_600k.artists", "generated"),
+        ("spotify_600k.tracks", "user files"),
+    ]
 
 
 def test_plain_dbt_build_without_raw_files_names_the_folder(tmp_path: Path) -> None:

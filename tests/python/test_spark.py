@@ -254,7 +254,7 @@ RAW_QUERIES = {
     ),
     "load_log": (
         "select dataset, table_name, encoding, file_bytes, file_sha256, rows_read, rows_kept, "
-        "rows_rejected from raw.load_log order by dataset, table_name"
+        "rows_rejected, data_origin from raw.load_log order by dataset, table_name"
     ),
     "load_rejects": (
         "select dataset, table_name, file_line, error_type, column_name, raw_text "

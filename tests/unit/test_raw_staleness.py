@@ -9,6 +9,8 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from python_ml.raw.schemas import SONGS_2023, TRACKS
 from python_ml.warehouse.load import file_sha256, stale_reasons
 
@@ -128,9 +130,13 @@ def test_a_warehouse_from_before_the_content_hash_gains_the_column() -> None:
         ]
 
 
-def test_a_log_from_before_the_content_hash_loads_every_file_once_more(tmp_path: Path) -> None:
-    """stale_files on a warehouse whose raw.load_log has no file_sha256 column: every file is
-    loaded once more (the load adds the column), never read as if nothing had changed."""
+@pytest.mark.parametrize("newer", ["", ", file_sha256 varchar"], ids=["no hash", "no origin"])
+def test_a_log_from_before_the_content_hash_or_origin_loads_every_file_once_more(
+    tmp_path: Path, newer: str
+) -> None:
+    """stale_files on a warehouse whose raw.load_log has no file_sha256 column, or no
+    data_origin: every file is loaded once more (the load adds the columns), never read as if
+    nothing had changed, so that every row of the log says where its file came from."""
     import duckdb
 
     from python_ml.settings import Settings
@@ -145,14 +151,17 @@ def test_a_log_from_before_the_content_hash_loads_every_file_once_more(tmp_path:
         con.execute(
             "create table raw.load_log (dataset varchar, table_name varchar, file_path varchar, "
             "encoding varchar, file_bytes bigint, rows_read bigint, rows_kept bigint, "
-            "rows_rejected bigint, loaded_at timestamp)"
+            f"rows_rejected bigint, loaded_at timestamp{newer})"
         )
         con.execute(
-            "insert into raw.load_log values ('spotify_600k', 'tracks', ?, 'utf-8', ?, 1, 1, 0, ?)",
+            "insert into raw.load_log (dataset, table_name, file_path, encoding, file_bytes, "
+            "rows_read, rows_kept, rows_rejected, loaded_at) "
+            "values ('spotify_600k', 'tracks', ?, 'utf-8', ?, 1, 1, 0, ?)",
             [str(path), path.stat().st_size, LOADED],
         )
         (reason,) = stale_files(con, settings, [TRACKS])
-        assert reason[0] == TRACKS and "from before it recorded each file's SHA-256" in reason[1]
+        assert reason[0] == TRACKS
+        assert "from before it recorded each file's SHA-256 and origin" in reason[1]
 
 
 def test_a_moved_folder_is_recorded_where_it_now_is(tmp_path: Path) -> None:
@@ -174,7 +183,7 @@ def test_a_moved_folder_is_recorded_where_it_now_is(tmp_path: Path) -> None:
         con.execute(f"create table {TRACKS.raw_table} (file_line bigint)")
         con.execute(
             "insert into raw.load_log values "
-            "('spotify_600k', 'tracks', ?, 'utf-8', ?, 1, 1, 0, ?, ?)",
+            "('spotify_600k', 'tracks', ?, 'utf-8', ?, 1, 1, 0, ?, ?, 'generated')",
             [str(old), old.stat().st_size, LOADED, file_sha256(old)],
         )
         con.execute(

@@ -8,7 +8,13 @@ tracks as (
 
 ),
 
-final as (
+origin as (
+
+    select {{ raw_data_origin(['spotify_600k.tracks', 'spotify_600k.artists']) }} as data_origin
+
+),
+
+by_class as (
 
     select
         popularity_class,
@@ -25,6 +31,16 @@ final as (
         avg(duration_ms) as mean_duration_ms
     from tracks
     group by popularity_class
+
+),
+
+final as (
+
+    select
+        by_class.*,
+        origin.data_origin
+    from by_class
+    cross join origin
 
 )
 

@@ -43,6 +43,18 @@ track_correlations as (
 
 ),
 
+tracks_origin as (
+
+    select {{ raw_data_origin(['spotify_600k.tracks', 'spotify_600k.artists']) }} as data_origin
+
+),
+
+songs_origin as (
+
+    select {{ raw_data_origin(['spotify_2023.songs']) }} as data_origin
+
+),
+
 song_correlations as (
 
     select
@@ -60,8 +72,10 @@ final as (
         'tracks' as dataset,
         'popularity' as target,
         '{{ feature }}' as feature,
-        {{ feature }} as correlation
+        {{ feature }} as correlation,
+        tracks_origin.data_origin
     from track_correlations
+    cross join tracks_origin
     union all
     {% endfor -%}
     {% for feature in song_features -%}
@@ -69,8 +83,10 @@ final as (
         'songs_2023' as dataset,
         'log_streams' as target,
         '{{ feature }}' as feature,
-        {{ feature }} as correlation
+        {{ feature }} as correlation,
+        songs_origin.data_origin
     from song_correlations
+    cross join songs_origin
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 )

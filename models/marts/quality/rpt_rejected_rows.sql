@@ -10,6 +10,15 @@ unparseable as (
 
 ),
 
+origins as (
+
+    select
+        source_table,
+        data_origin
+    from {{ ref('stg_loader__load_log') }}
+
+),
+
 tracks as (
 
     select * from {{ ref('int_tracks_validated') }}
@@ -80,15 +89,18 @@ unioned as (
 final as (
 
     select
-        source_table,
-        source_row_number,
+        unioned.source_table,
+        unioned.source_row_number,
         -- The header is line 1 of each file.
-        source_row_number + 1 as file_line,
-        record_key,
-        rejection_reason,
-        rejection_detail,
-        raw_text
+        unioned.source_row_number + 1 as file_line,
+        unioned.record_key,
+        unioned.rejection_reason,
+        unioned.rejection_detail,
+        unioned.raw_text,
+        coalesce(origins.data_origin, 'unknown') as data_origin
     from unioned
+    left join origins
+        on unioned.source_table = origins.source_table
 
 )
 

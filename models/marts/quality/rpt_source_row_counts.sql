@@ -21,6 +21,15 @@ songs as (
 
 ),
 
+origins as (
+
+    select
+        source_table,
+        data_origin
+    from {{ ref('stg_loader__load_log') }}
+
+),
+
 unparseable as (
 
     select
@@ -65,7 +74,7 @@ outcomes as (
 
 ),
 
-final as (
+counted as (
 
     select
         source_table,
@@ -77,6 +86,17 @@ final as (
         coalesce(sum(row_count) filter (where rejection_reason is not null)
             over (partition by source_table), 0)::bigint as rows_rejected
     from outcomes
+
+),
+
+final as (
+
+    select
+        counted.*,
+        coalesce(origins.data_origin, 'unknown') as data_origin
+    from counted
+    left join origins
+        on counted.source_table = origins.source_table
 
 )
 

@@ -11,13 +11,15 @@ final as (
     select
         dataset || '.' || table_name as source_table,
         file_path,
+        regexp_extract(file_path, '[^/]+$', 0) as file_name,
         encoding,
         file_bytes,
         file_sha256,
         rows_read,
         rows_kept,
         rows_rejected,
-        loaded_at
+        loaded_at,
+        coalesce(data_origin, 'unknown') as data_origin
     from source
 
 )
