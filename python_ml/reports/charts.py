@@ -646,13 +646,14 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
     quality = _read(
         con,
         f"""
-        select source_table, outcome, row_count, rows_read
+        select source_table, data_origin, outcome, row_count, rows_read
         from {catalog.RPT_SOURCE_ROW_COUNTS}
         order by source_table, outcome = '(kept)' desc, row_count desc
     """,
     ).rename(
         columns={
             "source_table": "raw file",
+            "data_origin": "origin",
             "outcome": "rows (kept, or why rejected)",
             "row_count": "rows",
             "rows_read": "rows read",

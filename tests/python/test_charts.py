@@ -92,6 +92,8 @@ def test_charts_and_page_are_drawn(scored: Settings) -> None:
     # did not replace it: charts._numbers_tables), marked once.
     assert page.count("<td>yes</td>") == 1
     assert "Why one track got its class" in page and "Data quality" in page
+    # Each raw file's row counts beside where the file came from.
+    assert "<th>origin</th>" in page and "<td>spotify_600k.tracks</td>" in page
     assert '<a href="model_card.html">' in page
     card = (scored.reports_dir / "model_card.html").read_text()
     assert "<h1>Model card: " in card and "95% bootstrap interval" in card
