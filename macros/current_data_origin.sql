@@ -19,7 +19,7 @@
     (
         select
             case
-                when count(*) = 0 then 'unknown'
+                when count(*) = 0 then null  -- no file loaded: the marts' tests say so
                 when count(distinct data_origin) = 1 then min(data_origin)
                 else {{ list_join(sorted_list_agg("file_name || ': ' || data_origin"), ', ') }}
             end

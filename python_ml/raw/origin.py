@@ -1,15 +1,18 @@
 """Where each raw file came from: Kaggle, the built-in generator, or the user.
 
 ``generate`` and ``extract`` record each file they write in ``<raw dir>/origin.json`` with its
-size; a file that is not listed there (or whose size changed since) was put in place by hand.
+size and SHA-256; a file that is not listed there (or whose bytes changed since: a hand edit
+that keeps the size too) was put in place by hand.
 Every result a reader sees carries the origin of the data it was computed on, so figures from
 generated data are never mistaken for figures about real songs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from functools import lru_cache
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -36,7 +39,11 @@ def record(raw_dir: Path, path: Path, origin: str) -> None:
     """Note that ``path`` (inside ``raw_dir``) was just written by ``origin``."""
     manifest = raw_dir / MANIFEST
     entries = _read(manifest)
-    entries[path.relative_to(raw_dir).as_posix()] = {"origin": origin, "bytes": path.stat().st_size}
+    entries[path.relative_to(raw_dir).as_posix()] = {
+        "origin": origin,
+        "bytes": path.stat().st_size,
+        "sha256": _sha256(path),
+    }
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(manifest)
@@ -53,9 +60,24 @@ def _read(manifest: Path) -> dict[str, dict]:
     return entries if isinstance(entries, dict) else {}
 
 
+def _sha256(path: Path) -> str:
+    stat = path.stat()
+    return _sha256_of(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    """A file's SHA-256, once per version of it (size and modification time) per process."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def file_origin(raw_dir: Path, path: Path) -> str:
     entry = _read(raw_dir / MANIFEST).get(path.relative_to(raw_dir).as_posix())
     if not entry or not path.exists() or entry.get("bytes") != path.stat().st_size:
+        return USER
+    # Entries from before the hash was recorded are compared by size alone.
+    if "sha256" in entry and entry["sha256"] != _sha256(path):
         return USER
     return str(entry.get("origin", USER))
 

@@ -37,7 +37,17 @@ class ChartError(RuntimeError):
 
 
 def _read(con, sql: str) -> pd.DataFrame:
-    return con.execute(sql).df()
+    import duckdb
+
+    try:
+        return con.execute(sql).df()
+    except duckdb.BinderException as exc:
+        # A mart built by an older version of the project lacks a column this code reads.
+        raise ChartError(
+            f"the marts lack what the charts read ({str(exc).splitlines()[0]}): they were "
+            "built by an older version of the project. Run `python -m python_ml build` (or "
+            "`dbt build`) and draw the charts again."
+        ) from None
 
 
 # What the chart being drawn says in its corner about its data, when any of it is generated

@@ -448,6 +448,7 @@ LOAD_LOG_COLUMNS = (
 )
 # The columns a log from an older loader lacks (every file of such a log loads once more).
 NEWER_LOG_COLUMNS = ("file_sha256", "data_origin")
+LOG_COLUMN_WORDS = {"file_sha256": "SHA-256", "data_origin": "origin"}
 
 
 def _file_origin(raw_dir: Path, path: Path) -> str:
@@ -558,13 +559,17 @@ def stale_files(
     tables = _tables(con)
     if catalog.LOAD_LOG not in tables:
         return [(raw, "nothing was loaded yet") for raw in files]
-    has = con.execute(
-        "select count(*) from information_schema.columns where table_schema = 'raw' "
-        f"and table_name = 'load_log' and column_name in {NEWER_LOG_COLUMNS}"
-    ).fetchone()[0]
-    if has < len(NEWER_LOG_COLUMNS):
+    present = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            f"and table_name = 'load_log' and column_name in {NEWER_LOG_COLUMNS}"
+        ).fetchall()
+    }
+    missing = [LOG_COLUMN_WORDS[c] for c in NEWER_LOG_COLUMNS if c not in present]
+    if missing:
         reason = (
-            "raw.load_log is from before it recorded each file's SHA-256 and origin: "
+            f"raw.load_log is from before it recorded each file's {' and '.join(missing)}: "
             "loaded once more"
         )
         return [(raw, reason) for raw in files]

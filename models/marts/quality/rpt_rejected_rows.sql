@@ -97,7 +97,7 @@ final as (
         unioned.rejection_reason,
         unioned.rejection_detail,
         unioned.raw_text,
-        coalesce(origins.data_origin, 'unknown') as data_origin
+        origins.data_origin
     from unioned
     left join origins
         on unioned.source_table = origins.source_table

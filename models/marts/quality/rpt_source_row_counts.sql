@@ -93,7 +93,7 @@ final as (
 
     select
         counted.*,
-        coalesce(origins.data_origin, 'unknown') as data_origin
+        origins.data_origin
     from counted
     left join origins
         on counted.source_table = origins.source_table

@@ -19,7 +19,7 @@ final as (
         rows_kept,
         rows_rejected,
         loaded_at,
-        coalesce(data_origin, 'unknown') as data_origin
+        data_origin
     from source
 
 )

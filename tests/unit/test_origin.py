@@ -1,0 +1,38 @@
+"""Where a raw file came from (python_ml/raw/origin.py): what ``generate`` and ``extract``
+wrote keeps its origin until its bytes change, a hand edit that keeps the size included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from python_ml.raw import origin
+
+
+def _written(raw_dir: Path, name: str, text: str, by: str) -> Path:
+    path = raw_dir / "spotify_600k" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    origin.record(raw_dir, path, by)
+    return path
+
+
+def test_a_file_keeps_its_origin_until_its_bytes_change(tmp_path: Path) -> None:
+    tracks = _written(tmp_path, "tracks.csv", "id,popularity\na,50\n", origin.GENERATED)
+    _written(tmp_path, "artists.csv", "id,name\nx,y\n", origin.GENERATED)
+    assert origin.file_origin(tmp_path, tracks) == origin.GENERATED
+    assert origin.tracks_origin(tmp_path) == origin.GENERATED
+    tracks.write_text("id,popularity\na,99\n", encoding="utf-8")  # the same size
+    assert origin.file_origin(tmp_path, tracks) == origin.USER
+    assert origin.tracks_origin(tmp_path) == "artists.csv: generated, tracks.csv: user files"
+    tracks.write_text("id,popularity\na,99,\n", encoding="utf-8")  # another size
+    assert origin.file_origin(tmp_path, tracks) == origin.USER
+
+
+def test_a_file_not_listed_or_listed_without_a_hash(tmp_path: Path) -> None:
+    tracks = _written(tmp_path, "tracks.csv", "id\na\n", origin.KAGGLE)
+    manifest = tmp_path / origin.MANIFEST
+    # An origin.json from before the hash was recorded: compared by size alone.
+    manifest.write_text('{"spotify_600k/tracks.csv": {"origin": "kaggle", "bytes": 5}}')
+    assert origin.file_origin(tmp_path, tracks) == origin.KAGGLE
+    manifest.write_text("{}")
+    assert origin.file_origin(tmp_path, tracks) == origin.USER
