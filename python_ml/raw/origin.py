@@ -14,6 +14,7 @@ import json
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,11 @@ def file_origin(raw_dir: Path, path: Path) -> str:
 
 def data_origin(raw_dir: Path, paths: list[Path]) -> str:
     """One word when every file shares an origin (``generated``), else each file's origin."""
-    origins = {p.name: file_origin(raw_dir, p) for p in paths if p.exists()}
+    return _in_words({p.name: file_origin(raw_dir, p) for p in paths if p.exists()})
+
+
+def _in_words(origins: dict[str, str]) -> str:
+    """{file name: origin} in words (the wording of the macro raw_data_origin too)."""
     if not origins:
         return USER
     if len(set(origins.values())) == 1:
@@ -92,15 +97,58 @@ def data_origin(raw_dir: Path, paths: list[Path]) -> str:
     return ", ".join(f"{name}: {origin}" for name, origin in sorted(origins.items()))
 
 
-def tracks_origin(raw_dir: Path) -> str:
-    """The origin of the tracks task's data (tracks.csv and artists.csv)."""
+# The raw tables of each task's data.
+TRACKS_TABLES = ("spotify_600k.tracks", "spotify_600k.artists")
+SONGS_TABLES = ("spotify_2023.songs",)
+
+
+def loaded_origin(con: Any, tables: tuple[str, ...]) -> str | None:
+    """The origin of the files loaded into these raw tables, as ``raw.load_log`` recorded it
+    when they were loaded (what the warehouse holds, whatever the folder holds now); None when
+    the log does not say (nothing loaded yet, or a log from before it recorded origins)."""
+    import duckdb
+
+    try:
+        rows = con.execute(
+            "select file_path, data_origin from raw.load_log "
+            "where dataset || '.' || table_name in (select unnest(?))",
+            [list(tables)],
+        ).fetchall()
+    except duckdb.Error:  # no log, or one without data_origin: the folder says
+        return None
+    if len(rows) < len(tables) or any(origin is None for _, origin in rows):
+        return None
+    return _in_words({Path(path).name: origin for path, origin in rows})
+
+
+def tracks_origin(raw_dir: Path, con: Any = None) -> str:
+    """The origin of the tracks task's data (tracks.csv and artists.csv): as loaded into the
+    open warehouse ``con`` when it says, else the raw folder's files."""
+    loaded = loaded_origin(con, TRACKS_TABLES) if con is not None else None
+    if loaded is not None:
+        return loaded
     folder = raw_dir / "spotify_600k"
     paths = sorted(folder.glob("tracks.csv*")) + sorted(folder.glob("artists.csv*"))
     return data_origin(raw_dir, paths)
 
 
-def songs_origin(raw_dir: Path) -> str:
+def songs_origin(raw_dir: Path, con: Any = None) -> str:
+    """The origin of the 2023 songs, as :func:`tracks_origin` finds it."""
+    loaded = loaded_origin(con, SONGS_TABLES) if con is not None else None
+    if loaded is not None:
+        return loaded
     return data_origin(raw_dir, sorted((raw_dir / "spotify_2023").glob("spotify-2023.csv*")))
+
+
+def warehouse_origin(settings: Any, tables: tuple[str, ...]) -> str:
+    """:func:`tracks_origin` or :func:`songs_origin` of ``settings``' warehouse and folder."""
+    from python_ml.warehouse import db
+
+    find = tracks_origin if tables == TRACKS_TABLES else songs_origin
+    if settings.warehouse.exists():
+        with db.connect(settings.warehouse) as con:
+            return find(settings.raw_dir, con)
+    return find(settings.raw_dir)
 
 
 def is_generated(origin: str) -> bool:

@@ -335,7 +335,7 @@ def songs_digest(frame: pd.DataFrame) -> str:
 def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
     import mlflow
 
-    from python_ml.raw.origin import GENERATED_WARNING, is_generated, songs_origin
+    from python_ml.raw.origin import GENERATED_WARNING, SONGS_TABLES, is_generated, warehouse_origin
     from python_ml.tracking.registry import (
         SONGS_EXPERIMENT,
         log_table_input,
@@ -344,7 +344,7 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
     )
 
     frame = load_songs(settings)
-    data_origin = songs_origin(settings.raw_dir)
+    data_origin = warehouse_origin(settings, SONGS_TABLES)  # as loaded
     if is_generated(data_origin):
         log.warning("2023 songs: %s", GENERATED_WARNING)
     log.info(
@@ -546,12 +546,12 @@ def write_songs_report(settings: Settings, table: str, data_origin: str) -> Path
 def songs_step(settings: Settings, config_path: Path | None = None) -> StudySummary:
     """The `songs` step (the command and the ``songs`` asset): the study, its predictions in
     ``ml.song_predictions`` and its results table in the reports folder."""
-    from python_ml.raw.origin import songs_origin
+    from python_ml.raw.origin import SONGS_TABLES, warehouse_origin
     from python_ml.warehouse.db import RunLock
 
     config = load_songs_config(config_path)
     with RunLock(settings.warehouse), step("2023 songs study (cross-validated)"):
         results = run_study(settings, config)
     table = results_table(results)
-    report = write_songs_report(settings, table, songs_origin(settings.raw_dir))
+    report = write_songs_report(settings, table, warehouse_origin(settings, SONGS_TABLES))
     return StudySummary(results, table, report)

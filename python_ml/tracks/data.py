@@ -67,6 +67,7 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
             "order by t.track_id"
         ).df()
         fingerprint = train_fingerprint(con)
+        data_origin = origin.tracks_origin(settings.raw_dir, con)  # as loaded
     if train.empty:
         raise TrainingError(
             f"{catalog.TRAIN_TRACKS} is empty: no clean tracks reached the split. See "
@@ -81,4 +82,4 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
             "and validation folds. Use a fuller tracks file, or change the thresholds in "
             "seeds/popularity_classes.csv."
         )
-    return TrackData(class_names, train, fingerprint, origin.tracks_origin(settings.raw_dir))
+    return TrackData(class_names, train, fingerprint, data_origin)

@@ -36,3 +36,33 @@ def test_a_file_not_listed_or_listed_without_a_hash(tmp_path: Path) -> None:
     assert origin.file_origin(tmp_path, tracks) == origin.KAGGLE
     manifest.write_text("{}")
     assert origin.file_origin(tmp_path, tracks) == origin.USER
+
+
+def test_the_origin_of_what_was_loaded_comes_from_the_load_log(tmp_path: Path) -> None:
+    """python_ml says where the warehouse's data came from as the loader recorded it, not the
+    raw folder as it is now (a copy without origin.json holds the same generated data); a log
+    that does not say falls back to the folder."""
+    import duckdb
+
+    _written(tmp_path, "tracks.csv", "id\na\n", origin.GENERATED)
+    _written(tmp_path, "artists.csv", "id\nx\n", origin.GENERATED)
+    (tmp_path / origin.MANIFEST).unlink()  # the folder now says user files
+    with duckdb.connect() as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.load_log (dataset varchar, table_name varchar, "
+            "file_path varchar, data_origin varchar)"
+        )
+        assert origin.tracks_origin(tmp_path, con) == origin.USER  # nothing logged yet
+        con.execute(
+            "insert into raw.load_log values "
+            "('spotify_600k', 'tracks', '/old/spotify_600k/tracks.csv.gz', 'kaggle'), "
+            "('spotify_600k', 'artists', '/old/spotify_600k/artists.csv', 'generated'), "
+            "('spotify_2023', 'songs', '/old/spotify_2023/spotify-2023.csv', 'generated')"
+        )
+        assert (
+            origin.tracks_origin(tmp_path, con) == "artists.csv: generated, tracks.csv.gz: kaggle"
+        )
+        assert origin.songs_origin(tmp_path, con) == origin.GENERATED
+        con.execute("alter table raw.load_log drop column data_origin")  # an older log
+        assert origin.tracks_origin(tmp_path, con) == origin.USER
