@@ -1,8 +1,9 @@
 """Where each raw file came from: Kaggle, the built-in generator, or the user.
 
 ``generate`` and ``extract`` record each file they write in ``<raw dir>/origin.json`` with its
-size and SHA-256; a file that is not listed there (or whose bytes changed since: a hand edit
-that keeps the size too) was put in place by hand.
+size, modification time and SHA-256; a file that is not listed there (or whose bytes changed
+since: a hand edit that keeps the size too) was put in place by hand. The content is hashed only
+when the size matches and the modification time does not (a copied folder, an edit).
 Every result a reader sees carries the origin of the data it was computed on, so figures from
 generated data are never mistaken for figures about real songs.
 """
@@ -40,10 +41,12 @@ def record(raw_dir: Path, path: Path, origin: str) -> None:
     """Note that ``path`` (inside ``raw_dir``) was just written by ``origin``."""
     manifest = raw_dir / MANIFEST
     entries = _read(manifest)
+    stat = path.stat()
     entries[path.relative_to(raw_dir).as_posix()] = {
         "origin": origin,
-        "bytes": path.stat().st_size,
-        "sha256": _sha256(path),
+        "bytes": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "sha256": file_sha256(path),
     }
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -61,7 +64,9 @@ def _read(manifest: Path) -> dict[str, dict]:
     return entries if isinstance(entries, dict) else {}
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read in chunks; once per version of the file (size
+    and modification time) per process: the loader and the origin check share it."""
     stat = path.stat()
     return _sha256_of(str(path), stat.st_size, stat.st_mtime_ns)
 
@@ -77,8 +82,10 @@ def file_origin(raw_dir: Path, path: Path) -> str:
     entry = _read(raw_dir / MANIFEST).get(path.relative_to(raw_dir).as_posix())
     if not entry or not path.exists() or entry.get("bytes") != path.stat().st_size:
         return USER
-    # Entries from before the hash was recorded are compared by size alone.
-    if "sha256" in entry and entry["sha256"] != _sha256(path):
+    # The same size and modification time as written: the same file, not read again. Entries
+    # from before the hash was recorded are compared by size alone.
+    unchanged = entry.get("mtime_ns") == path.stat().st_mtime_ns
+    if not unchanged and "sha256" in entry and entry["sha256"] != file_sha256(path):
         return USER
     return str(entry.get("origin", USER))
 

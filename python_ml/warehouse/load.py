@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import logging
 import sys
@@ -46,6 +45,7 @@ import yaml
 
 from python_ml.clock import utc_now
 from python_ml.raw.extract import ExtractError, check_header, find_raw_file, read_header
+from python_ml.raw.origin import file_sha256
 from python_ml.raw.schemas import RAW_FILES, RawFile
 from python_ml.settings import Settings
 from python_ml.steps import step
@@ -460,12 +460,6 @@ def _file_origin(raw_dir: Path, path: Path) -> str:
         return origin.file_origin(raw_dir, path)
     except ValueError:  # not inside the raw folder: put there by the user
         return origin.USER
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes (hex), read in chunks."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -3,6 +3,7 @@ wrote keeps its origin until its bytes change, a hand edit that keeps the size i
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from python_ml.raw import origin
@@ -21,7 +22,9 @@ def test_a_file_keeps_its_origin_until_its_bytes_change(tmp_path: Path) -> None:
     _written(tmp_path, "artists.csv", "id,name\nx,y\n", origin.GENERATED)
     assert origin.file_origin(tmp_path, tracks) == origin.GENERATED
     assert origin.tracks_origin(tmp_path) == origin.GENERATED
+    written = tracks.stat().st_mtime_ns
     tracks.write_text("id,popularity\na,99\n", encoding="utf-8")  # the same size
+    os.utime(tracks, ns=(written + 10**9, written + 10**9))  # an edit a second later
     assert origin.file_origin(tmp_path, tracks) == origin.USER
     assert origin.tracks_origin(tmp_path) == "artists.csv: generated, tracks.csv: user files"
     tracks.write_text("id,popularity\na,99,\n", encoding="utf-8")  # another size
@@ -66,3 +69,20 @@ def test_the_origin_of_what_was_loaded_comes_from_the_load_log(tmp_path: Path) -
         assert origin.songs_origin(tmp_path, con) == origin.GENERATED
         con.execute("alter table raw.load_log drop column data_origin")  # an older log
         assert origin.tracks_origin(tmp_path, con) == origin.USER
+
+
+def test_a_copied_folder_keeps_its_origin(tmp_path: Path) -> None:
+    """A copy has new modification times but the same bytes: the hash says it is the file
+    that was written, so its origin stays."""
+    import shutil
+
+    raw = tmp_path / "raw"
+    tracks = _written(raw, "tracks.csv", "id\na\n", origin.GENERATED)
+    copy = tmp_path / "copy"
+    (copy / "spotify_600k").mkdir(parents=True)
+    shutil.copy(raw / origin.MANIFEST, copy / origin.MANIFEST)
+    copied = copy / "spotify_600k" / "tracks.csv"
+    shutil.copy(tracks, copied)  # contents only
+    later = tracks.stat().st_mtime_ns + 10**9  # as a copy made a second later has
+    os.utime(copied, ns=(later, later))
+    assert origin.file_origin(copy, copied) == origin.GENERATED
