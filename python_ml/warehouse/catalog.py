@@ -45,9 +45,16 @@ def _contract_columns(model: str, data_types: frozenset[str] | None = None) -> l
     return [c["name"] for c in columns if data_types is None or c["data_type"] in data_types]
 
 
+# Where the rows of an ML input came from (macro raw_data_origin): a column of each, never a
+# feature.
+DATA_ORIGIN_COLUMN = "data_origin"
 # The feature columns of TRAIN_TRACKS and PREDICT_TRACKS, read from PREDICT_TRACKS' contract
-# (every column but the key): the dbt macro track_feature_columns selects them on both sides.
-TRACK_FEATURE_COLUMNS = frozenset(_contract_columns("fct_predict_tracks")) - {"track_id"}
+# (every column but the key and the origin): the dbt macro track_feature_columns selects them
+# on both sides.
+TRACK_FEATURE_COLUMNS = frozenset(_contract_columns("fct_predict_tracks")) - {
+    "track_id",
+    DATA_ORIGIN_COLUMN,
+}
 # The numeric columns of SONGS_2023 the songs study may use as features: every number of its
 # contract but the targets (streams, log_streams).
 SONG_NUMBER_COLUMNS = frozenset(

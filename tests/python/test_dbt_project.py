@@ -138,8 +138,12 @@ def test_split_does_not_depend_on_file_order_or_threads(
         "1",
     )
     assert result.returncode == 0, result.stdout[-5000:]
-    sql = "select * from marts.fct_predict_tracks order by track_id"  # ids and features
+    # The same ids and features; the shuffled file is no longer the generator's own.
+    sql = "select * exclude (data_origin) from marts.fct_predict_tracks order by track_id"
     assert query(warehouse, sql) == query(built_warehouse, sql)
+    assert query(warehouse, "select distinct data_origin from marts.fct_predict_tracks") == [
+        ("artists.csv: generated, tracks.csv: user files",)
+    ]
 
 
 def test_a_renamed_column_stops_the_build_naming_it(small_raw_dir: Path, tmp_path: Path) -> None:
@@ -199,13 +203,18 @@ def test_plain_dbt_build_loads_the_raw_files_itself(
     assert again.returncode == 0, again.stdout[-3000:]
     assert "loading the raw files" not in again.stdout
 
-    # The reports on the clean data say where their files came from, as loaded: the built-in
-    # generated data here...
+    # The reports on the clean data and the ML inputs say where their files came from, as
+    # loaded: the built-in generated data here...
     reports = {
         "marts.rpt_audio_features_by_class": "generated",
         "marts.rpt_feature_correlations": "generated",
         "marts.rpt_source_row_counts": "generated",
         "marts.rpt_rejected_rows": "generated",
+        "marts.fct_train_tracks": "generated",
+        "marts.fct_predict_tracks": "generated",
+        "marts.fct_predict_track_classes": "generated",
+        "marts.fct_songs_2023": "generated",
+        "marts.fct_feature_drift_reference": "generated",
     }
     for table, expected in reports.items():
         assert query(warehouse, f"select distinct data_origin from {table}") == [(expected,)]
@@ -223,6 +232,14 @@ def test_plain_dbt_build_loads_the_raw_files_itself(
         warehouse,
         "select distinct dataset, data_origin from marts.rpt_feature_correlations order by 1",
     ) == [("songs_2023", "generated"), ("tracks", origin.tracks_origin(mixed))]
+    # What training reads is marked as the run that trains on it records it.
+    for table in ("fct_train_tracks", "fct_predict_tracks", "fct_feature_drift_reference"):
+        assert query(warehouse, f"select distinct data_origin from marts.{table}") == [
+            (origin.tracks_origin(mixed),)
+        ]
+    assert query(warehouse, "select distinct data_origin from marts.fct_songs_2023") == [
+        ("generated",)
+    ]
     assert query(
         warehouse,
         "select distinct source_table, data_origin from marts.rpt_source_row_counts order by 1",

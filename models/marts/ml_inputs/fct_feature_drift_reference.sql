@@ -62,16 +62,24 @@ binned as (
 
 ),
 
+origin as (
+
+    select {{ raw_data_origin(['spotify_600k.tracks', 'spotify_600k.artists']) }} as data_origin
+
+),
+
 final as (
 
     select
-        feature,
-        cast(bin_index as integer) as bin_index,
-        bin_edges,
-        max(train_tracks) as train_tracks,
-        cast(sum(tracks) as double) / max(train_tracks) as expected_share
+        binned.feature,
+        cast(binned.bin_index as integer) as bin_index,
+        binned.bin_edges,
+        max(binned.train_tracks) as train_tracks,
+        cast(sum(binned.tracks) as double) / max(binned.train_tracks) as expected_share,
+        origin.data_origin
     from binned
-    group by feature, bin_index, bin_edges
+    cross join origin
+    group by binned.feature, binned.bin_index, binned.bin_edges, origin.data_origin
 
 )
 

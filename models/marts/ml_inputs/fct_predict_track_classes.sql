@@ -9,13 +9,21 @@ tracks as (
 
 ),
 
+origin as (
+
+    select {{ raw_data_origin(['spotify_600k.tracks', 'spotify_600k.artists']) }} as data_origin
+
+),
+
 final as (
 
     select
         tracks.track_id,
         tracks.popularity,
-        tracks.popularity_class
+        tracks.popularity_class,
+        origin.data_origin
     from tracks
+    cross join origin
 
 )
 

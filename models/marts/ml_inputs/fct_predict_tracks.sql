@@ -10,12 +10,20 @@ tracks as (
 
 ),
 
+origin as (
+
+    select {{ raw_data_origin(['spotify_600k.tracks', 'spotify_600k.artists']) }} as data_origin
+
+),
+
 final as (
 
     select
         tracks.track_id,
-        {{ track_feature_columns('tracks') }}
+        {{ track_feature_columns('tracks') }},
+        origin.data_origin
     from tracks
+    cross join origin
 
 )
 

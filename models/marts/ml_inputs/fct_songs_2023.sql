@@ -31,7 +31,8 @@ final as (
         {{ songs_2023_columns('reach') | join(',\n        ') }},
         streams,
         ln(streams + 1) as log_streams,
-        streams >= {{ quantile_over_all('streams', 0.9) }} as is_top_decile
+        streams >= {{ quantile_over_all('streams', 0.9) }} as is_top_decile,
+        {{ raw_data_origin(['spotify_2023.songs']) }} as data_origin
     from songs
 
 )
