@@ -713,9 +713,16 @@ def _table_html(frame: pd.DataFrame) -> str:
             return "" if np.isnan(value) else f"{value:,.3f}"
         return html.escape(f"{value:,}" if isinstance(value, int | np.integer) else str(value))
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    from python_ml.reports.model_card import is_number_column
+
+    align = [' class="n"' if is_number_column(frame[c]) else "" for c in frame.columns]
+    head = "".join(
+        f"<th{a}>{html.escape(str(c))}</th>" for c, a in zip(frame.columns, align, strict=True)
+    )
     body = "".join(
-        "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+        "<tr>"
+        + "".join(f"<td{a}>{cell(v)}</td>" for v, a in zip(row, align, strict=True))
+        + "</tr>"
         for row in frame.itertuples(index=False)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -767,8 +774,8 @@ figcaption{{color:#555}}code{{background:#f4f4f4;padding:0 .3em}}
 .banner{{padding:.8em 1em;border-radius:4px;background:#eef4fb;border:1px solid #b9d2ee}}
 .banner.generated{{background:#fff4e5;border-color:#f0b35a}}
 table{{border-collapse:collapse;font-size:.9em;margin:1em 0}}
-th,td{{border:1px solid #ddd;padding:.3em .6em;text-align:right}}
-th:first-child,td:first-child{{text-align:left}}th{{background:#f4f4f4}}</style></head><body>
+th,td{{border:1px solid #ddd;padding:.3em .6em;text-align:left}}
+th.n,td.n{{text-align:right}}th{{background:#f4f4f4}}</style></head><body>
 <h1>music-popularity: how popular will a track be?</h1>
 {banner}
 <p>Predictions of run <code>{html.escape(str(page.run_id))}</code>

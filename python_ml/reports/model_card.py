@@ -36,14 +36,28 @@ def _f(value: Any, digits: int = 3) -> str:
     return f"{float(value):.{digits}f}"
 
 
+def is_number_column(column: pd.Series) -> bool:
+    """Whether a table column holds numbers (also numbers already written as text, such as a
+    track's own value), which line up on the right; words and yes/no on the left."""
+    if pd.api.types.is_bool_dtype(column):
+        return False
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    texts = [v for v in column if isinstance(v, str) and v != ""]
+    return bool(texts) and bool(pd.to_numeric(pd.Series(texts), errors="coerce").notna().all())
+
+
 def _table(frame: pd.DataFrame) -> list[str]:
     head = "| " + " | ".join(str(c) for c in frame.columns) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    # Numbers line up on the right, words on the left (in the Markdown and the HTML page).
+    rule = "|" + "|".join("---:" if is_number_column(frame[c]) else ":---" for c in frame) + "|"
     rows = []
     for row in frame.itertuples(index=False):
         cells = []
         for value in row:
-            if isinstance(value, float | np.floating):
+            if isinstance(value, bool | np.bool_):
+                cells.append("yes" if value else "")
+            elif isinstance(value, float | np.floating):
                 cells.append(_f(value))
             elif isinstance(value, int | np.integer):
                 cells.append(f"{int(value):,}")
@@ -304,7 +318,7 @@ def card_html(markdown: str) -> str:
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
         "<style>body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ddd;"
-        "padding:.3em .6em;text-align:right}th:first-child,td:first-child{text-align:left}"
+        "padding:.3em .6em}"
         "th{background:#f4f4f4}blockquote{background:#fff4e5;border:1px solid #f0b35a;"
         "margin:0;padding:.5em 1em}code{background:#f4f4f4;padding:0 .3em}</style></head>"
         f"<body>{body}</body></html>"
