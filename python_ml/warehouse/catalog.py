@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,6 +16,25 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # lines, the log.
 LOAD_REJECTS = "raw.load_rejects"
 LOAD_LOG = "raw.load_log"
+# The columns a load log from an older loader lacks, with what each records: such a log loads
+# every file once more (python_ml/warehouse/load.py), and the staging models read them.
+LOAD_LOG_NEWER_COLUMNS = {"file_sha256": "SHA-256", "data_origin": "origin"}
+
+
+def load_log_lacks(con: Any) -> list[str]:
+    """What the warehouse's load log does not record because an older loader wrote it (the
+    words of LOAD_LOG_NEWER_COLUMNS; empty when it records all, or when there is no log)."""
+    present = {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = 'load_log'"
+        ).fetchall()
+    }
+    if not present:
+        return []
+    return [word for column, word in LOAD_LOG_NEWER_COLUMNS.items() if column not in present]
+
 
 # Tables dbt builds (models/marts/ml_inputs, seeds) that python_ml reads.
 TRAIN_TRACKS = "marts.fct_train_tracks"

@@ -9,7 +9,8 @@ at a new path, or touched, is hashed: the same content is not loaded again, and 
 new path is recorded (the next command needs no hash).
 Without raw files dbt stops with one line naming the folder and ``python -m python_ml extract``.
 The plugin is off where the profile's ``autoload`` is false (``MUSIC_AUTOLOAD_RAW=false``:
-``predict``'s scratch warehouse, which holds the new tracks, not the raw files).
+python_ml's own steps, which load the raw files first); it then only checks that
+``raw.load_log`` is not from an older loader, whose missing columns the staging models read.
 """
 
 from __future__ import annotations
@@ -36,13 +37,28 @@ class Plugin(BasePlugin):
         self._lock = threading.Lock()
 
     def configure_connection(self, conn: Any) -> None:
-        if not self.enabled:
-            return
         with self._lock:
             if self.checked:
                 return
             self.checked = True  # a failure is reported once, not again on the next connection
-            self._load_stale(conn)
+            if self.enabled:
+                self._load_stale(conn)
+            else:
+                self._check_log(conn)
+
+    def _check_log(self, conn: Any) -> None:
+        """With the autoload off, a load log from an older loader stops dbt with what to do
+        (the staging models would fail on its missing columns with DuckDB's binder error)."""
+        from python_ml.warehouse import catalog
+
+        missing = catalog.load_log_lacks(conn)
+        if missing:
+            raise DbtRuntimeError(
+                f"{catalog.LOAD_LOG} is from an older python_ml: it does not record each raw "
+                f"file's {' and '.join(missing)}, which the staging models read. Load the raw "
+                "files again: `python -m python_ml load`, or this dbt command without "
+                "MUSIC_AUTOLOAD_RAW=false (it loads them)"
+            )
 
     def _load_stale(self, conn: Any) -> None:
         from python_ml.settings import load_settings

@@ -446,9 +446,6 @@ LOAD_LOG_COLUMNS = (
     "file_sha256",
     "data_origin",
 )
-# The columns a log from an older loader lacks (every file of such a log loads once more).
-NEWER_LOG_COLUMNS = ("file_sha256", "data_origin")
-LOG_COLUMN_WORDS = {"file_sha256": "SHA-256", "data_origin": "origin"}
 
 
 def _file_origin(raw_dir: Path, path: Path) -> str:
@@ -487,7 +484,7 @@ def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
         """
     )
-    for column in NEWER_LOG_COLUMNS:
+    for column in catalog.LOAD_LOG_NEWER_COLUMNS:
         con.execute(f"alter table {catalog.LOAD_LOG} add column if not exists {column} varchar")
 
 
@@ -553,14 +550,7 @@ def stale_files(
     tables = _tables(con)
     if catalog.LOAD_LOG not in tables:
         return [(raw, "nothing was loaded yet") for raw in files]
-    present = {
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'raw' "
-            f"and table_name = 'load_log' and column_name in {NEWER_LOG_COLUMNS}"
-        ).fetchall()
-    }
-    missing = [LOG_COLUMN_WORDS[c] for c in NEWER_LOG_COLUMNS if c not in present]
+    missing = catalog.load_log_lacks(con)
     if missing:
         reason = (
             f"raw.load_log is from before it recorded each file's {' and '.join(missing)}: "

@@ -7,6 +7,10 @@ from __future__ import annotations
 import threading
 import time
 
+import duckdb
+import pytest
+from dbt_common.exceptions import DbtRuntimeError
+
 from python_ml.warehouse.dbt_plugin import Plugin
 
 
@@ -43,4 +47,24 @@ def test_the_plugin_is_off_where_autoload_is_false() -> None:
     plugin = Plugin.__new__(Plugin)
     plugin.initialize({"autoload": "false"})
     plugin._load_stale = lambda conn: (_ for _ in ()).throw(AssertionError("loaded"))  # type: ignore[method-assign]
-    plugin.configure_connection("c")
+    with duckdb.connect() as con:
+        plugin.configure_connection(con)
+
+
+def test_with_the_autoload_off_a_load_log_from_an_older_loader_says_what_to_do() -> None:
+    def plugin_off() -> Plugin:
+        plugin = Plugin.__new__(Plugin)
+        plugin.initialize({"autoload": "false"})
+        return plugin
+
+    with duckdb.connect() as con:
+        plugin_off().configure_connection(con)  # no log yet: nothing to say
+        con.execute("create schema raw")
+        con.execute("create table raw.load_log (dataset varchar, file_sha256 varchar)")
+        with pytest.raises(DbtRuntimeError) as caught:
+            plugin_off().configure_connection(con)
+        message = str(caught.value)
+        assert "raw.load_log is from an older python_ml" in message
+        assert "each raw file's origin" in message and "python -m python_ml load" in message
+        con.execute("alter table raw.load_log add column data_origin varchar")
+        plugin_off().configure_connection(con)  # the log records all: dbt goes on
