@@ -101,7 +101,7 @@ def raw_table_assets(keys: ManifestKeys) -> dg.AssetsDefinition:
                     yield dg.MaterializeResult(asset_key=key, metadata={"up_to_date": True})
                 return
             files = [raw for raw, _ in stale]  # the others stay as they were loaded
-            for _, reason in stale:
+            for reason in dict.fromkeys(reason for _, reason in stale):  # a shared one once
                 log.info("==> load the raw files: %s", reason)
         by_table = {f.raw.raw_table: f for f in load_step(settings, files)}
         loaded = {raw.raw_table for raw in files}
