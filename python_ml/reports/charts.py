@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 # Colours by class position, coldest first (names and labels come from the seed).
 from python_ml.reports.classes import Classes, read_classes  # noqa: E402
+from python_ml.reports.tables import is_number_column  # noqa: E402
 
 
 @dataclass
@@ -712,8 +713,6 @@ def _table_html(frame: pd.DataFrame) -> str:
         if isinstance(value, float | np.floating):
             return "" if np.isnan(value) else f"{value:,.3f}"
         return html.escape(f"{value:,}" if isinstance(value, int | np.integer) else str(value))
-
-    from python_ml.reports.model_card import is_number_column
 
     align = [' class="n"' if is_number_column(frame[c]) else "" for c in frame.columns]
     head = "".join(

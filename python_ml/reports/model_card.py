@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from python_ml.reports.classes import read_classes
+from python_ml.reports.tables import is_number_column
 from python_ml.settings import Settings
 from python_ml.tracks.evaluate import bootstrap_interval, confusion, metric_from_confusion
 from python_ml.warehouse import catalog
@@ -34,17 +35,6 @@ def _f(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "n/a"
     return f"{float(value):.{digits}f}"
-
-
-def is_number_column(column: pd.Series) -> bool:
-    """Whether a table column holds numbers (also numbers already written as text, such as a
-    track's own value), which line up on the right; words and yes/no on the left."""
-    if pd.api.types.is_bool_dtype(column):
-        return False
-    if pd.api.types.is_numeric_dtype(column):
-        return True
-    texts = [v for v in column if isinstance(v, str) and v != ""]
-    return bool(texts) and bool(pd.to_numeric(pd.Series(texts), errors="coerce").notna().all())
 
 
 def _table(frame: pd.DataFrame) -> list[str]:

@@ -325,7 +325,8 @@ def repeated_cross_validate(
 
 
 def songs_digest(frame: pd.DataFrame) -> str:
-    """md5 of the clean songs' content, as the study reads them: the runs' MLflow dataset."""
+    """md5 of the clean songs as the study reads them (every column of the table, their
+    data_origin included): the runs' MLflow dataset."""
     import hashlib
 
     hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()

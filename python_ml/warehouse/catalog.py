@@ -27,7 +27,8 @@ def load_log_lacks(con: Any) -> list[str]:
     present = {
         name
         for (name,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "select column_name from information_schema.columns "
+            "where table_catalog = current_database() and table_schema = 'raw' "
             "and table_name = 'load_log'"
         ).fetchall()
     }

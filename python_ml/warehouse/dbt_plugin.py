@@ -10,7 +10,9 @@ new path is recorded (the next command needs no hash).
 Without raw files dbt stops with one line naming the folder and ``python -m python_ml extract``.
 The plugin is off where the profile's ``autoload`` is false (``MUSIC_AUTOLOAD_RAW=false``:
 python_ml's own steps, which load the raw files first); it then only checks that
-``raw.load_log`` is not from an older loader, whose missing columns the staging models read.
+``raw.load_log`` is not from an older loader, whose missing columns the staging models read:
+every dbt command on such a warehouse stops with what to do (python_ml's steps load the files
+again before their dbt commands, so they never meet it).
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text
             lambda c: c["feature_sets"]["audio"].append("loudnes"),
             "feature_sets.audio names 'loudnes', which is not a column",
         ),
+        (  # where the rows came from is a column of the train table, never a feature
+            lambda c: c["feature_sets"]["audio"].append("data_origin"),
+            "feature_sets.audio names 'data_origin', which is not a column",
+        ),
         (
             lambda c: c["experiments"].append({"model": "svm", "feature_set": "audio"}),
             "experiments\\[\\d+\\].model names an unknown model 'svm'",

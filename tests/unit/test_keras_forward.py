@@ -9,6 +9,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from python_ml.tracks.kinds import keras_kind  # noqa: E402
 from python_ml.tracks.kinds.keras_kind import Keras, KerasParams, forward  # noqa: E402
 
 
@@ -19,7 +20,7 @@ def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def test_the_numpy_pass_gives_kerass_probabilities() -> None:
+def test_the_numpy_pass_gives_kerass_probabilities(monkeypatch, tmp_path) -> None:
     x, y = _data(600, 1)
     params = KerasParams(
         hidden_units=[16, 8],
@@ -40,8 +41,15 @@ def test_the_numpy_pass_gives_kerass_probabilities() -> None:
     np.testing.assert_allclose(got, expected, rtol=0, atol=2e-6)
     np.testing.assert_allclose(got.sum(axis=1), 1, atol=1e-6)
     assert (got.argmax(axis=1) == expected.argmax(axis=1)).all()
-    # One row at a time (the service's single track) gives the rows of the batch.
+    # One row at a time (the service's single track) gives the rows of the batch, and so does a
+    # batch computed in steps.
     np.testing.assert_allclose(kind.proba(estimator, new[:1]), got[:1], rtol=0, atol=1e-7)
+    monkeypatch.setattr(keras_kind, "FORWARD_ROWS", 100)
+    np.testing.assert_allclose(forward(estimator)(new), got, rtol=0, atol=1e-7)
+    # The network as MLflow loads it (saved, then read back) gives the same probabilities.
+    kind.save(estimator, tmp_path / kind.estimator_file)
+    loaded = kind.load(tmp_path / kind.estimator_file)
+    np.testing.assert_allclose(kind.proba(loaded, new), got, rtol=0, atol=1e-6)
 
 
 def test_a_layer_the_numpy_pass_does_not_know_is_left_to_keras() -> None:
@@ -54,4 +62,6 @@ def test_a_layer_the_numpy_pass_does_not_know_is_left_to_keras() -> None:
         ]
     )
     assert forward(model) is None
-    np.testing.assert_allclose(Keras().proba(model, x), model.predict(x, verbose=0), rtol=0, atol=0)
+    np.testing.assert_allclose(
+        Keras().proba(model, x), model.predict(x, verbose=0), rtol=0, atol=1e-6
+    )

@@ -167,10 +167,17 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+# Rows per step of the NumPy pass, as Keras predicts in batches: the hidden layers of a large
+# fold are never held whole (128 float32 units x 65,536 rows = 32 MB).
+FORWARD_ROWS = 65_536
+
+
 def forward(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
     """The network's output for a float32 batch, computed with NumPy from its Dense layers'
     kernels, biases and activations (Dropout is the identity at inference); None when the
-    network has a layer other than those (Keras then predicts it)."""
+    network has a layer other than those (Keras then predicts it). The weights are read once
+    per model: a fitted model is never changed (set its weights and its cached pass would
+    still give the old probabilities)."""
     try:
         return _FORWARD[estimator]
     except KeyError:
@@ -188,14 +195,21 @@ def forward(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         kernel, bias = weights[0], (weights[1] if len(weights) > 1 else None)
         steps.append((kernel, bias, _ACTIVATIONS[activation]))
 
-    def compute(x: np.ndarray) -> np.ndarray:
-        out = np.asarray(x, dtype=np.float32)
+    def layers(out: np.ndarray) -> np.ndarray:
         for kernel, bias, activation in steps:
             out = out @ kernel
             if bias is not None:
                 out += bias
             out = activation(out)
         return out
+
+    def compute(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        if len(x) <= FORWARD_ROWS:
+            return layers(x)
+        return np.concatenate(
+            [layers(x[i : i + FORWARD_ROWS]) for i in range(0, len(x), FORWARD_ROWS)]
+        )
 
     result = None if steps is None else compute
     _FORWARD[estimator] = result
