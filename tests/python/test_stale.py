@@ -146,7 +146,12 @@ def test_a_changed_model_rebuilds_it_and_its_dependants_only(project: Project) -
     # experiments' reuse keys: every one reused, nothing fitted.
     assert ran["steps"] == {"dbt_ml_inputs", "train", "dbt_prediction_marts", "dbt_docs"}
     assert ran["fitted"] == set()
-    assert "dbt rebuilt the changed nodes and their dependants: none in this half" in ran["log"]
+    # The prediction marts' half is neither built from the changed view nor changed itself:
+    # told from the manifests, without starting dbt.
+    skipped = "dbt rebuilt the changed nodes and their dependants: none in this half"
+    assert ran["log"].count(skipped) == 1 and "dbt not started" in ran["log"], ran["log"][-3000:]
+    assert ran["log"].count("==> dbt build (staging, cleaning, split)\n") == 1
+    assert "==> dbt build of the prediction marts\n" not in ran["log"]
 
 
 def test_a_changed_macro_rebuilds_the_models_using_it_only(project: Project) -> None:
@@ -157,6 +162,10 @@ def test_a_changed_macro_rebuilds_the_models_using_it_only(project: Project) -> 
     assert ran["assets"] == expected | {"dbt_docs", "report"}, ran["log"][-3000:]
     assert ran["steps"] == {"dbt_ml_inputs", "dbt_prediction_marts", "dbt_docs", "report"}
     assert ran["fitted"] == set()
+    # The macro is used by the prediction marts only: the ML inputs' half did not start dbt.
+    assert "dbt not started" in ran["log"]
+    assert "==> dbt build (staging, cleaning, split)\n" not in ran["log"]
+    assert ran["log"].count("==> dbt build of the prediction marts\n") == 1
 
 
 def test_a_changed_chart_reruns_the_report_only(project: Project) -> None:

@@ -158,6 +158,28 @@ def _in_graph_order(context: dg.AssetExecutionContext, built: dict[str, Any]) ->
         yield built.get(name) or dg.Output(None, output_name=name, metadata={"up_to_date": True})
 
 
+def _nothing_to_rebuild(context: dg.AssetExecutionContext, settings: Any, step: str) -> bool:
+    """Whether dbt's state:modified+ against the half's last build can select none of its
+    nodes (orchestration/dbt_state.py): then dbt need not start to find that out."""
+    import json
+
+    from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
+
+    from python_ml.orchestration.dbt_state import nothing_modified
+
+    half = {
+        str(metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY])
+        for metadata in context.assets_def.metadata_by_key.values()
+        if DAGSTER_DBT_UNIQUE_ID_METADATA_KEY in metadata
+    }
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    try:
+        state = json.loads((state_dir(settings, step) / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):  # unreadable: dbt compares
+        return False
+    return nothing_modified(state, manifest, half)
+
+
 def _build_if_stale(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -184,6 +206,15 @@ def _build_if_stale(
         and set(context.selected_asset_keys) == set(context.assets_def.keys)
         and (state_dir(settings, step) / "manifest.json").exists()
     )
+    if modified_only and _nothing_to_rebuild(context, settings, step):
+        log.info(
+            "dbt rebuilt the changed nodes and their dependants: none in this half (its nodes, "
+            "what they are built from and the macros they use are as at its last build: dbt "
+            "not started)"
+        )
+        versions.record(settings, step, now, context.run.run_id, data_changed=False)
+        yield from _in_graph_order(context, {})
+        return
     events, built = _build(context, dbt, paths, warehouse, title, step, modified_only)
     if step == "dbt_ml_inputs":
         from python_ml.warehouse.dbt import log_source_counts

@@ -1,0 +1,112 @@
+"""Whether a dbt half has anything to rebuild after the project changed, read from two
+manifests instead of asking dbt.
+
+When only project files changed, a half builds ``state:modified+`` of its nodes against the
+manifest of its last build (assets/dbt.py). dbt starts, parses and compares for several seconds
+even when the change lies elsewhere ("none in this half"). :func:`nothing_modified` answers
+that case first, conservatively: dbt's ``state:modified+`` can select none of the half's nodes
+when each of them, each test on them, every node and source upstream of them, and every macro
+any of those uses (as either manifest lists it) is the same in both manifests, apart from what
+compiling or parsing again rewrites. Anything else (a difference, a node or macro one manifest
+lacks) is left to dbt, so a wrong answer can only cost the seconds it saves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# What dbt writes differently for the same project file: the time of parsing, compiling's
+# results and paths, where the project folder is (a seed's ``root_path``: its content is its
+# checksum). ``depends_on`` is compared apart: its nodes as they are, its macros through their
+# own entries (compiling adds the macros a test or materialization ran).
+REWRITTEN = frozenset(
+    {
+        "created_at",
+        "root_path",
+        "build_path",
+        "compiled",
+        "compiled_code",
+        "compiled_path",
+        "extra_ctes",
+        "extra_ctes_injected",
+        "depends_on",
+    }
+)
+KINDS = ("nodes", "sources", "unit_tests")
+
+
+def _entry(manifest: Mapping[str, Any], unique_id: str) -> Mapping[str, Any] | None:
+    for kind in KINDS:
+        found = manifest.get(kind, {}).get(unique_id)
+        if found is not None:
+            return found
+    return None
+
+
+def _same(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
+    if old is None or new is None:
+        return False
+    keys = (set(old) | set(new)) - REWRITTEN
+    if any(old.get(k) != new.get(k) for k in keys):
+        return False
+    old_nodes = set((old.get("depends_on") or {}).get("nodes") or [])
+    return old_nodes == set((new.get("depends_on") or {}).get("nodes") or [])
+
+
+def _macros(entry: Mapping[str, Any] | None) -> list[str]:
+    return list(((entry or {}).get("depends_on") or {}).get("macros") or [])
+
+
+def nothing_modified(state: Mapping[str, Any], now: Mapping[str, Any], half: Iterable[str]) -> bool:
+    """True when ``state:modified+`` against ``state`` (the manifest of the half's last build)
+    cannot select any of ``half`` (its models and seeds) in ``now``; False when it may."""
+    half = set(half)
+    if not half:
+        return False
+    # The tests and unit tests on the half's nodes: dbt build runs them with their nodes.
+    todo = set(half)
+    for manifest in (state, now):
+        for unique_id, node in manifest.get("nodes", {}).items():
+            if node.get("resource_type") == "test" and half & set(
+                (node.get("depends_on") or {}).get("nodes") or []
+            ):
+                todo.add(unique_id)
+        for unique_id, test in manifest.get("unit_tests", {}).items():
+            if half & set((test.get("depends_on") or {}).get("nodes") or []):
+                todo.add(unique_id)
+    # ... and everything upstream of them, in either manifest.
+    seen: set[str] = set()
+    while todo:
+        unique_id = todo.pop()
+        if unique_id in seen:
+            continue
+        seen.add(unique_id)
+        old, new = _entry(state, unique_id), _entry(now, unique_id)
+        if not _same(old, new):
+            return False
+        for manifest in (state, now):
+            todo.update(manifest.get("parent_map", {}).get(unique_id, []))
+    # Every macro those use, and the macros those call, as either manifest lists them.
+    macros = {
+        m
+        for unique_id in seen
+        for e in (_entry(state, unique_id), _entry(now, unique_id))
+        for m in _macros(e)
+    }
+    checked: set[str] = set()
+    while macros:
+        name = macros.pop()
+        if name in checked:
+            continue
+        checked.add(name)
+        old, new = state.get("macros", {}).get(name), now.get("macros", {}).get(name)
+        if old is None or new is None:
+            return False
+        if {k: v for k, v in old.items() if k != "created_at"} != {
+            k: v for k, v in new.items() if k != "created_at"
+        }:
+            return False
+        macros.update(_macros(old))
+        macros.update(_macros(new))
+    return True
