@@ -160,23 +160,36 @@ def _in_graph_order(context: dg.AssetExecutionContext, built: dict[str, Any]) ->
 
 def _nothing_to_rebuild(context: dg.AssetExecutionContext, settings: Any, step: str) -> bool:
     """Whether dbt's state:modified+ against the half's last build can select none of its
-    nodes (orchestration/dbt_state.py): then dbt need not start to find that out."""
+    nodes (orchestration/dbt_state.py): then dbt need not start to find that out. Read from
+    the project's files as they are now (parsed again when one is newer than the manifest: a
+    long-running Dagster webserver's graph may be older), not from the loaded asset graph."""
     import json
 
-    from dagster_dbt.asset_utils import DAGSTER_DBT_UNIQUE_ID_METADATA_KEY
+    from dagster_dbt.asset_utils import (
+        DAGSTER_DBT_EXCLUDE_METADATA_KEY,
+        DAGSTER_DBT_SELECT_METADATA_KEY,
+    )
+    from dagster_dbt.utils import select_unique_ids
 
     from python_ml.orchestration.dbt_state import nothing_modified
+    from python_ml.orchestration.resources import dbt_project, prepared_manifest
 
-    half = {
-        str(metadata[DAGSTER_DBT_UNIQUE_ID_METADATA_KEY])
-        for metadata in context.assets_def.metadata_by_key.values()
-        if DAGSTER_DBT_UNIQUE_ID_METADATA_KEY in metadata
-    }
-    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
     try:
         state = json.loads((state_dir(settings, step) / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError):  # unreadable: dbt compares
         return False
+    manifest = prepared_manifest(dbt_project(), settings)
+    tags = context.assets_def.op.tags
+    selected = select_unique_ids(
+        tags.get(DAGSTER_DBT_SELECT_METADATA_KEY, "fqn:*"),
+        tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY, ""),
+        "",
+        None,
+        manifest,
+    )
+    # What the half builds (its tests are added with them; hooks, analyses and exposures are
+    # not built by a selection).
+    half = {u for u in selected if u.split(".", 1)[0] in ("model", "seed", "snapshot")}
     return nothing_modified(state, manifest, half)
 
 
