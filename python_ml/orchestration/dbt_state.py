@@ -13,7 +13,7 @@ lacks) is left to dbt, so a wrong answer can only cost the seconds it saves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 # What dbt writes differently for the same project file: the time of parsing, compiling's
@@ -76,37 +76,54 @@ def nothing_modified(state: Mapping[str, Any], now: Mapping[str, Any], half: Ite
             if half & set((test.get("depends_on") or {}).get("nodes") or []):
                 todo.add(unique_id)
     # ... and everything upstream of them, in either manifest.
-    seen: set[str] = set()
-    while todo:
-        unique_id = todo.pop()
-        if unique_id in seen:
-            continue
-        seen.add(unique_id)
-        old, new = _entry(state, unique_id), _entry(now, unique_id)
-        if not _same(old, new):
-            return False
-        for manifest in (state, now):
-            todo.update(manifest.get("parent_map", {}).get(unique_id, []))
+    seen = _all_same(
+        todo,
+        lambda uid: (_entry(state, uid), _entry(now, uid)),
+        _same,
+        lambda uid: [
+            *state.get("parent_map", {}).get(uid, []),
+            *now.get("parent_map", {}).get(uid, []),
+        ],
+    )
+    if seen is None:
+        return False
     # Every macro those use, and the macros those call, as either manifest lists them.
-    macros = {
-        m
-        for unique_id in seen
-        for e in (_entry(state, unique_id), _entry(now, unique_id))
-        for m in _macros(e)
+    used = {m for uid in seen for e in (_entry(state, uid), _entry(now, uid)) for m in _macros(e)}
+    checked = _all_same(
+        used,
+        lambda name: (state.get("macros", {}).get(name), now.get("macros", {}).get(name)),
+        _same_macro,
+        lambda name: [
+            *_macros(state.get("macros", {}).get(name)),
+            *_macros(now.get("macros", {}).get(name)),
+        ],
+    )
+    return checked is not None
+
+
+def _same_macro(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
+    if old is None or new is None:
+        return False
+    return {k: v for k, v in old.items() if k != "created_at"} == {
+        k: v for k, v in new.items() if k != "created_at"
     }
-    checked: set[str] = set()
-    while macros:
-        name = macros.pop()
-        if name in checked:
+
+
+def _all_same(
+    start: Iterable[str],
+    pair: Callable[[str], tuple[Any, Any]],
+    same: Callable[[Any, Any], bool],
+    following: Callable[[str], Iterable[str]],
+) -> set[str] | None:
+    """Every id reachable from ``start`` through ``following`` (the ids visited), or None as
+    soon as one's two entries (``pair``: the state's, now's) are not ``same``."""
+    todo, seen = set(start), set()
+    while todo:
+        uid = todo.pop()
+        if uid in seen:
             continue
-        checked.add(name)
-        old, new = state.get("macros", {}).get(name), now.get("macros", {}).get(name)
-        if old is None or new is None:
-            return False
-        if {k: v for k, v in old.items() if k != "created_at"} != {
-            k: v for k, v in new.items() if k != "created_at"
-        }:
-            return False
-        macros.update(_macros(old))
-        macros.update(_macros(new))
-    return True
+        seen.add(uid)
+        if not same(*pair(uid)):
+            return None
+        todo.update(following(uid))
+    return seen
