@@ -55,7 +55,8 @@ st.caption(
     "Validation picks the champion. F1: macro-F1 of the model's decision rule. fwd-time: "
     "trained on releases up to the cutoff year, tested on later ones; new-artist: on artists "
     "held out with all their tracks; blank: not measured (holdout: champion only); "
-    "★ the champion."
+    "★ the champion. One row per model and feature set: its latest run (earlier runs are in "
+    "marts.rpt_model_leaderboard, `is_current` false)."
 )
 
 

@@ -103,7 +103,9 @@ def overview(settings: Settings) -> Overview:
     return Overview(
         champion=champion,
         leaderboard=query(
-            settings, f"select * from {catalog.RPT_MODEL_LEADERBOARD} order by leaderboard_rank"
+            settings,
+            f"select * from {catalog.RPT_MODEL_LEADERBOARD} where is_current "
+            "order by leaderboard_rank",
         ),
         class_metrics=query(
             settings, f"select * from {catalog.RPT_CLASS_METRICS} order by class_index"

@@ -258,9 +258,7 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
                validation_macro_f1_high, new_artist_macro_f1, time_split_macro_f1,
                holdout_macro_f1, is_champion
         from {catalog.RPT_MODEL_LEADERBOARD}
-        qualify row_number() over (
-            partition by model_label order by is_champion desc, finished_at desc
-        ) = 1
+        where is_current
         order by validation_macro_f1
     """,
     )
@@ -625,10 +623,8 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
         f"""
         select {", ".join(LEADERBOARD_COLUMNS)}
         from {catalog.RPT_MODEL_LEADERBOARD}
-        qualify row_number() over (
-            partition by model_label order by is_champion desc, finished_at desc
-        ) = 1
-        order by validation_macro_f1 desc
+        where is_current
+        order by leaderboard_rank
     """,
     ).rename(columns=LEADERBOARD_COLUMNS)
     per_class = _read(

@@ -1,6 +1,8 @@
 -- Every finished tracks-task run, best validation macro-F1 first, with its calibration, the
 -- forward-in-time and new-artist checks, and (for the champion, computed when it scored) the
--- holdout figures.
+-- holdout figures. The runs compared (`is_current`): the champion, and the latest run of each
+-- other model and feature set; an earlier run of the same one (fitted again after a change of
+-- data, config or code) stays listed, unranked.
 
 with
 
@@ -11,10 +13,27 @@ runs as (
 
 ),
 
+flagged as (
+
+    select
+        *,
+        row_number() over (
+            partition by model_label order by is_champion desc, finished_at desc, run_id asc
+        ) = 1 as is_current
+    from runs
+
+),
+
 final as (
 
     select
-        cast(rank() over (order by validation_macro_f1 desc) as bigint) as leaderboard_rank,
+        cast(
+            case
+                when is_current
+                    then rank() over (partition by is_current order by validation_macro_f1 desc)
+            end as bigint
+        ) as leaderboard_rank,
+        is_current,
         run_id,
         model_label,
         model_name,
@@ -47,7 +66,7 @@ final as (
         duration_seconds,
         n_train,
         finished_at
-    from runs
+    from flagged
 
 )
 
