@@ -257,10 +257,19 @@ def _step_runs(warehouse: Path) -> dict[str, str]:
         return dict(con.execute("select step, run_id from pipeline.step_versions").fetchall())
 
 
+def _tracks_runs(warehouse: Path) -> list[tuple]:
+    """The tracks models' runs (the songs study records its own in ml.model_runs too)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(
+            "select run_id, status from ml.model_runs where task = 'tracks' order by run_id"
+        ).fetchall()
+
+
 def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    """A second run with nothing new recomputes nothing (every step keeps the run that last
-    computed it; no run recorded twice); a changed songs config reruns the study and only
-    what reads it. Asserted from the steps' records, not by timing."""
+    """A changed songs config reruns the study and only what reads it; every other step keeps
+    the run that last computed it. Asserted from the steps' records, not by timing. (A second
+    run with nothing new, which recomputes nothing and records nothing twice: test_stale.py's
+    settled run.)"""
     from python_ml.settings import load_settings
 
     for key, value in main_job_env(main_job_dir).items():
@@ -276,31 +285,27 @@ def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch
         "report",
         "dbt_docs",
     }
-    before = _tables(warehouse)
-    offline = {"raw_files": {"config": {"offline": True, "rows": SMALL_ROWS}}}
-    autoload = os.environ.get("MUSIC_AUTOLOAD_RAW")
-    again = runner.materialize(load_settings(), run_config={"ops": offline})
-    assert again.success
-    # The job set the dbt environment only while dbt started: this process's is as it was.
-    assert os.environ.get("MUSIC_AUTOLOAD_RAW") == autoload
-    # The docs site is the project's own (target/), shared by every warehouse: when another
-    # test's main job wrote it since, it is regenerated for this one, and only it.
-    steps = _step_runs(warehouse)
-    assert {s: r for s, r in steps.items() if s != "dbt_docs"} == {
-        s: r for s, r in first.items() if s != "dbt_docs"
-    }
-    assert _tables(warehouse) == before  # nothing trained, scored or recorded twice
-
+    before = _tables(warehouse), _tracks_runs(warehouse)
     songs_config = yaml.safe_load((PROJECT_ROOT / "python_ml/configs/songs_2023.yml").read_text())
     assert songs_config["repeats"] > 1
     songs_config["repeats"] = 1  # a changed config, and the cheapest study (no worker processes)
     changed = tmp_path / "songs.yml"
     changed.write_text(yaml.safe_dump(songs_config))
+    offline = {"raw_files": {"config": {"offline": True, "rows": SMALL_ROWS}}}
     ops = {**offline, "songs": {"config": {"config": str(changed)}}}
-    third = runner.materialize(load_settings(), run_config={"ops": ops})
+    autoload = os.environ.get("MUSIC_AUTOLOAD_RAW")
+    again = runner.materialize(load_settings(), run_config={"ops": ops})
+    assert again.success
+    # The job set the dbt environment only while dbt started: this process's is as it was.
+    assert os.environ.get("MUSIC_AUTOLOAD_RAW") == autoload
     steps = _step_runs(warehouse)
-    rerun = {step for step, run_id in steps.items() if run_id == third.run_id}
+    rerun = {step for step, run_id in steps.items() if run_id == again.run_id}
     assert rerun == {"songs", "dbt_prediction_marts", "report", "dbt_docs"}
     assert {s: steps[s] for s in ("dbt_ml_inputs", "train", "score")} == {
         s: first[s] for s in ("dbt_ml_inputs", "train", "score")
     }
+    # Nothing trained or scored again: the tracks' runs, predictions and explanations as they were.
+    after = _tables(warehouse), _tracks_runs(warehouse)
+    assert after[1] == before[1]
+    for table in ("ml.track_predictions", "ml.track_explanations"):
+        assert after[0][table] == before[0][table], table

@@ -24,6 +24,16 @@ from dagster._core.instance.ref import InstanceRef
 from python_ml.orchestration.translator import Translator
 
 
+def _tables(warehouse: Path) -> dict[str, int]:
+    """Each table's row count."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE' order by 1"
+        ).fetchall()
+        return {n: con.execute(f"select count(*) from {n}").fetchone()[0] for (n,) in names}
+
+
 class Project:
     """A copy of the project and of a main job folder, and the main job run in them."""
 
@@ -119,12 +129,16 @@ def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pro
     job = tmp_path_factory.mktemp("job_copy") / "job"
     shutil.copytree(main_job_dir.parent / f"{main_job_dir.name}_as_run", job)
     copy = Project(root, job)
-    # The raw files are at a new path with the content the warehouse loaded: nothing is loaded
-    # or fitted again. The copy's dbt target folder is new: only its docs site is made.
+    # A second run with nothing new: the raw files are at a new path with the content the
+    # warehouse loaded, so nothing is loaded, fitted, scored or recorded again. The copy's dbt
+    # target folder is new: only its docs site is made.
+    before = _tables(job / "warehouse.duckdb")
     settled = copy.run()
     assert "has the content loaded from" in settled["log"], settled["log"][-3000:]
     assert settled["assets"] == {"dbt_docs"}, settled["log"][-3000:]
+    assert settled["steps"] == {"dbt_docs"}
     assert settled["fitted"] == set()
+    assert _tables(job / "warehouse.duckdb") == before  # no run or prediction recorded twice
     with duckdb.connect(str(job / "warehouse.duckdb"), read_only=True) as con:
         logged = con.execute("select file_path from raw.load_log").fetchall()
     assert logged and all(path.startswith(str(job / "raw")) for (path,) in logged)  # followed
