@@ -25,8 +25,12 @@ log = logging.getLogger("python_ml")
 
 def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
     from python_ml.raw import generate
+    from python_ml.settings import folder_problem
 
     raw_dir = Path(args.out).resolve() if args.out else settings.raw_dir
+    problem = folder_problem(raw_dir)
+    if problem:
+        raise ValueError(f"{raw_dir} {problem}: give --out a folder you can write")
     with step(f"generate missing raw files into {raw_dir}"):
         generate.generate(raw_dir, rows=args.rows, seed=args.seed, overwrite=args.overwrite)
 
@@ -148,6 +152,18 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _seed(text: str) -> int:
+    if not text.isdigit() or int(text) >= 2**32:
+        raise argparse.ArgumentTypeError(f"a whole number from 0 to 4294967295, got {text!r}")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     from python_ml.raw.schemas import REAL_TRACK_ROWS
 
@@ -157,7 +173,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         default=REAL_TRACK_ROWS,
         help="tracks to generate when built-in data is used (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=42, help="generator seed (default: 42)")
+    parser.add_argument("--seed", type=_seed, default=42, help="generator seed (default: 42)")
 
 
 def _add_extract_options(
@@ -311,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         "MUSIC_SERVE_MAX_BYTES bytes (default 20 MiB) per request.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    p.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default: %(default)s)")
     p.add_argument(
         "--workers",
         type=_positive,

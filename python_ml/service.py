@@ -33,10 +33,42 @@ from python_ml.settings import Settings
 
 log = logging.getLogger("python_ml")
 
-MAX_TRACKS = int(os.environ.get("MUSIC_SERVE_MAX_TRACKS", "10000"))
-MAX_BODY_BYTES = int(os.environ.get("MUSIC_SERVE_MAX_BYTES", str(20 * 1024 * 1024)))
-CHECK_CHAMPION_EVERY = float(os.environ.get("MUSIC_SERVE_CHECK_EVERY", "5"))  # seconds between
-# two looks for a new champion
+# The service's limits, each from its environment variable (read when the service starts:
+# :func:`limit`): tracks and bytes per request, and the seconds between two looks for a new
+# champion.
+LIMITS: dict[str, tuple[type, float, str]] = {
+    "MUSIC_SERVE_MAX_TRACKS": (int, 10_000, "tracks per request"),
+    "MUSIC_SERVE_MAX_BYTES": (int, 20 * 1024 * 1024, "bytes per request body"),
+    "MUSIC_SERVE_CHECK_EVERY": (float, 5.0, "seconds between two looks for a new champion"),
+}
+
+
+class ServiceConfigError(ValueError):
+    """A service setting that cannot be used; the message names it and what it takes."""
+
+
+def limit(name: str) -> Any:
+    """The limit ``name`` (a key of :data:`LIMITS`) from the environment, or its default; a
+    value that is not a number above 0 is one line naming the variable."""
+    kind, default, meaning = LIMITS[name]
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return kind(default)
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        wanted, shown = (
+            ("a whole number", f"{default:,}") if kind is int else ("a number", f"{default:g}")
+        )
+        raise ServiceConfigError(
+            f"{name}={text!r}: the {meaning} must be {wanted} above 0 (default {shown}); "
+            "set it to one, or unset it"
+        )
+    return value
+
+
 # `serve --workers N`: a file whose change tells every worker to look now (POST /reload reaches
 # one worker; it touches this file, and each worker sees it on its next request).
 RELOAD_SIGNAL_ENV = "MUSIC_SERVE_RELOAD_SIGNAL"
@@ -175,8 +207,8 @@ def _endpoints(app: Any) -> str:
 def create_app(
     settings: Settings,
     scorer: Any = None,
-    max_tracks: int = MAX_TRACKS,
-    max_body_bytes: int = MAX_BODY_BYTES,
+    max_tracks: int | None = None,
+    max_body_bytes: int | None = None,
     reload_signal: Path | None = None,
 ) -> Any:
     """The FastAPI application (the champion and the compiled models loaded once, here).
@@ -189,7 +221,9 @@ def create_app(
 
     from python_ml.tracks.scorer import SCORED, BatchingScorer, Scorer
 
-    scorer = scorer or Scorer(settings, check_every=CHECK_CHAMPION_EVERY)
+    max_tracks = max_tracks or limit("MUSIC_SERVE_MAX_TRACKS")
+    max_body_bytes = max_body_bytes or limit("MUSIC_SERVE_MAX_BYTES")
+    scorer = scorer or Scorer(settings, check_every=limit("MUSIC_SERVE_CHECK_EVERY"))
     # Concurrent requests are scored together (one query, one model call), each answered
     # with its own rows: the fixed cost of a batch is paid once for all of them.
     batches = BatchingScorer(scorer)
@@ -237,7 +271,16 @@ def create_app(
         first = next((e for e in errors if e.get("type") == "extra_forbidden"), None)
         first = first or (errors[0] if errors else {})
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-        if first.get("type") == "extra_forbidden":
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            # FastAPI reads a body as JSON only when it is sent as JSON.
+            message = (
+                f"the body was sent as {media}: send it as JSON (content-type: "
+                'application/json) of the form {"tracks": [{...}, ...]}'
+            )
+        elif where == "body" and first.get("type") == "missing":
+            message = 'the body is empty: send JSON of the form {"tracks": [{...}, ...]}'
+        elif first.get("type") == "extra_forbidden":
             message = f'unknown key {where!r}: the body is {{"tracks": [...]}}'
         elif first.get("type") == "missing":
             message = f'missing key {where!r}: the body is {{"tracks": [...]}}'
@@ -438,12 +481,46 @@ def app_from_environment() -> Any:
     return create_app(load_settings(), reload_signal=Path(signal) if signal else None)
 
 
+def check_address(host: str, port: int) -> None:
+    """The service can listen on ``host``:``port`` (bound and let go at once, as uvicorn then
+    binds it), or one line saying why not and what to pass instead."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError, OverflowError):
+        raise ServiceConfigError(
+            f"--host {host}: not an address or host name this machine knows: pass --host "
+            "127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                reason = "is in use (another service, or this one already running)"
+                advice = "stop it, or pass another --port"
+            elif exc.errno == errno.EACCES:
+                reason = "needs privileges (ports below 1024)"
+                advice = "pass --port 1024 or above"
+            else:
+                reason = f"cannot be listened on ({exc.strerror})"
+                advice = "pass --host 127.0.0.1 or 0.0.0.0"
+            raise ServiceConfigError(f"{host}:{port} {reason}: {advice}") from None
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the service until Ctrl-C: one process, or ``workers`` processes sharing the port
     (each with its own champion and compiled models; Python scores one batch per process at a
     time, so one per core is what scales)."""
     import uvicorn
 
+    for name in LIMITS:  # a bad limit is named before anything starts
+        limit(name)
+    check_address(host, port)
     log.info(
         "scoring service on http://%s:%d (OpenAPI: /docs), %d worker process(es); Ctrl-C stops it",
         host,

@@ -73,6 +73,8 @@ def load_settings() -> Settings:
 
 def folder_problem(folder: Path) -> str | None:
     """Why files cannot be written in ``folder`` (it is created when missing), or None."""
+    if folder.exists() and not folder.is_dir():
+        return "is a file, not a folder"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -265,8 +265,17 @@ def read_yaml(path: Path) -> Any:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8 (YAML)") from None
+    except yaml.constructor.ConstructorError as exc:  # ours (a repeated key) says where
+        raise ConfigError(f"{path}: {' '.join(str(exc.problem).split())}") from None
+    except yaml.MarkedYAMLError as exc:  # where the parser stopped, and why, in one line
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = " ".join(str(exc.problem or exc.context or "not valid YAML").split())
+        raise ConfigError(f"{path}: {where}{problem} (not valid YAML)") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
 
 
 def load_tracks_config(path: Path | None = None) -> TracksConfig:

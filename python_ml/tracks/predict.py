@@ -163,6 +163,12 @@ def check_output(input_path: Path, output_path: Path, overwrite: bool = False) -
         )
     if output_path.is_dir():
         raise PredictInputError(f"--output {output_path} is a folder: give a file name.")
+    if output_path.exists() and not output_path.is_file():
+        # A device, a pipe or a socket: replacing it with the predictions would destroy it.
+        raise PredictInputError(
+            f"--output {output_path} is not a regular file (a device, pipe or socket): give "
+            "the path of a file."
+        )
     if output_path.exists() and not overwrite:
         raise PredictInputError(
             f"{output_path} exists already: pass --overwrite to replace it, or give another "
@@ -186,6 +192,28 @@ def _file_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
+def _write_csv(result: pd.DataFrame, output_path: Path) -> None:
+    """The output beside its final name, then moved there in one step: a failure part-way
+    leaves no half-written file and an existing one as it was. A folder that cannot take it
+    (read-only, full, a system folder) is one line naming it."""
+    tmp: str | None = None
+    try:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.parent)
+        os.close(fd)
+        result.to_csv(tmp, index=False, float_format=f"%.{PROBABILITY_DECIMALS}f")
+        os.chmod(tmp, _file_mode(output_path))
+        os.replace(tmp, output_path)
+    except OSError as exc:
+        raise PredictInputError(
+            f"{output_path.parent} cannot be written ({exc.strerror or type(exc).__name__}): "
+            "choose an --output in a folder you can write."
+        ) from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
 def predict_csv(
     settings: Settings, input_path: Path, output_path: Path, overwrite: bool = False
 ) -> int:
@@ -195,15 +223,7 @@ def predict_csv(
     check_output(input_path, output_path, overwrite)
     scorer = Scorer(settings)
     _, result = score_file(settings, input_path, scorer)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.parent)
-    os.close(fd)
-    try:
-        result.to_csv(tmp, index=False, float_format=f"%.{PROBABILITY_DECIMALS}f")
-        os.chmod(tmp, _file_mode(output_path))
-        os.replace(tmp, output_path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    _write_csv(result, output_path)
     scored = int((result["status"] == SCORED).sum())
     log_drift(scorer.last_drift, f"{input_path.name}'s {scored:,} scored tracks")
     rejected = len(result) - scored

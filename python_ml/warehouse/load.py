@@ -178,6 +178,14 @@ def plan(raw_dir: Path, files: list[RawFile] = RAW_FILES) -> list[PlannedFile]:
             raise LoadError(str(exc)) from None
         if path.stat().st_size == 0 or not header:
             raise LoadError(f"{path} is empty. Delete it and run `python -m python_ml extract`.")
+        unnamed = [i for i, name in enumerate(header, start=1) if not name.strip()]
+        if unnamed:
+            at_end = unnamed[0] == len(header)
+            raise LoadError(
+                f"{path}: column {unnamed[0]} of the header (line 1) has no name"
+                + (" (a comma at the end of the line?)" if at_end else "")
+                + ": name it or remove that column from the file."
+            )
         planned.append(PlannedFile(raw, path, encoding, header))
     return planned
 

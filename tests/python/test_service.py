@@ -36,13 +36,20 @@ class Service:
     def __init__(self, url: str, settings: Settings, process: subprocess.Popen) -> None:
         self.url, self.settings, self.process = url, settings, process
 
-    def call(self, path: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        path: str,
+        body: Any = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        method: str | None = None,
+    ) -> tuple[int, Any]:
         data = raw if raw is not None else None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.url + path,
             data=data,
-            headers={"content-type": "application/json"},
-            method="GET" if data is None else "POST",
+            headers={"content-type": content_type},
+            method=method or ("GET" if data is None else "POST"),
         )
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
@@ -260,6 +267,13 @@ def test_a_wrong_path_method_or_encoding_is_one_json_line_saying_what_works(
     code, answer = service.call("/predict", raw='{"tracks": [{"name": "é"}]}'.encode("latin-1"))
     assert code == 400 and set(answer) == {"error"}
     assert "send UTF-8 JSON" in answer["error"] and "\n" not in answer["error"]
+    code, answer = service.call("/predict", raw=b"", method="POST")  # no body at all
+    assert code == 422
+    assert answer == {"error": 'the body is empty: send JSON of the form {"tracks": [{...}, ...]}'}
+    raw = json.dumps({"tracks": []}).encode()
+    code, answer = service.call("/predict", raw=raw, content_type="text/plain")
+    assert code == 422 and answer["error"].startswith("the body was sent as text/plain: send it")
+    assert "content-type: application/json" in answer["error"]
 
 
 def test_a_chunked_body_over_the_limit_is_refused_as_a_declared_one(service: Service) -> None:

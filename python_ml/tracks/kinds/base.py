@@ -5,6 +5,7 @@ pyfunc and the champion rule read everything else from it."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -20,7 +21,12 @@ def _positive_int(value: Any) -> Any:
 
 
 def _positive_number(value: Any) -> Any:
-    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)  # .nan or .inf: no comparison rejects them
+        or value <= 0
+    ):
         raise ValueError(f"must be a positive number, got {value!r}")
     return float(value)
 

@@ -1,0 +1,145 @@
+"""Bad inputs a user gives the commands and the service: each is one line naming the file,
+column, variable or value and what to do, and nothing of the user's is replaced."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from python_ml import cli, service
+from python_ml.raw.schemas import TRACK_COLUMNS, TRACKS
+from python_ml.tracks import config as config_module
+from python_ml.tracks.predict import PredictInputError, _write_csv, check_output
+from python_ml.warehouse.load import LoadError, plan
+
+
+def _tracks_file(raw_dir, header: str) -> None:
+    folder = raw_dir / TRACKS.dataset
+    folder.mkdir(parents=True)
+    (folder / TRACKS.name).write_text(header + "\n" + ",".join("1" for _ in TRACK_COLUMNS) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (",".join(TRACK_COLUMNS) + ",", f"column {len(TRACK_COLUMNS) + 1} of the header"),
+        ("id,," + ",".join(TRACK_COLUMNS[1:]), "column 2 of the header"),
+    ],
+)
+def test_a_header_column_without_a_name_is_named_by_its_position(tmp_path, header, expected):
+    _tracks_file(tmp_path, header)
+    with pytest.raises(LoadError) as raised:
+        plan(tmp_path, [TRACKS])
+    message = str(raised.value)
+    assert expected in message and "has no name" in message and str(tmp_path) in message
+    assert ("a comma at the end of the line" in message) == header.endswith(",")
+    assert "Binder Error" not in message
+
+
+def test_predict_never_writes_over_a_device_or_pipe(tmp_path):
+    source = tmp_path / "new.csv"
+    source.write_text("id\n")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(PredictInputError, match="is not a regular file"):
+        check_output(source, pipe, overwrite=True)
+    assert pipe.is_fifo()
+
+
+def test_a_folder_that_cannot_take_the_output_is_one_line():
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("no /proc on this system")
+    with pytest.raises(PredictInputError) as raised:  # /proc takes no new files, even root's
+        _write_csv(pd.DataFrame({"a": [1]}), Path("/proc/p.csv"))
+    message = str(raised.value)
+    assert message.startswith("/proc cannot be written (") and "choose an --output" in message
+    assert ".predictions.csv." not in message  # not the temporary file's name
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MUSIC_SERVE_MAX_TRACKS", "abc", "must be a whole number above 0 (default 10,000)"),
+        ("MUSIC_SERVE_MAX_TRACKS", "0", "must be a whole number above 0"),
+        ("MUSIC_SERVE_MAX_BYTES", "-1", "must be a whole number above 0 (default 20,971,520)"),
+        ("MUSIC_SERVE_CHECK_EVERY", "soon", "must be a number above 0 (default 5)"),
+        ("MUSIC_SERVE_CHECK_EVERY", "nan", "must be a number above 0"),
+    ],
+)
+def test_a_bad_service_limit_names_its_variable(monkeypatch, name, value, expected):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(service.ServiceConfigError) as raised:
+        service.limit(name)
+    assert str(raised.value).startswith(f"{name}={value!r}: ") and expected in str(raised.value)
+
+
+def test_service_limits_default_and_read_the_environment(monkeypatch):
+    monkeypatch.delenv("MUSIC_SERVE_MAX_TRACKS", raising=False)
+    assert service.limit("MUSIC_SERVE_MAX_TRACKS") == 10_000
+    monkeypatch.setenv("MUSIC_SERVE_MAX_TRACKS", " 250 ")
+    assert service.limit("MUSIC_SERVE_MAX_TRACKS") == 250
+    monkeypatch.setenv("MUSIC_SERVE_CHECK_EVERY", "0.5")
+    assert math.isclose(service.limit("MUSIC_SERVE_CHECK_EVERY"), 0.5)
+
+
+def test_a_port_in_use_or_an_unknown_host_is_one_line_before_the_service_starts():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(service.ServiceConfigError, match=f"127.0.0.1:{port} is in use"):
+            service.check_address("127.0.0.1", port)
+    with pytest.raises(service.ServiceConfigError, match="--host 999.1.1.1: not an address"):
+        service.check_address("999.1.1.1", port)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--port", "99999"],
+        ["serve", "--port", "-1"],
+        ["generate", "--seed", "-1"],
+    ],
+)
+def test_out_of_range_numbers_are_refused_by_the_command_line(argv, capsys):
+    with pytest.raises(SystemExit) as raised:
+        cli.build_parser().parse_args(argv)
+    assert raised.value.code == 2
+    assert f"argument {argv[1]}:" in capsys.readouterr().err
+
+
+def test_generate_into_a_file_names_it(tmp_path, caplog):
+    a_file = tmp_path / "tracks.csv"
+    a_file.write_text("id\n")
+    assert cli.main(["generate", "--rows", "10", "--out", str(a_file)]) == 1
+    assert f"{a_file} is a file, not a folder: give --out a folder you can write" in caplog.text
+    assert a_file.read_text() == "id\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (b"seed: [1,2\n", "line 2, column 1: expected ',' or ']'"),
+        (b"\xff\xfeseed: 1\n", "is not UTF-8 text: save it as UTF-8"),
+    ],
+)
+def test_an_unreadable_config_names_the_file_and_where(tmp_path, text, expected):
+    path = tmp_path / "tracks.yml"
+    path.write_bytes(text)
+    with pytest.raises(config_module.ConfigError) as raised:
+        config_module.read_yaml(path)
+    assert str(raised.value).startswith(str(path)) and expected in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_a_positive_parameter_refuses_nan_and_infinity(value):
+    raw = config_module.read_yaml(config_module.CONFIG_DIR / "tracks.yml")
+    raw["models"]["hist_gradient_boosting"]["learning_rate"] = float(value.replace(".", "", 1))
+    with pytest.raises(config_module.ConfigError, match="learning_rate must be a positive number"):
+        config_module.parse_tracks_config(raw)
