@@ -177,19 +177,31 @@ def made_up_id(record: dict[str, Any]) -> str:
     return "new" + hashlib.sha256(content.encode()).hexdigest()[:19]
 
 
-def _say_made_up_duplicates(rows: Any, made_up: set[str], where: Any) -> None:
-    """A track rejected as a ``duplicate id`` whose id was made up (it had none) is the same
-    track as an earlier one: its detail says which (``where(line)``: "line 5", "tracks[3]"),
-    not the made-up id, which the user never gave. ``rows``: :class:`DerivedTracks` rows."""
-    duplicate = (rows["rejection_reason"] == "duplicate id") & rows["id"].isin(made_up)
+def _say_duplicates(rows: Any, made_up: set[str], where: Any) -> None:
+    """A track rejected as a ``duplicate id`` names the track kept for its id by
+    ``where(line)`` ("tracks[3]" for a batch of records; the dbt rules say "line 4", a line of
+    a file): the id's first track, "the same id as tracks[3]". One whose id was made up (it had
+    none) is the same track as that one: its detail says so, not the made-up id, which the
+    user never gave. ``rows``: :class:`DerivedTracks` rows."""
+    duplicate = rows["rejection_reason"] == "duplicate id"
     if not duplicate.any():
         return
     kept = rows[rows["rejection_reason"].isna()].groupby("id")["line"].min()
+
+    def detail(track_id: str, said: Any) -> Any:
+        first = where(int(kept[track_id])) if track_id in kept.index else None
+        if track_id in made_up:
+            return (
+                f"the same values as {first or 'an earlier track'} "
+                "(no id given: the id is made from the values)"
+            )
+        return f"{track_id} (the same id as {first})" if first else said
+
     rows.loc[duplicate, "rejection_detail"] = [
-        f"the same values as {where(int(kept[i]))} (no id given: the id is made from the values)"
-        if i in kept.index
-        else "the same values as an earlier track (no id given: the id is made from the values)"
-        for i in rows.loc[duplicate, "id"]
+        detail(track_id, said)
+        for track_id, said in zip(
+            rows.loc[duplicate, "id"], rows.loc[duplicate, "rejection_detail"], strict=True
+        )
     ]
 
 
@@ -366,7 +378,7 @@ class FeaturePath:
             cursor.execute(f'insert into raw."{table}" select *, now() from batch_rows')
             cursor.unregister("batch_rows")
             derived = self._derived(features, load_rejects=False, con=cursor, source=table)
-            _say_made_up_duplicates(derived.rows, made_up, lambda line: f"tracks[{line - 1}]")
+            _say_duplicates(derived.rows, made_up, lambda line: f"tracks[{line - 1}]")
             return derived
         finally:
             self._workers.put((cursor, table))
@@ -409,7 +421,7 @@ class FeaturePath:
             derived = self._derived(features, load_rejects=True)
             if ids_made_up:
                 made_up = set(derived.rows["id"].dropna())
-                _say_made_up_duplicates(derived.rows, made_up, lambda line: f"line {line}")
+                _say_duplicates(derived.rows, made_up, lambda line: f"line {line}")
             derived.inputs = self.con.execute(
                 f"select file_line as line, * exclude (file_line, _loaded_at) "
                 f"from raw.{TRACKS.dataset}__{TRACKS.table} order by file_line"

@@ -4,6 +4,7 @@ deterministically. `dbt build` also runs every data test, unit test and contract
 import csv
 import random
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,7 @@ def bad_rows_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFac
         {**good, "id": "bad_missing_pop_00000", "popularity": ""},
         {**good, "name": "a duplicate of the first row"},
         {**good, "id": "", "name": "no id"},
+        {**good, "id": "bad_release_year_0000", "release_date": "1850-02-03"},
     ]
     with open(tracks, "a", encoding="utf-8", newline="") as handle:
         csv.DictWriter(handle, fieldnames=schemas.TRACK_COLUMNS, lineterminator="\n").writerows(
@@ -91,6 +93,10 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
         "from marts.rpt_rejected_rows where source_table = 'spotify_600k.tracks' order by 1",
     )
     first_line = SMALL_ROWS + 2
+    good_id = query(
+        bad_rows_warehouse, "select id from raw.spotify_600k__tracks where file_line = 2"
+    )
+    good_id = good_id[0][0].strip()
     assert rejected == [
         (first_line, "bad_popularity_text00", "unparseable number", "popularity"),
         (
@@ -101,15 +107,22 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
         ),
         (first_line + 2, "bad_release_date_0000", "unparseable release date", "someday"),
         (first_line + 3, "bad_missing_pop_00000", "missing popularity", None),
-        (first_line + 4, rejected[4][1], "duplicate id", rejected[4][1]),
+        # A copy of the first row (line 2): the detail names the line kept for the id.
+        (first_line + 4, good_id, "duplicate id", f"{good_id} (the same id as line 2)"),
         (first_line + 5, None, "missing id", None),
+        (
+            first_line + 6,
+            "bad_release_year_0000",
+            "release date out of range",
+            f"1850-02-03 (allowed: 1900 to {date.today().year + 1})",
+        ),
     ]
     read, kept, rejected_count = query(
         bad_rows_warehouse,
         "select distinct rows_read, rows_kept, rows_rejected from marts.rpt_source_row_counts "
         "where source_table = 'spotify_600k.tracks'",
     )[0]
-    assert (read, kept, rejected_count) == (SMALL_ROWS + 6, SMALL_ROWS, 6)
+    assert (read, kept, rejected_count) == (SMALL_ROWS + 7, SMALL_ROWS, 7)
 
 
 def test_split_does_not_depend_on_file_order_or_threads(

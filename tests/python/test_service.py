@@ -196,6 +196,24 @@ def test_a_thousand_tracks_score_as_predict_does(
             assert entry["class_probabilities"] is None and entry["predicted_class"] is None
 
 
+def test_a_repeated_id_names_the_track_kept_and_popularity_is_not_checked(
+    service: Service, small_raw_dir: Path
+) -> None:
+    """New tracks have no popularity yet: whatever is sent there is not checked (as for
+    predict); a repeated id is rejected naming the track kept for it."""
+    first, other = (t.to_dict() for _, t in _tracks(small_raw_dir, 20).iloc[:2].iterrows())
+    repeated = {**other, "id": f" {first['id']} "}  # the same id, padded
+    status, body = service.call(
+        "/predict",
+        {"tracks": [{**first, "popularity": "abc"}, {**other, "popularity": "61.5"}, repeated]},
+    )
+    assert status == 200
+    one, two, three = body["predictions"]
+    assert one["status"] == two["status"] == "scored"
+    assert three["rejection_reason"] == "duplicate id"
+    assert three["rejection_detail"] == f"{first['id']} (the same id as tracks[0])"
+
+
 def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir: Path) -> None:
     track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
     del track["id"], track["id_artists"]

@@ -38,7 +38,10 @@ checked as (
             when not artist_ids_parse then artist_ids_raw
             when {{ any_feature_out_of_range() }} then {{ features_out_of_range() }}
             when {{ any_feature_missing() }} then {{ features_missing() }}
-            when release_date is null then release_date_raw
+            when release_date is null then coalesce(release_date_raw, 'no release date')
+            when release_year not between 1900 and year(current_date) + 1
+                then release_date_raw || ' (allowed: 1900 to '
+                    || cast(year(current_date) + 1 as {{ dbt.type_string() }}) || ')'
         end as validation_detail
     from tracks
 
@@ -52,7 +55,11 @@ deduplicated as (
         and row_number() over (
             partition by track_id
             order by validation_failure is not null, source_row_number
-        ) > 1 as is_duplicate
+        ) > 1 as is_duplicate,
+        -- The line of the row kept for this id (a duplicate's detail names it).
+        min(case when validation_failure is null then source_row_number end) over (
+            partition by track_id
+        ) + 1 as kept_line
     from checked
 
 ),
@@ -73,7 +80,12 @@ final as (
         {{ track_features() }},
         case when is_duplicate then 'duplicate id' else validation_failure end
             as rejection_reason,
-        case when is_duplicate then track_id else validation_detail end as rejection_detail
+        case
+            when is_duplicate
+                then track_id || ' (the same id as line '
+                    || cast(kept_line as {{ dbt.type_string() }}) || ')'
+            else validation_detail
+        end as rejection_detail
     from deduplicated
 
 )

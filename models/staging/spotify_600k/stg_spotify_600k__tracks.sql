@@ -5,6 +5,14 @@
     'instrumentalness': 'double', 'liveness': 'double', 'valence': 'double',
     'tempo': 'double', 'time_signature': 'integer'
 } -%}
+{#- New tracks (var popularity_required false: scoring) have no popularity yet: a value there
+    that is not a number is not checked, as any other value of it is not. -#}
+{%- set checked_numbers = {} -%}
+{%- for column, type in numeric_columns.items() -%}
+    {%- if column != 'popularity' or var('popularity_required') -%}
+        {%- do checked_numbers.update({column: type}) -%}
+    {%- endif -%}
+{%- endfor %}
 
 with
 
@@ -45,7 +53,7 @@ renamed as (
         trim(release_date) as release_date_raw,
         {{ release_date_precision('trim(release_date)') }} as release_date_precision,
         {{ parse_release_date('trim(release_date)') }} as release_date,
-        {{ unparseable_columns(numeric_columns) }} as unparseable_columns
+        {{ unparseable_columns(checked_numbers) }} as unparseable_columns
 
     from numbered
 
