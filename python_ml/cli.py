@@ -152,6 +152,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _path_text(text: str) -> str:
+    if not text.strip():  # `--input ""` is not the current folder
+        raise argparse.ArgumentTypeError("an empty path: give a file's path")
+    return text
+
+
 def _seed(text: str) -> int:
     if not text.isdigit() or int(text) >= 2**32:
         raise argparse.ArgumentTypeError(f"a whole number from 0 to 4294967295, got {text!r}")
@@ -244,7 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
         "each is an MLflow run and a row of ml.model_runs. The best validation "
         "model is registered as the champion of this data (alias champion_<fingerprint>).",
     )
-    p.add_argument("--config", help="tracks config YAML (default: python_ml/configs/tracks.yml)")
+    p.add_argument(
+        "--config",
+        type=_path_text,
+        help="tracks config YAML (default: python_ml/configs/tracks.yml)",
+    )
     p.add_argument(
         "--only",
         nargs="+",
@@ -300,7 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
         "out-of-fold "
         "predictions go to ml.song_predictions.",
     )
-    p.add_argument("--config", help="study config (default: python_ml/configs/songs_2023.yml)")
+    p.add_argument(
+        "--config",
+        type=_path_text,
+        help="study config (default: python_ml/configs/songs_2023.yml)",
+    )
     p.set_defaults(func=cmd_songs)
 
     p = sub.add_parser(
@@ -312,9 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--input",
         required=True,
+        type=_path_text,
         help="CSV of tracks (tracks.csv columns; popularity, id and id_artists optional)",
     )
-    p.add_argument("--output", help="where to write (default: new.csv -> new.predictions.csv)")
+    p.add_argument(
+        "--output",
+        type=_path_text,
+        help="where to write (default: new.csv -> new.predictions.csv)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=cmd_predict)
 

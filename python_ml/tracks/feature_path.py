@@ -406,7 +406,7 @@ class FeaturePath:
             (loaded,) = load_into(
                 self.con, scratch_settings, [raw], enforce_threshold=False, log_results=False
             )
-            ids_made_up = self._add_optional_columns()
+            made_up = self._add_optional_columns()
             if shown_as is None:
                 loaded.log()
             elif loaded.rows_rejected:
@@ -419,8 +419,7 @@ class FeaturePath:
                     "; ".join(loaded.examples),
                 )
             derived = self._derived(features, load_rejects=True)
-            if ids_made_up:
-                made_up = set(derived.rows["id"].dropna())
+            if made_up:
                 _say_duplicates(derived.rows, made_up, lambda line: f"line {line}")
             derived.inputs = self.con.execute(
                 f"select file_line as line, * exclude (file_line, _loaded_at) "
@@ -428,29 +427,30 @@ class FeaturePath:
             ).df()
             return derived
 
-    def _add_optional_columns(self) -> bool:
+    def _add_optional_columns(self) -> set[str]:
         """The optional columns a loaded CSV lacks: popularity empty, no artist ids (``[]``:
-        the artist features are imputed), and an id made from each row's content. True when
-        the ids were made up."""
+        the artist features are imputed), and an id made from the content of each row without
+        one (no id column, or an empty id cell: as the service makes them). The ids made up."""
         import pyarrow as pa
 
         table = TRACKS.raw_table
         present = [d[0] for d in self.con.execute(f"select * from {table} limit 0").description]
         if "id" not in present:
-            content = [c for c in CONTENT_COLUMNS if c in present]
-            selected = ", ".join(f'"{c}"' for c in content)
-            rows = self.con.execute(f"select rowid, {selected} from {table}").fetchall()
-            made = pa.table(
+            self.con.execute(f"alter table {table} add column id varchar")
+        content = [c for c in CONTENT_COLUMNS if c in present]
+        selected = ", ".join(f'"{c}"' for c in content)
+        rows = self.con.execute(
+            f"select rowid, {selected} from {table} where nullif(trim(id), '') is null"
+        ).fetchall()
+        made = [made_up_id(dict(zip(content, r[1:], strict=True))) for r in rows]
+        if rows:
+            ids = pa.table(
                 {
                     "row": pa.array([r[0] for r in rows], pa.int64()),
-                    "id": pa.array(
-                        [made_up_id(dict(zip(content, r[1:], strict=True))) for r in rows],
-                        pa.string(),
-                    ),
+                    "id": pa.array(made, pa.string()),
                 }
             )
-            self.con.execute(f"alter table {table} add column id varchar")
-            self.con.register("made_ids", made)
+            self.con.register("made_ids", ids)
             self.con.execute(
                 f"update {table} as t set id = m.id from made_ids as m where t.rowid = m.row"
             )
@@ -459,7 +459,7 @@ class FeaturePath:
             self.con.execute(f"alter table {table} add column popularity varchar")
         if "id_artists" not in present:
             self.con.execute(f"alter table {table} add column id_artists varchar default '[]'")
-        return "id" not in present
+        return set(made)
 
     def _derived(
         self, features: list[str], load_rejects: bool, con: Any = None, source: str | None = None

@@ -69,6 +69,10 @@ def _read_header(path: Path) -> list[str]:
     return [c.lstrip("\ufeff").strip() for c in first]
 
 
+# What a header of one column may hide: values separated by another character.
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
 def check_input(path: Path) -> list[str]:
     """The header, once it is known to be a tracks.csv header (popularity and the ids
     optional)."""
@@ -86,16 +90,33 @@ def check_input(path: Path) -> list[str]:
             "than once in its header: keep one of each and score again."
         )
     if len(set(header) & set(TRACK_COLUMNS)) < len(TRACK_COLUMNS) // 2:
+        separator = next(
+            (name for sep, name in SEPARATORS.items() if len(header) <= 2 and sep in header[0]),
+            None,
+        )
+        hint = (
+            f" The values seem to be separated by {separator}: save the file with commas "
+            "between values (CSV)."
+            if separator
+            else ""
+        )
         raise PredictInputError(
             f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
-            f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)})."
+            f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)}).{hint}"
         )
     missing = [c for c in TRACK_COLUMNS if c not in OPTIONAL_COLUMNS and c not in header]
     if missing:
+        cased = {c.lower(): c for c in header}
+        other_case = [cased[c] for c in missing if c in cased]
         raise PredictInputError(
             f"{path} is missing columns {missing}. It needs the columns of Kaggle's tracks.csv "
             f"({', '.join(OPTIONAL_COLUMNS)} may be left out): the pipeline's validation rules "
             "read all of them."
+            + (
+                f" Column names are lower case: rename {other_case} in the header."
+                if other_case
+                else ""
+            )
         )
     return header
 

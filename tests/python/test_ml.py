@@ -428,6 +428,45 @@ def test_a_file_without_ids_keeps_every_line_through_a_bad_quote_and_a_bad_byte(
     assert list(bad.loc[others, "predicted_class"]) == list(good.loc[others, "predicted_class"])
 
 
+def test_an_empty_id_cell_gets_the_id_a_missing_column_gives(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """A file with an id column whose cells are empty (or blank) is scored as one without
+    the column, as the service scores a track whose id is empty: the same made-up ids, and a
+    repeated row names the line it repeats; a repeated given id names the line kept for it."""
+    import pandas as pd
+
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+
+    def blank_ids(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = pd.concat([frame, frame.iloc[[1]], frame.iloc[[4]]]).drop(columns="popularity")
+        frame["id"] = frame["id"].astype(object)
+        frame.iloc[[0, 1, 2, 5], frame.columns.get_loc("id")] = ["", "  ", "", ""]
+        return frame
+
+    blank = _write_tracks(tmp_path / "blank.csv", source, n=5, edit=blank_ids)
+    absent = _write_tracks(
+        tmp_path / "absent.csv",
+        source,
+        n=5,
+        edit=lambda f: pd.concat([f, f.iloc[[1]]]).drop(columns=["id", "popularity"]),
+    )
+    predict.predict_csv(trained, blank, tmp_path / "blank_out.csv")
+    predict.predict_csv(trained, absent, tmp_path / "absent_out.csv")
+    with_cells = pd.read_csv(tmp_path / "blank_out.csv", dtype={"id": str}).set_index("line")
+    without = pd.read_csv(tmp_path / "absent_out.csv").set_index("line")
+    assert list(with_cells["status"]) == ["scored"] * 5 + ["rejected"] * 2
+    assert with_cells.loc[7, "rejection_detail"] == (
+        "the same values as line 3 (no id given: the id is made from the values)"
+    )
+    kept_id = with_cells.loc[6, "id"]  # row 5 kept its own id; line 8 repeats it
+    assert with_cells.loc[8, "rejection_detail"] == f"{kept_id} (the same id as line 6)"
+    for line in (2, 3, 4):  # the rows whose id cell is empty: as if there were no id column
+        assert with_cells.loc[line, "id"] == without.loc[line, "id"]
+        assert with_cells.loc[line, "id"].startswith("new")
+        assert with_cells.loc[line, "predicted_class"] == without.loc[line, "predicted_class"]
+
+
 def test_a_repeated_track_without_an_id_names_the_line_it_repeats(
     trained: Settings, small_raw_dir: Path, tmp_path: Path
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 from python_ml import cli, service
 from python_ml.raw.schemas import TRACK_COLUMNS, TRACKS
 from python_ml.tracks import config as config_module
-from python_ml.tracks.predict import PredictInputError, _write_csv, check_output
+from python_ml.tracks.predict import PredictInputError, _write_csv, check_input, check_output
 from python_ml.warehouse.load import LoadError, plan
 
 
@@ -143,3 +143,30 @@ def test_a_positive_parameter_refuses_nan_and_infinity(value):
     raw["models"]["hist_gradient_boosting"]["learning_rate"] = float(value.replace(".", "", 1))
     with pytest.raises(config_module.ConfigError, match="learning_rate must be a positive number"):
         config_module.parse_tracks_config(raw)
+
+
+@pytest.mark.parametrize(("separator", "named"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_with_another_separator_says_which(tmp_path, separator, named):
+    path = tmp_path / "new.csv"
+    path.write_text(separator.join(TRACK_COLUMNS) + "\n")
+    with pytest.raises(PredictInputError) as raised:
+        check_input(path)
+    assert f"The values seem to be separated by {named}: save the file with commas" in str(
+        raised.value
+    )
+
+
+def test_a_column_name_in_capitals_is_pointed_out(tmp_path):
+    path = tmp_path / "new.csv"
+    path.write_text(",".join(c.upper() if c == "energy" else c for c in TRACK_COLUMNS) + "\n")
+    with pytest.raises(PredictInputError) as raised:
+        check_input(path)
+    assert "missing columns ['energy']" in str(raised.value)
+    assert "Column names are lower case: rename ['ENERGY'] in the header." in str(raised.value)
+
+
+@pytest.mark.parametrize("argv", [["predict", "--input", ""], ["train", "--config", " "]])
+def test_an_empty_path_is_refused(argv, capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(argv)
+    assert "an empty path: give a file's path" in capsys.readouterr().err
