@@ -357,6 +357,12 @@ def _load_one(
                     f"{message} The quote is not closed on this line; the lines after it "
                     "were read on their own."
                 )
+            if error_type == "INVALID ENCODING":  # DuckDB's text names neither cause nor fix
+                text_kind = segment.encoding.upper()
+                message = (
+                    f"the line is not {text_kind} text: save the file as {text_kind} (its other "
+                    "lines are read)."
+                )
             rejected.append((line, error_type or "UNPARSEABLE", column, text, message))
     rejected.sort(key=lambda r: r[0])
     kept = sum(len(lines) for _, lines in stages)

@@ -104,6 +104,9 @@ def test_malformed_rows_are_quarantined_with_their_file_line_and_the_rest_builds
     assert {
         line: detail.split(":")[0].upper().split(" AT ")[0] for line, detail, _ in rejected
     } == (expected)
+    (encoding,) = [detail for line, detail, _ in rejected if line == 20]
+    assert encoding.startswith("invalid encoding at column name: the line is not UTF-8 text: ")
+    assert "save the file as UTF-8 (its other lines are read)." in encoding
     physical = (raw / "spotify_600k" / "tracks.csv").read_bytes().split(b"\n")
     for line, _, text in rejected:
         assert text.split("\n")[0][:20] == physical[line - 1].decode("utf-8", "replace")[:20]
