@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -45,15 +46,38 @@ class PredictInputError(ValueError):
     """The input CSV cannot be scored; the message names the file, columns or rows."""
 
 
+GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip file
+
+
 def _read_header(path: Path) -> list[str]:
     """The header line alone, decoded as UTF-8 (a later row that is not UTF-8 is the loader's
     to quarantine under its own line, not the header's fault)."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    packed = path.suffix == ".gz"
+    try:
+        with path.open("rb") as raw:
+            magic = raw.read(2)
+    except OSError as exc:
+        raise PredictInputError(f"{path} cannot be read ({exc.strerror}).") from None
+    if magic == GZIP_MAGIC and not packed:
+        raise PredictInputError(
+            f"{path} is gzip-compressed: name it {path.name}.gz (or decompress it) and score it."
+        )
+    if packed and magic != GZIP_MAGIC:
+        raise PredictInputError(
+            f"{path} is not gzip-compressed, though named .gz: rename it to "
+            f"{path.with_suffix('').name} and score it."
+        )
+    opener = gzip.open if packed else open
     try:
         with opener(path, "rb") as binary:
             line = binary.readline(1 << 20)
-    except (OSError, EOFError) as exc:
-        raise PredictInputError(f"{path} cannot be read ({exc}).") from None
+            while packed and binary.read(1 << 24):  # a cut-off archive: named now, not later
+                pass
+    except (OSError, EOFError, zlib.error) as exc:
+        damaged = (
+            " It was probably cut off while copying: copy or compress it again." if packed else ""
+        )
+        raise PredictInputError(f"{path} cannot be read ({exc}).{damaged}") from None
     if line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise PredictInputError(f"{path} is UTF-16 text: save it as UTF-8 and score it again.")
     try:

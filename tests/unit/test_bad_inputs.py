@@ -170,3 +170,26 @@ def test_an_empty_path_is_refused(argv, capsys):
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(argv)
     assert "an empty path: give a file's path" in capsys.readouterr().err
+
+
+def test_gzip_and_its_name_must_agree(tmp_path):
+    import gzip
+
+    header = (",".join(TRACK_COLUMNS) + "\n").encode()
+    packed_as_csv = tmp_path / "new.csv"
+    packed_as_csv.write_bytes(gzip.compress(header))
+    with pytest.raises(PredictInputError, match=r"is gzip-compressed: name it new\.csv\.gz"):
+        check_input(packed_as_csv)
+    plain_as_gz = tmp_path / "plain.csv.gz"
+    plain_as_gz.write_bytes(header)
+    with pytest.raises(PredictInputError, match=r"not gzip-compressed.*rename it to plain\.csv"):
+        check_input(plain_as_gz)
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(gzip.compress(header + b"1,2,3\n" * 2000)[:-30])
+    with pytest.raises(PredictInputError) as raised:
+        check_input(cut)
+    assert "cut off while copying: copy or compress it again" in str(raised.value)
+    assert "extract" not in str(raised.value)  # the raw data's command, not this file's
+    whole = tmp_path / "whole.csv.gz"
+    whole.write_bytes(gzip.compress(header))
+    assert check_input(whole) == TRACK_COLUMNS
