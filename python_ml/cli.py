@@ -30,7 +30,8 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
     raw_dir = Path(args.out).resolve() if args.out else settings.raw_dir
     problem = folder_problem(raw_dir)
     if problem:
-        raise ValueError(f"{raw_dir} {problem}: give --out a folder you can write")
+        where = "--out" if args.out else "MUSIC_RAW_DIR (or --out)"
+        raise ValueError(f"{raw_dir} {problem}: give {where} a folder you can write")
     with step(f"generate missing raw files into {raw_dir}"):
         generate.generate(raw_dir, rows=args.rows, seed=args.seed, overwrite=args.overwrite)
 
@@ -147,25 +148,25 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"a whole number of at least 1, got {text!r}")
     return int(text)
 
 
 def _path_text(text: str) -> str:
     if not text.strip():  # `--input ""` is not the current folder
-        raise argparse.ArgumentTypeError("an empty path: give a file's path")
+        raise argparse.ArgumentTypeError("an empty path: give one")
     return text
 
 
 def _seed(text: str) -> int:
-    if not text.isdigit() or int(text) >= 2**32:
+    if not (text.isascii() and text.isdigit()) or int(text) >= 2**32:
         raise argparse.ArgumentTypeError(f"a whole number from 0 to 4294967295, got {text!r}")
     return int(text)
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"a port number from 1 to 65535, got {text!r}")
     return int(text)
 
@@ -210,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         "without artists.csv gets an artists.csv made for it.",
     )
     _add_data_options(p)
-    p.add_argument("--out", help="raw-data folder (default: $MUSIC_RAW_DIR or data/raw)")
+    p.add_argument(
+        "--out", type=_path_text, help="raw-data folder (default: $MUSIC_RAW_DIR or data/raw)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing files")
     p.set_defaults(func=cmd_generate)
 

@@ -176,7 +176,7 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
 def check_header(path: Path, raw: RawFile) -> None:
     """Fail with the missing and unexpected column names when the header is not the Kaggle one."""
     header = read_header(path, raw.encodings)
-    twice = sorted({c for c in header if header.count(c) > 1})
+    twice = sorted({c for c in header if c and header.count(c) > 1})  # unnamed: the loader's
     if twice:
         raise ExtractError(
             f"{path}: the header names {', '.join(twice)} more than once. The file must have "

@@ -267,8 +267,12 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8 (YAML)") from None
-    except yaml.constructor.ConstructorError as exc:  # ours (a repeated key) says where
-        raise ConfigError(f"{path}: {' '.join(str(exc.problem).split())}") from None
+    except yaml.constructor.ConstructorError as exc:  # ours (a repeated key) says its lines
+        problem = " ".join(str(exc.problem).split())
+        mark = exc.problem_mark
+        if mark and "line" not in problem:  # PyYAML's own (an unknown tag): where it is
+            problem = f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+        raise ConfigError(f"{path}: {problem}") from None
     except yaml.MarkedYAMLError as exc:  # where the parser stopped, and why, in one line
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -4,7 +4,8 @@ One feature path: the CSV goes through the dbt project's own models, not a copy 
 pandas: the loader reads it as it reads tracks.csv, then the compiled staging -> validation ->
 enrichment models run on it in an in-process DuckDB with the var ``popularity_required`` false
 (tracks/feature_path.py, shared with the app and the HTTP service). Popularity, ``id`` and
-``id_artists`` may be left out: a track with no id column gets one made from its content. A row
+``id_artists`` may be left out: a track without an id (no id column, or an empty id cell) gets
+one made from its content. A row
 the pipeline rejects is not scored: the output keeps it, with its file line and the pipeline's
 reason. The output keeps the input's columns and adds the run, model version, data origin,
 rounded probabilities and the class called.
@@ -49,15 +50,24 @@ class PredictInputError(ValueError):
 GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip file
 
 
+def _damaged(path: Path, reason: str) -> str:
+    return (
+        f"{path} cannot be read to its end ({reason}): it was probably cut off while copying. "
+        "Copy or compress it again and score it."
+    )
+
+
 def _read_header(path: Path) -> list[str]:
     """The header line alone, decoded as UTF-8 (a later row that is not UTF-8 is the loader's
     to quarantine under its own line, not the header's fault)."""
-    packed = path.suffix == ".gz"
+    packed = path.suffix.lower() == ".gz"
     try:
         with path.open("rb") as raw:
             magic = raw.read(2)
     except OSError as exc:
         raise PredictInputError(f"{path} cannot be read ({exc.strerror}).") from None
+    if not magic:
+        raise PredictInputError(f"{path} is empty: it needs a header and rows.")
     if magic == GZIP_MAGIC and not packed:
         raise PredictInputError(
             f"{path} is gzip-compressed: name it {path.name}.gz (or decompress it) and score it."
@@ -71,13 +81,10 @@ def _read_header(path: Path) -> list[str]:
     try:
         with opener(path, "rb") as binary:
             line = binary.readline(1 << 20)
-            while packed and binary.read(1 << 24):  # a cut-off archive: named now, not later
-                pass
     except (OSError, EOFError, zlib.error) as exc:
-        damaged = (
-            " It was probably cut off while copying: copy or compress it again." if packed else ""
-        )
-        raise PredictInputError(f"{path} cannot be read ({exc}).{damaged}") from None
+        raise PredictInputError(
+            _damaged(path, str(exc)) if packed else f"{path} cannot be read ({exc})."
+        ) from None
     if line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise PredictInputError(f"{path} is UTF-16 text: save it as UTF-8 and score it again.")
     try:
@@ -107,6 +114,20 @@ def check_input(path: Path) -> list[str]:
     if not path.is_file():
         raise PredictInputError(f"{path} does not exist.")
     header = _read_header(path)
+    unnamed = [i for i, name in enumerate(header, start=1) if not name]
+    if unnamed:
+        raise PredictInputError(
+            f"{path}: column {unnamed[0]} of the header (line 1) has no name"
+            + (" (a comma at the end of the line?)" if unnamed[0] == len(header) else "")
+            + ": name it or remove that column from the file."
+        )
+    other_case = [c for c in header if c != c.lower() and c.lower() in TRACK_COLUMNS]
+    if other_case:
+        raise PredictInputError(
+            f"{path}: the column names {other_case} are written in capitals: tracks.csv's "
+            f"columns are lower case ({', '.join(c.lower() for c in other_case)}). Rename them "
+            "in the header and score again."
+        )
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
         raise PredictInputError(
@@ -130,17 +151,10 @@ def check_input(path: Path) -> list[str]:
         )
     missing = [c for c in TRACK_COLUMNS if c not in OPTIONAL_COLUMNS and c not in header]
     if missing:
-        cased = {c.lower(): c for c in header}
-        other_case = [cased[c] for c in missing if c in cased]
         raise PredictInputError(
             f"{path} is missing columns {missing}. It needs the columns of Kaggle's tracks.csv "
             f"({', '.join(OPTIONAL_COLUMNS)} may be left out): the pipeline's validation rules "
             "read all of them."
-            + (
-                f" Column names are lower case: rename {other_case} in the header."
-                if other_case
-                else ""
-            )
         )
     return header
 
@@ -149,7 +163,7 @@ def _stage_input(path: Path, target: Path) -> Path:
     """The input as the scratch folder's tracks.csv, byte for byte: the loader reads it as it
     reads the warehouse's file (every line kept or quarantined under its own number), and the
     optional columns it lacks are added after loading (tracks/feature_path.py)."""
-    staged = target.with_name("tracks.csv.gz" if path.suffix == ".gz" else "tracks.csv")
+    staged = target.with_name("tracks.csv.gz" if path.suffix.lower() == ".gz" else "tracks.csv")
     shutil.copyfile(path, staged)
     return staged
 
@@ -172,7 +186,7 @@ def score_file(
 ) -> tuple[Champion, pd.DataFrame]:
     """Score a tracks CSV: the champion that scored it and one output row per input row (the
     input's columns, then the scores), in file order."""
-    from python_ml.warehouse.load import LoadError
+    from python_ml.warehouse.load import DamagedFileError, LoadError
 
     header = check_input(path)
     scorer = scorer or Scorer(settings)
@@ -182,6 +196,8 @@ def score_file(
         staged = _stage_input(path, raw / "tracks.csv")
         try:
             champion, scored, inputs = scorer.score_csv(staged, header=header, shown_as=path)
+        except DamagedFileError as exc:  # the user's file, not a raw file to download again
+            raise PredictInputError(_damaged(path, exc.reason)) from None
         except LoadError as exc:
             raise PredictInputError(str(exc).replace(str(staged), str(path))) from None
     if scored.empty:

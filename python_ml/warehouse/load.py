@@ -124,6 +124,18 @@ def max_rejected_share(settings: Settings) -> float:
 # before reading
 
 
+class DamagedFileError(LoadError):
+    """A .gz file that cannot be read to its end (``reason``: why); the message says to
+    download or copy the raw file again (predict words its own for an input file)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"{path} is damaged ({reason}): it was probably cut off while downloading or "
+            "copying. Download it again (`python -m python_ml extract --force`) or copy it again."
+        )
+        self.path, self.reason = path, reason
+
+
 def check_gzip(path: Path) -> None:
     """Read a .gz file whole: a truncated or damaged archive is named before DuckDB reads it."""
     try:
@@ -131,10 +143,7 @@ def check_gzip(path: Path) -> None:
             while stream.read(1 << 24):
                 pass
     except (EOFError, OSError, zlib.error) as exc:
-        raise LoadError(
-            f"{path} is damaged ({exc}): it was probably cut off while downloading or copying. "
-            "Download it again (`python -m python_ml extract --force`) or copy it again."
-        ) from None
+        raise DamagedFileError(path, str(exc)) from None
 
 
 def _read_bytes(path: Path) -> bytes:

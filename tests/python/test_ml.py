@@ -428,6 +428,39 @@ def test_a_file_without_ids_keeps_every_line_through_a_bad_quote_and_a_bad_byte(
     assert list(bad.loc[others, "predicted_class"]) == list(good.loc[others, "predicted_class"])
 
 
+def test_predict_ignores_popularity_and_says_why_a_release_date_is_refused(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """A new track's popularity is not checked (it has none yet: `abc` or 61.5 does not stop
+    it being scored); a blank or out-of-range release date is refused saying which."""
+    from datetime import date
+
+    import pandas as pd
+
+    def spoil(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame["popularity"] = frame["popularity"].astype(object)
+        frame.iloc[0, frame.columns.get_loc("popularity")] = "abc"
+        frame.iloc[1, frame.columns.get_loc("popularity")] = "61.5"
+        frame.iloc[2, frame.columns.get_loc("release_date")] = "  "
+        frame.iloc[3, frame.columns.get_loc("release_date")] = "1850-02-03"
+        return frame
+
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    new = _write_tracks(tmp_path / "new.csv", source, n=5, edit=spoil)
+    predict.predict_csv(trained, new, tmp_path / "out.csv")
+    result = pd.read_csv(tmp_path / "out.csv", keep_default_na=False).set_index("line")
+    assert list(result["status"]) == ["scored", "scored", "rejected", "rejected", "scored"]
+    assert list(result.loc[[4, 5], "rejection_reason"]) == [
+        "unparseable release date",
+        "release date out of range",
+    ]
+    assert result.loc[4, "rejection_detail"] == "no release date"
+    assert result.loc[5, "rejection_detail"] == (
+        f"1850-02-03 (allowed: 1900 to {date.today().year + 1})"
+    )
+
+
 def test_an_empty_id_cell_gets_the_id_a_missing_column_gives(
     trained: Settings, small_raw_dir: Path, tmp_path: Path
 ) -> None:

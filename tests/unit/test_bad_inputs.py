@@ -28,6 +28,7 @@ def _tracks_file(raw_dir, header: str) -> None:
     ("header", "expected"),
     [
         (",".join(TRACK_COLUMNS) + ",", f"column {len(TRACK_COLUMNS) + 1} of the header"),
+        (",".join(TRACK_COLUMNS) + ",,", f"column {len(TRACK_COLUMNS) + 1} of the header"),
         ("id,," + ",".join(TRACK_COLUMNS[1:]), "column 2 of the header"),
     ],
 )
@@ -37,8 +38,12 @@ def test_a_header_column_without_a_name_is_named_by_its_position(tmp_path, heade
         plan(tmp_path, [TRACKS])
     message = str(raised.value)
     assert expected in message and "has no name" in message and str(tmp_path) in message
-    assert ("a comma at the end of the line" in message) == header.endswith(",")
-    assert "Binder Error" not in message
+    at_end = header.endswith(",") and not header.endswith(",,")  # the last column alone
+    assert ("a comma at the end of the line" in message) == at_end
+    assert "Binder Error" not in message and "more than once" not in message
+    (tmp_path / "new.csv").write_text(header + "\n")  # predict's own check says the same
+    with pytest.raises(PredictInputError, match=expected.replace(" of the header", "")):
+        check_input(tmp_path / "new.csv")
 
 
 def test_predict_never_writes_over_a_device_or_pipe(tmp_path):
@@ -58,7 +63,7 @@ def test_a_folder_that_cannot_take_the_output_is_one_line():
         _write_csv(pd.DataFrame({"a": [1]}), Path("/proc/p.csv"))
     message = str(raised.value)
     assert message.startswith("/proc cannot be written (") and "choose an --output" in message
-    assert ".predictions.csv." not in message  # not the temporary file's name
+    assert ".p.csv." not in message  # not the temporary file's name
 
 
 @pytest.mark.parametrize(
@@ -94,8 +99,15 @@ def test_a_port_in_use_or_an_unknown_host_is_one_line_before_the_service_starts(
         port = taken.getsockname()[1]
         with pytest.raises(service.ServiceConfigError, match=f"127.0.0.1:{port} is in use"):
             service.check_address("127.0.0.1", port)
-    with pytest.raises(service.ServiceConfigError, match="--host 999.1.1.1: not an address"):
-        service.check_address("999.1.1.1", port)
+
+
+def test_an_unknown_host_is_one_line(monkeypatch):
+    def unknown(*args, **kwargs):  # no DNS lookup from a test: the resolver's answer
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    with pytest.raises(service.ServiceConfigError, match="--host nowhere.invalid: not an address"):
+        service.check_address("nowhere.invalid", 8000)
 
 
 @pytest.mark.parametrize(
@@ -104,6 +116,7 @@ def test_a_port_in_use_or_an_unknown_host_is_one_line_before_the_service_starts(
         ["serve", "--port", "99999"],
         ["serve", "--port", "-1"],
         ["generate", "--seed", "-1"],
+        ["generate", "--seed", "\u00b2"],  # a digit to str.isdigit, not to int()
     ],
 )
 def test_out_of_range_numbers_are_refused_by_the_command_line(argv, capsys):
@@ -126,6 +139,7 @@ def test_generate_into_a_file_names_it(tmp_path, caplog):
     [
         (b"seed: [1,2\n", "line 2, column 1: expected ',' or ']'"),
         (b"\xff\xfeseed: 1\n", "is not UTF-8 text: save it as UTF-8"),
+        (b"seed: 1\nmodels: !!python/object:os.system {}\n", "line 2, column 9: could not"),
     ],
 )
 def test_an_unreadable_config_names_the_file_and_where(tmp_path, text, expected):
@@ -156,20 +170,27 @@ def test_a_file_with_another_separator_says_which(tmp_path, separator, named):
     )
 
 
-def test_a_column_name_in_capitals_is_pointed_out(tmp_path):
+@pytest.mark.parametrize("renamed", [{"energy"}, {"id", "popularity"}, set(TRACK_COLUMNS)])
+def test_a_column_name_in_capitals_is_pointed_out(tmp_path, renamed):
+    """Optional columns too (DuckDB's names ignore case: an ``ID`` column beside the id made
+    for a track without one crashed), and a header all in capitals."""
     path = tmp_path / "new.csv"
-    path.write_text(",".join(c.upper() if c == "energy" else c for c in TRACK_COLUMNS) + "\n")
+    header = [c.upper() if c in renamed else c for c in TRACK_COLUMNS]
+    path.write_text(",".join(header) + "\n")
     with pytest.raises(PredictInputError) as raised:
         check_input(path)
-    assert "missing columns ['energy']" in str(raised.value)
-    assert "Column names are lower case: rename ['ENERGY'] in the header." in str(raised.value)
+    capitals = [c for c in header if c != c.lower()]
+    assert f"the column names {capitals} are written in capitals" in str(raised.value)
+    assert "Rename them in the header and score again." in str(raised.value)
 
 
-@pytest.mark.parametrize("argv", [["predict", "--input", ""], ["train", "--config", " "]])
+@pytest.mark.parametrize(
+    "argv", [["predict", "--input", ""], ["train", "--config", " "], ["generate", "--out", ""]]
+)
 def test_an_empty_path_is_refused(argv, capsys):
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(argv)
-    assert "an empty path: give a file's path" in capsys.readouterr().err
+    assert "an empty path: give one" in capsys.readouterr().err
 
 
 def test_gzip_and_its_name_must_agree(tmp_path):
@@ -185,11 +206,18 @@ def test_gzip_and_its_name_must_agree(tmp_path):
     with pytest.raises(PredictInputError, match=r"not gzip-compressed.*rename it to plain\.csv"):
         check_input(plain_as_gz)
     cut = tmp_path / "cut.csv.gz"
-    cut.write_bytes(gzip.compress(header + b"1,2,3\n" * 2000)[:-30])
+    cut.write_bytes(gzip.compress(header)[:10])  # cut off inside the header
     with pytest.raises(PredictInputError) as raised:
         check_input(cut)
-    assert "cut off while copying: copy or compress it again" in str(raised.value)
+    assert "cut off while copying. Copy or compress it again" in str(raised.value)
     assert "extract" not in str(raised.value)  # the raw data's command, not this file's
+    empty = tmp_path / "empty.csv.gz"
+    empty.write_bytes(b"")
+    with pytest.raises(PredictInputError, match="is empty: it needs a header and rows"):
+        check_input(empty)
+    upper = tmp_path / "upper.csv.GZ"
+    upper.write_bytes(gzip.compress(header))
+    assert check_input(upper) == TRACK_COLUMNS
     whole = tmp_path / "whole.csv.gz"
     whole.write_bytes(gzip.compress(header))
     assert check_input(whole) == TRACK_COLUMNS

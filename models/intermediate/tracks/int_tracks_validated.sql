@@ -38,7 +38,7 @@ checked as (
             when not artist_ids_parse then artist_ids_raw
             when {{ any_feature_out_of_range() }} then {{ features_out_of_range() }}
             when {{ any_feature_missing() }} then {{ features_missing() }}
-            when release_date is null then coalesce(release_date_raw, 'no release date')
+            when release_date is null then coalesce(nullif(release_date_raw, ''), 'no release date')
             when release_year not between 1900 and year(current_date) + 1
                 then release_date_raw || ' (allowed: 1900 to '
                     || cast(year(current_date) + 1 as {{ dbt.type_string() }}) || ')'
