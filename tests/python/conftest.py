@@ -184,6 +184,16 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
+def table_counts(warehouse: Path) -> dict[str, int]:
+    """Each table's row count (schema.table -> rows): what a run recorded, to compare."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE' order by 1"
+        ).fetchall()
+        return {n: con.execute(f"select count(*) from {n}").fetchone()[0] for (n,) in names}
+
+
 def once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
     """The folder ``name``, filled by ``make(folder)`` once per test session: by whichever
     worker asks first, while the others wait for it (a failure is reported to them too)."""

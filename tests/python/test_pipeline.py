@@ -15,22 +15,13 @@ import dagster as dg
 import duckdb
 import pytest
 import yaml
-from conftest import PROJECT_ROOT, SMALL_ROWS, main_job_env
+from conftest import PROJECT_ROOT, SMALL_ROWS, main_job_env, table_counts
 from dagster._core.instance.ref import InstanceRef
 
 from python_ml.orchestration import automation, runner
 from python_ml.orchestration.assets import raw as raw_assets
 
 ML_TABLES = ("ml.model_runs", "ml.track_predictions", "ml.song_predictions")
-
-
-def _tables(warehouse: Path) -> dict[str, int]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        names = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema not in ('information_schema', 'pg_catalog') order by 1"
-        ).fetchall()
-        return {n: con.execute(f"select count(*) from {n}").fetchone()[0] for (n,) in names}
 
 
 def test_run_logs_one_timed_line_per_step(main_job_dir: Path) -> None:
@@ -61,7 +52,7 @@ def test_the_main_job_is_recorded_with_the_metadata_a_user_looks_for(
 
     from python_ml.settings import load_settings
 
-    tables = _tables(main_job_dir / "warehouse.duckdb")
+    tables = table_counts(main_job_dir / "warehouse.duckdb")
     for table in ML_TABLES:
         assert tables[table] > 0, table
     with dg.DagsterInstance.from_ref(
@@ -105,7 +96,7 @@ def test_the_main_job_is_recorded_with_the_metadata_a_user_looks_for(
         "report"
     }
     assert page.is_file()
-    assert _tables(copy / "warehouse.duckdb") == tables
+    assert table_counts(copy / "warehouse.duckdb") == tables
 
 
 def test_a_failing_asset_stops_what_depends_on_it(
@@ -285,7 +276,7 @@ def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch
         "report",
         "dbt_docs",
     }
-    before = _tables(warehouse), _tracks_runs(warehouse)
+    before = table_counts(warehouse), _tracks_runs(warehouse)
     songs_config = yaml.safe_load((PROJECT_ROOT / "python_ml/configs/songs_2023.yml").read_text())
     assert songs_config["repeats"] > 1
     songs_config["repeats"] = 1  # a changed config, and the cheapest study (no worker processes)
@@ -305,7 +296,7 @@ def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch
         s: first[s] for s in ("dbt_ml_inputs", "train", "score")
     }
     # Nothing trained or scored again: the tracks' runs, predictions and explanations as they were.
-    after = _tables(warehouse), _tracks_runs(warehouse)
+    after = table_counts(warehouse), _tracks_runs(warehouse)
     assert after[1] == before[1]
     for table in ("ml.track_predictions", "ml.track_explanations"):
         assert after[0][table] == before[0][table], table

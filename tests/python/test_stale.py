@@ -18,20 +18,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from conftest import SMALL_ROWS, copy_project, main_job_env
+from conftest import SMALL_ROWS, copy_project, main_job_env, table_counts
 from dagster._core.instance.ref import InstanceRef
 
 from python_ml.orchestration.translator import Translator
-
-
-def _tables(warehouse: Path) -> dict[str, int]:
-    """Each table's row count."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        names = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' order by 1"
-        ).fetchall()
-        return {n: con.execute(f"select count(*) from {n}").fetchone()[0] for (n,) in names}
 
 
 class Project:
@@ -132,13 +122,13 @@ def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pro
     # A second run with nothing new: the raw files are at a new path with the content the
     # warehouse loaded, so nothing is loaded, fitted, scored or recorded again. The copy's dbt
     # target folder is new: only its docs site is made.
-    before = _tables(job / "warehouse.duckdb")
+    before = table_counts(job / "warehouse.duckdb")
     settled = copy.run()
     assert "has the content loaded from" in settled["log"], settled["log"][-3000:]
     assert settled["assets"] == {"dbt_docs"}, settled["log"][-3000:]
     assert settled["steps"] == {"dbt_docs"}
     assert settled["fitted"] == set()
-    assert _tables(job / "warehouse.duckdb") == before  # no run or prediction recorded twice
+    assert table_counts(job / "warehouse.duckdb") == before  # no run or prediction recorded twice
     with duckdb.connect(str(job / "warehouse.duckdb"), read_only=True) as con:
         logged = con.execute("select file_path from raw.load_log").fetchall()
     assert logged and all(path.startswith(str(job / "raw")) for (path,) in logged)  # followed
