@@ -489,38 +489,18 @@ def test_an_empty_id_cell_gets_the_id_a_missing_column_gives(
     with_cells = pd.read_csv(tmp_path / "blank_out.csv", dtype={"id": str}).set_index("line")
     without = pd.read_csv(tmp_path / "absent_out.csv").set_index("line")
     assert list(with_cells["status"]) == ["scored"] * 5 + ["rejected"] * 2
-    assert with_cells.loc[7, "rejection_detail"] == (
-        "the same values as line 3 (no id given: the id is made from the values)"
-    )
+    assert list(without["status"]) == ["scored"] * 5 + ["rejected"]
+    # A repeated row without an id says which line it repeats, not an id never given.
+    repeated = "the same values as line 3 (no id given: the id is made from the values)"
+    assert without.loc[7, "rejection_reason"] == with_cells.loc[7, "rejection_reason"]
+    assert without.loc[7, "rejection_reason"] == "duplicate id"
+    assert without.loc[7, "rejection_detail"] == with_cells.loc[7, "rejection_detail"] == repeated
     kept_id = with_cells.loc[6, "id"]  # row 5 kept its own id; line 8 repeats it
     assert with_cells.loc[8, "rejection_detail"] == f"{kept_id} (the same id as line 6)"
     for line in (2, 3, 4):  # the rows whose id cell is empty: as if there were no id column
         assert with_cells.loc[line, "id"] == without.loc[line, "id"]
         assert with_cells.loc[line, "id"].startswith("new")
         assert with_cells.loc[line, "predicted_class"] == without.loc[line, "predicted_class"]
-
-
-def test_a_repeated_track_without_an_id_names_the_line_it_repeats(
-    trained: Settings, small_raw_dir: Path, tmp_path: Path
-) -> None:
-    """Two rows with the same values and no id get the same made-up id: the second is not
-    scored, and says which line it repeats (not an id the user never gave)."""
-    import pandas as pd
-
-    source = small_raw_dir / "spotify_600k" / "tracks.csv"
-    new = _write_tracks(
-        tmp_path / "new.csv",
-        source,
-        n=5,
-        edit=lambda f: pd.concat([f, f.iloc[[1]]]).drop(columns=["id", "popularity"]),
-    )
-    predict.predict_csv(trained, new, tmp_path / "out.csv")
-    result = pd.read_csv(tmp_path / "out.csv").set_index("line")
-    assert list(result["status"]) == ["scored"] * 5 + ["rejected"]
-    assert result.loc[7, "rejection_reason"] == "duplicate id"
-    assert result.loc[7, "rejection_detail"] == (
-        "the same values as line 3 (no id given: the id is made from the values)"
-    )
 
 
 def test_predict_uses_the_warehouses_artists_not_a_changed_artists_csv(
