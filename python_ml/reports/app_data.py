@@ -414,8 +414,11 @@ def rejected_fields(row: pd.Series) -> list[str]:
 
 def field_detail(row: pd.Series, field: str) -> str:
     """What a rejected row's detail says of one field ("danceability 50.0 (allowed: 0 to 1)"),
-    or the field's name when the detail names it only."""
+    or the field's name when the detail names it only. A release date's detail is the date's
+    alone ("1850-02-03 (allowed: 1900 to 2027)", "no release date"): all of it."""
     detail = str(row.get("rejection_detail") or "")
+    if field == "release_date" and detail and "release date" in str(row.get("rejection_reason")):
+        return detail
     return next(
         (p.strip() for p in detail.split(";") if p.strip().split(" ", 1)[0] == field), field
     )

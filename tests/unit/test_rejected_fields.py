@@ -41,4 +41,15 @@ def test_missing_features_and_dates_name_their_fields() -> None:
         }
     )
     assert rejected_fields(date) == ["release_date"]
+    assert field_detail(date, "release_date") == "20"
+    too_old = pd.Series(
+        {
+            "status": "rejected",
+            "rejection_reason": "release date out of range",
+            "rejection_detail": "1850-02-03 (allowed: 1900 to 2027)",
+        }
+    )
+    assert rejected_fields(too_old) == ["release_date"]
+    # The whole detail at the field (it named only the field before: "release_date").
+    assert field_detail(too_old, "release_date") == "1850-02-03 (allowed: 1900 to 2027)"
     assert rejected_fields(pd.Series({"status": "scored"})) == []
