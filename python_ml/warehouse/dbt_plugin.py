@@ -8,8 +8,11 @@ build``, which loads first, and every later dbt command cost one look at ``raw.l
 at a new path, or touched, is hashed: the same content is not loaded again, and a moved file's
 new path is recorded (the next command needs no hash).
 Without raw files dbt stops with one line naming the folder and ``python -m python_ml extract``.
-The plugin is off where the profile's ``autoload`` is false (``MUSIC_AUTOLOAD_RAW=false``:
-python_ml's own steps, which load the raw files first); it then only checks that
+The plugin is off where ``MUSIC_AUTOLOAD_RAW`` is false (python_ml's own steps, which load the
+raw files first; a profile's ``config: {autoload: ...}`` overrides it). It reads the variable
+itself rather than through profiles.yml: a value rendered in the profile is part of the profile
+dbt hashes for partial parsing, so python_ml's dbt commands (false) and a user's plain `dbt build`
+(true) each parsed the whole project again after the other. Off, it only checks that
 ``raw.load_log`` is not from an older loader, whose missing columns the staging models read:
 every dbt command on such a warehouse stops with what to do (python_ml's steps load the files
 again before their dbt commands, so they never meet it).
@@ -18,6 +21,7 @@ again before their dbt commands, so they never meet it).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from typing import Any
@@ -32,7 +36,8 @@ FALSE = {"false", "0", "no", "off", ""}
 
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        self.enabled = str(plugin_config.get("autoload", "true")).strip().lower() not in FALSE
+        setting = plugin_config.get("autoload", os.environ.get("MUSIC_AUTOLOAD_RAW", "true"))
+        self.enabled = str(setting).strip().lower() not in FALSE
         self.checked = False  # once per dbt invocation: the plugin lives as long as dbt's run
         # dbt's threads open their connections at once: one checks and loads, the others wait
         # for it (without the lock, two of them both loaded every file on a fresh warehouse).

@@ -43,7 +43,25 @@ def test_connections_opened_at_once_load_the_raw_files_once_and_wait_for_it() ->
     assert len(calls) == 1
 
 
-def test_the_plugin_is_off_where_autoload_is_false() -> None:
+def test_the_plugin_is_off_where_autoload_is_false(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MUSIC_AUTOLOAD_RAW, read by the plugin itself (not rendered in the profile, whose hash
+    dbt's partial parsing compares), or a profile's own ``autoload``."""
+
+    def enabled(config: dict[str, str]) -> bool:
+        plugin = Plugin.__new__(Plugin)
+        plugin.initialize(config)
+        return plugin.enabled
+
+    monkeypatch.delenv("MUSIC_AUTOLOAD_RAW", raising=False)
+    assert enabled({})  # a user's plain `dbt build`
+    monkeypatch.setenv("MUSIC_AUTOLOAD_RAW", "false")  # python_ml's own dbt commands
+    assert not enabled({})
+    assert enabled({"autoload": "true"})
+    monkeypatch.setenv("MUSIC_AUTOLOAD_RAW", " No ")
+    assert not enabled({})
+    monkeypatch.delenv("MUSIC_AUTOLOAD_RAW")
+    assert not enabled({"autoload": "false"})
+
     plugin = Plugin.__new__(Plugin)
     plugin.initialize({"autoload": "false"})
     plugin._load_stale = lambda conn: (_ for _ in ()).throw(AssertionError("loaded"))  # type: ignore[method-assign]
