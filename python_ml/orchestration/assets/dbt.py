@@ -64,6 +64,23 @@ def _built_events(context: dg.AssetExecutionContext, events: list[Any]) -> Itera
                 )
 
 
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def seed_partial_parse(parsed: Path, target_path: Path) -> None:
+    """A half's first build starts from what the asset graph's `dbt parse` kept in ``parsed``
+    (the project's target folder): dbt parses again only the files changed since, as in a
+    target folder it has used before, instead of the whole project (a new folder has no
+    ``partial_parse.msgpack``: about 3 s each half on a first run). dbt itself checks the file
+    against the project, profile, vars and its version, and parses in full when they differ."""
+    seed = parsed / PARTIAL_PARSE
+    if seed.is_file() and not (target_path / PARTIAL_PARSE).exists():
+        target_path.mkdir(parents=True, exist_ok=True)
+        partial = target_path / f"{PARTIAL_PARSE}.partial"
+        shutil.copyfile(seed, partial)
+        partial.replace(target_path / PARTIAL_PARSE)
+
+
 def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -81,6 +98,7 @@ def _build(
     settings = paths.get()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     target_path = settings.target_dir / "dagster" / target
+    seed_partial_parse(settings.target_dir, target_path)
     with RunLock(settings.warehouse), step(title):
         if modified_only:
             manifest, translator, _ = get_manifest_and_translator_from_dbt_assets(
