@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from importlib.metadata import version as installed
 from pathlib import Path
 
@@ -23,7 +24,11 @@ def test_the_dbt_version_is_the_installed_dbt_core_without_starting_dbt(
         raise AssertionError(f"started {args}")
 
     monkeypatch.setattr(subprocess, "check_output", no_subprocess)
-    resource = DbtCli(project_dir=str(PROJECT_ROOT), profiles_dir=str(PROJECT_ROOT / "profiles"))
+    resource = DbtCli(
+        project_dir=str(PROJECT_ROOT),
+        profiles_dir=str(PROJECT_ROOT / "profiles"),
+        dbt_executable=str(Path(sys.executable).with_name("dbt")),
+    )
     assert resource._cli_version == version.parse(installed("dbt-core"))
     assert resource._cli_version.major < 2  # dbt Core (not Fusion): dagster-dbt's own branch
     assert resource._initialize_dbt_core_adapter(["build"]) is None
