@@ -65,9 +65,23 @@
 {%- endmacro %}
 
 {#-
+    A raw text's value as `type` (a DuckDB type), NULL when it is not one (see
+    unparseable_columns). An integer is a whole number, written with or without a zero
+    fraction: `61` and `61.0` are 61 (JSON from JavaScript, pandas and spreadsheets write whole
+    numbers so), on DuckDB and Spark alike.
+-#}
+{% macro parse_number(value, type) -%}
+    {%- if type in ('integer', 'bigint') -%}
+        try_cast({{ drop_zero_fraction(value) }} as {{ type }})
+    {%- else -%}
+        try_cast({{ value }} as {{ type }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
     The names of the columns whose raw text is present but is not a value of its type.
-    `columns` maps a raw column name to a DuckDB type. Integers must be written as integers
-    (`61`, not `61.5`, `6.1e1` or `0x3D`: a cast would round them silently); other numbers
+    `columns` maps a raw column name to a DuckDB type. Integers must be whole numbers (`61` or
+    `61.0`, not `61.5`, `6.1e1` or `0x3D`: a cast would round them silently); other numbers
     must be finite (`inf`, `nan` and `1e400` are not data).
 -#}
 {% macro unparseable_columns(columns) -%}
@@ -78,9 +92,9 @@
             case
                 when nullif({{ value }}, '') is not null
                     and (
-                        try_cast({{ value }} as {{ type }}) is null
+                        {{ parse_number(value, type) }} is null
                         {%- if type in ('integer', 'bigint') %}
-                        or not {{ regex_full_match(value, '[+-]?[0-9]+') }}
+                        or not {{ regex_full_match(value, '[+-]?[0-9]+([.]0+)?') }}
                         {%- elif type == 'double' %}
                         or not {{ is_finite('try_cast(' ~ value ~ ' as double)') }}
                         {%- endif %}

@@ -225,6 +225,9 @@ def test_integers_with_a_fraction_and_non_finite_numbers_are_rejected_with_reaso
     frame.loc[0, "popularity"] = "61.5"
     frame.loc[1, "popularity"] = "0x3D"
     frame.loc[2, "tempo"] = "inf"
+    # A whole number with a zero fraction (as JSON and spreadsheets write them) is the number.
+    whole = frame.loc[3, ["popularity", "key", "mode"]].astype(int).tolist()
+    frame.loc[3, ["popularity", "key", "mode"]] = [f"{value}.0" for value in whole]
     frame.to_csv(tracks, index=False)
     artists = raw / "spotify_600k" / "artists.csv"
     people = pd.read_csv(artists, dtype=str, keep_default_na=False)
@@ -245,6 +248,11 @@ def test_integers_with_a_fraction_and_non_finite_numbers_are_rejected_with_reaso
         ("spotify_600k.tracks", 3, "unparseable number", "popularity"),
         ("spotify_600k.tracks", 4, "unparseable number", "tempo"),
     ]
+    assert query(
+        Path(env["MUSIC_WAREHOUSE"]),
+        "select popularity, key, mode from staging.stg_spotify_600k__tracks "
+        "where source_row_number = 4 and unparseable_columns = []",
+    ) == [tuple(whole)]
 
 
 def test_a_stray_copy_beside_the_file_is_named_not_read(raw: Path, tmp_path: Path) -> None:

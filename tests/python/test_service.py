@@ -214,6 +214,23 @@ def test_a_repeated_id_names_the_track_kept_and_popularity_is_not_checked(
     assert three["rejection_detail"] == f"{first['id']} (the same id as tracks[0])"
 
 
+def test_whole_numbers_sent_as_json_floats_score_as_the_integers(
+    service: Service, small_raw_dir: Path
+) -> None:
+    """JavaScript and pandas send whole numbers as 5.0: the same track, the same answer; a
+    fraction that is not zero is still refused, naming its field."""
+    track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
+    integers = ("duration_ms", "explicit", "key", "mode", "time_signature")
+    floats = {**track, **{name: float(track[name]) for name in integers}}
+    _, as_text = service.call("/predict", {"tracks": [track]})
+    _, as_floats = service.call("/predict", {"tracks": [floats]})
+    assert as_floats["predictions"][0]["status"] == "scored"
+    assert as_floats["predictions"] == as_text["predictions"]
+    _, half = service.call("/predict", {"tracks": [{**floats, "key": 5.5}]})
+    assert half["predictions"][0]["rejection_reason"] == "unparseable number"
+    assert half["predictions"][0]["rejection_detail"] == "key"
+
+
 def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir: Path) -> None:
     track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
     del track["id"], track["id_artists"]

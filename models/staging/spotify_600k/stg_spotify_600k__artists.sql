@@ -24,7 +24,7 @@ final as (
         try_cast(trim(followers) as double) as followers,
         {{ parse_list_literal('genres') }} as genres,
         -- Derived by Spotify from the artist's tracks: leaks the target, never a feature.
-        try_cast(trim(popularity) as integer) as artist_popularity,
+        {{ parse_number('trim(popularity)', 'integer') }} as artist_popularity,
         {{ unparseable_columns({'followers': 'double', 'popularity': 'integer'}) }}
             as unparseable_columns
 

@@ -39,7 +39,7 @@ renamed as (
         nullif(trim(id), '') as track_id,
         coalesce(name, '') as track_name,
         {%- for column, type in numeric_columns.items() %}
-            try_cast(trim({{ column }}) as {{ type }}) as {{ column }},
+            {{ parse_number('trim(' ~ column ~ ')', type) }} as {{ column }},
         {%- endfor %}
         {{ parse_list_literal('artists') }} as artist_names,
         -- Ids are trimmed (a padded id is the same id); the raw text stays to be checked.
