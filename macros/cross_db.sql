@@ -60,8 +60,9 @@
 {%- endmacro %}
 
 {#-
-    The text with a whole number's zero fraction dropped (`61.0`, `-3.00` -> `61`, `-3`), any
-    other text as it is. The same on both engines, where a cast differs: DuckDB casts `61.0` to
+    The text with a whole number's zero fraction of one or two zeros dropped (`61.0`, `-3.00`
+    -> `61`, `-3`), any other text as it is: `1.000` is left, as it may be a thousand written
+    with a dot. The same on both engines, where a cast differs: DuckDB casts `61.0` to
     the integer 61, Spark's try_cast gives NULL. (No backslash in the pattern: Spark's string
     literals would take it as an escape.)
 -#}
@@ -69,10 +70,10 @@
     {{ return(adapter.dispatch('drop_zero_fraction', 'music_popularity')(expr)) }}
 {%- endmacro %}
 {% macro default__drop_zero_fraction(expr) -%}
-    regexp_replace({{ expr }}, '^([+-]?[0-9]+)[.]0+$', '\1')
+    regexp_replace({{ expr }}, '^([+-]?[0-9]+)[.]0{1,2}$', '\1')
 {%- endmacro %}
 {% macro spark__drop_zero_fraction(expr) -%}
-    regexp_replace({{ expr }}, '^([+-]?[0-9]+)[.]0+$', '$1')
+    regexp_replace({{ expr }}, '^([+-]?[0-9]+)[.]0{1,2}$', '$1')
 {%- endmacro %}
 
 {#- True when a double is a finite number (not NaN, not infinite). -#}

@@ -67,8 +67,9 @@
 {#-
     A raw text's value as `type` (a DuckDB type), NULL when it is not one (see
     unparseable_columns). An integer is a whole number, written with or without a zero
-    fraction: `61` and `61.0` are 61 (JSON from JavaScript, pandas and spreadsheets write whole
-    numbers so), on DuckDB and Spark alike.
+    fraction of one or two zeros: `61`, `61.0` and `61.00` are 61 (Python's json, pandas and
+    spreadsheets write whole numbers so), on DuckDB and Spark alike; `1.000` is not (a
+    thousand written with a dot?).
 -#}
 {% macro parse_number(value, type) -%}
     {%- if type in ('integer', 'bigint') -%}
@@ -81,7 +82,7 @@
 {#-
     The names of the columns whose raw text is present but is not a value of its type.
     `columns` maps a raw column name to a DuckDB type. Integers must be whole numbers (`61` or
-    `61.0`, not `61.5`, `6.1e1` or `0x3D`: a cast would round them silently); other numbers
+    `61.0`, not `61.5`, `1.000`, `6.1e1` or `0x3D`: a cast would round them silently); other numbers
     must be finite (`inf`, `nan` and `1e400` are not data).
 -#}
 {% macro unparseable_columns(columns) -%}
@@ -94,7 +95,7 @@
                     and (
                         {{ parse_number(value, type) }} is null
                         {%- if type in ('integer', 'bigint') %}
-                        or not {{ regex_full_match(value, '[+-]?[0-9]+([.]0+)?') }}
+                        or not {{ regex_full_match(value, '[+-]?[0-9]+([.]0{1,2})?') }}
                         {%- elif type == 'double' %}
                         or not {{ is_finite('try_cast(' ~ value ~ ' as double)') }}
                         {%- endif %}

@@ -109,7 +109,8 @@ class DbtCli(DbtCliResource):
     process before each dbt command (together about 3.5 s of a first run's main job):
 
     - ``dbt --version`` in a subprocess, to learn which dbt it starts: the launcher runs this
-      virtualenv's dbt-core, whose version is read from its package metadata instead;
+      virtualenv's dbt-core (warehouse/dbt.py), whose version is read from its package metadata
+      instead (a dbt found on the PATH instead is still asked);
     - a dbt adapter set up in this process (the profile, and every macro parsed), which
       dagster-dbt needs only for ``fetch_row_counts``/``fetch_column_metadata``: the assets
       read their row counts from the warehouse after dbt exits (assets/dbt.py).
@@ -120,10 +121,13 @@ class DbtCli(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> Any:
+        import sys
         from importlib.metadata import version as installed
 
         from packaging import version
 
+        if not Path(sys.executable).with_name("dbt").exists():  # another dbt, from the PATH
+            return super()._cli_version
         return version.parse(installed("dbt-core"))
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:

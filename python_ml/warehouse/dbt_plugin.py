@@ -11,8 +11,10 @@ Without raw files dbt stops with one line naming the folder and ``python -m pyth
 The plugin is off where ``MUSIC_AUTOLOAD_RAW`` is false (python_ml's own steps, which load the
 raw files first; a profile's ``config: {autoload: ...}`` overrides it). It reads the variable
 itself rather than through profiles.yml: a value rendered in the profile is part of the profile
-dbt hashes for partial parsing, so python_ml's dbt commands (false) and a user's plain `dbt build`
-(true) each parsed the whole project again after the other. Off, it only checks that
+dbt hashes for partial parsing, so python_ml's dbt commands (false) and a plain `dbt build` on
+the same warehouse (true; `make dbt-build`) each parsed the whole project again after the other.
+(A process that runs several dbt commands itself, e.g. dbtRunner in a notebook, keeps
+dbt-duckdb's first plugin, and its setting, for them all.) Off, it only checks that
 ``raw.load_log`` is not from an older loader, whose missing columns the staging models read:
 every dbt command on such a warehouse stops with what to do (python_ml's steps load the files
 again before their dbt commands, so they never meet it).

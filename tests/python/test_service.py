@@ -217,7 +217,7 @@ def test_a_repeated_id_names_the_track_kept_and_popularity_is_not_checked(
 def test_whole_numbers_sent_as_json_floats_score_as_the_integers(
     service: Service, small_raw_dir: Path
 ) -> None:
-    """JavaScript and pandas send whole numbers as 5.0: the same track, the same answer; a
+    """Python's json and pandas send whole numbers as 5.0: the same track, the same answer; a
     fraction that is not zero is still refused, naming its field."""
     track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
     integers = ("duration_ms", "explicit", "key", "mode", "time_signature")

@@ -8,6 +8,7 @@ import sys
 from importlib.metadata import version as installed
 from pathlib import Path
 
+import dagster_dbt.core.resource
 import pytest
 from dagster_dbt import DbtCliResource
 from packaging import version
@@ -23,6 +24,8 @@ def test_the_dbt_version_is_the_installed_dbt_core_without_starting_dbt(
     def no_subprocess(*args: object, **kwargs: object) -> bytes:
         raise AssertionError(f"started {args}")
 
+    # dagster-dbt's own `dbt --version` (its module imported check_output by name).
+    monkeypatch.setattr(dagster_dbt.core.resource, "check_output", no_subprocess)
     monkeypatch.setattr(subprocess, "check_output", no_subprocess)
     resource = DbtCli(
         project_dir=str(PROJECT_ROOT),

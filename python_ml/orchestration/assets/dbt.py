@@ -2,6 +2,7 @@
 steps build: the ML inputs before training, the prediction marts after scoring."""
 
 import logging
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,11 +75,21 @@ def seed_partial_parse(parsed: Path, target_path: Path) -> None:
     ``partial_parse.msgpack``: about 3 s each half on a first run). dbt itself checks the file
     against the project, profile, vars and its version, and parses in full when they differ."""
     seed = parsed / PARTIAL_PARSE
-    if seed.is_file() and not (target_path / PARTIAL_PARSE).exists():
+    if not seed.is_file() or (target_path / PARTIAL_PARSE).exists():
+        return
+    import tempfile
+
+    copy: str | None = None
+    try:  # only a speed-up: any failure leaves dbt to parse in full, as it would have
         target_path.mkdir(parents=True, exist_ok=True)
-        partial = target_path / f"{PARTIAL_PARSE}.partial"
-        shutil.copyfile(seed, partial)
-        partial.replace(target_path / PARTIAL_PARSE)
+        handle, copy = tempfile.mkstemp(prefix=f"{PARTIAL_PARSE}.", dir=target_path)
+        os.close(handle)
+        shutil.copyfile(seed, copy)
+        os.replace(copy, target_path / PARTIAL_PARSE)  # whole, or not at all
+    except OSError as exc:
+        log.debug("dbt parses %s in full: its parse could not be copied (%s)", target_path, exc)
+        if copy is not None:
+            Path(copy).unlink(missing_ok=True)
 
 
 def _build(
@@ -98,8 +109,8 @@ def _build(
     settings = paths.get()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     target_path = settings.target_dir / "dagster" / target
-    seed_partial_parse(settings.target_dir, target_path)
     with RunLock(settings.warehouse), step(title):
+        seed_partial_parse(settings.target_dir, target_path)
         if modified_only:
             manifest, translator, _ = get_manifest_and_translator_from_dbt_assets(
                 [context.assets_def]
