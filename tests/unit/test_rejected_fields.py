@@ -8,15 +8,13 @@ import pandas as pd
 from python_ml.reports.app_data import field_detail, rejected_fields
 
 
+def _rejected(reason: str, detail: str) -> pd.Series:
+    return pd.Series({"status": "rejected", "rejection_reason": reason, "rejection_detail": detail})
+
+
 def test_the_fields_out_of_range_are_named_with_their_value_and_range() -> None:
-    row = pd.Series(
-        {
-            "status": "rejected",
-            "rejection_reason": "feature out of range",
-            "rejection_detail": (
-                "danceability 50.0 (allowed: 0 to 1); mode 2 (allowed: one of 0, 1)"
-            ),
-        }
+    row = _rejected(
+        "feature out of range", "danceability 50.0 (allowed: 0 to 1); mode 2 (allowed: one of 0, 1)"
     )
     assert rejected_fields(row) == ["danceability", "mode"]
     assert field_detail(row, "mode") == "mode 2 (allowed: one of 0, 1)"
@@ -24,31 +22,13 @@ def test_the_fields_out_of_range_are_named_with_their_value_and_range() -> None:
 
 
 def test_missing_features_and_dates_name_their_fields() -> None:
-    missing = pd.Series(
-        {
-            "status": "rejected",
-            "rejection_reason": "missing feature",
-            "rejection_detail": "tempo, key",
-        }
-    )
+    missing = _rejected("missing feature", "tempo, key")
     assert rejected_fields(missing) == ["tempo", "key"]
     assert field_detail(missing, "tempo") == "tempo"
-    date = pd.Series(
-        {
-            "status": "rejected",
-            "rejection_reason": "unparseable release date",
-            "rejection_detail": "20",
-        }
-    )
+    date = _rejected("unparseable release date", "20")
     assert rejected_fields(date) == ["release_date"]
     assert field_detail(date, "release_date") == "20"
-    too_old = pd.Series(
-        {
-            "status": "rejected",
-            "rejection_reason": "release date out of range",
-            "rejection_detail": "1850-02-03 (allowed: 1900 to 2027)",
-        }
-    )
+    too_old = _rejected("release date out of range", "1850-02-03 (allowed: 1900 to 2027)")
     assert rejected_fields(too_old) == ["release_date"]
     # The whole detail at the field (it named only the field before: "release_date").
     assert field_detail(too_old, "release_date") == "1850-02-03 (allowed: 1900 to 2027)"
