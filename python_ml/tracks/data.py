@@ -33,7 +33,22 @@ class TrackData:
 
 def train_fingerprint(con: Any) -> str:
     """What identifies the data a model is trained on: a hash of the train split's track ids
-    and classes. A champion belongs to the warehouse whose train table has its fingerprint."""
+    and classes (its row count and each row's md5, combined without regard to order: no sort
+    and no string of the whole table, 0.05 s at 1x where the ordered ``string_agg`` took
+    0.2-0.4 s). A champion belongs to the warehouse whose train table has its fingerprint."""
+    return (
+        con.execute(
+            "select case when count(*) > 0 then md5(count(*) || ':' || "
+            "bit_xor(md5_number(track_id || ':' || popularity_class))) end "
+            f"from {catalog.TRAIN_TRACKS}"
+        ).fetchone()[0]
+        or ""
+    )
+
+
+def legacy_train_fingerprint(con: Any) -> str:
+    """The fingerprint as runs recorded it before 2026-12-05 (md5 of the ids and classes joined
+    in id order), so that a champion trained then still belongs to its data."""
     return (
         con.execute(
             f"select md5(string_agg(track_id || ':' || popularity_class, ',' order by track_id))"
