@@ -80,10 +80,12 @@
 {%- endmacro %}
 
 {#-
-    The names of the columns whose raw text is present but is not a value of its type.
-    `columns` maps a raw column name to a DuckDB type. Integers must be whole numbers (`61` or
-    `61.0`, not `61.5`, `1.000`, `6.1e1` or `0x3D`: a cast would round them silently); other numbers
-    must be finite (`inf`, `nan` and `1e400` are not data).
+    The columns whose raw text is present but is not a value of its type, each with its text
+    (trimmed; cut at 30 characters) and what it must be: `popularity 61.5 (not a whole
+    number)`, `tempo inf (not a finite number)`. `columns` maps a raw column name to a DuckDB
+    type. Integers must be whole numbers (`61` or `61.0`, not `61.5`, `1.000`, `6.1e1` or
+    `0x3D`: a cast would round them silently); other numbers must be finite (`inf`, `nan` and
+    `1e400` are not data). The rejection detail joins them with `; ` (a text may hold commas).
 -#}
 {% macro unparseable_columns(columns) -%}
     {%- set checks = [] -%}
@@ -100,10 +102,24 @@
                         or not {{ is_finite('try_cast(' ~ value ~ ' as double)') }}
                         {%- endif %}
                     )
-                    then '{{ name }}'
+                    then '{{ name }} '
+                        || case when length({{ value }}) > 30 then substr({{ value }}, 1, 30) || '...'
+                            else {{ value }} end
+                        || ' ({{ unparseable_means(type) }})'
             end
         {%- endset -%}
         {%- do checks.append(check) -%}
     {%- endfor -%}
     {{ non_null_list(checks) }}
+{%- endmacro %}
+
+{#- What a number that does not parse as `type` is not, in words (unparseable_columns). -#}
+{% macro unparseable_means(type) -%}
+    {%- if type in ('integer', 'bigint') -%}
+        not a whole number
+    {%- elif type == 'double' -%}
+        not a finite number
+    {%- else -%}
+        not a {{ type }}
+    {%- endif -%}
 {%- endmacro %}

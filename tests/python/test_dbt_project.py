@@ -98,7 +98,12 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
     )
     good_id = good_id[0][0].strip()
     assert rejected == [
-        (first_line, "bad_popularity_text00", "unparseable number", "popularity"),
+        (
+            first_line,
+            "bad_popularity_text00",
+            "unparseable number",
+            "popularity abc (not a whole number)",
+        ),
         (
             first_line + 1,
             "bad_danceability_0000",

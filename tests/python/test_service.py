@@ -228,7 +228,7 @@ def test_whole_numbers_sent_as_json_floats_score_as_the_integers(
     assert as_floats["predictions"] == as_text["predictions"]
     _, half = service.call("/predict", {"tracks": [{**floats, "key": 5.5}]})
     assert half["predictions"][0]["rejection_reason"] == "unparseable number"
-    assert half["predictions"][0]["rejection_detail"] == "key"
+    assert half["predictions"][0]["rejection_detail"] == "key 5.5 (not a whole number)"
 
 
 def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir: Path) -> None:

@@ -33,3 +33,12 @@ def test_missing_features_and_dates_name_their_fields() -> None:
     # The whole detail at the field (it named only the field before: "release_date").
     assert field_detail(too_old, "release_date") == "1850-02-03 (allowed: 1900 to 2027)"
     assert rejected_fields(pd.Series({"status": "scored"})) == []
+
+
+def test_unparseable_numbers_are_named_with_their_text_even_when_it_holds_a_comma() -> None:
+    row = _rejected(
+        "unparseable number", "key 5.5 (not a whole number); tempo 1,5 (not a finite number)"
+    )
+    assert rejected_fields(row) == ["key", "tempo"]
+    assert field_detail(row, "tempo") == "tempo 1,5 (not a finite number)"
+    assert field_detail(row, "key") == "key 5.5 (not a whole number)"

@@ -40,7 +40,7 @@ final as (
         end as rejection_reason,
         case
             when {{ list_length('unparseable_columns') }} > 0
-                then {{ list_join('unparseable_columns', ', ') }}
+                then {{ list_join('unparseable_columns', '; ') }}
         end as rejection_detail
     from checked
 

@@ -34,7 +34,7 @@ checked as (
         end as validation_failure,
         case
             when {{ list_length('unparseable_columns') }} > 0
-                then {{ list_join('unparseable_columns', ', ') }}
+                then {{ list_join('unparseable_columns', '; ') }}
             when not artist_ids_parse then artist_ids_raw
             when {{ any_feature_out_of_range() }} then {{ features_out_of_range() }}
             when {{ any_feature_missing() }} then {{ features_missing() }}
