@@ -14,3 +14,29 @@
     } -%}
     {{ return(columns[kind]) }}
 {% endmacro %}
+
+{#- A song's release date as its parts read (`2023-2-30`; `?` for a part missing). -#}
+{% macro songs_2023_release_date_text() -%}
+    coalesce(cast(released_year as {{ dbt.type_string() }}), '?') || '-' || coalesce(cast(released_month as {{ dbt.type_string() }}), '?') || '-' || coalesce(cast(released_day as {{ dbt.type_string() }}), '?')
+{%- endmacro %}
+
+{#- A song's ranges, once: each checked column with its allowed values as SQL and in words
+    (the check of int_songs_2023_validated's 'feature out of range' and its detail). -#}
+{% macro songs_2023_value_ranges() -%}
+    {%- set ranges = [('streams', '>= 0', '0 or more')] -%}
+    {%- for column in songs_2023_columns('audio') -%}
+        {%- do ranges.append((column, 'between 0 and 100', '0 to 100')) -%}
+    {%- endfor -%}
+    {{ return(ranges) }}
+{%- endmacro %}
+
+{#- True when any of a song's values is out of its range. -#}
+{% macro songs_2023_any_value_out_of_range() -%}
+    ({% for column, allowed, _ in songs_2023_value_ranges() %}{{ "or " if not loop.first }}not ({{ column }} {{ allowed }}) {% endfor %})
+{%- endmacro %}
+
+{#- Each of a song's values out of its range with what is allowed, `; ` between them
+    (`streams -5 (allowed: 0 or more); danceability_pct 120 (allowed: 0 to 100)`). -#}
+{% macro songs_2023_values_out_of_range() -%}
+    concat_ws('; '{% for column, allowed, words in songs_2023_value_ranges() %}, case when not ({{ column }} {{ allowed }}) then '{{ column }} ' || cast({{ column }} as {{ dbt.type_string() }}) || ' (allowed: {{ words }})' end{% endfor %})
+{%- endmacro %}

@@ -1,6 +1,8 @@
 -- Every row of spotify-2023.csv with the first reason it cannot be used (NULL when it can):
 -- numbers that parse, streams present, percentages and dates in range, then one row per
 -- (track, artists) pair (the first in the file). Empty `key` and `in_shazam_charts` are kept.
+-- The detail says what was wrong: the text that does not parse, the release date and what is
+-- allowed, each value out of its range, the line of the row kept for a duplicated song.
 
 with
 
@@ -32,14 +34,27 @@ checked as (
                 or released_year not between 1900 and year(current_date) + 1
                 then 'release date out of range'
             when released_date is null then 'unparseable release date'
-            when
-                streams < 0
-                {% for column in songs_2023_columns('audio') -%}
-                    or {{ column }} not between 0 and 100
-                {% endfor -%}
-                then 'feature out of range'
+            when {{ songs_2023_any_value_out_of_range() }} then 'feature out of range'
         end as validation_failure
     from dated
+
+),
+
+deduplicated as (
+
+    select
+        *,
+        validation_failure is null
+        and row_number() over (
+            partition by song_key
+            order by validation_failure is not null, source_row_number
+        ) > 1 as is_duplicate,
+        -- The line of the row kept for this song (a duplicate's detail names it).
+        first_value(source_row_number) over (
+            partition by song_key
+            order by validation_failure is not null, source_row_number
+        ) + 1 as kept_line
+    from checked
 
 ),
 
@@ -61,18 +76,24 @@ final as (
         key,
         mode,
         {{ songs_2023_columns('audio') | join(',\n        ') }},
-        case
-            when validation_failure is not null then validation_failure
-            when row_number() over (
-                    partition by song_key
-                    order by validation_failure is not null, source_row_number
-                ) > 1 then 'duplicate song'
-        end as rejection_reason,
+        case when is_duplicate then 'duplicate song' else validation_failure end
+            as rejection_reason,
         case
             when {{ list_length('unparseable_columns') }} > 0
                 then {{ list_join('unparseable_columns', '; ') }}
+            when validation_failure = 'unparseable release date'
+                then {{ songs_2023_release_date_text() }} || ' (no such date)'
+            when validation_failure = 'release date out of range'
+                then {{ songs_2023_release_date_text() }} || ' (allowed: years 1900 to '
+                    || cast(year(current_date) + 1 as {{ dbt.type_string() }})
+                    || ', months 1 to 12, days 1 to 31)'
+            when validation_failure = 'feature out of range'
+                then {{ songs_2023_values_out_of_range() }}
+            when is_duplicate
+                then 'the same track and artists as line '
+                    || cast(kept_line as {{ dbt.type_string() }})
         end as rejection_detail
-    from checked
+    from deduplicated
 
 )
 

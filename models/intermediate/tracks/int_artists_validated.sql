@@ -1,5 +1,7 @@
 -- Every row of artists.csv with the reason it cannot be used (NULL when it can): an id,
--- followers that parse, one row per artist id (the first in the file).
+-- followers that parse and are not negative, one row per artist id (the first in the file);
+-- the detail says what was wrong (the text that does not parse, the followers, the line of
+-- the row kept for a duplicated id).
 
 with
 
@@ -22,6 +24,24 @@ checked as (
 
 ),
 
+deduplicated as (
+
+    select
+        *,
+        validation_failure is null
+        and row_number() over (
+            partition by artist_id
+            order by validation_failure is not null, source_row_number
+        ) > 1 as is_duplicate,
+        -- The line of the row kept for this id (a duplicate's detail names it).
+        first_value(source_row_number) over (
+            partition by artist_id
+            order by validation_failure is not null, source_row_number
+        ) + 1 as kept_line
+    from checked
+
+),
+
 final as (
 
     select
@@ -31,18 +51,19 @@ final as (
         followers,
         genres,
         {{ list_length('genres') }} as genre_count,
-        case
-            when validation_failure is not null then validation_failure
-            when row_number() over (
-                    partition by artist_id
-                    order by validation_failure is not null, source_row_number
-                ) > 1 then 'duplicate id'
-        end as rejection_reason,
+        case when is_duplicate then 'duplicate id' else validation_failure end
+            as rejection_reason,
         case
             when {{ list_length('unparseable_columns') }} > 0
                 then {{ list_join('unparseable_columns', '; ') }}
+            when validation_failure = 'feature out of range'
+                then 'followers ' || cast(followers as {{ dbt.type_string() }})
+                    || ' (allowed: 0 or more)'
+            when is_duplicate
+                then artist_id || ' (the same id as line '
+                    || cast(kept_line as {{ dbt.type_string() }}) || ')'
         end as rejection_detail
-    from checked
+    from deduplicated
 
 )
 
