@@ -390,6 +390,7 @@ def create_app(
                     f"tracks[{index}] lacks the column{'s' if len(missing) > 1 else ''} "
                     f"{', '.join(missing)} (popularity, id and id_artists may be left out)",
                 )
+        warnings = _unknown_keys(body.tracks)
         refresh()
         champion, scored = batches.score_records(body.tracks)
         classes = champion.model.class_names
@@ -423,9 +424,32 @@ def create_app(
             "model_version": champion.version,
             "data_origin": champion.data_origin,
             "predictions": predictions,
+            "warnings": warnings,
         }
 
     return app
+
+
+def _unknown_keys(tracks: list[dict[str, Any]]) -> list[str]:
+    """One line per key of the tracks that is not a tracks.csv column (not scored: a misspelt
+    ``id_artists`` would leave the artist features imputed without a word), naming the first
+    track that has it and how many more do."""
+    from python_ml.tracks.feature_path import not_track_columns
+
+    known = set(TRACK_COLUMNS)
+    where: dict[str, list[int]] = {}
+    for index, track in enumerate(tracks):
+        for key in track.keys() - known:
+            where.setdefault(key, []).append(index)
+    warnings = []
+    for key, indexes in sorted(where.items(), key=lambda item: (item[1][0], item[0])):
+        (described,) = not_track_columns([key])
+        more = f" (and {len(indexes) - 1:,} more)" if len(indexes) > 1 else ""
+        warnings.append(
+            f"tracks[{indexes[0]}]{more}: key {described} is not a tracks.csv column; "
+            "not used in scoring"
+        )
+    return warnings
 
 
 def _offline_docs(app: Any) -> None:

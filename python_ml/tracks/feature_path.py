@@ -50,6 +50,21 @@ CONTENT_COLUMNS = [c for c in TRACK_COLUMNS if c != "id"]
 SEED_TYPES = {"string": "varchar", "text": "varchar"}
 
 
+def not_track_columns(names: Sequence[str]) -> list[str]:
+    """The names that are not tracks.csv columns, quoted, each with the column it looks like a
+    misspelling of (``'id_artist' (did you mean 'id_artists'?)``): such a column or key is not
+    scored, so a misspelt optional one (the artist ids) would go unused without a word."""
+    import difflib
+
+    described = []
+    for name in names:
+        if name in TRACK_COLUMNS:
+            continue
+        close = difflib.get_close_matches(str(name).strip().lower(), TRACK_COLUMNS, 1, 0.8)
+        described.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return described
+
+
 class FeaturePathError(RuntimeError):
     """The project's models could not be compiled or run for scoring; the message says why."""
 

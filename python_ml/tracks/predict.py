@@ -107,7 +107,7 @@ SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 def check_input(path: Path) -> list[str]:
     """The header, once it is known to be a tracks.csv header (popularity and the ids
     optional)."""
-    from python_ml.tracks.feature_path import OPTIONAL_COLUMNS
+    from python_ml.tracks.feature_path import OPTIONAL_COLUMNS, not_track_columns
 
     if path.is_dir():
         raise PredictInputError(f"{path} is a folder: give the CSV file of tracks to score.")
@@ -155,6 +155,15 @@ def check_input(path: Path) -> list[str]:
             f"{path} is missing columns {missing}. It needs the columns of Kaggle's tracks.csv "
             f"({', '.join(OPTIONAL_COLUMNS)} may be left out): the pipeline's validation rules "
             "read all of them."
+        )
+    unknown = not_track_columns(header)
+    if unknown:
+        log.warning(
+            "%s: %s %s not %s: kept in the output, not used in scoring",
+            path,
+            ", ".join(unknown),
+            "is" if len(unknown) == 1 else "are",
+            "a tracks.csv column" if len(unknown) == 1 else "tracks.csv columns",
         )
     return header
 

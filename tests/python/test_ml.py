@@ -241,6 +241,27 @@ def _write_tracks(path: Path, source: Path, n: int = 20, edit=None) -> Path:
     return path
 
 
+def test_predict_names_the_columns_it_does_not_score_and_keeps_them(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import pandas as pd
+
+    def extra(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.rename(columns={"id_artists": "id_artist"}).assign(my_notes="n")
+
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    new = _write_tracks(tmp_path / "new.csv", source, n=5, edit=extra)
+    with caplog.at_level("WARNING", logger="python_ml"):
+        predict.predict_csv(trained, new, tmp_path / "out.csv")
+    assert (
+        f"{new}: 'id_artist' (did you mean 'id_artists'?), 'my_notes' are not tracks.csv "
+        "columns: kept in the output, not used in scoring"
+    ) in caplog.text
+    result = pd.read_csv(tmp_path / "out.csv")
+    assert list(result["my_notes"]) == ["n"] * 5 and result["id_artist"].notna().all()
+    assert (result["status"] == "scored").all()
+
+
 def test_predict_writes_classes_and_probabilities(
     trained: Settings, small_raw_dir: Path, tmp_path: Path
 ) -> None:

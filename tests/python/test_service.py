@@ -245,6 +245,27 @@ def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir:
     )
 
 
+def test_keys_that_are_not_tracks_columns_are_named_in_warnings(
+    service: Service, small_raw_dir: Path
+) -> None:
+    """A key that is not a tracks.csv column is not scored: a misspelt `id_artists` would leave
+    the artist features imputed, so the answer says so (and suggests the column)."""
+    first, second = _tracks(small_raw_dir, 20).iloc[:2].to_dict("records")
+    misspelt = {k: v for k, v in first.items() if k != "id_artists"}
+    misspelt["id_artist"] = first["id_artists"]
+    noted = {**second, "my_note": "x"}
+    status, body = service.call("/predict", {"tracks": [misspelt, noted, {**noted, "id": "b2"}]})
+    assert status == 200, body
+    assert [p["status"] for p in body["predictions"]] == ["scored"] * 3
+    assert body["warnings"] == [
+        "tracks[0]: key 'id_artist' (did you mean 'id_artists'?) is not a tracks.csv column; "
+        "not used in scoring",
+        "tracks[1] (and 1 more): key 'my_note' is not a tracks.csv column; not used in scoring",
+    ]
+    _, plain = service.call("/predict", {"tracks": [second]})
+    assert plain["warnings"] == []
+
+
 def test_concurrent_requests_each_get_the_answer_they_get_alone(
     service: Service, small_raw_dir: Path
 ) -> None:

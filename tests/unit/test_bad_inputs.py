@@ -221,3 +221,14 @@ def test_gzip_and_its_name_must_agree(tmp_path):
     whole = tmp_path / "whole.csv.gz"
     whole.write_bytes(gzip.compress(header))
     assert check_input(whole) == TRACK_COLUMNS
+
+
+def test_names_that_are_not_tracks_columns_are_quoted_with_the_column_they_look_like() -> None:
+    from python_ml.tracks.feature_path import not_track_columns
+
+    assert not_track_columns(["id", "danceability", "tempo"]) == []
+    assert not_track_columns(["id_artist", "Tempo ", "my_notes"]) == [
+        "'id_artist' (did you mean 'id_artists'?)",
+        "'Tempo ' (did you mean 'tempo'?)",
+        "'my_notes'",
+    ]
