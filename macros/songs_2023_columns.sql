@@ -35,8 +35,9 @@
     ({% for column, allowed, _ in songs_2023_value_ranges() %}{{ "or " if not loop.first }}not ({{ column }} {{ allowed }}) {% endfor %})
 {%- endmacro %}
 
-{#- Each of a song's values out of its range with what is allowed, `; ` between them
-    (`streams -5 (allowed: 0 or more); danceability_pct 120 (allowed: 0 to 100)`). -#}
+{#- Each of a song's values out of its range with what is allowed, `; ` between them, named
+    as the file's columns are (`streams -5 (allowed: 0 or more); danceability_% 120 (allowed: 0
+    to 100)`), as an unparseable value is. -#}
 {% macro songs_2023_values_out_of_range() -%}
-    concat_ws('; '{% for column, allowed, words in songs_2023_value_ranges() %}, case when not ({{ column }} {{ allowed }}) then '{{ column }} ' || cast({{ column }} as {{ dbt.type_string() }}) || ' (allowed: {{ words }})' end{% endfor %})
+    concat_ws('; '{% for column, allowed, words in songs_2023_value_ranges() %}, case when not ({{ column }} {{ allowed }}) then '{{ column | replace('_pct', '_%') }} ' || cast({{ column }} as {{ dbt.type_string() }}) || ' (allowed: {{ words }})' end{% endfor %})
 {%- endmacro %}

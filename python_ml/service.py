@@ -430,6 +430,9 @@ def create_app(
     return app
 
 
+MAX_KEY_WARNINGS = 20  # lines of the answer's warnings, one per key not scored
+
+
 def _unknown_keys(tracks: list[dict[str, Any]]) -> list[str]:
     """One line per key of the tracks that is not a tracks.csv column (not scored: a misspelt
     ``id_artists`` would leave the artist features imputed without a word), naming the first
@@ -442,12 +445,17 @@ def _unknown_keys(tracks: list[dict[str, Any]]) -> list[str]:
         for key in track.keys() - known:
             where.setdefault(key, []).append(index)
     warnings = []
-    for key, indexes in sorted(where.items(), key=lambda item: (item[1][0], item[0])):
+    ordered = sorted(where.items(), key=lambda item: (item[1][0], item[0]))
+    for key, indexes in ordered[:MAX_KEY_WARNINGS]:
         (described,) = not_track_columns([key])
         more = f" (and {len(indexes) - 1:,} more)" if len(indexes) > 1 else ""
         warnings.append(
             f"tracks[{indexes[0]}]{more}: key {described} is not a tracks.csv column; "
             "not used in scoring"
+        )
+    if len(ordered) > MAX_KEY_WARNINGS:
+        warnings.append(
+            f"and {len(ordered) - MAX_KEY_WARNINGS:,} more keys that are not tracks.csv columns"
         )
     return warnings
 

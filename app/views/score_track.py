@@ -148,6 +148,8 @@ if upload is not None:
     except Exception as exc:
         st.error(str(exc))
     else:
+        for warning in scored.attrs.get("warnings", []):
+            st.warning(warning)
         st.markdown(
             f"**{(scored['status'] == 'scored').sum():,}** scored, "
             f"**{(scored['status'] == 'rejected').sum():,}** rejected."

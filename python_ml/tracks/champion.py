@@ -70,15 +70,18 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple
     """The current champion's label and validation figure, if it was trained on the same data
     and its model files still load; otherwise None (a new champion gets registered)."""
     from python_ml.tracking.registry import champion_loadable
+    from python_ml.tracks.data import legacy_train_fingerprint
 
+    query = (
+        f"select coalesce(model_name, model_type) || '/' || feature_set, "
+        f"validation_{db.check_identifier(metric)} "
+        f"from {catalog.MODEL_RUNS} "
+        "where task = 'tracks' and is_champion and data_fingerprint = ?"
+    )
     with db.connect(settings.warehouse) as con:
-        row = con.execute(
-            f"select coalesce(model_name, model_type) || '/' || feature_set, "
-            f"validation_{db.check_identifier(metric)} "
-            f"from {catalog.MODEL_RUNS} "
-            "where task = 'tracks' and is_champion and data_fingerprint = ?",
-            [fingerprint],
-        ).fetchone()
+        row = con.execute(query, [fingerprint]).fetchone()
+        if row is None:  # a champion recorded with the fingerprint of before 2026-12-05
+            row = con.execute(query, [legacy_train_fingerprint(con)]).fetchone()
     if row is None:
         return None
     if not champion_loadable(settings):

@@ -104,10 +104,25 @@ def _read_header(path: Path) -> list[str]:
 SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
+# The columns predict adds to the input's (and prob_<class>, one per class).
+OUTPUT_COLUMNS = (
+    "line",
+    "status",
+    "rejection_reason",
+    "rejection_detail",
+    "run_id",
+    "model_version",
+    "data_origin",
+    "predicted_class",
+    "reasons",
+    "scored_at",
+)
+
+
 def check_input(path: Path) -> list[str]:
     """The header, once it is known to be a tracks.csv header (popularity and the ids
     optional)."""
-    from python_ml.tracks.feature_path import OPTIONAL_COLUMNS, not_track_columns
+    from python_ml.tracks.feature_path import OPTIONAL_COLUMNS
 
     if path.is_dir():
         raise PredictInputError(f"{path} is a folder: give the CSV file of tracks to score.")
@@ -149,6 +164,14 @@ def check_input(path: Path) -> list[str]:
             f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
             f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)}).{hint}"
         )
+    clashing = [c for c in header if c in OUTPUT_COLUMNS or c.startswith("prob_")]
+    if clashing:
+        raise PredictInputError(
+            f"{path} has the column{'s' if len(clashing) > 1 else ''} {', '.join(clashing)}, "
+            "which predict writes in its output (line, status, rejection_reason, "
+            "rejection_detail, run_id, model_version, data_origin, predicted_class, prob_<class>, "
+            "reasons, scored_at): rename them in the header and score again."
+        )
     missing = [c for c in TRACK_COLUMNS if c not in OPTIONAL_COLUMNS and c not in header]
     if missing:
         raise PredictInputError(
@@ -156,16 +179,20 @@ def check_input(path: Path) -> list[str]:
             f"({', '.join(OPTIONAL_COLUMNS)} may be left out): the pipeline's validation rules "
             "read all of them."
         )
-    unknown = not_track_columns(header)
-    if unknown:
-        log.warning(
-            "%s: %s %s not %s: kept in the output, not used in scoring",
-            path,
-            ", ".join(unknown),
-            "is" if len(unknown) == 1 else "are",
-            "a tracks.csv column" if len(unknown) == 1 else "tracks.csv columns",
-        )
     return header
+
+
+def not_scored_columns(path: Path, header: list[str]) -> str | None:
+    """What to tell of the header's columns that are not tracks.csv columns (each with the
+    column it looks like a misspelling of): they are kept in the output, not scored. None when
+    every column is one."""
+    from python_ml.tracks.feature_path import not_track_columns
+
+    unknown = not_track_columns(header)
+    if not unknown:
+        return None
+    verb = "is not a tracks.csv column" if len(unknown) == 1 else "are not tracks.csv columns"
+    return f"{path}: {', '.join(unknown)} {verb}: kept in the output, not used in scoring"
 
 
 def _stage_input(path: Path, target: Path) -> Path:
@@ -220,6 +247,10 @@ def score_file(
     result.insert(result.columns.get_loc("predicted_class"), "data_origin", champion.data_origin)
     result["reasons"] = result["reasons"].map(reasons_text)
     result["scored_at"] = f"{utc_now():%Y-%m-%dT%H:%M:%SZ}"
+    warning = not_scored_columns(path, header)
+    if warning:
+        log.warning(warning)
+    result.attrs["warnings"] = [warning] if warning else []  # what the app shows
     return champion, result
 
 

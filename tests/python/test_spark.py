@@ -324,6 +324,13 @@ def queries(champion: str) -> dict[str, str]:
             "select run_id, feature, batch_tracks, round(psi, 9), drift_status, is_current "
             "from marts.rpt_feature_drift order by 1, 2"
         ),
+        # What each rejected row says was wrong (the artists file and the record appended to
+        # tracks.csv differ between the two runs: left out).
+        "rejected": (
+            "select source_table, file_line, record_key, rejection_reason, rejection_detail "
+            "from marts.rpt_rejected_rows where source_table not like '%artists' "
+            "and rejection_reason <> 'unparseable row' order by 1, 2"
+        ),
     }
 
 
@@ -395,6 +402,16 @@ def test_dbt_on_spark_loads_again_only_the_raw_file_whose_bytes_changed(spark_jo
     assert "python_ml: loading raw.spotify_600k__artists into Spark" in marts
     assert "artists.csv changed since it was loaded" in marts
     assert marts.count("python_ml: loading raw.") == 1 and marts.count("python_ml: loaded") == 1
+
+
+def test_rejected_rows_say_the_same_on_spark(both: dict) -> None:
+    """Every rejection's reason and detail (values, ranges, the line kept for a duplicate) as
+    DuckDB words it."""
+    spark, duck = both["rejected"]
+    assert duck and spark == duck
+    # The generated 2023 songs hold a duplicate and an unparseable number; each says what.
+    assert {r[3] for r in duck} >= {"duplicate song", "unparseable number"}
+    assert all(r[4] for r in duck), duck
 
 
 def test_the_predict_split_holds_the_same_track_ids(both: dict) -> None:

@@ -170,6 +170,18 @@ def test_a_file_with_another_separator_says_which(tmp_path, separator, named):
     )
 
 
+@pytest.mark.parametrize("clashing", [["status"], ["line", "prob_lukewarm"]])
+def test_a_column_predict_writes_is_refused_not_overwritten(tmp_path, clashing):
+    path = tmp_path / "new.csv"
+    path.write_text(",".join([*TRACK_COLUMNS, *clashing]) + "\n")
+    with pytest.raises(PredictInputError) as raised:
+        check_input(path)
+    named = ", ".join(clashing)
+    assert f"{path} has the column{'s' if len(clashing) > 1 else ''} {named}, " in str(raised.value)
+    assert "which predict writes in its output" in str(raised.value)
+    assert "rename them in the header and score again" in str(raised.value)
+
+
 @pytest.mark.parametrize("renamed", [{"energy"}, {"id", "popularity"}, set(TRACK_COLUMNS)])
 def test_a_column_name_in_capitals_is_pointed_out(tmp_path, renamed):
     """Optional columns too (DuckDB's names ignore case: an ``ID`` column beside the id made

@@ -90,3 +90,41 @@ def test_a_champion_of_other_data_is_refused_naming_both_fingerprints(tmp_path: 
     message = str(refused.value)
     assert other[:12] in message and fingerprint(ROWS)[:12] in message
     assert "python -m python_ml train" in message
+
+
+@pytest.mark.parametrize("definition", [train_fingerprint, legacy_train_fingerprint])
+def test_training_compares_with_a_champion_recorded_with_either_fingerprint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, definition: object
+) -> None:
+    """The champion rule keeps the current champion unless a new run beats it: one recorded
+    with the fingerprint of before 2026-12-05 is still the current champion of its data."""
+    from python_ml.tracking import registry
+    from python_ml.tracks.champion import current_champion
+
+    with train_table(ROWS) as con:
+        recorded = definition(con)
+    path = _warehouse(tmp_path, recorded)
+    with duckdb.connect(str(path)) as con:
+        con.execute("alter table ml.model_runs add column validation_macro_f1 double")
+        con.execute("update ml.model_runs set validation_macro_f1 = 0.61")
+    monkeypatch.setattr(registry, "champion_loadable", lambda settings: True)
+    settings = replace(load_settings(), warehouse=path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        current = train_fingerprint(con)
+    assert current_champion(settings, "macro_f1", current) == ("logistic_regression/full", 0.61)
+
+
+def test_training_finds_no_champion_of_other_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from python_ml.tracking import registry
+    from python_ml.tracks.champion import current_champion
+
+    path = _warehouse(tmp_path, fingerprint(ROWS[:-1]))  # trained on other tracks
+    with duckdb.connect(str(path)) as con:
+        con.execute("alter table ml.model_runs add column validation_macro_f1 double")
+    monkeypatch.setattr(registry, "champion_loadable", lambda settings: True)
+    settings = replace(load_settings(), warehouse=path)
+    with duckdb.connect(str(path), read_only=True) as con:
+        current = train_fingerprint(con)
+    assert current_champion(settings, "macro_f1", current) is None
