@@ -105,7 +105,14 @@
                     then '{{ name }} '
                         || case when length({{ value }}) > 30 then substr({{ value }}, 1, 30) || '...'
                             else {{ value }} end
+                        {%- if type in ('integer', 'bigint') %}
+                        {#- Digits that do not fit the type: a whole number, too large. #}
+                        || case when {{ regex_full_match(value, '[+-]?[0-9]+([.]0{1,2})?') }}
+                            then ' (a whole number too large)'
+                            else ' ({{ unparseable_means(type) }})' end
+                        {%- else %}
                         || ' ({{ unparseable_means(type) }})'
+                        {%- endif %}
             end
         {%- endset -%}
         {%- do checks.append(check) -%}

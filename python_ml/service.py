@@ -219,6 +219,7 @@ def create_app(
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    from python_ml.tracks.feature_path import misspelt_columns
     from python_ml.tracks.scorer import SCORED, BatchingScorer, Scorer
 
     max_tracks = max_tracks or limit("MUSIC_SERVE_MAX_TRACKS")
@@ -388,7 +389,8 @@ def create_app(
                 return error(
                     422,
                     f"tracks[{index}] lacks the column{'s' if len(missing) > 1 else ''} "
-                    f"{', '.join(missing)} (popularity, id and id_artists may be left out)",
+                    f"{', '.join(missing)}{misspelt_columns(missing, list(track))} "
+                    "(popularity, id and id_artists may be left out)",
                 )
         warnings = _unknown_keys(body.tracks)
         refresh()

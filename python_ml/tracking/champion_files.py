@@ -27,7 +27,7 @@ def warehouse_champion(settings: Settings) -> dict[str, Any]:
     the fingerprint of the data it was trained on), checked against the train table the
     warehouse holds now. Every reader (score, predict, the app, the report) resolves the
     champion through here, so they all name the same run."""
-    from python_ml.tracks.data import legacy_train_fingerprint, train_fingerprint
+    from python_ml.tracks.data import train_fingerprint, trained_on_this_data
     from python_ml.warehouse import catalog, db
 
     with db.connect(settings.warehouse) as con:
@@ -38,16 +38,14 @@ def warehouse_champion(settings: Settings) -> dict[str, Any]:
             "where task = 'tracks' and is_champion order by finished_at desc limit 1"
         ).fetchone()
         current = train_fingerprint(con)
-        if row is not None and row[2] not in (None, current):
-            legacy = legacy_train_fingerprint(con)
-            current = row[2] if row[2] == legacy else current
+        belongs = row is not None and trained_on_this_data(con, row[2], current)
     if row is None or row[1] is None:
         raise ChampionUnavailable(
             f"No champion has been trained on the data of {settings.warehouse}. Train one "
             "first: `python -m python_ml train`."
         )
     run_id, version, fingerprint, label = row
-    if fingerprint != current:
+    if not belongs:
         raise ChampionUnavailable(
             f"The champion {label} (run {run_id}) was trained on other data than "
             f"{settings.warehouse} holds now (train-table fingerprint {fingerprint[:12]}, now "

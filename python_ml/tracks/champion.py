@@ -70,18 +70,17 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple
     """The current champion's label and validation figure, if it was trained on the same data
     and its model files still load; otherwise None (a new champion gets registered)."""
     from python_ml.tracking.registry import champion_loadable
-    from python_ml.tracks.data import legacy_train_fingerprint
+    from python_ml.tracks.data import trained_on_this_data
 
-    query = (
-        f"select coalesce(model_name, model_type) || '/' || feature_set, "
-        f"validation_{db.check_identifier(metric)} "
-        f"from {catalog.MODEL_RUNS} "
-        "where task = 'tracks' and is_champion and data_fingerprint = ?"
-    )
     with db.connect(settings.warehouse) as con:
-        row = con.execute(query, [fingerprint]).fetchone()
-        if row is None:  # a champion recorded with the fingerprint of before 2026-12-05
-            row = con.execute(query, [legacy_train_fingerprint(con)]).fetchone()
+        row = con.execute(
+            f"select coalesce(model_name, model_type) || '/' || feature_set, "
+            f"validation_{db.check_identifier(metric)}, data_fingerprint "
+            f"from {catalog.MODEL_RUNS} "
+            "where task = 'tracks' and is_champion order by finished_at desc limit 1"
+        ).fetchone()
+        if row is not None and not trained_on_this_data(con, row[2], fingerprint):
+            row = None
     if row is None:
         return None
     if not champion_loadable(settings):

@@ -58,6 +58,15 @@ def legacy_train_fingerprint(con: Any) -> str:
     )
 
 
+def trained_on_this_data(con: Any, recorded: str | None, current: str) -> bool:
+    """Whether a run's recorded train fingerprint is that of the train table now (``current``,
+    :func:`train_fingerprint`), or its fingerprint as runs recorded it before 2026-12-05
+    (computed only for such a run)."""
+    if recorded is None:
+        return False
+    return recorded == current or recorded == legacy_train_fingerprint(con)
+
+
 def load_track_data(settings: Settings, features: list[str]) -> TrackData:
     """Read the train split (read-only) in a fixed order, so the same data gives the same
     folds and metrics. Only the needed columns, as float32 with integer labels: at 10x the

@@ -65,6 +65,21 @@ def not_track_columns(names: Sequence[str]) -> list[str]:
     return described
 
 
+def misspelt_columns(missing: list[str], given: Sequence[str]) -> str:
+    """For the missing columns, the given names that look like misspellings of them, as
+    ``" ('danceabilty' for 'danceability'?)"``; empty when none does."""
+    import difflib
+
+    guesses = []
+    for column in missing:
+        close = difflib.get_close_matches(
+            column, [g for g in given if g not in TRACK_COLUMNS], 1, 0.8
+        )
+        if close:
+            guesses.append(f"{close[0]!r} for {column!r}")
+    return f" ({', '.join(guesses)}?)" if guesses else ""
+
+
 class FeaturePathError(RuntimeError):
     """The project's models could not be compiled or run for scoring; the message says why."""
 

@@ -117,12 +117,22 @@ OUTPUT_COLUMNS = (
     "reasons",
     "scored_at",
 )
+# The columns the loader adds to a raw table (the file's line, when it was loaded): an input
+# column of the same name would be lost in the output.
+LOADER_COLUMNS = ("file_line", "_loaded_at")
+
+
+def _output_clash(name: str) -> bool:
+    """Whether an input column would be lost to (or overwrite) a column the output writes
+    itself: column names are compared as DuckDB compares them, regardless of case."""
+    lowered = name.lower()
+    return lowered in OUTPUT_COLUMNS or lowered in LOADER_COLUMNS or lowered.startswith("prob_")
 
 
 def check_input(path: Path) -> list[str]:
     """The header, once it is known to be a tracks.csv header (popularity and the ids
     optional)."""
-    from python_ml.tracks.feature_path import OPTIONAL_COLUMNS
+    from python_ml.tracks.feature_path import OPTIONAL_COLUMNS, misspelt_columns
 
     if path.is_dir():
         raise PredictInputError(f"{path} is a folder: give the CSV file of tracks to score.")
@@ -143,11 +153,13 @@ def check_input(path: Path) -> list[str]:
             f"columns are lower case ({', '.join(c.lower() for c in other_case)}). Rename them "
             "in the header and score again."
         )
-    twice = sorted({c for c in header if header.count(c) > 1})
+    lowered = [c.lower() for c in header]
+    twice = sorted({c for c in header if lowered.count(c.lower()) > 1})
     if twice:
         raise PredictInputError(
             f"{path} has the column{'s' if len(twice) > 1 else ''} {', '.join(twice)} more "
-            "than once in its header: keep one of each and score again."
+            "than once in its header (names that differ only in capitals are one column): "
+            "keep one of each and score again."
         )
     if len(set(header) & set(TRACK_COLUMNS)) < len(TRACK_COLUMNS) // 2:
         separator = next(
@@ -164,20 +176,21 @@ def check_input(path: Path) -> list[str]:
             f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
             f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)}).{hint}"
         )
-    clashing = [c for c in header if c in OUTPUT_COLUMNS or c.startswith("prob_")]
+    clashing = [c for c in header if _output_clash(c)]
     if clashing:
+        several = len(clashing) > 1
         raise PredictInputError(
-            f"{path} has the column{'s' if len(clashing) > 1 else ''} {', '.join(clashing)}, "
-            "which predict writes in its output (line, status, rejection_reason, "
-            "rejection_detail, run_id, model_version, data_origin, predicted_class, prob_<class>, "
-            "reasons, scored_at): rename them in the header and score again."
+            f"{path} has the column{'s' if several else ''} {', '.join(clashing)}, which "
+            f"predict writes in its output ({', '.join(OUTPUT_COLUMNS)}, prob_<class>) or the "
+            f"loader adds ({', '.join(LOADER_COLUMNS)}): rename {'them' if several else 'it'} "
+            "in the header and score again."
         )
     missing = [c for c in TRACK_COLUMNS if c not in OPTIONAL_COLUMNS and c not in header]
     if missing:
         raise PredictInputError(
-            f"{path} is missing columns {missing}. It needs the columns of Kaggle's tracks.csv "
-            f"({', '.join(OPTIONAL_COLUMNS)} may be left out): the pipeline's validation rules "
-            "read all of them."
+            f"{path} is missing columns {missing}{misspelt_columns(missing, header)}. It needs "
+            f"the columns of Kaggle's tracks.csv ({', '.join(OPTIONAL_COLUMNS)} may be left "
+            "out): the pipeline's validation rules read all of them."
         )
     return header
 

@@ -256,6 +256,11 @@ def _read_segment(
     stage = f"stage_{raw.dataset}__{raw.table}_{number}"
     rejects = f"rejects_{raw.table}_{raw.dataset}_{number}"
     scans = f"rejects_scan_{raw.table}_{raw.dataset}_{number}"
+    # DuckDB appends to rejects tables that exist: a connection that reads a file again (the
+    # scoring path's, for each CSV `predict` or the app's upload scores) must not see the
+    # rejects of the file before.
+    con.execute(f"drop table if exists {rejects}")
+    con.execute(f"drop table if exists {scans}")
     con.execute(
         f"""
         create or replace temp table {stage} as

@@ -163,6 +163,16 @@ def test_an_uploaded_csv_is_read_as_predict_reads_a_file(app_env: Path) -> None:
     text = b"\n".join(lines[:2]).decode("utf-8")
     with pytest.raises(PredictInputError, match=r"^mine.csv is UTF-16 text"):
         app_data.score_csv(settings, text.encode("utf-16"), "mine.csv")
+    # A second upload in the same process, after one with rejected lines, is read on its own
+    # (DuckDB had appended the first's rejects to the second's: 8 rows for 3); a column that
+    # is not a tracks.csv column is kept and named (as the upload) above the table.
+    original = (settings.raw_dir / "spotify_600k" / "tracks.csv").read_bytes().split(b"\n")[:4]
+    noted = [line + (b",my_notes" if i == 0 else b",n") for i, line in enumerate(original)]
+    result = app_data.score_csv(settings, b"\n".join(noted) + b"\n", "mine.csv")
+    assert result.attrs["warnings"] == [
+        "mine.csv: 'my_notes' is not a tracks.csv column: kept in the output, not used in scoring"
+    ]
+    assert list(result["my_notes"]) == ["n"] * 3
 
 
 def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:

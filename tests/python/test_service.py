@@ -24,6 +24,7 @@ from browser import free_port, wait_for_http
 from conftest import PROJECT_ROOT
 from test_ml import small_config
 
+from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.tracking.registry import warehouse_champion
 from python_ml.tracks import predict, train
@@ -294,6 +295,12 @@ def test_concurrent_requests_each_get_the_answer_they_get_alone(
             None,
             422,
             "tracks[0] lacks the columns duration_ms, explicit, artists",
+        ),
+        (
+            {"tracks": [{**{c: "1" for c in TRACK_COLUMNS if c != "energy"}, "enrgy": "0.5"}]},
+            None,
+            422,
+            "tracks[0] lacks the column energy ('enrgy' for 'energy'?) (popularity, id",
         ),
         ({"songs": []}, None, 422, "unknown key 'songs'"),
         ({}, None, 422, "missing key 'tracks'"),

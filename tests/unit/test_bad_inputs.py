@@ -170,16 +170,41 @@ def test_a_file_with_another_separator_says_which(tmp_path, separator, named):
     )
 
 
-@pytest.mark.parametrize("clashing", [["status"], ["line", "prob_lukewarm"]])
+@pytest.mark.parametrize(
+    "clashing",
+    # DuckDB's names ignore case: `Line` was lost to the output's `line`, and the loader's own
+    # columns (`file_line`, `_loaded_at`) to the loader, while the log said "kept".
+    [["status"], ["line", "prob_lukewarm"], ["Line"], ["file_line"], ["_Loaded_At"]],
+)
 def test_a_column_predict_writes_is_refused_not_overwritten(tmp_path, clashing):
     path = tmp_path / "new.csv"
     path.write_text(",".join([*TRACK_COLUMNS, *clashing]) + "\n")
     with pytest.raises(PredictInputError) as raised:
         check_input(path)
+    several = len(clashing) > 1
     named = ", ".join(clashing)
-    assert f"{path} has the column{'s' if len(clashing) > 1 else ''} {named}, " in str(raised.value)
-    assert "which predict writes in its output" in str(raised.value)
-    assert "rename them in the header and score again" in str(raised.value)
+    assert f"{path} has the column{'s' if several else ''} {named}, " in str(raised.value)
+    assert "which predict writes in its output (line, status, " in str(raised.value)
+    assert "prob_<class>) or the loader adds (file_line, _loaded_at)" in str(raised.value)
+    assert f"rename {'them' if several else 'it'} in the header" in str(raised.value)
+
+
+def test_columns_that_differ_only_in_capitals_are_one_column(tmp_path):
+    path = tmp_path / "new.csv"
+    path.write_text(",".join([*TRACK_COLUMNS, "note", "Note"]) + "\n")
+    with pytest.raises(PredictInputError, match=r"has the columns Note, note more than once"):
+        check_input(path)
+
+
+def test_a_missing_column_names_the_given_one_it_looks_misspelt_as(tmp_path):
+    path = tmp_path / "new.csv"
+    header = ["danceabilty" if c == "danceability" else c for c in TRACK_COLUMNS]
+    path.write_text(",".join([*header, "tempo_2"]) + "\n")
+    with pytest.raises(PredictInputError) as raised:
+        check_input(path)
+    assert "is missing columns ['danceability'] ('danceabilty' for 'danceability'?)." in str(
+        raised.value
+    )
 
 
 @pytest.mark.parametrize("renamed", [{"energy"}, {"id", "popularity"}, set(TRACK_COLUMNS)])

@@ -4,6 +4,9 @@
 -- The detail says what was wrong: the text that does not parse, the release date and what is
 -- allowed, each value out of its range, the line of the row kept for a duplicated song.
 
+{#- The months and days a release date may have (its year: release_year_range). -#}
+{%- set months, days = (1, 12), (1, 31) %}
+
 with
 
 songs as (
@@ -29,9 +32,9 @@ checked as (
             when {{ list_length('unparseable_columns') }} > 0 then 'unparseable number'
             when streams is null then 'missing streams'
             when
-                released_month not between 1 and 12
-                or released_day not between 1 and 31
-                or released_year not between 1900 and year(current_date) + 1
+                released_month not between {{ months[0] }} and {{ months[1] }}
+                or released_day not between {{ days[0] }} and {{ days[1] }}
+                or {{ release_year_out_of_range('released_year') }}
                 then 'release date out of range'
             when released_date is null then 'unparseable release date'
             when {{ songs_2023_any_value_out_of_range() }} then 'feature out of range'
@@ -84,9 +87,10 @@ final as (
             when validation_failure = 'unparseable release date'
                 then {{ songs_2023_release_date_text() }} || ' (no such date)'
             when validation_failure = 'release date out of range'
-                then {{ songs_2023_release_date_text() }} || ' (allowed: years 1900 to '
-                    || cast(year(current_date) + 1 as {{ dbt.type_string() }})
-                    || ', months 1 to 12, days 1 to 31)'
+                then {{ songs_2023_release_date_text() }} || ' (allowed: years '
+                    || {{ release_years_allowed() }}
+                    || ', months {{ months[0] }} to {{ months[1] }}'
+                    || ', days {{ days[0] }} to {{ days[1] }})'
             when validation_failure = 'feature out of range'
                 then {{ songs_2023_values_out_of_range() }}
             when is_duplicate

@@ -3,6 +3,9 @@
 -- the detail says what was wrong (the text that does not parse, the followers, the line of
 -- the row kept for a duplicated id).
 
+{#- The fewest followers an artist may have (the check and the detail that states it). -#}
+{%- set min_followers = 0 %}
+
 with
 
 artists as (
@@ -18,7 +21,7 @@ checked as (
         case
             when artist_id is null then 'missing id'
             when {{ list_length('unparseable_columns') }} > 0 then 'unparseable number'
-            when followers < 0 then 'feature out of range'
+            when followers < {{ min_followers }} then 'feature out of range'
         end as validation_failure
     from artists
 
@@ -58,7 +61,7 @@ final as (
                 then {{ list_join('unparseable_columns', '; ') }}
             when validation_failure = 'feature out of range'
                 then 'followers ' || cast(followers as {{ dbt.type_string() }})
-                    || ' (allowed: 0 or more)'
+                    || ' (allowed: {{ min_followers }} or more)'
             when is_duplicate
                 then artist_id || ' (the same id as line '
                     || cast(kept_line as {{ dbt.type_string() }}) || ')'

@@ -29,7 +29,7 @@ checked as (
             when {{ any_feature_out_of_range() }} then 'feature out of range'
             when {{ any_feature_missing() }} then 'missing feature'
             when release_date is null then 'unparseable release date'
-            when release_year not between 1900 and year(current_date) + 1
+            when {{ release_year_out_of_range('release_year') }}
                 then 'release date out of range'
         end as validation_failure,
         case
@@ -39,9 +39,8 @@ checked as (
             when {{ any_feature_out_of_range() }} then {{ features_out_of_range() }}
             when {{ any_feature_missing() }} then {{ features_missing() }}
             when release_date is null then coalesce(nullif(release_date_raw, ''), 'no release date')
-            when release_year not between 1900 and year(current_date) + 1
-                then release_date_raw || ' (allowed: 1900 to '
-                    || cast(year(current_date) + 1 as {{ dbt.type_string() }}) || ')'
+            when {{ release_year_out_of_range('release_year') }}
+                then release_date_raw || ' (allowed: ' || {{ release_years_allowed() }} || ')'
         end as validation_detail
     from tracks
 
