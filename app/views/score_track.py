@@ -154,7 +154,13 @@ if upload is not None:
             f"**{(scored['status'] == 'scored').sum():,}** scored, "
             f"**{(scored['status'] == 'rejected').sum():,}** rejected."
         )
-        st.dataframe(scored, hide_index=True, width="stretch")
+        # The results first (the line, its status and class, the probabilities, why), then
+        # the upload's own columns; the download keeps predict's order.
+        first = ["line", "status", "predicted_class"]
+        first += [c for c in scored.columns if c.startswith("prob_")]
+        first += ["rejection_reason", "rejection_detail", "reasons"]
+        shown = scored[[*first, *(c for c in scored.columns if c not in first)]]
+        st.dataframe(shown, hide_index=True, width="stretch")
         st.download_button(
             "Download the predictions (CSV)",
             scored.to_csv(index=False).encode("utf-8"),

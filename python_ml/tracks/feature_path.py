@@ -244,6 +244,7 @@ class DerivedTracks:
     rows: pd.DataFrame
     features: pd.DataFrame
     inputs: pd.DataFrame | None = None  # a CSV's values as read, per line (derive_csv)
+    warnings: list[str] = dataclasses.field(default_factory=list)  # what the log said of it
 
 
 class FeaturePath:
@@ -437,18 +438,19 @@ class FeaturePath:
                 self.con, scratch_settings, [raw], enforce_threshold=False, log_results=False
             )
             made_up = self._add_optional_columns()
+            unparseable = None
             if shown_as is None:
                 loaded.log()
             elif loaded.rows_rejected:
-                log.warning(
-                    "%s: %d of %s rows do not parse as CSV; they are in the output as "
-                    "'unparseable row' with their line, e.g. %s",
-                    shown_as,
-                    loaded.rows_rejected,
-                    f"{loaded.rows_read:,}",
-                    "; ".join(loaded.examples),
+                unparseable = (
+                    f"{shown_as}: {loaded.rows_rejected} of {loaded.rows_read:,} rows do not "
+                    "parse as CSV; they are in the output as 'unparseable row' with their "
+                    f"line, e.g. {'; '.join(loaded.examples)}"
                 )
+                log.warning("%s", unparseable)
             derived = self._derived(features, load_rejects=True)
+            if unparseable:
+                derived.warnings.append(unparseable)
             if made_up:
                 _say_duplicates(derived.rows, made_up, lambda line: f"line {line}")
             derived.inputs = self.con.execute(

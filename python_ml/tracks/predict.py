@@ -260,10 +260,14 @@ def score_file(
     result.insert(result.columns.get_loc("predicted_class"), "data_origin", champion.data_origin)
     result["reasons"] = result["reasons"].map(reasons_text)
     result["scored_at"] = f"{utc_now():%Y-%m-%dT%H:%M:%SZ}"
+    # What the app shows above the table: the rows that do not parse (logged as they were
+    # read), the columns not scored.
+    warnings = list(inputs.attrs.get("warnings", []))
     warning = not_scored_columns(path, header)
     if warning:
         log.warning(warning)
-    result.attrs["warnings"] = [warning] if warning else []  # what the app shows
+        warnings.append(warning)
+    result.attrs["warnings"] = warnings
     return champion, result
 
 

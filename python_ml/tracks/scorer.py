@@ -210,13 +210,15 @@ class Scorer:
         self, staged: Path, header: list[str] | None = None, shown_as: Path | None = None
     ) -> tuple[Champion, pd.DataFrame, pd.DataFrame]:
         """A staged tracks CSV: the champion, its scores and the input's values per line
-        (``header``, ``shown_as``: see :meth:`FeaturePath.derive_csv`)."""
+        (``header``, ``shown_as``: see :meth:`FeaturePath.derive_csv`); what was said of the
+        file's lines (rows that do not parse as CSV) in the values' ``attrs["warnings"]``."""
         champion = self.champion
         derived = self.path.derive_csv(
             staged, drift_features(champion.model.features), header=header, shown_as=shown_as
         )
         scored = score_derived(champion, derived)
         self.last_drift = self._drift(champion, derived, scored)
+        derived.inputs.attrs["warnings"] = derived.warnings
         return champion, scored, derived.inputs
 
     def _drift(

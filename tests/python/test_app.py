@@ -160,6 +160,9 @@ def test_an_uploaded_csv_is_read_as_predict_reads_a_file(app_env: Path) -> None:
     assert list(result["line"]) == list(range(2, 9))
     assert list(result.loc[result["status"] == "rejected", "line"]) == [3, 5]
     assert (result.loc[~result["line"].isin([3, 5]), "status"] == "scored").all()
+    # Said above the table too, naming the upload.
+    (said,) = result.attrs["warnings"]
+    assert said.startswith("mine.csv: 2 of 7 rows do not parse as CSV; they are in the output")
     text = b"\n".join(lines[:2]).decode("utf-8")
     with pytest.raises(PredictInputError, match=r"^mine.csv is UTF-16 text"):
         app_data.score_csv(settings, text.encode("utf-16"), "mine.csv")
