@@ -47,16 +47,7 @@ deduplicated as (
 
     select
         *,
-        validation_failure is null
-        and row_number() over (
-            partition by song_key
-            order by validation_failure is not null, source_row_number
-        ) > 1 as is_duplicate,
-        -- The line of the row kept for this song (a duplicate's detail names it).
-        first_value(source_row_number) over (
-            partition by song_key
-            order by validation_failure is not null, source_row_number
-        ) + 1 as kept_line
+        {{ duplicate_of_kept_row('song_key') }}
     from checked
 
 ),

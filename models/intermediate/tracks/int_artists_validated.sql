@@ -31,16 +31,7 @@ deduplicated as (
 
     select
         *,
-        validation_failure is null
-        and row_number() over (
-            partition by artist_id
-            order by validation_failure is not null, source_row_number
-        ) > 1 as is_duplicate,
-        -- The line of the row kept for this id (a duplicate's detail names it).
-        first_value(source_row_number) over (
-            partition by artist_id
-            order by validation_failure is not null, source_row_number
-        ) + 1 as kept_line
+        {{ duplicate_of_kept_row('artist_id') }}
     from checked
 
 ),

@@ -50,17 +50,7 @@ deduplicated as (
 
     select
         *,
-        validation_failure is null
-        and row_number() over (
-            partition by track_id
-            order by validation_failure is not null, source_row_number
-        ) > 1 as is_duplicate,
-        -- The line of the row kept for this id (a duplicate's detail names it): the first
-        -- in the same order, so one window computes both.
-        first_value(source_row_number) over (
-            partition by track_id
-            order by validation_failure is not null, source_row_number
-        ) + 1 as kept_line
+        {{ duplicate_of_kept_row('track_id') }}
     from checked
 
 ),
