@@ -106,9 +106,9 @@
                         || case when length({{ value }}) > 30 then substr({{ value }}, 1, 30) || '...'
                             else {{ value }} end
                         {%- if type in ('integer', 'bigint') %}
-                        {#- Digits that do not fit the type: a whole number, too large. #}
+                        {#- Digits that do not fit the type: a whole number out of its range. #}
                         || case when {{ regex_full_match(value, '[+-]?[0-9]+([.]0{1,2})?') }}
-                            then ' (a whole number too large)'
+                            then ' (a whole number out of the integer range)'
                             else ' ({{ unparseable_means(type) }})' end
                         {%- else %}
                         || ' ({{ unparseable_means(type) }})'

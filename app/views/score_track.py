@@ -155,7 +155,8 @@ if upload is not None:
             f"**{(scored['status'] == 'rejected').sum():,}** rejected."
         )
         # The results first (the line, its status and class, the probabilities, why), then
-        # the upload's own columns; the download keeps predict's order.
+        # the rest in predict's order (the upload's columns, the run); the download keeps
+        # predict's order.
         first = ["line", "status", "predicted_class"]
         first += [c for c in scored.columns if c.startswith("prob_")]
         first += ["rejection_reason", "rejection_detail", "reasons"]

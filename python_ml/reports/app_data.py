@@ -396,7 +396,8 @@ def score_csv(settings: Settings, data: bytes, name: str) -> pd.DataFrame:
             _, result = score_file(settings, path, scorer(settings))
         except PredictInputError as exc:
             raise PredictInputError(str(exc).replace(str(path), safe)) from None
-    # The columns not scored, named as the upload (the page shows them above the table).
+    # What was said of the file (lines that do not parse, columns not scored), naming the
+    # upload: the page shows it above the table.
     result.attrs["warnings"] = [w.replace(str(path), safe) for w in result.attrs["warnings"]]
     return result
 

@@ -46,9 +46,10 @@ def warehouse_champion(settings: Settings) -> dict[str, Any]:
         )
     run_id, version, fingerprint, label = row
     if not belongs:
+        recorded = (fingerprint or "none")[:12]
         raise ChampionUnavailable(
             f"The champion {label} (run {run_id}) was trained on other data than "
-            f"{settings.warehouse} holds now (train-table fingerprint {fingerprint[:12]}, now "
+            f"{settings.warehouse} holds now (train-table fingerprint {recorded}, now "
             f"{current[:12]}): run `python -m python_ml train` to train on this data."
         )
     return {"run_id": run_id, "version": int(version), "fingerprint": fingerprint, "label": label}

@@ -61,7 +61,7 @@ def legacy_train_fingerprint(con: Any) -> str:
 def trained_on_this_data(con: Any, recorded: str | None, current: str) -> bool:
     """Whether a run's recorded train fingerprint is that of the train table now (``current``,
     :func:`train_fingerprint`), or its fingerprint as runs recorded it before 2026-12-05
-    (computed only for such a run)."""
+    (computed only when the recorded one is not the current one)."""
     if recorded is None:
         return False
     return recorded == current or recorded == legacy_train_fingerprint(con)

@@ -70,13 +70,13 @@ def misspelt_columns(missing: list[str], given: Sequence[str]) -> str:
     ``" ('danceabilty' for 'danceability'?)"``; empty when none does."""
     import difflib
 
+    # Compared as not_track_columns compares: trimmed, in lower case (`DANCEABILITY` too).
+    others = {str(g).strip().lower(): g for g in given if g not in TRACK_COLUMNS}
     guesses = []
     for column in missing:
-        close = difflib.get_close_matches(
-            column, [g for g in given if g not in TRACK_COLUMNS], 1, 0.8
-        )
+        close = difflib.get_close_matches(column, list(others), 1, 0.8)
         if close:
-            guesses.append(f"{close[0]!r} for {column!r}")
+            guesses.append(f"{others[close[0]]!r} for {column!r}")
     return f" ({', '.join(guesses)}?)" if guesses else ""
 
 

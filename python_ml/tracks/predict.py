@@ -117,9 +117,10 @@ OUTPUT_COLUMNS = (
     "reasons",
     "scored_at",
 )
-# The columns the loader adds to a raw table (the file's line, when it was loaded): an input
-# column of the same name would be lost in the output.
-LOADER_COLUMNS = ("file_line", "_loaded_at")
+# Names the loader and the scoring path use for their own columns (the file's line, when it
+# was loaded, a read's segment and row, DuckDB's row id): an input column of the same name
+# would be renamed, lost in the output or hide the one they need.
+LOADER_COLUMNS = ("file_line", "_loaded_at", "segment", "kept_index", "rowid")
 
 
 def _output_clash(name: str) -> bool:

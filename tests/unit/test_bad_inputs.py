@@ -174,7 +174,16 @@ def test_a_file_with_another_separator_says_which(tmp_path, separator, named):
     "clashing",
     # DuckDB's names ignore case: `Line` was lost to the output's `line`, and the loader's own
     # columns (`file_line`, `_loaded_at`) to the loader, while the log said "kept".
-    [["status"], ["line", "prob_lukewarm"], ["Line"], ["file_line"], ["_Loaded_At"]],
+    [
+        ["status"],
+        ["line", "prob_lukewarm"],
+        ["Line"],
+        ["file_line"],
+        ["_Loaded_At"],
+        ["segment"],  # the loader's own: renamed segment_1, then dropped from the output
+        ["KEPT_INDEX"],
+        ["rowid"],  # hid DuckDB's row id: a file without ids crashed
+    ],
 )
 def test_a_column_predict_writes_is_refused_not_overwritten(tmp_path, clashing):
     path = tmp_path / "new.csv"
@@ -185,7 +194,9 @@ def test_a_column_predict_writes_is_refused_not_overwritten(tmp_path, clashing):
     named = ", ".join(clashing)
     assert f"{path} has the column{'s' if several else ''} {named}, " in str(raised.value)
     assert "which predict writes in its output (line, status, " in str(raised.value)
-    assert "prob_<class>) or the loader adds (file_line, _loaded_at)" in str(raised.value)
+    assert "prob_<class>) or the loader adds (file_line, _loaded_at, segment, kept_index, " in str(
+        raised.value
+    )
     assert f"rename {'them' if several else 'it'} in the header" in str(raised.value)
 
 
@@ -194,6 +205,16 @@ def test_columns_that_differ_only_in_capitals_are_one_column(tmp_path):
     path.write_text(",".join([*TRACK_COLUMNS, "note", "Note"]) + "\n")
     with pytest.raises(PredictInputError, match=r"has the columns Note, note more than once"):
         check_input(path)
+
+
+def test_a_misspelt_column_is_matched_whatever_its_case_and_spaces():
+    from python_ml.tracks.feature_path import misspelt_columns
+
+    assert misspelt_columns(["danceability"], [" DANCEABILTY ", "energy"]) == (
+        " (' DANCEABILTY ' for 'danceability'?)"
+    )
+    assert misspelt_columns(["danceability"], ["my_notes"]) == ""
+    assert misspelt_columns([], ["danceabilty"]) == ""
 
 
 def test_a_missing_column_names_the_given_one_it_looks_misspelt_as(tmp_path):

@@ -1,5 +1,5 @@
 -- Every row of artists.csv with the reason it cannot be used (NULL when it can): an id,
--- followers that parse and are not negative, one row per artist id (the first in the file);
+-- followers that parse and are not negative, one row per artist id (the first valid one);
 -- the detail says what was wrong (the text that does not parse, the followers, the line of
 -- the row kept for a duplicated id).
 

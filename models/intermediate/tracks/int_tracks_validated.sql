@@ -1,7 +1,7 @@
 -- Every row of tracks.csv with the first reason it cannot be used (NULL when it can).
 -- Rules, in order: an id, numbers that parse, artist ids that parse, a popularity, features
 -- inside their documented ranges, a release date that parses, then one row per track id
--- (the first in the file).
+-- (the first valid one in the file: macro duplicate_of_kept_row).
 -- `python -m python_ml predict` runs these same rules on new tracks with the var
 -- popularity_required false: new tracks have no popularity yet. The features' ranges are
 -- defined once, in macro track_feature_ranges; the detail names the columns that fail.
