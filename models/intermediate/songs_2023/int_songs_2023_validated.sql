@@ -1,6 +1,7 @@
 -- Every row of spotify-2023.csv with the first reason it cannot be used (NULL when it can):
 -- numbers that parse, streams present, percentages and dates in range, then one row per
--- (track, artists) pair (the first valid one in the file). Empty `key` and `in_shazam_charts` are kept.
+-- (track, artists) pair (the first valid one in the file). Empty `key` and `in_shazam_charts`
+-- are kept.
 -- The detail says what was wrong: the text that does not parse, the release date and what is
 -- allowed, each value out of its range, the line of the row kept for a duplicated song.
 
