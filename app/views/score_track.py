@@ -13,8 +13,9 @@ st.caption(
     "The values go through the dbt project's own validation rules and derived features, "
     "compiled once and run in memory (the same path as `python -m python_ml predict` and the "
     "HTTP service), then the champion. Every field is required; a new track needs no "
-    "popularity or Spotify ids. A value the pipeline rejects is shown next to its field, and "
-    "the track is not scored."
+    "popularity or Spotify ids: the first artist is looked up by name among the warehouse's "
+    "artists for the artist features (followers, genres). A value the pipeline rejects is "
+    "shown next to its field, and the track is not scored."
 )
 settings = app_ui.settings()
 try:  # the data the champion learnt from, as the other pages say it
@@ -40,6 +41,11 @@ FIELD_HELP = {"release_date": "YYYY, YYYY-MM or YYYY-MM-DD"} | {
 def _score_form() -> None:
     values = {name: st.session_state[f"track_{name}"] for name in app_data.TRACK_FIELDS}
     try:
+        # The form has no artist ids: the artist features come from the artist's name.
+        artist = app_data.find_artist(settings, values["artists"])
+        if artist.artist_id is not None:
+            values["id_artists"] = repr([artist.artist_id])
+        st.session_state["track_artist"] = artist
         st.session_state["track_result"] = app_data.score_tracks(settings, pd.DataFrame([values]))
         st.session_state.pop("track_error", None)
     except Exception as exc:  # no champion, unreadable input: the message says what to do
@@ -89,6 +95,35 @@ elif result is not None:
         probabilities = {name: float(row[f"prob_{name}"]) for name in names}
         called = labels.get(row["predicted_class"], row["predicted_class"])
         st.success(f"Predicted class: **{called}**")
+        artist = st.session_state.get("track_artist")
+        if artist is not None and artist.artist_id is not None:
+            followers = "unknown" if artist.followers is None else f"{artist.followers:,.0f}"
+            genres = "unknown" if artist.genre_count is None else f"{artist.genre_count}"
+            namesakes = (
+                f" {artist.namesakes:,} artists have this name: the one with the most "
+                "followers is used."
+                if artist.namesakes > 1
+                else ""
+            )
+            st.caption(
+                f"Artist features from **{artist.name}** (artist id `{artist.artist_id}`: "
+                f"{followers} followers, {genres} genres).{namesakes}"
+            )
+        elif artist is not None:
+            st.warning(
+                f"No artist named **{artist.name or '(none)'}** among the warehouse's "
+                f"{artist.artists:,} artists: the artist features (followers, genre count) are "
+                "unknown and imputed, as for any track whose artist is unknown, so the artist "
+                "field does not change this score."
+            )
+        year = str(st.session_state.get("track_release_date", ""))[:4]
+        _, last_year = app_data.train_year_range(settings)
+        if year.isdigit() and int(year) > last_year:
+            st.warning(
+                f"Released in {year}, after the training data's last release year "
+                f"({last_year}): the model has seen no track this recent, so this score "
+                "extrapolates."
+            )
         chart = pd.DataFrame(
             {
                 "class": [labels[n] for n in names],
@@ -115,9 +150,20 @@ elif result is not None:
             width="stretch",
         )
         if isinstance(row.get("reasons"), str):
+            # `release year -0.25, speechiness +0.02`: each feature's push on the called
+            # class's score, told apart by its sign.
+            parts = row["reasons"].split(", ")
+            toward = [p for p in parts if p.rsplit(" ", 1)[-1].startswith("+")]
+            against = [p for p in parts if p not in toward]
+            said = [
+                f"{side}: {', '.join(p)}"
+                for side, p in (("for", toward), ("against", against))
+                if p
+            ]
             st.markdown(
-                f"**Why {called}**: {row['reasons']} (the features that moved the called "
-                f"class's score most; {app_data.explanation_method(settings)})."
+                f"**Why {called}**: {'; '.join(said)} (the features that moved the called "
+                f"class's score most, for it or against it; "
+                f"{app_data.explanation_method(settings)})."
             )
         weights = app_data.decision_weights(settings)
         most_probable = max(probabilities, key=probabilities.get)

@@ -357,6 +357,71 @@ def as_artist_list(value: Any) -> Any:
     return repr([text])
 
 
+@dataclass
+class ArtistMatch:
+    """The artist the model's artist features come from (the first one listed, as in
+    ``int_tracks_enriched``), looked up by name among the warehouse's valid artists."""
+
+    name: str
+    artist_id: str | None = None  # None: no artist of that name
+    followers: float | None = None
+    genre_count: int | None = None
+    namesakes: int = 0  # valid artists with this name (the one with most followers is used)
+    artists: int = 0  # valid artists in the warehouse
+
+
+def first_artist_name(value: Any) -> str:
+    """The first artist of an artists field (``['A', 'B']`` as tracks.csv writes it, or a
+    plain name as typed in the form); empty when there is none."""
+    import ast
+
+    text = str(value or "").strip()
+    if text.startswith("["):
+        try:
+            names = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            return ""
+        return str(names[0]).strip() if isinstance(names, list) and names else ""
+    return text
+
+
+def find_artist(settings: Settings, artists: Any) -> ArtistMatch:
+    """The form's first artist among the warehouse's valid artists (``int_artists_validated``),
+    by name, ignoring case; when several share the name, the one with the most followers."""
+    name = first_artist_name(artists)
+    found = query(
+        settings,
+        "select artist_id, followers, genre_count, "
+        "count(*) filter (where lower(artist_name) = lower(?)) over () as namesakes, "
+        "count(*) over () as artists, lower(artist_name) = lower(?) as matches "
+        f"from {catalog.ARTISTS} where rejection_reason is null "
+        "order by matches desc, followers desc nulls last, artist_id limit 1",
+        [name, name],
+    )
+    if found.empty:
+        return ArtistMatch(name)
+    row = found.iloc[0]
+    if not name or not bool(row["matches"]):
+        return ArtistMatch(name, artists=int(row["artists"]))
+    return ArtistMatch(
+        name,
+        artist_id=str(row["artist_id"]),
+        followers=None if pd.isna(row["followers"]) else float(row["followers"]),
+        genre_count=None if pd.isna(row["genre_count"]) else int(row["genre_count"]),
+        namesakes=int(row["namesakes"]),
+        artists=int(row["artists"]),
+    )
+
+
+def train_year_range(settings: Settings) -> tuple[int, int]:
+    """The first and last release years of the training split (the years the model saw)."""
+    row = query(
+        settings,
+        f"select min(release_year) as lo, max(release_year) as hi from {catalog.TRAIN_TRACKS}",
+    ).iloc[0]
+    return int(row["lo"]), int(row["hi"])
+
+
 def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
     """Score rows with the columns of tracks.csv (popularity and the ids optional) through the
     fast path `predict` and the service share (the dbt models' rules and features, then the

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 from conftest import PROJECT_ROOT, main_job_env
 from streamlit.testing.v1 import AppTest
@@ -125,7 +126,31 @@ def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) 
     assert called in {"ice-cold", "lukewarm", "blazing-hot"}  # the seed's labels
     rule = next(m.value for m in at.markdown if "highest **weighted** probability" in m.value)
     assert "ice-cold x1.00" in rule  # each class's weight, by its label
-    assert any(m.value.startswith(f"**Why {called}**: ") for m in at.markdown)
+    why = next(m.value for m in at.markdown if m.value.startswith(f"**Why {called}**: "))
+    assert "for: " in why or "against: " in why  # each feature on the side it pushes
+    # The form's artist is not in the warehouse: said, not silently imputed.
+    assert any("No artist named **Some Artist**" in w.value for w in at.warning)
+    assert not any("extrapolates" in w.value for w in at.warning)  # 2021: a year it saw
+
+    # A known artist: the artist features come from the warehouse's artist of that name.
+    with duckdb.connect(str(app_env / "warehouse.duckdb"), read_only=True) as con:
+        name, artist_id = con.execute(
+            "select artist_name, arg_max(artist_id, followers) from "
+            "intermediate.int_artists_validated where rejection_reason is null "
+            "group by artist_name order by max(followers) desc limit 1"
+        ).fetchone()
+        last_year = con.execute("select max(release_year) from marts.fct_train_tracks").fetchone()
+    at.text_input(key="track_artists").input(name.upper())  # any case
+    at.text_input(key="track_release_date").input(f"{last_year[0] + 1}-01-01")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert any(
+        f"Artist features from **{name.upper()}** (artist id `{artist_id}`" in c.value
+        for c in at.caption
+    )
+    assert not any("No artist named" in w.value for w in at.warning)
+    assert any(f"Released in {last_year[0] + 1}, after" in w.value for w in at.warning)
+
     at.text_input(key="track_name").input("A new track")
     at.text_input(key="track_artists").input("['Someone']")
     at.text_input(key="track_release_date").input("2020-05-01")
@@ -231,7 +256,6 @@ def test_a_busy_warehouse_says_so(app_env: Path) -> None:
 
 
 def _scored_at(folder: Path):
-    import duckdb
 
     with duckdb.connect(str(folder / "warehouse.duckdb"), read_only=True) as con:
         return con.execute("select max(scored_at) from marts.fct_track_predictions").fetchone()[0]
