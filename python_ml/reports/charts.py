@@ -195,6 +195,15 @@ def hit_wordcloud(con, out: Path, classes: Classes) -> str:
         ax.axis("off")
         _save(fig, out)
         return f"Too few {hit} tracks in the predict split to compare their titles' words."
+    # Only the over-represented words: one no more frequent in hit titles than in the others
+    # (a lift of 1 or less) says nothing about hits, however common.
+    lift = lift[lift > 1]
+    if lift.empty:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        ax.text(0.5, 0.5, f"no word is more frequent in {hit} titles than in others", ha="center")
+        ax.axis("off")
+        _save(fig, out)
+        return f"No word is more frequent in {hit} titles than in the other predict-split titles."
     cloud = WordCloud(
         width=1000,
         height=500,
@@ -213,8 +222,8 @@ def hit_wordcloud(con, out: Path, classes: Classes) -> str:
     top = ", ".join(f"{w} x{v:.1f}" for w, v in lift.head(3).items())
     return (
         f"Word size: how much more often a word is in {hit} titles than in the other "
-        f"predict-split titles (words in {MIN_WORD_HITS}+ {hit} titles); the common words of "
-        f"every class (remastered, version, ...) are not drawn. Top: {top}."
+        f"predict-split titles (words in {MIN_WORD_HITS}+ {hit} titles); {len(lift)} words are "
+        f"more frequent there, and only they are drawn. Top: {top}."
     )
 
 
@@ -305,13 +314,25 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
     ax.set_title("Model comparison (the champion; the latest run of each other model)")
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, out)
+    from python_ml.reports.model_card import held_out_comparison
+
+    champion = frame[frame["is_champion"]]
+    compared = (
+        held_out_comparison(
+            *(
+                float(champion[c].iloc[0])
+                for c in ("validation_macro_f1", "new_artist_macro_f1", "time_split_macro_f1")
+            )
+        )
+        if len(champion)
+        else ""
+    )
     return (
         "Macro-F1 on the validation fold (with its 95% bootstrap interval), on artists held out "
         "of fitting and forward in time; "
-        "the holdout (predict split) is scored for the champion only. Random-split figures "
-        "overstate how well new artists and new releases are predicted. The champion rule "
-        "prefers the simplest model whose validation macro-F1 is within the paired-bootstrap "
-        "noise of the best (its reason is in the leaderboard)."
+        f"the holdout (predict split) is scored for the champion only. {compared} The champion "
+        "rule prefers the simplest model whose validation macro-F1 is within the "
+        "paired-bootstrap noise of the best (the model card gives its reason)."
     )
 
 
