@@ -28,7 +28,8 @@ from python_ml.settings import PROJECT_ROOT
 
 # Not copied: what the project makes or installs.
 NOT_COPIED = {".git", ".venv", "data", "reports", "target", "logs", "dbt_packages", "mlruns"}
-ALWAYS_RECORDED = {"raw_files", "champion_model", "ml/model_runs"}  # each run reports these
+# Each run reports these (train reports its runs and their importance, reused or not).
+ALWAYS_RECORDED = {"raw_files", "champion_model", "ml/model_runs", "ml/feature_importance"}
 
 
 @dataclass

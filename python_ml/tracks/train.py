@@ -429,6 +429,11 @@ def _run_experiment(
                     "feature_set": experiment.feature_set,
                     "data_fingerprint": data.fingerprint,
                     "data_origin": data.data_origin,
+                    # The run page's description: what it is and the data it learnt from.
+                    "mlflow.note.content": (
+                        f"{experiment.label}, trained on {data.data_origin} data (training "
+                        f"table fingerprint {data.fingerprint[:12]})"
+                    ),
                     REUSE_TAG: key,
                     **{f"version.{k}": v for k, v in versions.items()},
                 }

@@ -230,6 +230,8 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
         for run in client.search_runs([client.get_experiment_by_name(name).experiment_id])
     ]
     assert {r.data.tags["task"] for r in runs} >= {"tracks", "songs_log_streams"}
+    champion_run = client.get_run(scorer.champion.run_id)  # its page says what data it learnt
+    assert "trained on generated data" in champion_run.data.tags["mlflow.note.content"]
     for run in runs:
         assert run.inputs.dataset_inputs, run.data.tags["mlflow.runName"]
         assert all(float(f"{v:.4g}") == v for v in run.data.metrics.values())

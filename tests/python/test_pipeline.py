@@ -73,6 +73,9 @@ def test_the_main_job_is_recorded_with_the_metadata_a_user_looks_for(
         assert metadata["mlflow_run"].value.endswith(
             f"/runs/{metadata['champion_run_id'].value}?workflowType=machine_learning"
         )
+        assert metadata["data_origin"].value == "generated"  # what the champion learnt from
+        # Every ml source is made by a step of the graph (none is an orphan with no upstream).
+        assert {"ml/feature_importance", "ml/track_explanations"} <= materialized
         tracks = instance.get_latest_materialization_event(
             dg.AssetKey(["spotify_600k", "tracks"])
         ).asset_materialization.metadata
@@ -233,6 +236,8 @@ def test_the_webserver_lists_the_assets_from_raw_files_to_charts(tmp_path: Path)
         parents = {k: {"/".join(d["path"]) for d in n["dependencyKeys"]} for k, n in keys.items()}
         assert "raw_files" in parents["spotify_600k/tracks"]
         assert "champion_model" in parents["ml/track_predictions"]
+        assert "champion_model" in parents["ml/track_explanations"]
+        assert "marts/fct_train_tracks" in parents["ml/feature_importance"]
         assert "ml/track_predictions" in parents["staging/stg_ml__track_predictions"]
         assert "marts/fct_track_predictions" in parents["report"]
     finally:

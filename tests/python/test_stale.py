@@ -66,7 +66,9 @@ class Project:
             e.asset_key.to_user_string()
             for e in events
             if "up_to_date" not in e.metadata
-            and e.asset_key.to_user_string() not in ("raw_files", "champion_model", "ml/model_runs")
+            # Reported by every run that looks at them (train reports its runs, reused or not).
+            and e.asset_key.to_user_string()
+            not in ("raw_files", "champion_model", "ml/model_runs", "ml/feature_importance")
         }
         (fitted,) = [
             e.metadata["fitted"].value

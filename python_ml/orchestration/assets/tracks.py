@@ -41,13 +41,19 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 "champion_model",
                 deps=inputs,
                 description="The champion: the registered MLflow model (alias "
-                "champion_<fingerprint> of its data) with its decision rule, chosen on the "
+                "`champion_<fingerprint>` of its data) with its decision rule, chosen on the "
                 "validation fold.",
-                kinds={"mlflow", "tensorflow", "scikitlearn"},
+                kinds={"mlflow"},
                 code_version=versions.code_version("train"),
             ),
             dg.AssetSpec(
                 keys.source(catalog.MODEL_RUNS),
+                deps=inputs,
+                kinds={"duckdb"},
+                code_version=versions.code_version("train"),
+            ),
+            dg.AssetSpec(
+                keys.source(catalog.FEATURE_IMPORTANCE),
                 deps=inputs,
                 kinds={"duckdb"},
                 code_version=versions.code_version("train"),
@@ -75,6 +81,9 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 asset_key=keys.source(catalog.MODEL_RUNS),
                 metadata={"up_to_date": True, "fitted": [], "reused": []},
             )
+            yield dg.MaterializeResult(
+                asset_key=keys.source(catalog.FEATURE_IMPORTANCE), metadata={"up_to_date": True}
+            )
             return
         from python_ml.tracks.train import train_step  # the model libraries: when it runs
 
@@ -84,8 +93,14 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 settings, "train", versions.train_inputs(settings, config_path), context.run.run_id
             )
         version = summary.champion_version
+        from mlflow import MlflowClient
+
+        tags = MlflowClient().get_run(version.run_id).data.tags
         metadata: dict[str, Any] = {
             "champion_run_id": version.run_id,
+            "model_type": tags.get("model_type", ""),
+            # What it learnt from: Kaggle's files or the built-in generated data.
+            "data_origin": tags.get("data_origin", "unknown"),
             "champion_version": int(version.version),
             "mlflow_run": mlflow_link(version.run_id, summary.experiment_id),
             "model_path": dg.MetadataValue.path(str(summary.champion_path)),
@@ -103,14 +118,18 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 }
             )
         yield dg.MaterializeResult(asset_key="champion_model", metadata=metadata)
-        runs = warehouse.row_counts(settings, [catalog.MODEL_RUNS]).get(catalog.MODEL_RUNS, 0)
+        counts = warehouse.row_counts(settings, [catalog.MODEL_RUNS, catalog.FEATURE_IMPORTANCE])
         yield dg.MaterializeResult(
             asset_key=keys.source(catalog.MODEL_RUNS),
             metadata={
                 "fitted": [r.experiment.label for r in summary.results if not r.reused],
                 "reused": [r.experiment.label for r in summary.results if r.reused],
-                "dagster/row_count": runs,
+                "dagster/row_count": counts.get(catalog.MODEL_RUNS, 0),
             },
+        )
+        yield dg.MaterializeResult(
+            asset_key=keys.source(catalog.FEATURE_IMPORTANCE),
+            metadata={"dagster/row_count": counts.get(catalog.FEATURE_IMPORTANCE, 0)},
         )
 
     predict_inputs = [
@@ -124,22 +143,33 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 deps=["champion_model", *predict_inputs],
                 kinds={"duckdb"},
                 code_version=versions.code_version("score"),
-            )
+            ),
+            dg.AssetSpec(
+                keys.source(catalog.TRACK_EXPLANATIONS),
+                deps=["champion_model", *predict_inputs],
+                kinds={"duckdb"},
+                code_version=versions.code_version("score"),
+            ),
         ],
         group_name="ml",
         name="score",
     )
-    def score(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
+    def score(
+        context: dg.AssetExecutionContext, paths: ProjectSettings, warehouse: Warehouse
+    ) -> Iterator[dg.MaterializeResult]:
         """`python -m python_ml score`: the champion scores the predict split (one
-        transaction), then its holdout figures are computed."""
+        transaction: the predictions and each feature's contribution), then its holdout
+        figures are computed."""
         settings = paths.get()
         title = "score the predict split with the champion"
         if not paths.force and versions.up_to_date(
             settings, "score", title, versions.score_inputs(settings)
         ):
-            return dg.MaterializeResult(
-                asset_key=keys.source(catalog.TRACK_PREDICTIONS), metadata={"up_to_date": True}
-            )
+            for table in (catalog.TRACK_PREDICTIONS, catalog.TRACK_EXPLANATIONS):
+                yield dg.MaterializeResult(
+                    asset_key=keys.source(table), metadata={"up_to_date": True}
+                )
+            return
         # MLflow and the model libraries: imported only when it runs.
         from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
         from python_ml.tracks.score import score_step
@@ -148,7 +178,7 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         versions.record(settings, "score", versions.score_inputs(settings), context.run.run_id)
         holdout = scored["holdout"]
         experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             asset_key=keys.source(catalog.TRACK_PREDICTIONS),
             metadata={
                 "dagster/row_count": scored["rows"],
@@ -160,6 +190,11 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
                 "holdout_log_loss": round(holdout["log_loss"], 4),
                 "holdout_ece": round(holdout["ece"], 4),
             },
+        )
+        explained = warehouse.row_counts(settings, [catalog.TRACK_EXPLANATIONS])
+        yield dg.MaterializeResult(
+            asset_key=keys.source(catalog.TRACK_EXPLANATIONS),
+            metadata={"dagster/row_count": explained.get(catalog.TRACK_EXPLANATIONS, 0)},
         )
 
     return [train, score]
