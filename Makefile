@@ -109,8 +109,8 @@ test: install-spark  ## lint + all tests
 dbt-build: install  ## plain dbt build of the whole project (it loads the raw files when needed)
 	$(BIN)/dbt build
 
-docs: install  ## dbt docs generate (target/index.html)
-	$(BIN)/dbt docs generate
+docs: install  ## dbt docs generate (target/index.html; target/static_index.html opens as a file)
+	$(BIN)/dbt docs generate --static
 
 # Each server's port: `make app APP_PORT=8601` when the default one is taken.
 DOCS_PORT ?= 8080

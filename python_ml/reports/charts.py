@@ -571,12 +571,14 @@ def draw_all(settings: Settings) -> list[Chart]:
         from python_ml.reports.model_card import write_model_card
 
         write_model_card(settings, con, out_dir)
+    from python_ml.warehouse.dbt import docs_page
+
     page = Page(
         run_id=scored[1],
         model=scored[2],
         scored_at=f"{scored[3]:%Y-%m-%d %H:%M:%S} UTC" if scored[3] is not None else "?",
         data_origin=scored[4] or "unknown",
-        docs_site=settings.target_dir / "index.html",
+        docs_site=docs_page(settings),
         songs_data_origin=songs_origin,
     )
     _write_html(out_dir / "index.html", charts, tables, page)

@@ -233,9 +233,18 @@ def log_scoring_drift(settings: Settings) -> None:
 
 
 def generate_docs(settings: Settings) -> Path:
-    """The `docs` step: ``dbt docs generate``; returns the site's index.html."""
+    """The `docs` step: ``dbt docs generate``; returns the page that opens as a file.
+
+    ``--static`` adds ``static_index.html``, the site with its manifest and catalog inside:
+    ``index.html`` fetches them, which a browser refuses for a page opened from a file (it
+    stays on "loading"), so that one needs ``make docs-serve``."""
     with RunLock(settings.warehouse), step("dbt docs generate"):
-        run_dbt(settings, "docs", "generate")
-    site = settings.target_dir / "index.html"
-    log.info("docs site: %s (serve with `make docs-serve`)", site)
+        run_dbt(settings, "docs", "generate", "--static")
+    site = docs_page(settings)
+    log.info("docs site: %s (or serve it with `make docs-serve`)", site)
     return site
+
+
+def docs_page(settings: Settings) -> Path:
+    """The dbt docs site as one file a browser opens from disk (``dbt docs generate --static``)."""
+    return settings.target_dir / "static_index.html"

@@ -40,6 +40,14 @@ def test_run_logs_one_timed_line_per_step(main_job_dir: Path) -> None:
         assert f"<== {title}" in log, title
     assert "main job finished in" in log
     assert "Traceback" not in log
+    # The report links the docs site as one file that opens from disk: its data inside.
+    import re
+    from urllib.parse import unquote, urlparse
+
+    page = (main_job_dir / "reports" / "index.html").read_text()
+    (link,) = re.findall(r'href="(file://[^"]*)">dbt docs site', page)
+    docs = Path(unquote(urlparse(link).path))
+    assert docs.name == "static_index.html" and '"nodes"' in docs.read_text()
 
 
 def test_the_main_job_is_recorded_with_the_metadata_a_user_looks_for(
