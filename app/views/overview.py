@@ -78,10 +78,8 @@ st.dataframe(
     table.rename(columns=columns),
     hide_index=True,
     width="stretch",
-    column_config={
-        label: st.column_config.Column(width="medium" if key == "model_label" else "small")
-        for key, label in columns.items()
-    },
+    # The figures' columns as wide as their headers ("new-artist F1" was cut at "small").
+    column_config={columns["model_label"]: st.column_config.Column(width="medium")},
 )
 
 left, right = st.columns(2)
@@ -121,7 +119,11 @@ with right:
         true_class=data.confusion["true_class"].map(labels.get),
         predicted_class=data.confusion["predicted_class"].map(labels.get),
     ).pivot_table(index="true_class", columns="predicted_class", values="track_count", sort=False)
-    st.dataframe(matrix.rename_axis(index="true / called", columns=None), width="stretch")
+    st.dataframe(
+        matrix.rename_axis(index="true / called", columns=None),
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="localized") for c in matrix},
+    )
     st.caption("Rows: true class; columns: predicted class; cells: tracks.")
 
 st.subheader("Calibration (holdout)")

@@ -139,10 +139,14 @@ with right:
     by_artist = app_ui.read("hit_rate_by_artist", *filters)
     st.caption(
         "First-listed artists of the matching tracks with the highest predicted rate (artists "
-        f"with at least {catalog.dbt_var('min_artist_tracks')} matching tracks); {truth}."
+        f"with at least {catalog.dbt_var('min_artist_tracks')} matching tracks, one or more of "
+        f"them called {labels[hit]}); {truth}."
     )
     if by_artist.empty:
-        st.info("No artist has enough matching tracks: widen the filters.")
+        st.info(
+            f"No artist has enough matching tracks with one called {labels[hit]}: widen the "
+            "filters."
+        )
     else:
         long = by_artist.melt(
             id_vars=["primary_artist_name", "scored_tracks"],
@@ -155,7 +159,12 @@ with right:
             alt.Chart(long)
             .mark_bar()
             .encode(
-                y=alt.Y("primary_artist_name:N", sort=order, title=None),
+                y=alt.Y(
+                    "primary_artist_name:N",
+                    sort=order,
+                    title=None,
+                    axis=alt.Axis(labelLimit=260),  # whole names, not "Orquesta Weeken..."
+                ),
                 yOffset=alt.YOffset("rate:N", sort=list(RATE_NAMES.values())),
                 x=alt.X("share:Q", title="share of the artist's tracks", axis=alt.Axis(format="%")),
                 color=alt.Color("rate:N", title=None, sort=list(RATE_NAMES.values())),

@@ -24,7 +24,9 @@ TASK_TITLES = {
 for task, runs in study.groupby("task", sort=True):
     st.markdown(f"**{TASK_TITLES.get(task, task)}**")
     runs = runs.drop(columns=["task", "data_origin", "finished_at"]).dropna(axis=1, how="all")
-    st.dataframe(runs.round(3), hide_index=True, width="stretch")
+    # `rmse_std` -> "rmse sd": each figure's spread over the fold seeds.
+    runs = runs.round(3).rename(columns=lambda c: c.replace("_std", " sd").replace("_", " "))
+    st.dataframe(runs, hide_index=True, width="stretch")
 
 sets = study.loc[study["task"] == "songs_log_streams", "feature_set"].tolist()
 feature_set = st.selectbox(
@@ -49,4 +51,10 @@ st.altair_chart(
     .interactive(),
     width="stretch",
 )
-st.dataframe(songs, hide_index=True, width="stretch")
+streams = st.column_config.NumberColumn(format="localized")  # 2,200,663,222
+st.dataframe(
+    songs.assign(predicted_streams=songs["predicted_streams"].round()),
+    hide_index=True,
+    width="stretch",
+    column_config={"actual_streams": streams, "predicted_streams": streams},
+)

@@ -239,7 +239,8 @@ def hit_rate_by_artist(
 ) -> pd.DataFrame:
     """Predicted and actual hit rate of the first-listed artists of the tracks that match the
     filters, for artists with at least ``min_tracks`` of them (dbt's var min_artist_tracks,
-    as in rpt_hit_rate_by_artist), highest predicted rate first."""
+    as in rpt_hit_rate_by_artist) and at least one called a hit, highest predicted rate
+    first."""
     where, params = _where(*filters)
     if min_tracks is None:
         min_tracks = int(catalog.dbt_var("min_artist_tracks"))
@@ -247,7 +248,7 @@ def hit_rate_by_artist(
         settings,
         f"select any_value(primary_artist_name) as primary_artist_name, {_RATES} "
         f"from {catalog.FCT_TRACK_PREDICTIONS} where {where} and primary_artist_id is not null "
-        "group by primary_artist_id having count(*) >= ? "
+        "group by primary_artist_id having count(*) >= ? and bool_or(is_predicted_hit) "
         f"order by predicted_hit_rate desc, scored_tracks desc limit {int(top)}",
         [_hit_class(settings), *params, int(min_tracks)],
     )

@@ -220,6 +220,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         f"class_precision as precision, class_recall as recall, f1 as F1 "
         f"from {catalog.RPT_CLASS_METRICS} order by class_index"
     ).df()
+    per_class["class"] = per_class["class"].map(lambda n: seed.labels.get(n, n))
     lines += _table(per_class)
     lines += ["", "### Per decade"]
     if len(predictions):
@@ -248,7 +249,8 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         lines += _table(per_decade)
         lines += [
             "",
-            f"Called: the share the decision rule calls {classes[-1]} (tuned to find them, not "
+            f"Called: the share the decision rule calls {seed.short[classes[-1]]} (tuned to "
+            "find them, not "
             "to match their share). Expected: the mean calibrated probability, the estimate of "
             "how many there are.",
         ]
@@ -263,7 +265,9 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "## The decision rule",
     ]
     if weights:
-        pairs = ", ".join(f"{n} x{w:.2f}" for n, w in zip(classes, weights, strict=True))
+        pairs = ", ".join(
+            f"{seed.short[n]} x{w:.2f}" for n, w in zip(classes, weights, strict=True)
+        )
         lines += [
             f"- The class called is the largest of probability x weight: {pairs}. Tuned on "
             "validation for macro-F1, giving up at most a little of argmax's accuracy, so that "

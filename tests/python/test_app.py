@@ -207,8 +207,8 @@ def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:
     at = page("songs_2023").run()
     assert not at.exception
     regression, classification = at.dataframe[0].value, at.dataframe[1].value
-    assert "forecastable" in set(regression["feature_set"])
-    assert {"r2", "r2_std"} <= set(regression.columns)  # the mean and spread over fold seeds
+    assert "forecastable" in set(regression["feature set"])
+    assert {"r2", "r2 sd"} <= set(regression.columns)  # the mean and spread over fold seeds
     assert {"precision", "recall"} <= set(classification.columns)
     assert len(at.dataframe[2].value) > 0  # out-of-fold predictions
 
