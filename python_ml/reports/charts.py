@@ -717,9 +717,15 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
         shown = example[["feature", "feature_value", "contribution"]].rename(
             columns={"feature_value": "the track's value", "contribution": "contribution"}
         )
-        # A value as the track has it: year 2019, 7 genres, acousticness 0.143 (not 2,019.000).
+        # A value as the track has it: year 2019, 7 genres, acousticness 0.143 (not 2,019.000),
+        # and large whole numbers with separators, as in the other tables (653,072 ms).
         shown["the track's value"] = [
-            "" if pd.isna(v) else f"{v:.6g}" for v in shown["the track's value"]
+            ""
+            if pd.isna(v)
+            else f"{v:,.0f}"
+            if abs(v) >= 10_000 and float(v).is_integer()
+            else f"{v:.6g}"
+            for v in shown["the track's value"]
         ]
         tables.append((title, shown))
     return tables

@@ -12,5 +12,5 @@ def is_number_column(column: pd.Series) -> bool:
         return False
     if pd.api.types.is_numeric_dtype(column):
         return True
-    texts = [v for v in column if isinstance(v, str) and v != ""]
+    texts = [v.replace(",", "") for v in column if isinstance(v, str) and v != ""]  # 653,072
     return bool(texts) and bool(pd.to_numeric(pd.Series(texts), errors="coerce").notna().all())
