@@ -392,7 +392,7 @@ def create_app(
                     f"{', '.join(missing)}{misspelt_columns(missing, list(track))} "
                     "(popularity, id and id_artists may be left out)",
                 )
-        warnings = _unknown_keys(body.tracks)
+        warnings = _unknown_keys(body.tracks) + _no_artist_ids(body.tracks)
         refresh()
         champion, scored = batches.score_records(body.tracks)
         classes = champion.model.class_names
@@ -460,6 +460,21 @@ def _unknown_keys(tracks: list[dict[str, Any]]) -> list[str]:
             f"and {len(ordered) - MAX_KEY_WARNINGS:,} more keys that are not tracks.csv columns"
         )
     return warnings
+
+
+def _no_artist_ids(tracks: list[dict[str, Any]]) -> list[str]:
+    """One line when tracks have no ``id_artists`` (left out, null or empty): the artist
+    features of those tracks are unknown and imputed, which the answer says rather than score
+    them as if the artist were known."""
+    without = [
+        i for i, track in enumerate(tracks) if not str(track.get("id_artists") or "").strip()
+    ]
+    if not without:
+        return []
+    from python_ml.tracks.feature_path import NO_ARTIST_IDS
+
+    more = f" (and {len(without) - 1:,} more)" if len(without) > 1 else ""
+    return [f"tracks[{without[0]}]{more}: no id_artists: {NO_ARTIST_IDS}"]
 
 
 def _offline_docs(app: Any) -> None:

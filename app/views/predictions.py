@@ -138,7 +138,7 @@ with right:
     st.subheader(f"{labels[hit]} rate by artist")
     by_artist = app_ui.read("hit_rate_by_artist", *filters)
     st.caption(
-        "First-listed artists of the matching tracks with the highest predicted rate (artists "
+        "First-listed artists of the matching tracks with the highest called rate (artists "
         f"with at least {catalog.dbt_var('min_artist_tracks')} matching tracks, one or more of "
         f"them called {labels[hit]}); {truth}."
     )

@@ -51,10 +51,13 @@ st.altair_chart(
     .interactive(),
     width="stretch",
 )
-streams = st.column_config.NumberColumn(format="localized")  # 2,200,663,222
+# Headers in words ("actual log streams"); streams with separators (2,200,663,222).
+headers = {c: c.replace("_", " ") for c in songs.columns}
+for column in ("actual_streams", "predicted_streams"):
+    headers[column] = st.column_config.NumberColumn(headers[column], format="localized")
 st.dataframe(
     songs.assign(predicted_streams=songs["predicted_streams"].round()),
     hide_index=True,
     width="stretch",
-    column_config={"actual_streams": streams, "predicted_streams": streams},
+    column_config=headers,
 )

@@ -222,7 +222,8 @@ def hit_wordcloud(con, out: Path, classes: Classes) -> str:
     top = ", ".join(f"{w} x{v:.1f}" for w, v in lift.head(3).items())
     return (
         f"Word size: how much more often a word is in {hit} titles than in the other "
-        f"predict-split titles (words in {MIN_WORD_HITS}+ {hit} titles); {len(lift)} words are "
+        f"predict-split titles (words in {MIN_WORD_HITS}+ {hit} titles; empty titles left "
+        f"out); {len(lift)} words are "
         f"more frequent there, and only they are drawn. Top: {top}."
     )
 

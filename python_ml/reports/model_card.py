@@ -124,7 +124,10 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     origin = str(c.get("data_origin") or "unknown")
     # The training split, as the champion saw it (its fingerprint binds it to this table): the
     # fit, calibration and validation folds add up to it.
-    split = int(con.execute(f"select count(*) from {catalog.TRAIN_TRACKS}").fetchone()[0])
+    split, last_year = con.execute(
+        f"select count(*), max(release_year) from {catalog.TRAIN_TRACKS}"
+    ).fetchone()
+    split = int(split)
     n_validation = int(c["n_validation"] or 0)
     calibration = split - int(c["n_train"]) - n_validation
     lines = [
@@ -328,7 +331,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
             c.get("validation_macro_f1"), c.get("new_artist_macro_f1"), c.get("time_split_macro_f1")
         )
         + " A figure lower than validation's is what the random split overstates.",
-        "- Releases after the training data's last year are extrapolation.",
+        f"- Releases after the training data's last year ({last_year}) are extrapolation.",
     ]
     facts = {
         "run_id": c["run_id"],

@@ -44,6 +44,11 @@ VALIDATED_MODEL = "int_tracks_validated"
 VARS = "{popularity_required: false}"
 # What a new track may lack: it has no popularity yet, and maybe no Spotify ids.
 OPTIONAL_COLUMNS = ("popularity", "id", "id_artists")
+# What is said of tracks without artist ids (predict, the service).
+NO_ARTIST_IDS = (
+    "the artist features (followers, genre count) are unknown and imputed, as for a track "
+    "whose artist the warehouse does not know; give tracks.csv's id_artists to use them"
+)
 # A track's content, without the id it may lack: what a made-up id is the hash of.
 CONTENT_COLUMNS = [c for c in TRACK_COLUMNS if c != "id"]
 # dbt seed column types -> DuckDB's.

@@ -31,7 +31,7 @@ from python_ml.settings import Settings
 from python_ml.steps import step
 from python_ml.tracks.drift import log_drift
 from python_ml.tracks.explain import reasons_text
-from python_ml.tracks.feature_path import DerivedTracks
+from python_ml.tracks.feature_path import NO_ARTIST_IDS, DerivedTracks
 from python_ml.tracks.scorer import (
     PROBABILITY_DECIMALS,
     REJECTED,
@@ -264,8 +264,10 @@ def score_file(
     # What the app shows above the table: the rows that do not parse (logged as they were
     # read), the columns not scored.
     warnings = list(inputs.attrs.get("warnings", []))
-    warning = not_scored_columns(path, header)
-    if warning:
+    said = [not_scored_columns(path, header)]
+    if "id_artists" not in header:
+        said.append(f"{path}: no id_artists column: {NO_ARTIST_IDS}")
+    for warning in filter(None, said):
         log.warning(warning)
         warnings.append(warning)
     result.attrs["warnings"] = warnings

@@ -258,6 +258,8 @@ def test_predict_names_the_columns_it_does_not_score_and_keeps_them(
         "columns: kept in the output, not used in scoring"
     )
     assert caplog.text.count(warning) == 1, caplog.text
+    # Without id_artists the artist features are imputed: said, not silent.
+    assert caplog.text.count(f"{new}: no id_artists column: the artist features") == 1
     result = pd.read_csv(tmp_path / "out.csv")
     assert list(result["my_notes"]) == ["n"] * 5 and result["id_artist"].notna().all()
     assert (result["status"] == "scored").all()

@@ -28,6 +28,7 @@ from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.tracking.registry import warehouse_champion
 from python_ml.tracks import predict, train
+from python_ml.tracks.feature_path import NO_ARTIST_IDS
 
 MAX_TRACKS = 1_000
 MAX_BYTES = 2_000_000
@@ -244,6 +245,8 @@ def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir:
     assert second["rejection_detail"] == (
         "the same values as tracks[0] (no id given: the id is made from the values)"
     )
+    # Scored without its artist, and told so.
+    assert body["warnings"] == [f"tracks[0] (and 1 more): no id_artists: {NO_ARTIST_IDS}"]
 
 
 def test_keys_that_are_not_tracks_columns_are_named_in_warnings(
@@ -262,6 +265,7 @@ def test_keys_that_are_not_tracks_columns_are_named_in_warnings(
         "tracks[0]: key 'id_artist' (did you mean 'id_artists'?) is not a tracks.csv column; "
         "not used in scoring",
         "tracks[1] (and 1 more): key 'my_note' is not a tracks.csv column; not used in scoring",
+        f"tracks[0]: no id_artists: {NO_ARTIST_IDS}",
     ]
     _, plain = service.call("/predict", {"tracks": [second]})
     assert plain["warnings"] == []
