@@ -52,14 +52,18 @@ def choose(
         if low <= 0.0:
             within.append(c)
     chosen = min(within, key=lambda c: (KINDS[c.model_type].simplicity, c.n_features, c.seconds))
+    named = {"macro_f1": "macro-F1"}.get(metric, metric)
     if chosen is best:
         others = [c.label for c in within if c is not best]
-        rule = f"best validation {metric} ({best.score:.4f})" + (
-            f"; within its bootstrap noise but not simpler: {', '.join(others)}" if others else ""
+        verb = "is" if len(others) == 1 else "are"
+        rule = f"best validation {named} ({best.score:.4f})" + (
+            f"; {', '.join(others)} {verb} within its bootstrap noise, but none is simpler"
+            if others
+            else ""
         )
     else:
         rule = (
-            f"simplest model within the bootstrap noise of the best validation {metric} "
+            f"simplest model within the bootstrap noise of the best validation {named} "
             f"({chosen.score:.4f} vs {best.score:.4f} of {best.label}; 95% interval of the "
             "difference reaches 0)"
         )

@@ -37,6 +37,17 @@ def test_a_clearly_better_model_wins():
     assert rule.startswith("best validation accuracy")
 
 
+def test_the_rule_names_the_models_as_good_but_not_simpler():
+    network = _candidate("keras/full", "keras", _noisy(Y, 0.80, 1), Y)
+    other = _candidate("keras/audio", "keras", _noisy(Y, 0.79, 2), Y, n_features=20)
+    chosen, rule = choose([network, other], Y, 3, "macro_f1", seed=0)
+    assert chosen is network
+    assert rule == (
+        f"best validation macro-F1 ({network.score:.4f}); keras/audio is within its bootstrap "
+        "noise, but none is simpler"
+    )
+
+
 def test_fewer_features_break_a_tie_of_kind():
     pred = _noisy(Y, 0.8, 3)
     full = _candidate("hgb/full", "hist_gradient_boosting", pred, Y, n_features=15)
