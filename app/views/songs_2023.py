@@ -25,8 +25,14 @@ for task, runs in study.groupby("task", sort=True):
     st.markdown(f"**{TASK_TITLES.get(task, task)}**")
     runs = runs.drop(columns=["task", "data_origin", "finished_at"]).dropna(axis=1, how="all")
     # `rmse_std` -> "rmse sd": each figure's spread over the fold seeds.
-    runs = runs.round(3).rename(columns=lambda c: c.replace("_std", " sd").replace("_", " "))
-    st.dataframe(runs, hide_index=True, width="stretch")
+    runs = runs.rename(columns=lambda c: c.replace("_std", " sd").replace("_", " "))
+    figures = runs.select_dtypes("floating").columns  # all to 3 places: 0.010, not 0.01
+    st.dataframe(
+        runs,
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in figures},
+    )
 
 sets = study.loc[study["task"] == "songs_log_streams", "feature_set"].tolist()
 feature_set = st.selectbox(
