@@ -93,6 +93,9 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple
     return row[0], float(row[1])
 
 
+CHAMPION_TAG = "champion"  # "yes" on the MLflow run of its data's champion
+
+
 def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerprint: str) -> int:
     """Register the run's model and make it the champion of its data (after the run
     finished): this warehouse's ``ml.model_runs`` row, and the registry alias of its
@@ -111,6 +114,16 @@ def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerpr
         TRACK_MODEL_NAME, champion_alias(fingerprint), registered.version
     )
     client.set_tag(run_id, "champion_rule", rule)
+    # The runs table's marker (add the tag `champion` as a column): on this run only, among
+    # the runs of the same data (another dataset keeps its own champion).
+    experiment_id = client.get_run(run_id).info.experiment_id
+    for earlier in client.search_runs(
+        [experiment_id],
+        f"tags.{CHAMPION_TAG} = 'yes' and tags.data_fingerprint = '{fingerprint}'",
+    ):
+        if earlier.info.run_id != run_id:
+            client.delete_tag(earlier.info.run_id, CHAMPION_TAG)
+    client.set_tag(run_id, CHAMPION_TAG, "yes")
     with db.connect(settings.warehouse, read_only=False) as con:
         con.execute("begin transaction")
         con.execute(

@@ -232,6 +232,9 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
     assert {r.data.tags["task"] for r in runs} >= {"tracks", "songs_log_streams"}
     champion_run = client.get_run(scorer.champion.run_id)  # its page says what data it learnt
     assert "trained on generated data" in champion_run.data.tags["mlflow.note.content"]
+    # The runs table can show which run is the champion: that run alone has the tag.
+    marked = [r.info.run_id for r in runs if r.data.tags.get("champion") == "yes"]
+    assert marked == [scorer.champion.run_id]
     for run in runs:
         assert run.inputs.dataset_inputs, run.data.tags["mlflow.runName"]
         assert all(float(f"{v:.4g}") == v for v in run.data.metrics.values())

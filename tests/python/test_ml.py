@@ -663,6 +663,16 @@ def test_a_champion_whose_files_are_gone_says_what_to_do_and_is_replaced(
     train.train_tracks(settings, small_config())
     assert champion_version(settings) != before
     assert score.score_tracks(settings, batch_size=1000)["rows"] > 0
+    # MLflow's `champion` tag moved with it: on the new champion's run alone.
+    import mlflow
+
+    from python_ml.tracking.registry import warehouse_champion
+
+    champion = warehouse_champion(settings)["run_id"]
+    client = mlflow.MlflowClient()
+    experiment = client.get_run(champion).info.experiment_id
+    marked = [r.info.run_id for r in client.search_runs([experiment], "tags.champion = 'yes'")]
+    assert marked == [champion]
 
 
 # ------------------------------------------------------------------ a champion of its data
