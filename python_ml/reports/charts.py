@@ -178,6 +178,16 @@ def title_word_lift(hit_titles: pd.Series, other_titles: pd.Series) -> pd.Series
     return lift.sort_values(ascending=False)
 
 
+def _no_words(out: Path, said: str) -> str:
+    """The word cloud's place when there are no words to draw: the reason, as the picture and
+    as its caption."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.text(0.5, 0.5, said, ha="center")
+    ax.axis("off")
+    _save(fig, out)
+    return said
+
+
 def hit_wordcloud(con, out: Path, classes: Classes) -> str:
     from wordcloud import WordCloud
 
@@ -191,20 +201,12 @@ def hit_wordcloud(con, out: Path, classes: Classes) -> str:
         titles.loc[titles["is_hit"], "track_name"], titles.loc[~titles["is_hit"], "track_name"]
     )
     if lift.empty:
-        fig, ax = plt.subplots(figsize=(8, 4))
-        ax.text(0.5, 0.5, f"too few {hit} tracks in the predict split for words", ha="center")
-        ax.axis("off")
-        _save(fig, out)
-        return f"Too few {hit} tracks in the predict split to compare their titles' words."
+        return _no_words(out, f"Too few {hit} tracks in the predict split for their titles' words.")
     # Only the over-represented words: one no more frequent in hit titles than in the others
     # (a lift of 1 or less) says nothing about hits, however common.
     lift = lift[lift > 1]
     if lift.empty:
-        fig, ax = plt.subplots(figsize=(8, 4))
-        ax.text(0.5, 0.5, f"no word is more frequent in {hit} titles than in others", ha="center")
-        ax.axis("off")
-        _save(fig, out)
-        return f"No word is more frequent in {hit} titles than in the other predict-split titles."
+        return _no_words(out, f"No word is more frequent in {hit} titles than in the others.")
     cloud = WordCloud(
         width=1000,
         height=500,
