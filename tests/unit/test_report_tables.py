@@ -1,8 +1,51 @@
-"""Which report table columns line up as numbers: also numbers already written as text."""
+"""The report's and the model card's tables: numbers line up on the right (also numbers the
+page writes as text, such as a track's own value), words on the left."""
+
+from __future__ import annotations
+
+import re
 
 import pandas as pd
 
+from python_ml.reports.charts import _table_html
+from python_ml.reports.model_card import _table, card_html
 from python_ml.reports.tables import is_number_column
+
+FRAME = pd.DataFrame(
+    {
+        "raw file": ["spotify_600k.tracks", "spotify_2023.songs"],
+        "origin": ["generated", "user files"],
+        "rows": [586_672, 948],
+        "share": [0.5, float("nan")],
+        "value": ["2020", "-5.57"],
+        "champion": [True, False],
+    }
+)
+
+
+def test_report_tables_right_align_numbers_only() -> None:
+    page = _table_html(FRAME)
+    heads = re.findall(r"<th( class=\"n\")?>([^<]*)</th>", page)
+    assert [name for cls, name in heads if cls] == ["rows", "share", "value"]
+    first_row = re.search(r"<tbody><tr>(.*?)</tr>", page).group(1)
+    assert re.findall(r"<td( class=\"n\")?>([^<]*)</td>", first_row) == [
+        ("", "spotify_600k.tracks"),
+        ("", "generated"),
+        (' class="n"', "586,672"),
+        (' class="n"', "0.500"),
+        (' class="n"', "2020"),
+        ("", "yes"),
+    ]
+
+
+def test_model_card_tables_right_align_numbers_only() -> None:
+    lines = _table(FRAME)
+    assert lines[1] == "|:---|:---|---:|---:|---:|:---|"
+    assert lines[2].endswith("| 2020 | yes |")
+    page = card_html("# card\n\n" + "\n".join(lines) + "\n")
+    assert '<th style="text-align:right">rows</th>' in page
+    assert '<td style="text-align:left">spotify_600k.tracks</td>' in page
+    assert '<td style="text-align:right">-5.57</td>' in page
 
 
 def test_numbers_written_as_text_with_separators_are_numbers() -> None:
