@@ -252,7 +252,9 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
 
 
 def docs_inputs(settings: Settings) -> dict[str, Any]:
-    site = settings.target_dir / "index.html"
+    from python_ml.warehouse.dbt import docs_page
+
+    site = docs_page(settings)  # the page the report links (dbt docs generate --static)
     return {
         "dbt project": dbt_files_hash(*DBT_PROJECT_FILES),
         "prediction marts": data_version(settings, "dbt_prediction_marts"),

@@ -380,8 +380,8 @@ def first_artist_name(value: Any) -> str:
     if text.startswith("["):
         try:
             names = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            return ""
+        except (ValueError, SyntaxError):  # not a list after all: the text as typed
+            return text
         return str(names[0]).strip() if isinstance(names, list) and names else ""
     return text
 
@@ -390,27 +390,34 @@ def find_artist(settings: Settings, artists: Any) -> ArtistMatch:
     """The form's first artist among the warehouse's valid artists (``int_artists_validated``),
     by name, ignoring case; when several share the name, the one with the most followers."""
     name = first_artist_name(artists)
-    found = query(
-        settings,
-        "select artist_id, followers, genre_count, "
-        "count(*) filter (where lower(artist_name) = lower(?)) over () as namesakes, "
-        "count(*) over () as artists, lower(artist_name) = lower(?) as matches "
-        f"from {catalog.ARTISTS} where rejection_reason is null "
-        "order by matches desc, followers desc nulls last, artist_id limit 1",
-        [name, name],
-    )
+    try:
+        found = _artist_rows(settings, name)
+    except WarehouseMissing:  # no artists model: the features are imputed, as the path does
+        return ArtistMatch(name)
     if found.empty:
         return ArtistMatch(name)
     row = found.iloc[0]
     if not name or not bool(row["matches"]):
         return ArtistMatch(name, artists=int(row["artists"]))
     return ArtistMatch(
-        name,
+        str(row["artist_name"]),  # as the warehouse writes it
         artist_id=str(row["artist_id"]),
         followers=None if pd.isna(row["followers"]) else float(row["followers"]),
         genre_count=None if pd.isna(row["genre_count"]) else int(row["genre_count"]),
         namesakes=int(row["namesakes"]),
         artists=int(row["artists"]),
+    )
+
+
+def _artist_rows(settings: Settings, name: str) -> pd.DataFrame:
+    return query(
+        settings,
+        "select artist_id, artist_name, followers, genre_count, "
+        "count(*) filter (where lower(artist_name) = lower(?)) over () as namesakes, "
+        "count(*) over () as artists, lower(artist_name) = lower(?) as matches "
+        f"from {catalog.ARTISTS} where rejection_reason is null "
+        "order by matches desc, followers desc nulls last, artist_id limit 1",
+        [name, name],
     )
 
 

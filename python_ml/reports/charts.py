@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import matplotlib
 
@@ -178,6 +179,9 @@ def title_word_lift(hit_titles: pd.Series, other_titles: pd.Series) -> pd.Series
     return lift.sort_values(ascending=False)
 
 
+CLOUD_WORDS = 80  # the most words the cloud draws (those of highest lift)
+
+
 def _no_words(out: Path, said: str) -> str:
     """The word cloud's place when there are no words to draw: the reason, as the picture and
     as its caption."""
@@ -215,7 +219,7 @@ def hit_wordcloud(con, out: Path, classes: Classes) -> str:
         background_color="white",
         random_state=42,
         colormap="Dark2",
-    ).generate_from_frequencies(lift.head(80).to_dict())
+    ).generate_from_frequencies(lift.head(CLOUD_WORDS).to_dict())
     fig, ax = plt.subplots(figsize=(10, 5))
     ax.imshow(cloud, interpolation="bilinear")
     ax.axis("off")
@@ -228,8 +232,9 @@ def hit_wordcloud(con, out: Path, classes: Classes) -> str:
     return (
         f"Word size: how much more often a word is in {hit} titles than in the other "
         f"predict-split titles (words in {MIN_WORD_HITS}+ {hit} titles; empty titles left "
-        f"out); {len(lift)} words are "
-        f"more frequent there, and only they are drawn. Top: {top}."
+        f"out); {len(lift)} words are more frequent there, and only they are drawn "
+        f"({'all' if len(lift) <= CLOUD_WORDS else f'the {CLOUD_WORDS} of highest lift'}). "
+        f"Top: {top}."
     )
 
 
@@ -795,7 +800,7 @@ def _write_html(
 
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     # Relative to the page, so the link holds when the project folder moves or is served.
-    docs = html.escape(Path(os.path.relpath(page.docs_site, path.parent)).as_posix())
+    docs = html.escape(quote(Path(os.path.relpath(page.docs_site, path.parent)).as_posix()))
     path.write_text(
         f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>music-popularity report</title>

@@ -96,6 +96,25 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple
 CHAMPION_TAG = "champion"  # "yes" on the MLflow run of its data's champion
 
 
+def mark_champion_run(run_id: str, fingerprint: str) -> None:
+    """The MLflow runs table's marker (add the tag `champion` as a column): on the champion's
+    run only, among the runs of the same data (another dataset keeps its own champion). Set
+    when a champion is promoted and when it stays, so a project trained before the tag existed
+    gets it on its next `train`."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    experiment_id = client.get_run(run_id).info.experiment_id
+    for earlier in client.search_runs(
+        [experiment_id],
+        f"tags.{CHAMPION_TAG} = 'yes' and tags.data_fingerprint = '{fingerprint}'",
+    ):
+        if earlier.info.run_id != run_id:
+            client.delete_tag(earlier.info.run_id, CHAMPION_TAG)
+    if client.get_run(run_id).data.tags.get(CHAMPION_TAG) != "yes":
+        client.set_tag(run_id, CHAMPION_TAG, "yes")
+
+
 def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerprint: str) -> int:
     """Register the run's model and make it the champion of its data (after the run
     finished): this warehouse's ``ml.model_runs`` row, and the registry alias of its
@@ -114,16 +133,7 @@ def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerpr
         TRACK_MODEL_NAME, champion_alias(fingerprint), registered.version
     )
     client.set_tag(run_id, "champion_rule", rule)
-    # The runs table's marker (add the tag `champion` as a column): on this run only, among
-    # the runs of the same data (another dataset keeps its own champion).
-    experiment_id = client.get_run(run_id).info.experiment_id
-    for earlier in client.search_runs(
-        [experiment_id],
-        f"tags.{CHAMPION_TAG} = 'yes' and tags.data_fingerprint = '{fingerprint}'",
-    ):
-        if earlier.info.run_id != run_id:
-            client.delete_tag(earlier.info.run_id, CHAMPION_TAG)
-    client.set_tag(run_id, CHAMPION_TAG, "yes")
+    mark_champion_run(run_id, fingerprint)
     with db.connect(settings.warehouse, read_only=False) as con:
         con.execute("begin transaction")
         con.execute(

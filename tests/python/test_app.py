@@ -127,7 +127,14 @@ def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) 
     rule = next(m.value for m in at.markdown if "highest **weighted** probability" in m.value)
     assert "ice-cold x1.00" in rule  # each class's weight, by its label
     why = next(m.value for m in at.markdown if m.value.startswith(f"**Why {called}**: "))
-    assert "for: " in why or "against: " in why  # each feature on the side it pushes
+    # Each feature on the side it pushes: `for: a +0.10; against: b -0.25, c -0.02`.
+    sides = dict(
+        part.split(": ", 1) for part in why.split(" (the features")[0].split("**: ")[1].split("; ")
+    )
+    assert sides and set(sides) <= {"for", "against"}
+    for side, features in sides.items():
+        signs = {f.rsplit(" ", 1)[1][0] for f in features.split(", ")}
+        assert signs == ({"+"} if side == "for" else {"-"}), why
     # The form's artist is not in the warehouse: said, not silently imputed.
     assert any("No artist named **Some Artist**" in w.value for w in at.warning)
     assert not any("extrapolates" in w.value for w in at.warning)  # 2021: a year it saw
@@ -145,7 +152,7 @@ def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) 
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert any(
-        f"Artist features from **{name.upper()}** (artist id `{artist_id}`" in c.value
+        f"Artist features from **{name}** (artist id `{artist_id}`" in c.value  # its own name
         for c in at.caption
     )
     assert not any("No artist named" in w.value for w in at.warning)
