@@ -219,8 +219,8 @@ def create_app(
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from python_ml.tracks.feature_path import misspelt_columns
-    from python_ml.tracks.scorer import SCORED, BatchingScorer, Scorer
+    from python_ml.tracks.feature_path import gives_artist_ids, misspelt_columns
+    from python_ml.tracks.scorer import SCORED, BatchingScorer, Scorer, artist_warnings
 
     max_tracks = max_tracks or limit("MUSIC_SERVE_MAX_TRACKS")
     max_body_bytes = max_body_bytes or limit("MUSIC_SERVE_MAX_BYTES")
@@ -392,9 +392,14 @@ def create_app(
                     f"{', '.join(missing)}{misspelt_columns(missing, list(track))} "
                     "(popularity, id and id_artists may be left out)",
                 )
-        warnings = _unknown_keys(body.tracks) + _no_artist_ids(body.tracks)
+        warnings = _unknown_keys(body.tracks)
         refresh()
         champion, scored = batches.score_records(body.tracks)
+        warnings += artist_warnings(
+            scored,
+            lambda line: gives_artist_ids(body.tracks[line - 1].get("id_artists")),
+            lambda line: f"tracks[{line - 1}]",
+        )
         classes = champion.model.class_names
         # Column by column as Python values, then one dict per track (no pandas row objects).
         probabilities = scored[[f"prob_{c}" for c in classes]].to_numpy(dtype=float).tolist()
@@ -460,21 +465,6 @@ def _unknown_keys(tracks: list[dict[str, Any]]) -> list[str]:
             f"and {len(ordered) - MAX_KEY_WARNINGS:,} more keys that are not tracks.csv columns"
         )
     return warnings
-
-
-def _no_artist_ids(tracks: list[dict[str, Any]]) -> list[str]:
-    """One line when tracks have no ``id_artists`` (left out, null or empty): the artist
-    features of those tracks are unknown and imputed, which the answer says rather than score
-    them as if the artist were known."""
-    without = [
-        i for i, track in enumerate(tracks) if not str(track.get("id_artists") or "").strip()
-    ]
-    if not without:
-        return []
-    from python_ml.tracks.feature_path import NO_ARTIST_IDS
-
-    more = f" (and {len(without) - 1:,} more)" if len(without) > 1 else ""
-    return [f"tracks[{without[0]}]{more}: no id_artists: {NO_ARTIST_IDS}"]
 
 
 def _offline_docs(app: Any) -> None:

@@ -445,6 +445,7 @@ def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
     from python_ml.tracks.explain import reasons_text
 
     champion, scored = scorer(settings).score_records(records)
+    scored = scored.drop(columns="artist_known")  # the page says which artist it used
     scored["reasons"] = scored["reasons"].map(reasons_text)
     scored.insert(scored.columns.get_loc("predicted_class"), "run_id", champion.run_id)
     scored.insert(scored.columns.get_loc("predicted_class"), "model_version", champion.version)

@@ -49,6 +49,14 @@ NO_ARTIST_IDS = (
     "the artist features (followers, genre count) are unknown and imputed, as for a track "
     "whose artist the warehouse does not know; give tracks.csv's id_artists to use them"
 )
+# The features that come from a track's first artist (int_tracks_enriched: NULL when the
+# warehouse's artists do not hold it), and what is said of a track whose artist ids are given
+# but whose first artist is not among the warehouse's (a new artist, or one its checks reject).
+ARTIST_FEATURES = ("artist_followers", "artist_genre_count")
+UNKNOWN_ARTIST = (
+    "the first artist id is not among the warehouse's artists (new to it, or rejected by its "
+    "checks): the artist features (followers, genre count) are unknown and imputed"
+)
 # A track's content, without the id it may lack: what a made-up id is the hash of.
 CONTENT_COLUMNS = [c for c in TRACK_COLUMNS if c != "id"]
 # dbt seed column types -> DuckDB's.
@@ -196,6 +204,11 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, list | tuple):
         return repr([str(v) for v in value])
     return str(value)
+
+
+def gives_artist_ids(value: Any) -> bool:
+    """Whether an ``id_artists`` value names an artist: not missing, empty or an empty list."""
+    return "".join((_as_text(value) or "").split()) not in ("", "[]")
 
 
 def record_id(record: dict[str, Any]) -> str:

@@ -31,13 +31,14 @@ from python_ml.settings import Settings
 from python_ml.steps import step
 from python_ml.tracks.drift import log_drift
 from python_ml.tracks.explain import reasons_text
-from python_ml.tracks.feature_path import NO_ARTIST_IDS, DerivedTracks
+from python_ml.tracks.feature_path import NO_ARTIST_IDS, DerivedTracks, gives_artist_ids
 from python_ml.tracks.scorer import (
     PROBABILITY_DECIMALS,
     REJECTED,
     SCORED,
     Champion,
     Scorer,
+    artist_warnings,
 )
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,15 @@ def score_file(
     kept = ["line", *(c for c in header if c in inputs.columns)]
     if "id" not in header:  # the id made from the row's content is the output's id
         kept.insert(1, "id")
+    said_of_artists = []  # without the column, said once for the whole file (below)
+    if "id_artists" in header:
+        id_artists = inputs.set_index("line")["id_artists"]
+        said_of_artists = artist_warnings(
+            scored,
+            lambda line: gives_artist_ids(id_artists.get(line)),
+            lambda line: f"{path}: line {line}",
+        )
+    scored = scored.drop(columns="artist_known")
     result = inputs[kept].merge(scored.drop(columns=["id", "name"]), on="line", how="right")
     result.insert(result.columns.get_loc("predicted_class"), "run_id", champion.run_id)
     result.insert(result.columns.get_loc("predicted_class"), "model_version", champion.version)
@@ -267,6 +277,7 @@ def score_file(
     said = [not_scored_columns(path, header)]
     if "id_artists" not in header:
         said.append(f"{path}: no id_artists column: {NO_ARTIST_IDS}")
+    said += said_of_artists
     for warning in filter(None, said):
         log.warning(warning)
         warnings.append(warning)

@@ -23,7 +23,14 @@ import pandas as pd
 
 from python_ml.settings import Settings
 from python_ml.tracks.explain import explain
-from python_ml.tracks.feature_path import DerivedTracks, FeaturePath, record_id
+from python_ml.tracks.feature_path import (
+    ARTIST_FEATURES,
+    NO_ARTIST_IDS,
+    UNKNOWN_ARTIST,
+    DerivedTracks,
+    FeaturePath,
+    record_id,
+)
 
 SCORED = "scored"
 REJECTED = "rejected"
@@ -127,8 +134,11 @@ def drift_features(model_features: list[str]) -> list[str]:
 
 def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     """One row per input row, in input order: line, id, name, status, rejection reason and
-    detail, the class called, one rounded probability per class and the reasons (the features
-    that moved the called class's score most; empty when rejected)."""
+    detail, the class called, one rounded probability per class, the reasons (the features
+    that moved the called class's score most; empty when rejected) and ``artist_known``: for
+    a scored track of a champion that uses the artist features, whether the warehouse knows
+    its first artist (else they are imputed; None otherwise). Not an output column: what
+    `predict` and the service say of the tracks without one."""
     from python_ml.tracks.models import model_output
 
     model = champion.model
@@ -141,11 +151,17 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
         called = np.array([model.class_names.index(c) for c in output["predicted_class"]])
         output["reasons"] = reasons(model, derived.features, called, x)
         output[probabilities] = output[probabilities].round(PROBABILITY_DECIMALS)
+        used = [f for f in ARTIST_FEATURES if f in model.features]
+        if used:  # int_tracks_enriched leaves them NULL when the artist is not known
+            known = derived.features[used].notna().any(axis=1)
+            output["artist_known"] = known.astype(object).to_numpy()  # None when rejected
+        else:
+            output["artist_known"] = None
         output.insert(0, "id", derived.features["track_id"].to_numpy())
         result = result.merge(output, on="id", how="left")
         result.loc[result["status"] == REJECTED, output.columns[1:]] = None
     else:
-        for column in [*probabilities, "predicted_class", "reasons"]:
+        for column in [*probabilities, "predicted_class", "reasons", "artist_known"]:
             result[column] = None
     return result[
         [
@@ -158,8 +174,26 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
             "predicted_class",
             *probabilities,
             "reasons",
+            "artist_known",
         ]
     ]
+
+
+def artist_warnings(scored: pd.DataFrame, gives_ids: Any, where: Any) -> list[str]:
+    """What to say of the scored tracks whose artist features are imputed (``artist_known``
+    False): one line for those without artist ids, one for those whose first artist the
+    warehouse does not know, each naming the first such track (``where(line)``) and how many
+    more. ``gives_ids(line)``: whether that input row gives artist ids."""
+    lines = [int(n) for n in scored.loc[scored["artist_known"].eq(False), "line"]]
+    said = []
+    for group, text in (
+        ([n for n in lines if not gives_ids(n)], f"no id_artists: {NO_ARTIST_IDS}"),
+        ([n for n in lines if gives_ids(n)], UNKNOWN_ARTIST),
+    ):
+        if group:
+            more = f" (and {len(group) - 1:,} more)" if len(group) > 1 else ""
+            said.append(f"{where(group[0])}{more}: {text}")
+    return said
 
 
 class Scorer:

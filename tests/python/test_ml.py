@@ -14,6 +14,7 @@ from conftest import PROJECT_ROOT
 from python_ml.settings import Settings
 from python_ml.tracks import config as config_module
 from python_ml.tracks import predict, score, train
+from python_ml.tracks.feature_path import NO_ARTIST_IDS, UNKNOWN_ARTIST
 
 BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text())
 
@@ -260,9 +261,35 @@ def test_predict_names_the_columns_it_does_not_score_and_keeps_them(
     assert caplog.text.count(warning) == 1, caplog.text
     # Without id_artists the artist features are imputed: said, not silent.
     assert caplog.text.count(f"{new}: no id_artists column: the artist features") == 1
+    assert "no id_artists: " not in caplog.text  # said of the file, not again of each line
     result = pd.read_csv(tmp_path / "out.csv")
     assert list(result["my_notes"]) == ["n"] * 5 and result["id_artist"].notna().all()
     assert (result["status"] == "scored").all()
+
+
+def test_predict_names_the_rows_scored_without_a_known_artist(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An empty id_artists cell, or an artist the warehouse does not hold: the row is scored
+    with the artist features imputed, and the log (the app shows it) names the rows."""
+    import pandas as pd
+
+    def spoil(frame: pd.DataFrame) -> pd.DataFrame:
+        frame.loc[1, "id_artists"] = None
+        frame.loc[2, "id_artists"] = "[]"
+        frame.loc[3, "id_artists"] = "['0000000000000000000000']"
+        return frame
+
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    new = _write_tracks(tmp_path / "new.csv", source, n=5, edit=spoil)
+    with caplog.at_level("WARNING", logger="python_ml"):
+        predict.predict_csv(trained, new, tmp_path / "out.csv")
+    # Lines as in the output's `line` column: the header is line 1.
+    assert caplog.text.count(f"{new}: line 3 (and 1 more): no id_artists: {NO_ARTIST_IDS}") == 1
+    assert caplog.text.count(f"{new}: line 5: {UNKNOWN_ARTIST}") == 1
+    result = pd.read_csv(tmp_path / "out.csv")
+    assert (result["status"] == "scored").all()
+    assert "artist_known" not in result.columns  # what the warnings are made of, not output
 
 
 def test_predict_writes_classes_and_probabilities(

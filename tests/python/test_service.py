@@ -28,7 +28,7 @@ from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.tracking.registry import warehouse_champion
 from python_ml.tracks import predict, train
-from python_ml.tracks.feature_path import NO_ARTIST_IDS
+from python_ml.tracks.feature_path import NO_ARTIST_IDS, UNKNOWN_ARTIST
 
 MAX_TRACKS = 1_000
 MAX_BYTES = 2_000_000
@@ -245,8 +245,44 @@ def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir:
     assert second["rejection_detail"] == (
         "the same values as tracks[0] (no id given: the id is made from the values)"
     )
-    # Scored without its artist, and told so.
-    assert body["warnings"] == [f"tracks[0] (and 1 more): no id_artists: {NO_ARTIST_IDS}"]
+    # Scored without its artist, and told so (of the scored track: the duplicate is rejected).
+    assert body["warnings"] == [f"tracks[0]: no id_artists: {NO_ARTIST_IDS}"]
+
+
+def test_tracks_scored_without_a_known_artist_are_named(
+    service: Service, small_raw_dir: Path
+) -> None:
+    """The artist features come from the track's first artist: a track whose artist ids are
+    empty, or name an artist the warehouse does not hold, is scored with them imputed, and the
+    answer says which (apart: one needs the ids, the other is a new artist)."""
+    first, second, third, fourth = _tracks(small_raw_dir, 20).iloc[10:14].to_dict("records")
+    status, body = service.call(
+        "/predict",
+        {
+            "tracks": [
+                first,
+                {**second, "id_artists": "[]"},
+                {**third, "id_artists": "['0000000000000000000000']"},
+                {**fourth, "id_artists": ["0000000000000000000001"]},
+            ]
+        },
+    )
+    assert status == 200, body
+    assert [p["status"] for p in body["predictions"]] == ["scored"] * 4
+    assert body["warnings"] == [
+        f"tracks[1]: no id_artists: {NO_ARTIST_IDS}",
+        f"tracks[2] (and 1 more): {UNKNOWN_ARTIST}",
+    ]
+    # The artist matters to the scores: the known artist's track scores differently unknown.
+    _, alone = service.call("/predict", {"tracks": [first]})
+    _, unknown = service.call(
+        "/predict", {"tracks": [{**first, "id_artists": "['0000000000000000000000']"}]}
+    )
+    assert alone["warnings"] == []
+    assert (
+        alone["predictions"][0]["class_probabilities"]
+        != unknown["predictions"][0]["class_probabilities"]
+    )
 
 
 def test_keys_that_are_not_tracks_columns_are_named_in_warnings(
