@@ -248,25 +248,22 @@ def write_report(
                 )
                 + "."
             )
-    kept = kept_sections(path)  # sections other benchmarks wrote (e.g. bench_spark's)
+    kept = kept_tail(path)  # other benchmarks' sections (e.g. bench_spark's), the notes beside
     path.write_text("\n".join(lines) + "\n" + kept, encoding="utf-8")
 
 
 SECTION_START, SECTION_END = "<!-- section: {name} -->", "<!-- /section: {name} -->"
 
 
-def kept_sections(path: Path) -> str:
-    """The marked sections of an existing BENCHMARKS.md, to be written back unchanged."""
-    import re
-
+def kept_tail(path: Path) -> str:
+    """What follows this benchmark's table in an existing BENCHMARKS.md, kept as it is: from the
+    first marked section on, the sections other benchmarks wrote and the notes written between
+    them (which only a person writes: a run of `make bench` must not delete them)."""
     if not path.exists():
         return ""
     text = path.read_text(encoding="utf-8")
-    found = re.findall(r"\n<!-- section: (\w+) -->.*?<!-- /section: \1 -->\n", text, re.S)
-    return "".join(
-        re.search(rf"\n<!-- section: {name} -->.*?<!-- /section: {name} -->\n", text, re.S).group(0)
-        for name in found
-    )
+    at = text.find("\n" + SECTION_START.split("{name}")[0])
+    return text[at:] if at >= 0 else ""
 
 
 def write_section(path: Path, name: str, body: str) -> None:
