@@ -290,6 +290,23 @@ def _read_segment(
     kept = con.execute(f"select count(*) from {stage}").fetchall()[0][0]
     rejected_lines = {row[0] for row in rejected}
     records = record_lines(segment.path, segment.encoding)
+    if kept + len(rejected) < len(records):
+        # DuckDB's reader accounted for fewer rows than the file has: seen on a 586,672-row
+        # file with many lines that are not UTF-8, which it read to line 542,481 and then
+        # stopped at without an error. Rows neither kept nor quarantined would be lost.
+        encoding = segment.encoding.upper()
+        not_text = sum(1 for row in rejected if row[1] == "INVALID ENCODING")
+        why = (
+            f"; {not_text:,} of its lines are not {encoding} text: save the file as {encoding} "
+            "(e.g. `iconv -f latin1 -t utf-8`) and load it again"
+            if not_text
+            else ": check the file, or download it again"
+        )
+        raise LoadError(
+            f"{item.path}: DuckDB's CSV reader read {kept + len(rejected):,} of its "
+            f"{len(records):,} rows (kept or rejected) and stopped without an error, so the "
+            f"rest would be lost; nothing was loaded{why}."
+        )
     physical = dict(records)
     kept_lines: list[int | None] = [p for duck, p in records if duck not in rejected_lines]
     if len(kept_lines) != kept:
@@ -548,6 +565,14 @@ def load_into(
             if log_results:
                 result.log()
             result.check_share(threshold)
+            if enforce_threshold and not result.rows_read:
+                # Loaded, it would replace the warehouse's rows with none: the champion's
+                # artists, say, which scoring reads (a file cut to its header, not a new one).
+                raise LoadError(
+                    f"{item.path} has a header but no rows: nothing in the warehouse was "
+                    "changed. Download it again (`python -m python_ml extract --force`) or "
+                    "copy the whole file there."
+                )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -211,20 +211,42 @@ def test_a_reports_folder_that_cannot_be_made_is_named(
     _fails_with(caplog, ["charts"], f"The reports folder {blocker / 'reports'} cannot be created")
 
 
-def test_build_tells_each_sources_counts_after_validation_and_warns_on_no_rows(
+def test_build_tells_each_sources_counts_after_validation(
     raw_copy: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     import logging
 
-    artists = raw_copy / "spotify_600k" / "artists.csv"
-    artists.write_text(artists.read_text(encoding="utf-8").split("\n")[0] + "\n", encoding="utf-8")
     caplog.set_level(logging.INFO)
-    cli.main(["build"])
+    assert cli.main(["build"]) == 0
     assert "spotify_600k.tracks: 4,000 rows read, 4,000 kept, 0 rejected" in caplog.text
     assert (
         "spotify_2023.songs: 953 rows read, 948 kept, 5 rejected (duplicate song 4" in caplog.text
     )
-    assert "spotify_600k.artists has no rows" in caplog.text
+
+
+def test_a_raw_file_cut_to_its_header_changes_nothing(
+    raw_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Loaded, a header-only artists.csv replaced the warehouse's artists with none: the
+    champion then scored new tracks with the artist features imputed, without a word."""
+    import duckdb
+
+    from python_ml.settings import load_settings
+
+    assert cli.main(["load"]) == 0
+    warehouse = load_settings().warehouse
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        before = con.execute("select count(*) from raw.spotify_600k__artists").fetchone()[0]
+    artists = raw_copy / "spotify_600k" / "artists.csv"
+    artists.write_text(artists.read_text(encoding="utf-8").split("\n")[0] + "\n", encoding="utf-8")
+    _fails_with(
+        caplog,
+        ["build"],
+        f"{artists} has a header but no rows: nothing in the warehouse was changed",
+    )
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        after = con.execute("select count(*) from raw.spotify_600k__artists").fetchone()[0]
+    assert after == before > 0
 
 
 def _children(pid: int) -> list[int]:
