@@ -271,7 +271,11 @@ def create_app(
         # A misspelt key first: it explains the missing one ({"songs": ...} for "tracks").
         first = next((e for e in errors if e.get("type") == "extra_forbidden"), None)
         first = first or (errors[0] if errors else {})
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        where = ""  # as the service names places elsewhere: tracks[0].name
+        for part in first.get("loc", ()):
+            if part != "body":
+                where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else part
+        where = where or "body"
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media and media != "application/json" and not media.endswith("+json"):
             # FastAPI reads a body as JSON only when it is sent as JSON.
@@ -285,6 +289,10 @@ def create_app(
             message = f'unknown key {where!r}: the body is {{"tracks": [...]}}'
         elif first.get("type") == "missing":
             message = f'missing key {where!r}: the body is {{"tracks": [...]}}'
+        elif first.get("type") == "dict_type":
+            message = f'{where} is not an object: each track is {{"column": value, ...}}'
+        elif first.get("type") == "list_type":
+            message = f'{where} is not a list: the body is {{"tracks": [{{...}}, ...]}}'
         elif first.get("type") in ("json_invalid", "model_attributes_type"):
             message = 'the body is not JSON of the form {"tracks": [{...}, ...]}'
         else:
@@ -392,6 +400,9 @@ def create_app(
                     f"{', '.join(missing)}{misspelt_columns(missing, list(track))} "
                     "(popularity, id and id_artists may be left out)",
                 )
+        not_text = _not_unicode(body.tracks)
+        if not_text:
+            return error(422, not_text)
         warnings = _unknown_keys(body.tracks)
         refresh()
         champion, scored = batches.score_records(body.tracks)
@@ -465,6 +476,32 @@ def _unknown_keys(tracks: list[dict[str, Any]]) -> list[str]:
             f"and {len(ordered) - MAX_KEY_WARNINGS:,} more keys that are not tracks.csv columns"
         )
     return warnings
+
+
+def _not_unicode(tracks: list[dict[str, Any]]) -> str | None:
+    """The first key or text value that is not Unicode text (JSON's ``\\ud800`` escapes decode
+    to a lone surrogate, which no table or answer can hold), or None."""
+
+    def bad(text: Any) -> bool:
+        if type(text) is not str or text.isascii():  # nearly every value: checked at once
+            return False
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    for index, track in enumerate(tracks):
+        for key, value in track.items():
+            values = value if isinstance(value, list) else [value]
+            if bad(key) or any(bad(v) for v in values):
+                shown = ascii(key) if bad(key) else key
+                return (
+                    f"tracks[{index}].{shown} is not Unicode text: it holds a lone surrogate "
+                    f"escape ({ascii(value)[:60]}); send the text as UTF-8 (a character beyond "
+                    "\\uffff as its pair of escapes)"
+                )
+    return None
 
 
 def _offline_docs(app: Any) -> None:

@@ -347,6 +347,16 @@ def test_concurrent_requests_each_get_the_answer_they_get_alone(
         (None, b"not json", 422, "the body is not JSON"),
         ({"tracks": [{}] * (MAX_TRACKS + 1)}, None, 413, "over the limit of 1,000"),
         ({"tracks": [{"name": "x" * 5_000}] * 500}, None, 413, "bytes, over the limit"),
+        ({"tracks": {"name": "x"}}, None, 422, 'tracks is not a list: the body is {"tracks"'),
+        ({"tracks": [["x"]]}, None, 422, "tracks[0] is not an object: each track is"),
+        (
+            None,
+            json.dumps(
+                {"tracks": [{**{c: "1" for c in TRACK_COLUMNS}, "name": "\ud800"}]}
+            ).encode(),
+            422,
+            "tracks[0].name is not Unicode text: it holds a lone surrogate escape ('\\ud800')",
+        ),
     ],
 )
 def test_a_bad_request_is_one_json_line_naming_what_is_wrong(
