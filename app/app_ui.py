@@ -47,6 +47,8 @@ def origin_banner(data_origin: str | None) -> None:
     """Say where the figures come from, as the report and the marts do."""
     if origin.is_generated(data_origin or ""):
         st.warning(origin.GENERATED_NOTICE, icon=":material/warning:")
+    elif origin.is_partly_generated(data_origin or ""):
+        st.warning(origin.partly_generated_notice(data_origin), icon=":material/warning:")
     else:
         st.caption(f"Data origin: {data_origin or 'unknown'}")
 

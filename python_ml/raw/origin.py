@@ -158,5 +158,29 @@ def warehouse_origin(settings: Any, tables: tuple[str, ...]) -> str:
     return find(settings.raw_dir)
 
 
+def _origins(origin: str) -> set[str]:
+    """The origins in a data origin: one word when every file shares it (``generated``), else
+    each file's (``artists.csv: generated, tracks.csv: user files``)."""
+    if ": " not in origin:
+        return {origin}
+    return {part.split(": ", 1)[1] for part in origin.split(", ")}
+
+
 def is_generated(origin: str) -> bool:
-    return GENERATED in origin
+    """Every file behind it is the built-in generated data."""
+    return _origins(origin) == {GENERATED}
+
+
+def is_partly_generated(origin: str) -> bool:
+    """Some files behind it are generated and some are not (a user's tracks.csv beside the
+    generated artists.csv): its figures are neither real nor wholly synthetic."""
+    found = _origins(origin)
+    return GENERATED in found and found != {GENERATED}
+
+
+def partly_generated_notice(origin: str) -> str:
+    """What is said of figures from partly generated data, naming each file's origin."""
+    return (
+        f"Part of the data is the built-in generated data ({origin}): the figures that draw on "
+        "it show that the pipeline works, not how real songs behave."
+    )

@@ -65,14 +65,17 @@ CHART_DATA = {
 
 def origin_mark(origins: dict[str, str], parts: tuple[str, ...]) -> str | None:
     """The corner note of a chart drawn from these parts of the data (None: none generated)."""
-    from python_ml.raw.origin import is_generated
+    from python_ml.raw.origin import is_generated, is_partly_generated
 
-    generated = [p for p in parts if p in origins and is_generated(origins[p])]
-    if not generated:
+    drawn = [p for p in parts if p in origins]
+    generated = [p for p in drawn if is_generated(origins[p])]
+    partly = [p for p in drawn if is_partly_generated(origins[p])]
+    if not generated and not partly:
         return None
-    if len(generated) == len([p for p in parts if p in origins]):
+    if len(generated) == len(drawn):
         return "Built-in generated data: not real songs"
-    return f"{' and '.join(generated)}: built-in generated data, not real songs"
+    named = [*generated, *(f"{p} (in part)" for p in partly)]
+    return f"{' and '.join(named)}: built-in generated data, not real songs"
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -766,7 +769,7 @@ def _table_html(frame: pd.DataFrame) -> str:
 def _write_html(
     path: Path, charts: list[Chart], tables: list[tuple[str, pd.DataFrame]], page: Page
 ) -> None:
-    from python_ml.raw.origin import GENERATED_NOTICE, is_generated
+    from python_ml.raw.origin import GENERATED_NOTICE, is_generated, is_partly_generated
 
     figures = "\n".join(
         f'<figure><h2>{html.escape(c.title)}</h2><img src="{c.file}" alt="{html.escape(c.title)}">'
@@ -778,6 +781,7 @@ def _write_html(
     )
     origins = page.origins
     generated = [part for part, origin in origins.items() if is_generated(origin)]
+    partly = [part for part, origin in origins.items() if is_partly_generated(origin)]
     each = "; ".join(
         f"{html.escape(part)}: <strong>{html.escape(origin)}</strong>"
         for part, origin in origins.items()
@@ -788,10 +792,11 @@ def _write_html(
             + html.escape(GENERATED_NOTICE).replace("`make run`", "<code>make run</code>")
             + "</p>"
         )
-    elif generated:  # a reader must not take the generated part for real songs
+    elif generated or partly:  # a reader must not take the generated part for real songs
+        named = [*generated, *(f"{part} (in part)" for part in partly)]
         banner = (
             '<p class="banner generated"><strong>Generated data in part.</strong> '
-            f"Data origin: {each}. The {html.escape(' and '.join(generated))} figures come "
+            f"Data origin: {each}. The {html.escape(' and '.join(named))} figures come "
             "from the built-in generated data: they show that the pipeline works, not how "
             "real songs behave.</p>"
         )

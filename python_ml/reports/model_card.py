@@ -94,7 +94,12 @@ def _table(frame: pd.DataFrame) -> list[str]:
 
 def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     """The card's Markdown and the champion's facts it was made of (run id, version, ...)."""
-    from python_ml.raw.origin import GENERATED_NOTICE, is_generated
+    from python_ml.raw.origin import (
+        GENERATED_NOTICE,
+        is_generated,
+        is_partly_generated,
+        partly_generated_notice,
+    )
 
     champion = con.execute(
         f"""
@@ -138,6 +143,8 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     ]
     if is_generated(origin):
         lines += [f"> **Generated data.** {GENERATED_NOTICE}", ""]
+    elif is_partly_generated(origin):
+        lines += [f"> **Generated data in part.** {partly_generated_notice(origin)}", ""]
     lines += [
         "## The model",
         f"- Predicts a track's popularity class, one of {seed.described()} "
@@ -187,8 +194,11 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "warnings) before trusting the figures on a new batch.",
         "- Predicting streams: popularity is Spotify's relative index at the time of the dump.",
     ]
-    if is_generated(origin):
-        lines.append("- Anything about real songs: this champion was trained on generated data.")
+    if is_generated(origin) or is_partly_generated(origin):
+        lines.append(
+            "- Anything about real songs: this champion was trained on generated data"
+            + (" in part." if is_partly_generated(origin) else ".")
+        )
     lines += ["", "## How well it does (predict split)"]
     if len(predictions):
         metric_rows = []

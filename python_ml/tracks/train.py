@@ -768,6 +768,8 @@ def train_tracks(
     check_data_fits_config(data, experiments, config)
     if origin.is_generated(data.data_origin):
         log.warning("%s", origin.GENERATED_WARNING)
+    elif origin.is_partly_generated(data.data_origin):
+        log.warning("%s", origin.partly_generated_notice(data.data_origin))
     setup_mlflow(settings, TRACKS_EXPERIMENT)
     results: dict[int, RunResult] = {}
     to_fit: list[tuple[int, Experiment, str]] = []

@@ -171,6 +171,20 @@ def test_charts_refuse_an_unscored_warehouse(built_warehouse: Path, tmp_path: Pa
         charts.draw_all(settings)
 
 
+def test_tracks_partly_generated_are_not_called_generated_nor_real(tmp_path: Path) -> None:
+    """The user's tracks.csv beside the generated artists.csv (and generated 2023 songs): the
+    page said "Generated data. These results come from the built-in generated data"."""
+    mixed = "artists.csv: generated, tracks.csv: user files"
+    page = charts.Page("run", "model", "now", mixed, tmp_path, "generated")
+    charts._write_html(tmp_path / "index.html", [], [], page)
+    text = (tmp_path / "index.html").read_text()
+    assert "Generated data in part." in text
+    assert "The 2023 songs and tracks (in part) figures come from the built-in" in text
+    assert charts.origin_mark({"tracks": mixed}, ("tracks",)) == (
+        "tracks (in part): built-in generated data, not real songs"
+    )
+
+
 def test_a_chart_says_which_of_its_data_is_generated() -> None:
     origins = {"tracks": "user files", "2023 songs": "generated"}
     assert charts.origin_mark(origins, ("tracks",)) is None
