@@ -38,6 +38,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -78,6 +79,8 @@ class LoadedFile:
     rows_kept: int
     rows_rejected: int
     examples: list[str]
+    # The rows of the same table's last load and when it was, when this file has far fewer.
+    shrunk_from: tuple[int, Any] | None = None
 
     @property
     def rejected_share(self) -> float:
@@ -100,6 +103,18 @@ class LoadedFile:
                 self.path,
                 self.rows_rejected,
                 "; ".join(self.examples),
+            )
+        if self.shrunk_from:
+            before, loaded_at = self.shrunk_from
+            log.warning(
+                "%s has %s rows, %.0f%% fewer than the %s of the last load (%s UTC): a file "
+                "cut short? Check it, or download it again (`python -m python_ml extract "
+                "--force`); its rows replace the earlier ones",
+                self.path,
+                f"{self.rows_read:,}",
+                100 * (1 - self.rows_read / before),
+                f"{before:,}",
+                f"{loaded_at:%Y-%m-%d %H:%M}",
             )
 
     def check_share(self, threshold: float) -> None:
@@ -452,6 +467,12 @@ def _load_one(
     result = LoadedFile(
         raw, item.path, item.encoding, kept + len(rejected), kept, len(rejected), examples
     )
+    before = con.execute(
+        f"select rows_read, loaded_at from {catalog.LOAD_LOG} where dataset = ? and table_name = ?",
+        [raw.dataset, raw.table],
+    ).fetchone()
+    if before and before[0] and result.rows_read < SHRUNK_SHARE * before[0]:
+        result.shrunk_from = (int(before[0]), before[1])
     con.execute(
         f"delete from {catalog.LOAD_LOG} where dataset = ? and table_name = ?",
         [raw.dataset, raw.table],
@@ -475,6 +496,9 @@ def _load_one(
     )
     return result
 
+
+# A file with fewer rows than this share of its last load's is warned of (cut short?).
+SHRUNK_SHARE = 0.9
 
 # raw.load_log's columns, in the order the table has them (file_sha256 and data_origin came
 # last: a warehouse from before them gains the columns, see create_log_tables).

@@ -62,3 +62,23 @@ def test_rows_the_reader_neither_keeps_nor_rejects_stop_the_load(
     assert not con.execute(
         "select * from duckdb_tables() where table_name = ?", [f"{TRACKS.dataset}__tracks"]
     ).fetchall()
+
+
+def test_a_file_with_far_fewer_rows_than_its_last_load_is_warned_of(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Cut in half, a tracks.csv loaded without a word and a champion was trained on half."""
+    settings = _settings(tmp_path, rows=10)
+    con = duckdb.connect()
+    load_into(con, settings, [TRACKS], log_results=False)
+    path = settings.raw_dir / TRACKS.dataset / TRACKS.name
+    path.write_text("\n".join(path.read_text().splitlines()[:6]) + "\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="python_ml"):
+        (loaded,) = load_into(con, settings, [TRACKS])
+    assert loaded.rows_read == 5 and _rows(con) == 5
+    assert f"{path} has 5 rows, 50% fewer than the 10 of the last load (" in caplog.text
+    assert "a file cut short?" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="python_ml"):
+        load_into(con, settings, [TRACKS])  # the same again: nothing to say
+    assert "fewer than" not in caplog.text
