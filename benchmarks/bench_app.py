@@ -23,6 +23,11 @@ PAGES = ("overview", "predictions", "songs_2023", "score_track")
 def measure() -> dict[str, dict[str, float]]:
     from streamlit.testing.v1 import AppTest
 
+    # The views import the app's helpers (app_ui) as `streamlit run app/streamlit_app.py` lets
+    # them, from the app's folder (pytest adds it by configuration: pyproject.toml).
+    if str(PROJECT_ROOT / "app") not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT / "app"))
+
     AppTest.from_file(str(PROJECT_ROOT / "app" / "views" / "score_track.py")).run()  # imports
     for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
         logging.getLogger(name).setLevel(logging.ERROR)  # "missing ScriptRunContext" in bare mode

@@ -343,3 +343,25 @@ def test_the_app_in_a_real_browser(main_job_dir: Path, tmp_path: Path) -> None:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_the_page_benchmark_runs_as_make_bench_runs_it(main_job_dir: Path) -> None:
+    """`make bench` runs `python -m benchmarks.bench_app` as a process of its own, without
+    pytest's import path: its views import app_ui, which it failed to find."""
+    import json
+
+    env = {**os.environ, **main_job_env(main_job_dir)}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_app", "--json"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("APP_PAGES "))
+    pages = json.loads(line.removeprefix("APP_PAGES "))
+    assert set(pages) == {"overview", "predictions", "songs_2023", "score_track"}
+    assert all(f["first"] > 0 and f["cached"] > 0 for f in pages.values())
