@@ -46,7 +46,12 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> None:
     if args.engine == "spark":
         from python_ml.warehouse.spark import load_step
     else:
-        from python_ml.warehouse.load import load_step
+        from python_ml.warehouse.load import files_to_load, load_step
+
+        files = files_to_load(settings, getattr(args, "force", False))  # as `run`: the changed
+        if files:
+            load_step(settings, files)
+        return
     load_step(settings)
 
 
@@ -231,9 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="load the raw files into the warehouse (schema raw)",
         description="Read each raw file with DuckDB into schema raw; rows that do not parse "
         "as CSV are quarantined in raw.load_rejects with their file line. Stops (and changes "
-        "nothing) when a file's rejected share is above the dbt var max_rejected_share.",
+        "nothing) when a file's rejected share is above the dbt var max_rejected_share. Only "
+        "the files the raw tables do not hold as they are now are read (as `run` does).",
     )
     add_engine_option(p)
+    p.add_argument("--force", action="store_true", help="read every raw file again, changed or not")
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser(

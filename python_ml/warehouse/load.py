@@ -735,6 +735,27 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+def files_to_load(settings: Settings, force: bool = False) -> list[RawFile]:
+    """The raw files the warehouse's raw tables do not hold as they are now (each with a line
+    saying why), none when they all do, every one with ``force`` or without a warehouse. The
+    same files found at a new path are recorded there (the log follows a moved folder). What
+    the `load` command and the raw-table assets of `run` load."""
+    if force or not settings.warehouse.exists():
+        return list(RAW_FILES)
+    moved: list = []
+    with db.connect(settings.warehouse) as con:
+        stale = stale_files(con, settings, moved=moved)
+    if moved:
+        with db.RunLock(settings.warehouse), db.connect(settings.warehouse, read_only=False) as con:
+            record_moves(con, moved)
+    if not stale:
+        log.info("==> load the raw files: up to date (the raw tables hold these files)")
+        return []
+    for reason in dict.fromkeys(reason for _, reason in stale):  # a shared one once
+        log.info("==> load the raw files: %s", reason)
+    return [raw for raw, _ in stale]  # the others stay as they were loaded
+
+
 def load_step(settings: Settings, files: list[RawFile] = RAW_FILES) -> list[LoadedFile]:
     """The `load` step (the command, `build` and the raw-table assets): the raw files (all, or
     ``files``) into the DuckDB warehouse's schema ``raw``, holding its lock (Spark:

@@ -224,6 +224,39 @@ def test_build_tells_each_sources_counts_after_validation(
     )
 
 
+def test_load_reads_only_the_files_that_changed(
+    raw_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As `run` does: a second `load` of the same files read them all again (new load times),
+    and the next `run` then rebuilt everything downstream while `status` said up to date."""
+    import logging
+
+    import duckdb
+
+    from python_ml.settings import load_settings
+
+    warehouse = load_settings().warehouse
+
+    def loaded() -> dict:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return dict(con.execute("select table_name, loaded_at from raw.load_log").fetchall())
+
+    assert cli.main(["load"]) == 0
+    first = loaded()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="python_ml"):
+        assert cli.main(["load"]) == 0
+    assert "load the raw files: up to date (the raw tables hold these files)" in caplog.text
+    assert loaded() == first
+    songs = raw_copy / "spotify_2023" / "spotify-2023.csv"
+    songs.write_bytes(songs.read_bytes() + b"\r\n")  # other bytes (a blank line), the same rows
+    assert cli.main(["load"]) == 0
+    again = loaded()
+    assert again["songs"] > first["songs"] and again["tracks"] == first["tracks"]
+    assert cli.main(["load", "--force"]) == 0
+    assert loaded()["tracks"] > first["tracks"]
+
+
 def test_a_raw_file_cut_to_its_header_changes_nothing(
     raw_copy: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

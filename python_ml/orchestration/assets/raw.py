@@ -79,30 +79,15 @@ def raw_table_assets(keys: ManifestKeys) -> dg.AssetsDefinition:
         "rows that do not parse are quarantined in raw.load_rejects with their file line.",
     )
     def raw_tables(paths: ProjectSettings, warehouse: Warehouse) -> Iterator[dg.MaterializeResult]:
-        from python_ml.warehouse import db
         from python_ml.warehouse.catalog import LOAD_LOG, LOAD_REJECTS
-        from python_ml.warehouse.load import RAW_FILES, load_step, record_moves, stale_files
+        from python_ml.warehouse.load import RAW_FILES, files_to_load, load_step
 
         settings = paths.get()
-        files = RAW_FILES
-        if not paths.force and settings.warehouse.exists():
-            moved: list = []
-            with db.connect(settings.warehouse) as con:
-                stale = stale_files(con, settings, moved=moved)
-            if moved:  # the same files at a new path: the log follows them
-                with (
-                    db.RunLock(settings.warehouse),
-                    db.connect(settings.warehouse, read_only=False) as con,
-                ):
-                    record_moves(con, moved)
-            if not stale:
-                log.info("==> load the raw files: up to date (the raw tables hold these files)")
-                for _, key in sources:
-                    yield dg.MaterializeResult(asset_key=key, metadata={"up_to_date": True})
-                return
-            files = [raw for raw, _ in stale]  # the others stay as they were loaded
-            for reason in dict.fromkeys(reason for _, reason in stale):  # a shared one once
-                log.info("==> load the raw files: %s", reason)
+        files = files_to_load(settings, paths.force)
+        if not files:
+            for _, key in sources:
+                yield dg.MaterializeResult(asset_key=key, metadata={"up_to_date": True})
+            return
         by_table = {f.raw.raw_table: f for f in load_step(settings, files)}
         loaded = {raw.raw_table for raw in files}
         counts = warehouse.row_counts(settings, [LOAD_REJECTS, LOAD_LOG])
