@@ -131,19 +131,30 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
-    """What Dagster's UI shows as unsynced: the assets the next `run` brings up to date."""
+    """What the next `run` recomputes: the steps whose inputs differ from their last run's (the
+    comparison `run` makes), then what Dagster's UI shows as unsynced (`--json`: the latter)."""
     import json
 
     from python_ml.orchestration.runner import unsynced
+    from python_ml.orchestration.versions import pending_steps
 
     stale = unsynced(settings)
     if args.json:
         print(json.dumps(stale, indent=1, sort_keys=True))
         return
+    steps = pending_steps(settings)
+    if steps:
+        print(f"the next `python -m python_ml run` runs {len(steps)} step(s):")
+        for title, why in steps.items():
+            print(f"  {title}: {why}")
+    else:
+        print(
+            "the next `python -m python_ml run` runs no step: each has the inputs of its last run"
+        )
     if not stale:
-        print("every asset is up to date with its code and the data it reads")
+        print("Dagster: every asset is up to date with its code and the data it reads")
         return
-    print(f"{len(stale)} asset(s) unsynced (`python -m python_ml run` brings them up to date):")
+    print(f"Dagster: {len(stale)} asset(s) unsynced (the UI's *Materialize unsynced*, or `run`):")
     for key, reasons in stale.items():
         print(f"  {key}: {'; '.join(reasons)}")
 
@@ -309,7 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_charts)
 
-    p = sub.add_parser("docs", help="dbt docs generate", description="dbt docs generate")
+    p = sub.add_parser(
+        "docs",
+        help="dbt docs generate --static (target/static_index.html)",
+        description="dbt docs generate --static: the docs site as one page, "
+        "target/static_index.html, which opens as a file (`make docs-serve` serves the site).",
+    )
     p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser(
@@ -368,17 +384,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="the main job, end to end",
-        description="extract -> load -> dbt build -> train -> score -> songs -> marts -> charts "
-        "-> docs, stopping at the first failure.",
+        description="The main job's asset graph (Dagster), in this order: extract -> load -> "
+        "dbt build (staging to split) -> the 2023 songs study -> train -> score -> dbt build of "
+        "the prediction marts -> docs -> charts, stopping at the first failure. A step whose "
+        "inputs are those of its last run is skipped, saying so (`status` lists what will run).",
     )
     _add_extract_options(p, "recompute everything: download again, fit every experiment again")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
         "status",
-        help="which assets are unsynced (what Dagster's UI shows), and why",
-        description="The assets whose code changed, or whose inputs changed, since `run` last "
-        "materialized them (Dagster's code and data versions, as the UI's *unsynced* label).",
+        help="what the next `run` recomputes and why; what Dagster's UI shows as unsynced",
+        description="The steps whose inputs differ from their last run's (the comparison `run` "
+        "makes: a step command run on its own counts), then the assets whose code or inputs "
+        "changed since `run` last materialized them (Dagster's code and data versions, as the "
+        "UI's *unsynced* label; `--json` prints these).",
     )
     p.add_argument("--json", action="store_true", help="print {asset: [reasons]} as JSON")
     p.set_defaults(func=cmd_status)

@@ -349,3 +349,50 @@ def data_version(settings: Settings, step: str) -> str | None:
     """The run that last changed the step's outputs (None: it never ran on this warehouse)."""
     rows = _query(settings, f"select data_run_id from {TABLE} where step = ?", [step])
     return rows[0][0] if rows else None
+
+
+# The steps of `run` that compare their inputs with their last run's, in run order: (step,
+# title, its inputs now, the steps whose outputs it reads).
+STEPS: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
+    ("dbt_ml_inputs", "dbt build (staging, cleaning, split)", ml_inputs_inputs, ("load",)),
+    ("songs", "2023 songs study", lambda s: songs_inputs(s, None), ("dbt_ml_inputs",)),
+    ("train", "train the tracks models", lambda s: train_inputs(s, None), ("dbt_ml_inputs",)),
+    ("score", "score the predict split", score_inputs, ("dbt_ml_inputs", "train")),
+    (
+        "dbt_prediction_marts",
+        "dbt build of the prediction marts",
+        marts_inputs,
+        ("dbt_ml_inputs", "songs", "train", "score"),
+    ),
+    ("report", "charts", report_inputs, ("dbt_prediction_marts",)),
+    ("dbt_docs", "dbt docs generate", docs_inputs, ("dbt_prediction_marts",)),
+)
+
+
+def pending_steps(settings: Settings) -> dict[str, str]:
+    """What the next `run` (default configs) runs, by the comparison `run` itself makes: the
+    raw files the warehouse does not hold as they are, the steps whose recorded inputs differ
+    from today's (a step command run on its own, e.g. `score`, changes what the steps after it
+    read), and the steps after them, whose inputs may change. Title -> why."""
+    from python_ml.warehouse import db
+    from python_ml.warehouse.load import stale_files
+
+    pending: dict[str, str] = {}
+    if not settings.warehouse.exists():
+        return {"load the raw files": "no warehouse yet"}
+    with db.connect(settings.warehouse) as con:
+        stale = stale_files(con, settings)
+    if stale:
+        pending["load"] = "; ".join(dict.fromkeys(reason for _, reason in stale))
+    titles = {"load": "load the raw files"}
+    for step, title, inputs, upstream in STEPS:
+        titles[step] = title
+        changed = changed_inputs(settings, step, inputs(settings))
+        if changed is None:
+            pending[step] = "no earlier run on this warehouse"
+        elif changed:
+            pending[step] = f"inputs changed ({', '.join(sorted(changed))})"
+        elif any(u in pending for u in upstream):
+            before = ", ".join(titles[u] for u in upstream if u in pending)
+            pending[step] = f"reads what {before} may change"
+    return {titles[step]: why for step, why in pending.items()}

@@ -190,9 +190,15 @@ def _relation(node: dict[str, Any]) -> str:
     return f'"{node["schema"]}"."{node["identifier"]}"'
 
 
-def _as_text(value: Any) -> str | None:
-    """A JSON value as tracks.csv writes it: numbers as they are, booleans as 1/0, a list of
-    names or ids as its Python literal (``['a', 'b']``)."""
+# The columns tracks.csv writes as 0/1: a JSON true/false is read as 1/0 there (elsewhere it is
+# the text true/false, which a number column rejects, naming it: danceability true is no 1.0).
+FLAG_COLUMNS = ("explicit", "mode")
+
+
+def _as_text(value: Any, column: str | None = None) -> str | None:
+    """A JSON value as tracks.csv writes it: numbers as they are, booleans as 1/0 in a flag
+    column (else as the text true/false), a list of names or ids as its Python literal
+    (``['a', 'b']``)."""
     if type(value) is str:  # most values: the common case first
         return value if value.strip() else None  # an empty field is a missing one
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -200,7 +206,9 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, float) and value != value:  # NaN: a missing value
         return None
     if isinstance(value, bool):
-        return "1" if value else "0"
+        if column in FLAG_COLUMNS:
+            return "1" if value else "0"
+        return "true" if value else "false"
     if isinstance(value, list | tuple):
         return repr([str(v) for v in value])
     return str(value)
@@ -221,7 +229,7 @@ def record_id(record: dict[str, Any]) -> str:
 def made_up_id(record: dict[str, Any]) -> str:
     """An id for a track that has none: 22 characters from its content (equal content, equal
     id), marked with a leading ``new``."""
-    content = json.dumps([_as_text(record.get(c)) for c in CONTENT_COLUMNS])
+    content = json.dumps([_as_text(record.get(c), c) for c in CONTENT_COLUMNS])
     return "new" + hashlib.sha256(content.encode()).hexdigest()[:19]
 
 
@@ -419,7 +427,7 @@ class FeaturePath:
         id_artists optional: a track with no id gets :func:`made_up_id`)."""
         import pyarrow as pa
 
-        texts = {c: [_as_text(record.get(c)) for record in records] for c in TRACK_COLUMNS}
+        texts = {c: [_as_text(record.get(c), c) for record in records] for c in TRACK_COLUMNS}
         ids = texts["id"]
         made_up = set()
         for i, value in enumerate(ids):

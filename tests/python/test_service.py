@@ -231,6 +231,14 @@ def test_whole_numbers_sent_as_json_floats_score_as_the_integers(
     _, half = service.call("/predict", {"tracks": [{**floats, "key": 5.5}]})
     assert half["predictions"][0]["rejection_reason"] == "unparseable number"
     assert half["predictions"][0]["rejection_detail"] == "key 5.5 (not a whole number)"
+    # JSON's true/false: 1/0 in the flag columns, not a number elsewhere (it scored as 1.0).
+    _, flags = service.call(
+        "/predict", {"tracks": [{**floats, "explicit": track["explicit"] == "1"}]}
+    )
+    assert flags["predictions"] == as_text["predictions"]
+    _, true = service.call("/predict", {"tracks": [{**floats, "danceability": True}]})
+    assert true["predictions"][0]["rejection_reason"] == "unparseable number"
+    assert true["predictions"][0]["rejection_detail"].startswith("danceability true")
 
 
 def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir: Path) -> None:

@@ -85,6 +85,10 @@ class Project:
     def unsynced(self) -> set[str]:
         """`python -m python_ml status --json` from the copy: the assets Dagster's UI shows as
         unsynced (code or upstream data versions changed since their last materialization)."""
+        return set(json.loads(self.status("--json")))
+
+    def status(self, *args: str) -> str:
+        """What `python -m python_ml status` prints from the copy."""
         env = {
             **os.environ,
             **main_job_env(self.job),
@@ -92,14 +96,14 @@ class Project:
             "DBT_TARGET_PATH": "target",  # the copy's own, as a user's project has
         }
         result = subprocess.run(
-            [sys.executable, "-m", "python_ml", "status", "--json"],
+            [sys.executable, "-m", "python_ml", "status", *args],
             cwd=self.root,
             env=env,
             capture_output=True,
             text=True,
         )
         assert result.returncode == 0, result.stderr[-3000:]
-        return set(json.loads(result.stdout))
+        return result.stdout
 
     def dbt_keys(self, *names: str) -> set[str]:
         """The asset keys of these dbt models and every model or seed built from them."""
@@ -135,6 +139,8 @@ def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pro
         logged = con.execute("select file_path from raw.load_log").fetchall()
     assert logged and all(path.startswith(str(job / "raw")) for (path,) in logged)  # followed
     assert copy.unsynced() == set()  # what the UI shows after a run: nothing to materialize
+    # The steps `run` compares: none would run.
+    assert "the next `python -m python_ml run` runs no step" in copy.status()
     return copy
 
 
@@ -145,6 +151,8 @@ def test_a_changed_model_rebuilds_it_and_its_dependants_only(project: Project) -
     expected = project.dbt_keys("stg_loader__load_rejects")
     # The UI's *unsynced* assets are the ones the run then recomputes.
     assert project.unsynced() == expected | {"dbt_docs"}
+    said = project.status()
+    assert "  dbt build (staging, cleaning, split): inputs changed (dbt project)\n" in said, said
     ran = project.run()
     assert len(expected) >= 2  # the model and what is built from it
     assert ran["assets"] == expected | {"dbt_docs"}, ran["log"][-3000:]
