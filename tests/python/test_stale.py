@@ -141,6 +141,12 @@ def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pro
     assert copy.unsynced() == set()  # what the UI shows after a run: nothing to materialize
     # The steps `run` compares: none would run.
     assert "the next `python -m python_ml run` runs no step" in copy.status()
+    # An asset that is up to date keeps what it shows: the champion's run and figures.
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(job / "dagster"))) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("champion_model"))
+        shown = event.asset_materialization.metadata
+        assert shown["up_to_date"].value is True and event.run_id == instance.get_runs()[0].run_id
+        assert shown["champion_run_id"].value and shown["data_origin"].value == "generated"
     return copy
 
 

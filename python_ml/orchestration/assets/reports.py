@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from python_ml.orchestration import versions
+from python_ml.orchestration.assets import still_true
 from python_ml.orchestration.resources import ProjectSettings
 
 
@@ -25,7 +26,7 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
         if not paths.force and versions.up_to_date(
             settings, "report", title, versions.report_inputs(settings)
         ):
-            return dg.MaterializeResult(metadata={"up_to_date": True})
+            return dg.MaterializeResult(metadata=still_true(context))
         from python_ml.reports.charts import charts_step  # matplotlib: only when it runs
 
         charts = charts_step(settings)
@@ -53,7 +54,7 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
         if not paths.force and versions.up_to_date(
             settings, "dbt_docs", "dbt docs generate", versions.docs_inputs(settings)
         ):
-            return dg.MaterializeResult(metadata={"up_to_date": True})
+            return dg.MaterializeResult(metadata=still_true(context))
         site = generate_docs(settings)
         versions.record(settings, "dbt_docs", versions.docs_inputs(settings), context.run.run_id)
         return dg.MaterializeResult(metadata={"site": dg.MetadataValue.path(str(site))})

@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from python_ml.orchestration import versions
+from python_ml.orchestration.assets import still_true
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import ManifestKeys
 from python_ml.warehouse import catalog
@@ -42,9 +43,8 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         if not paths.force and versions.up_to_date(
             settings, "songs", title, versions.songs_inputs(settings, config_path)
         ):
-            return dg.MaterializeResult(
-                asset_key=keys.source(catalog.SONG_PREDICTIONS), metadata={"up_to_date": True}
-            )
+            key = keys.source(catalog.SONG_PREDICTIONS)
+            return dg.MaterializeResult(asset_key=key, metadata=still_true(context, key))
         from python_ml.songs.study import songs_step  # scikit-learn: only when it runs
 
         summary = songs_step(settings, config_path)

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from python_ml.orchestration import versions
+from python_ml.orchestration.assets import still_true
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import ManifestKeys
 from python_ml.warehouse import catalog
@@ -76,13 +77,16 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         title = "train the tracks models"
         inputs = versions.train_inputs(settings, config_path) if whole else {}
         if whole and versions.up_to_date(settings, "train", title, inputs):
-            yield dg.MaterializeResult(asset_key="champion_model", metadata={"up_to_date": True})
+            yield dg.MaterializeResult(
+                asset_key="champion_model", metadata=still_true(context, "champion_model")
+            )
             yield dg.MaterializeResult(
                 asset_key=keys.source(catalog.MODEL_RUNS),
                 metadata={"up_to_date": True, "fitted": [], "reused": []},
             )
+            importance = keys.source(catalog.FEATURE_IMPORTANCE)
             yield dg.MaterializeResult(
-                asset_key=keys.source(catalog.FEATURE_IMPORTANCE), metadata={"up_to_date": True}
+                asset_key=importance, metadata=still_true(context, importance)
             )
             return
         from python_ml.tracks.train import train_step  # the model libraries: when it runs
@@ -166,9 +170,8 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
             settings, "score", title, versions.score_inputs(settings)
         ):
             for table in (catalog.TRACK_PREDICTIONS, catalog.TRACK_EXPLANATIONS):
-                yield dg.MaterializeResult(
-                    asset_key=keys.source(table), metadata={"up_to_date": True}
-                )
+                key = keys.source(table)
+                yield dg.MaterializeResult(asset_key=key, metadata=still_true(context, key))
             return
         # MLflow and the model libraries: imported only when it runs.
         from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
