@@ -285,6 +285,14 @@ def score_file(
     return champion, result
 
 
+def default_output(source: Path) -> Path:
+    """Where `predict` writes by default: ``new.csv`` -> ``new.predictions.csv``, and
+    ``new.csv.gz`` -> ``new.predictions.csv`` too (the output is plain CSV)."""
+    name = source.name[: -len(".gz")] if source.name.lower().endswith(".gz") else source.name
+    stem = name[: -len(".csv")] if name.lower().endswith(".csv") else Path(name).stem
+    return source.with_name(stem + ".predictions.csv")
+
+
 def check_output(input_path: Path, output_path: Path, overwrite: bool = False) -> None:
     """Before any work: the output is not the input, does not replace a file unless asked to,
     and its folder can be written."""
@@ -380,9 +388,7 @@ def predict_step(
 ) -> Path:
     """The `predict` command: score a CSV of new tracks; returns the output file's path."""
     source = input_path.resolve()
-    output = (
-        output_path.resolve() if output_path else source.with_name(source.stem + ".predictions.csv")
-    )
+    output = output_path.resolve() if output_path else default_output(source)
     with step(f"predict {source} with the champion"):
         rows = predict_csv(settings, source, output, overwrite=overwrite)
     log.info("scored %s tracks; every input row, scored or not, is in %s", f"{rows:,}", output)

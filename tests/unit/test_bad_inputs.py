@@ -290,3 +290,12 @@ def test_names_that_are_not_tracks_columns_are_quoted_with_the_column_they_look_
         "'Tempo ' (did you mean 'tempo'?)",
         "'my_notes'",
     ]
+
+
+def test_the_default_output_is_named_after_the_input() -> None:
+    from python_ml.tracks.predict import default_output
+
+    assert default_output(Path("/d/new.csv")) == Path("/d/new.predictions.csv")
+    assert default_output(Path("/d/new.csv.gz")) == Path("/d/new.predictions.csv")
+    assert default_output(Path("/d/new.CSV")) == Path("/d/new.predictions.csv")
+    assert default_output(Path("/d/tracks.txt")) == Path("/d/tracks.predictions.csv")
