@@ -69,6 +69,13 @@ define install_venv
 	@# Plain `dbt` from the project root finds profiles/ once the venv is activated.
 	@grep -q DBT_PROFILES_DIR $(BIN)/activate || \
 		echo 'export DBT_PROFILES_DIR="$(CURDIR)/profiles"' >> $(BIN)/activate
+	@# The same warehouse and raw folder as `make` passes (a user's own setting is kept): plain
+	@# dbt then renders the profile as `make run` did, and reuses its parse (else "Unable to do
+	@# partial parsing because profile has changed": the whole project parsed again).
+	@grep -q MUSIC_WAREHOUSE $(BIN)/activate || \
+		echo 'export MUSIC_WAREHOUSE="$${MUSIC_WAREHOUSE:-$(CURDIR)/data/warehouse.duckdb}"' >> $(BIN)/activate
+	@grep -q MUSIC_RAW_DIR $(BIN)/activate || \
+		echo 'export MUSIC_RAW_DIR="$${MUSIC_RAW_DIR:-$(CURDIR)/data/raw}"' >> $(BIN)/activate
 	@# Spark's Python workers (dbt --target spark loads the raw files with them) use this venv.
 	@grep -q PYSPARK_PYTHON $(BIN)/activate || \
 		echo 'export PYSPARK_PYTHON="$(BIN)/python"' >> $(BIN)/activate
