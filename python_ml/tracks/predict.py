@@ -321,6 +321,15 @@ def check_output(input_path: Path, output_path: Path, overwrite: bool = False) -
             f"{folder} cannot be written (no permission, or not a folder): choose an --output "
             "in a folder you can write."
         )
+    if existing == folder:  # permissions do not tell all (a read-only mount, /proc, root)
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise PredictInputError(
+                f"{folder} cannot be written ({exc.strerror or exc}): choose an --output in a "
+                "folder you can write."
+            ) from None
 
 
 def _file_mode(path: Path) -> int:

@@ -299,3 +299,15 @@ def test_the_default_output_is_named_after_the_input() -> None:
     assert default_output(Path("/d/new.csv.gz")) == Path("/d/new.predictions.csv")
     assert default_output(Path("/d/new.CSV")) == Path("/d/new.predictions.csv")
     assert default_output(Path("/d/tracks.txt")) == Path("/d/tracks.predictions.csv")
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="no /proc on this system")
+def test_an_output_folder_that_refuses_files_is_named_before_scoring(tmp_path: Path) -> None:
+    """/proc looks writable to root by its permissions; scoring ran, then writing failed."""
+    from python_ml.tracks.predict import PredictInputError, check_output
+
+    source = tmp_path / "new.csv"
+    source.write_text("id\n1\n")
+    with pytest.raises(PredictInputError, match=r"^/proc cannot be written \("):
+        check_output(source, Path("/proc/x.csv"))
+    check_output(source, tmp_path / "out.csv")  # a folder that takes files: no error
