@@ -376,6 +376,20 @@ def test_a_bad_request_is_one_json_line_naming_what_is_wrong(
     assert "\n" not in answer["error"]
 
 
+def test_a_key_that_is_not_unicode_text_is_named_escaped(
+    service: Service, small_raw_dir: Path
+) -> None:
+    """A lone surrogate in a key (not a tracks.csv column, so not scored) is named in the
+    warnings as an escape: the answer stays JSON (a value with one is a 422, above)."""
+    track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
+    raw = json.dumps({"tracks": [{**track, "n\udc00te": "x"}]}).encode()
+    code, answer = service.call("/predict", raw=raw)
+    assert code == 200 and answer["predictions"][0]["status"] == "scored"
+    assert answer["warnings"] == [
+        "tracks[0]: key 'n\\udc00te' is not a tracks.csv column; not used in scoring"
+    ]
+
+
 def test_a_wrong_path_method_or_encoding_is_one_json_line_saying_what_works(
     service: Service,
 ) -> None:
