@@ -351,21 +351,28 @@ def data_version(settings: Settings, step: str) -> str | None:
     return rows[0][0] if rows else None
 
 
+# Each step's name in the log (`==> <title>: up to date ...`) and in `status`.
+TITLES = {
+    "load": "load the raw files",
+    "dbt_ml_inputs": "dbt build (staging, cleaning, split)",
+    "songs": "2023 songs study (cross-validated)",
+    "train": "train the tracks models",
+    "score": "score the predict split with the champion",
+    "dbt_prediction_marts": "dbt build of the prediction marts",
+    "report": "charts",  # the log adds "into <reports folder>"
+    "dbt_docs": "dbt docs generate",
+}
+
 # The steps of `run` that compare their inputs with their last run's, in run order: (step,
-# title, its inputs now, the steps whose outputs it reads).
-STEPS: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
-    ("dbt_ml_inputs", "dbt build (staging, cleaning, split)", ml_inputs_inputs, ("load",)),
-    ("songs", "2023 songs study", lambda s: songs_inputs(s, None), ("dbt_ml_inputs",)),
-    ("train", "train the tracks models", lambda s: train_inputs(s, None), ("dbt_ml_inputs",)),
-    ("score", "score the predict split", score_inputs, ("dbt_ml_inputs", "train")),
-    (
-        "dbt_prediction_marts",
-        "dbt build of the prediction marts",
-        marts_inputs,
-        ("dbt_ml_inputs", "songs", "train", "score"),
-    ),
-    ("report", "charts", report_inputs, ("dbt_prediction_marts",)),
-    ("dbt_docs", "dbt docs generate", docs_inputs, ("dbt_prediction_marts",)),
+# its inputs now, the steps whose outputs it reads).
+STEPS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
+    ("dbt_ml_inputs", ml_inputs_inputs, ("load",)),
+    ("songs", lambda s: songs_inputs(s, None), ("dbt_ml_inputs",)),
+    ("train", lambda s: train_inputs(s, None), ("dbt_ml_inputs",)),
+    ("score", score_inputs, ("dbt_ml_inputs", "train")),
+    ("dbt_prediction_marts", marts_inputs, ("dbt_ml_inputs", "songs", "train", "score")),
+    ("report", report_inputs, ("dbt_prediction_marts",)),
+    ("dbt_docs", docs_inputs, ("dbt_prediction_marts",)),
 )
 
 
@@ -379,20 +386,18 @@ def pending_steps(settings: Settings) -> dict[str, str]:
 
     pending: dict[str, str] = {}
     if not settings.warehouse.exists():
-        return {"load the raw files": "no warehouse yet"}
+        return {TITLES["load"]: "no warehouse yet"}
     with db.connect(settings.warehouse) as con:
         stale = stale_files(con, settings)
     if stale:
         pending["load"] = "; ".join(dict.fromkeys(reason for _, reason in stale))
-    titles = {"load": "load the raw files"}
-    for step, title, inputs, upstream in STEPS:
-        titles[step] = title
+    for step, inputs, upstream in STEPS:
         changed = changed_inputs(settings, step, inputs(settings))
         if changed is None:
             pending[step] = "no earlier run on this warehouse"
         elif changed:
             pending[step] = f"inputs changed ({', '.join(sorted(changed))})"
         elif any(u in pending for u in upstream):
-            before = ", ".join(titles[u] for u in upstream if u in pending)
+            before = ", ".join(TITLES[u] for u in upstream if u in pending)
             pending[step] = f"reads what {before} may change"
-    return {titles[step]: why for step, why in pending.items()}
+    return {TITLES[step]: why for step, why in pending.items()}

@@ -289,7 +289,7 @@ def dbt_asset_groups(
         warehouse: Warehouse,
     ) -> Iterator[Any]:
         """dbt build of staging, cleaning, quality and exploration reports and the split."""
-        title = "dbt build (staging, cleaning, split)"
+        title = versions.TITLES["dbt_ml_inputs"]
         inputs = versions.ml_inputs_inputs
         yield from _build_if_stale(context, dbt, paths, warehouse, "dbt_ml_inputs", title, inputs)
 
@@ -307,7 +307,7 @@ def dbt_asset_groups(
         warehouse: Warehouse,
     ) -> Iterator[Any]:
         """dbt build of the prediction marts over the `ml` source."""
-        title = "dbt build of the prediction marts"
+        title = versions.TITLES["dbt_prediction_marts"]
         step, inputs = "dbt_prediction_marts", versions.marts_inputs
         yield from _build_if_stale(context, dbt, paths, warehouse, step, title, inputs)
 

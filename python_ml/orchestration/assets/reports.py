@@ -22,7 +22,7 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
     )
     def report(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
         settings = paths.get()
-        title = f"charts into {settings.reports_dir}"
+        title = f"{versions.TITLES['report']} into {settings.reports_dir}"
         if not paths.force and versions.up_to_date(
             settings, "report", title, versions.report_inputs(settings)
         ):
@@ -52,7 +52,7 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
 
         settings = paths.get()
         if not paths.force and versions.up_to_date(
-            settings, "dbt_docs", "dbt docs generate", versions.docs_inputs(settings)
+            settings, "dbt_docs", versions.TITLES["dbt_docs"], versions.docs_inputs(settings)
         ):
             return dg.MaterializeResult(metadata=still_true(context))
         site = generate_docs(settings)

@@ -39,7 +39,7 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         """`python -m python_ml songs`: the 2023 songs study's out-of-fold predictions."""
         settings = paths.get()
         config_path = Path(config.config) if config.config else None
-        title = "2023 songs study (cross-validated)"
+        title = versions.TITLES["songs"]
         if not paths.force and versions.up_to_date(
             settings, "songs", title, versions.songs_inputs(settings, config_path)
         ):

@@ -74,7 +74,7 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         settings = paths.get()
         config_path = Path(config.config) if config.config else None
         whole = not (paths.force or config.force or config.only)  # every experiment, reusable
-        title = "train the tracks models"
+        title = versions.TITLES["train"]
         inputs = versions.train_inputs(settings, config_path) if whole else {}
         if whole and versions.up_to_date(settings, "train", title, inputs):
             yield dg.MaterializeResult(
@@ -165,7 +165,7 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         transaction: the predictions and each feature's contribution), then its holdout
         figures are computed."""
         settings = paths.get()
-        title = "score the predict split with the champion"
+        title = versions.TITLES["score"]
         if not paths.force and versions.up_to_date(
             settings, "score", title, versions.score_inputs(settings)
         ):
