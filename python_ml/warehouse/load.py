@@ -367,6 +367,43 @@ def _physical_lines(path: Path, first: int, count: int) -> list[bytes]:
     return out
 
 
+CHUNK = 1 << 24  # bytes read at a time by the byte-level passes below
+
+
+def mixed_line_endings(path: Path) -> bool:
+    """True when some lines of the file end with CR LF (Windows) and others with LF alone:
+    DuckDB's CSV reader stops on such a file with "state machine reached an invalid state"
+    and reads none of it (a row added in another editor, say)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    windows = unix = False
+    ended_with_cr = False
+    with opener(path, "rb") as stream:
+        while chunk := stream.read(CHUNK):
+            if b"\r" not in chunk and not ended_with_cr:  # the usual case, found fast
+                unix = unix or b"\n" in chunk
+            else:
+                both = chunk.count(b"\r\n") + (ended_with_cr and chunk.startswith(b"\n"))
+                windows = windows or both > 0
+                unix = unix or chunk.count(b"\n") > both
+            if windows and unix:
+                return True
+            ended_with_cr = chunk.endswith(b"\r")
+    return False
+
+
+def write_with_lf_endings(path: Path, out: Path) -> None:
+    """The file with every CR LF line ending written as LF (``out``, not compressed): the same
+    lines, numbered the same, that DuckDB's reader can read."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    pending = b""
+    with opener(path, "rb") as source, out.open("wb") as target:
+        while chunk := source.read(CHUNK):
+            chunk = pending + chunk
+            pending = b"\r" if chunk.endswith(b"\r") else b""
+            target.write(chunk[: len(chunk) - len(pending)].replace(b"\r\n", b"\n"))
+        target.write(pending)
+
+
 def _load_one(
     con: duckdb.DuckDBPyConnection,
     item: PlannedFile,
@@ -382,7 +419,16 @@ def _load_one(
     # Taken before the file is read: a file that changes while it loads does not match them.
     size, sha256 = item.path.stat().st_size, file_sha256(item.path)
     data_origin = _file_origin(raw_dir, item.path)
-    queue = [_Segment(item.path, item.encoding, 0)]
+    source = item.path
+    if mixed_line_endings(item.path):
+        source = scratch / f"{raw.dataset}__{raw.table}_lf.csv"
+        write_with_lf_endings(item.path, source)
+        log.info(
+            "%s mixes Windows (CR LF) and Unix (LF) line endings: read with LF throughout "
+            "(the same rows and lines)",
+            item.path,
+        )
+    queue = [_Segment(source, item.encoding, 0)]
     stages: list[tuple[str, list[int | None]]] = []
     rejected: list[tuple] = []
     while queue:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 
+import pytest
+
+from python_ml.warehouse import load
 from python_ml.warehouse.load import record_lines
 
 
@@ -24,3 +27,66 @@ def test_gzip_files_are_read_the_same(tmp_path):
     packed = tmp_path / "t.csv.gz"
     packed.write_bytes(gzip.compress(text.encode()))
     assert record_lines(packed, "utf-8") == record_lines(plain, "utf-8") == [(2, 2), (3, 3), (4, 5)]
+
+
+def _tracks_file(tmp_path, body: bytes):
+    from python_ml.raw.schemas import TRACKS
+    from python_ml.settings import PROJECT_ROOT, Settings
+
+    folder = tmp_path / "raw" / TRACKS.dataset
+    folder.mkdir(parents=True)
+    (folder / TRACKS.name).write_bytes(body)
+    settings = Settings(
+        project_root=PROJECT_ROOT,
+        raw_dir=tmp_path / "raw",
+        warehouse=tmp_path / "warehouse.duckdb",
+        mlflow_dir=tmp_path / "mlflow",
+        reports_dir=tmp_path / "reports",
+    )
+    return TRACKS, settings
+
+
+@pytest.mark.parametrize("chunk", [1 << 24, 2, 3])  # small chunks: a CR LF split across two
+def test_mixed_line_endings_are_found(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(load, "CHUNK", chunk)
+    cases = {
+        b"a\r\nb\r\nc\n": True,  # a row added in another editor
+        b"a\nb\nc\r\n": True,
+        b"a\r\nb\r\n": False,
+        b"a\nb\n": False,
+        b"a\rb\r": False,  # CR alone (old Mac): DuckDB reads it
+        b"a\r\nb\r\n\r\n": False,
+    }
+    for i, (body, mixed) in enumerate(cases.items()):
+        path = tmp_path / f"{i}.csv"
+        path.write_bytes(body)
+        assert load.mixed_line_endings(path) is mixed, body
+    packed = tmp_path / "mixed.csv.gz"
+    packed.write_bytes(gzip.compress(b"a\r\nb\n"))
+    assert load.mixed_line_endings(packed)
+
+
+def test_a_file_with_mixed_line_endings_loads_every_row_under_its_line(tmp_path, monkeypatch):
+    """DuckDB's reader stopped on such a file ("state machine reached an invalid state") and
+    the load failed with its text: every row is read now, rejected ones under their line."""
+    import duckdb
+
+    from python_ml.raw.schemas import TRACKS
+
+    header = ",".join(TRACKS.columns).encode()
+    good = [",".join(f"{c}{i}" for c in TRACKS.columns).encode() for i in range(4)]
+    short = b"only,three,fields"
+    # Lines 1-3 end CR LF, then LF: line 4 is rejected (too few fields), line 6 is the last.
+    body = b"\r\n".join([header, good[0], good[1]]) + b"\r\n" + b"\n".join([short, *good[2:]])
+    body += b"\n"
+    _, settings = _tracks_file(tmp_path, body)
+    monkeypatch.setattr(load, "CHUNK", 7)
+    con = duckdb.connect()
+    (loaded,) = load.load_into(con, settings, [TRACKS], enforce_threshold=False, log_results=False)
+    assert (loaded.rows_read, loaded.rows_kept, loaded.rows_rejected) == (5, 4, 1)
+    rows = con.execute(f"select file_line, id, time_signature from {TRACKS.raw_table}").fetchall()
+    # No CR is left at the end of a line's last field.
+    assert rows == [(2, "id0", "time_signature0"), (3, "id1", "time_signature1"),
+                    (5, "id2", "time_signature2"), (6, "id3", "time_signature3")]  # fmt: skip
+    rejected = con.execute("select file_line, raw_text from raw.load_rejects").fetchall()
+    assert rejected == [(4, "only,three,fields")]
