@@ -16,8 +16,9 @@ def test_quoted_line_breaks_and_blank_lines_keep_file_lines(tmp_path):
         'id,name\n1,plain\n2,"two\nlines"\n\n3,after blank\n4,"three\nphysical\nlines"\n5,last\n',
         encoding="utf-8",
     )
-    # (DuckDB's line number, the line an editor shows) for every record after the header.
-    assert record_lines(path, "utf-8") == [(2, 2), (3, 3), (5, 6), (6, 7), (7, 10)]
+    # (DuckDB's line number, the line an editor shows, the record's last line) for every record
+    # after the header.
+    assert record_lines(path, "utf-8") == [(2, 2, 2), (3, 3, 4), (5, 6, 6), (6, 7, 9), (7, 10, 10)]
 
 
 def test_gzip_files_are_read_the_same(tmp_path):
@@ -26,7 +27,8 @@ def test_gzip_files_are_read_the_same(tmp_path):
     plain.write_text(text, encoding="utf-8")
     packed = tmp_path / "t.csv.gz"
     packed.write_bytes(gzip.compress(text.encode()))
-    assert record_lines(packed, "utf-8") == record_lines(plain, "utf-8") == [(2, 2), (3, 3), (4, 5)]
+    expected = [(2, 2, 2), (3, 3, 4), (4, 5, 5)]
+    assert record_lines(packed, "utf-8") == record_lines(plain, "utf-8") == expected
 
 
 def _tracks_file(tmp_path, body: bytes):
