@@ -236,6 +236,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         f"from {catalog.RPT_CLASS_METRICS} order by class_index"
     ).df()
     per_class["class"] = per_class["class"].map(lambda n: seed.labels.get(n, n))
+    per_class = with_class_intervals(per_class)
     lines += _table(per_class)
     lines += ["", "### Per decade"]
     if len(predictions):
@@ -336,8 +337,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "- Popularity is Spotify's index at the dump's date: it rises with recency and with the "
         "artist's reach, so release year and followers dominate; audio features alone say "
         "little.",
-        "- The highest class is rare: its precision and recall above rest on few tracks (see "
-        "the support), so their intervals are wide.",
+        "- " + rare_class_limit(per_class),
         "- "
         + held_out_comparison(
             c.get("validation_macro_f1"), c.get("new_artist_macro_f1"), c.get("time_split_macro_f1")
@@ -353,6 +353,50 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "holdout_macro_f1": c["holdout_macro_f1"],
     }
     return "\n".join(lines) + "\n", facts
+
+
+def _wilson(successes: int, trials: int) -> str:
+    """A 95% Wilson interval of a proportion, ``low - high``; "-" without trials."""
+    from scipy.stats import binomtest
+
+    if trials <= 0:
+        return "-"
+    interval = binomtest(successes, trials).proportion_ci(0.95, method="wilson")
+    return f"{interval.low:.3f} - {interval.high:.3f}"
+
+
+def with_class_intervals(per_class: pd.DataFrame) -> pd.DataFrame:
+    """The per-class table with 95% intervals of precision (of the tracks called the class)
+    and recall (of its true tracks), Wilson's, from the counts the table holds."""
+    out = per_class.copy()
+    hits = [
+        int(round(r)) if r == r else 0
+        for r in (per_class["recall"] * per_class["true tracks"]).tolist()
+    ]
+    out.insert(
+        out.columns.get_loc("precision") + 1,
+        "precision 95% interval",
+        [_wilson(h, int(n)) for h, n in zip(hits, per_class["called"], strict=True)],
+    )
+    out.insert(
+        out.columns.get_loc("recall") + 1,
+        "recall 95% interval",
+        [_wilson(h, int(n)) for h, n in zip(hits, per_class["true tracks"], strict=True)],
+    )
+    return out
+
+
+def rare_class_limit(per_class: pd.DataFrame) -> str:
+    """The Limits line on the class with the fewest true tracks, its intervals named."""
+    if per_class.empty:
+        return "The per-class figures are not measured yet."
+    rare = per_class.loc[per_class["true tracks"].idxmin()]
+    return (
+        f"The rarest class, {rare['class']}, has {int(rare['true tracks']):,} true tracks of "
+        f"{int(per_class['true tracks'].sum()):,}: its precision and recall above are the "
+        f"least certain (95% intervals {rare['precision 95% interval']} and "
+        f"{rare['recall 95% interval']})."
+    )
 
 
 def card_html(markdown: str) -> str:

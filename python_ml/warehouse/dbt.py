@@ -190,8 +190,9 @@ def log_source_counts(settings: Settings) -> dict[str, tuple[int, int, int]]:
                 source,
             )
             continue
+        # Every reason (a few kinds at most): the counts add up to the rows rejected.
         why = (
-            f" ({', '.join(reasons[source][:4])}; marts.rpt_rejected_rows lists each)"
+            f" ({', '.join(reasons[source])}; marts.rpt_rejected_rows lists each)"
             if rejected
             else ""
         )

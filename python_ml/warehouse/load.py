@@ -336,14 +336,16 @@ def _read_parts(
         """,
         {"paths": [str(part.path) for part in parts]},
     )
-    # One row per rejected record: its first failing column's error (a line over the size
+    # One row per rejected record: a quote never closed if it has one (the columns it took
+    # in are missing after it), else its first failing column's error (a line over the size
     # limit has no column), and whether any of its errors is a quote never closed.
     found = con.execute(
         f"""
-        select s.file_path, e.line, min_by(e.error_type, e.column_idx),
-               min_by(e.column_name, e.column_idx), min_by(e.csv_line, e.column_idx),
-               min_by(e.error_message, e.column_idx), bool_or(e.error_type = 'UNQUOTED VALUE')
-        from (select * exclude (column_idx), coalesce(column_idx, 0) as column_idx
+        select s.file_path, e.line, min_by(e.error_type, e.rank),
+               min_by(e.column_name, e.rank), min_by(e.csv_line, e.rank),
+               min_by(e.error_message, e.rank), bool_or(e.error_type = 'UNQUOTED VALUE')
+        from (select *, (error_type <> 'UNQUOTED VALUE')::int * 1000000
+                        + coalesce(column_idx, 0) as rank
               from {rejects}) as e
         inner join {scans} as s on s.scan_id = e.scan_id and s.file_id = e.file_id
         group by s.file_path, e.line order by e.line
@@ -488,7 +490,9 @@ def _settle(
                 "lines are read)."
             )
         line = r.part.file_line(r.start)
-        rows.append((line, r.error_type or "UNPARSEABLE", r.column, r.text, message))
+        # DuckDB names the column where its reading stopped, not the one the quote opened in.
+        column = None if r.broken_quote else r.column
+        rows.append((line, r.error_type or "UNPARSEABLE", column, r.text, message))
     return rows, parts
 
 

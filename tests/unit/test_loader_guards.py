@@ -84,22 +84,30 @@ def test_a_file_with_far_fewer_rows_than_its_last_load_is_warned_of(
     assert "fewer than" not in caplog.text
 
 
-def _track_line(i: int, opened: bool = False) -> str:
+def _track_line(i: int, opened: bool = False, at_end: bool = False) -> str:
     """A tracks.csv row whose artists are a quoted list, as in Kaggle's file; ``opened``: its
-    name starts a quote that is never closed on the line."""
+    name starts a quote that is never closed on the line (``at_end``: a field after the last
+    one does)."""
     values = [f"{c}{i}" for c in TRACKS.columns]
     values[TRACKS.columns.index("artists")] = f'"[\'A{i}\', ""B{i}""]"'
-    if opened:
+    if opened and at_end:
+        values.append('"unterminated')
+    elif opened:
         values[TRACKS.columns.index("name")] = f'"name{i}'
     return ",".join(values)
 
 
-def test_a_line_a_broken_quote_took_in_is_kept_under_its_own_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("at_end", [False, True])
+def test_a_line_a_broken_quote_took_in_is_kept_under_its_own_line(
+    tmp_path: Path, at_end: bool
+) -> None:
     """Line 3 opens a quote that line 4's quoted artists close: DuckDB rejected one record and
-    showed line 2's text for it, and line 4 was neither kept nor rejected (predict said every
-    row was in its output)."""
+    showed line 2's text for it (at the end of line 3, it said 'missing columns' and showed the
+    end of line 4), and line 4 was neither kept nor rejected (predict said every row was in its
+    output)."""
     settings = _settings(tmp_path, rows=0)
-    lines = [",".join(TRACKS.columns)] + [_track_line(i, opened=i == 2) for i in range(1, 6)]
+    lines = [",".join(TRACKS.columns)]
+    lines += [_track_line(i, opened=i == 2, at_end=at_end) for i in range(1, 6)]
     path = settings.raw_dir / TRACKS.dataset / TRACKS.name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     con = duckdb.connect()
@@ -107,10 +115,11 @@ def test_a_line_a_broken_quote_took_in_is_kept_under_its_own_line(tmp_path: Path
     assert (loaded.rows_read, loaded.rows_kept, loaded.rows_rejected) == (5, 4, 1)
     kept = con.execute(f"select file_line, id from {TRACKS.raw_table} order by 1").fetchall()
     assert kept == [(2, "id1"), (4, "id3"), (5, "id4"), (6, "id5")]
-    ((line, error, text),) = con.execute(
-        "select file_line, error_type, raw_text from raw.load_rejects"
+    ((line, error, text, message),) = con.execute(
+        "select file_line, error_type, raw_text, error_message from raw.load_rejects"
     ).fetchall()
     assert (line, error, text) == (3, "UNQUOTED VALUE", lines[2])
+    assert message.startswith("Value with unterminated quote found.")
 
 
 def test_thousands_of_broken_quotes_each_line_under_its_own_number(

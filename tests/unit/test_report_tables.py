@@ -57,3 +57,41 @@ def test_words_and_yes_no_are_not() -> None:
     assert not is_number_column(pd.Series(["ice-cold", "12"]))
     assert not is_number_column(pd.Series([True, False]))
     assert not is_number_column(pd.Series(["", ""]))
+
+
+def test_the_card_gives_each_class_its_intervals_and_names_the_rarest() -> None:
+    """The card said the rare class's intervals 'are wide' and showed none."""
+    from scipy.stats import binomtest
+
+    from python_ml.reports.model_card import rare_class_limit, with_class_intervals
+
+    per_class = pd.DataFrame(
+        {
+            "class": ["ice-cold", "lukewarm", "blazing-hot", "empty"],
+            "true tracks": [32161, 25815, 691, 0],
+            "called": [31456, 26440, 771, 0],
+            "precision": [0.843, 0.770, 264 / 771, float("nan")],
+            "recall": [0.825, 0.788, 264 / 691, float("nan")],
+            "F1": [0.834, 0.779, 0.324, float("nan")],
+        }
+    )
+    table = with_class_intervals(per_class)
+    assert list(table.columns) == [
+        "class",
+        "true tracks",
+        "called",
+        "precision",
+        "precision 95% interval",
+        "recall",
+        "recall 95% interval",
+        "F1",
+    ]
+    hot = table.iloc[2]
+    precision = binomtest(264, 771).proportion_ci(0.95, method="wilson")
+    assert hot["precision 95% interval"] == f"{precision.low:.3f} - {precision.high:.3f}"
+    low, high = (float(x) for x in hot["recall 95% interval"].split(" - "))
+    assert low < 264 / 691 < high and high - low > 0.05  # wide: 691 tracks
+    assert table.iloc[3]["recall 95% interval"] == "-"  # no true tracks: no interval
+    line = rare_class_limit(table.iloc[:3])
+    assert line.startswith("The rarest class, blazing-hot, has 691 true tracks of 58,667")
+    assert hot["recall 95% interval"] in line
