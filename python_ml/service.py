@@ -219,6 +219,7 @@ def create_app(
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    from python_ml.tracking.champion_files import ChampionUnavailable
     from python_ml.tracks.feature_path import gives_artist_ids, misspelt_columns
     from python_ml.tracks.scorer import SCORED, BatchingScorer, Scorer, artist_warnings
 
@@ -339,7 +340,13 @@ def create_app(
             )
 
     @app.get("/health", summary="Is the service up, and which run scores")
-    def health() -> dict[str, Any]:
+    def health() -> Any:
+        refresh()
+        if scorer.unavailable:  # up, but not scoring: the champion's data changed under it
+            return JSONResponse(
+                status_code=503,
+                content={"status": "unavailable", "error": scorer.unavailable},
+            )
         return {
             "status": "ok",
             "run_id": scorer.champion.run_id,
@@ -347,8 +354,10 @@ def create_app(
         }
 
     @app.get("/model", summary="The champion: run, version, data, rule, holdout figures")
-    def model() -> dict[str, Any]:
+    def model() -> Any:
         refresh()
+        if scorer.unavailable:
+            return error(503, scorer.unavailable)
         champion = scorer.champion
         details = champion.details
         return {
@@ -371,11 +380,13 @@ def create_app(
         }
 
     @app.post("/reload", summary="Look for a new champion now")
-    def reload() -> dict[str, Any]:
+    def reload() -> Any:
         changed = scorer.refresh(force=True)
         if reload_signal is not None:  # the other workers look on their next request
             os.utime(reload_signal)
             signal_seen[0] = _signal_time(reload_signal)
+        if scorer.unavailable:
+            return error(503, scorer.unavailable)
         return {"run_id": scorer.champion.run_id, "changed": changed}
 
     @app.post("/predict", summary="Score tracks (one entry per track, in order)")
@@ -404,6 +415,8 @@ def create_app(
         refresh()
         try:
             champion, scored = batches.score_records(body.tracks)
+        except ChampionUnavailable as exc:  # its data changed: as `predict`, it does not score
+            return error(503, str(exc))
         except UnicodeEncodeError:
             # A lone surrogate escape ("\ud800") in a value: looked for only when the text
             # failed to encode (a look at every value costs 6 ms per 1,000 tracks).

@@ -546,6 +546,21 @@ def _check_writable(folder: Path) -> None:
         )
 
 
+def _champion_of_this_data(settings: Settings) -> str | None:
+    """The champion's run id, when it was trained on the data the warehouse holds now: the
+    report and the model card describe it as this data's model (as `score` and `predict`
+    refuse one of other data, so does the report). None without the tables to say: the
+    report's own checks name what is missing."""
+    from python_ml.tracking.champion_files import ChampionUnavailable, warehouse_champion
+
+    try:
+        return warehouse_champion(settings)["run_id"]
+    except db.WarehouseError:
+        return None
+    except ChampionUnavailable as exc:
+        raise ChartError(f"{exc} The report was not drawn.") from None
+
+
 def draw_all(settings: Settings) -> list[Chart]:
     out_dir = settings.reports_dir
     _check_writable(out_dir)
@@ -559,6 +574,14 @@ def draw_all(settings: Settings) -> list[Chart]:
             raise ChartError(
                 f"{catalog.FCT_TRACK_PREDICTIONS} is empty: run `python -m python_ml "
                 "score`, then `dbt build --select tag:ml_outputs`."
+            )
+        champion = _champion_of_this_data(settings)
+        if champion is not None and scored[1] != champion:
+            raise ChartError(
+                f"{catalog.FCT_TRACK_PREDICTIONS} holds the predictions of run {scored[1]}, "
+                f"not of the champion (run {champion}): run `python -m python_ml score`, then "
+                "`python -m python_ml marts`, so that the report describes the champion. The "
+                "report was not drawn."
             )
         classes = read_classes(con)
         songs_origin = (

@@ -167,10 +167,9 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         + f"the decision rule and the champion were chosen on {n_validation:,} validation "
         f"tracks. The figures below are on the {len(predictions):,} tracks of the predict split "
         "(the 10% held out by dbt, never seen in training).",
-        f"- Training table fingerprint `{c['data_fingerprint']}` (md5 of its row count and "
-        "its ids and classes, row by row; for a model trained before 2026-12-05, md5 of its ids "
-        "and classes in id order): the registry's champion alias is bound to it, so this model "
-        "never scores other data as its champion.",
+        f"- Training table fingerprint `{c['data_fingerprint']}` (of its row count and each "
+        "row: the track's id, class, first artist and feature values): the registry's champion "
+        "alias is bound to it, so this model never scores other data as its champion.",
     ]
     counts = con.execute(
         f"select source_table, any_value(rows_read), any_value(rows_kept), "

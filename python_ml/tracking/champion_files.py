@@ -27,7 +27,11 @@ def warehouse_champion(settings: Settings) -> dict[str, Any]:
     the fingerprint of the data it was trained on), checked against the train table the
     warehouse holds now. Every reader (score, predict, the app, the report) resolves the
     champion through here, so they all name the same run."""
-    from python_ml.tracks.data import train_fingerprint, trained_on_this_data
+    from python_ml.tracks.data import (
+        ids_and_classes_fingerprints,
+        train_fingerprint,
+        trained_on_this_data,
+    )
     from python_ml.warehouse import catalog, db
 
     with db.connect(settings.warehouse) as con:
@@ -38,13 +42,23 @@ def warehouse_champion(settings: Settings) -> dict[str, Any]:
             "where task = 'tracks' and is_champion order by finished_at desc limit 1"
         ).fetchone()
         current = train_fingerprint(con)
-        belongs = row is not None and trained_on_this_data(con, row[2], current)
+        belongs = row is not None and trained_on_this_data(row[2], current)
+        # Recorded before the fingerprint covered the feature values: the same tracks and
+        # classes, but whether the same feature values is unknown.
+        older = row is not None and not belongs and row[2] in ids_and_classes_fingerprints(con)
     if row is None or row[1] is None:
         raise ChampionUnavailable(
             f"No champion has been trained on the data of {settings.warehouse}. Train one "
             "first: `python -m python_ml train`."
         )
     run_id, version, fingerprint, label = row
+    if older:
+        raise ChampionUnavailable(
+            f"The champion {label} (run {run_id}) was recorded with a fingerprint of the "
+            "train table's track ids and classes only (before 2026-12-06): whether it learnt "
+            f"from the feature values {settings.warehouse} holds now is unknown. Run `python "
+            "-m python_ml train` to train on this data."
+        )
     if not belongs:
         recorded = (fingerprint or "none")[:12]
         raise ChampionUnavailable(

@@ -83,7 +83,7 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple
             f"from {catalog.MODEL_RUNS} "
             "where task = 'tracks' and is_champion order by finished_at desc limit 1"
         ).fetchone()
-        if row is not None and not trained_on_this_data(con, row[2], fingerprint):
+        if row is not None and not trained_on_this_data(row[2], fingerprint):
             row = None
     if row is None:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import queue
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from python_ml.raw.schemas import ARTISTS
 from python_ml.settings import Settings
 from python_ml.tracks.explain import explain
 from python_ml.tracks.feature_path import (
@@ -31,6 +33,8 @@ from python_ml.tracks.feature_path import (
     FeaturePath,
     record_id,
 )
+
+log = logging.getLogger(__name__)
 
 SCORED = "scored"
 REJECTED = "rejected"
@@ -207,16 +211,48 @@ class Scorer:
         # Side by side: DuckDB reads the artists while the champion's libraries import.
         with ThreadPoolExecutor(1, thread_name_prefix="feature-path") as pool:
             path = pool.submit(FeaturePath, settings)
+            self._stamp = self._data_stamp()
             self.champion = load_scoring_champion(settings)
             self.path = path.result()
+        # Why the warehouse's champion cannot score now (its data changed under it), or None.
+        self.unavailable: str | None = None
         self._checked = time.monotonic()
         self._lock = threading.Lock()
         self._reference: pd.DataFrame | None = None  # the drift reference, read when needed
         self.last_drift: pd.DataFrame | None = None  # of the last CSV scored
 
+    def _data_stamp(self, con: Any = None) -> tuple:
+        """What scoring depends on in the warehouse besides the champion's record, cheaply: the
+        train split as a table (dbt makes a new one, with a new id, on each build; the
+        champion's data check reads it) and the last load of the raw artists (the artist
+        features)."""
+        from python_ml.warehouse import catalog, db
+
+        if con is None:
+            with db.connect(self.settings.warehouse) as own:
+                return self._data_stamp(own)
+        split = con.execute(
+            "select table_oid, estimated_size from duckdb_tables() "
+            "where schema_name || '.' || table_name = ?",
+            [catalog.TRAIN_TRACKS],
+        ).fetchall()
+        artists = (
+            con.execute(
+                f"select loaded_at, file_sha256 from {catalog.LOAD_LOG} "
+                "where dataset = ? and table_name = ?",
+                [ARTISTS.dataset, ARTISTS.table],
+            ).fetchall()
+            if db.has_table(con, catalog.LOAD_LOG)
+            else []
+        )
+        return tuple(split), tuple(artists)
+
     def refresh(self, force: bool = False) -> bool:
-        """Load the warehouse's champion again if it changed (at most every ``check_every``
-        seconds unless ``force``); True when a new one was loaded."""
+        """Load the warehouse's champion again if it or its data changed (at most every
+        ``check_every`` seconds unless ``force``); True when a new one was loaded. A champion
+        whose train split changed under it stops scoring (``unavailable`` says why, as
+        ``predict`` does) until one trained on the data is promoted; new artists are read in."""
+        from python_ml.tracking.champion_files import ChampionUnavailable
         from python_ml.warehouse import catalog, db
 
         if not force and time.monotonic() - self._checked < self.check_every:
@@ -230,12 +266,35 @@ class Scorer:
                     f"select run_id from {catalog.MODEL_RUNS} where task = 'tracks' and "
                     "is_champion order by finished_at desc limit 1"
                 ).fetchone()
-            if row is None or row[0] == self.champion.run_id:
+                stamp = self._data_stamp(con)
+            (split, artists), (split_before, artists_before) = stamp, self._stamp
+            self._stamp = stamp
+            if artists != artists_before:
+                log.info("the warehouse's artists were loaded again: reading them in")
+                self.path = FeaturePath(self.settings)
+            same_run = row is not None and row[0] == self.champion.run_id
+            if same_run and split == split_before and not (force and self.unavailable):
                 return False
-            self.champion = load_scoring_champion(self.settings)  # checked against its data
-            return True
+            try:
+                champion = load_scoring_champion(self.settings)  # checked against its data
+            except ChampionUnavailable as exc:
+                if self.unavailable != str(exc):
+                    log.warning("not scoring: %s", exc)
+                self.unavailable = str(exc)
+                return False
+            self.unavailable = None
+            changed = champion.run_id != self.champion.run_id
+            self.champion = champion
+            return changed
+
+    def _check_available(self) -> None:
+        from python_ml.tracking.champion_files import ChampionUnavailable
+
+        if self.unavailable:
+            raise ChampionUnavailable(self.unavailable)
 
     def score_records(self, records: Sequence[dict[str, Any]]) -> tuple[Champion, pd.DataFrame]:
+        self._check_available()
         champion = self.champion  # one champion for the whole batch, even if one is promoted
         derived = self.path.derive_records(records, champion.model.features)
         return champion, score_derived(champion, derived)
@@ -246,6 +305,7 @@ class Scorer:
         """A staged tracks CSV: the champion, its scores and the input's values per line
         (``header``, ``shown_as``: see :meth:`FeaturePath.derive_csv`); what was said of the
         file's lines (rows that do not parse as CSV) in the values' ``attrs["warnings"]``."""
+        self._check_available()
         champion = self.champion
         derived = self.path.derive_csv(
             staged, drift_features(champion.model.features), header=header, shown_as=shown_as

@@ -195,3 +195,26 @@ def test_a_chart_says_which_of_its_data_is_generated() -> None:
     assert charts.origin_mark({"tracks": "generated"}, ("tracks", "2023 songs")) == (
         "Built-in generated data: not real songs"
     )
+
+
+def test_the_report_refuses_a_champion_of_other_data_or_predictions_of_another_run(
+    scored: Settings, tmp_path: Path
+) -> None:
+    """After the data changed under the champion, `charts` drew the report and the model card
+    as if it were this data's model (its holdout figures and fingerprint)."""
+    root = tmp_path / "job"
+    shutil.copytree(scored.warehouse.parent, root, symlinks=True)
+    settings = Settings(
+        PROJECT_ROOT, root / "raw", root / "warehouse.duckdb", root / "mlflow", root / "charts"
+    )
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("update ml.model_runs set data_fingerprint = 'f' || data_fingerprint")
+    with pytest.raises(charts.ChartError, match="trained on other data") as refused:
+        charts.draw_all(settings)
+    assert "The report was not drawn." in str(refused.value)
+    assert not (settings.reports_dir / "model_card.md").exists()
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("update ml.model_runs set data_fingerprint = substr(data_fingerprint, 2)")
+        con.execute("update marts.fct_track_predictions set run_id = 'an-older-run'")
+    with pytest.raises(charts.ChartError, match="not of the champion"):
+        charts.draw_all(settings)

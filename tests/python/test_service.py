@@ -514,3 +514,51 @@ def test_a_champion_promoted_while_serving_scores_the_next_request(
         time.sleep(1)
     assert body["run_id"] == after
     assert service.call("/reload", {})[1] == {"run_id": after, "changed": False}
+
+
+def test_a_champion_whose_data_changed_stops_scoring_until_its_data_is_back(
+    service: Service, small_raw_dir: Path
+) -> None:
+    """The service went on scoring with a champion of other data after a build changed the
+    train split (`predict` refused it), and with the artists it read at its start."""
+    import duckdb
+
+    champion = warehouse_champion(service.settings)["run_id"]
+    track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
+    path = str(service.settings.warehouse)
+    with duckdb.connect(path) as con:  # a build with other follower counts, as dbt makes it
+        con.execute("create table main.split_before as select * from marts.fct_train_tracks")
+        con.execute(
+            "create or replace table marts.fct_train_tracks as select * replace "
+            "(artist_followers + 1 as artist_followers) from main.split_before"
+        )
+        # artists.csv loaded again (the same rows): the service reads the artists in again.
+        con.execute(
+            "update raw.load_log set loaded_at = loaded_at + interval 1 second "
+            "where table_name = 'artists'"
+        )
+    try:
+        deadline = time.monotonic() + 60  # the service looks every 5 s
+        while True:
+            status, body = service.call("/predict", {"tracks": [track]})
+            if status != 200 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert status == 503, body
+        assert "was trained on other data than" in body["error"]
+        assert "python -m python_ml train" in body["error"]
+        assert service.call("/health")[0] == 503
+        assert service.call("/model")[0] == 503
+    finally:
+        with duckdb.connect(path) as con:
+            con.execute(
+                "create or replace table marts.fct_train_tracks as select * from main.split_before"
+            )
+            con.execute("drop table main.split_before")
+    status, body = service.call("/reload", {})
+    assert status == 200 and body["run_id"] == champion
+    status, body = service.call("/predict", {"tracks": [track]})
+    assert status == 200 and body["run_id"] == champion
+    assert service.call("/health")[1]["status"] == "ok"
+    log = (service.settings.warehouse.parent / "serve.log").read_text()
+    assert "the warehouse's artists were loaded again: reading them in" in log

@@ -1,6 +1,7 @@
 """The train table's fingerprint (python_ml/tracks/data.py): what binds a champion to the data it
-was trained on. It names the tracks and their classes, not the order they are stored in; a
-champion recorded with the fingerprint of before 2026-12-05 still belongs to its data."""
+was trained on. It names the tracks, their classes and feature values, not the order they are
+stored in; a champion recorded with a fingerprint of the ids and classes only (before
+2026-12-06) is refused, saying so."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from python_ml.settings import load_settings
 from python_ml.tracking.champion_files import ChampionUnavailable, warehouse_champion
-from python_ml.tracks.data import legacy_train_fingerprint, train_fingerprint
+from python_ml.tracks.data import ids_and_classes_fingerprints, train_fingerprint
 
 ROWS = [("a1", "ice_cold"), ("b2", "lukewarm"), ("c3", "blazing_hot"), ("d4", "lukewarm")]
 
@@ -50,6 +51,30 @@ def test_other_tracks_or_classes_change_the_fingerprint(changed: list) -> None:
     assert fingerprint(changed) != fingerprint(ROWS)
 
 
+def test_other_feature_values_change_the_fingerprint() -> None:
+    """It hashed the ids and classes only: artists.csv's followers shuffled, the champion of
+    the old values went on scoring, and the champion rule compared new runs with its figure."""
+
+    def with_followers(followers: list[float | None]) -> str:
+        with duckdb.connect() as con:
+            con.execute("create schema marts")
+            con.execute(
+                "create table marts.fct_train_tracks (track_id varchar, popularity_class varchar,"
+                " artist_followers double, tempo double, name varchar)"
+            )
+            con.executemany(
+                "insert into marts.fct_train_tracks values (?, ?, ?, 120.5, ?)",
+                [(t, c, f, f"name {t}") for (t, c), f in zip(ROWS, followers, strict=True)],
+            )
+            return train_fingerprint(con)
+
+    same = with_followers([10.0, 20.0, None, 40.0])
+    assert with_followers([10.0, 20.0, None, 40.0]) == same
+    assert with_followers([20.0, 10.0, None, 40.0]) != same  # two values swapped
+    assert with_followers([10.0, 20.0, 0.0, 40.0]) != same  # unknown -> 0
+    assert with_followers([10.0, 20.0, None, 40.000001]) != same
+
+
 def test_an_empty_train_table_has_no_fingerprint() -> None:
     assert fingerprint([]) == ""
 
@@ -71,15 +96,22 @@ def _warehouse(tmp_path: Path, recorded: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("definition", [train_fingerprint, legacy_train_fingerprint])
-def test_a_champion_recorded_with_either_fingerprint_belongs_to_its_data(
-    tmp_path: Path, definition: object
-) -> None:
-    with train_table(ROWS) as con:
-        recorded = definition(con)
-    settings = replace(load_settings(), warehouse=_warehouse(tmp_path, recorded))
+def test_a_champion_belongs_to_its_data(tmp_path: Path) -> None:
+    settings = replace(load_settings(), warehouse=_warehouse(tmp_path, fingerprint(ROWS)))
     champion = warehouse_champion(settings)
-    assert champion["run_id"] == "r1" and champion["fingerprint"] == recorded
+    assert champion["run_id"] == "r1" and champion["fingerprint"] == fingerprint(ROWS)
+
+
+def test_a_champion_recorded_with_the_ids_and_classes_only_is_refused(tmp_path: Path) -> None:
+    with train_table(ROWS) as con:
+        older = ids_and_classes_fingerprints(con)
+    assert len(older) == 2 and fingerprint(ROWS) not in older
+    for recorded in older:
+        (tmp_path / recorded).mkdir()
+        settings = replace(load_settings(), warehouse=_warehouse(tmp_path / recorded, recorded))
+        with pytest.raises(ChampionUnavailable, match="track ids and classes only") as refused:
+            warehouse_champion(settings)
+        assert "python -m python_ml train" in str(refused.value)
 
 
 def test_a_champion_of_other_data_is_refused_naming_both_fingerprints(tmp_path: Path) -> None:
@@ -92,18 +124,14 @@ def test_a_champion_of_other_data_is_refused_naming_both_fingerprints(tmp_path: 
     assert "python -m python_ml train" in message
 
 
-@pytest.mark.parametrize("definition", [train_fingerprint, legacy_train_fingerprint])
-def test_training_compares_with_a_champion_recorded_with_either_fingerprint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, definition: object
+def test_training_compares_with_the_champion_of_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The champion rule keeps the current champion unless a new run beats it: one recorded
-    with the fingerprint of before 2026-12-05 is still the current champion of its data."""
+    """The champion rule keeps the current champion unless a new run beats it."""
     from python_ml.tracking import registry
     from python_ml.tracks.champion import current_champion
 
-    with train_table(ROWS) as con:
-        recorded = definition(con)
-    path = _warehouse(tmp_path, recorded)
+    path = _warehouse(tmp_path, fingerprint(ROWS))
     with duckdb.connect(str(path)) as con:
         con.execute("alter table ml.model_runs add column validation_macro_f1 double")
         con.execute("update ml.model_runs set validation_macro_f1 = 0.61")
