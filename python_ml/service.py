@@ -367,7 +367,8 @@ def create_app(
             "trained_at": details.get("trained_at"),
             "data_origin": champion.data_origin,
             "data_fingerprint": details.get("data_fingerprint"),
-            "train_rows": details.get("n_train"),
+            # The fold it was fitted on; the calibration and validation folds are apart.
+            "fit_rows": details.get("n_train"),
             "classes": champion.model.class_names,
             "features": champion.model.features,
             "decision_rule_weights": dict(

@@ -21,7 +21,12 @@ import pandas as pd
 from python_ml.reports.classes import read_classes
 from python_ml.reports.tables import is_number_column
 from python_ml.settings import Settings
-from python_ml.tracks.evaluate import bootstrap_interval, confusion, metric_from_confusion
+from python_ml.tracks.evaluate import (
+    CALIBRATION_MIN_GAIN,
+    bootstrap_interval,
+    confusion,
+    metric_from_confusion,
+)
 from python_ml.warehouse import catalog
 
 log = logging.getLogger(__name__)
@@ -272,7 +277,9 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     lines += [
         "",
         "## Calibration",
-        f"- Temperature {_f(c['temperature'])} (fitted on a calibration fold; 1 = none needed). "
+        f"- Temperature {_f(c['temperature'])} (temperature scaling, fitted on the calibration "
+        f"fold, is kept only when it lowers the validation fold's log loss by more than "
+        f"{CALIBRATION_MIN_GAIN:g}; 1 = not applied). "
         f"Expected calibration error {_f(c['holdout_ece'])} on the predict split, "
         f"{_f(c['validation_ece'])} on validation: a called probability of 0.8 is right about "
         "that often. marts.rpt_calibration has the bins.",

@@ -192,7 +192,11 @@ def shown_metrics(values: dict[str, float]) -> dict[str, float]:
     """Metrics as a run's MLflow page lists them: four significant digits, so figures can be
     read and compared there. The unrounded values stay in the run's ``metrics/*.json``
     artifacts and in ``ml.model_runs.metrics_json``, which the marts read."""
-    return {key: float(f"{value:.4g}") for key, value in values.items()}
+    return {
+        # Counts (rows, epochs) as they are: 4 significant digits showed 427,683 as 427,700.
+        key: float(value) if float(value).is_integer() else float(f"{value:.4g}")
+        for key, value in values.items()
+    }
 
 
 def log_table_input(
@@ -204,8 +208,12 @@ def log_table_input(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # source naming and integer-schema hints
+        # No rows are copied, so MLflow's own profile says 0 rows: the name says how many.
         dataset = mlflow.data.from_pandas(
-            frame.head(0), source=table, name=f"{table} ({data_origin})", digest=digest[:32] or None
+            frame.head(0),
+            source=table,
+            name=f"{table} ({data_origin}, {len(frame):,} rows)",
+            digest=digest[:32] or None,
         )
         mlflow.log_input(dataset, context=context)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -115,6 +116,18 @@ def mark_champion_run(run_id: str, fingerprint: str) -> None:
         client.set_tag(run_id, CHAMPION_TAG, "yes")
 
 
+def registered_version(client: Any, name: str, run_id: str, fingerprint: str) -> Any:
+    """The run's model already registered for this data (a `train` stopped between the
+    registry and the warehouse, or the same data back), so that it is not registered twice;
+    None when it is not."""
+    try:
+        versions = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    except Exception:  # no such registered model yet
+        return None
+    mine = [v for v in versions if (v.tags or {}).get("data_fingerprint") == fingerprint]
+    return min(mine, key=lambda v: int(v.version)) if mine else None
+
+
 def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerprint: str) -> int:
     """Register the run's model and make it the champion of its data (after the run
     finished): this warehouse's ``ml.model_runs`` row, and the registry alias of its
@@ -123,12 +136,14 @@ def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerpr
 
     from python_ml.tracking.registry import TRACK_MODEL_NAME, champion_alias
 
-    registered = mlflow.register_model(
-        model_uri,
-        TRACK_MODEL_NAME,
-        tags={"data_fingerprint": fingerprint, "warehouse": str(settings.warehouse)},
-    )
     client = mlflow.MlflowClient()
+    registered = registered_version(client, TRACK_MODEL_NAME, run_id, fingerprint)
+    if registered is None:
+        registered = mlflow.register_model(
+            model_uri,
+            TRACK_MODEL_NAME,
+            tags={"data_fingerprint": fingerprint, "warehouse": str(settings.warehouse)},
+        )
     client.set_registered_model_alias(
         TRACK_MODEL_NAME, champion_alias(fingerprint), registered.version
     )

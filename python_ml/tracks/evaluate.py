@@ -265,6 +265,10 @@ def bootstrap_interval(
     )
 
 
+# Temperature scaling is kept only when it lowers the validation log loss by more than this.
+CALIBRATION_MIN_GAIN = 1e-4
+
+
 def fit_temperature(y_true: np.ndarray, proba: np.ndarray) -> float:
     """Temperature scaling: the T that minimises log loss of softmax(log p / T) on these rows
     (Guo et al. 2017). T > 1 softens over-confident probabilities; T = 1 changes nothing."""

@@ -200,6 +200,10 @@ def artist_warnings(scored: pd.DataFrame, gives_ids: Any, where: Any) -> list[st
     return said
 
 
+# The champion's holdout figures as ml.model_runs holds them (and Champion.details).
+HOLDOUT_FIGURES = ("holdout_accuracy", "holdout_macro_f1", "holdout_log_loss", "holdout_ece")
+
+
 class Scorer:
     """The champion and the feature path, shared by every request (thread-safe)."""
 
@@ -263,8 +267,8 @@ class Scorer:
             # be, so the pipeline's writes are not kept waiting.
             with db.connect(self.settings.warehouse) as con:
                 row = con.execute(
-                    f"select run_id from {catalog.MODEL_RUNS} where task = 'tracks' and "
-                    "is_champion order by finished_at desc limit 1"
+                    f"select run_id, {', '.join(HOLDOUT_FIGURES)} from {catalog.MODEL_RUNS} "
+                    "where task = 'tracks' and is_champion order by finished_at desc limit 1"
                 ).fetchone()
                 stamp = self._data_stamp(con)
             (split, artists), (split_before, artists_before) = stamp, self._stamp
@@ -272,7 +276,13 @@ class Scorer:
             if artists != artists_before:
                 log.info("the warehouse's artists were loaded again: reading them in")
                 self.path = FeaturePath(self.settings)
-            same_run = row is not None and row[0] == self.champion.run_id
+            # The same run with the same holdout figures (`score` on a new predict split
+            # writes new ones: GET /model says them).
+            details = self.champion.details
+            same_run = row is not None and tuple(row) == (
+                self.champion.run_id,
+                *(details.get(k) for k in HOLDOUT_FIGURES),
+            )
             if same_run and split == split_before and not (force and self.unavailable):
                 return False
             try:

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import queue
+import socket
 import threading
 import time
 import traceback
@@ -47,6 +48,7 @@ from python_ml.tracks import champion
 from python_ml.tracks.config import ConfigError, Experiment, TracksConfig
 from python_ml.tracks.data import TrackData, TrainingError, load_track_data
 from python_ml.tracks.evaluate import (
+    CALIBRATION_MIN_GAIN,
     apply_temperature,
     bootstrap_interval,
     classification_metrics,
@@ -61,8 +63,6 @@ from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
 
-# Temperature scaling is kept only when it lowers the validation log loss by at least this.
-CALIBRATION_MIN_GAIN = 1e-4
 MIN_CHECK_ROWS = 100
 
 
@@ -435,6 +435,8 @@ def _run_experiment(
                         f"table fingerprint {data.fingerprint[:12]})"
                     ),
                     REUSE_TAG: key,
+                    # Who fits it: a later `train` marks it KILLED if this process is gone.
+                    FITTED_BY_TAG: f"{socket.gethostname()}:{os.getpid()}",
                     **{f"version.{k}": v for k, v in versions.items()},
                 }
             )
@@ -706,6 +708,45 @@ def _fit_side_by_side(
     return done  # type: ignore[return-value]
 
 
+FITTED_BY_TAG = "fitted_by"  # host:pid of the process fitting a run
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def end_orphan_runs() -> list[str]:
+    """Runs left RUNNING by a training process that died without ending them (``kill -9``,
+    a crash of the machine), marked KILLED as MLflow marks an interrupted run; only those
+    fitted on this host by a process that is gone. Their run ids."""
+    import mlflow
+
+    host = socket.gethostname()
+    ended = []
+    for run in mlflow.search_runs(
+        filter_string="attributes.status = 'RUNNING'", output_format="list", max_results=1000
+    ):
+        fitted_by = run.data.tags.get(FITTED_BY_TAG, "")
+        where, _, pid = fitted_by.rpartition(":")
+        if where != host or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        mlflow.MlflowClient().set_terminated(run.info.run_id, "KILLED")
+        ended.append(run.info.run_id)
+    if ended:
+        log.info(
+            "%d run(s) left RUNNING by a training process that is gone marked KILLED: %s",
+            len(ended),
+            ", ".join(ended),
+        )
+    return ended
+
+
 def _kill_in_flight() -> None:
     """Mark the runs still fitting as KILLED (as MLflow marks an interrupted run)."""
     import mlflow
@@ -771,6 +812,7 @@ def train_tracks(
     elif origin.is_partly_generated(data.data_origin):
         log.warning("%s", origin.partly_generated_notice(data.data_origin))
     setup_mlflow(settings, TRACKS_EXPERIMENT)
+    end_orphan_runs()
     results: dict[int, RunResult] = {}
     to_fit: list[tuple[int, Experiment, str]] = []
     n = len(experiments)

@@ -495,7 +495,7 @@ def test_a_champion_promoted_while_serving_scores_the_next_request(
     runs = train.train_tracks(service.settings, small_config())
     other = next(run for run in runs if run.run_id != champion["run_id"])
     setup_mlflow(service.settings, TRACKS_EXPERIMENT)
-    promote(
+    version = promote(
         service.settings,
         other.run_id,
         other.model_uri,
@@ -504,6 +504,16 @@ def test_a_champion_promoted_while_serving_scores_the_next_request(
     )
     after = warehouse_champion(service.settings)["run_id"]
     assert after == other.run_id
+    # Promoted again (a `train` stopped between the registry and the warehouse, say): the
+    # version it has, not a second registration of the same run.
+    again = promote(
+        service.settings, other.run_id, other.model_uri, "again (test)", champion["fingerprint"]
+    )
+    import mlflow
+
+    registered = mlflow.MlflowClient().search_model_versions(f"run_id = '{other.run_id}'")
+    assert again == version and [int(v.version) for v in registered] == [version]
+    assert warehouse_champion(service.settings)["version"] == version
     track = _tracks(small_raw_dir, 20).iloc[0].to_dict()
     deadline = time.monotonic() + 60  # the service looks for a new champion every 5 s
     while True:
@@ -562,3 +572,27 @@ def test_a_champion_whose_data_changed_stops_scoring_until_its_data_is_back(
     assert service.call("/health")[1]["status"] == "ok"
     log = (service.settings.warehouse.parent / "serve.log").read_text()
     assert "the warehouse's artists were loaded again: reading them in" in log
+
+
+def test_model_says_the_holdout_figures_score_wrote_last(service: Service) -> None:
+    """GET /model kept the holdout figures of the service's start while the run stayed the
+    same (`score` on a new predict split writes new ones)."""
+    import duckdb
+
+    champion = warehouse_champion(service.settings)["run_id"]
+    path = str(service.settings.warehouse)
+    with duckdb.connect(path) as con:
+        (before,) = con.execute(
+            "select holdout_accuracy from ml.model_runs where run_id = ?", [champion]
+        ).fetchone()
+        con.execute("update ml.model_runs set holdout_accuracy = 0.5 where run_id = ?", [champion])
+    try:
+        assert service.call("/reload", {})[1] == {"run_id": champion, "changed": False}
+        assert service.call("/model")[1]["holdout"]["accuracy"] == 0.5
+    finally:
+        with duckdb.connect(path) as con:
+            con.execute(
+                "update ml.model_runs set holdout_accuracy = ? where run_id = ?", [before, champion]
+            )
+    service.call("/reload", {})
+    assert service.call("/model")[1]["holdout"]["accuracy"] == pytest.approx(before)
