@@ -205,7 +205,7 @@ def test_the_report_refuses_a_champion_of_other_data_or_predictions_of_another_r
     root = tmp_path / "job"
     shutil.copytree(scored.warehouse.parent, root, symlinks=True)
     settings = Settings(
-        PROJECT_ROOT, root / "raw", root / "warehouse.duckdb", root / "mlflow", root / "charts"
+        PROJECT_ROOT, root / "raw", root / "warehouse.duckdb", root / "mlflow", root / "report"
     )
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("update ml.model_runs set data_fingerprint = 'f' || data_fingerprint")
