@@ -64,7 +64,10 @@ columns = {
     "is_correct": st.column_config.CheckboxColumn("right?", width="small"),
     "reasons": st.column_config.TextColumn(
         "why (top contributions)",
-        help="The features that moved the called class's score most (+ towards it).",
+        help=(
+            "The features that moved the called class's score ahead of the runner-up's most "
+            "(over: the runner-up; + favoured the class called)."
+        ),
     ),
     "track_id": st.column_config.TextColumn("track id"),
     "run_id": st.column_config.TextColumn("run"),

@@ -150,9 +150,11 @@ elif result is not None:
             width="stretch",
         )
         if isinstance(row.get("reasons"), str):
-            # `release year -0.25, speechiness +0.02`: each feature's push on the called
-            # class's score, told apart by its sign.
-            parts = row["reasons"].split(", ")
+            # `over lukewarm: release year +0.25, speechiness -0.02`: each feature's push on
+            # the called class's score over the runner-up's, told apart by its sign.
+            over, _, listed = row["reasons"].rpartition(": ")
+            runner_up = over.removeprefix("over ")
+            parts = listed.split(", ")
             toward = [p for p in parts if p.rsplit(" ", 1)[-1].startswith("+")]
             against = [p for p in parts if p not in toward]
             said = [
@@ -160,9 +162,10 @@ elif result is not None:
                 for side, p in (("for", toward), ("against", against))
                 if p
             ]
+            rather = f" rather than {labels.get(runner_up, runner_up)}" if runner_up else ""
             st.markdown(
-                f"**Why {called}**: {'; '.join(said)} (the features that moved the called "
-                f"class's score most, for it or against it; "
+                f"**Why {called}{rather}**: {'; '.join(said)} (the features that moved the "
+                f"called class's score ahead of the runner-up's most, or held it back; "
                 f"{app_data.explanation_method(settings)})."
             )
         weights = app_data.decision_weights(settings)

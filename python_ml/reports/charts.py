@@ -472,14 +472,14 @@ def feature_importance(con, out: Path, classes: Classes) -> str:
         right.axis("off")
     else:
         right.barh(contributions["feature"], contributions["mean_abs"], color="#dd8452")
-        right.set_xlabel("mean |contribution| to the called class's score")
+        right.set_xlabel("mean |contribution| to the called class's lead")
         right.set_title("What moved its calls (per-track explanations)")
     _save(fig, out)
     return (
         "Left: how much worse the champion's validation log loss gets when a feature's values "
         "are shuffled (bars: mean, lines: spread over 3 shuffles). Right: the mean size of "
-        "each feature's contribution to the called class's score over the scored tracks "
-        "(marts.fct_track_prediction_explanations)."
+        "each feature's contribution to the called class's score over the runner-up's, over "
+        "the scored tracks (marts.fct_track_prediction_explanations)."
     )
 
 

@@ -310,7 +310,8 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     kind = KINDS.get(str(c["model_type"]))
     method = kind.explanation if kind else "unknown method"
     lines.append(
-        f"- Per track, each feature's contribution to the called class's score ({method}) is in "
+        f"- Per track, each feature's contribution to the called class's score over the "
+        f"runner-up's (the class the decision rule ranks next; {method}) is in "
         "marts.fct_track_prediction_explanations, the top three in fct_track_predictions."
         "reasons."
     )

@@ -23,7 +23,7 @@ def prediction_batch(
     x = model.transform(features)  # once, for the probabilities and the explanations
     proba = model.predict_proba(features, x)
     called = model.decide(proba)
-    explanation = explain(model, features, called, x)
+    explanation = explain(model, features, called, x, proba)
     n = len(features)
     predictions = pa.table(
         {

@@ -1,4 +1,5 @@
-"""Why a track got its class: each feature's contribution to the called class's score.
+"""Why a track got its class rather than the runner-up (the class the decision rule ranks
+next): each feature's contribution to the called class's score minus the runner-up's.
 
 :meth:`FittedModel.explain` gives the numbers (exact for the linear model and the trees, sampled
 Shapley values for the network: tracks/kinds/); this module ranks them and words them once, for
@@ -18,20 +19,24 @@ import pyarrow as pa
 
 IMPORTANCE_REPEATS = 3  # shuffles per feature
 IMPORTANCE_MAX_ROWS = 20_000  # of the validation fold (a seeded sample when larger)
-REASONS_SHOWN = 3  # the features that moved the called class's score most
+REASONS_SHOWN = 3  # the features that moved the called class ahead of the runner-up most
 CONTRIBUTION_DECIMALS = 3  # what the reasons round a contribution to
 
 
 @dataclasses.dataclass(frozen=True)
 class Explanation:
-    """Per row: the baseline of the called class's score, each feature's contribution and
-    value, and the score as the model computes it; baseline plus contributions equal it (the
-    dbt test assert_explanations_add_up_to_the_explained_score checks each scored track)."""
+    """Per row, why the class called won over the runner-up (the class the decision rule
+    ranks next): the baseline of the called class's score minus the runner-up's, each
+    feature's contribution to that difference and its value, and the difference as the model
+    computes it; baseline plus contributions equal it (the dbt test
+    assert_explanations_add_up_to_the_explained_score checks each scored track). A positive
+    contribution favoured the class called over the runner-up."""
 
     baseline: np.ndarray  # (rows,)
     contributions: pd.DataFrame  # rows x features
     values: pd.DataFrame  # the features as given (rows x features), before preprocessing
-    score: np.ndarray  # (rows,) the called class's score as the model computes it
+    score: np.ndarray  # (rows,) the called class's score minus the runner-up's
+    over: np.ndarray  # (rows,) the runner-up's class name
 
     def ranks(self) -> np.ndarray:
         """1 for each row's largest contribution (by size, either sign), then 2, ...; a tie
@@ -44,7 +49,9 @@ class Explanation:
         return ranks
 
     def top(self, k: int = REASONS_SHOWN) -> list[list[dict[str, Any]]]:
-        """Per row, the ``k`` largest: ``{"feature", "value", "contribution"}``, largest first."""
+        """Per row, the ``k`` largest: ``{"feature", "value", "contribution", "over"}``,
+        largest first (``over``: the runner-up the contributions compare the called class
+        with)."""
         parts = self.contributions.to_numpy(dtype=np.float64)
         values = self.values[self.contributions.columns].to_numpy(dtype=np.float64)
         names = np.asarray(self.contributions.columns, dtype=object)
@@ -55,6 +62,7 @@ class Explanation:
             names[order].tolist(),
             np.take_along_axis(values, order, axis=1).tolist(),
             np.take_along_axis(parts, order, axis=1).tolist(),
+            self.over.tolist(),
             strict=True,
         )
         return [
@@ -63,16 +71,18 @@ class Explanation:
                     "feature": feature,
                     "value": None if value != value else value,  # NaN: a missing value
                     "contribution": round(contribution, CONTRIBUTION_DECIMALS),
+                    "over": over,
                 }
                 for feature, value, contribution in zip(
                     features, row_values, row_parts, strict=True
                 )
             ]
-            for features, row_values, row_parts in picked
+            for features, row_values, row_parts, over in picked
         ]
 
     def text(self, k: int = REASONS_SHOWN) -> list[str | None]:
-        """Per row, ``release year +1.42, artist followers +0.91, acousticness -0.60``."""
+        """Per row, ``over lukewarm: release year +1.42, artist followers +0.91, acousticness
+        -0.60``."""
         return [reasons_text(entries) for entries in self.top(k)]
 
     def long_table(self, track_ids: Any, run_id: str, scored_at: datetime) -> pa.Table:
@@ -95,24 +105,34 @@ class Explanation:
 
 
 def explain(
-    model: Any, features: pd.DataFrame, called: np.ndarray, x: np.ndarray | None = None
+    model: Any,
+    features: pd.DataFrame,
+    called: np.ndarray,
+    x: np.ndarray | None = None,
+    proba: np.ndarray | None = None,
 ) -> Explanation:
-    """The explanation of the class ``called`` (indices, one per row) for each row (``x``: the
-    rows as ``model.transform`` gives them, when already computed)."""
-    baseline, contributions, score = model.explain(features, called, x)
+    """The explanation of the class ``called`` (indices, one per row) over the runner-up for
+    each row (``x``: the rows as ``model.transform`` gives them, ``proba``: the calibrated
+    probabilities, when already computed)."""
+    baseline, contributions, score, over = model.explain(features, called, x, proba)
     return Explanation(
         np.asarray(baseline, dtype=np.float64),
         contributions,
         features,
         np.asarray(score, dtype=np.float64),
+        np.asarray(model.class_names, dtype=object)[over],
     )
 
 
 def reasons_text(entries: list[dict[str, Any]] | None) -> str | None:
-    """``release year +1.42, artist followers +0.91, acousticness -0.60``."""
+    """``over lukewarm: release year +1.42, artist followers +0.91, acousticness -0.60``: the
+    features that moved the class called ahead of the runner-up most (+) or held it back
+    most (-)."""
     if not entries:
         return None
-    return ", ".join(f"{e['feature'].replace('_', ' ')} {e['contribution']:+.2f}" for e in entries)
+    parts = ", ".join(f"{e['feature'].replace('_', ' ')} {e['contribution']:+.2f}" for e in entries)
+    over = entries[0].get("over")
+    return f"over {over}: {parts}" if over else parts
 
 
 def permutation_importance(

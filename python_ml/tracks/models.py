@@ -84,23 +84,46 @@ class FittedModel:
         """The class index called for each row: the model's decision rule."""
         return decide(proba, self.decision_weights)
 
+    def runner_up(self, proba: np.ndarray, called: np.ndarray) -> np.ndarray:
+        """Per row, the class the decision rule ranks next after the one it called (by
+        weighted probability); the called class itself for a model of one class."""
+        weighted = proba * np.asarray(self.decision_weights or [1.0] * proba.shape[1])
+        if weighted.shape[1] < 2:
+            return np.asarray(called)
+        weighted = weighted.astype(np.float64, copy=True)
+        weighted[np.arange(len(weighted)), called] = -np.inf
+        return np.argmax(weighted, axis=1)
+
     def explain(
-        self, frame: pd.DataFrame, called: np.ndarray, x: np.ndarray | None = None
-    ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-        """Why each row got its class: the baseline of the called class's score, each
-        feature's contribution to it (columns: the features), and the score itself as the
-        model computes it (the estimator's, before calibration: a logit, the trees' raw score,
-        or a log probability; tracks/kinds/). Baseline plus contributions equal the score."""
+        self,
+        frame: pd.DataFrame,
+        called: np.ndarray,
+        x: np.ndarray | None = None,
+        proba: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
+        """Why each row got its class rather than the runner-up (the class the decision rule
+        ranks next): the baseline of the called class's score minus the runner-up's, each
+        feature's contribution to that difference (columns: the features), the difference
+        itself as the model computes it (the estimator's scores, before calibration: logits,
+        the trees' raw scores, or log probabilities; tracks/kinds/), and the runner-up's
+        index. Baseline plus contributions equal the difference. Against the runner-up, a
+        feature's sign says whether it favoured the class called: a middle class's own
+        score can fall with a feature that lowers the others' more."""
         # The same float32 rows the probabilities came from.
         x = (self.transform(frame) if x is None else x).astype(np.float64)
+        proba = self.predict_proba(frame, x.astype(np.float32)) if proba is None else proba
+        versus = self.runner_up(proba, called)
         kind = KINDS[self.kind]
         baseline, parts = kind.contributions(self.estimator, x)
         rows = np.arange(len(x))
         names = list(self.preprocessor.get_feature_names_out())
-        contributions = pd.DataFrame(parts[rows, :, called], columns=names, index=frame.index)
-        score = kind.score(self.estimator, x)[rows, called]
+        contributions = pd.DataFrame(
+            parts[rows, :, called] - parts[rows, :, versus], columns=names, index=frame.index
+        )
+        scores = kind.score(self.estimator, x)
+        score = scores[rows, called] - scores[rows, versus]
         kept = [f for f in self.features if f in names]
-        return baseline[rows, called], contributions[kept], score
+        return baseline[rows, called] - baseline[rows, versus], contributions[kept], score, versus
 
 
 def model_output(

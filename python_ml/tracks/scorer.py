@@ -42,11 +42,11 @@ PROBABILITY_DECIMALS = 6  # what the outputs round probabilities to (they sum to
 
 
 def reasons(
-    model: Any, features: pd.DataFrame, called: Any, x: Any = None
+    model: Any, features: pd.DataFrame, called: Any, x: Any = None, proba: Any = None
 ) -> list[list[dict[str, Any]]]:
-    """Per row, the features that moved the called class's score most: ``{"feature",
-    "value", "contribution"}``, largest first (tracks/explain.py)."""
-    return explain(model, features, called, x).top()
+    """Per row, the features that moved the called class ahead of the runner-up most:
+    ``{"feature", "value", "contribution", "over"}``, largest first (tracks/explain.py)."""
+    return explain(model, features, called, x, proba).top()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,10 +139,10 @@ def drift_features(model_features: list[str]) -> list[str]:
 def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     """One row per input row, in input order: line, id, name, status, rejection reason and
     detail, the class called, one rounded probability per class, the reasons (the features
-    that moved the called class's score most; empty when rejected) and ``artist_known``: for
-    a scored track of a champion that uses the artist features, whether the warehouse knows
-    its first artist (else they are imputed; None otherwise). Not an output column: what
-    `predict` and the service say of the tracks without one."""
+    that moved the called class ahead of the runner-up most; empty when rejected) and
+    ``artist_known``: for a scored track of a champion that uses the artist features, whether
+    the warehouse knows its first artist (else they are imputed; None otherwise). Not an
+    output column: what `predict` and the service say of the tracks without one."""
     from python_ml.tracks.models import model_output
 
     model = champion.model
@@ -153,7 +153,8 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
         x = model.transform(derived.features)  # once, for the scores and their reasons
         output = model_output(model, derived.features, x)
         called = np.array([model.class_names.index(c) for c in output["predicted_class"]])
-        output["reasons"] = reasons(model, derived.features, called, x)
+        proba = output[probabilities].to_numpy(dtype=np.float64)  # before rounding
+        output["reasons"] = reasons(model, derived.features, called, x, proba)
         output[probabilities] = output[probabilities].round(PROBABILITY_DECIMALS)
         used = [f for f in ARTIST_FEATURES if f in model.features]
         if used:  # int_tracks_enriched leaves them NULL when the artist is not known

@@ -179,15 +179,27 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
         "from marts.fct_track_prediction_explanations group by track_id)",
     )
     assert worst < 1e-6
-    # The reasons column names the rank-1 feature first, with its contribution.
+    # The reasons column names the runner-up, then the rank-1 feature, with its contribution.
     mismatched = query(
         warehouse,
         "select p.track_id from marts.fct_track_predictions as p "
         "inner join marts.fct_track_prediction_explanations as e "
         "on p.track_id = e.track_id and e.contribution_rank = 1 "
-        "where not starts_with(p.reasons, replace(e.feature, '_', ' ') || ' ')",
+        "where not regexp_matches(p.reasons, '^over [a-z_]+: ' || replace(e.feature, '_', ' ') "
+        "|| ' ') or split_part(p.reasons, ':', 1) = 'over ' || p.predicted_class",
     )
     assert mismatched == []
+    # Over the runner-up, the lead the explanation explains is positive wherever the class
+    # called is also the most probable (the decision rule's weights aside).
+    behind = query(
+        warehouse,
+        "select count(distinct e.track_id) from marts.fct_track_prediction_explanations as e "
+        "inner join marts.fct_track_predictions as p on p.track_id = e.track_id "
+        "where e.explained_score < -1e-9 and p.predicted_class = (select c.class_name "
+        "from marts.fct_track_class_probabilities as c where c.track_id = p.track_id "
+        "order by c.probability desc limit 1)",
+    )
+    assert behind == [(0,)]
 
     runs = query(
         warehouse,

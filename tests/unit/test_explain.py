@@ -1,5 +1,6 @@
-"""Per-track explanations: the contributions and the baseline add up to the called class's
-score for every kind (exactly for the linear model and the trees, by construction for the
+"""Per-track explanations: why the class called won over the runner-up (the class the decision
+rule ranks next). The contributions and the baseline add up to the called class's score minus the
+runner-up's for every kind (exactly for the linear model and the trees, by construction for the
 sampled Shapley values of the network), and the reasons name the largest."""
 
 from __future__ import annotations
@@ -47,22 +48,52 @@ def _rows(model: FittedModel, frame: pd.DataFrame) -> np.ndarray:
     return model.preprocessor.transform(frame[model.features]).astype(np.float32)
 
 
-def test_linear_contributions_and_baseline_add_up_to_the_called_class_score() -> None:
+def _runner_up(model: FittedModel, frame: pd.DataFrame, called: np.ndarray) -> np.ndarray:
+    weighted = model.predict_proba(frame) * np.asarray(model.decision_weights or [1.0] * 3)
+    weighted[np.arange(len(frame)), called] = -1.0
+    return weighted.argmax(axis=1)
+
+
+def test_linear_contributions_and_baseline_add_up_to_the_logit_over_the_runner_up() -> None:
     model, frame = _fitted()
+    model.decision_weights = [1.0, 1.3, 4.0]  # a rule that calls a rarer class sooner
     called = model.decide(model.predict_proba(frame))
-    baseline, contributions, score = model.explain(frame, called)
+    baseline, contributions, score, over = model.explain(frame, called)
     assert list(contributions.columns) == FEATURES
+    assert (over == _runner_up(model, frame, called)).all() and (over != called).all()
     logits = model.estimator.decision_function(_rows(model, frame))
-    expected = logits[np.arange(len(frame)), called]
-    assert np.abs(score - expected).max() < 1e-6  # the model's own logit (float32 rows)
+    rows = np.arange(len(frame))
+    expected = logits[rows, called] - logits[rows, over]
+    assert np.abs(score - expected).max() < 1e-6  # the model's own logits (float32 rows)
     assert np.abs(baseline + contributions.sum(axis=1).to_numpy() - expected).max() < 1e-6
+    # Each part is the coefficient difference times the standardised value.
+    x = _rows(model, frame).astype(np.float64)
+    coef = model.estimator.coef_
+    exact = (coef[called] - coef[over]) * x
+    assert np.abs(contributions.to_numpy() - exact).max() < 1e-6
+
+
+def test_the_explained_difference_is_the_lead_of_the_class_called() -> None:
+    """Against its own score, 95% of the lukewarm calls had a negative first reason (release
+    year lowered the lukewarm logit, and the others' more), read as 'against lukewarm'. Over
+    the runner-up, baseline plus contributions are how far the class called led: positive
+    wherever the rule called the most probable class, and the reasons name that runner-up."""
+    model, frame = _fitted()
+    proba = model.predict_proba(frame)
+    called = model.decide(proba)
+    explanation = explain(model, frame, called, proba=proba)
+    assert (explanation.score > 0).all()  # no decision weights here: argmax
+    assert {*explanation.over} <= set(model.class_names)
+    assert (explanation.over != np.asarray(model.class_names, dtype=object)[called]).all()
+    why = reasons(model, frame, called)
+    assert [entries[0]["over"] for entries in why] == explanation.over.tolist()
 
 
 def test_reasons_name_the_largest_contributions_first() -> None:
     model, frame = _fitted()
     called = model.decide(model.predict_proba(frame))
     why = reasons(model, frame, called)
-    _, contributions, _ = model.explain(frame, called)
+    _, contributions, _, _ = model.explain(frame, called)
     assert len(why) == len(frame)
     for entries, (_, row) in zip(why, contributions.iterrows(), strict=True):
         assert [e["feature"] for e in entries] == list(
@@ -71,6 +102,7 @@ def test_reasons_name_the_largest_contributions_first() -> None:
     # Release year drives these classes: it is the first reason of most tracks.
     assert np.mean([entries[0]["feature"] == "release_year" for entries in why]) > 0.5
     text = reasons_text(why[0])
+    assert text.startswith(f"over {why[0][0]['over']}: ")
     assert text.count(",") == 2 and ("+" in text or "-" in text)
 
 
@@ -79,7 +111,11 @@ def test_tree_contributions_are_treeshap_and_add_up_to_the_raw_score() -> None:
     called = model.decide(model.predict_proba(frame))
     explanation = explain(model, frame, called)
     raw = model.estimator._raw_predict(_rows(model, frame))  # the trees' sum per class
-    expected = raw[np.arange(len(frame)), called]
+    over = _runner_up(model, frame, called)
+    names = np.asarray(model.class_names, dtype=object)
+    assert (explanation.over == names[over]).all()
+    rows = np.arange(len(frame))
+    expected = raw[rows, called] - raw[rows, over]
     assert np.abs(explanation.score - expected).max() < 1e-9  # the model's own raw score
     rebuilt = explanation.baseline + explanation.contributions.to_numpy().sum(axis=1)
     assert np.abs(rebuilt - expected).max() < 1e-6

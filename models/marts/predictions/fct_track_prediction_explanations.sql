@@ -1,6 +1,6 @@
--- Why each track of the current predictions got its class: every feature's contribution to
--- the called class's score, with the track's name and class (the current run is the one of
--- fct_track_predictions).
+-- Why each track of the current predictions got its class rather than the runner-up: every
+-- feature's contribution to the called class's score minus the runner-up's, with the track's
+-- name and class (the current run is the one of fct_track_predictions).
 
 with
 
