@@ -200,12 +200,21 @@ else:
         st.info("This run wrote no explanation for the track.")
     else:
         called = labels[options.at[choice, "predicted_class"]]
+        # The runner-up the contributions compare with: `over ice_cold: ...` in the reasons.
+        reasons = options.at[choice, "reasons"] if "reasons" in options else None
+        over = (
+            reasons.split(":", 1)[0].removeprefix("over ")
+            if isinstance(reasons, str) and reasons.startswith("over ")
+            else None
+        )
+        runner_up = labels.get(over, over) if over else "the runner-up"
         st.caption(
-            f"Each feature's contribution to the score of the class called ({called}): "
-            "positive pushes towards it, negative away. Baseline "
+            f"Each feature's contribution to the score of the class called ({called}) minus "
+            f"the runner-up's ({runner_up}, the class the decision rule ranks next): positive "
+            f"favoured {called}, negative held it back. Baseline "
             f"{explanation['explanation_baseline'].iloc[0]:+.2f} plus the contributions = "
-            f"{explanation['explained_score'].iloc[0]:+.2f}, the class's score before "
-            "calibration."
+            f"{explanation['explained_score'].iloc[0]:+.2f}, how far {called}'s score led "
+            f"{runner_up}'s before calibration."
         )
         explanation = explanation.assign(direction=explanation["contribution"].ge(0))
         st.altair_chart(
@@ -213,7 +222,7 @@ else:
             .mark_bar()
             .encode(
                 y=alt.Y("feature:N", sort=explanation["feature"].tolist(), title=None),
-                x=alt.X("contribution:Q", title=f"contribution to {called}'s score"),
+                x=alt.X("contribution:Q", title=f"contribution to {called}'s lead"),
                 color=alt.Color(
                     "direction:N",
                     scale=alt.Scale(domain=[True, False], range=["#2f7d32", "#c62828"]),

@@ -126,7 +126,10 @@ def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) 
     assert called in {"ice-cold", "lukewarm", "blazing-hot"}  # the seed's labels
     rule = next(m.value for m in at.markdown if "highest **weighted** probability" in m.value)
     assert "ice-cold x1.00" in rule  # each class's weight, by its label
-    why = next(m.value for m in at.markdown if m.value.startswith(f"**Why {called}**: "))
+    why = next(m.value for m in at.markdown if m.value.startswith(f"**Why {called} rather than "))
+    # Against the runner-up, the class the decision rule ranks next (by its label).
+    runner_up = why.split(" rather than ", 1)[1].split("**: ")[0]
+    assert runner_up in {"ice-cold", "lukewarm", "blazing-hot"} - {called}
     # Each feature on the side it pushes: `for: a +0.10; against: b -0.25, c -0.02`.
     sides = dict(
         part.split(": ", 1) for part in why.split(" (the features")[0].split("**: ")[1].split("; ")

@@ -101,7 +101,7 @@ class ModelKind:
     estimator_file: ClassVar[str] = "estimator.joblib"
     # How :meth:`contributions` explains a score, in a few words for readers (card, app).
     explanation: ClassVar[str] = (
-        "sampled Shapley values of the log probability, against the track at the training "
+        "sampled Shapley values of the log probabilities, against the track at the training "
         "mean of every feature"
     )
 

@@ -54,7 +54,7 @@ class LogisticRegressionKind(ModelKind):
     name = "logistic_regression"
     simplicity = 1
     params = LogisticRegressionParams
-    explanation = "exact: coefficient x standardised value, of the class's logit"
+    explanation = "exact: coefficient x standardised value, of the classes' logits"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
         from sklearn.linear_model import LogisticRegression
@@ -101,7 +101,7 @@ class HistGradientBoosting(ModelKind):
     name = "hist_gradient_boosting"
     simplicity = 2
     params = HistGradientBoostingParams
-    explanation = "exact: TreeSHAP of the trees' raw score"
+    explanation = "exact: TreeSHAP of the trees' raw scores"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
         from sklearn.ensemble import HistGradientBoostingClassifier
