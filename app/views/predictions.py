@@ -215,6 +215,12 @@ else:
             f"{explanation['explanation_baseline'].iloc[0]:+.2f} plus the contributions = "
             f"{explanation['explained_score'].iloc[0]:+.2f}, how far {called}'s score led "
             f"{runner_up}'s before calibration."
+            + (
+                f" Here {called}'s score was behind: the decision rule's weights, which call a "
+                "rarer class when it is likely enough, not only when most likely, called it."
+                if explanation["explained_score"].iloc[0] < 0
+                else ""
+            )
         )
         explanation = explanation.assign(direction=explanation["contribution"].ge(0))
         st.altair_chart(

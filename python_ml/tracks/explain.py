@@ -36,7 +36,7 @@ class Explanation:
     contributions: pd.DataFrame  # rows x features
     values: pd.DataFrame  # the features as given (rows x features), before preprocessing
     score: np.ndarray  # (rows,) the called class's score minus the runner-up's
-    over: np.ndarray  # (rows,) the runner-up's class name
+    over: np.ndarray  # (rows,) the runner-up's class name (None: a model of one class)
 
     def ranks(self) -> np.ndarray:
         """1 for each row's largest contribution (by size, either sign), then 2, ...; a tie
@@ -115,12 +115,15 @@ def explain(
     each row (``x``: the rows as ``model.transform`` gives them, ``proba``: the calibrated
     probabilities, when already computed)."""
     baseline, contributions, score, over = model.explain(features, called, x, proba)
+    names = np.asarray(model.class_names, dtype=object)[over]
+    # A model of one class has no runner-up: its reasons name none.
+    names[np.asarray(over) == np.asarray(called)] = None
     return Explanation(
         np.asarray(baseline, dtype=np.float64),
         contributions,
         features,
         np.asarray(score, dtype=np.float64),
-        np.asarray(model.class_names, dtype=object)[over],
+        names,
     )
 
 

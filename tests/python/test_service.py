@@ -596,3 +596,46 @@ def test_model_says_the_holdout_figures_score_wrote_last(service: Service) -> No
             )
     service.call("/reload", {})
     assert service.call("/model")[1]["holdout"]["accuracy"] == pytest.approx(before)
+
+
+def test_a_check_that_fails_part_way_is_made_again(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The new data was marked as seen before the champion was read again: one failure (an
+    unreadable model file, say) and the service scored with a champion of other data for good."""
+    from python_ml.tracks import scorer as scoring
+
+    scorer = scoring.Scorer(service.settings)
+    path = str(service.settings.warehouse)
+    with duckdb.connect(path) as con:  # as a dbt build makes it: the same name, other values
+        con.execute("create table main.split_kept as select * from marts.fct_train_tracks")
+        con.execute(
+            "create or replace table marts.fct_train_tracks as select * replace "
+            "(artist_followers * 2 as artist_followers) from main.split_kept"
+        )
+    try:
+        load = scoring.load_scoring_champion
+        failures = iter([OSError("the model file is being copied")])
+
+        def flaky(settings: Settings) -> Any:
+            failure = next(failures, None)
+            if failure is not None:
+                raise failure
+            return load(settings)
+
+        monkeypatch.setattr(scoring, "load_scoring_champion", flaky)
+        with pytest.raises(OSError):
+            scorer.refresh(force=True)
+        assert scorer.unavailable is None  # not known yet: the next look checks again
+        scorer.refresh(force=True)
+        assert scorer.unavailable and "was trained on other data than" in scorer.unavailable
+        with pytest.raises(Exception, match="was trained on other data than"):
+            scorer.score_records([])
+    finally:
+        with duckdb.connect(path) as con:
+            con.execute(
+                "create or replace table marts.fct_train_tracks as select * from main.split_kept"
+            )
+            con.execute("drop table main.split_kept")
+    scorer.refresh(force=True)
+    assert scorer.unavailable is None

@@ -173,3 +173,18 @@ def test_ranks_and_long_table() -> None:
     missing = frame.head(7)["artist_followers"].isna().to_numpy()
     values = table.to_pandas().query("feature == 'artist_followers'")["feature_value"]
     assert values.isna().to_numpy().tolist() == missing.tolist()  # a missing value stays NULL
+
+
+def test_a_model_of_one_class_names_no_runner_up() -> None:
+    """Its reasons read 'over ice_cold' for an ice_cold call: the class over itself."""
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({f: rng.uniform(0, 1, 50) for f in FEATURES})
+    preprocessor = make_preprocessor(FEATURES).fit(frame)
+    x = preprocessor.transform(frame).astype(np.float32)
+    estimator = DummyClassifier().fit(x, np.zeros(50, dtype=int))
+    model = FittedModel("majority", FEATURES, ["ice_cold"], preprocessor, estimator)
+    called = model.decide(model.predict_proba(frame))
+    explanation = explain(model, frame, called)
+    assert explanation.over.tolist() == [None] * 50
+    text = reasons_text(explanation.top()[0])
+    assert text is not None and not text.startswith("over ")
