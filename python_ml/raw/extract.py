@@ -22,6 +22,7 @@ import gzip
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -137,6 +138,12 @@ def find_raw_file(raw_dir: Path, raw: RawFile) -> Path | None:
 ZIP_MAGIC = b"PK\x03\x04"
 
 
+def first_line(text: str) -> str:
+    """The first line of ``text``, however it ends: LF, CR LF, or CR alone (a file of an old
+    Mac's, which ``readline`` returns whole)."""
+    return re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+
+
 def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
     encodings = (encodings,) if isinstance(encodings, str) else encodings
     opener = gzip.open if path.suffix == ".gz" else open
@@ -153,7 +160,7 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
         try:
             with opener(path, "rb") as binary:
                 line = binary.readline(1 << 20)  # only the header: later bytes are rows
-            text = line.decode(encoding).rstrip("\r\n")
+            text = first_line(line.decode(encoding))
             first = next(csv.reader([text]), None) if text else None
             break
         except UnicodeDecodeError as exc:

@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from python_ml.clock import utc_now
+from python_ml.raw.extract import first_line
 from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.steps import step
@@ -95,7 +96,7 @@ def _read_header(path: Path) -> list[str]:
             f"{path}: the header (line 1) is not UTF-8 ({exc.reason} at byte {exc.start}). "
             "Save the file as UTF-8."
         ) from None
-    first = next(csv.reader([text.rstrip("\r\n")]), None) if text.strip() else None
+    first = next(csv.reader([first_line(text)]), None) if text.strip() else None
     if not first:
         raise PredictInputError(f"{path} is empty: it needs a header and rows.")
     return [c.lstrip("\ufeff").strip() for c in first]
