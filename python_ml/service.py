@@ -225,7 +225,12 @@ def create_app(
 
     max_tracks = max_tracks or limit("MUSIC_SERVE_MAX_TRACKS")
     max_body_bytes = max_body_bytes or limit("MUSIC_SERVE_MAX_BYTES")
-    scorer = scorer or Scorer(settings, check_every=limit("MUSIC_SERVE_CHECK_EVERY"))
+    # With no champion of the warehouse's data (none trained yet on a rebuilt warehouse, or
+    # its data changed), the service starts and answers 503 saying why, as it does when the
+    # data changes while it runs, and scores once a champion of the data is promoted.
+    scorer = scorer or Scorer(
+        settings, check_every=limit("MUSIC_SERVE_CHECK_EVERY"), wait_for_champion=True
+    )
     # Concurrent requests are scored together (one query, one model call), each answered
     # with its own rows: the fixed cost of a batch is paid once for all of them.
     batches = BatchingScorer(scorer)
@@ -335,9 +340,8 @@ def create_app(
             if scorer.refresh(force=force):
                 log.info("new champion: run %s", scorer.champion.run_id)
         except Exception as exc:  # the warehouse busy or mid-write: keep scoring with this one
-            log.warning(
-                "could not look for a new champion (%s): still run %s", exc, scorer.champion.run_id
-            )
+            scoring = "not scoring" if scorer.unavailable else f"still run {scorer.champion.run_id}"
+            log.warning("could not look for a new champion (%s): %s", exc, scoring)
 
     @app.get("/health", summary="Is the service up, and which run scores")
     def health() -> Any:

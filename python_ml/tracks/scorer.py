@@ -208,22 +208,43 @@ HOLDOUT_FIGURES = ("holdout_accuracy", "holdout_macro_f1", "holdout_log_loss", "
 class Scorer:
     """The champion and the feature path, shared by every request (thread-safe)."""
 
-    def __init__(self, settings: Settings, check_every: float = 5.0) -> None:
+    def __init__(
+        self, settings: Settings, check_every: float = 5.0, wait_for_champion: bool = False
+    ) -> None:
+        """``wait_for_champion`` (the service): with no champion of this warehouse's data to
+        load, start anyway, not scoring (``unavailable`` says why), and take up the first one
+        trained on it at a later look; otherwise (``predict``, the app) refuse, saying why."""
         from concurrent.futures import ThreadPoolExecutor
+
+        from python_ml.tracking.champion_files import ChampionUnavailable
 
         self.settings = settings
         self.check_every = check_every
+        # Why the warehouse's champion cannot score now (its data changed under it, or none
+        # was trained on it), or None.
+        self.unavailable: str | None = None
+        self.champion: Champion | None = None
         # Side by side: DuckDB reads the artists while the champion's libraries import.
         artists = self._artists_stamp()  # before the feature path reads them
         with ThreadPoolExecutor(1, thread_name_prefix="feature-path") as pool:
             path = pool.submit(FeaturePath, settings)
-            self.champion = load_scoring_champion(settings)
+            try:
+                self.champion = load_scoring_champion(settings)
+            except ChampionUnavailable as exc:
+                if not wait_for_champion:
+                    raise
+                self.unavailable = str(exc)
+                log.warning("not scoring until a champion of this data is promoted: %s", exc)
             self.path = path.result()
-        # The champion was just checked against the train split: its fingerprint is the split's.
-        self._stamp = (str(self.champion.details.get("data_fingerprint") or ""), artists)
-        # Why the warehouse's champion cannot score now (its data changed under it), or None.
-        self.unavailable: str | None = None
+        # The champion was just checked against the train split: its fingerprint is the
+        # split's. Without one, the first look reads them (and tries again).
+        self._stamp = (
+            (str(self.champion.details.get("data_fingerprint") or ""), artists)
+            if self.champion is not None
+            else ("", artists)
+        )
         self._checked = time.monotonic()
+        self._unavailable_row: tuple | None = None  # while not scoring: the record looked at
         self._lock = threading.Lock()
         self._reference: pd.DataFrame | None = None  # the drift reference, read when needed
         self.last_drift: pd.DataFrame | None = None  # of the last CSV scored
@@ -285,12 +306,9 @@ class Scorer:
                 self.path = FeaturePath(self.settings)
                 self._stamp = (split_before, artists)
             # The same run with the same holdout figures (`score` on a new predict split
-            # writes new ones: GET /model says them).
-            details = self.champion.details
-            same_run = row is not None and tuple(row) == (
-                self.champion.run_id,
-                *(details.get(k) for k in HOLDOUT_FIGURES),
-            )
+            # writes new ones: GET /model says them), or, not scoring, the same record as at
+            # the last look.
+            same_run = (None if row is None else tuple(row)) == self._row_seen()
             if same_run and split == split_before and not force:
                 return False
             try:
@@ -300,12 +318,21 @@ class Scorer:
                     log.warning("not scoring: %s", exc)
                 self.unavailable = str(exc)
                 self._stamp = (split, artists)
+                self._unavailable_row = None if row is None else tuple(row)
                 return False
             self.unavailable = None
             self._stamp = (split, artists)
-            changed = champion.run_id != self.champion.run_id
+            changed = self.champion is None or champion.run_id != self.champion.run_id
             self.champion = champion
             return changed
+
+    def _row_seen(self) -> tuple | None:
+        """The champion's ``ml.model_runs`` figures as last taken in: those of the champion
+        scoring, or, while none can, those of the record that could not."""
+        if self.unavailable is not None or self.champion is None:
+            return self._unavailable_row
+        details = self.champion.details
+        return (self.champion.run_id, *(details.get(k) for k in HOLDOUT_FIGURES))
 
     def _check_available(self) -> None:
         from python_ml.tracking.champion_files import ChampionUnavailable

@@ -5,6 +5,7 @@ champion without a restart."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -60,6 +61,41 @@ class Service:
             return exc.code, json.loads(exc.read())
 
 
+@contextlib.contextmanager
+def running_service(
+    settings: Settings, folder: Path, ready: str = "/health", **limits: str
+) -> Iterator[Service]:
+    """The service over ``settings``' warehouse on a free port (its log in ``folder``), until
+    the block ends; ``ready``: the path that answers 200 once it is up."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "MUSIC_RAW_DIR": str(settings.raw_dir),
+        "MUSIC_WAREHOUSE": str(settings.warehouse),
+        "MUSIC_MLFLOW_DIR": str(settings.mlflow_dir),
+        **limits,
+    }
+    log = (folder / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "python_ml", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    service = Service(f"http://127.0.0.1:{port}", settings, process)
+    try:
+        try:
+            wait_for_http(f"{service.url}{ready}", seconds=180, process=process)
+        except (RuntimeError, TimeoutError) as exc:
+            raise AssertionError(f"{exc}: {(folder / 'serve.log').read_text()[-3000:]}") from None
+        yield service
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def service(
     built_warehouse: Path, small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory
@@ -74,34 +110,13 @@ def service(
         reports_dir=folder / "reports",
     )
     train.train_tracks(settings, small_config())
-    port = free_port()
-    env = {
-        **os.environ,
-        "MUSIC_RAW_DIR": str(settings.raw_dir),
-        "MUSIC_WAREHOUSE": str(settings.warehouse),
-        "MUSIC_MLFLOW_DIR": str(settings.mlflow_dir),
-        "MUSIC_SERVE_MAX_TRACKS": str(MAX_TRACKS),
-        "MUSIC_SERVE_MAX_BYTES": str(MAX_BYTES),
-    }
-    log = (folder / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "python_ml", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    service = Service(f"http://127.0.0.1:{port}", settings, process)
-    try:
-        try:
-            wait_for_http(f"{service.url}/health", seconds=180, process=process)
-        except (RuntimeError, TimeoutError) as exc:
-            raise AssertionError(f"{exc}: {(folder / 'serve.log').read_text()[-3000:]}") from None
-        yield service
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with running_service(
+        settings,
+        folder,
+        MUSIC_SERVE_MAX_TRACKS=str(MAX_TRACKS),
+        MUSIC_SERVE_MAX_BYTES=str(MAX_BYTES),
+    ) as running:
+        yield running
 
 
 def _tracks(small_raw_dir: Path, n: int) -> pd.DataFrame:
@@ -639,3 +654,43 @@ def test_a_check_that_fails_part_way_is_made_again(
             con.execute("drop table main.split_kept")
     scorer.refresh(force=True)
     assert scorer.unavailable is None
+
+
+def test_a_service_started_before_its_champion_answers_503_then_scores_with_it(
+    built_warehouse: Path, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """A service started on a warehouse with no champion of its data (a rebuilt warehouse
+    before `train`, or data changed while it was down) refused to start, where one running
+    answers 503 until a champion of the data is promoted: it starts into that 503 now, and
+    scores with the champion trained afterwards without a restart."""
+    shutil.copy(built_warehouse, tmp_path / "warehouse.duckdb")
+    settings = Settings(
+        project_root=PROJECT_ROOT,
+        raw_dir=small_raw_dir,
+        warehouse=tmp_path / "warehouse.duckdb",
+        mlflow_dir=tmp_path / "mlflow",
+        reports_dir=tmp_path / "reports",
+    )
+    track = _tracks(small_raw_dir, 1).iloc[0].to_dict()
+    with running_service(
+        settings, tmp_path, ready="/docs", MUSIC_SERVE_CHECK_EVERY="0.5"
+    ) as service:
+        status, health = service.call("/health")
+        assert status == 503 and health["status"] == "unavailable"
+        assert "No champion has been trained on the data of" in health["error"]
+        for path, body in (("/model", None), ("/predict", {"tracks": [track]}), ("/reload", {})):
+            status, answer = service.call(path, body)
+            assert status == 503, (path, answer)
+            assert "python -m python_ml train" in answer["error"]
+        train.train_tracks(settings, small_config())
+        champion = warehouse_champion(settings)["run_id"]
+        deadline = time.monotonic() + 60
+        while service.call("/health")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        status, body = service.call("/predict", {"tracks": [track]})
+        assert status == 200, body
+        assert body["run_id"] == champion
+        assert body["predictions"][0]["status"] == "scored"
+    log = (tmp_path / "serve.log").read_text()
+    assert "not scoring until a champion of this data is promoted" in log
+    assert f"new champion: run {champion}" in log
