@@ -103,6 +103,9 @@ RPT_HIT_RATE_BY_ARTIST = "marts.rpt_hit_rate_by_artist"
 RPT_SOURCE_ROW_COUNTS = "marts.rpt_source_row_counts"
 # The raw sources, as rpt_source_row_counts names them.
 RAW_SOURCE_TABLES = ("spotify_600k.tracks", "spotify_600k.artists", "spotify_2023.songs")
+# Where dbt keeps the rows a warn-severity singular test returned (tests/singular/warn_*.sql:
+# store_failures, schema='audit'), each with a `hint`; the build logs them.
+AUDIT_SCHEMA = "audit"
 # An exploration report (built with the ML inputs) the report page draws.
 RPT_FEATURE_CORRELATIONS = "marts.rpt_feature_correlations"
 

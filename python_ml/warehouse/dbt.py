@@ -158,6 +158,7 @@ def build_ml_inputs(settings: Settings, engine: str = "duckdb", *dbt_args: str) 
         )
     if engine == "duckdb":
         log_source_counts(settings)
+        log_build_warnings(settings)
 
 
 def log_source_counts(settings: Settings) -> dict[str, tuple[int, int, int]]:
@@ -205,6 +206,29 @@ def log_source_counts(settings: Settings) -> dict[str, tuple[int, int, int]]:
             why,
         )
     return counts
+
+
+def log_build_warnings(settings: Settings) -> list[str]:
+    """The hints of the warn-severity tests that warned at the last build (their rows, kept by
+    dbt in the audit schema), one warning line each: dbt's own line says only "Got 1 result,
+    configured to warn if != 0". Returns them."""
+    from python_ml.warehouse import catalog, db
+
+    hints: list[str] = []
+    with db.connect(settings.warehouse) as con:
+        tables = con.execute(
+            "select table_name from information_schema.tables where table_schema = ? "
+            "and starts_with(table_name, 'warn_') order by table_name",
+            [catalog.AUDIT_SCHEMA],
+        ).fetchall()
+        for (table,) in tables:
+            rows = con.execute(
+                f'select hint from {catalog.AUDIT_SCHEMA}."{table}" where hint is not null'
+            ).fetchall()
+            hints += [f"{table}: {hint}" for (hint,) in rows]
+    for hint in hints:
+        log.warning("dbt test %s", hint)
+    return hints
 
 
 def build_prediction_marts(settings: Settings, engine: str = "duckdb") -> None:

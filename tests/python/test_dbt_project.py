@@ -7,8 +7,9 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
-from conftest import SMALL_ROWS, dbt, load, query
+from conftest import PROJECT_ROOT, SMALL_ROWS, dbt, load, query
 
 from python_ml.raw import origin, schemas
 
@@ -38,6 +39,45 @@ def test_build_passes_and_split_is_90_10_per_class(built_warehouse: Path) -> Non
         )
     ]
     assert "popularity" not in columns and "popularity_class" not in columns
+
+
+def test_tracks_and_artists_of_different_downloads_warn_with_their_figures(
+    built_warehouse: Path, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """The build goes on, and says why: dbt's own warning is "Got 1 result"; the test's row,
+    kept in the audit schema, carries the figures, and python_ml's build logs them."""
+    from python_ml.settings import Settings
+    from python_ml.warehouse import catalog
+    from python_ml.warehouse.dbt import log_build_warnings
+
+    def settings(warehouse: Path) -> Settings:
+        return Settings(PROJECT_ROOT, small_raw_dir, warehouse, tmp_path / "m", tmp_path)
+
+    # Matched: the test passes, and its audit table is there, empty.
+    assert log_build_warnings(settings(built_warehouse)) == []
+    table = f"{catalog.AUDIT_SCHEMA}.warn_tracks_find_their_artists"
+    assert query(built_warehouse, f"select count(*) from {table}") == [(0,)]
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:  # artists.csv of another download
+        con.execute("update raw.spotify_600k__artists set id = 'other_' || id")
+    result = dbt(
+        small_raw_dir,
+        warehouse,
+        "build",
+        "--select",
+        "+warn_tracks_find_their_artists",
+        "--exclude",
+        "tag:ml_outputs",
+    )
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert "WARN 1 warn_tracks_find_their_artists" in result.stdout
+    clean = query(warehouse, "select count(*) from intermediate.int_tracks_enriched")[0][0]
+    assert log_build_warnings(settings(warehouse)) == [
+        f"warn_tracks_find_their_artists: only 0 of {clean} clean tracks have their first "
+        "artist among the clean artists (the others have their artist followers and genre "
+        "count imputed): are tracks.csv and artists.csv from the same download?"
+    ]
 
 
 def test_ml_source_tables_exist_empty_on_a_fresh_warehouse(built_warehouse: Path) -> None:

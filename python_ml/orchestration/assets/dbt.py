@@ -259,9 +259,10 @@ def _build_if_stale(
         return
     events, built = _build(context, dbt, paths, warehouse, title, step, modified_only)
     if step == "dbt_ml_inputs":
-        from python_ml.warehouse.dbt import log_source_counts
+        from python_ml.warehouse.dbt import log_build_warnings, log_source_counts
 
         log_source_counts(settings)
+        log_build_warnings(settings)
     else:
         from python_ml.warehouse.dbt import log_scoring_drift
 
