@@ -49,13 +49,24 @@ def _artists(names) -> list[str]:
 shown = frame.head(SHOWN).assign(
     artist_names=lambda f: f["artist_names"].map(lambda a: ", ".join(_artists(a))),
     predicted_class=lambda f: f["predicted_class"].map(labels.get),
+    runner_up_class=lambda f: f["runner_up_class"].map(lambda c: labels.get(c, c)),
     true_class=lambda f: f["true_class"].map(lambda c: labels.get(c, c)),
+    # The runner-up has a column of its own here: the reasons without their `over ...: `.
+    reasons=lambda f: f["reasons"].map(
+        lambda r: r.split(": ", 1)[-1] if isinstance(r, str) and r.startswith("over ") else r
+    ),
 )
 columns = {
     "track_name": st.column_config.TextColumn("track"),
     "artist_names": st.column_config.TextColumn("artists"),
     "release_year": st.column_config.NumberColumn("year", format="%d", width="small"),
     "predicted_class": st.column_config.TextColumn("called", width="small"),
+    "runner_up_class": st.column_config.TextColumn(
+        "rather than",
+        width="small",
+        help="The runner-up: the class the decision rule ranks next, which the reasons compare "
+        "the class called with.",
+    ),
     "hit_probability": st.column_config.ProgressColumn(
         f"P({labels[hit]})", min_value=0.0, max_value=1.0, format="%.3f"
     ),
@@ -66,7 +77,7 @@ columns = {
         "why (top contributions)",
         help=(
             "The features that moved the called class's score ahead of the runner-up's most "
-            "(over: the runner-up; + favoured the class called)."
+            "(+ favoured the class called, - held it back)."
         ),
     ),
     "track_id": st.column_config.TextColumn("track id"),
@@ -200,14 +211,9 @@ else:
         st.info("This run wrote no explanation for the track.")
     else:
         called = labels[options.at[choice, "predicted_class"]]
-        # The runner-up the contributions compare with: `over ice_cold: ...` in the reasons.
-        reasons = options.at[choice, "reasons"] if "reasons" in options else None
-        over = (
-            reasons.split(":", 1)[0].removeprefix("over ")
-            if isinstance(reasons, str) and reasons.startswith("over ")
-            else None
-        )
-        runner_up = labels.get(over, over) if over else "the runner-up"
+        # The runner-up the contributions compare with.
+        over = options.at[choice, "runner_up_class"]
+        runner_up = labels.get(over, over) if isinstance(over, str) else "the runner-up"
         st.caption(
             f"Each feature's contribution to the score of the class called ({called}) minus "
             f"the runner-up's ({runner_up}, the class the decision rule ranks next): positive "

@@ -148,6 +148,7 @@ PREDICTION_COLUMNS = [
     "artist_names",
     "release_year",
     "predicted_class",
+    "runner_up_class",
     "hit_probability",
     "true_class",
     "true_popularity",

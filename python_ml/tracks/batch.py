@@ -37,6 +37,7 @@ def prediction_batch(
                 pa.array(proba.astype(np.float64).ravel()),
             ),
             "scored_at": pa.array([scored_at] * n, pa.timestamp("us")),
+            "runner_up_class": pa.array(explanation.over, pa.string()),
             "reasons": pa.array(explanation.text(), pa.string()),
             "explained_score": pa.array(explanation.score, pa.float64()),
             "explanation_baseline": pa.array(explanation.baseline, pa.float64()),

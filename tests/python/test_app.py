@@ -72,6 +72,14 @@ def test_predictions_filters_change_the_table(app_env: Path) -> None:
     assert "tracks** match" in _texts(at)
 
     assert everything["reasons"].str.count(",").eq(2).all()  # three reasons per track
+    # The runner-up in its own column (by its label), not repeated at the reasons' start.
+    labels = {"ice-cold", "lukewarm", "blazing-hot"}
+    assert set(everything["runner_up_class"]) <= labels
+    assert (everything["runner_up_class"] != everything["predicted_class"]).all()
+    assert not everything["reasons"].str.startswith("over ").any()
+    caption = next(c.value for c in at.caption if "minus the runner-up's" in c.value)
+    first = everything.iloc[0]
+    assert f"the runner-up's ({first['runner_up_class']}," in caption
     assert "Why did the model call a track what it did?" in [h.value for h in at.subheader]
     assert at.selectbox(key="explained_track").value == everything.index[0]
 

@@ -189,6 +189,14 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
         "|| ' ') or split_part(p.reasons, ':', 1) = 'over ' || p.predicted_class",
     )
     assert mismatched == []
+    # The runner-up is a column of its own: the class the reasons name, never the one called.
+    runner_up = query(
+        warehouse,
+        "select count(*), count(*) filter (where runner_up_class = predicted_class), "
+        "count(*) filter (where reasons not like 'over ' || runner_up_class || ': %'), "
+        "count(distinct runner_up_class) from marts.fct_track_predictions",
+    )
+    assert runner_up[0][:3] == (scored, 0, 0) and runner_up[0][3] >= 2
     # Over the runner-up, the lead the explanation explains is positive wherever the class
     # called is also the most probable (the decision rule's weights aside).
     behind = query(

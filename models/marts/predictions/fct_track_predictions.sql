@@ -82,6 +82,7 @@ final as (
         tracks.popularity as true_popularity,
         tracks.popularity_class as true_class,
         predictions.predicted_class = tracks.popularity_class as is_correct,
+        predictions.runner_up_class,
         predictions.reasons,
         predictions.scored_at
     from predictions

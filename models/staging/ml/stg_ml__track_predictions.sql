@@ -13,6 +13,7 @@ final as (
         run_id,
         predicted_class,
         class_probabilities,
+        runner_up_class,
         reasons,
         explained_score,
         explanation_baseline,
