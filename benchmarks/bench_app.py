@@ -28,7 +28,10 @@ def measure() -> dict[str, dict[str, float]]:
     if str(PROJECT_ROOT / "app") not in sys.path:
         sys.path.insert(0, str(PROJECT_ROOT / "app"))
 
-    AppTest.from_file(str(PROJECT_ROOT / "app" / "views" / "score_track.py")).run()  # imports
+    # The imports, whatever the machine is doing (AppTest stops a run after 3 s by default).
+    AppTest.from_file(
+        str(PROJECT_ROOT / "app" / "views" / "score_track.py"), default_timeout=300
+    ).run()
     for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
         logging.getLogger(name).setLevel(logging.ERROR)  # "missing ScriptRunContext" in bare mode
     figures = {}
