@@ -210,7 +210,19 @@ if upload is not None:
         first += [c for c in scored.columns if c.startswith("prob_")]
         first += ["rejection_reason", "rejection_detail", "reasons"]
         shown = scored[[*first, *(c for c in scored.columns if c not in first)]]
-        st.dataframe(shown, hide_index=True, width="stretch")
+        # The classes by their labels, as every page shows them (the download keeps predict's
+        # class names).
+        classes = app_ui.read("classes")
+        labels = dict(zip(classes["class_name"], classes["class_label"], strict=True))
+        st.dataframe(
+            shown.assign(predicted_class=shown["predicted_class"].map(lambda c: labels.get(c, c))),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                f"prob_{name}": st.column_config.NumberColumn(f"P({label})", format="%.3f")
+                for name, label in labels.items()
+            },
+        )
         st.download_button(
             "Download the predictions (CSV)",
             scored.to_csv(index=False).encode("utf-8"),

@@ -313,8 +313,9 @@ TRACK_FIELDS = {
 
 
 def feature_ranges() -> dict[str, str]:
-    """The allowed values of each audio feature, from the dbt macro (the one definition)."""
-    return catalog.track_feature_ranges()
+    """The allowed values of each audio feature in words (``0 to 1``, ``one of 0, 1``), as a
+    rejection says them, from the dbt macros (their one definition)."""
+    return catalog.track_feature_ranges_in_words()
 
 
 _SCORERS: dict[tuple[str, ...], Any] = {}

@@ -281,8 +281,18 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         f"fold, is kept only when it lowers the validation fold's log loss by more than "
         f"{CALIBRATION_MIN_GAIN:g}; 1 = not applied). "
         f"Expected calibration error {_f(c['holdout_ece'])} on the predict split, "
-        f"{_f(c['validation_ece'])} on validation: a called probability of 0.8 is right about "
-        "that often. marts.rpt_calibration has the bins.",
+        f"{_f(c['validation_ece'])} on validation: the mean gap between a probability and how "
+        "often the class is the true one, weighted by tracks. marts.rpt_calibration has the "
+        "bins.",
+        "- "
+        + calibration_gaps(
+            con.execute(
+                f"select class_name, bin_lower, bin_upper, track_count, mean_probability, "
+                f"observed_share from {catalog.RPT_CALIBRATION} "
+                "order by class_index, probability_bin"
+            ).df(),
+            seed.labels,
+        ),
         "",
         "## The decision rule",
     ]
@@ -370,6 +380,70 @@ def _wilson(successes: int, trials: int) -> str:
         return "-"
     interval = binomtest(successes, trials).proportion_ci(0.95, method="wilson")
     return f"{interval.low:.3f} - {interval.high:.3f}"
+
+
+CALIBRATION_MIN_TRACKS = 30  # the bins the largest gaps are looked for in
+CALIBRATION_GAPS_SHOWN = 3
+CALIBRATION_UPPER_FROM = 0.3  # where a class's calls are made: one-sided bins from here are said
+
+
+def _share_interval(share: float, n: int) -> tuple[float, float]:
+    from scipy.stats import binomtest
+
+    interval = binomtest(int(round(share * n)), n).proportion_ci(0.95, method="wilson")
+    return interval.low, interval.high
+
+
+def calibration_gaps(bins: pd.DataFrame, labels: dict[str, str]) -> str:
+    """Where the probabilities are least right, from the rows of marts.rpt_calibration
+    (class_name, bin_lower, bin_upper, track_count, mean_probability, observed_share): the
+    largest gaps between a bin's mean probability and its observed share (bins of
+    :data:`CALIBRATION_MIN_TRACKS`+ tracks), each with the share's 95% Wilson interval; then
+    each class whose probabilities from :data:`CALIBRATION_UPPER_FROM` up lie on one side of
+    the observed share in every bin (3 or more), pooled: a lean no single bin shows."""
+    if bins.empty:
+        return "The calibration bins are not measured yet."
+    counted = bins[bins["track_count"] >= CALIBRATION_MIN_TRACKS]
+    order = (counted["mean_probability"] - counted["observed_share"]).abs()
+    parts = []
+    for _, b in (
+        counted.loc[order.sort_values(ascending=False).index]
+        .head(CALIBRATION_GAPS_SHOWN)
+        .iterrows()
+    ):
+        n = int(b["track_count"])
+        low, high = _share_interval(b["observed_share"], n)
+        noise = low <= b["mean_probability"] <= high
+        parts.append(
+            f"{labels.get(b['class_name'], b['class_name'])} {b['bin_lower']:.1f}-"
+            f"{b['bin_upper']:.1f}, probability {b['mean_probability']:.3f} against "
+            f"{b['observed_share']:.3f} observed in {n:,} tracks (95% interval {low:.3f} - "
+            f"{high:.3f}: {'within it, noise could explain it' if noise else 'outside it'})"
+        )
+    text = (
+        f"The largest gaps in bins of {CALIBRATION_MIN_TRACKS}+ tracks: " + "; ".join(parts) + "."
+        if parts
+        else f"No bin holds {CALIBRATION_MIN_TRACKS}+ tracks."
+    )
+    upper = bins[(bins["bin_lower"] >= CALIBRATION_UPPER_FROM - 1e-9) & (bins["track_count"] > 0)]
+    for name, group in upper.groupby("class_name", sort=False):
+        above = group["mean_probability"] > group["observed_share"]
+        if len(group) < 3 or above.nunique() > 1:
+            continue
+        n = int(group["track_count"].sum())
+        predicted = float((group["mean_probability"] * group["track_count"]).sum() / n)
+        observed = float((group["observed_share"] * group["track_count"]).sum() / n)
+        low, high = _share_interval(observed, n)
+        side, lean = ("above", "over") if above.iloc[0] else ("below", "under")
+        text += (
+            f" {labels.get(name, name)} from {CALIBRATION_UPPER_FROM:.1f} up: the probability is "
+            f"{side} the observed share in all {len(group)} bins ({lean}confident there); "
+            f"pooled, {predicted:.3f} against {observed:.3f} in {n:,} tracks "
+            f"(95% interval {low:.3f} - {high:.3f}"
+            + ("" if low <= predicted <= high else ", outside it")
+            + ")."
+        )
+    return text
 
 
 def with_class_intervals(per_class: pd.DataFrame) -> pd.DataFrame:

@@ -150,6 +150,17 @@ def track_feature_ranges() -> dict[str, str]:
     return dict(re.findall(r"\(\s*'(\w+)'\s*,\s*'([^']+)'\s*\)", body))
 
 
+def track_feature_ranges_in_words() -> dict[str, str]:
+    """Each audio feature's allowed values in words, as a rejection's detail says them
+    (``'0 to 1'``, ``'one of 0, 1'``): the ranges of :func:`track_feature_ranges` through the
+    macro ``allowed_in_words`` of the same file (rendered by Jinja, as dbt renders it)."""
+    import jinja2
+
+    words = jinja2.Environment().from_string(FEATURE_RANGES_MACRO.read_text(encoding="utf-8"))
+    in_words = words.module.allowed_in_words
+    return {name: str(in_words(allowed)).strip() for name, allowed in track_feature_ranges().items()}
+
+
 def dbt_var(name: str, project_root: Path = PROJECT_ROOT) -> object:
     """A var of dbt_project.yml (its one definition), for the Python that must agree with it."""
     import yaml

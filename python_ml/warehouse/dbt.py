@@ -265,9 +265,29 @@ def generate_docs(settings: Settings) -> Path:
     stays on "loading"), so that one needs ``make docs-serve``."""
     with RunLock(settings.warehouse), step("dbt docs generate"):
         run_dbt(settings, "docs", "generate", "--static")
+    link_reports(settings)
     site = docs_page(settings)
     log.info("docs site: %s (or serve it with `make docs-serve`)", site)
     return site
+
+
+def link_reports(settings: Settings) -> None:
+    """``<target>/reports``: the reports folder, linked beside the docs site, where the
+    exposures' links (models/exposures.yml: ``reports/model_card.html``, ...) point from it,
+    served (`make docs-serve`) or opened as a file; the live folder, so a report drawn after
+    the docs is the one they open. A folder of that name already there is left as it is."""
+    link = settings.target_dir / "reports"
+    target = settings.reports_dir.resolve()
+    if link.is_symlink():
+        if link.resolve() == target:
+            return
+        link.unlink()
+    elif link.exists():
+        return
+    try:
+        link.symlink_to(target, target_is_directory=True)
+    except OSError as exc:  # a file system without links: the exposures' links stay dead
+        log.warning("the docs' links to the reports will not open: %s not linked (%s)", link, exc)
 
 
 def docs_page(settings: Settings) -> Path:

@@ -95,3 +95,40 @@ def test_the_card_gives_each_class_its_intervals_and_names_the_rarest() -> None:
     line = rare_class_limit(table.iloc[:3])
     assert line.startswith("The rarest class, blazing-hot, has 691 true tracks of 58,667")
     assert hot["recall 95% interval"] in line
+
+
+def test_the_card_names_where_the_probabilities_are_least_right() -> None:
+    """The card said "a called probability of 0.8 is right about that often", while the rare
+    class's probabilities ran above its observed share in every bin from 0.3 (the 1x run)."""
+    from python_ml.reports.model_card import calibration_gaps
+
+    rows = [
+        ("ice_cold", 0.2, 4149, 0.249, 0.269),
+        ("ice_cold", 0.9, 15258, 0.966, 0.971),
+        ("blazing_hot", 0.0, 57085, 0.006, 0.006),
+        ("blazing_hot", 0.3, 152, 0.349, 0.289),
+        ("blazing_hot", 0.4, 84, 0.447, 0.417),
+        ("blazing_hot", 0.5, 42, 0.542, 0.476),
+        ("blazing_hot", 0.6, 24, 0.646, 0.583),
+    ]
+    bins = pd.DataFrame(
+        rows,
+        columns=["class_name", "bin_lower", "track_count", "mean_probability", "observed_share"],
+    ).assign(bin_upper=lambda f: f["bin_lower"] + 0.1)
+    text = calibration_gaps(bins, {"ice_cold": "ice-cold", "blazing_hot": "blazing-hot"})
+    # The largest gaps first, each with its interval and whether noise could explain it.
+    assert text.startswith(
+        "The largest gaps in bins of 30+ tracks: blazing-hot 0.5-0.6, probability 0.542 "
+        "against 0.476 observed in 42 tracks (95% interval "
+    )
+    assert "ice-cold 0.2-0.3, probability 0.249 against 0.269 observed in 4,149 tracks" not in (
+        text  # the third largest is blazing-hot 0.4-0.5's 0.030 (ice-cold's is 0.020)
+    )
+    assert text.count("within it, noise could explain it") == 3
+    # The lean no single bin shows: every bin from 0.3 up on one side, pooled.
+    assert (
+        "blazing-hot from 0.3 up: the probability is above the observed share in all 4 bins "
+        "(overconfident there); pooled, " in text
+    )
+    assert "ice-cold from 0.3 up" not in text  # one bin: no lean to tell
+    assert calibration_gaps(bins.iloc[0:0], {}) == "The calibration bins are not measured yet."

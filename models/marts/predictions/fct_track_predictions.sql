@@ -72,8 +72,13 @@ final as (
         tracks.acousticness,
         tracks.instrumentalness,
         tracks.liveness,
+        tracks.key,
+        tracks.mode,
+        tracks.time_signature,
+        tracks.duration_ms,
         tracks.explicit,
         tracks.artist_followers,
+        tracks.artist_genre_count,
         predictions.predicted_class,
         {{ map_from_lists('classes.class_names', 'predictions.class_probabilities') }}
             as class_probabilities,
