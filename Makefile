@@ -123,6 +123,11 @@ docs: install  ## dbt docs generate (target/index.html; target/static_index.html
 DOCS_PORT ?= 8080
 MLFLOW_PORT ?= 5000
 DAGSTER_PORT ?= 3000
+# Where the app, the report and Dagster's metadata point for each UI (python_ml/settings.py):
+# the ports above, unless set.
+export MUSIC_DOCS_UI ?= http://127.0.0.1:$(DOCS_PORT)
+export MUSIC_MLFLOW_UI ?= http://127.0.0.1:$(MLFLOW_PORT)
+export MUSIC_DAGSTER_UI ?= http://127.0.0.1:$(DAGSTER_PORT)
 APP_PORT ?= 8501
 SERVE_PORT ?= 8000
 

@@ -6,6 +6,8 @@ song through the same path as `python -m python_ml predict`.
 
 import streamlit as st
 
+from python_ml.settings import ui_address
+
 st.set_page_config(page_title="music-popularity", page_icon=":material/music_note:", layout="wide")
 overview = st.Page(
     "views/overview.py", title="Overview", icon=":material/insights:", url_path="overview"
@@ -43,7 +45,7 @@ navigation = st.navigation(
     ]
 )
 st.sidebar.caption(
-    "Docs: `make docs-serve` (127.0.0.1:8080) · MLflow: `make mlflow-ui` (127.0.0.1:5000) · "
-    "Dagster: `make dagster` (127.0.0.1:3000)"
+    f"Docs: `make docs-serve` ({ui_address('docs')}) · MLflow: `make mlflow-ui` "
+    f"({ui_address('mlflow')}) · Dagster: `make dagster` ({ui_address('dagster')})"
 )
 navigation.run()

@@ -460,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for handler in logging.getLogger().handlers:  # Dagster's events: in its run history
         handler.addFilter(lambda record: not record.name.startswith("dagster"))
-    for noisy in ("matplotlib", "PIL", "urllib3", "alembic", "absl"):
+    for noisy in ("matplotlib", "PIL", "urllib3", "alembic", "absl", "markdown_it", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     try:

@@ -95,6 +95,32 @@ EXAMPLE_TRACK = {
 }
 
 
+TEXT_COLUMNS = ("id", "name", "artists", "id_artists", "release_date")
+
+
+def track_schema() -> dict[str, Any]:
+    """One track of POST /predict as OpenAPI shows it: tracks.csv's columns, described as the
+    dbt source describes them, the required ones marked; a number may also come as text, as
+    in the CSV. Documentation only: the body is checked by the service itself (a missing
+    column is a 422 naming it; a value the pipeline rejects, a `rejected` entry)."""
+    from python_ml.warehouse.catalog import raw_column_descriptions
+
+    described = raw_column_descriptions("tracks")
+    number_or_text = {"anyOf": [{"type": "number"}, {"type": "string"}]}
+    return {
+        "type": "object",
+        "properties": {
+            column: {
+                **({"type": "string"} if column in TEXT_COLUMNS else number_or_text),
+                "description": described.get(column, ""),
+            }
+            for column in TRACK_COLUMNS
+        },
+        "required": required_columns(),
+        "additionalProperties": True,
+    }
+
+
 def predict_request_model() -> Any:
     """The body of POST /predict (pydantic; imported when the service starts)."""
     from pydantic import BaseModel, ConfigDict, Field
@@ -104,9 +130,75 @@ def predict_request_model() -> Any:
         tracks: list[dict[str, Any]] = Field(
             description="Tracks with the columns of Kaggle's tracks.csv; popularity, id and "
             "id_artists may be left out (a track with no id gets one made from its content).",
+            json_schema_extra={"items": track_schema()},
         )
 
     return PredictRequest
+
+
+def response_models() -> dict[str, Any]:
+    """What the service answers, for OpenAPI only (the answers are built as plain dicts, not
+    validated: a model here costs nothing per request)."""
+    from pydantic import BaseModel, Field
+
+    class Reason(BaseModel):
+        feature: str
+        value: float | None = Field(description="The track's value (null: missing, imputed).")
+        contribution: float = Field(
+            description="The feature's part of the called class's score minus the runner-up's: "
+            "positive favoured the class called."
+        )
+        over: str | None = Field(description="The runner-up the contribution compares with.")
+
+    class Prediction(BaseModel):
+        id: str | None = Field(description="The track's id, or the one made from its content.")
+        status: str = Field(description="`scored` or `rejected`.")
+        predicted_class: str | None
+        class_probabilities: dict[str, float] | None = Field(
+            description="Calibrated probability of each class (they sum to 1)."
+        )
+        reasons: list[Reason] = Field(description="The three largest contributions.")
+        runner_up_class: str | None = Field(
+            description="The class the decision rule ranks next after the one called."
+        )
+        explanation_baseline: float | None = Field(
+            description="The called class's score minus the runner-up's before the track's "
+            "features are looked at."
+        )
+        explained_score: float | None = Field(
+            description="That difference with them: baseline plus every contribution (negative "
+            "when the decision rule's weights, not the scores, made the call)."
+        )
+        rejection_reason: str | None
+        rejection_detail: str | None = Field(
+            description="What was wrong, naming the field: `key 5.5 (not a whole number)`."
+        )
+
+    class PredictResponse(BaseModel):
+        run_id: str = Field(description="The MLflow run whose model scored the batch.")
+        model_version: int = Field(description="Its registered version.")
+        data_origin: str = Field(description="`kaggle`, `generated` or `user files`.")
+        predictions: list[Prediction] = Field(description="One per track sent, in order.")
+        warnings: list[str] = Field(
+            description="Keys not scored, tracks whose artist features are imputed."
+        )
+
+    class Error(BaseModel):
+        error: str = Field(description="One line: what was wrong and what to do.")
+
+    return {"predict": PredictResponse, "error": Error}
+
+
+ERROR_STATUSES = {
+    400: "The body could not be read as UTF-8 JSON.",
+    404: "No such path.",
+    405: "The path does not take this method.",
+    413: "More tracks than the batch limit, or a larger body than the size limit.",
+    422: 'A body that is not {"tracks": [...]}, or a track missing a column (named).',
+    500: "The service failed; its log has the details.",
+    503: "No champion of the warehouse's data to score with (the message says why and what "
+    "to run).",
+}
 
 
 def required_columns() -> list[str]:
@@ -236,6 +328,7 @@ def create_app(
     batches = BatchingScorer(scorer)
     required = required_columns()
     PredictRequest = predict_request_model()  # noqa: N806 (a class)
+    answers = response_models()
 
     app = FastAPI(
         title="music-popularity scoring service",
@@ -394,7 +487,19 @@ def create_app(
             return error(503, scorer.unavailable)
         return {"run_id": scorer.champion.run_id, "changed": changed}
 
-    @app.post("/predict", summary="Score tracks (one entry per track, in order)")
+    @app.post(
+        "/predict",
+        summary="Score tracks (one entry per track, in order)",
+        response_model=None,
+        responses={
+            200: {"model": answers["predict"], "description": "The tracks, scored or rejected."},
+            **{
+                status: {"model": answers["error"], "description": meaning}
+                for status, meaning in ERROR_STATUSES.items()
+                if status not in (404, 405)
+            },
+        },
+    )
     def predict(
         body: Annotated[
             PredictRequest,
@@ -443,15 +548,21 @@ def create_app(
                     dict(zip(classes, probs, strict=True)) if status == SCORED else None
                 ),
                 "reasons": (reasons or []) if status == SCORED else [],
+                "runner_up_class": over if status == SCORED else None,
+                "explanation_baseline": _number(baseline) if status == SCORED else None,
+                "explained_score": _number(lead) if status == SCORED else None,
                 "rejection_reason": None if status == SCORED else reason,
                 "rejection_detail": None if status == SCORED else _text(detail),
             }
-            for track_id, status, called, probs, reasons, reason, detail in zip(
+            for track_id, status, called, probs, reasons, over, baseline, lead, reason, detail in zip(  # noqa: E501
                 scored["id"].tolist(),
                 scored["status"].tolist(),
                 scored["predicted_class"].tolist(),
                 probabilities,
                 scored["reasons"].tolist(),
+                scored["runner_up_class"].tolist(),
+                scored["explanation_baseline"].tolist(),
+                scored["explained_score"].tolist(),
                 scored["rejection_reason"].tolist(),
                 scored["rejection_detail"].tolist(),
                 strict=True,

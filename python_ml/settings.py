@@ -71,6 +71,22 @@ def load_settings() -> Settings:
     )
 
 
+# The browser UIs the app, the report and Dagster's metadata link to: each from its variable
+# (the Makefile sets them from DOCS_PORT, MLFLOW_PORT and DAGSTER_PORT), or the make target's
+# default address.
+UI_ADDRESSES = {
+    "docs": ("MUSIC_DOCS_UI", "http://127.0.0.1:8080"),
+    "mlflow": ("MUSIC_MLFLOW_UI", "http://127.0.0.1:5000"),
+    "dagster": ("MUSIC_DAGSTER_UI", "http://127.0.0.1:3000"),
+}
+
+
+def ui_address(name: str) -> str:
+    """Where the UI ``name`` (docs, mlflow, dagster) is served, without a trailing slash."""
+    variable, default = UI_ADDRESSES[name]
+    return (os.environ.get(variable, "").strip() or default).rstrip("/")
+
+
 def folder_problem(folder: Path) -> str | None:
     """Why files cannot be written in ``folder`` (it is created when missing), or None."""
     if folder.exists() and not folder.is_dir():

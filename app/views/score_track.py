@@ -152,8 +152,9 @@ elif result is not None:
         if isinstance(row.get("reasons"), str):
             # `over lukewarm: release year +0.25, speechiness -0.02`: each feature's push on
             # the called class's score over the runner-up's, told apart by its sign.
-            over, _, listed = row["reasons"].rpartition(": ")
-            runner_up = over.removeprefix("over ")
+            listed = row["reasons"].rpartition(": ")[2]
+            runner_up = row.get("runner_up_class")
+            runner_up = runner_up if isinstance(runner_up, str) else None
             parts = listed.split(", ")
             toward = [p for p in parts if p.rsplit(" ", 1)[-1].startswith("+")]
             against = [p for p in parts if p not in toward]
@@ -168,6 +169,10 @@ elif result is not None:
                 f"called class's score ahead of the runner-up's most, or held it back; "
                 f"{app_data.explanation_method(settings)})."
             )
+            lead, baseline = row.get("explained_score"), row.get("explanation_baseline")
+            if runner_up and pd.notna(lead) and pd.notna(baseline):
+                other = labels.get(runner_up, runner_up)
+                st.caption(app_data.lead_in_words(called, other, float(lead), float(baseline)))
         weights = app_data.decision_weights(settings)
         most_probable = max(probabilities, key=probabilities.get)
         here = f" (here {labels[most_probable]})" if most_probable != row["predicted_class"] else ""

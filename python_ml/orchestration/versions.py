@@ -385,8 +385,10 @@ def pending_steps(settings: Settings) -> dict[str, str]:
     from python_ml.warehouse.load import stale_files
 
     pending: dict[str, str] = {}
-    if not settings.warehouse.exists():
-        return {TITLES["load"]: "no warehouse yet"}
+    if not settings.warehouse.exists():  # every step: said as `run` will run them
+        first = {"load": "no warehouse yet"}
+        first |= {step: "no earlier run on this warehouse" for step, _, _ in STEPS}
+        return {TITLES[step]: why for step, why in first.items()}
     with db.connect(settings.warehouse) as con:
         stale = stale_files(con, settings)
     if stale:

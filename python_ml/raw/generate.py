@@ -680,7 +680,7 @@ def generate(
         files.songs_2023.with_suffix(".csv.gz").unlink(missing_ok=True)
         write_songs_2023(files.songs_2023, seed)
         origin.record(raw_dir, files.songs_2023, origin.GENERATED)
-        log.info("generated %s", files.songs_2023)
+        log.debug("generated %s", files.songs_2023)  # extract lists every file it made
     return files
 
 

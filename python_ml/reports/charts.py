@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from python_ml.settings import Settings  # noqa: E402
+from python_ml.settings import Settings, ui_address  # noqa: E402
 from python_ml.steps import step
 from python_ml.warehouse import catalog, db  # noqa: E402
 
@@ -829,6 +829,8 @@ def _write_html(
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     # Relative to the page, so the link holds when the project folder moves or is served.
     docs = html.escape(quote(Path(os.path.relpath(page.docs_site, path.parent)).as_posix()))
+    docs_ui, mlflow_ui = ui_address("docs"), ui_address("mlflow")
+    mlflow_runs = f"{mlflow_ui}/#/experiments?workflowType=machine_learning"
     path.write_text(
         f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>music-popularity report</title>
@@ -848,8 +850,9 @@ from the dbt marts.</p>
 <p>More: <a href="model_card.html">the champion's model card</a> ·
 <a href="songs_2023_results.md">the 2023 songs study's results</a> ·
 <a href="{docs}">dbt docs site</a> (or <code>make docs-serve</code>:
-<a href="http://127.0.0.1:8080">127.0.0.1:8080</a>) ·
-MLflow (<code>make mlflow-ui</code>: <a href="http://127.0.0.1:5000/#/experiments?workflowType=machine_learning">127.0.0.1:5000</a>)</p>
+<a href="{html.escape(docs_ui)}">{html.escape(docs_ui)}</a>) ·
+MLflow (<code>make mlflow-ui</code>:
+<a href="{html.escape(mlflow_runs)}">{html.escape(mlflow_ui)}</a>)</p>
 {numbers}
 {figures}
 </body></html>

@@ -117,6 +117,9 @@ OUTPUT_COLUMNS = (
     "data_origin",
     "predicted_class",
     "reasons",
+    "runner_up_class",
+    "explanation_baseline",
+    "explained_score",
     "scored_at",
 )
 # Names the loader and the scoring path use for their own columns (the file's line, when it

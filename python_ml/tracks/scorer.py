@@ -24,7 +24,7 @@ import pandas as pd
 
 from python_ml.raw.schemas import ARTISTS
 from python_ml.settings import Settings
-from python_ml.tracks.explain import explain
+from python_ml.tracks.explain import CONTRIBUTION_DECIMALS, explain
 from python_ml.tracks.feature_path import (
     ARTIST_FEATURES,
     NO_ARTIST_IDS,
@@ -41,12 +41,11 @@ REJECTED = "rejected"
 PROBABILITY_DECIMALS = 6  # what the outputs round probabilities to (they sum to 1 within 1e-5)
 
 
-def reasons(
-    model: Any, features: pd.DataFrame, called: Any, x: Any = None, proba: Any = None
-) -> list[list[dict[str, Any]]]:
-    """Per row, the features that moved the called class ahead of the runner-up most:
-    ``{"feature", "value", "contribution", "over"}``, largest first (tracks/explain.py)."""
-    return explain(model, features, called, x, proba).top()
+# Why each scored row got its class (tracks/explain.py), as the marts name them: the features
+# that moved the called class ahead of the runner-up most (``{"feature", "value",
+# "contribution", "over"}``, largest first), the runner-up, the baseline of the called class's
+# score minus the runner-up's, and that difference (baseline plus every contribution).
+EXPLANATION_COLUMNS = ("reasons", "runner_up_class", "explanation_baseline", "explained_score")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,7 +153,13 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
         output = model_output(model, derived.features, x)
         called = np.array([model.class_names.index(c) for c in output["predicted_class"]])
         proba = output[probabilities].to_numpy(dtype=np.float64)  # before rounding
-        output["reasons"] = reasons(model, derived.features, called, x, proba)
+        explanation = explain(model, derived.features, called, x, proba)
+        output["reasons"] = explanation.top()
+        # The lead the reasons explain, and where it starts: a call can rest on the baseline
+        # (a class far ahead before any feature) with every feature listed against it.
+        output["runner_up_class"] = explanation.over
+        output["explanation_baseline"] = explanation.baseline.round(CONTRIBUTION_DECIMALS)
+        output["explained_score"] = np.asarray(explanation.score).round(CONTRIBUTION_DECIMALS)
         output[probabilities] = output[probabilities].round(PROBABILITY_DECIMALS)
         used = [f for f in ARTIST_FEATURES if f in model.features]
         if used:  # int_tracks_enriched leaves them NULL when the artist is not known
@@ -166,7 +171,7 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
         result = result.merge(output, on="id", how="left")
         result.loc[result["status"] == REJECTED, output.columns[1:]] = None
     else:
-        for column in [*probabilities, "predicted_class", "reasons", "artist_known"]:
+        for column in [*probabilities, "predicted_class", *EXPLANATION_COLUMNS, "artist_known"]:
             result[column] = None
     return result[
         [
@@ -178,7 +183,7 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
             "rejection_detail",
             "predicted_class",
             *probabilities,
-            "reasons",
+            *EXPLANATION_COLUMNS,
             "artist_known",
         ]
     ]

@@ -126,6 +126,17 @@ def ml_columns(table: str) -> tuple[str, ...]:
     return tuple(ml_column_types(table))
 
 
+SPOTIFY_600K_SOURCES_YML = PROJECT_ROOT / "models/staging/spotify_600k/_spotify_600k__sources.yml"
+
+
+def raw_column_descriptions(table: str) -> dict[str, str]:
+    """The columns of a raw Kaggle 600k file (``tracks``, ``artists``) as the dbt source
+    describes them (their one description, also in dbt docs)."""
+    sources = _yaml(SPOTIFY_600K_SOURCES_YML)["sources"]
+    columns = next(t for s in sources for t in s["tables"] if t["name"] == table)["columns"]
+    return {c["name"]: " ".join(str(c.get("description", "")).split()) for c in columns}
+
+
 def ml_column_types(table: str) -> dict[str, str]:
     """The columns of an `ml` table with their declared (DuckDB) data types, in order."""
     schema, name = table.split(".")
@@ -158,7 +169,8 @@ def track_feature_ranges_in_words() -> dict[str, str]:
 
     words = jinja2.Environment().from_string(FEATURE_RANGES_MACRO.read_text(encoding="utf-8"))
     in_words = words.module.allowed_in_words
-    return {name: str(in_words(allowed)).strip() for name, allowed in track_feature_ranges().items()}
+    ranges = track_feature_ranges()
+    return {name: str(in_words(allowed)).strip() for name, allowed in ranges.items()}
 
 
 def dbt_var(name: str, project_root: Path = PROJECT_ROOT) -> object:

@@ -232,7 +232,14 @@ def log_build_warnings(settings: Settings) -> list[str]:
 
 
 def build_prediction_marts(settings: Settings, engine: str = "duckdb") -> None:
-    """The `marts` step: the prediction marts over the `ml` source."""
+    """The `marts` step: the prediction marts over the `ml` source. On DuckDB, a warehouse
+    without the ML inputs they read stops first with what to run (dbt's own errors named
+    tables and schemas the user never made)."""
+    if engine == "duckdb":
+        from python_ml.warehouse import catalog, db
+
+        with db.connect(settings.warehouse) as con:
+            db.require_tables(con, catalog.PREDICT_TRACKS, catalog.POPULARITY_CLASSES)
     with RunLock(settings.warehouse), step(f"dbt build of the prediction marts on {engine}"):
         run_dbt(settings, "build", *_target(engine), "--select", *PREDICTION_MARTS)
     if engine == "duckdb":

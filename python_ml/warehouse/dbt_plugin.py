@@ -44,6 +44,15 @@ class Plugin(BasePlugin):
         # dbt's threads open their connections at once: one checks and loads, the others wait
         # for it (without the lock, two of them both loaded every file on a fresh warehouse).
         self._lock = threading.Lock()
+        # The warehouse's folder, before dbt-duckdb opens the file (after its plugins start):
+        # in a fresh clone `data/` does not exist, and plain `dbt build` stopped with DuckDB's
+        # "Cannot open file" and a traceback, not with what to do (the raw files to extract).
+        path = str(getattr(getattr(self, "creds", None), "path", "") or "")
+        if path and path != ":memory:" and "://" not in path and not path.startswith("md:"):
+            try:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            except OSError:  # left to DuckDB, which names the file
+                pass
 
     def configure_connection(self, conn: Any) -> None:
         with self._lock:

@@ -141,9 +141,10 @@ def copy_project(root: Path) -> Path:
 
 
 def dbt(
-    raw_dir: Path, warehouse: Path, *args: str, autoload: bool = False
+    raw_dir: Path, warehouse: Path, *args: str, autoload: bool = False, work: Path | None = None
 ) -> subprocess.CompletedProcess:
-    """Run dbt on the project with the given raw folder and warehouse file. The tests load the
+    """Run dbt on the project with the given raw folder and warehouse file (its target and log
+    folders beside the warehouse, or in ``work``). The tests load the
     raw tables themselves (:func:`load`, some with only the tracks files); ``autoload`` lets
     dbt load them, as a user's plain `dbt build` does (python_ml/warehouse/dbt_plugin.py)."""
     env = dict(os.environ)
@@ -162,9 +163,9 @@ def dbt(
         "--profiles-dir",
         str(PROJECT_ROOT / "profiles"),
         "--target-path",
-        str(warehouse.parent / "target"),
+        str((work or warehouse.parent) / "target"),
         "--log-path",
-        str(warehouse.parent / "logs"),
+        str((work or warehouse.parent) / "logs"),
     ]
     return subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
 

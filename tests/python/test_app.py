@@ -146,6 +146,13 @@ def test_a_track_is_scored_and_a_bad_value_is_shown_at_its_field(app_env: Path) 
     for side, features in sides.items():
         signs = {f.rsplit(" ", 1)[1][0] for f in features.split(", ")}
         assert signs == ({"+"} if side == "for" else {"-"}), why
+    # Where the lead comes from: the baseline and the features, adding up to it.
+    lead = next(c.value for c in at.caption if c.value.startswith(f"{called}'s score "))
+    assert f"{called}'s score led {runner_up}'s by " in lead or "trailed" in lead
+    by = float(lead.split(" by ", 1)[1].split(" ", 1)[0])
+    baseline = float(lead.split("(before calibration): ", 1)[1].split(" ", 1)[0])
+    features = float(lead.split(" and ", 1)[1].split(" ", 1)[0])
+    assert abs((baseline + features) - (by if "led" in lead else -by)) <= 0.011
     # The form's artist is not in the warehouse: said, not silently imputed.
     assert any("No artist named **Some Artist**" in w.value for w in at.warning)
     assert not any("extrapolates" in w.value for w in at.warning)  # 2021: a year it saw

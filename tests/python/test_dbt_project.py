@@ -309,9 +309,11 @@ def test_plain_dbt_build_loads_the_raw_files_itself(
 
 
 def test_plain_dbt_build_without_raw_files_names_the_folder(tmp_path: Path) -> None:
+    """In a fresh clone the warehouse's folder (`data/`) does not exist either: DuckDB's
+    "Cannot open file" and a traceback came first."""
     raw_dir = tmp_path / "raw"
     raw_dir.mkdir()
-    result = dbt(raw_dir, tmp_path / "wh.duckdb", "build", autoload=True)
+    result = dbt(raw_dir, tmp_path / "data" / "wh.duckdb", "build", autoload=True, work=tmp_path)
     assert result.returncode != 0
     assert f"{raw_dir}/spotify_600k/tracks.csv is missing. Run `python -m python_ml extract`" in (
         result.stdout

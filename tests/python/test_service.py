@@ -173,6 +173,24 @@ def test_the_openapi_page_works_offline_with_an_example(service: Service) -> Non
     described = spec["info"]["description"]
     listed = ", ".join(f"{label} ({low}-{high})" for label, low, high in seed)
     assert len(seed) == 3 and f"Classes (by popularity): {listed}." in described
+    # What it answers, as it answers it: a 200 of the service's shape, and its own one-line
+    # errors (FastAPI's default said 422 was {"detail": [...]}, and a track "any object").
+    answers = spec["paths"]["/predict"]["post"]["responses"]
+    assert {"200", "413", "422", "503"} <= set(answers)
+    schemas = spec["components"]["schemas"]
+    assert answers["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    assert set(schemas["Error"]["properties"]) == {"error"}
+    assert answers["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/PredictResponse"
+    )
+    entry = schemas["Prediction"]["properties"]
+    assert {"runner_up_class", "explanation_baseline", "explained_score", "reasons"} <= set(entry)
+    track = schemas["PredictRequest"]["properties"]["tracks"]["items"]
+    assert set(track["properties"]) == set(TRACK_COLUMNS)
+    assert not {"popularity", "id", "id_artists"} & set(track["required"])
+    assert "danceability" in track["required"]
+    # Each column as the dbt source describes it, whole (it was cut at its first comma).
+    assert track["properties"]["mode"]["description"] == "1 major, 0 minor."
 
 
 def test_a_thousand_tracks_score_as_predict_does(

@@ -68,3 +68,23 @@ def test_a_bad_config_fails_without_importing_the_training_libraries(tmp_path: P
     assert "RC 1 HEAVY []" in result.stdout, result.stdout + result.stderr
     assert "twice.yml: the key 'seed' is given twice" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_marts_on_an_unbuilt_warehouse_says_what_to_run(tmp_path: Path) -> None:
+    """`marts` before `build` failed with dbt's errors (`Table with name fct_songs_2023 does
+    not exist`, `schema "reference" does not exist`) and 'Fix it and run the step again'."""
+    import duckdb
+
+    env = {"MUSIC_WAREHOUSE": str(tmp_path / "w.duckdb"), "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, "-m", "python_ml", "marts"]
+    root = Path(cli.__file__).parents[1]
+    missing = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root)
+    assert missing.returncode == 1
+    assert f"The warehouse {tmp_path / 'w.duckdb'} does not exist yet" in missing.stderr
+    duckdb.connect(str(tmp_path / "w.duckdb")).close()  # there, empty
+    empty = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root)
+    assert empty.returncode == 1
+    assert "The warehouse has no marts.fct_predict_tracks, reference.popularity_classes" in (
+        empty.stderr
+    )
+    assert "python -m python_ml build" in empty.stderr and "Traceback" not in empty.stderr

@@ -16,7 +16,6 @@ from python_ml.tracks.explain import explain, reasons_text
 from python_ml.tracks.kinds import KINDS
 from python_ml.tracks.kinds.base import sampled_shapley
 from python_ml.tracks.models import FittedModel, make_preprocessor
-from python_ml.tracks.scorer import reasons
 
 FEATURES = ["danceability", "release_year", "artist_followers", "duration_ms"]
 
@@ -85,14 +84,14 @@ def test_the_explained_difference_is_the_lead_of_the_class_called() -> None:
     assert (explanation.score > 0).all()  # no decision weights here: argmax
     assert {*explanation.over} <= set(model.class_names)
     assert (explanation.over != np.asarray(model.class_names, dtype=object)[called]).all()
-    why = reasons(model, frame, called)
+    why = explain(model, frame, called).top()
     assert [entries[0]["over"] for entries in why] == explanation.over.tolist()
 
 
 def test_reasons_name_the_largest_contributions_first() -> None:
     model, frame = _fitted()
     called = model.decide(model.predict_proba(frame))
-    why = reasons(model, frame, called)
+    why = explain(model, frame, called).top()
     _, contributions, _, _ = model.explain(frame, called)
     assert len(why) == len(frame)
     for entries, (_, row) in zip(why, contributions.iterrows(), strict=True):
@@ -188,3 +187,19 @@ def test_a_model_of_one_class_names_no_runner_up() -> None:
     assert explanation.over.tolist() == [None] * 50
     text = reasons_text(explanation.top()[0])
     assert text is not None and not text.startswith("over ")
+
+
+def test_the_lead_is_said_with_where_it_comes_from() -> None:
+    """Every listed reason can be against the class called while the baseline carries it (16%
+    of the lukewarm calls at 1x): the score page said only 'against: ...'."""
+    from python_ml.reports.app_data import lead_in_words
+
+    carried = lead_in_words("lukewarm", "blazing-hot", 2.3, 6.2)
+    assert carried.startswith("lukewarm's score led blazing-hot's by 2.30 (before calibration)")
+    assert "+6.20 from the baseline" in carried and "-3.90 from this track's features" in carried
+    assert carried.endswith("The features held lukewarm back; the baseline carried it.")
+    pushed = lead_in_words("ice-cold", "lukewarm", 1.5, -0.5)
+    assert "held" not in pushed and "+2.00 from this track's features" in pushed
+    behind = lead_in_words("blazing-hot", "lukewarm", -0.4, -2.0)
+    assert behind.startswith("blazing-hot's score trailed lukewarm's by 0.40")
+    assert "called although behind: the decision rule's weights" in behind

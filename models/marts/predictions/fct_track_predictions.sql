@@ -89,6 +89,8 @@ final as (
         predictions.predicted_class = tracks.popularity_class as is_correct,
         predictions.runner_up_class,
         predictions.reasons,
+        predictions.explanation_baseline,
+        predictions.explained_score,
         predictions.scored_at
     from predictions
     inner join current_run

@@ -1,7 +1,6 @@
 """The tracks model: training (the champion and ml.model_runs) and scoring
 (ml.track_predictions), each a dbt source the prediction marts read."""
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,16 +11,15 @@ from python_ml.orchestration import versions
 from python_ml.orchestration.assets import still_true
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import ManifestKeys
+from python_ml.settings import ui_address
 from python_ml.warehouse import catalog
-
-MLFLOW_UI = os.environ.get("MUSIC_MLFLOW_UI", "http://127.0.0.1:5000")
 
 
 def mlflow_link(run_id: str, experiment_id: str) -> dg.MetadataValue:
     # workflowType: MLflow 3.17's UI opens in its GenAI view otherwise (the experiment tag
     # only sets the kind shown inside an experiment).
     return dg.MetadataValue.url(
-        f"{MLFLOW_UI}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
+        f"{ui_address('mlflow')}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
     )
 
 
