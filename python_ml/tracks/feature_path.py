@@ -7,8 +7,9 @@ version of the project (``scoring/models-<hash>.json`` in dbt's target folder) a
 an in-process DuckDB for each batch: the same SQL as the warehouse, from the one definition, in
 milliseconds. ``predict``, the app's score page and the HTTP service (``serve``) all use it.
 
-The artists are read once, from the warehouse's raw artists table (what the warehouse loaded,
-and the champion's features were built from), through the same models. Each batch replaces the
+The artists are read once, from the warehouse's built ``int_artists_validated`` (what the
+champion's features were built from; its raw artists table, through the same models, before
+the first build). Each batch replaces the
 raw tracks table and rebuilds the track models' tables from it, in build order.
 """
 
@@ -41,6 +42,7 @@ TARGET_MODEL = "int_tracks_enriched"
 # the models: `predict` runs it on each batch it scores.
 DRIFT_ANALYSIS = "batch_feature_drift"
 VALIDATED_MODEL = "int_tracks_validated"
+ARTISTS_MODEL = "int_artists_validated"  # catalog.ARTISTS: copied from the warehouse when built
 VARS = "{popularity_required: false}"
 # What a new track may lack: it has no popularity yet, and maybe no Spotify ids.
 OPTIONAL_COLUMNS = ("popularity", "id", "id_artists")
@@ -288,7 +290,7 @@ class FeaturePath:
         self.con.execute(f'use "{database}"')
         for schema in sorted({n["schema"] for n in self.compiled["nodes"]} | {"raw"}):
             self.con.execute(f'create schema if not exists "{schema}"')
-        self._load_artists()
+        built_artists = self._load_artists()
         columns = ", ".join(f'"{c}" varchar' for c in TRACK_COLUMNS)
         self.con.execute(
             f"create or replace table raw.{TRACKS.dataset}__{TRACKS.table} "
@@ -303,6 +305,13 @@ class FeaturePath:
                 self._load_seed(node)
             elif node["resource_type"] == "model" and not node["per_batch"]:
                 self.con.execute(f"create or replace table {_relation(node)} as {node['sql']}")
+                if built_artists is not None and node["name"] == ARTISTS_MODEL:
+                    self.con.register("warehouse_artists", built_artists)
+                    self.con.execute(
+                        f"create or replace table {_relation(node)} as "
+                        "select * from warehouse_artists"
+                    )
+                    self.con.unregister("warehouse_artists")
             elif node["resource_type"] == "model":
                 self.per_batch.append(node)
         self._queries: dict[tuple[str, str], str] = {}
@@ -374,15 +383,24 @@ class FeaturePath:
             names[query] = name
         return name
 
-    def _load_artists(self) -> None:
-        """The artists the warehouse holds (``raw.spotify_600k__artists``, loaded with the
-        loader's checks and quarantine: the artists the champion's features were built from),
-        copied in; not the raw folder's artists.csv, which may have changed since. None when
-        the warehouse has no artists table: then the artist features are missing and imputed,
-        as in the warehouse."""
-        from python_ml.warehouse import db
+    def _load_artists(self) -> Any:
+        """The artists the champion's features were built from: the warehouse's built
+        ``int_artists_validated`` (returned, to stand in for the model's in-memory build),
+        not its raw artists table, which a `load` alone (or a build that failed after it)
+        makes newer than the train split: scoring then used follower counts the champion
+        never learnt from. A warehouse without it (not built yet) gives its raw artists,
+        through the same models; one without either, none: the artist features are missing
+        and imputed, as in the warehouse."""
+        from python_ml.warehouse import catalog, db
 
+        columns = ", ".join(f'"{c}" varchar' for c in ARTISTS.columns)
+        self.con.execute(
+            f"create or replace table {ARTISTS.raw_table} "
+            f"(file_line bigint, {columns}, _loaded_at timestamp)"
+        )
         with db.connect(self.settings.warehouse) as warehouse:
+            if db.has_table(warehouse, catalog.ARTISTS):
+                return warehouse.cursor().sql(f"select * from {catalog.ARTISTS}").to_arrow_table()
             artists = (
                 warehouse.cursor().sql(f"select * from {ARTISTS.raw_table}").to_arrow_table()
                 if db.has_table(warehouse, ARTISTS.raw_table)
@@ -394,18 +412,14 @@ class FeaturePath:
                 f"create or replace table {ARTISTS.raw_table} as select * from warehouse_artists"
             )
             self.con.unregister("warehouse_artists")
-            return
+            return None
         log.warning(
             "the warehouse %s has no table %s: the artist features of the scored tracks are "
             "missing (imputed). Run `python -m python_ml build` to load the raw files.",
             self.settings.warehouse,
             ARTISTS.raw_table,
         )
-        columns = ", ".join(f'"{c}" varchar' for c in ARTISTS.columns)
-        self.con.execute(
-            f"create or replace table {ARTISTS.raw_table} "
-            f"(file_line bigint, {columns}, _loaded_at timestamp)"
-        )
+        return None
 
     def _load_seed(self, node: dict[str, Any]) -> None:
         types = {k: SEED_TYPES.get(v.lower(), v) for k, v in node["column_types"].items()}

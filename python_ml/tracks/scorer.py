@@ -306,8 +306,11 @@ class Scorer:
                 ).fetchone()
                 split, artists = self._data_stamp(con)
             split_before, artists_before = self._stamp
-            if artists != artists_before:
-                log.info("the warehouse's artists were loaded again: reading them in")
+            # The artists scoring uses are those the train split was built from (the built
+            # int_artists_validated): read again when a build replaced the split, or when the
+            # raw artists were loaded again (before the first build they are read from there).
+            if artists != artists_before or (split != split_before and split_before):
+                log.info("the warehouse's artists were loaded or built again: reading them in")
                 self.path = FeaturePath(self.settings)
                 self._stamp = (split_before, artists)
             # The same run with the same holdout figures (`score` on a new predict split

@@ -604,7 +604,7 @@ def test_a_champion_whose_data_changed_stops_scoring_until_its_data_is_back(
     assert status == 200 and body["run_id"] == champion
     assert service.call("/health")[1]["status"] == "ok"
     log = (service.settings.warehouse.parent / "serve.log").read_text()
-    assert "the warehouse's artists were loaded again: reading them in" in log
+    assert "the warehouse's artists were loaded or built again: reading them in" in log
 
 
 def test_model_says_the_holdout_figures_score_wrote_last(service: Service) -> None:
@@ -712,3 +712,39 @@ def test_a_service_started_before_its_champion_answers_503_then_scores_with_it(
     log = (tmp_path / "serve.log").read_text()
     assert "not scoring until a champion of this data is promoted" in log
     assert f"new champion: run {champion}" in log
+
+
+def test_artists_loaded_but_not_built_leave_the_scores_as_the_champion_learnt_them(
+    service: Service, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """Scoring read the warehouse's raw artists: after a `load` alone (or a build that failed
+    after it) a champion scored follower counts it never learnt from, without a word (4 of 5
+    classes flipped in the helper's case). It reads the built int_artists_validated, from which
+    the train split was made."""
+    from python_ml.tracks.scorer import Scorer
+
+    shutil.copy(service.settings.warehouse, tmp_path / "warehouse.duckdb")
+    settings = Settings(
+        project_root=PROJECT_ROOT,
+        raw_dir=small_raw_dir,
+        warehouse=tmp_path / "warehouse.duckdb",
+        mlflow_dir=service.settings.mlflow_dir,
+        reports_dir=tmp_path / "reports",
+    )
+    tracks = pd.read_csv(
+        small_raw_dir / "spotify_600k" / "tracks.csv", dtype=str, keep_default_na=False, nrows=200
+    ).drop(columns="popularity")
+    records = tracks.to_dict("records")
+    _, before = Scorer(settings).score_records(records)
+    with duckdb.connect(str(settings.warehouse)) as con:  # artists.csv loaded again, not built
+        con.execute(
+            "update raw.spotify_600k__artists set followers = "
+            "cast(cast(followers as double) * 1000 + 1e6 as varchar)"
+        )
+        con.execute("update raw.load_log set loaded_at = loaded_at + interval 1 second")
+    _, after = Scorer(settings).score_records(records)
+    scored = before["status"] == "scored"
+    assert scored.sum() > 150 and before["artist_known"][scored].any()
+    probabilities = [c for c in before.columns if c.startswith("prob_")]
+    pd.testing.assert_frame_equal(before[probabilities], after[probabilities])
+    assert before["predicted_class"].equals(after["predicted_class"])
