@@ -479,7 +479,12 @@ def create_app(
 
     @app.post("/reload", summary="Look for a new champion now")
     def reload() -> Any:
-        changed = scorer.refresh(force=True)
+        from python_ml.warehouse.db import WarehouseBusy
+
+        try:
+            changed = scorer.refresh(force=True)
+        except WarehouseBusy as exc:  # a run writes it: looked at again after it
+            return error(503, str(exc))
         if reload_signal is not None:  # the other workers look on their next request
             os.utime(reload_signal)
             signal_seen[0] = _signal_time(reload_signal)

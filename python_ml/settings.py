@@ -29,6 +29,9 @@ def _path_from_env(name: str, default: Path) -> Path:
     return path if path.is_absolute() else (Path.cwd() / path).resolve()
 
 
+RUN_LOCK_HELD_ENV = "MUSIC_RUN_LOCK_HELD"
+
+
 @dataclass(frozen=True)
 class Settings:
     project_root: Path
@@ -55,6 +58,9 @@ class Settings:
         env["MUSIC_WAREHOUSE"] = str(self.warehouse)
         env["DBT_PROFILES_DIR"] = str(self.profiles_dir)
         env["MUSIC_SPARK_DIR"] = str(self.spark_dir)
+        # python_ml's own dbt commands run under its run lock (or need none): the dbt plugin
+        # takes it only for a plain `dbt ...` (python_ml/warehouse/dbt_plugin.py).
+        env[RUN_LOCK_HELD_ENV] = "true"
         # Spark's Python workers (the raw-file data source, scoring) run this interpreter.
         env.setdefault("PYSPARK_PYTHON", sys.executable)
         return env

@@ -210,6 +210,18 @@ def artist_warnings(scored: pd.DataFrame, gives_ids: Any, where: Any) -> list[st
 HOLDOUT_FIGURES = ("holdout_accuracy", "holdout_macro_f1", "holdout_log_loss", "holdout_ece")
 
 
+def _refuse_while_written(settings: Settings) -> None:
+    """A WarehouseError naming the command that writes the warehouse now, if one does."""
+    from python_ml.warehouse import db
+
+    holder = db.RunLock.holder(settings.warehouse)
+    if holder:
+        raise db.WarehouseBusy(
+            f"The warehouse {settings.warehouse} is being written by another command "
+            f"({holder}): try again when it has finished (a look now would make its writes fail)."
+        )
+
+
 class Scorer:
     """The champion and the feature path, shared by every request (thread-safe)."""
 
@@ -225,6 +237,7 @@ class Scorer:
 
         self.settings = settings
         self.check_every = check_every
+        _refuse_while_written(settings)
         # Why the warehouse's champion cannot score now (its data changed under it, or none
         # was trained on it), or None.
         self.unavailable: str | None = None
@@ -297,6 +310,14 @@ class Scorer:
             return False
         with self._lock:
             self._checked = time.monotonic()
+            # While a python_ml command (or a plain dbt build) writes the warehouse, not even a
+            # brief read-only look: DuckDB lets no writer open the file while a reader holds
+            # it, and dbt opens it again for every model (a build failed on the service's look
+            # with DuckDB's lock text). Looked at again after it; asked for (POST /reload), said.
+            if force:
+                _refuse_while_written(self.settings)
+            elif db.RunLock.holder(self.settings.warehouse):
+                return False
             # Brief look-ups: the warehouse is held read-only as briefly as it can be, so the
             # pipeline's writes are not kept waiting.
             with db.connect(self.settings.warehouse) as con:

@@ -159,6 +159,10 @@ def preflight(path: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
             pass
 
 
+class WarehouseBusy(WarehouseError):
+    """Another command writes the warehouse now; the message names it."""
+
+
 class RunLock:
     """One python_ml command that writes the warehouse at a time: a second one says which
     process holds it instead of interleaving its steps with the first one's."""

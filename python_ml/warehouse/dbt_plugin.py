@@ -53,6 +53,27 @@ class Plugin(BasePlugin):
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             except OSError:  # left to DuckDB, which names the file
                 pass
+            self._take_run_lock(os.path.abspath(path))
+
+    def _take_run_lock(self, path: str) -> None:
+        """A plain `dbt ...` that opens the warehouse holds python_ml's run lock for as long as
+        it runs (released when the process ends), as python_ml's commands do: a `run` started
+        meanwhile says who holds the warehouse instead of failing on DuckDB's lock part-way,
+        and the service and the app do not look while it writes (they check the lock first).
+        python_ml's own dbt commands run under the lock their parent holds."""
+        from pathlib import Path
+
+        from python_ml.settings import RUN_LOCK_HELD_ENV
+        from python_ml.warehouse.db import RunLock, WarehouseError
+
+        if str(os.environ.get(RUN_LOCK_HELD_ENV, "")).strip().lower() not in FALSE:
+            return
+        lock = RunLock(Path(path))
+        try:
+            lock.__enter__()
+        except WarehouseError as exc:
+            raise DbtRuntimeError(str(exc)) from None
+        self._run_lock = lock  # held until dbt exits
 
     def configure_connection(self, conn: Any) -> None:
         with self._lock:

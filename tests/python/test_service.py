@@ -748,3 +748,49 @@ def test_artists_loaded_but_not_built_leave_the_scores_as_the_champion_learnt_th
     probabilities = [c for c in before.columns if c.startswith("prob_")]
     pd.testing.assert_frame_equal(before[probabilities], after[probabilities])
     assert before["predicted_class"].equals(after["predicted_class"])
+
+
+def test_no_look_at_the_warehouse_while_a_command_writes_it(
+    service: Service, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """The service's look for a new champion (a read-only open) made a `build` beside it fail
+    with DuckDB's lock text (dbt opens the file again for every model); POST /reload during a
+    build answered 500. While a command holds the run lock, the periodic look is skipped, and
+    an asked-for one (and a new scorer: predict, the app) says who writes."""
+    from python_ml.tracks.scorer import Scorer
+    from python_ml.warehouse.db import RunLock, WarehouseBusy
+
+    shutil.copy(service.settings.warehouse, tmp_path / "warehouse.duckdb")
+    settings = Settings(
+        project_root=PROJECT_ROOT,
+        raw_dir=small_raw_dir,
+        warehouse=tmp_path / "warehouse.duckdb",
+        mlflow_dir=service.settings.mlflow_dir,
+        reports_dir=tmp_path / "reports",
+    )
+    scorer = Scorer(settings, check_every=0)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path\n"
+            "from python_ml.warehouse.db import RunLock\n"
+            "with RunLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
+            str(settings.warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert scorer.refresh() is False  # skipped: looked at again after the run
+        with pytest.raises(WarehouseBusy, match="is being written by another command"):
+            scorer.refresh(force=True)
+        with pytest.raises(WarehouseBusy, match=r"\(PID \d+"):
+            Scorer(settings)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert RunLock.holder(settings.warehouse) is None
+    assert scorer.refresh(force=True) is False  # the same champion, looked at again
+    assert scorer.unavailable is None
