@@ -64,16 +64,20 @@ def _read(manifest: Path) -> dict[str, dict]:
     return entries if isinstance(entries, dict) else {}
 
 
+SAME_WRITE_NS = 2_000_000_000  # a file's status change this soon after its last write: that write
+
+
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file's bytes (hex), read in chunks; once per version of the file (size
     and modification time) per process: the loader and the origin check share it."""
     stat = path.stat()
-    return _sha256_of(str(path), stat.st_size, stat.st_mtime_ns)
+    return _sha256_of(str(path), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 @lru_cache(maxsize=64)
-def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
-    """A file's SHA-256, once per version of it (size and modification time) per process."""
+def _sha256_of(path: str, size: int, mtime_ns: int, ctime_ns: int) -> str:
+    """A file's SHA-256, once per version of it (size, modification and status-change times:
+    a file replaced by `cp -p` keeps the old modification time) per process."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
@@ -82,9 +86,15 @@ def file_origin(raw_dir: Path, path: Path) -> str:
     entry = _read(raw_dir / MANIFEST).get(path.relative_to(raw_dir).as_posix())
     if not entry or not path.exists() or entry.get("bytes") != path.stat().st_size:
         return USER
-    # The same size and modification time as written: the same file, not read again. Entries
-    # from before the hash was recorded are compared by size alone.
-    unchanged = entry.get("mtime_ns") == path.stat().st_mtime_ns
+    # The same size and modification time as written, and no status change since (`cp -p`
+    # or `rsync -a` of another file keeps an old modification time, not an old status change):
+    # the same file, not read again. Entries from before the hash was recorded are compared by
+    # size alone.
+    stat = path.stat()
+    unchanged = (
+        entry.get("mtime_ns") == stat.st_mtime_ns
+        and stat.st_ctime_ns - stat.st_mtime_ns <= SAME_WRITE_NS
+    )
     if not unchanged and "sha256" in entry and entry["sha256"] != file_sha256(path):
         return USER
     return str(entry.get("origin", USER))

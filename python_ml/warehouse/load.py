@@ -835,7 +835,8 @@ def stale_reasons(
     (``raw.<dataset>__<table>``): DuckDB's warehouse and Spark's catalogue answer the same way.
 
     A file is unchanged when it has the logged size and either is the logged path, not
-    modified after it was loaded, or has the logged content (SHA-256): a copied or moved raw
+    modified (or replaced: its status-change time) after it was loaded, or has the logged
+    content (SHA-256): a copied or moved raw
     folder, or a file touched without a change, is not loaded again (a file at a new path is
     added to ``moved``, when given, as (raw file, its path)). The file is only read to hash it
     when its path or time differ."""
@@ -864,7 +865,13 @@ def stale_reasons(
         else:
             logged_path, logged_size, loaded_at, logged_sha = (*entry, None)[:4]
             stat = path.stat()
-            modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
+            # The later of its modification and status-change times: `cp -p`, `rsync -a` or a
+            # backup's `tar x` give a replaced file an old modification time (and, of the same
+            # size, it was taken for the loaded one: "up to date"), but not an old status
+            # change, which only the kernel sets.
+            modified = datetime.fromtimestamp(max(stat.st_mtime, stat.st_ctime), UTC).replace(
+                tzinfo=None
+            )
             when = f"{loaded_at:%Y-%m-%d %H:%M}"
             if logged_size == stat.st_size and logged_path == str(path) and modified <= loaded_at:
                 continue

@@ -86,3 +86,17 @@ def test_a_copied_folder_keeps_its_origin(tmp_path: Path) -> None:
     later = tracks.stat().st_mtime_ns + 10**9  # as a copy made a second later has
     os.utime(copied, ns=(later, later))
     assert origin.file_origin(copy, copied) == origin.GENERATED
+
+
+def test_a_file_replaced_keeping_the_old_modification_time_is_the_users(tmp_path: Path) -> None:
+    """`cp -p` (or `rsync -a`, a backup's `tar x`) of the user's own file over a generated one
+    of the same size keeps the generated file's modification time: it kept the origin
+    "generated" (and the loader took it for the loaded file)."""
+    tracks = _written(tmp_path, "tracks.csv", "id,popularity\na,50\n", origin.GENERATED)
+    past = tracks.stat().st_mtime_ns - 3600 * 10**9  # written an hour ago
+    os.utime(tracks, ns=(past, past))
+    origin.record(tmp_path, tracks, origin.GENERATED)
+    assert origin.file_origin(tmp_path, tracks) == origin.GENERATED
+    tracks.write_text("id,popularity\na,99\n", encoding="utf-8")  # the user's, the same size
+    os.utime(tracks, ns=(past, past))  # as cp -p leaves it
+    assert origin.file_origin(tmp_path, tracks) == origin.USER

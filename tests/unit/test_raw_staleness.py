@@ -202,3 +202,21 @@ def test_a_moved_folder_is_recorded_where_it_now_is(tmp_path: Path) -> None:
         assert paths == [(str(new),), (str(new),)]
         again: list = []
         assert stale_files(con, settings, [TRACKS], moved=again) == [] and again == []
+
+
+def test_a_file_replaced_with_an_old_modification_time_is_seen(tmp_path: Path) -> None:
+    """`cp -p`, `rsync -a` or a backup's `tar x` give a replaced file its old modification
+    time: of the same size, it was taken for the loaded one ("up to date", the warehouse
+    keeping the old values). Its status-change time, which only the kernel sets, is now."""
+    raw = _folder(tmp_path / "raw")
+    path = raw / "spotify_600k" / "tracks.csv"
+    logged = _logged(path, _utc_now() - timedelta(days=1))
+    path.write_text("id,name\n1,b\n", encoding="utf-8")  # the same size, another value
+    old = (datetime.now(UTC) - timedelta(days=30)).timestamp()
+    os.utime(path, (old, old))
+    (reason,) = stale_reasons(raw, [TRACKS], logged, TABLES)
+    assert reason[0] == TRACKS and "changed since it was loaded" in reason[1]
+    # The same bytes put back the same way: hashed, and up to date.
+    path.write_text("id,name\n1,a\n", encoding="utf-8")
+    os.utime(path, (old, old))
+    assert stale_reasons(raw, [TRACKS], logged, TABLES) == []
