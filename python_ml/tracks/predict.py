@@ -297,9 +297,34 @@ def default_output(source: Path) -> Path:
     return source.with_name(stem + ".predictions.csv")
 
 
-def check_output(input_path: Path, output_path: Path, overwrite: bool = False) -> None:
-    """Before any work: the output is not the input, does not replace a file unless asked to,
-    and its folder can be written."""
+def project_file(settings: Settings, path: Path) -> str | None:
+    """What of the project's own data ``path`` would write over or into (the warehouse, the
+    raw folder the loader reads, MLflow's runs and models), or None."""
+    target = path.resolve()
+    warehouse = settings.warehouse.resolve()
+    if target in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        return f"the warehouse {warehouse}"
+    for folder, what in (
+        (settings.raw_dir, "the raw folder the loader reads (a file beside tracks.csv stops it)"),
+        (settings.mlflow_dir, "the MLflow folder of the runs and models"),
+    ):
+        if target.is_relative_to(folder.resolve()):
+            return f"{what} {folder.resolve()}"
+    return None
+
+
+def check_output(
+    input_path: Path, output_path: Path, overwrite: bool = False, settings: Settings | None = None
+) -> None:
+    """Before any work: the output is not the input nor the project's own data (even with
+    --overwrite), does not replace a file unless asked to, and its folder can be written."""
+    inside = project_file(settings, output_path) if settings is not None else None
+    if inside:
+        raise PredictInputError(
+            f"--output {output_path} is in {inside}: the predictions would "
+            f"{'replace it' if inside.startswith('the warehouse') else 'be written into it'}. "
+            "Give an --output elsewhere."
+        )
     if output_path.exists() and output_path.resolve() == input_path.resolve():
         raise PredictInputError(
             f"--output {output_path} is the input file: the predictions would replace the "
@@ -373,7 +398,7 @@ def predict_csv(
     """Score the CSV; returns the rows scored. Every input row is in the output: scored ones
     with the class and probabilities, rejected ones with the pipeline's reason."""
     check_input(input_path)
-    check_output(input_path, output_path, overwrite)
+    check_output(input_path, output_path, overwrite, settings)
     scorer = Scorer(settings)
     _, result = score_file(settings, input_path, scorer)
     _write_csv(result, output_path)

@@ -36,6 +36,10 @@ checked as (
             when {{ list_length('unparseable_columns') }} > 0
                 then {{ list_join('unparseable_columns', '; ') }}
             when not artist_ids_parse then artist_ids_raw
+            when {{ var('popularity_required') }} and popularity is null then 'no popularity'
+            when {{ var('popularity_required') }} and popularity not between 0 and 100
+                then 'popularity ' || cast(popularity as {{ dbt.type_string() }})
+                    || ' (allowed: 0 to 100)'
             when {{ any_feature_out_of_range() }} then {{ features_out_of_range() }}
             when {{ any_feature_missing() }} then {{ features_missing() }}
             when release_date is null then coalesce(nullif(release_date_raw, ''), 'no release date')

@@ -1,0 +1,34 @@
+"""predict never writes over or into the project's own data: `--output $MUSIC_WAREHOUSE
+--overwrite` replaced the warehouse with a CSV, and `predict --input data/raw/spotify_600k/
+tracks.csv` put tracks.predictions.csv beside tracks.csv, which stopped every later load."""
+
+from pathlib import Path
+
+import pytest
+
+from python_ml.settings import Settings
+from python_ml.tracks.predict import PredictInputError, check_output, default_output
+
+
+def test_the_warehouse_the_raw_folder_and_mlflow_are_refused(tmp_path: Path) -> None:
+    settings = Settings(
+        tmp_path, tmp_path / "raw", tmp_path / "data" / "w.duckdb", tmp_path / "mlflow", tmp_path
+    )
+    for folder in (
+        settings.raw_dir / "spotify_600k",
+        settings.mlflow_dir,
+        settings.warehouse.parent,
+    ):
+        folder.mkdir(parents=True, exist_ok=True)
+    settings.warehouse.write_bytes(b"DUCK")
+    source = tmp_path / "new.csv"
+    source.write_text("id\n1\n")
+    with pytest.raises(PredictInputError, match="is in the warehouse .*replace it"):
+        check_output(source, settings.warehouse, overwrite=True, settings=settings)
+    tracks = settings.raw_dir / "spotify_600k" / "tracks.csv"
+    with pytest.raises(PredictInputError, match="into it. Give an --output elsewhere"):
+        check_output(tracks, default_output(tracks), settings=settings)
+    with pytest.raises(PredictInputError, match="the MLflow folder"):
+        check_output(source, settings.mlflow_dir / "x.csv", settings=settings)
+    check_output(source, tmp_path / "out.csv", settings=settings)  # elsewhere: fine
+    check_output(source, settings.warehouse.parent / "out.csv", settings=settings)
