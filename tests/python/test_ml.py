@@ -317,6 +317,9 @@ def test_predict_writes_classes_and_probabilities(
         "prob_lukewarm",
         "prob_blazing_hot",
         "reasons",  # the features that moved the called class's score most
+        "runner_up_class",  # what they compare the called class with
+        "explanation_baseline",  # where its lead starts, before the track's features
+        "explained_score",  # the lead: baseline plus every contribution
         "scored_at",
     ]
     with duckdb.connect(str(trained.warehouse), read_only=True) as con:
