@@ -100,6 +100,8 @@
                         or not {{ regex_full_match(value, '[+-]?[0-9]+([.]0{1,2})?') }}
                         {%- elif type == 'double' %}
                         or not {{ is_finite('try_cast(' ~ value ~ ' as double)') }}
+                        {#- DuckDB reads `1_000` as 1000, Spark as no number: neither is data. #}
+                        or {{ regex_full_match(value, '.*_.*') }}
                         {%- endif %}
                     )
                     then '{{ name }} '

@@ -369,3 +369,56 @@ def test_plain_dbt_build_takes_the_run_lock(
     )
     assert built.returncode == 0, built.stdout[-3000:]
     assert RunLock.holder(warehouse) is None  # released with dbt's process
+
+
+def test_genres_that_are_not_a_list_and_numbers_with_underscores_are_rejected(
+    small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """`pop, rock` parsed to no genre (genre count 0, a feature) and a cut-off `['pop'` to one,
+    without a word; DuckDB read tempo `1_20.5` as 120.5 (Spark as no number). Each is now a
+    rejected row naming its text."""
+    raw = tmp_path / "raw"
+    shutil.copytree(small_raw_dir, raw)
+    artists = raw / "spotify_600k" / "artists.csv"
+    with open(artists, encoding="utf-8", newline="") as handle:
+        good_artist = next(csv.DictReader(handle))
+    with open(artists, "a", encoding="utf-8", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=schemas.ARTIST_COLUMNS, lineterminator="\n").writerows(
+            [
+                {**good_artist, "id": "genres_not_a_list0000", "genres": "pop, rock"},
+                {**good_artist, "id": "genres_cut_off0000000", "genres": "['pop'"},
+                {**good_artist, "id": "genres_blank000000000", "genres": ""},
+                {**good_artist, "id": "followers_underscore0", "followers": "1_000"},
+            ]
+        )
+    tracks = raw / "spotify_600k" / "tracks.csv"
+    with open(tracks, encoding="utf-8", newline="") as handle:
+        good_track = next(csv.DictReader(handle))
+    with open(tracks, "a", encoding="utf-8", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=schemas.TRACK_COLUMNS, lineterminator="\n").writerow(
+            {**good_track, "id": "tempo_underscore00000", "tempo": "1_20.5"}
+        )
+    warehouse = tmp_path / "warehouse.duckdb"
+    load(raw, warehouse)
+    result = dbt(raw, warehouse, "build", "-s", "+int_artists_validated", "+int_tracks_validated")
+    assert result.returncode == 0, result.stdout[-5000:]
+    artist_rows = dict(
+        (key, (reason, detail))
+        for key, reason, detail in query(
+            warehouse,
+            "select artist_id, rejection_reason, rejection_detail "
+            "from intermediate.int_artists_validated where artist_id in ('genres_not_a_list0000', "
+            "'genres_cut_off0000000', 'genres_blank000000000', 'followers_underscore0')",
+        )
+    )
+    assert artist_rows == {
+        "genres_not_a_list0000": ("unparseable genres", "pop, rock"),
+        "genres_cut_off0000000": ("unparseable genres", "['pop'"),
+        "genres_blank000000000": (None, None),  # no genres: kept, as before
+        "followers_underscore0": ("unparseable number", "followers 1_000 (not a finite number)"),
+    }
+    assert query(
+        warehouse,
+        "select rejection_reason, rejection_detail from intermediate.int_tracks_validated "
+        "where track_id = 'tempo_underscore00000'",
+    ) == [("unparseable number", "tempo 1_20.5 (not a finite number)")]

@@ -1,5 +1,6 @@
 -- Every row of artists.csv with the reason it cannot be used (NULL when it can): an id,
--- followers that parse and are not negative, one row per artist id (the first valid one);
+-- followers that parse and are not negative, genres that are a list literal (or blank), one
+-- row per artist id (the first valid one);
 -- the detail says what was wrong (the text that does not parse, the followers, the line of
 -- the row kept for a duplicated id).
 
@@ -21,6 +22,7 @@ checked as (
         case
             when artist_id is null then 'missing id'
             when {{ list_length('unparseable_columns') }} > 0 then 'unparseable number'
+            when not genres_parse then 'unparseable genres'
             when followers < {{ min_followers }} then 'feature out of range'
         end as validation_failure
     from artists
@@ -50,6 +52,7 @@ final as (
         case
             when {{ list_length('unparseable_columns') }} > 0
                 then {{ list_join('unparseable_columns', '; ') }}
+            when validation_failure = 'unparseable genres' then genres_raw
             when validation_failure = 'feature out of range'
                 then 'followers ' || cast(followers as {{ dbt.type_string() }})
                     || ' (allowed: {{ min_followers }} or more)'

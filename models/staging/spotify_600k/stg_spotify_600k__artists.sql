@@ -23,6 +23,9 @@ final as (
         name as artist_name,
         try_cast(trim(followers) as double) as followers,
         {{ parse_list_literal('genres') }} as genres,
+        nullif(trim(genres), '') as genres_raw,
+        -- `pop, rock` or a cut-off `['pop'` would parse to no genre, or fewer, without a word.
+        (nullif(trim(genres), '') is null or {{ is_list_literal('genres') }}) as genres_parse,
         -- Derived by Spotify from the artist's tracks: leaks the target, never a feature.
         {{ parse_number('trim(popularity)', 'integer') }} as artist_popularity,
         {{ unparseable_columns({'followers': 'double', 'popularity': 'integer'}) }}
