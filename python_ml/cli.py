@@ -480,6 +480,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, _known_errors()):  # says what and where: the message alone
             log.error("%s", exc)
             return 1
+        damaged = _damaged_warehouse(exc)
+        if damaged:
+            log.error("%s", damaged)
+            return 1
         # unexpected: one line, the stack trace only with -v
         log.error("%s: %s", type(exc).__name__, exc)
         if args.verbose:
@@ -488,6 +492,21 @@ def main(argv: list[str] | None = None) -> int:
             log.error("run again with -v for the stack trace")
         return 1
     return 0
+
+
+def _damaged_warehouse(exc: BaseException) -> str | None:
+    """What to do about a DuckDB file cut short (DuckDB finds it only when a query reads the
+    missing part: "Could not read enough bytes from file ..."), or None."""
+    import re
+
+    match = re.search(r'Could not read enough bytes from file "([^"]+)"', str(exc))
+    if not match:
+        return None
+    return (
+        f"The warehouse {match.group(1)} is damaged (cut short: a copy or a disk that filled "
+        "up). Put a good copy back, or move it away and run `make run` to build a new one from "
+        "the raw files (they are kept)."
+    )
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ def find_raw_file(raw_dir: Path, raw: RawFile) -> Path | None:
 
 
 ZIP_MAGIC = b"PK\x03\x04"
+GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip file
 
 
 def first_line(text: str) -> str:
@@ -154,6 +155,11 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
             f"{path} is a zip archive, not a CSV file (Kaggle's downloads are zips). Rename it "
             f"to {path.name.split('.')[0]}.zip, unzip it in {path.parent} so the CSV is "
             f"{path.name}, or run `python -m python_ml extract --force`."
+        )
+    if magic[:2] == GZIP_MAGIC and opener is open:
+        raise ExtractError(
+            f"{path} is gzip-compressed, though named {path.suffix}: rename it to "
+            f"{path.name}.gz (the loader reads it so), or decompress it."
         )
     error: UnicodeDecodeError | None = None
     for encoding in encodings:

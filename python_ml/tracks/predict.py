@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from python_ml.clock import utc_now
-from python_ml.raw.extract import first_line
+from python_ml.raw.extract import GZIP_MAGIC, first_line
 from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.steps import step
@@ -47,9 +47,6 @@ log = logging.getLogger(__name__)
 
 class PredictInputError(ValueError):
     """The input CSV cannot be scored; the message names the file, columns or rows."""
-
-
-GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip file
 
 
 def _damaged(path: Path, reason: str) -> str:
@@ -324,6 +321,11 @@ def check_output(
             f"--output {output_path} is in {inside}: the predictions would "
             f"{'replace it' if inside.startswith('the warehouse') else 'be written into it'}. "
             "Give an --output elsewhere."
+        )
+    if output_path.name.lower().endswith((".gz", ".zip", ".bz2", ".xz", ".zst")):
+        raise PredictInputError(
+            f"--output {output_path}: predict writes plain CSV, which this name would call "
+            "compressed. Give an --output ending in .csv."
         )
     if output_path.exists() and output_path.resolve() == input_path.resolve():
         raise PredictInputError(

@@ -97,6 +97,12 @@ def connect(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConne
                 "notebook or a DuckDB shell holding it open. Close it and try again."
             ) from None
         first = str(exc).splitlines()[0]
+        if "could not read enough bytes" in first.lower():
+            raise WarehouseError(
+                f"The warehouse {path} is damaged (cut short or overwritten part-way: a copy or "
+                "a disk that filled up). Put a good copy back, or move it away and run `make "
+                "run` to build a new one from the raw files (they are kept)."
+            ) from None
         raise WarehouseError(f"The warehouse {path} cannot be opened: {first}") from None
     try:
         yield connection

@@ -32,3 +32,25 @@ def test_the_warehouse_the_raw_folder_and_mlflow_are_refused(tmp_path: Path) -> 
         check_output(source, settings.mlflow_dir / "x.csv", settings=settings)
     check_output(source, tmp_path / "out.csv", settings=settings)  # elsewhere: fine
     check_output(source, settings.warehouse.parent / "out.csv", settings=settings)
+
+
+def test_a_compressed_name_for_plain_csv_is_refused(tmp_path: Path) -> None:
+    """`--output x.csv.gz` wrote plain CSV under a .gz name."""
+    source = tmp_path / "new.csv"
+    source.write_text("id\n1\n")
+    with pytest.raises(PredictInputError, match="predict writes plain CSV"):
+        check_output(source, tmp_path / "out.csv.gz")
+
+
+def test_a_warehouse_cut_short_says_what_to_do() -> None:
+    """DuckDB finds a truncated file only when a query reads the missing part; the command
+    printed its IOException text and 'run again with -v'."""
+    from python_ml.cli import _damaged_warehouse
+
+    error = OSError(
+        'IO Error: Could not read enough bytes from file "/d/w.duckdb": attempted to read '
+        "262144 bytes from location 16003072"
+    )
+    said = _damaged_warehouse(error)
+    assert said is not None and said.startswith("The warehouse /d/w.duckdb is damaged")
+    assert "make run" in said and _damaged_warehouse(OSError("another")) is None
