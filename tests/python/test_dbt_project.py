@@ -395,8 +395,12 @@ def test_genres_that_are_not_a_list_and_numbers_with_underscores_are_rejected(
     with open(tracks, encoding="utf-8", newline="") as handle:
         good_track = next(csv.DictReader(handle))
     with open(tracks, "a", encoding="utf-8", newline="") as handle:
-        csv.DictWriter(handle, fieldnames=schemas.TRACK_COLUMNS, lineterminator="\n").writerow(
-            {**good_track, "id": "tempo_underscore00000", "tempo": "1_20.5"}
+        csv.DictWriter(handle, fieldnames=schemas.TRACK_COLUMNS, lineterminator="\n").writerows(
+            [
+                {**good_track, "id": "tempo_underscore00000", "tempo": "1_20.5"},
+                # Two values to fix: both named at once (the one out of range was hidden).
+                {**good_track, "id": "two_to_fix0000000000", "key": "5.5", "danceability": "1.68"},
+            ]
         )
     warehouse = tmp_path / "warehouse.duckdb"
     load(raw, warehouse)
@@ -422,3 +426,10 @@ def test_genres_that_are_not_a_list_and_numbers_with_underscores_are_rejected(
         "select rejection_reason, rejection_detail from intermediate.int_tracks_validated "
         "where track_id = 'tempo_underscore00000'",
     ) == [("unparseable number", "tempo 1_20.5 (not a finite number)")]
+    assert query(
+        warehouse,
+        "select rejection_reason, rejection_detail from intermediate.int_tracks_validated "
+        "where track_id = 'two_to_fix0000000000'",
+    ) == [
+        ("unparseable number", "key 5.5 (not a whole number); danceability 1.68 (allowed: 0 to 1)")
+    ]
