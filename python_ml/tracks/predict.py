@@ -372,6 +372,26 @@ def _file_mode(path: Path) -> int:
     return 0o666 & ~umask
 
 
+def _remove_orphans(output_path: Path) -> None:
+    """The partial outputs a `predict` killed while writing this output left beside it
+    (``.<name>.<pid>.<random>``, their process gone): a `kill -9` gives no chance to remove
+    its own, and they stayed for good."""
+    for partial in output_path.parent.glob(f".{output_path.name}.*.*"):
+        pid = partial.name[len(output_path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            partial.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def _write_csv(result: pd.DataFrame, output_path: Path) -> None:
     """The output beside its final name, then moved there in one step: a failure part-way
     leaves no half-written file and an existing one as it was. A folder that cannot take it
@@ -379,7 +399,9 @@ def _write_csv(result: pd.DataFrame, output_path: Path) -> None:
     tmp: str | None = None
     try:
         output_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.parent)
+        _remove_orphans(output_path)
+        prefix = f".{output_path.name}.{os.getpid()}."
+        fd, tmp = tempfile.mkstemp(prefix=prefix, dir=output_path.parent)
         os.close(fd)
         result.to_csv(tmp, index=False, float_format=f"%.{PROBABILITY_DECIMALS}f")
         os.chmod(tmp, _file_mode(output_path))

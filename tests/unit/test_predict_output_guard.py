@@ -54,3 +54,32 @@ def test_a_warehouse_cut_short_says_what_to_do() -> None:
     said = _damaged_warehouse(error)
     assert said is not None and said.startswith("The warehouse /d/w.duckdb is damaged")
     assert "make run" in said and _damaged_warehouse(OSError("another")) is None
+
+
+def test_a_partial_output_of_a_killed_predict_is_removed_by_the_next(tmp_path: Path) -> None:
+    """`kill -9` during the write left `.out.csv.XXXXXXXX` (8-12 MB at 1x) beside the output,
+    for good."""
+    import os
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from python_ml.tracks.predict import _write_csv
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead = int(gone.stdout)
+    orphan = tmp_path / f".out.csv.{dead}.abc123"
+    orphan.write_text("half")
+    mine = tmp_path / f".out.csv.{os.getpid()}.def456"  # this process's: alive, kept
+    mine.write_text("in progress")
+    other = tmp_path / ".other.csv.1.x"  # another output's: not touched
+    other.write_text("x")
+    _write_csv(pd.DataFrame({"a": [1]}), tmp_path / "out.csv")
+    assert not orphan.exists() and mine.exists() and other.exists()
+    assert (tmp_path / "out.csv").read_text() == "a\n1\n"
