@@ -471,8 +471,10 @@ def main(argv: list[str] | None = None) -> int:
             with RunLock(settings.warehouse):
                 preflight(settings.warehouse)
                 args.func(settings, args)
+                _record_step(settings, args)
         else:
             args.func(settings, args)
+            _record_step(settings, args)
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
@@ -492,6 +494,25 @@ def main(argv: list[str] | None = None) -> int:
             log.error("run again with -v for the stack trace")
         return 1
     return 0
+
+
+def _record_step(settings: Settings, args: argparse.Namespace) -> None:
+    """A step command that ran whole on DuckDB records its inputs as `run` does (so the next
+    `run` does not do it again); the Dagster run history knows only `run`'s."""
+    if args.command not in STEP_COMMANDS:
+        return
+    from python_ml.orchestration.versions import record_command
+
+    config = getattr(args, "config", None)
+    whole = (
+        getattr(args, "engine", "duckdb") == "duckdb"
+        and not getattr(args, "dbt_args", None)
+        and not getattr(args, "only", None)
+    )
+    record_command(settings, args.command, Path(config) if config else None, whole)
+
+
+STEP_COMMANDS = {"build", "train", "songs", "score", "marts", "charts", "docs"}
 
 
 def _damaged_warehouse(exc: BaseException) -> str | None:

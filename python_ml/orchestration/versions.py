@@ -298,9 +298,9 @@ def up_to_date(settings: Settings, step: str, title: str, inputs: dict[str, Any]
     last = _last(settings, step)
     if last is not None and last[0] == _signature(inputs):
         log.info(
-            "==> %s: up to date (same inputs as run %s at %s UTC)",
+            "==> %s: up to date (same inputs as %s at %s UTC)",
             title,
-            last[2][:8],
+            _run_named(last[2]),
             f"{last[3]:%Y-%m-%d %H:%M}",
         )
         return True
@@ -310,6 +310,44 @@ def up_to_date(settings: Settings, step: str, title: str, inputs: dict[str, Any]
         changed = sorted(changed_inputs(settings, step, inputs) or ())
         log.info("==> %s: inputs changed (%s), running", title, ", ".join(changed) or "record")
     return False
+
+
+COMMAND_RUN = "command "  # a step run on its own (`python -m python_ml <command>`), not by run
+
+
+def record_command(
+    settings: Settings,
+    command: str,
+    config: Path | None = None,
+    whole: bool = True,
+) -> None:
+    """After a step command finished on its own (`python -m python_ml marts`, ...): the inputs
+    it ran on, as `run`'s asset records them, so the next `run` does not do it again (it did:
+    `marts` then `run` built the marts twice). ``config``: the command's --config; ``whole``
+    False (train --only, a build of a dbt selection, another engine): nothing is recorded, and
+    `run` decides as before."""
+    import uuid
+
+    inputs = {
+        "build": lambda: ("dbt_ml_inputs", ml_inputs_inputs(settings)),
+        "train": lambda: ("train", train_inputs(settings, config)),
+        "songs": lambda: ("songs", songs_inputs(settings, config)),
+        "score": lambda: ("score", score_inputs(settings)),
+        "marts": lambda: ("dbt_prediction_marts", marts_inputs(settings)),
+        "charts": lambda: ("report", report_inputs(settings)),
+        "docs": lambda: ("dbt_docs", docs_inputs(settings)),
+    }.get(command)
+    if inputs is None or not whole:
+        return
+    step, now = inputs()
+    record(settings, step, now, f"{COMMAND_RUN}{command} {uuid.uuid4().hex[:8]}")
+
+
+def _run_named(run_id: str) -> str:
+    """A recorded run as the log names it: Dagster's run id (8 characters), or the command."""
+    if run_id.startswith(COMMAND_RUN):
+        return f"`python -m python_ml {run_id.removeprefix(COMMAND_RUN).split(' ')[0]}`"
+    return f"run {run_id[:8]}"
 
 
 def record(

@@ -89,6 +89,10 @@ class Project:
 
     def status(self, *args: str) -> str:
         """What `python -m python_ml status` prints from the copy."""
+        return self.command("status", *args)
+
+    def command(self, *args: str) -> str:
+        """What `python -m python_ml <args>` prints from the copy (it must succeed)."""
         env = {
             **os.environ,
             **main_job_env(self.job),
@@ -96,7 +100,7 @@ class Project:
             "DBT_TARGET_PATH": "target",  # the copy's own, as a user's project has
         }
         result = subprocess.run(
-            [sys.executable, "-m", "python_ml", "status", *args],
+            [sys.executable, "-m", "python_ml", *args],
             cwd=self.root,
             env=env,
             capture_output=True,
@@ -222,3 +226,22 @@ def test_new_raw_tracks_rerun_everything_downstream_of_them_only(project: Projec
     assert "spotify_2023/songs" not in ran["assets"]
     assert "ml/song_predictions" not in ran["assets"]
     assert "marts/fct_track_predictions" in ran["assets"]
+
+
+def test_a_step_run_on_its_own_is_not_done_again_by_run(project: Project) -> None:
+    """Only `run` recorded what each step ran on: `python -m python_ml charts` (or `marts`,
+    `docs`, ...) and then `run` did the step twice ('inputs changed')."""
+    project.edit(
+        "python_ml/reports/charts.py",
+        '"""A changed line.',
+        '"""A changed line, changed again.',
+    )
+    assert "charts: inputs changed" in project.status().split("Dagster:")[0]
+    project.command("charts")
+    assert "charts" not in project.status().split("Dagster:")[0]
+    ran = project.run()
+    assert ran["steps"] == set(), ran["log"][-3000:]
+    assert (
+        "charts into" in ran["log"]
+        and "same inputs as `python -m python_ml charts`" in (ran["log"])
+    )
