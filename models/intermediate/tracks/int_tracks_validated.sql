@@ -36,10 +36,10 @@ checked as (
             -- Every value to fix at once: those that do not parse, then those out of range.
             when {{ list_length('unparseable_columns') }} > 0
                 then concat_ws(
-                    '; ',
-                    {{ list_join('unparseable_columns', '; ') }},
-                    nullif({{ features_out_of_range() }}, '')
-                )
+                        '; ',
+                        {{ list_join('unparseable_columns', '; ') }},
+                        nullif({{ features_out_of_range() }}, '')
+                    )
             when not artist_ids_parse then artist_ids_raw
             when {{ var('popularity_required') }} and popularity is null then 'no popularity'
             when {{ var('popularity_required') }} and popularity not between 0 and 100
