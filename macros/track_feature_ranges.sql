@@ -41,8 +41,9 @@
 {#- The features outside their range, each with its value and what is allowed, separated by
     "; " (concat_ws skips NULLs): "danceability 50.0 (allowed: 0 to 1); tempo 400.0 (allowed:
     0 to 300)". -#}
-{% macro features_out_of_range() -%}
-    concat_ws('; '{% for column, allowed in track_feature_ranges() %}, case when not ({{ column }} {{ allowed }}) then '{{ column }} ' || cast({{ column }} as string) || ' (allowed: {{ allowed_in_words(allowed) }})' end{% endfor %})
+{#- `finite_only`: skip a value that is not finite (`inf`: already named as not a number). -#}
+{% macro features_out_of_range(finite_only=false) -%}
+    concat_ws('; '{% for column, allowed in track_feature_ranges() %}, case when not ({{ column }} {{ allowed }}){% if finite_only %} and {{ is_finite('cast(' ~ column ~ ' as double)') }}{% endif %} then '{{ column }} ' || cast({{ column }} as string) || ' (allowed: {{ allowed_in_words(allowed) }})' end{% endfor %})
 {%- endmacro %}
 
 {#- A range of track_feature_ranges in words: "between 0 and 1" -> "0 to 1", "in (0, 1)" ->

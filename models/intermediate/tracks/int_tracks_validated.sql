@@ -38,7 +38,7 @@ checked as (
                 then concat_ws(
                         '; ',
                         {{ list_join('unparseable_columns', '; ') }},
-                        nullif({{ features_out_of_range() }}, '')
+                        nullif({{ features_out_of_range(finite_only=true) }}, '')
                     )
             when not artist_ids_parse then artist_ids_raw
             when {{ var('popularity_required') }} and popularity is null then 'no popularity'
