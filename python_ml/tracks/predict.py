@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from python_ml.clock import utc_now
+from python_ml.processes import process_alive
 from python_ml.raw.extract import GZIP_MAGIC, first_line
 from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
@@ -378,18 +379,8 @@ def _remove_orphans(output_path: Path) -> None:
     its own, and they stayed for good."""
     for partial in output_path.parent.glob(f".{output_path.name}.*.*"):
         pid = partial.name[len(output_path.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             partial.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 def _write_csv(result: pd.DataFrame, output_path: Path) -> None:

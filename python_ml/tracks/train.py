@@ -40,6 +40,7 @@ import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from python_ml.clock import utc_now
+from python_ml.processes import process_alive
 from python_ml.raw import origin
 from python_ml.settings import Settings
 from python_ml.steps import step
@@ -711,16 +712,6 @@ def _fit_side_by_side(
 FITTED_BY_TAG = "fitted_by"  # host:pid of the process fitting a run
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
 def end_orphan_runs() -> list[str]:
     """Runs left RUNNING by a training process that died without ending them (``kill -9``,
     a crash of the machine), marked KILLED as MLflow marks an interrupted run; only those
@@ -734,7 +725,7 @@ def end_orphan_runs() -> list[str]:
     ):
         fitted_by = run.data.tags.get(FITTED_BY_TAG, "")
         where, _, pid = fitted_by.rpartition(":")
-        if where != host or not pid.isdigit() or _process_alive(int(pid)):
+        if where != host or not pid.isdigit() or process_alive(int(pid)):
             continue
         mlflow.MlflowClient().set_terminated(run.info.run_id, "KILLED")
         ended.append(run.info.run_id)
