@@ -170,6 +170,30 @@ def dbt(
     return subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True)
 
 
+@contextmanager
+def run_lock_held_elsewhere(warehouse: Path) -> Iterator[None]:
+    """Another process holds python_ml's run lock on ``warehouse`` (as `make run` does while it
+    writes) until the block ends."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path\n"
+            "from python_ml.warehouse.db import RunLock\n"
+            "with RunLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(300)",
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def load(raw_dir: Path, warehouse: Path, tracks_only: bool = False) -> None:
     """The loader's step before dbt: the raw files into schema raw."""
     from python_ml.raw.schemas import ARTISTS, RAW_FILES, TRACKS

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PROJECT_ROOT, main_job_env
+from conftest import PROJECT_ROOT, main_job_env, run_lock_held_elsewhere
 from streamlit.testing.v1 import AppTest
 
 APP = PROJECT_ROOT / "app"
@@ -254,28 +254,12 @@ def test_a_busy_warehouse_says_so(app_env: Path) -> None:
 
     # Another process holds the run lock, as `make run` does while it writes.
     warehouse = app_env / "warehouse.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path\n"
-            "from python_ml.warehouse.db import RunLock\n"
-            "with RunLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
-            str(warehouse),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with run_lock_held_elsewhere(warehouse):
         assert RunLock.holder(warehouse) is not None
         at = page("predictions").run()
         assert not at.exception
         assert "busy" in at.warning[0].value
         assert not at.dataframe
-    finally:
-        holder.kill()
-        holder.wait()
     assert RunLock.holder(warehouse) is None
     assert page("predictions").run().dataframe  # back once the run has finished
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PROJECT_ROOT, SMALL_ROWS, dbt, load, query
+from conftest import PROJECT_ROOT, SMALL_ROWS, dbt, load, query, run_lock_held_elsewhere
 
 from python_ml.raw import origin, schemas
 
@@ -334,36 +334,18 @@ def test_plain_dbt_build_takes_the_run_lock(
 ) -> None:
     """A plain `dbt build` took no run lock: a `run` (or the service's look) beside it failed
     part-way on DuckDB's lock. It says who holds the warehouse instead, and holds it itself."""
-    import subprocess
-    import sys
 
     from python_ml.warehouse.db import RunLock
 
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse, warehouse)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path\n"
-            "from python_ml.warehouse.db import RunLock\n"
-            "with RunLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(120)",
-            str(warehouse),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with run_lock_held_elsewhere(warehouse):
         refused = dbt(small_raw_dir, warehouse, "build", "-s", "popularity_classes")
         assert refused.returncode != 0
         assert f"The warehouse {warehouse} is in use by another python_ml command (PID" in (
             refused.stdout
         )
         assert "Conflicting lock" not in refused.stdout
-    finally:
-        holder.kill()
-        holder.wait()
     built = dbt(
         small_raw_dir, warehouse, "build", "-s", "popularity_classes", "--exclude", "tag:ml_outputs"
     )

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 from browser import free_port, wait_for_http
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, run_lock_held_elsewhere
 from test_ml import small_config
 
 from python_ml.raw.schemas import TRACK_COLUMNS
@@ -33,6 +33,21 @@ from python_ml.tracks.feature_path import NO_ARTIST_IDS, UNKNOWN_ARTIST
 
 MAX_TRACKS = 1_000
 MAX_BYTES = 2_000_000
+
+
+def _settings_with_a_copy(
+    warehouse: Path, folder: Path, raw_dir: Path, mlflow_dir: Path | None = None
+) -> Settings:
+    """Settings over a copy of ``warehouse`` in ``folder`` (its MLflow folder there too, unless
+    given: a service's own, read from)."""
+    shutil.copy(warehouse, folder / "warehouse.duckdb")
+    return Settings(
+        project_root=PROJECT_ROOT,
+        raw_dir=raw_dir,
+        warehouse=folder / "warehouse.duckdb",
+        mlflow_dir=mlflow_dir or folder / "mlflow",
+        reports_dir=folder / "reports",
+    )
 
 
 class Service:
@@ -101,14 +116,7 @@ def service(
     built_warehouse: Path, small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("service")
-    shutil.copy(built_warehouse, folder / "warehouse.duckdb")
-    settings = Settings(
-        project_root=PROJECT_ROOT,
-        raw_dir=small_raw_dir,
-        warehouse=folder / "warehouse.duckdb",
-        mlflow_dir=folder / "mlflow",
-        reports_dir=folder / "reports",
-    )
+    settings = _settings_with_a_copy(built_warehouse, folder, small_raw_dir)
     train.train_tracks(settings, small_config())
     with running_service(
         settings,
@@ -681,14 +689,7 @@ def test_a_service_started_before_its_champion_answers_503_then_scores_with_it(
     before `train`, or data changed while it was down) refused to start, where one running
     answers 503 until a champion of the data is promoted: it starts into that 503 now, and
     scores with the champion trained afterwards without a restart."""
-    shutil.copy(built_warehouse, tmp_path / "warehouse.duckdb")
-    settings = Settings(
-        project_root=PROJECT_ROOT,
-        raw_dir=small_raw_dir,
-        warehouse=tmp_path / "warehouse.duckdb",
-        mlflow_dir=tmp_path / "mlflow",
-        reports_dir=tmp_path / "reports",
-    )
+    settings = _settings_with_a_copy(built_warehouse, tmp_path, small_raw_dir)
     track = _tracks(small_raw_dir, 1).iloc[0].to_dict()
     with running_service(
         settings, tmp_path, ready="/docs", MUSIC_SERVE_CHECK_EVERY="0.5"
@@ -723,13 +724,8 @@ def test_artists_loaded_but_not_built_leave_the_scores_as_the_champion_learnt_th
     the train split was made."""
     from python_ml.tracks.scorer import Scorer
 
-    shutil.copy(service.settings.warehouse, tmp_path / "warehouse.duckdb")
-    settings = Settings(
-        project_root=PROJECT_ROOT,
-        raw_dir=small_raw_dir,
-        warehouse=tmp_path / "warehouse.duckdb",
-        mlflow_dir=service.settings.mlflow_dir,
-        reports_dir=tmp_path / "reports",
+    settings = _settings_with_a_copy(
+        service.settings.warehouse, tmp_path, small_raw_dir, mlflow_dir=service.settings.mlflow_dir
     )
     tracks = pd.read_csv(
         small_raw_dir / "spotify_600k" / "tracks.csv", dtype=str, keep_default_na=False, nrows=200
@@ -760,37 +756,16 @@ def test_no_look_at_the_warehouse_while_a_command_writes_it(
     from python_ml.tracks.scorer import Scorer
     from python_ml.warehouse.db import RunLock, WarehouseBusy
 
-    shutil.copy(service.settings.warehouse, tmp_path / "warehouse.duckdb")
-    settings = Settings(
-        project_root=PROJECT_ROOT,
-        raw_dir=small_raw_dir,
-        warehouse=tmp_path / "warehouse.duckdb",
-        mlflow_dir=service.settings.mlflow_dir,
-        reports_dir=tmp_path / "reports",
+    settings = _settings_with_a_copy(
+        service.settings.warehouse, tmp_path, small_raw_dir, mlflow_dir=service.settings.mlflow_dir
     )
     scorer = Scorer(settings, check_every=0)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path\n"
-            "from python_ml.warehouse.db import RunLock\n"
-            "with RunLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
-            str(settings.warehouse),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with run_lock_held_elsewhere(settings.warehouse):
         assert scorer.refresh() is False  # skipped: looked at again after the run
         with pytest.raises(WarehouseBusy, match="is being written by another command"):
             scorer.refresh(force=True)
         with pytest.raises(WarehouseBusy, match=r"\(PID \d+"):
             Scorer(settings)
-    finally:
-        holder.kill()
-        holder.wait()
     assert RunLock.holder(settings.warehouse) is None
     assert scorer.refresh(force=True) is False  # the same champion, looked at again
     assert scorer.unavailable is None
