@@ -127,3 +127,45 @@ def _all_same(
             return None
         todo.update(following(uid))
     return seen
+
+
+# Besides what compiling rewrites, what differs between two manifests of the same files parsed
+# in another folder (a copy of the project) or by another command.
+MOVED = frozenset({"root_path", "created_at"})
+
+
+def modified_upstream(
+    state: Mapping[str, Any], now: Mapping[str, Any], unique_ids: Iterable[str]
+) -> list[str]:
+    """The nodes and sources upstream of ``unique_ids`` (as ``now`` has them), those ids
+    included, and the macros any of them uses (as either manifest lists it), whose entries in
+    ``state`` differ from ``now``'s or are missing there, apart from what compiling or parsing
+    elsewhere rewrites: what dbt's ``state:modified`` would select upstream of them."""
+    changed: list[str] = []
+    seen: set[str] = set()
+    todo = list(unique_ids)
+    while todo:
+        unique_id = todo.pop()
+        if unique_id in seen:
+            continue
+        seen.add(unique_id)
+        if not _same(_entry(state, unique_id), _entry(now, unique_id)):
+            changed.append(unique_id)
+        todo.extend(now.get("parent_map", {}).get(unique_id, []))
+    todo = [m for uid in seen for e in (_entry(state, uid), _entry(now, uid)) for m in _macros(e)]
+    macros: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in macros:
+            continue
+        macros.add(name)
+        old, new = state.get("macros", {}).get(name), now.get("macros", {}).get(name)
+        if (
+            old is None
+            or new is None
+            or {k: v for k, v in old.items() if k not in MOVED}
+            != {k: v for k, v in new.items() if k not in MOVED}
+        ):
+            changed.append(name)
+        todo.extend([*_macros(old), *_macros(new)])
+    return sorted(changed)

@@ -110,13 +110,17 @@ def compiled_models(settings: Settings) -> dict[str, Any]:
     read), in build order: compiled by dbt once per version of the project's files."""
     from python_ml.warehouse.dbt import DbtError, run_dbt
 
-    cache = settings.target_dir / "scoring" / f"models-{_project_version(settings)}.json"
+    # (2: with the models' manifest entries, which edited_since_build compares)
+    cache = settings.target_dir / "scoring" / f"models-2-{_project_version(settings)}.json"
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="music-compile-") as tmp:
         scratch = Path(tmp)
         # A scratch warehouse: compiling never opens (or waits for) the project's own.
-        scratch_settings = dataclasses.replace(settings, warehouse=scratch / "scoring.duckdb")
+        # Named as the project's, so the models' database is the same in both manifests.
+        scratch_settings = dataclasses.replace(
+            settings, warehouse=scratch / settings.warehouse.name
+        )
         try:
             run_dbt(
                 scratch_settings,
@@ -185,7 +189,100 @@ def _from_manifest(manifest: dict[str, Any], project_root: Path) -> dict[str, An
         "database": nodes[target]["database"],
         "nodes": entries,
         "drift_sql": drift["compiled_code"],
+        "manifest": _entries_of(manifest, upstream),
     }
+
+
+def _entries_of(manifest: dict[str, Any], upstream: set[str]) -> dict[str, Any]:
+    """The part of ``manifest`` dbt_state.modified_upstream compares for the scoring models:
+    their nodes and sources, their parents, and the macros they use (and those call)."""
+    macros: dict[str, Any] = {}
+    todo = [
+        m
+        for u in upstream
+        for m in ((manifest["nodes"].get(u) or {}).get("depends_on") or {}).get("macros", [])
+    ]
+    while todo:
+        name = todo.pop()
+        if name not in macros and name in manifest["macros"]:
+            macros[name] = manifest["macros"][name]
+            todo.extend(macros[name]["depends_on"]["macros"])
+    return {
+        "nodes": {u: manifest["nodes"][u] for u in upstream if u in manifest["nodes"]},
+        "sources": {u: manifest["sources"][u] for u in upstream if u in manifest["sources"]},
+        "parent_map": {u: manifest["parent_map"][u] for u in upstream},
+        "macros": macros,
+        "target": next(
+            u for u in upstream if manifest["nodes"].get(u, {}).get("name") == TARGET_MODEL
+        ),
+    }
+
+
+def edited_since_build(settings: Settings, con: Any, compiled: dict[str, Any]) -> str | None:
+    """What scoring would derive differently from the build of the warehouse's train split,
+    said in a sentence; None when nothing. The split's post-hook records which dbt command
+    built it (``audit.train_tracks_build``); the feature models as that command parsed them
+    are in python_ml's manifest of its last build of the ML inputs (which a later build that
+    left the split as it was also describes: state:modified+ rebuilt it otherwise), or in dbt's
+    target folder when a plain `dbt build` made it. Those are compared with the models
+    compiled now (dbt_state.modified_upstream). Not checked (None, logged) when neither
+    manifest is of that build, nor on a warehouse built before 2026-12-06."""
+    from python_ml.orchestration.assets.dbt import state_dir
+    from python_ml.orchestration.dbt_state import modified_upstream
+    from python_ml.warehouse import catalog, db
+
+    if not db.has_table(con, catalog.TRAIN_BUILD):
+        return None
+    row = con.execute(f"select invocation_id, started_at from {catalog.TRAIN_BUILD}").fetchone()
+    if row is None:
+        return None
+    invocation, started = row
+    built: dict[str, Any] | None = None
+    for path, or_later in (
+        (state_dir(settings, "dbt_ml_inputs") / "manifest.json", True),
+        (settings.target_dir / "manifest.json", False),
+    ):
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        meta = manifest.get("metadata") or {}
+        later = str(meta.get("run_started_at") or "") >= started.isoformat()
+        if meta.get("invocation_id") == invocation or (later and or_later):
+            built = manifest
+            break
+    if built is None:
+        log.warning(
+            "not checked whether the feature models changed since the train split was built: "
+            "the manifest of the dbt command that built it (invocation %s, %s UTC) is no "
+            "longer kept",
+            invocation,
+            f"{started:%Y-%m-%d %H:%M}",
+        )
+        return None
+    now = compiled["manifest"]
+    changed = modified_upstream(built, now, [now["target"]])
+    if not changed:
+        return None
+    named = []
+    for unique_id in changed:
+        entry = (
+            now["macros"].get(unique_id)
+            or now["nodes"].get(unique_id)
+            or now["sources"].get(unique_id)
+            or {}
+        )
+        kind = unique_id.split(".")[0]
+        where = entry.get("original_file_path") or "the project"
+        named.append(f"{where} ({kind} {unique_id.split('.')[-1]})")
+    named = list(dict.fromkeys(named))
+    shown = ", ".join(named[:4]) + (f" and {len(named) - 4} more" if len(named) > 4 else "")
+    return (
+        f"The models that derive the features changed since the warehouse's train split was "
+        f"built (at {started:%Y-%m-%d %H:%M} UTC): {shown}. The champion learnt the features "
+        "as they were built then, and scoring would derive them with the edited SQL. Build and "
+        "train with the change (`python -m python_ml run`), or undo it."
+    )
 
 
 def _relation(node: dict[str, Any]) -> str:
@@ -399,6 +496,11 @@ class FeaturePath:
             f"(file_line bigint, {columns}, _loaded_at timestamp)"
         )
         with db.connect(self.settings.warehouse) as warehouse:
+            # The models as the champion's data was built, or no scoring (a read of the
+            # warehouse the artists need anyway).
+            edited = edited_since_build(self.settings, warehouse, self.compiled)
+            if edited:
+                raise FeaturePathError(edited)
             if db.has_table(warehouse, catalog.ARTISTS):
                 return warehouse.cursor().sql(f"select * from {catalog.ARTISTS}").to_arrow_table()
             artists = (

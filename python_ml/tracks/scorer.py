@@ -31,6 +31,7 @@ from python_ml.tracks.feature_path import (
     UNKNOWN_ARTIST,
     DerivedTracks,
     FeaturePath,
+    FeaturePathError,
     record_id,
 )
 
@@ -332,8 +333,17 @@ class Scorer:
             # raw artists were loaded again (before the first build they are read from there).
             if artists != artists_before or (split != split_before and split_before):
                 log.info("the warehouse's artists were loaded or built again: reading them in")
-                self.path = FeaturePath(self.settings)
+                try:
+                    self.path = FeaturePath(self.settings)
+                except FeaturePathError as exc:  # e.g. the feature models edited since the build
+                    if self.unavailable != str(exc):
+                        log.warning("not scoring: %s", exc)
+                    self.unavailable = str(exc)
+                    self._unavailable_row = None if row is None else tuple(row)
+                    return False  # looked at again (and the path made again) at the next look
                 self._stamp = (split_before, artists)
+                # Not scoring until now (maybe for the path): the champion is checked again.
+                force = force or self.unavailable is not None
             # The same run with the same holdout figures (`score` on a new predict split
             # writes new ones: GET /model says them), or, not scoring, the same record as at
             # the last look.

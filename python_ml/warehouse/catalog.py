@@ -106,6 +106,9 @@ RAW_SOURCE_TABLES = ("spotify_600k.tracks", "spotify_600k.artists", "spotify_202
 # Where dbt keeps the rows a warn-severity singular test returned (tests/singular/warn_*.sql:
 # store_failures, schema='audit'), each with a `hint`; the build logs them.
 AUDIT_SCHEMA = "audit"
+# Which dbt command built the train split (its invocation id and start: the split's post-hook,
+# macro record_train_build): scoring compares the feature models of that build with its own.
+TRAIN_BUILD = f"{AUDIT_SCHEMA}.train_tracks_build"
 # An exploration report (built with the ML inputs) the report page draws.
 RPT_FEATURE_CORRELATIONS = "marts.rpt_feature_correlations"
 

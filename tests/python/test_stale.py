@@ -93,21 +93,25 @@ class Project:
 
     def command(self, *args: str) -> str:
         """What `python -m python_ml <args>` prints from the copy (it must succeed)."""
+        result = self.attempt(*args)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    def attempt(self, *args: str) -> subprocess.CompletedProcess:
+        """`python -m python_ml <args>` from the copy, succeeding or not."""
         env = {
             **os.environ,
             **main_job_env(self.job),
             "PYTHONPATH": str(self.root),
             "DBT_TARGET_PATH": "target",  # the copy's own, as a user's project has
         }
-        result = subprocess.run(
+        return subprocess.run(
             [sys.executable, "-m", "python_ml", *args],
             cwd=self.root,
             env=env,
             capture_output=True,
             text=True,
         )
-        assert result.returncode == 0, result.stderr[-3000:]
-        return result.stdout
 
     def dbt_keys(self, *names: str) -> set[str]:
         """The asset keys of these dbt models and every model or seed built from them."""
@@ -245,3 +249,48 @@ def test_a_step_run_on_its_own_is_not_done_again_by_run(project: Project) -> Non
         "charts into" in ran["log"]
         and "same inputs as `python -m python_ml charts`" in (ran["log"])
     )
+
+
+def test_scoring_refuses_feature_models_edited_since_the_build(project: Project) -> None:
+    """The champion learnt the features as the build derived them; predict (and the service,
+    the app) compile the models as the files are now. A feature model or macro edited without
+    a build used to score with the old champion, exit 0. What dbt would not rebuild (another
+    model, a comment outside a macro) does not matter."""
+    lines = (project.job / "raw" / "spotify_600k" / "tracks.csv").read_text().splitlines()
+    new_tracks = project.job / "new_tracks.csv"
+    new_tracks.write_text("\n".join(lines[:4]) + "\n", encoding="utf-8")
+    output = project.job / "new_tracks.predictions.csv"
+
+    def predict() -> subprocess.CompletedProcess:
+        return project.attempt(
+            "predict", "--input", str(new_tracks), "--output", str(output), "--overwrite"
+        )
+
+    project.edit(
+        "models/marts/predictions/rpt_class_distribution.sql", "select", "/* changed */ select"
+    )
+    project.edit("macros/track_feature_ranges.sql", "{#- The audio", "{#- (changed) The audio")
+    scored = predict()
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    project.edit(
+        "macros/track_feature_ranges.sql",
+        "{%- for column, allowed in track_feature_ranges() -%}",
+        "{#- changed -#}{%- for column, allowed in track_feature_ranges() -%}",
+    )
+    refused = predict()
+    assert refused.returncode != 0
+    said = refused.stderr.strip().splitlines()[-1]
+    assert "The models that derive the features changed since the warehouse's train split" in (
+        said
+    ), refused.stderr[-3000:]
+    assert "macros/track_feature_ranges.sql (macro track_features)" in said
+    assert "python -m python_ml run" in said and "Traceback" not in refused.stderr
+    # A run builds the split from the edited macro (the same features: no experiment fits).
+    ran = project.run()
+    assert "dbt_ml_inputs" in ran["steps"] and ran["fitted"] == set(), ran["log"][-3000:]
+    scored = predict()
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    state = project.job / "dbt_state" / "warehouse" / "dbt_ml_inputs" / "manifest.json"
+    with duckdb.connect(str(project.job / "warehouse.duckdb"), read_only=True) as con:
+        (invocation,) = con.execute("select invocation_id from audit.train_tracks_build").fetchone()
+    assert invocation == json.loads(state.read_text())["metadata"]["invocation_id"]
