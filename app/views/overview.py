@@ -49,14 +49,15 @@ columns = {
     "new_artist_macro_f1": "new-artist F1",
     "holdout_accuracy": "holdout acc",
     "holdout_macro_f1": "holdout F1",
-    "duration_seconds": "fit s",
+    "duration_seconds": "run s",
 }
 st.caption(
     "Validation picks the champion. F1: macro-F1 of the model's decision rule. fwd-time: "
     "trained on releases up to the cutoff year, tested on later ones; new-artist: on artists "
     "held out with all their tracks; blank: not measured (holdout: champion only); "
-    "★ the champion. One row per model and feature set: its latest run (earlier runs are in "
-    "marts.rpt_model_leaderboard, `is_current` false)."
+    "★ the champion. run s: the run's wall time (fitting, evaluating, logging the model; "
+    "MLflow's train_seconds leaves the logging out). One row per model and feature set: its "
+    "latest run (earlier runs are in marts.rpt_model_leaderboard, `is_current` false)."
 )
 
 

@@ -17,6 +17,7 @@ credentials exist, so it is imported only after :func:`kaggle_credentials` found
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import json
@@ -137,6 +138,7 @@ def find_raw_file(raw_dir: Path, raw: RawFile) -> Path | None:
 
 ZIP_MAGIC = b"PK\x03\x04"
 GZIP_MAGIC = b"\x1f\x8b"  # the first two bytes of every gzip file
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # little- and big-endian UTF-16's byte-order marks
 
 
 def first_line(text: str) -> str:
@@ -161,20 +163,32 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
             f"{path} is gzip-compressed, though named {path.suffix}: rename it to "
             f"{path.name}.gz (the loader reads it so), or decompress it."
         )
+    if magic[:2] in UTF16_BOMS and opener is open:
+        # Latin-1, the 2023 file's fallback, decodes any byte: the header came out as
+        # mojibake (``ÿþt\x00r\x00...``) and the columns were "missing".
+        raise ExtractError(
+            f"{path} is UTF-16 text (as Excel's 'Unicode Text' saves it), not a UTF-8 CSV: "
+            "save it again as 'CSV UTF-8 (Comma delimited)', or download it again."
+        )
+    try:
+        with opener(path, "rb") as binary:
+            line = binary.readline(1 << 20)  # only the header: later bytes are rows
+    except (OSError, EOFError) as exc:
+        raise ExtractError(
+            f"{path}: cannot be read ({exc}). The file is damaged: download or copy it again."
+        ) from exc
+    if line.startswith(codecs.BOM_UTF8) and "utf-8" in encodings:
+        # UTF-8 with a byte-order mark (Excel's "CSV UTF-8"): latin-1, the 2023 file's first
+        # choice, read the mark as part of the first column's name ("ï»¿track_name").
+        encodings = ("utf-8", *(e for e in encodings if e != "utf-8"))
     error: UnicodeDecodeError | None = None
     for encoding in encodings:
         try:
-            with opener(path, "rb") as binary:
-                line = binary.readline(1 << 20)  # only the header: later bytes are rows
-            text = first_line(line.decode(encoding))
+            text = first_line(line.decode(encoding).removeprefix("\ufeff"))
             first = next(csv.reader([text]), None) if text else None
             break
         except UnicodeDecodeError as exc:
             error = exc
-        except (OSError, EOFError) as exc:
-            raise ExtractError(
-                f"{path}: cannot be read ({exc}). The file is damaged: download or copy it again."
-            ) from exc
     else:
         assert error is not None
         raise ExtractError(

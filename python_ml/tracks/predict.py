@@ -88,7 +88,9 @@ def _read_header(path: Path) -> list[str]:
     if line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise PredictInputError(f"{path} is UTF-16 text: save it as UTF-8 and score it again.")
     try:
-        text = line.decode("utf-8")
+        # Without its byte-order mark: a file of the mark alone is empty (its header was a
+        # column "with no name").
+        text = line.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise PredictInputError(
             f"{path}: the header (line 1) is not UTF-8 ({exc.reason} at byte {exc.start}). "

@@ -568,7 +568,9 @@ def _log_dataset(data: TrackData) -> None:
     from python_ml.tracking.registry import log_table_input
 
     log_table_input(data.train, catalog.TRAIN_TRACKS, data.data_origin, data.fingerprint)
-    mlflow.log_param("train_rows", len(data.train))
+    # The split's rows; the model is fitted on fewer (metric n_train: validation and
+    # calibration rows held out of it).
+    mlflow.log_param("train_split_rows", len(data.train))
 
 
 def _run_row(

@@ -151,6 +151,9 @@ def test_empty_and_duplicated_files_are_named(tmp_path: Path, no_credentials: No
     songs.write_bytes(b"")
     with pytest.raises(extract.ExtractError, match=f"{songs} is empty"):
         extract.check_raw_files(raw)
+    songs.write_bytes(b"\xef\xbb\xbf\n")  # a byte-order mark alone: as empty
+    with pytest.raises(extract.ExtractError, match=f"{songs} is empty"):
+        extract.check_raw_files(raw)
     tracks = raw / "spotify_600k" / "tracks.csv"
     shutil.copy(tracks, tracks.with_name("tracks.csv.gz"))
     with pytest.raises(extract.ExtractError, match="Remove one of them"):
@@ -161,6 +164,10 @@ def test_a_file_in_another_encoding_is_named(tmp_path: Path, no_credentials: Non
     raw = tmp_path / "raw"
     generate.generate(raw, rows=300, seed=5)
     tracks = raw / "spotify_600k" / "tracks.csv"
-    tracks.write_bytes(tracks.read_text(encoding="utf-8").encode("utf-16"))
+    text = tracks.read_text(encoding="utf-8")
+    tracks.write_bytes(text.encode("utf-16"))
+    with pytest.raises(extract.ExtractError, match=r"tracks.csv is UTF-16 text .*'CSV UTF-8"):
+        extract.check_raw_files(raw)
+    tracks.write_bytes(text.replace("name", "n\u00e4me", 1).encode("latin-1", "replace"))
     with pytest.raises(extract.ExtractError, match=r"tracks.csv: the header is not valid utf-8"):
         extract.check_raw_files(raw)

@@ -287,11 +287,29 @@ def test_a_truncated_gzip_names_the_file_and_says_to_download_again(
     assert "Traceback" not in result.stderr
 
 
-def test_the_2023_file_saved_as_utf8_is_detected_and_loaded(raw: Path, tmp_path: Path) -> None:
+def test_the_2023_file_saved_as_utf16_is_named_as_such(raw: Path, tmp_path: Path) -> None:
+    """Excel's 'Unicode Text': the latin-1 fallback read its header as mojibake, and the
+    columns were said to be missing."""
+    songs = raw / "spotify_2023" / "spotify-2023.csv"
+    songs.write_bytes(songs.read_bytes().decode("latin-1").encode("utf-16"))
+    env = env_for(raw, tmp_path)
+    result = cli("load", env=env)
+    assert result.returncode == 1
+    said = result.stderr.strip().splitlines()[-1]
+    assert f"{songs} is UTF-16 text" in said and "CSV UTF-8" in said, result.stderr[-2000:]
+    assert "missing columns" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-8-sig"])
+def test_the_2023_file_saved_as_utf8_is_detected_and_loaded(
+    raw: Path, tmp_path: Path, codec: str
+) -> None:
+    """UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8" writes one: the latin-1
+    reading of the header named the first column 'ï»¿track_name' and refused the file)."""
     songs = raw / "spotify_2023" / "spotify-2023.csv"
     text = songs.read_bytes().decode("latin-1")
     assert any(ord(c) > 127 for c in text), "the generated file has non-ASCII names"
-    songs.write_bytes(text.encode("utf-8"))
+    songs.write_bytes(text.encode(codec))
     env = env_for(raw, tmp_path)
     result = cli("load", env=env)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -301,6 +319,7 @@ def test_the_2023_file_saved_as_utf8_is_detected_and_loaded(raw: Path, tmp_path:
     ) == [("utf-8", 0)]
     names = query(Path(env["MUSIC_WAREHOUSE"]), "select track_name from raw.spotify_2023__songs")
     assert any("Señorita" in n[0] or "Café" in n[0] or "Corazón" in n[0] for n in names)
+    assert not any("\ufeff" in n[0] for n in names)
 
 
 @pytest.mark.parametrize("folder", ["it's [here]", "a (b) {c}"])

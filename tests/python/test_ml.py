@@ -596,6 +596,11 @@ def test_a_utf16_file_or_header_is_named_as_such(
     latin_header.write_bytes(text.replace("name", "n\u00e4me", 1).encode("latin-1"))
     with pytest.raises(predict.PredictInputError, match=r"the header \(line 1\) is not UTF-8"):
         predict.predict_csv(trained, latin_header, tmp_path / "out.csv")
+    # A byte-order mark alone: empty (it was "column 1 of the header has no name").
+    mark_only = tmp_path / "mark.csv"
+    mark_only.write_bytes(b"\xef\xbb\xbf\r\n")
+    with pytest.raises(predict.PredictInputError, match=r"mark.csv is empty: it needs a header"):
+        predict.predict_csv(trained, mark_only, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
 
 
