@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,20 @@ class Translator(DagsterDbtTranslator):
                 digest.update(unique_id.encode())
                 digest.update(macros[unique_id].get("macro_sql", "").encode())
         return digest.hexdigest()[:16]
+
+    def get_asset_check_spec(
+        self, asset_spec: Any, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetCheckSpec | None:
+        """dagster-dbt's check for a dbt test, with a description when the test has none of
+        its own (its ``description``, or ``meta.description``): what the test asserts, in
+        words, from its generic test's arguments or a singular test's leading comment (the
+        UI said "No description provided" for all 142)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        test = manifest.get("nodes", {}).get(unique_id) or {}
+        described = test.get("description") or describe_test(test)
+        return spec._replace(description=described) if described else spec
 
     def get_group_name(self, dbt_resource_props: dict[str, Any]) -> str | None:
         parts = dbt_resource_props.get("fqn", [])
@@ -82,3 +97,65 @@ class ManifestKeys:
             for s in self.manifest["sources"].values()
             if s["schema"] == schema
         ]
+
+
+def _ref_name(text: Any) -> str:
+    """``ref('popularity_classes')`` -> ``popularity_classes``."""
+    found = re.search(r"""ref\(\s*['"]([^'"]+)['"]""", str(text))
+    return found.group(1) if found else str(text)
+
+
+def _var_name(value: Any) -> str:
+    """``{{ var('drift_psi_threshold') }}`` -> ``the var drift_psi_threshold``."""
+    found = re.search(r"""var\(\s*['"]([^'"]+)['"]""", str(value))
+    return f"the var {found.group(1)}" if found else str(value)
+
+
+def _range(column: Any, kwargs: Mapping[str, Any]) -> str:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is not None and high is not None:
+        return f"`{column}` is between {_var_name(low)} and {_var_name(high)} (nulls pass)."
+    if high is not None:
+        return f"`{column}` is at most {_var_name(high)} (nulls pass)."
+    return f"`{column}` is at least {_var_name(low)} (nulls pass)."
+
+
+def describe_test(test: Mapping[str, Any]) -> str | None:
+    """What a dbt test asserts, in a sentence: from a generic test's name and arguments (the
+    project's own generic tests included), or a singular test's leading ``--`` comment."""
+    metadata = test.get("test_metadata") or {}
+    kwargs = metadata.get("kwargs") or {}
+    column = kwargs.get("column_name") or kwargs.get("column")
+    said = {
+        "not_null": lambda: f"`{column}` is never null.",
+        "unique": lambda: f"No two rows have the same `{column}`.",
+        "accepted_values": lambda: (
+            f"`{column}` is one of: {', '.join(str(v) for v in kwargs.get('values', []))} "
+            "(nulls pass)."
+        ),
+        "relationships": lambda: (
+            f"Every `{column}` is a `{kwargs.get('field')}` of {_ref_name(kwargs.get('to'))} "
+            "(nulls pass)."
+        ),
+        "accepted_range": lambda: _range(column, kwargs),
+        "unique_combination": lambda: (
+            f"No two rows share ({', '.join(kwargs.get('columns', []))})."
+        ),
+        "probabilities_sum_to_one": lambda: f"The probabilities `{column}` sum to 1 in every row.",
+    }.get(metadata.get("name", ""))
+    if said is not None:
+        text = said()
+    else:
+        lines = []
+        for line in str(test.get("raw_code") or "").splitlines():
+            if not line.startswith("--"):
+                break
+            lines.append(line.removeprefix("--").strip())
+        text = " ".join(lines)
+    if not text:
+        return None
+    where = (test.get("config") or {}).get("where")
+    if where:
+        text = f"{text[:-1]}, in the rows where {where}." if text.endswith(".") else text
+    severity = str((test.get("config") or {}).get("severity", "")).lower()
+    return f"{text} (warns, does not fail)" if severity == "warn" else text

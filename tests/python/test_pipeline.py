@@ -313,3 +313,28 @@ def test_only_what_is_stale_runs(main_job_dir: Path, tmp_path: Path, monkeypatch
     assert after[1] == before[1]
     for table in ("ml.track_predictions", "ml.track_explanations"):
         assert after[0][table] == before[0][table], table
+
+
+def test_every_dbt_check_says_what_it_asserts() -> None:
+    """Dagster's UI said "No description provided" for every dbt test's check: each now says
+    what its test asserts (from the generic test's arguments, or a singular test's comment)."""
+    from python_ml.orchestration.definitions import build_definitions
+
+    specs = {
+        spec.key.to_user_string(): spec
+        for assets_def in build_definitions().assets or []
+        for spec in getattr(assets_def, "check_specs", [])
+    }
+    assert len(specs) > 100
+    undescribed = sorted(k for k, spec in specs.items() if not spec.description)
+    assert undescribed == []
+    said = {k.split(":")[-1]: spec.description for k, spec in specs.items()}
+    assert said["not_null_fct_track_predictions_track_id"] == "`track_id` is never null."
+    assert said["assert_no_track_on_both_sides_of_split"].startswith(
+        "A returned row is a track that is in both the train and the predict table"
+    )
+    (drift,) = [d for k, d in said.items() if k.startswith("accepted_range_rpt_feature_drift_psi")]
+    assert drift == (
+        "`psi` is at most the var drift_psi_threshold (nulls pass), in the rows where is_current "
+        "and drift_status != 'too few tracks'. (warns, does not fail)"
+    )
