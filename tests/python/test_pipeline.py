@@ -338,3 +338,20 @@ def test_every_dbt_check_says_what_it_asserts() -> None:
         "`psi` is at most the var drift_psi_threshold (nulls pass), in the rows where is_current "
         "and drift_status != 'too few tracks'. (warns, does not fail)"
     )
+
+
+def test_the_run_is_on_the_jobs_page_of_the_ui(main_job_dir: Path) -> None:
+    """`python -m python_ml run` was on Dagster's Runs page, but main_job's own page (which
+    filters on the code location's hidden repository tag) said "No runs found"."""
+    from dagster._core.instance.ref import InstanceRef
+    from dagster._core.storage.dagster_run import RunsFilter
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(main_job_dir / "dagster"))) as inst:
+        runs = inst.get_runs(
+            filters=RunsFilter(
+                job_name="main_job",
+                tags={REPOSITORY_LABEL_TAG: "__repository__@python_ml.orchestration.definitions"},
+            )
+        )
+    assert len(runs) >= 1 and runs[0].tags["music/launched_by"] == "python -m python_ml run"
