@@ -41,7 +41,7 @@ def build_definitions() -> dg.Definitions:
             *tracks.tracks_assets(keys),
             *songs.songs_assets(keys),
             prediction_marts,
-            *reports.report_assets(list(prediction_marts.keys)),
+            *reports.report_assets(keys, list(prediction_marts.keys)),
         ],
         jobs=[automation.main_job],
         schedules=[automation.daily],

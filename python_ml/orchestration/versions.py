@@ -245,6 +245,9 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
     page = settings.reports_dir / "index.html"
     return {
         "prediction marts": data_version(settings, "dbt_prediction_marts"),
+        # The data-quality table and the feature correlations (catalog.REPORT_READS) are built
+        # with the ML inputs: a change to those alone left the page as it was.
+        "ML inputs": data_version(settings, "dbt_ml_inputs"),
         "code": files_hash(*STAGE_CODE["report"]),
         "raw files' origin": files_hash("origin.json", root=settings.raw_dir),
         "outputs": page.stat().st_mtime if page.exists() else None,

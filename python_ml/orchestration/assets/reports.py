@@ -7,13 +7,26 @@ import dagster as dg
 from python_ml.orchestration import versions
 from python_ml.orchestration.assets import still_true
 from python_ml.orchestration.resources import ProjectSettings
+from python_ml.orchestration.translator import ManifestKeys
 
 
-def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefinition]:
+def report_assets(
+    keys: ManifestKeys, prediction_marts: Sequence[dg.AssetKey]
+) -> list[dg.AssetsDefinition]:
+    from python_ml.warehouse import catalog
+
     deps = sorted(prediction_marts, key=lambda k: k.to_user_string())
+    # What the report reads (catalog.REPORT_READS: marts of both dbt halves, the `ml` source
+    # the model card reads; the ML inputs' marts were missing), and every prediction mart, as
+    # `run` decides (orchestration/versions.report_inputs: a half's data version, not a
+    # table's), so the UI's unsynced report is the one `run` draws again.
+    reads = {
+        keys.source(table) if table.startswith("ml.") else keys.model(table)
+        for table in catalog.REPORT_READS
+    }
 
     @dg.asset(
-        deps=deps,
+        deps=sorted(reads | set(deps), key=lambda k: k.to_user_string()),
         group_name="report",
         description="`python -m python_ml charts`: PNG charts and the HTML report page "
         "(reports/index.html), logged to the champion's MLflow run.",
@@ -31,8 +44,13 @@ def report_assets(prediction_marts: Sequence[dg.AssetKey]) -> list[dg.AssetsDefi
 
         charts = charts_step(settings)
         versions.record(settings, "report", versions.report_inputs(settings), context.run.run_id)
+        from python_ml.raw.origin import SONGS_TABLES, TRACKS_TABLES, warehouse_origin
+
+        tracks, songs = (warehouse_origin(settings, t) for t in (TRACKS_TABLES, SONGS_TABLES))
         return dg.MaterializeResult(
             metadata={
+                # The page's figures: the tracks' and the 2023 songs'.
+                "data_origin": tracks if tracks == songs else f"tracks {tracks}; songs {songs}",
                 "report": dg.MetadataValue.path(str(settings.reports_dir / "index.html")),
                 "charts": dg.MetadataValue.md("\n".join(f"- {c.file}: {c.title}" for c in charts)),
             }
