@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -619,13 +620,21 @@ def draw_all(settings: Settings) -> list[Chart]:
         songs_data_origin=songs_origin,
     )
     _write_html(out_dir / "index.html", charts, tables, page)
-    _log_to_champion_run(settings, page.run_id, out_dir)
+    _log_to_champion_run(
+        settings,
+        page.run_id,
+        out_dir,
+        lambda to: _write_html(to, charts, tables, page, images_from=out_dir),
+    )
     return charts
 
 
-def _log_to_champion_run(settings: Settings, run_id: str, out_dir: Path) -> None:
+def _log_to_champion_run(
+    settings: Settings, run_id: str, out_dir: Path, write_page: Callable[[Path], None]
+) -> None:
     """The charts and the page beside the champion's run in MLflow (its confusion matrix is
-    there already, from scoring), when that run's artifacts live under MUSIC_MLFLOW_DIR."""
+    there already, from scoring), when that run's artifacts live under MUSIC_MLFLOW_DIR; the
+    page with the charts inside it (``write_page(path)``), which MLflow's viewer shows."""
     if not (settings.mlflow_dir / "mlflow.db").exists():
         return
     import mlflow
@@ -639,7 +648,14 @@ def _log_to_champion_run(settings: Settings, run_id: str, out_dir: Path) -> None
     except mlflow.exceptions.MlflowException:
         return
     if artifact_uri.startswith(settings.mlflow_dir.as_uri()):
-        client.log_artifacts(run_id, str(out_dir), "report")
+        import shutil
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="music-report-") as tmp:
+            copy = Path(tmp) / "report"
+            shutil.copytree(out_dir, copy)
+            write_page(copy / "index.html")
+            client.log_artifacts(run_id, str(copy), "report")
         log.info("charts logged to MLflow run %s (artifacts/report)", run_id)
 
 
@@ -768,6 +784,13 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
     return tables
 
 
+def _with_code(text: str) -> str:
+    """``text`` as HTML, its `backticked` names as <code> (they showed as backticks)."""
+    import re
+
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
 def _table_html(frame: pd.DataFrame) -> str:
     def cell(value) -> str:
         if isinstance(value, bool | np.bool_):
@@ -790,13 +813,28 @@ def _table_html(frame: pd.DataFrame) -> str:
 
 
 def _write_html(
-    path: Path, charts: list[Chart], tables: list[tuple[str, pd.DataFrame]], page: Page
+    path: Path,
+    charts: list[Chart],
+    tables: list[tuple[str, pd.DataFrame]],
+    page: Page,
+    images_from: Path | None = None,
 ) -> None:
+    """The report page; ``images_from``: the folder of the charts, put inside the page (MLflow
+    shows an HTML artifact on its own: the charts beside it were only their alt text)."""
+    import base64
+
     from python_ml.raw.origin import GENERATED_NOTICE, is_generated, is_partly_generated
 
+    def source(chart: Chart) -> str:
+        if images_from is None:
+            return chart.file
+        data = base64.b64encode((images_from / chart.file).read_bytes()).decode("ascii")
+        return f"data:image/png;base64,{data}"
+
     figures = "\n".join(
-        f'<figure><h2>{html.escape(c.title)}</h2><img src="{c.file}" alt="{html.escape(c.title)}">'
-        f"<figcaption>{html.escape(c.caption)}</figcaption></figure>"
+        f"<figure><h2>{html.escape(c.title)}</h2>"
+        f'<img src="{source(c)}" alt="{html.escape(c.title)}">'
+        f"<figcaption>{_with_code(c.caption)}</figcaption></figure>"
         for c in charts
     )
     numbers = "\n".join(
@@ -830,6 +868,8 @@ def _write_html(
     # Relative to the page, so the link holds when the project folder moves or is served.
     docs = html.escape(quote(Path(os.path.relpath(page.docs_site, path.parent)).as_posix()))
     docs_ui, mlflow_ui = ui_address("docs"), ui_address("mlflow")
+    if images_from is not None:  # MLflow's copy: no docs folder beside it
+        docs = html.escape(docs_ui)
     mlflow_runs = f"{mlflow_ui}/#/experiments?workflowType=machine_learning"
     path.write_text(
         f"""<!doctype html>

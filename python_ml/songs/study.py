@@ -377,6 +377,17 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
                     "model_type": model,
                     "feature_set": feature_set,
                     "data_origin": data_origin,
+                    # The run page's description (the tracks' runs had one, these none).
+                    "mlflow.note.content": (
+                        f"{model} on the {feature_set} features, {config.repeats}x "
+                        f"{config.folds}-fold cross-validated "
+                        + (
+                            "regression of log(streams)"
+                            if task == "log_streams"
+                            else "classification of the top 10% by streams"
+                        )
+                        + f" of {len(frame):,} songs of the 2023 file ({data_origin} data)"
+                    ),
                 }
             )
             log_table_input(frame, catalog.SONGS_2023, data_origin, digest)

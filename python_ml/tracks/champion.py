@@ -58,7 +58,8 @@ def choose(
         others = [c.label for c in within if c is not best]
         verb = "is" if len(others) == 1 else "are"
         rule = f"best validation {named} ({best.score:.4f})" + (
-            f"; {', '.join(others)} {verb} within its bootstrap noise, but none is simpler"
+            # (It read "..., but none is simpler", as if nothing were simpler than the best.)
+            f"; {', '.join(others)} {verb} within its bootstrap noise but not simpler than it"
             if others
             else ""
         )
@@ -128,6 +129,16 @@ def registered_version(client: Any, name: str, run_id: str, fingerprint: str) ->
     return min(mine, key=lambda v: int(v.version)) if mine else None
 
 
+REGISTERED_MODEL_DESCRIPTION = (
+    "The popularity class of a Spotify track (ice-cold 0-30, lukewarm 31-69, blazing-hot "
+    "70-100) from its audio features, release year and first artist, trained by `python -m "
+    "python_ml train` on the warehouse's train split (dbt: fct_train_tracks). Each dataset's "
+    "champion is the version under the alias `champion_<first 12 characters of its training "
+    "data's fingerprint>`; each version's description is its model card (data origin, rule, "
+    "holdout figures, calibration)."
+)
+
+
 def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerprint: str) -> int:
     """Register the run's model and make it the champion of its data (after the run
     finished): this warehouse's ``ml.model_runs`` row, and the registry alias of its
@@ -147,6 +158,8 @@ def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerpr
     client.set_registered_model_alias(
         TRACK_MODEL_NAME, champion_alias(fingerprint), registered.version
     )
+    # The registered model's page said nothing (each version carries its model card).
+    client.update_registered_model(TRACK_MODEL_NAME, description=REGISTERED_MODEL_DESCRIPTION)
     client.set_tag(run_id, "champion_rule", rule)
     mark_champion_run(run_id, fingerprint)
     with db.connect(settings.warehouse, read_only=False) as con:

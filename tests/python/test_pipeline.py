@@ -48,6 +48,9 @@ def test_run_logs_one_timed_line_per_step(main_job_dir: Path) -> None:
     assert not link.startswith(("/", "file:"))  # relative: it holds when the folder moves
     docs = (page.parent / link).resolve()
     assert docs.name == "static_index.html" and '"nodes"' in docs.read_text()
+    # Names in the captions are code, not backticks shown as such.
+    assert "<code>predict</code> measures new batches" in page.read_text()
+    assert "`" not in "".join(re.findall(r"<figcaption>(.*?)</figcaption>", page.read_text()))
 
 
 def test_the_main_job_is_recorded_with_the_metadata_a_user_looks_for(
@@ -354,4 +357,62 @@ def test_the_run_is_on_the_jobs_page_of_the_ui(main_job_dir: Path) -> None:
                 tags={REPOSITORY_LABEL_TAG: "__repository__@python_ml.orchestration.definitions"},
             )
         )
+        # Every asset with figures says whether they come from generated data (only the
+        # champion did).
+        origins = {
+            key: inst.get_latest_materialization_event(dg.AssetKey.from_user_string(key))
+            .asset_materialization.metadata["data_origin"]
+            .value
+            for key in ("champion_model", "ml/track_predictions", "ml/song_predictions", "report")
+        }
     assert len(runs) >= 1 and runs[0].tags["music/launched_by"] == "python -m python_ml run"
+    assert set(origins.values()) == {"generated"}, origins
+
+
+def test_the_report_reads_what_its_exposure_and_asset_say() -> None:
+    """The dbt exposure popularity_charts and the report's Dagster asset both name what the
+    report reads (catalog.REPORT_READS): they left out the data-quality table and the train
+    split the model card reads, and each had a different list."""
+    import re
+
+    import yaml
+
+    from python_ml.orchestration.definitions import build_definitions
+    from python_ml.warehouse import catalog
+
+    exposures = yaml.safe_load((PROJECT_ROOT / "models" / "exposures.yml").read_text())
+    (charts,) = [e for e in exposures["exposures"] if e["name"] == "popularity_charts"]
+    named = set()
+    for dep in charts["depends_on"]:
+        ref = re.fullmatch(r"ref\('(\w+)'\)", dep)
+        source = re.fullmatch(r"source\('(\w+)', '(\w+)'\)", dep)
+        named.add(ref.group(1) if ref else f"{source.group(1)}.{source.group(2)}")
+    reads = {t if t.startswith("ml.") else t.split(".")[1] for t in catalog.REPORT_READS}
+    assert named == reads
+    (report,) = [a for a in build_definitions().assets or [] if dg.AssetKey("report") in a.keys]
+    upstream = {k.to_user_string() for k in report.asset_deps[dg.AssetKey("report")]}
+    assert {"marts/rpt_source_row_counts", "marts/fct_train_tracks", "ml/model_runs"} <= upstream
+    assert "marts/rpt_hit_rate_by_artist" in upstream  # `run` redraws it when any mart changes
+
+
+def test_the_report_logged_to_mlflow_shows_its_charts(main_job_dir: Path) -> None:
+    """MLflow shows an HTML artifact on its own: the report's charts beside it showed as their
+    alt text. Its copy has them inside; the reports folder's page keeps its PNG files."""
+    import re
+
+    (logged,) = main_job_dir.glob("mlflow/**/artifacts/report/index.html")
+    text = logged.read_text()
+    images = re.findall(r'<img src="([^"]*)"', text)
+    assert len(images) >= 8 and all(i.startswith("data:image/png;base64,") for i in images)
+    assert (logged.parent / "confusion_matrix.png").exists()  # also downloadable alone
+    local = re.findall(r'<img src="([^"]*)"', (main_job_dir / "reports" / "index.html").read_text())
+    assert local and all(i.endswith(".png") for i in local)
+    # The registered model's own page says what it is (only its versions did).
+    import mlflow
+
+    from python_ml.tracking.registry import TRACK_MODEL_NAME
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{main_job_dir / 'mlflow' / 'mlflow.db'}")
+    assert client.get_registered_model(TRACK_MODEL_NAME).description.startswith(
+        "The popularity class of a Spotify track"
+    )

@@ -44,7 +44,7 @@ def test_the_rule_names_the_models_as_good_but_not_simpler():
     assert chosen is network
     assert rule == (
         f"best validation macro-F1 ({network.score:.4f}); keras/audio is within its bootstrap "
-        "noise, but none is simpler"
+        "noise but not simpler than it"
     )
 
 

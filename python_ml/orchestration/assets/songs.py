@@ -51,11 +51,15 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         versions.record(
             settings, "songs", versions.songs_inputs(settings, config_path), context.run.run_id
         )
+        from python_ml.raw.origin import SONGS_TABLES, warehouse_origin
+
         rows = warehouse.row_counts(settings, [catalog.SONG_PREDICTIONS])
         return dg.MaterializeResult(
             asset_key=keys.source(catalog.SONG_PREDICTIONS),
             metadata={
                 "dagster/row_count": rows.get(catalog.SONG_PREDICTIONS, 0),
+                # What the figures come from: Kaggle's file or the built-in generated data.
+                "data_origin": warehouse_origin(settings, SONGS_TABLES),
                 "results": dg.MetadataValue.md(summary.table),
             },
         )

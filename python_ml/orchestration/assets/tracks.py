@@ -179,10 +179,14 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         versions.record(settings, "score", versions.score_inputs(settings), context.run.run_id)
         holdout = scored["holdout"]
         experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
+        from python_ml.raw.origin import TRACKS_TABLES, warehouse_origin
+
         yield dg.MaterializeResult(
             asset_key=keys.source(catalog.TRACK_PREDICTIONS),
             metadata={
                 "dagster/row_count": scored["rows"],
+                # What the figures come from: Kaggle's files or the built-in generated data.
+                "data_origin": warehouse_origin(settings, TRACKS_TABLES),
                 "champion_run_id": scored["run_id"],
                 "mlflow_run": mlflow_link(scored["run_id"], experiment_id),
                 "rows_per_second": round(scored["rows"] / max(scored["seconds"], 1e-9)),
