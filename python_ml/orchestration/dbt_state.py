@@ -13,8 +13,53 @@ lacks) is left to dbt, so a wrong answer can only cost the seconds it saves.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+# The manifest of the dbt build that made the warehouse's train split (its post-hook records
+# the invocation in audit.train_tracks_build): what scoring compares the feature models with.
+TRAIN_BUILD = "train_build"
+
+
+def state_dir(settings: Any, step: str) -> Path:
+    """Where the manifest of the half's last successful build is kept, beside the warehouse
+    (``data/dbt_state/warehouse/dbt_ml_inputs/manifest.json``): what state:modified compares
+    the project with (and, under ``train_build``, the manifest of the split's build)."""
+    return settings.warehouse.parent / "dbt_state" / settings.warehouse.stem / step
+
+
+def keep_train_build_manifest(settings: Any, manifest: Path) -> bool:
+    """After a successful build of the whole ML-inputs half (python_ml's asset or `build`):
+    keep its manifest (``dbt_state/<warehouse>/train_build/manifest.json``) when that build
+    made the train split (the invocation audit.train_tracks_build records). A build that left
+    the split as it was keeps the one before: state:modified+ found nothing upstream of the
+    split changed. Not after a selection of nodes, which may rebuild the split from models
+    older than the manifest says. True when kept."""
+    from python_ml.warehouse import catalog, db
+
+    try:
+        text = manifest.read_text(encoding="utf-8")
+        invocation = (json.loads(text).get("metadata") or {}).get("invocation_id")
+        with db.connect(settings.warehouse) as con:
+            if not db.has_table(con, catalog.TRAIN_BUILD):
+                return False
+            row = con.execute(f"select invocation_id from {catalog.TRAIN_BUILD}").fetchone()
+    except (OSError, ValueError):
+        return False
+    if row is None or row[0] != invocation:
+        return False
+    keep = state_dir(settings, TRAIN_BUILD)
+    keep.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=".manifest-", dir=keep)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, keep / "manifest.json")  # never half a manifest
+    return True
+
 
 # What dbt writes differently for the same project file: the time of parsing, compiling's
 # results and paths, where the project folder is (a seed's ``root_path``: its content is its
@@ -129,43 +174,59 @@ def _all_same(
     return seen
 
 
-# Besides what compiling rewrites, what differs between two manifests of the same files parsed
-# in another folder (a copy of the project) or by another command.
-MOVED = frozenset({"root_path", "created_at"})
+# What decides a node's SQL (its file's checksum, its config) or a source's relation: as dbt's
+# state:modified compares them (a description edited in YAML is not a change of what is built).
+NODE_CONTENT = ("checksum", "config", "database", "schema", "alias", "identifier")
 
 
 def modified_upstream(
     state: Mapping[str, Any], now: Mapping[str, Any], unique_ids: Iterable[str]
 ) -> list[str]:
-    """The nodes and sources upstream of ``unique_ids`` (as ``now`` has them), those ids
-    included, and the macros any of them uses (as either manifest lists it), whose entries in
-    ``state`` differ from ``now``'s or are missing there, apart from what compiling or parsing
-    elsewhere rewrites: what dbt's ``state:modified`` would select upstream of them."""
-    changed: list[str] = []
-    seen: set[str] = set()
-    todo = list(unique_ids)
-    while todo:
-        unique_id = todo.pop()
-        if unique_id in seen:
-            continue
-        seen.add(unique_id)
-        if not _same(_entry(state, unique_id), _entry(now, unique_id)):
-            changed.append(unique_id)
-        todo.extend(now.get("parent_map", {}).get(unique_id, []))
-    todo = [m for uid in seen for e in (_entry(state, uid), _entry(now, uid)) for m in _macros(e)]
-    macros: set[str] = set()
-    while todo:
-        name = todo.pop()
-        if name in macros:
-            continue
-        macros.add(name)
-        old, new = state.get("macros", {}).get(name), now.get("macros", {}).get(name)
-        if (
-            old is None
-            or new is None
-            or {k: v for k, v in old.items() if k not in MOVED}
-            != {k: v for k, v in new.items() if k not in MOVED}
-        ):
+    """The nodes and sources upstream of ``unique_ids`` (as either manifest has them), those
+    ids included, whose SQL, config or relation in ``state`` differs from ``now``'s or is
+    missing there, and the macros any of them uses (and those call) whose ``macro_sql``
+    differs: what dbt's ``state:modified`` selects among them for their SQL, not for their
+    descriptions or where the project folder is."""
+
+    def content(entry: Mapping[str, Any] | None) -> Any:
+        return None if entry is None else [entry.get(k) for k in NODE_CONTENT]
+
+    def macro_sql(name: str, manifest: Mapping[str, Any]) -> Any:
+        return (manifest.get("macros", {}).get(name) or {}).get("macro_sql")
+
+    changed = []
+    seen = _reachable(
+        unique_ids,
+        lambda uid: [
+            *state.get("parent_map", {}).get(uid, []),
+            *now.get("parent_map", {}).get(uid, []),
+        ],
+    )
+    for uid in sorted(seen):
+        old, new = content(_entry(state, uid)), content(_entry(now, uid))
+        if old is None or old != new:
+            changed.append(uid)
+    used = {m for uid in seen for e in (_entry(state, uid), _entry(now, uid)) for m in _macros(e)}
+    macros = _reachable(
+        used,
+        lambda name: [
+            *_macros(state.get("macros", {}).get(name)),
+            *_macros(now.get("macros", {}).get(name)),
+        ],
+    )
+    for name in sorted(macros):
+        old = macro_sql(name, state)
+        if old is None or old != macro_sql(name, now):
             changed.append(name)
-        todo.extend([*_macros(old), *_macros(new)])
-    return sorted(changed)
+    return changed
+
+
+def _reachable(start: Iterable[str], following: Callable[[str], Iterable[str]]) -> set[str]:
+    """Every id reachable from ``start`` through ``following``, ``start`` included."""
+    todo, seen = list(start), set()
+    while todo:
+        uid = todo.pop()
+        if uid not in seen:
+            seen.add(uid)
+            todo.extend(following(uid))
+    return seen

@@ -163,13 +163,6 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
             f"{path} is gzip-compressed, though named {path.suffix}: rename it to "
             f"{path.name}.gz (the loader reads it so), or decompress it."
         )
-    if magic[:2] in UTF16_BOMS and opener is open:
-        # Latin-1, the 2023 file's fallback, decodes any byte: the header came out as
-        # mojibake (``ÿþt\x00r\x00...``) and the columns were "missing".
-        raise ExtractError(
-            f"{path} is UTF-16 text (as Excel's 'Unicode Text' saves it), not a UTF-8 CSV: "
-            "save it again as 'CSV UTF-8 (Comma delimited)', or download it again."
-        )
     try:
         with opener(path, "rb") as binary:
             line = binary.readline(1 << 20)  # only the header: later bytes are rows
@@ -177,6 +170,13 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
         raise ExtractError(
             f"{path}: cannot be read ({exc}). The file is damaged: download or copy it again."
         ) from exc
+    if line[:2] in UTF16_BOMS:
+        # Latin-1, the 2023 file's fallback, decodes any byte: the header came out as
+        # mojibake (``ÿþt\x00r\x00...``) and the columns were "missing". (Compressed too.)
+        raise ExtractError(
+            f"{path} is UTF-16 text (as Excel's 'Unicode Text' saves it), not a UTF-8 CSV: "
+            "save it again as 'CSV UTF-8 (Comma delimited)', or download it again."
+        )
     if line.startswith(codecs.BOM_UTF8) and "utf-8" in encodings:
         # UTF-8 with a byte-order mark (Excel's "CSV UTF-8"): latin-1, the 2023 file's first
         # choice, read the mark as part of the first column's name ("ï»¿track_name").

@@ -99,7 +99,8 @@ class FeaturePathError(RuntimeError):
     """The project's models could not be compiled or run for scoring; the message says why."""
 
 
-def _project_version(settings: Settings) -> str:
+def project_version(settings: Settings) -> str:
+    """The version of the dbt project's files (their hash, 16 characters)."""
     from python_ml.orchestration.versions import DBT_PROJECT_FILES, dbt_files_hash
 
     return dbt_files_hash(*DBT_PROJECT_FILES, root=settings.project_root)[:16]
@@ -111,7 +112,7 @@ def compiled_models(settings: Settings) -> dict[str, Any]:
     from python_ml.warehouse.dbt import DbtError, run_dbt
 
     # (2: with the models' manifest entries, which edited_since_build compares)
-    cache = settings.target_dir / "scoring" / f"models-2-{_project_version(settings)}.json"
+    cache = settings.target_dir / "scoring" / f"models-2-{project_version(settings)}.json"
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="music-compile-") as tmp:
@@ -221,14 +222,14 @@ def _entries_of(manifest: dict[str, Any], upstream: set[str]) -> dict[str, Any]:
 def edited_since_build(settings: Settings, con: Any, compiled: dict[str, Any]) -> str | None:
     """What scoring would derive differently from the build of the warehouse's train split,
     said in a sentence; None when nothing. The split's post-hook records which dbt command
-    built it (``audit.train_tracks_build``); the feature models as that command parsed them
-    are in python_ml's manifest of its last build of the ML inputs (which a later build that
-    left the split as it was also describes: state:modified+ rebuilt it otherwise), or in dbt's
-    target folder when a plain `dbt build` made it. Those are compared with the models
-    compiled now (dbt_state.modified_upstream). Not checked (None, logged) when neither
-    manifest is of that build, nor on a warehouse built before 2026-12-06."""
-    from python_ml.orchestration.assets.dbt import state_dir
-    from python_ml.orchestration.dbt_state import modified_upstream
+    built it (``audit.train_tracks_build``); that command's manifest is kept by python_ml
+    (``dbt_state/<warehouse>/train_build``, after a build of the whole ML-inputs half) or is
+    dbt's own in its target folder (a plain `dbt build`, until the next dbt command there).
+    The models upstream of the features and their macros are compared with those compiled
+    now (dbt_state.modified_upstream: their SQL, as dbt's state:modified does). Not checked
+    (None, and a warning) when neither manifest is of that command, nor on a warehouse built
+    before 2026-12-06."""
+    from python_ml.orchestration.dbt_state import TRAIN_BUILD, modified_upstream, state_dir
     from python_ml.warehouse import catalog, db
 
     if not db.has_table(con, catalog.TRAIN_BUILD):
@@ -238,24 +239,23 @@ def edited_since_build(settings: Settings, con: Any, compiled: dict[str, Any]) -
         return None
     invocation, started = row
     built: dict[str, Any] | None = None
-    for path, or_later in (
-        (state_dir(settings, "dbt_ml_inputs") / "manifest.json", True),
-        (settings.target_dir / "manifest.json", False),
+    for path in (
+        state_dir(settings, TRAIN_BUILD) / "manifest.json",
+        settings.target_dir / "manifest.json",
     ):
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        meta = manifest.get("metadata") or {}
-        later = str(meta.get("run_started_at") or "") >= started.isoformat()
-        if meta.get("invocation_id") == invocation or (later and or_later):
+        if (manifest.get("metadata") or {}).get("invocation_id") == invocation:
             built = manifest
             break
     if built is None:
         log.warning(
-            "not checked whether the feature models changed since the train split was built: "
-            "the manifest of the dbt command that built it (invocation %s, %s UTC) is no "
-            "longer kept",
+            "not checked whether the models the features come from changed since the train "
+            "split was built: the manifest of the dbt command that built it (invocation %s, "
+            "%s UTC: a plain dbt build, or a selection of nodes) is not kept. `python -m "
+            "python_ml build` builds the split again and keeps it.",
             invocation,
             f"{started:%Y-%m-%d %H:%M}",
         )

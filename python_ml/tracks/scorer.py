@@ -32,6 +32,7 @@ from python_ml.tracks.feature_path import (
     DerivedTracks,
     FeaturePath,
     FeaturePathError,
+    project_version,
     record_id,
 )
 
@@ -264,6 +265,7 @@ class Scorer:
         )
         self._checked = time.monotonic()
         self._unavailable_row: tuple | None = None  # while not scoring: the record looked at
+        self._path_failed_for: tuple | None = None  # the project and data the path failed on
         self._lock = threading.Lock()
         self._reference: pd.DataFrame | None = None  # the drift reference, read when needed
         self.last_drift: pd.DataFrame | None = None  # of the last CSV scored
@@ -332,6 +334,11 @@ class Scorer:
             # int_artists_validated): read again when a build replaced the split, or when the
             # raw artists were loaded again (before the first build they are read from there).
             if artists != artists_before or (split != split_before and split_before):
+                # Made again at a later look only when the project or the warehouse changed
+                # (not a `dbt compile` every few seconds for models that do not compile).
+                attempt = (project_version(self.settings), split, artists)
+                if attempt == self._path_failed_for:
+                    return False
                 log.info("the warehouse's artists were loaded or built again: reading them in")
                 try:
                     self.path = FeaturePath(self.settings)
@@ -340,7 +347,9 @@ class Scorer:
                         log.warning("not scoring: %s", exc)
                     self.unavailable = str(exc)
                     self._unavailable_row = None if row is None else tuple(row)
-                    return False  # looked at again (and the path made again) at the next look
+                    self._path_failed_for = attempt
+                    return False
+                self._path_failed_for = None
                 self._stamp = (split_before, artists)
                 # Not scoring until now (maybe for the path): the champion is checked again.
                 force = force or self.unavailable is not None

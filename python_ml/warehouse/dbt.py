@@ -157,6 +157,10 @@ def build_ml_inputs(settings: Settings, engine: str = "duckdb", *dbt_args: str) 
             autoload_raw=engine == "spark",
         )
     if engine == "duckdb":
+        if not dbt_args:  # the whole half: its manifest describes the split it made
+            from python_ml.orchestration.dbt_state import keep_train_build_manifest
+
+            keep_train_build_manifest(settings, settings.target_dir / "manifest.json")
         log_source_counts(settings)
         log_build_warnings(settings)
 

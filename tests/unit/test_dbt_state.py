@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from python_ml.orchestration.dbt_state import nothing_modified
+from python_ml.orchestration.dbt_state import modified_upstream, nothing_modified
 
 
 def _node(uid: str, parents: list[str], macros: list[str], kind: str = "model") -> dict:
@@ -96,3 +96,23 @@ def test_a_change_the_half_depends_on_is_left_to_dbt() -> None:
     now["macros"]["macro.dbt.materialization_table"]["macro_sql"] = "changed"
     assert not nothing_modified(state, now, HALF)
     assert not nothing_modified(_manifest(), _manifest(), set())  # no nodes: dbt decides
+
+
+def test_scoring_sees_edits_to_the_sql_upstream_of_the_features_only() -> None:
+    """modified_upstream (predict's check of the feature models against the split's build):
+    a changed model or macro upstream is named; a description, a macro's docs, the project
+    folder, or a model downstream are not changes of the SQL the features come from."""
+    state = _manifest()
+    now = copy.deepcopy(state)
+    now["nodes"]["model.p.mart"]["description"] = "edited in YAML"
+    now["nodes"]["model.p.stg_a"]["root_path"] = "/elsewhere"
+    now["macros"]["macro.p.helper"]["description"] = "edited docs"
+    now["macros"]["macro.p.helper"]["root_path"] = "/elsewhere"
+    now["sources"]["source.p.raw.a"]["description"] = "edited"
+    now["nodes"]["model.p.stg_b"]["checksum"] = {"name": "sha256", "checksum": "other"}
+    assert modified_upstream(state, now, ["model.p.mart"]) == []
+    now["macros"]["macro.p.helper"]["macro_sql"] = "{% macro helper %}2{% endmacro %}"
+    now["nodes"]["model.p.stg_a"]["checksum"] = {"name": "sha256", "checksum": "edited"}
+    assert modified_upstream(state, now, ["model.p.mart"]) == ["model.p.stg_a", "macro.p.helper"]
+    del state["nodes"]["model.p.stg_a"]  # not in the build's manifest: new since
+    assert "model.p.stg_a" in modified_upstream(state, now, ["model.p.mart"])

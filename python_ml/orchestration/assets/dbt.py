@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from python_ml.orchestration import versions
+from python_ml.orchestration.dbt_state import keep_train_build_manifest, state_dir
 from python_ml.orchestration.resources import ProjectSettings, Warehouse, dbt_cli_environment
 from python_ml.orchestration.translator import Translator
 from python_ml.steps import StepFailed, step
@@ -33,13 +34,6 @@ HALVES = {
         " ".join(f"state:modified+,{selector}" for selector in PREDICTION_MARTS),
     ],
 }
-
-
-def state_dir(settings: Any, step: str) -> Path:
-    """Where the manifest of the half's last successful build is kept, beside the warehouse
-    (``data/dbt_state/warehouse/dbt_ml_inputs/manifest.json``): what state:modified compares
-    the project with."""
-    return settings.warehouse.parent / "dbt_state" / settings.warehouse.stem / step
 
 
 def _built_events(context: dg.AssetExecutionContext, events: list[Any]) -> Iterator[Any]:
@@ -160,6 +154,10 @@ def _build(
     partial = keep / "manifest.json.partial"  # replaced in one step: never half a manifest
     shutil.copyfile(target_path / "manifest.json", partial)
     partial.replace(keep / "manifest.json")
+    if target == "dbt_ml_inputs" and set(context.selected_asset_keys) == set(
+        context.assets_def.keys
+    ):
+        keep_train_build_manifest(settings, target_path / "manifest.json")
     # Row counts after dbt has released the warehouse (DuckDB allows one writer).
     tables = {}
     for event in events:
