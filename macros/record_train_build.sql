@@ -15,5 +15,8 @@
     create or replace table audit.train_tracks_build as
     select
         '{{ invocation_id }}' as invocation_id,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as started_at
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as started_at,
+        -- The nodes this command built: a selection (dbt build -s fct_train_tracks) may build
+        -- the split from older tables than its manifest's SQL says.
+        '{{ tojson(selected_resources | list) }}' as selected_resources
 {% endmacro %}

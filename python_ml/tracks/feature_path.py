@@ -219,6 +219,16 @@ def _entries_of(manifest: dict[str, Any], upstream: set[str]) -> dict[str, Any]:
     }
 
 
+def _not_built(entries: dict[str, Any], selected: list[str]) -> list[str]:
+    """The models and seeds the scoring path runs (``entries``: _entries_of) that a dbt command
+    with this selection did not build."""
+    return sorted(
+        uid
+        for uid, node in entries["nodes"].items()
+        if node.get("resource_type") in ("model", "seed") and uid not in set(selected)
+    )
+
+
 def edited_since_build(settings: Settings, con: Any, compiled: dict[str, Any]) -> str | None:
     """What scoring would derive differently from the build of the warehouse's train split,
     said in a sentence; None when nothing. The split's post-hook records which dbt command
@@ -234,33 +244,54 @@ def edited_since_build(settings: Settings, con: Any, compiled: dict[str, Any]) -
 
     if not db.has_table(con, catalog.TRAIN_BUILD):
         return None
-    row = con.execute(f"select invocation_id, started_at from {catalog.TRAIN_BUILD}").fetchone()
+    columns = {
+        d[0] for d in con.execute(f"select * from {catalog.TRAIN_BUILD} limit 0").description
+    }
+    row = con.execute(
+        f"select invocation_id, started_at, "
+        f"{'selected_resources' if 'selected_resources' in columns else 'null'} "
+        f"from {catalog.TRAIN_BUILD}"
+    ).fetchone()
     if row is None:
         return None
-    invocation, started = row
+    invocation, started, selected = row
+    now = compiled["manifest"]
     built: dict[str, Any] | None = None
-    for path in (
-        state_dir(settings, TRAIN_BUILD) / "manifest.json",
-        settings.target_dir / "manifest.json",
+    unbuilt: list[str] = []
+    for path, whole_half in (
+        (state_dir(settings, TRAIN_BUILD) / "manifest.json", True),
+        (settings.target_dir / "manifest.json", False),
     ):
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if (manifest.get("metadata") or {}).get("invocation_id") == invocation:
+        if (manifest.get("metadata") or {}).get("invocation_id") != invocation:
+            continue
+        # A plain dbt command that built the split but not every model it comes from (a
+        # selection): those tables may be older than the manifest's SQL (python_ml keeps
+        # only whole builds, where state:modified+ rebuilt whatever changed).
+        unbuilt = [] if whole_half or selected is None else _not_built(now, json.loads(selected))
+        if not unbuilt:
             built = manifest
-            break
+        break
     if built is None:
+        why = (
+            f"it built only some of the models the features come from (not "
+            f"{', '.join(u.split('.')[-1] for u in unbuilt[:3])}"
+            f"{' ...' if len(unbuilt) > 3 else ''}: their tables may be older than its SQL)"
+            if unbuilt
+            else "its manifest is not kept (a plain dbt build, or a selection of nodes)"
+        )
         log.warning(
             "not checked whether the models the features come from changed since the train "
-            "split was built: the manifest of the dbt command that built it (invocation %s, "
-            "%s UTC: a plain dbt build, or a selection of nodes) is not kept. `python -m "
-            "python_ml build` builds the split again and keeps it.",
+            "split was built by dbt invocation %s (%s UTC): %s. `python -m python_ml build` "
+            "builds the split again and keeps its manifest.",
             invocation,
             f"{started:%Y-%m-%d %H:%M}",
+            why,
         )
         return None
-    now = compiled["manifest"]
     changed = modified_upstream(built, now, [now["target"]])
     if not changed:
         return None
