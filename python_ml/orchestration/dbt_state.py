@@ -195,7 +195,7 @@ def modified_upstream(
         return (manifest.get("macros", {}).get(name) or {}).get("macro_sql")
 
     changed = []
-    seen = _reachable(
+    seen = reachable(
         unique_ids,
         lambda uid: [
             *state.get("parent_map", {}).get(uid, []),
@@ -207,7 +207,7 @@ def modified_upstream(
         if old is None or old != new:
             changed.append(uid)
     used = {m for uid in seen for e in (_entry(state, uid), _entry(now, uid)) for m in _macros(e)}
-    macros = _reachable(
+    macros = reachable(
         used,
         lambda name: [
             *_macros(state.get("macros", {}).get(name)),
@@ -221,8 +221,9 @@ def modified_upstream(
     return changed
 
 
-def _reachable(start: Iterable[str], following: Callable[[str], Iterable[str]]) -> set[str]:
-    """Every id reachable from ``start`` through ``following``, ``start`` included."""
+def reachable(start: Iterable[str], following: Callable[[str], Iterable[str]]) -> set[str]:
+    """Every id reachable from ``start`` through ``following``, ``start`` included (the
+    macros a node calls and those they call; the nodes upstream of one)."""
     todo, seen = list(start), set()
     while todo:
         uid = todo.pop()

@@ -24,15 +24,17 @@ class Translator(DagsterDbtTranslator):
         own = super().get_code_version(dbt_resource_props)
         if own is None or self.manifest is None:
             return own
+        from python_ml.orchestration.dbt_state import reachable
+
         macros = self.manifest.get("macros", {})
-        seen: set[str] = set()
-        todo = list(dbt_resource_props.get("depends_on", {}).get("macros", []))
-        while todo:
-            unique_id = todo.pop()
-            if unique_id in seen or unique_id not in macros:
-                continue
-            seen.add(unique_id)
-            todo.extend(macros[unique_id].get("depends_on", {}).get("macros", []))
+        seen = {
+            m
+            for m in reachable(
+                dbt_resource_props.get("depends_on", {}).get("macros", []),
+                lambda name: (macros.get(name) or {}).get("depends_on", {}).get("macros", []),
+            )
+            if m in macros
+        }
         digest = hashlib.sha1(own.encode())
         digest.update(self.configuration.encode())
         for unique_id in sorted(seen):

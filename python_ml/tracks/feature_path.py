@@ -197,17 +197,18 @@ def _from_manifest(manifest: dict[str, Any], project_root: Path) -> dict[str, An
 def _entries_of(manifest: dict[str, Any], upstream: set[str]) -> dict[str, Any]:
     """The part of ``manifest`` dbt_state.modified_upstream compares for the scoring models:
     their nodes and sources, their parents, and the macros they use (and those call)."""
-    macros: dict[str, Any] = {}
-    todo = [
-        m
-        for u in upstream
-        for m in ((manifest["nodes"].get(u) or {}).get("depends_on") or {}).get("macros", [])
-    ]
-    while todo:
-        name = todo.pop()
-        if name not in macros and name in manifest["macros"]:
-            macros[name] = manifest["macros"][name]
-            todo.extend(macros[name]["depends_on"]["macros"])
+    from python_ml.orchestration.dbt_state import reachable
+
+    every = manifest["macros"]
+    called = reachable(
+        [
+            m
+            for u in upstream
+            for m in ((manifest["nodes"].get(u) or {}).get("depends_on") or {}).get("macros", [])
+        ],
+        lambda name: (every.get(name) or {}).get("depends_on", {}).get("macros", []),
+    )
+    macros = {name: every[name] for name in called if name in every}
     return {
         "nodes": {u: manifest["nodes"][u] for u in upstream if u in manifest["nodes"]},
         "sources": {u: manifest["sources"][u] for u in upstream if u in manifest["sources"]},
