@@ -6,6 +6,7 @@ import random
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -353,6 +354,16 @@ def test_plain_dbt_build_takes_the_run_lock(
     assert RunLock.holder(warehouse) is None  # released with dbt's process
 
 
+def _append_variants(path: Path, columns: Any, changes: list[dict[str, str]]) -> None:
+    """Append to the CSV at ``path`` a copy of its first row per change, with those values."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        first = next(csv.DictReader(handle))
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        csv.DictWriter(handle, fieldnames=columns, lineterminator="\n").writerows(
+            [{**first, **change} for change in changes]
+        )
+
+
 def test_genres_that_are_not_a_list_and_numbers_with_underscores_are_rejected(
     small_raw_dir: Path, tmp_path: Path
 ) -> None:
@@ -361,29 +372,25 @@ def test_genres_that_are_not_a_list_and_numbers_with_underscores_are_rejected(
     rejected row naming its text."""
     raw = tmp_path / "raw"
     shutil.copytree(small_raw_dir, raw)
-    artists = raw / "spotify_600k" / "artists.csv"
-    with open(artists, encoding="utf-8", newline="") as handle:
-        good_artist = next(csv.DictReader(handle))
-    with open(artists, "a", encoding="utf-8", newline="") as handle:
-        csv.DictWriter(handle, fieldnames=schemas.ARTIST_COLUMNS, lineterminator="\n").writerows(
-            [
-                {**good_artist, "id": "genres_not_a_list0000", "genres": "pop, rock"},
-                {**good_artist, "id": "genres_cut_off0000000", "genres": "['pop'"},
-                {**good_artist, "id": "genres_blank000000000", "genres": ""},
-                {**good_artist, "id": "followers_underscore0", "followers": "1_000"},
-            ]
-        )
-    tracks = raw / "spotify_600k" / "tracks.csv"
-    with open(tracks, encoding="utf-8", newline="") as handle:
-        good_track = next(csv.DictReader(handle))
-    with open(tracks, "a", encoding="utf-8", newline="") as handle:
-        csv.DictWriter(handle, fieldnames=schemas.TRACK_COLUMNS, lineterminator="\n").writerows(
-            [
-                {**good_track, "id": "tempo_underscore00000", "tempo": "1_20.5"},
-                # Two values to fix: both named at once (the one out of range was hidden).
-                {**good_track, "id": "two_to_fix0000000000", "key": "5.5", "danceability": "1.68"},
-            ]
-        )
+    _append_variants(
+        raw / "spotify_600k" / "artists.csv",
+        schemas.ARTIST_COLUMNS,
+        [
+            {"id": "genres_not_a_list0000", "genres": "pop, rock"},
+            {"id": "genres_cut_off0000000", "genres": "['pop'"},
+            {"id": "genres_blank000000000", "genres": ""},
+            {"id": "followers_underscore0", "followers": "1_000"},
+        ],
+    )
+    _append_variants(
+        raw / "spotify_600k" / "tracks.csv",
+        schemas.TRACK_COLUMNS,
+        [
+            {"id": "tempo_underscore00000", "tempo": "1_20.5"},
+            # Two values to fix: both named at once (the one out of range was hidden).
+            {"id": "two_to_fix0000000000", "key": "5.5", "danceability": "1.68"},
+        ],
+    )
     warehouse = tmp_path / "warehouse.duckdb"
     load(raw, warehouse)
     result = dbt(raw, warehouse, "build", "-s", "+int_artists_validated", "+int_tracks_validated")
