@@ -98,6 +98,66 @@ EXAMPLE_TRACK = {
 TEXT_COLUMNS = ("id", "name", "artists", "id_artists", "release_date")
 
 
+class RepeatedKey(ValueError):
+    """An object of the body gives a key twice; the message names where and which key."""
+
+
+class _Repeats(dict):
+    """An object of the body that gave the key ``repeated`` more than once (kept: the last)."""
+
+    repeated: str
+
+
+def strict_json(body: bytes | str) -> Any:
+    """The body as JSON, where an object giving a key twice is :class:`RepeatedKey` naming it
+    (``tracks[3]`` gives 'energy' twice), not the silent last-one-wins of :func:`json.loads`:
+    which of two values the sender meant is not ours to guess. Other faults raise as
+    :func:`json.loads` does."""
+    repeats: list[_Repeats] = []
+
+    def to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        marked, keys = _Repeats(obj), set()
+        for key, _ in pairs:
+            if key in keys:
+                marked.repeated = key
+                break
+            keys.add(key)
+        repeats.append(marked)
+        return marked
+
+    value = json.loads(body, object_pairs_hook=to_dict)
+    if repeats:
+        where, key = _first_repeat(value, "") or ("", repeats[0].repeated)
+        if where:
+            raise RepeatedKey(
+                f"{where} gives the key {key!r} twice: send each key once (which of the two "
+                "values was meant cannot be told)"
+            )
+        raise RepeatedKey(f'the body gives the key {key!r} twice: the body is {{"tracks": [...]}}')
+    return value
+
+
+def _first_repeat(value: Any, where: str) -> tuple[str, str] | None:
+    """Where the first object giving a key twice is (``tracks[3]``; the body itself is "") and
+    the key, looking at an object before what it holds."""
+    if isinstance(value, _Repeats):
+        return where, value.repeated
+    if isinstance(value, dict):
+        inner = [(f"{where}.{k}" if where else k, v) for k, v in value.items()]
+    elif isinstance(value, list):
+        inner = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    for place, item in inner:
+        found = _first_repeat(item, place)
+        if found:
+            return found
+    return None
+
+
 def track_schema() -> dict[str, Any]:
     """One track of POST /predict as OpenAPI shows it: tracks.csv's columns, described as the
     dbt source describes them, the required ones marked; a number may also come as text, as
@@ -309,6 +369,7 @@ def create_app(
     from fastapi import Body, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from fastapi.routing import APIRoute
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from python_ml.tracking.champion_files import ChampionUnavailable
@@ -491,6 +552,35 @@ def create_app(
         if scorer.unavailable:
             return error(503, scorer.unavailable)
         return {"run_id": scorer.champion.run_id, "changed": changed}
+
+    class StrictJSONRequest(Request):
+        async def json(self) -> Any:
+            if not hasattr(self, "_json"):
+                self._json = strict_json(await self.body())
+            return self._json
+
+    class StrictJSONRoute(APIRoute):
+        """A route whose JSON body is read by :func:`strict_json`: a key given twice in an
+        object is a 422 naming it. FastAPI's own handler then reads the parsed body."""
+
+        def get_route_handler(self) -> Any:
+            handler = super().get_route_handler()
+
+            async def strict(request: Request) -> Any:
+                request = StrictJSONRequest(request.scope, request.receive)
+                media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+                if media == "application/json" or media.endswith("+json"):
+                    try:
+                        await request.json()
+                    except RepeatedKey as exc:
+                        return error(422, str(exc))
+                    except ValueError:  # not JSON or not UTF-8: FastAPI's handler answers
+                        pass
+                return await handler(request)
+
+            return strict
+
+    app.router.route_class = StrictJSONRoute  # the routes below: /predict takes a body
 
     @app.post(
         "/predict",

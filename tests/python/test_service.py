@@ -398,6 +398,13 @@ def test_concurrent_requests_each_get_the_answer_they_get_alone(
         ({"tracks": [{"name": "x" * 5_000}] * 500}, None, 413, "bytes, over the limit"),
         ({"tracks": {"name": "x"}}, None, 422, 'tracks is not a list: the body is {"tracks"'),
         ({"tracks": [["x"]]}, None, 422, "tracks[0] is not an object: each track is"),
+        (  # JSON's last-one-wins would score 0.9 without a word
+            None,
+            b'{"tracks": [{"name": "a"}, {"energy": 0.1, "name": "b", "energy": 0.9}]}',
+            422,
+            "tracks[1] gives the key 'energy' twice: send each key once",
+        ),
+        (None, b'{"tracks": [], "tracks": []}', 422, "the body gives the key 'tracks' twice"),
         (
             None,
             json.dumps(
@@ -769,3 +776,15 @@ def test_no_look_at_the_warehouse_while_a_command_writes_it(
     assert RunLock.holder(settings.warehouse) is None
     assert scorer.refresh(force=True) is False  # the same champion, looked at again
     assert scorer.unavailable is None
+
+
+def test_strict_json_names_the_first_object_that_gives_a_key_twice() -> None:
+    from python_ml.service import RepeatedKey, strict_json
+
+    assert strict_json(b'{"tracks": [{"a": 1, "b": [{"c": 2}]}]}') == {
+        "tracks": [{"a": 1, "b": [{"c": 2}]}]
+    }
+    with pytest.raises(RepeatedKey, match=r"^tracks\[0\]\.x gives the key 'b' twice"):
+        strict_json(b'{"tracks": [{"x": {"b": 1, "b": 2}}]}')
+    with pytest.raises(RepeatedKey, match=r"^tracks\[2\] gives the key 'b' twice"):
+        strict_json('{"tracks": [{}, {"b": 1}, {"b": 1, "b": 1}, {"c": 1, "c": 2}]}')
