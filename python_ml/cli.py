@@ -132,17 +132,18 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
     """What the next `run` recomputes: the steps whose inputs differ from their last run's (the
-    comparison `run` makes), then what Dagster's UI shows as unsynced (`--json`: the latter)."""
+    comparison `run` makes), then what Dagster's UI shows as unsynced (`--json`: both, as
+    ``{"next_run": {step: why}, "dagster_unsynced": {asset: [why]}}``)."""
     import json
 
     from python_ml.orchestration.runner import unsynced
     from python_ml.orchestration.versions import pending_steps
 
     stale = unsynced(settings)
-    if args.json:
-        print(json.dumps(stale, indent=1, sort_keys=True))
-        return
     steps = pending_steps(settings)
+    if args.json:
+        print(json.dumps({"next_run": steps, "dagster_unsynced": stale}, indent=1))
+        return
     if steps:
         print(f"the next `python -m python_ml run` runs {len(steps)} step(s):")
         for title, why in steps.items():
@@ -398,9 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="The steps whose inputs differ from their last run's (the comparison `run` "
         "makes: a step command run on its own counts), then the assets whose code or inputs "
         "changed since `run` last materialized them (Dagster's code and data versions, as the "
-        "UI's *unsynced* label; `--json` prints these).",
+        "UI's *unsynced* label).",
     )
-    p.add_argument("--json", action="store_true", help="print {asset: [reasons]} as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print both as JSON: {"next_run": {step: why}, "dagster_unsynced": {asset: [why]}}',
+    )
     p.set_defaults(func=cmd_status)
     return parser
 

@@ -25,11 +25,14 @@ from python_ml.steps import StepFailed
 log = logging.getLogger("python_ml")
 
 
-def dagster_home(settings: Settings) -> Path:
+def dagster_home(settings: Settings, create: bool = True) -> Path:
     """``$DAGSTER_HOME``, or ``dagster/`` beside the warehouse (``data/dagster``), with a
-    ``dagster.yaml`` that keeps Dagster's telemetry off."""
+    ``dagster.yaml`` that keeps Dagster's telemetry off (made unless ``create`` is false: a
+    look that must not leave a folder behind)."""
     value = os.environ.get("DAGSTER_HOME")
     home = Path(value).resolve() if value else settings.warehouse.parent / "dagster"
+    if not create:
+        return home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -123,11 +126,16 @@ def unsynced(settings: Settings) -> dict[str, list[str]]:
     from dagster._core.definitions.temporal_context import TemporalContext
     from dagster._time import get_current_datetime
 
-    home = dagster_home(settings)
+    home = dagster_home(settings, create=False)
     graph = build_definitions().resolve_asset_graph()
     assert isinstance(graph, AssetGraph)
-    now = TemporalContext(effective_dt=get_current_datetime(), last_event_id=None)
     result: dict[str, list[str]] = {}
+    if not (home / "dagster.yaml").exists():  # no run recorded here: nothing made, no folder
+        for key in graph.toposorted_asset_keys:
+            if graph.get(key).is_materializable:
+                result[key.to_user_string()] = ["never materialized"]
+        return result
+    now = TemporalContext(effective_dt=get_current_datetime(), last_event_id=None)
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         view = AssetGraphView(temporal_context=now, instance=instance, asset_graph=graph)
         resolver = CachingStaleStatusResolver(

@@ -3,6 +3,8 @@ user can act on (no stack trace), leaving the warehouse as it was."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -14,20 +16,12 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_ROOT
 
-COMMANDS = [
-    "generate",
-    "extract",
-    "load",
-    "build",
-    "train",
-    "score",
-    "songs",
-    "marts",
-    "charts",
-    "docs",
-    "predict",
-    "run",
-]
+from python_ml.cli import build_parser
+
+# Every command of `python -m python_ml`, from its parser.
+COMMANDS = sorted(
+    next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+)
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -48,6 +42,29 @@ def test_every_command_has_help(command: str) -> None:
     result = cli(command, "--help")
     assert result.returncode == 0
     assert f"usage: python -m python_ml {command}" in result.stdout
+
+
+def test_status_of_a_folder_never_run_says_every_step_runs_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "never_run"
+    env = {
+        "MUSIC_RAW_DIR": str(folder / "raw"),
+        "MUSIC_WAREHOUSE": str(folder / "warehouse.duckdb"),
+        "MUSIC_MLFLOW_DIR": str(folder / "mlflow"),
+        "MUSIC_REPORTS_DIR": str(folder / "reports"),
+    }
+    result = cli("status", "--json", env={**env, "DAGSTER_HOME": ""})
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["next_run"]["load the raw files"] == "no warehouse yet"
+    assert set(answer["next_run"].values()) == {
+        "no warehouse yet",
+        "no earlier run on this warehouse",
+    }
+    assert answer["dagster_unsynced"]["ml/track_predictions"] == ["never materialized"]
+    assert set(map(tuple, answer["dagster_unsynced"].values())) == {("never materialized",)}
+    assert not folder.exists()  # a look: no warehouse, no dagster/ folder
 
 
 def test_a_missing_raw_file_is_named(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ class Project:
     def unsynced(self) -> set[str]:
         """`python -m python_ml status --json` from the copy: the assets Dagster's UI shows as
         unsynced (code or upstream data versions changed since their last materialization)."""
-        return set(json.loads(self.status("--json")))
+        return set(json.loads(self.status("--json"))["dagster_unsynced"])
 
     def status(self, *args: str) -> str:
         """What `python -m python_ml status` prints from the copy."""
