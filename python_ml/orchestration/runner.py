@@ -3,6 +3,7 @@ Dagster instance the UI shows (``$DAGSTER_HOME``, default ``data/dagster``)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -43,9 +44,34 @@ def dagster_home(settings: Settings, create: bool = True) -> Path:
 # The code location `make dagster` (`dagster dev -m python_ml.orchestration.definitions`) shows:
 # the UI lists a job's runs by this hidden tag, which only runs it launched itself carried (a
 # `python -m python_ml run` was on the Runs page, but main_job's own page said "No runs found").
-UI_JOB_TAGS = {
-    REPOSITORY_LABEL_TAG: f"{SINGLETON_REPOSITORY_NAME}@{build_definitions.__module__}",
-}
+UI_LOCATION = build_definitions.__module__
+UI_JOB_TAGS = {REPOSITORY_LABEL_TAG: f"{SINGLETON_REPOSITORY_NAME}@{UI_LOCATION}"}
+
+
+def ui_origin(job_name: str) -> Any:
+    """The origin a run of ``job_name`` launched from `make dagster` carries: its code location
+    (as `dagster dev -m` names it) and repository. The Overview page's timeline draws only runs
+    that have one, so `run`'s runs are given it too (``execute_in_process`` records none)."""
+    import sys
+
+    from dagster._core.remote_origin import (
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    from python_ml.settings import PROJECT_ROOT
+
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        LoadableTargetOrigin(
+            executable_path=sys.executable,
+            module_name=UI_LOCATION,
+            working_directory=str(PROJECT_ROOT),
+        ),
+        location_name=UI_LOCATION,
+    )
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME), job_name)
 
 
 def materialize(
@@ -68,6 +94,11 @@ def materialize(
     }
     asset_selection = (
         [dg.AssetKey.from_user_string(s) for s in selection] if selection is not None else None
+    )
+    # execute_in_process creates its run without an origin, and takes none: the instance it
+    # runs in is given one to record (this instance only lives for this run).
+    instance.create_run_for_job = functools.partial(  # type: ignore[method-assign]
+        instance.create_run_for_job, remote_job_origin=ui_origin(job.name)
     )
     with instance:
         try:

@@ -343,9 +343,10 @@ def test_every_dbt_check_says_what_it_asserts() -> None:
     )
 
 
-def test_the_run_is_on_the_jobs_page_of_the_ui(main_job_dir: Path) -> None:
+def test_the_run_is_on_the_jobs_page_and_the_timeline_of_the_ui(main_job_dir: Path) -> None:
     """`python -m python_ml run` was on Dagster's Runs page, but main_job's own page (which
-    filters on the code location's hidden repository tag) said "No runs found"."""
+    filters on the code location's hidden repository tag) said "No runs found", and the
+    Overview's timeline (which draws only runs with a code location origin) was empty."""
     from dagster._core.instance.ref import InstanceRef
     from dagster._core.storage.dagster_run import RunsFilter
     from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
@@ -366,6 +367,10 @@ def test_the_run_is_on_the_jobs_page_of_the_ui(main_job_dir: Path) -> None:
             for key in ("champion_model", "ml/track_predictions", "ml/song_predictions", "report")
         }
     assert len(runs) >= 1 and runs[0].tags["music/launched_by"] == "python -m python_ml run"
+    origin = runs[0].remote_job_origin
+    assert origin is not None and origin.job_name == "main_job"
+    assert origin.repository_origin.repository_name == "__repository__"
+    assert origin.location_name == "python_ml.orchestration.definitions"  # `make dagster`'s
     assert set(origins.values()) == {"generated"}, origins
 
 
