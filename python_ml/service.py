@@ -556,27 +556,21 @@ def create_app(
     class StrictJSONRequest(Request):
         async def json(self) -> Any:
             if not hasattr(self, "_json"):
-                self._json = strict_json(await self.body())
+                try:
+                    self._json = strict_json(await self.body())
+                except RepeatedKey as exc:  # FastAPI passes an HTTP error on: the 422 below
+                    raise StarletteHTTPException(422, str(exc)) from None
             return self._json
 
     class StrictJSONRoute(APIRoute):
-        """A route whose JSON body is read by :func:`strict_json`: a key given twice in an
-        object is a 422 naming it. FastAPI's own handler then reads the parsed body."""
+        """A route whose JSON body is read by :func:`strict_json`: an object giving a key
+        twice is a 422 naming it (FastAPI reads the body with ``request.json()``)."""
 
         def get_route_handler(self) -> Any:
             handler = super().get_route_handler()
 
             async def strict(request: Request) -> Any:
-                request = StrictJSONRequest(request.scope, request.receive)
-                media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-                if media == "application/json" or media.endswith("+json"):
-                    try:
-                        await request.json()
-                    except RepeatedKey as exc:
-                        return error(422, str(exc))
-                    except ValueError:  # not JSON or not UTF-8: FastAPI's handler answers
-                        pass
-                return await handler(request)
+                return await handler(StrictJSONRequest(request.scope, request.receive))
 
             return strict
 
