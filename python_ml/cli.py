@@ -138,7 +138,17 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
 
     from python_ml.orchestration.runner import unsynced
     from python_ml.orchestration.versions import pending_steps
+    from python_ml.warehouse.db import RunLock, WarehouseError
 
+    # A look only: no lock taken (status writes nothing), and no look while a command holds
+    # the warehouse (opening it, even to read, could fail that command's next write).
+    holder = RunLock.holder(settings.warehouse)
+    if holder:
+        raise WarehouseError(
+            f"The warehouse {settings.warehouse} is in use by another python_ml command "
+            f"({holder}): what the next run recomputes depends on what it writes. Run "
+            "status again when it has finished."
+        )
     stale = unsynced(settings)
     steps = pending_steps(settings)
     if args.json:
@@ -416,6 +426,10 @@ def _terminated(signum: int, frame: object) -> None:
 
 # Commands that write the warehouse: checked first, and one at a time per warehouse.
 WRITES_WAREHOUSE = {"run", "load", "build", "train", "score", "songs", "marts", "docs"}
+# Commands that read it for seconds (charts keeps it open while it draws): one at a time with
+# the writers too, as DuckDB lets no process write a file another one has open (a `marts`
+# failed part-way on a dbt model while `charts` read the warehouse).
+READS_WAREHOUSE = {"charts"}
 
 
 def add_engine_option(parser: argparse.ArgumentParser) -> None:
@@ -470,11 +484,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     try:
         settings = load_settings()
-        if args.command in WRITES_WAREHOUSE:
+        if args.command in WRITES_WAREHOUSE | READS_WAREHOUSE:
             from python_ml.warehouse.db import RunLock, preflight
 
             with RunLock(settings.warehouse):
-                preflight(settings.warehouse)
+                if args.command in WRITES_WAREHOUSE:
+                    preflight(settings.warehouse)
                 args.func(settings, args)
                 _record_step(settings, args)
         else:

@@ -44,6 +44,11 @@ def build_definitions() -> dg.Definitions:
             *reports.report_assets(keys, list(prediction_marts.keys)),
         ],
         jobs=[automation.main_job],
+        # Every run's steps one after another in its process, as `run` executes them: one
+        # DuckDB file, which one process at a time may write (with Dagster's default executor,
+        # one process per step, the UI's *Materialize all* started train and songs together,
+        # and train failed on the warehouse's lock).
+        executor=dg.in_process_executor,
         schedules=[automation.daily],
         sensors=[automation.new_raw_files],
         resources={

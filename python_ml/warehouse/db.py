@@ -65,6 +65,21 @@ def _retry(attempt, error: type[BaseException], seconds: float = 2.0):
             time.sleep(0.1)
 
 
+def held_open_by(path: Path) -> str | None:
+    """The process another program's DuckDB names as holding the warehouse open now (one that
+    writes it, so no other may open it), or None."""
+    if not path.exists():
+        return None
+    try:
+        duckdb.connect(str(path), read_only=True).close()
+    except duckdb.Error as exc:
+        if "lock" not in str(exc).lower():
+            return None
+        found = re.search(r"\(PID (\d+)\)", str(exc))
+        return f"process {found.group(1)}" if found else "another process"
+    return None
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse; a lock held by another process becomes a clear error."""
@@ -214,7 +229,10 @@ class RunLock:
         handle.truncate()
         import sys
 
-        handle.write(f"PID {os.getpid()}: {' '.join(sys.argv[1:])[:200]}")
+        # What holds it, as the next command names it: its arguments, or the program when it
+        # has none (a step's worker process said only "PID 24697:").
+        doing = " ".join(sys.argv[1:]) or f"{sys.executable} {' '.join(sys.argv)}".strip()
+        handle.write(f"PID {os.getpid()}: {doing[:200]}")
         handle.flush()
         self._handle = handle
         self._held[self.path] = 1

@@ -7,6 +7,7 @@ when it returns, so python_ml can open it next.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from python_ml.settings import Settings
 from python_ml.steps import step
+from python_ml.warehouse import db
 from python_ml.warehouse.db import RunLock
 
 log = logging.getLogger(__name__)
@@ -124,6 +126,14 @@ def run_dbt(
             process.kill()
         raise
     if process.returncode != 0:
+        # Its output on the terminal (not captured): whoever holds the warehouse now.
+        held = _lock_holder(output) if output else db.held_open_by(settings.warehouse)
+        if held:  # not the project's fault: another process had the warehouse open
+            raise DbtError(
+                f"`dbt {' '.join(args)}` stopped: DuckDB could not open the warehouse "
+                f"{settings.warehouse}, which {held} held open (a DuckDB shell, a notebook, or "
+                "another dbt). Close it and run the step again: what dbt built before it is kept."
+            )
         where = "its output above names" if not capture else "its output names"
         detail = f"\n{_errors(output)}" if capture and output else ""
         raise DbtError(
@@ -131,6 +141,15 @@ def run_dbt(
             f"the model or test. Fix it and run the step again.{detail}"
         )
     return output or ""
+
+
+def _lock_holder(output: str) -> str | None:
+    """The process DuckDB named as holding the warehouse when dbt could not open it ("Could
+    not set lock on file ...: Conflicting lock is held in <program> (PID 704)"), or None."""
+    if "Could not set lock on file" not in output:
+        return None
+    found = re.search(r"Conflicting lock is held in (\S+) \(PID (\d+)\)", output)
+    return f"process {found.group(2)} ({found.group(1)})" if found else "another process"
 
 
 def _errors(output: str) -> str:

@@ -113,6 +113,51 @@ def test_a_locked_warehouse_is_reported_without_a_stack_trace(
     assert time.perf_counter() - started < 120
 
 
+@pytest.mark.parametrize("command", ["charts", "status"])
+def test_a_command_that_reads_the_warehouse_does_not_open_it_while_another_writes_it(
+    command: str, built_warehouse: Path, tmp_path: Path
+) -> None:
+    """`charts` kept the warehouse open for seconds while it drew, and a `marts` beside it
+    failed part-way on a dbt model that could not open the file; `status` opened it too."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import sys, time
+            from pathlib import Path
+            from python_ml.warehouse.db import RunLock
+            sys.argv = ["python_ml", "marts"]
+            with RunLock(Path({str(warehouse)!r})):
+                print("locked", flush=True)
+                time.sleep(120)
+        """),
+        ],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    env = {
+        "MUSIC_WAREHOUSE": str(warehouse),
+        "MUSIC_MLFLOW_DIR": str(tmp_path / "mlflow"),
+        "MUSIC_REPORTS_DIR": str(tmp_path / "reports"),
+    }
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = cli(command, env=env)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert f"The warehouse {warehouse} is in use by another python_ml command (PID " in (
+        result.stderr
+    )
+    assert ": marts)" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "reports").exists()
+
+
 def test_an_empty_raw_file_stops_the_build_before_dbt(small_raw_dir: Path, tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     shutil.copytree(small_raw_dir, raw)

@@ -421,3 +421,14 @@ def test_the_report_logged_to_mlflow_shows_its_charts(main_job_dir: Path) -> Non
     assert client.get_registered_model(TRACK_MODEL_NAME).description.startswith(
         "The popularity class of a Spotify track"
     )
+
+
+def test_every_run_executes_its_steps_one_after_another_in_its_process() -> None:
+    """With Dagster's default executor (a process per step) the UI's *Materialize all* started
+    train and songs at once, and train failed on the warehouse's lock: the UI's runs, its asset
+    selections and `run` all execute as `run` does."""
+    from python_ml.orchestration.definitions import build_definitions
+
+    defs = build_definitions()
+    assert defs.resolve_job_def("main_job").executor_def is dg.in_process_executor
+    assert defs.resolve_implicit_global_asset_job_def().executor_def is dg.in_process_executor
