@@ -6,8 +6,11 @@
    validation rows reaches 0 is within the noise of the best; among those the simplest wins
    (majority < logistic regression < gradient boosting < network), then the fewest features,
    then the fastest to train.
-3. A current champion trained on the same data, whose files still load, stays unless the
-   chosen run beats its validation figure.
+3. A current champion trained on the same data, whose files still load, and not among this
+   training's runs (a training of some experiments only), stays unless the chosen run beats
+   its validation figure on the same validation fold (the same seed and validation fraction);
+   a champion among the runs was weighed by 1-2 with the others, and a figure of another
+   fold is not comparable: the rule's choice is promoted.
 """
 
 from __future__ import annotations
@@ -72,16 +75,28 @@ def choose(
     return chosen, rule
 
 
-def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple[str, float] | None:
-    """The current champion's label and validation figure, if it was trained on the same data
-    and its model files still load; otherwise None (a new champion gets registered)."""
+@dataclass(frozen=True)
+class Current:
+    """The current champion as the stay rule (3.) sees it."""
+
+    label: str
+    score: float  # its validation figure of the selection metric
+    run_id: str
+    fold: tuple[str, str] | None  # the seed and validation fraction its figure was measured on
+
+
+def current_champion(settings: Settings, metric: str, fingerprint: str) -> Current | None:
+    """The current champion, if it was trained on the same data and its model files still
+    load; otherwise None (a new champion gets registered)."""
+    import mlflow
+
     from python_ml.tracking.registry import champion_loadable
     from python_ml.tracks.data import trained_on_this_data
 
     with db.connect(settings.warehouse) as con:
         row = con.execute(
             f"select coalesce(model_name, model_type) || '/' || feature_set, "
-            f"validation_{db.check_identifier(metric)}, data_fingerprint "
+            f"validation_{db.check_identifier(metric)}, data_fingerprint, run_id "
             f"from {catalog.MODEL_RUNS} "
             "where task = 'tracks' and is_champion order by finished_at desc limit 1"
         ).fetchone()
@@ -92,7 +107,45 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> tuple
     if not champion_loadable(settings):
         log.warning("the champion %s cannot be loaded: a new champion will be registered", row[0])
         return None
-    return row[0], float(row[1])
+    try:
+        params = mlflow.MlflowClient().get_run(row[3]).data.params
+        fold = (params["seed"], params["validation_fraction"])
+    except (KeyError, mlflow.exceptions.MlflowException):  # its run lost, or logged before
+        fold = None
+    return Current(row[0], float(row[1]), row[3], fold)
+
+
+def stays(
+    current: Current | None,
+    chosen: Candidate,
+    run_ids: set[str],
+    fold: tuple[str, str],
+    metric: str = "macro_f1",
+) -> str | None:
+    """Why the current champion stays rather than the rule's ``chosen`` (rule 3.), or None:
+    ``chosen`` is promoted. ``run_ids``: this training's runs; ``fold``: their seed and
+    validation fraction, as logged (text)."""
+    if current is None:
+        return None
+    if current.run_id == chosen.run_id:
+        return "the rule chose it again"
+    if current.run_id in run_ids:  # weighed with the others by the rule, and not chosen
+        return None
+    if current.fold != fold:
+        log.info(
+            "the champion %s was validated on another fold (seed, validation fraction %s, "
+            "now %s): its figure is not compared with this training's",
+            current.label,
+            ", ".join(current.fold) if current.fold else "not recorded",
+            ", ".join(fold),
+        )
+        return None
+    if current.score >= chosen.score:
+        return (
+            f"its validation {metric} {current.score:.4f} >= {chosen.score:.4f} of "
+            f"{chosen.label}, on the same fold"
+        )
+    return None
 
 
 CHAMPION_TAG = "champion"  # "yes" on the MLflow run of its data's champion

@@ -896,15 +896,11 @@ def _choose_champion(
     )
     log.info("champion rule: %s -> %s", rule, chosen.label)
     current = champion.current_champion(settings, metric, data.fingerprint)
-    if current is not None and current[1] >= chosen.score:
-        log.info(
-            "champion stays %s (validation %s %.4f >= %.4f of %s)",
-            current[0],
-            metric,
-            current[1],
-            chosen.score,
-            chosen.label,
-        )
+    # As logged to MLflow, where the champion's are read from: text.
+    fold = (str(config.seed), str(config.validation_fraction))
+    why = champion.stays(current, chosen, {c.run_id for c in candidates}, fold, metric)
+    if current is not None and why:
+        log.info("champion stays %s: %s", current.label, why)
         return
     best = next(r for r in results if r.run_id == chosen.run_id)
     version_number = champion.promote(settings, best.run_id, best.model_uri, rule, data.fingerprint)

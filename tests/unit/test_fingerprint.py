@@ -127,9 +127,22 @@ def test_a_champion_of_other_data_is_refused_naming_both_fingerprints(tmp_path: 
 def test_training_compares_with_the_champion_of_its_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The champion rule keeps the current champion unless a new run beats it."""
+    """The champion rule keeps the current champion unless a new run beats it on the same
+    validation fold: the champion comes with the fold its figure was measured on."""
+    from types import SimpleNamespace
+
+    import mlflow
+
     from python_ml.tracking import registry
-    from python_ml.tracks.champion import current_champion
+    from python_ml.tracks.champion import Current, current_champion
+
+    class Client:
+        def get_run(self, run_id: str) -> SimpleNamespace:
+            assert run_id == "r1"
+            params = {"seed": "42", "validation_fraction": "0.1", "model": "x"}
+            return SimpleNamespace(data=SimpleNamespace(params=params))
+
+    monkeypatch.setattr(mlflow, "MlflowClient", Client)
 
     path = _warehouse(tmp_path, fingerprint(ROWS))
     with duckdb.connect(str(path)) as con:
@@ -139,7 +152,9 @@ def test_training_compares_with_the_champion_of_its_data(
     settings = replace(load_settings(), warehouse=path)
     with duckdb.connect(str(path), read_only=True) as con:
         current = train_fingerprint(con)
-    assert current_champion(settings, "macro_f1", current) == ("logistic_regression/full", 0.61)
+    assert current_champion(settings, "macro_f1", current) == Current(
+        "logistic_regression/full", 0.61, "r1", ("42", "0.1")
+    )
 
 
 def test_training_finds_no_champion_of_other_data(
