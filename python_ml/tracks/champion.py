@@ -133,11 +133,11 @@ def stays(
         return None
     if current.fold != fold:
         log.info(
-            "the champion %s was validated on another fold (seed, validation fraction %s, "
-            "now %s): its figure is not compared with this training's",
+            "the champion %s was validated on another fold (%s; this training: %s): its "
+            "figure is of other rows, not compared",
             current.label,
-            ", ".join(current.fold) if current.fold else "not recorded",
-            ", ".join(fold),
+            "seed {}, validation fraction {}".format(*current.fold) if current.fold else "unknown",
+            "seed {}, validation fraction {}".format(*fold),
         )
         return None
     if current.score >= chosen.score:
