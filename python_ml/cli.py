@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from python_ml.settings import Settings, load_settings
 from python_ml.steps import StepFailed, step
@@ -490,11 +491,13 @@ def main(argv: list[str] | None = None) -> int:
             with RunLock(settings.warehouse):
                 if args.command in WRITES_WAREHOUSE:
                     preflight(settings.warehouse)
+                started = _step_inputs(settings, args)
                 args.func(settings, args)
-                _record_step(settings, args)
+                _record_step(settings, args, started)
         else:
+            started = _step_inputs(settings, args)
             args.func(settings, args)
-            _record_step(settings, args)
+            _record_step(settings, args, started)
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130
@@ -516,20 +519,37 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _record_step(settings: Settings, args: argparse.Namespace) -> None:
-    """A step command that ran whole on DuckDB records its inputs as `run` does (so the next
-    `run` does not do it again); the Dagster run history knows only `run`'s."""
-    if args.command not in STEP_COMMANDS:
-        return
-    from python_ml.orchestration.versions import record_command
+def _step_inputs(settings: Settings, args: argparse.Namespace) -> dict[str, Any] | None:
+    """A step command's inputs as it starts, when it will record them (:func:`_record_step`)."""
+    if args.command not in STEP_COMMANDS or not _whole(args):
+        return None
+    from python_ml.orchestration.versions import command_inputs
 
     config = getattr(args, "config", None)
-    whole = (
+    now = command_inputs(settings, args.command, Path(config) if config else None)
+    return now[1] if now else None
+
+
+def _whole(args: argparse.Namespace) -> bool:
+    """The command runs its whole step on DuckDB (not train --only, a dbt selection, Spark)."""
+    return (
         getattr(args, "engine", "duckdb") == "duckdb"
         and not getattr(args, "dbt_args", None)
         and not getattr(args, "only", None)
     )
-    record_command(settings, args.command, Path(config) if config else None, whole)
+
+
+def _record_step(
+    settings: Settings, args: argparse.Namespace, started: dict[str, Any] | None
+) -> None:
+    """A step command that ran whole on DuckDB records its inputs as `run` does (so the next
+    `run` does not do it again); the Dagster run history knows only `run`'s."""
+    if args.command not in STEP_COMMANDS or not _whole(args):
+        return
+    from python_ml.orchestration.versions import record_command
+
+    config = getattr(args, "config", None)
+    record_command(settings, args.command, Path(config) if config else None, started)
 
 
 STEP_COMMANDS = {"build", "train", "songs", "score", "marts", "charts", "docs"}

@@ -318,19 +318,11 @@ def up_to_date(settings: Settings, step: str, title: str, inputs: dict[str, Any]
 COMMAND_RUN = "command "  # a step run on its own (`python -m python_ml <command>`), not by run
 
 
-def record_command(
-    settings: Settings,
-    command: str,
-    config: Path | None = None,
-    whole: bool = True,
-) -> None:
-    """After a step command finished on its own (`python -m python_ml marts`, ...): the inputs
-    it ran on, as `run`'s asset records them, so the next `run` does not do it again (it did:
-    `marts` then `run` built the marts twice). ``config``: the command's --config; ``whole``
-    False (train --only, a build of a dbt selection, another engine): nothing is recorded, and
-    `run` decides as before."""
-    import uuid
-
+def command_inputs(
+    settings: Settings, command: str, config: Path | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """The step a command runs, and its inputs now (None: a command that is not a step):
+    taken before it runs, and again after (:func:`record_command`)."""
     inputs = {
         "build": lambda: ("dbt_ml_inputs", ml_inputs_inputs(settings)),
         "train": lambda: ("train", train_inputs(settings, config)),
@@ -340,10 +332,28 @@ def record_command(
         "charts": lambda: ("report", report_inputs(settings)),
         "docs": lambda: ("dbt_docs", docs_inputs(settings)),
     }.get(command)
-    if inputs is None or not whole:
+    return inputs() if inputs else None
+
+
+def record_command(
+    settings: Settings,
+    command: str,
+    config: Path | None = None,
+    started: dict[str, Any] | None = None,
+) -> None:
+    """After a step command finished on its own (`python -m python_ml marts`, ...): the inputs
+    it ran on, as `run`'s asset records them, so the next `run` does not do it again (it did:
+    `marts` then `run` built the marts twice). ``config``: the command's --config;
+    ``started``: its inputs as it started (:func:`command_inputs`). A command that did not
+    run its whole step (train --only, a build of a dbt selection, another engine) records
+    nothing, and `run` decides as before."""
+    import uuid
+
+    now = command_inputs(settings, command, config)
+    if now is None:
         return
-    step, now = inputs()
-    record(settings, step, now, f"{COMMAND_RUN}{command} {uuid.uuid4().hex[:8]}")
+    step, inputs = now
+    record(settings, step, inputs, f"{COMMAND_RUN}{command} {uuid.uuid4().hex[:8]}", True, started)
 
 
 def _run_named(run_id: str) -> str:
@@ -353,14 +363,29 @@ def _run_named(run_id: str) -> str:
     return f"run {run_id[:8]}"
 
 
+# The inputs a person edits (files), as they were when the step started: an edit made while
+# it ran is not what it ran on (a learning rate changed 20 s into `train` was recorded as
+# trained, and `status` said training was up to date).
+AS_STARTED = ("config", "code", "dbt project", "dbt configuration", "libraries")
+
+
 def record(
-    settings: Settings, step: str, inputs: dict[str, Any], run_id: str, data_changed: bool = True
+    settings: Settings,
+    step: str,
+    inputs: dict[str, Any],
+    run_id: str,
+    data_changed: bool = True,
+    started: dict[str, Any] | None = None,
 ) -> None:
     """After the step finished: the inputs it ran on (its outputs are part of them, read
-    again now that it wrote them). ``data_changed`` False (a dbt half that rebuilt no node)
+    again now that it wrote them; the files of :data:`AS_STARTED` as in ``started``, the
+    inputs taken as it started). ``data_changed`` False (a dbt half that rebuilt no node)
     keeps the run that last changed its outputs, which is what the steps reading them compare
     (:func:`data_version`)."""
     from python_ml.warehouse import db
+
+    if started:
+        inputs = {**inputs, **{k: started[k] for k in AS_STARTED if k in started}}
 
     with db.RunLock(settings.warehouse), db.connect(settings.warehouse, read_only=False) as con:
         con.execute("create schema if not exists pipeline")

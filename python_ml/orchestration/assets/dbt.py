@@ -275,7 +275,9 @@ def _build_if_stale(
         from python_ml.warehouse.dbt import log_scoring_drift
 
         log_scoring_drift(settings)
-    versions.record(settings, step, inputs(settings), context.run.run_id, data_changed=built > 0)
+    versions.record(
+        settings, step, inputs(settings), context.run.run_id, data_changed=built > 0, started=now
+    )
     yield from events
 
 

@@ -36,14 +36,15 @@ def report_assets(
     def report(context: dg.AssetExecutionContext, paths: ProjectSettings) -> dg.MaterializeResult:
         settings = paths.get()
         title = f"{versions.TITLES['report']} into {settings.reports_dir}"
-        if not paths.force and versions.up_to_date(
-            settings, "report", title, versions.report_inputs(settings)
-        ):
+        started = versions.report_inputs(settings)
+        if not paths.force and versions.up_to_date(settings, "report", title, started):
             return dg.MaterializeResult(metadata=still_true(context))
         from python_ml.reports.charts import charts_step  # matplotlib: only when it runs
 
         charts = charts_step(settings)
-        versions.record(settings, "report", versions.report_inputs(settings), context.run.run_id)
+        versions.record(
+            settings, "report", versions.report_inputs(settings), context.run.run_id, True, started
+        )
         from python_ml.raw.origin import SONGS_TABLES, TRACKS_TABLES, warehouse_origin
 
         tracks, songs = (warehouse_origin(settings, t) for t in (TRACKS_TABLES, SONGS_TABLES))
@@ -69,12 +70,15 @@ def report_assets(
         from python_ml.warehouse.dbt import generate_docs
 
         settings = paths.get()
+        started = versions.docs_inputs(settings)
         if not paths.force and versions.up_to_date(
-            settings, "dbt_docs", versions.TITLES["dbt_docs"], versions.docs_inputs(settings)
+            settings, "dbt_docs", versions.TITLES["dbt_docs"], started
         ):
             return dg.MaterializeResult(metadata=still_true(context))
         site = generate_docs(settings)
-        versions.record(settings, "dbt_docs", versions.docs_inputs(settings), context.run.run_id)
+        versions.record(
+            settings, "dbt_docs", versions.docs_inputs(settings), context.run.run_id, True, started
+        )
         return dg.MaterializeResult(metadata={"site": dg.MetadataValue.path(str(site))})
 
     return [report, dbt_docs]

@@ -40,17 +40,15 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         settings = paths.get()
         config_path = Path(config.config) if config.config else None
         title = versions.TITLES["songs"]
-        if not paths.force and versions.up_to_date(
-            settings, "songs", title, versions.songs_inputs(settings, config_path)
-        ):
+        started = versions.songs_inputs(settings, config_path)
+        if not paths.force and versions.up_to_date(settings, "songs", title, started):
             key = keys.source(catalog.SONG_PREDICTIONS)
             return dg.MaterializeResult(asset_key=key, metadata=still_true(context, key))
         from python_ml.songs.study import songs_step  # scikit-learn: only when it runs
 
         summary = songs_step(settings, config_path)
-        versions.record(
-            settings, "songs", versions.songs_inputs(settings, config_path), context.run.run_id
-        )
+        after = versions.songs_inputs(settings, config_path)
+        versions.record(settings, "songs", after, context.run.run_id, True, started)
         from python_ml.raw.origin import SONGS_TABLES, warehouse_origin
 
         rows = warehouse.row_counts(settings, [catalog.SONG_PREDICTIONS])

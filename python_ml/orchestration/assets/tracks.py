@@ -91,9 +91,8 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
 
         summary = train_step(settings, config_path, config.only, config.force)
         if whole:
-            versions.record(
-                settings, "train", versions.train_inputs(settings, config_path), context.run.run_id
-            )
+            after = versions.train_inputs(settings, config_path)
+            versions.record(settings, "train", after, context.run.run_id, True, inputs)
         version = summary.champion_version
         from mlflow import MlflowClient
 
@@ -164,9 +163,8 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         figures are computed."""
         settings = paths.get()
         title = versions.TITLES["score"]
-        if not paths.force and versions.up_to_date(
-            settings, "score", title, versions.score_inputs(settings)
-        ):
+        started = versions.score_inputs(settings)
+        if not paths.force and versions.up_to_date(settings, "score", title, started):
             for table in (catalog.TRACK_PREDICTIONS, catalog.TRACK_EXPLANATIONS):
                 key = keys.source(table)
                 yield dg.MaterializeResult(asset_key=key, metadata=still_true(context, key))
@@ -176,7 +174,8 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         from python_ml.tracks.score import score_step
 
         scored = score_step(settings)
-        versions.record(settings, "score", versions.score_inputs(settings), context.run.run_id)
+        after = versions.score_inputs(settings)
+        versions.record(settings, "score", after, context.run.run_id, True, started)
         holdout = scored["holdout"]
         experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
         from python_ml.raw.origin import TRACKS_TABLES, warehouse_origin
