@@ -563,8 +563,31 @@ def _champion_of_this_data(settings: Settings) -> str | None:
 
 
 def draw_all(settings: Settings) -> list[Chart]:
-    out_dir = settings.reports_dir
-    _check_writable(out_dir)
+    """Every chart, the model card and the page, drawn into a folder of their own inside the
+    reports folder and moved into it only once all are drawn (the page last): a failure
+    part-way leaves the last report whole, never charts of one run under another's page."""
+    import shutil
+    import tempfile
+
+    reports = settings.reports_dir
+    _check_writable(reports)
+    drawing = Path(tempfile.mkdtemp(prefix=".drawing-", dir=reports))
+    try:
+        charts, page, write_page = _draw_into(settings, drawing)
+        drawn = sorted(drawing.iterdir(), key=lambda f: f.name == "index.html")  # the page last
+        for file in drawn:
+            os.replace(file, reports / file.name)
+    finally:
+        shutil.rmtree(drawing, ignore_errors=True)
+    _log_to_champion_run(settings, page.run_id, reports, write_page)
+    return charts
+
+
+def _draw_into(
+    settings: Settings, out_dir: Path
+) -> tuple[list[Chart], Page, Callable[[Path], None]]:
+    """The report drawn into ``out_dir``; the page's facts, and how to write the page with the
+    charts inside it (for MLflow, from the reports folder)."""
     with db.connect(settings.warehouse) as con:
         db.require_tables(con, catalog.FCT_TRACK_PREDICTIONS, catalog.RPT_CONFUSION_MATRIX)
         scored = con.execute(
@@ -602,7 +625,7 @@ def draw_all(settings: Settings) -> list[Chart]:
                 _ORIGIN_MARK = origin_mark(origins, CHART_DATA.get(file, ("tracks",)))
                 caption = draw(con, out_dir / file, classes)
                 charts.append(Chart(file, title, caption))
-                log.info("chart: %s", out_dir / file)
+                log.info("chart: %s", settings.reports_dir / file)  # where it is moved
         finally:
             _ORIGIN_MARK = None
         tables = _numbers_tables(con, classes)
@@ -619,14 +642,9 @@ def draw_all(settings: Settings) -> list[Chart]:
         docs_site=docs_page(settings),
         songs_data_origin=songs_origin,
     )
-    _write_html(out_dir / "index.html", charts, tables, page)
-    _log_to_champion_run(
-        settings,
-        page.run_id,
-        out_dir,
-        lambda to: _write_html(to, charts, tables, page, images_from=out_dir),
-    )
-    return charts
+    reports = settings.reports_dir
+    _write_html(out_dir / "index.html", charts, tables, page, read_in=reports)
+    return charts, page, lambda to: _write_html(to, charts, tables, page, images_from=reports)
 
 
 def _log_to_champion_run(
@@ -818,9 +836,11 @@ def _write_html(
     tables: list[tuple[str, pd.DataFrame]],
     page: Page,
     images_from: Path | None = None,
+    read_in: Path | None = None,
 ) -> None:
     """The report page; ``images_from``: the folder of the charts, put inside the page (MLflow
-    shows an HTML artifact on its own: the charts beside it were only their alt text)."""
+    shows an HTML artifact on its own: the charts beside it were only their alt text);
+    ``read_in``: the folder the page is read in, when it is written elsewhere first."""
     import base64
 
     from python_ml.raw.origin import GENERATED_NOTICE, is_generated, is_partly_generated
@@ -866,7 +886,8 @@ def _write_html(
 
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     # Relative to the page, so the link holds when the project folder moves or is served.
-    docs = html.escape(quote(Path(os.path.relpath(page.docs_site, path.parent)).as_posix()))
+    where = read_in or path.parent
+    docs = html.escape(quote(Path(os.path.relpath(page.docs_site, where)).as_posix()))
     docs_ui, mlflow_ui = ui_address("docs"), ui_address("mlflow")
     if images_from is not None:  # MLflow's copy: no docs folder beside it
         docs = html.escape(docs_ui)

@@ -502,7 +502,7 @@ def write_model_card(settings: Settings, con: Any, out_dir: Path) -> dict[str, A
     markdown, facts = card_markdown(con)
     (out_dir / MD_FILE).write_text(markdown, encoding="utf-8")
     (out_dir / HTML_FILE).write_text(card_html(markdown), encoding="utf-8")
-    log.info("model card: %s", out_dir / MD_FILE)
+    log.info("model card: %s", settings.reports_dir / MD_FILE)  # out_dir: moved there
     _to_mlflow(settings, markdown, facts)
     return facts
 

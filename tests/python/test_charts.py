@@ -218,3 +218,35 @@ def test_the_report_refuses_a_champion_of_other_data_or_predictions_of_another_r
         con.execute("update marts.fct_track_predictions set run_id = 'an-older-run'")
     with pytest.raises(charts.ChartError, match="not of the champion"):
         charts.draw_all(settings)
+
+
+def test_a_report_that_fails_part_way_leaves_the_last_one_whole(
+    scored: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The charts were written into the reports folder one by one: a failure at the songs
+    chart left nine new charts under the last run's page and model card."""
+    import os
+
+    from python_ml.warehouse.dbt import docs_page
+
+    settings = Settings(
+        PROJECT_ROOT, scored.raw_dir, scored.warehouse, scored.mlflow_dir, tmp_path / "report"
+    )
+    charts.draw_all(settings)
+    page = (settings.reports_dir / "index.html").read_text()
+    docs = Path(os.path.relpath(docs_page(settings), settings.reports_dir)).as_posix()
+    assert f'href="{docs}"' in page  # drawn elsewhere first, linked from where it is read
+    # Rewritten, a chart has the same bytes: its time says it was.
+    before = {
+        f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in settings.reports_dir.iterdir()
+    }
+
+    def fails(con, path, classes):
+        raise charts.ChartError("the songs chart failed")
+
+    *first, (file, title, _) = charts.CHARTS
+    monkeypatch.setattr(charts, "CHARTS", [*first, (file, title, fails)])
+    with pytest.raises(charts.ChartError, match="the songs chart failed"):
+        charts.draw_all(settings)
+    after = {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in settings.reports_dir.iterdir()}
+    assert after == before  # every chart, the card and the page as they were; no folder left
