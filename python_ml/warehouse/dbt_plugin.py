@@ -2,6 +2,8 @@
 ``plugins:``) that runs python_ml's loader on dbt's own connection when dbt first opens the
 warehouse, with the same checks and quarantine as ``python -m python_ml load``.
 
+Only the commands that build models (``dbt build``, ``dbt run``) load; the others (``dbt test``,
+``show``, ``compile``, ``docs generate``, ``source freshness``, ...) read the warehouse as built.
 Nothing is read again when the raw tables already hold the files in ``$MUSIC_RAW_DIR``
 (``raw.load_log`` records each file's path, size, load time and SHA-256), so ``python -m python_ml
 build``, which loads first, and every later dbt command cost one look at ``raw.load_log``. A file
@@ -80,7 +82,7 @@ class Plugin(BasePlugin):
             if self.checked:
                 return
             self.checked = True  # a failure is reported once, not again on the next connection
-            if self.enabled:
+            if self.enabled and _builds_models():
                 self._load_stale(conn)
             else:
                 self._check_log(conn)
@@ -107,7 +109,6 @@ class Plugin(BasePlugin):
         settings = load_settings()
         moved: list = []
         stale = stale_files(conn, settings, moved=moved)
-        record_moves(conn, moved)
         if stale:
             log.info(
                 "loading the raw files from %s (%s)",
@@ -116,8 +117,28 @@ class Plugin(BasePlugin):
             )
             try:
                 load_into(conn, settings, [raw for raw, _ in stale])
-            except LoadError as exc:
+            except LoadError as exc:  # "nothing in the warehouse was changed": not the moves
                 raise DbtRuntimeError(str(exc)) from None
+        record_moves(conn, moved)
+
+
+# The dbt commands that build models from the raw tables, and so load the raw files first.
+# Any other (test, show, compile, docs generate, source freshness, debug, ...) reads the
+# warehouse as built: `dbt test` with another MUSIC_RAW_DIR loaded its files under the models
+# built from the earlier ones, and the marts no longer matched their staging tables.
+BUILDS_MODELS = {"build", "run"}
+
+
+def _builds_models() -> bool:
+    """Whether this dbt invocation builds models (True when dbt does not say: a caller that
+    runs dbt some other way keeps the load)."""
+    try:
+        from dbt.flags import get_flags
+
+        command = getattr(get_flags(), "WHICH", None)
+    except Exception:  # dbt's flags not set up: as before
+        return True
+    return command is None or command in BUILDS_MODELS
 
 
 def _show_python_ml_log() -> None:

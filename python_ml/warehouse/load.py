@@ -746,8 +746,6 @@ def load_into(
                     "Check that it is the Kaggle file, or download it again."
                 ) from None
             results.append(result)
-            if log_results:
-                result.log()
             result.check_share(threshold)
             if enforce_threshold and not result.rows_read:
                 # Loaded, it would replace the warehouse's rows with none: the champion's
@@ -761,6 +759,9 @@ def load_into(
     except BaseException:
         con.execute("rollback")
         raise
+    if log_results:  # "loaded" once they are: a file refused after it said so had not been
+        for result in results:
+            result.log()
     return results
 
 
@@ -912,7 +913,9 @@ def files_to_load(settings: Settings, force: bool = False) -> list[RawFile]:
     moved: list = []
     with db.connect(settings.warehouse) as con:
         stale = stale_files(con, settings, moved=moved)
-    if moved:
+    # A moved file's new path, recorded when nothing is loaded (a load that fails changes
+    # nothing; the next look finds the moved file again).
+    if moved and not stale:
         with db.RunLock(settings.warehouse), db.connect(settings.warehouse, read_only=False) as con:
             record_moves(con, moved)
     if not stale:
