@@ -5,6 +5,7 @@ import app_ui
 import streamlit as st
 
 from python_ml.reports.palette import class_colors
+from python_ml.warehouse import catalog
 
 st.title("Track popularity: the champion and its figures")
 champion = app_ui.read("champion_run")
@@ -34,7 +35,8 @@ if best is not None and best["holdout_accuracy"] == best["holdout_accuracy"]:
     cols[3].metric("Holdout ECE", f"{best['holdout_ece']:.3f}")
 st.caption(
     f"Run `{champion['run_id']}` scored {champion['scored_tracks']:,} tracks of the predict "
-    "split (the 10% no model saw). Holdout figures exist for the champion only."
+    f"split (the {catalog.predict_share_in_words()} no model saw). Holdout figures exist for "
+    "the champion only."
 )
 
 st.subheader("Leaderboard")
@@ -214,9 +216,9 @@ with right:
             f"Population stability index of the {int(drift['batch_tracks'].max()):,} scored "
             "tracks against the training split (predicted_class: the mix of classes called "
             "against the training classes). Below 0.1 little change, above "
-            f"{float(drift['psi_threshold'].iloc[0]):g} drift. The "
-            "predict split is a random 10% of the same data, so this is near 0 unless the data "
-            "changed; new tracks are measured by `python -m python_ml predict`. "
+            f"{float(drift['psi_threshold'].iloc[0]):g} drift. The predict split is a random "
+            f"{catalog.predict_share_in_words()} of the same data, so this is near 0 unless the "
+            "data changed; new tracks are measured by `python -m python_ml predict`. "
             + (f"**Drifted: {', '.join(drifted)}.**" if drifted else "No feature has drifted.")
         )
         st.dataframe(

@@ -512,9 +512,10 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
     return (
         "PSI of each feature of the scored predict split against the training split's deciles, "
         "and of the called-class mix (predicted_class) against the training classes: below 0.1 "
-        f"little change, above {threshold:g} (red) drift. The predict split is a random 10% of "
-        "the same data, so this is near 0 unless the data changed; `predict` measures new "
-        "batches. " + (f"Drifted: {', '.join(drifted)}." if drifted else "No feature has drifted.")
+        f"little change, above {threshold:g} (red) drift. The predict split is a random "
+        f"{catalog.predict_share_in_words()} of the same data, so this is near 0 unless the "
+        "data changed; `predict` measures new batches. "
+        + (f"Drifted: {', '.join(drifted)}." if drifted else "No feature has drifted.")
     )
 
 

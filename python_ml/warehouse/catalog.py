@@ -206,3 +206,9 @@ def dbt_var(name: str, project_root: Path = PROJECT_ROOT) -> object:
     if name not in variables:
         raise KeyError(f"dbt_project.yml declares no var {name!r}")
     return variables[name]
+
+
+def predict_share_in_words() -> str:
+    """The predict split's share of the tracks as a percentage (``"10%"``), from the dbt var
+    predict_share that int_tracks_split holds out by (its one definition)."""
+    return f"{float(dbt_var('predict_share')) * 100:g}%"
