@@ -132,12 +132,11 @@ with right:
 st.subheader("Calibration (holdout)")
 st.caption(
     "A calibrated model's points lie on the diagonal: of tracks given 30%, 30% are. Bins "
-    "with fewer than 20 tracks are left out, as in the report."
+    f"with fewer than {catalog.CALIBRATION_MIN_BIN_TRACKS} tracks are left out, as in the report."
 )
-MIN_BIN_TRACKS = 20  # as the report's reliability chart: smaller bins are noise
-calibration = data.calibration[data.calibration["track_count"] >= MIN_BIN_TRACKS].assign(
-    class_name=lambda f: f["class_name"].map(labels.get)
-)
+calibration = data.calibration[
+    data.calibration["track_count"] >= catalog.CALIBRATION_MIN_BIN_TRACKS
+].assign(class_name=lambda f: f["class_name"].map(labels.get))
 chart = (
     alt.Chart(calibration)
     .mark_line(point=True)

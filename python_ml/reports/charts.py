@@ -358,7 +358,10 @@ def reliability(con, out: Path, classes: Classes) -> str:
     fig, ax = plt.subplots(figsize=(6.5, 6))
     ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle="--", label="calibrated")
     for name in classes.names:
-        part = frame[(frame["class_name"] == name) & (frame["track_count"] >= 20)]
+        part = frame[
+            (frame["class_name"] == name)
+            & (frame["track_count"] >= catalog.CALIBRATION_MIN_BIN_TRACKS)
+        ]
         ax.plot(
             part["mean_probability"],
             part["observed_share"],
@@ -374,7 +377,8 @@ def reliability(con, out: Path, classes: Classes) -> str:
     ax.legend(loc="upper left", fontsize=8)
     _save(fig, out)
     return (
-        "Per class and tenth of probability (bins with 20+ tracks): on the diagonal, a "
+        f"Per class and tenth of probability (bins with {catalog.CALIBRATION_MIN_BIN_TRACKS}+ "
+        "tracks): on the diagonal, a "
         "probability of 0.3 means 3 in 10 such tracks are truly in the class."
     )
 

@@ -383,7 +383,6 @@ def _wilson(successes: int, trials: int) -> str:
     return f"{interval.low:.3f} - {interval.high:.3f}"
 
 
-CALIBRATION_MIN_TRACKS = 30  # the bins the largest gaps are looked for in
 CALIBRATION_GAPS_SHOWN = 3
 CALIBRATION_UPPER_FROM = 0.3  # where a class's calls are made: one-sided bins from here are said
 
@@ -399,12 +398,13 @@ def calibration_gaps(bins: pd.DataFrame, labels: dict[str, str]) -> str:
     """Where the probabilities are least right, from the rows of marts.rpt_calibration
     (class_name, bin_lower, bin_upper, track_count, mean_probability, observed_share): the
     largest gaps between a bin's mean probability and its observed share (bins of
-    :data:`CALIBRATION_MIN_TRACKS`+ tracks), each with the share's 95% Wilson interval; then
+    ``catalog.CALIBRATION_MIN_BIN_TRACKS``+ tracks), each with the share's 95% Wilson interval; then
     each class whose probabilities from :data:`CALIBRATION_UPPER_FROM` up lie on one side of
     the observed share in every bin (3 or more), pooled: a lean no single bin shows."""
     if bins.empty:
         return "The calibration bins are not measured yet."
-    counted = bins[bins["track_count"] >= CALIBRATION_MIN_TRACKS]
+    least = catalog.CALIBRATION_MIN_BIN_TRACKS
+    counted = bins[bins["track_count"] >= least]
     order = (counted["mean_probability"] - counted["observed_share"]).abs()
     parts = []
     for _, b in (
@@ -422,9 +422,9 @@ def calibration_gaps(bins: pd.DataFrame, labels: dict[str, str]) -> str:
             f"{high:.3f}: {'within it, noise could explain it' if noise else 'outside it'})"
         )
     text = (
-        f"The largest gaps in bins of {CALIBRATION_MIN_TRACKS}+ tracks: " + "; ".join(parts) + "."
+        f"The largest gaps in bins of {least}+ tracks: " + "; ".join(parts) + "."
         if parts
-        else f"No bin holds {CALIBRATION_MIN_TRACKS}+ tracks."
+        else f"No bin holds {least}+ tracks."
     )
     upper = bins[(bins["bin_lower"] >= CALIBRATION_UPPER_FROM - 1e-9) & (bins["track_count"] > 0)]
     for name, group in upper.groupby("class_name", sort=False):

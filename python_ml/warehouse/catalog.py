@@ -96,6 +96,9 @@ RPT_MODEL_LEADERBOARD = "marts.rpt_model_leaderboard"
 RPT_CLASS_METRICS = "marts.rpt_class_metrics"
 RPT_CONFUSION_MATRIX = "marts.rpt_confusion_matrix"
 RPT_CALIBRATION = "marts.rpt_calibration"
+# Its bins with fewer tracks are left out as noise, wherever they are drawn or read: the
+# report's reliability chart, the model card's largest gaps and the app's calibration curve.
+CALIBRATION_MIN_BIN_TRACKS = 20
 RPT_CLASS_DISTRIBUTION = "marts.rpt_class_distribution"
 RPT_HIT_RATE_BY_RELEASE_YEAR = "marts.rpt_hit_rate_by_release_year"
 RPT_HIT_RATE_BY_ARTIST = "marts.rpt_hit_rate_by_artist"

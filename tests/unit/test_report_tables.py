@@ -101,6 +101,7 @@ def test_the_card_names_where_the_probabilities_are_least_right() -> None:
     """The card said "a called probability of 0.8 is right about that often", while the rare
     class's probabilities ran above its observed share in every bin from 0.3 (the 1x run)."""
     from python_ml.reports.model_card import calibration_gaps
+    from python_ml.warehouse.catalog import CALIBRATION_MIN_BIN_TRACKS
 
     rows = [
         ("ice_cold", 0.2, 4149, 0.249, 0.269),
@@ -118,11 +119,11 @@ def test_the_card_names_where_the_probabilities_are_least_right() -> None:
     text = calibration_gaps(bins, {"ice_cold": "ice-cold", "blazing_hot": "blazing-hot"})
     # The largest gaps first, each with its interval and whether noise could explain it.
     assert text.startswith(
-        "The largest gaps in bins of 30+ tracks: blazing-hot 0.5-0.6, probability 0.542 "
-        "against 0.476 observed in 42 tracks (95% interval "
+        f"The largest gaps in bins of {CALIBRATION_MIN_BIN_TRACKS}+ tracks: blazing-hot 0.5-0.6, "
+        "probability 0.542 against 0.476 observed in 42 tracks (95% interval "
     )
     assert "ice-cold 0.2-0.3, probability 0.249 against 0.269 observed in 4,149 tracks" not in (
-        text  # the third largest is blazing-hot 0.4-0.5's 0.030 (ice-cold's is 0.020)
+        text  # the third largest is blazing-hot 0.3-0.4's 0.060 (ice-cold's is 0.020)
     )
     assert text.count("within it, noise could explain it") == 3
     # The lean no single bin shows: every bin from 0.3 up on one side, pooled.
