@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from python_ml.reports.classes import Classes, read_classes
 from python_ml.settings import Settings
 from python_ml.tracks.evaluate import bootstrap_difference
 from python_ml.tracks.kinds import KINDS
@@ -182,14 +183,16 @@ def registered_version(client: Any, name: str, run_id: str, fingerprint: str) ->
     return min(mine, key=lambda v: int(v.version)) if mine else None
 
 
-REGISTERED_MODEL_DESCRIPTION = (
-    "The popularity class of a Spotify track (ice-cold 0-30, lukewarm 31-69, blazing-hot "
-    "70-100) from its audio features, release year and first artist, trained by `python -m "
-    "python_ml train` on the warehouse's train split (dbt: fct_train_tracks). Each dataset's "
-    "champion is the version under the alias `champion_<first 12 characters of its training "
-    "data's fingerprint>`; each version's description is its model card (data origin, rule, "
-    "holdout figures, calibration)."
-)
+def registered_model_description(classes: Classes) -> str:
+    """The registered model's own description, with the classes of the warehouse's seed."""
+    return (
+        f"The popularity class of a Spotify track, one of {classes.described()}, from its "
+        "audio features, release year and first artist, trained by `python -m python_ml "
+        "train` on the warehouse's train split (dbt: fct_train_tracks). Each dataset's champion "
+        "is the version under the alias `champion_<first 12 characters of its training data's "
+        "fingerprint>`; each version's description is its model card (data origin, rule, "
+        "holdout figures, calibration)."
+    )
 
 
 def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerprint: str) -> int:
@@ -212,7 +215,11 @@ def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerpr
         TRACK_MODEL_NAME, champion_alias(fingerprint), registered.version
     )
     # The registered model's page said nothing (each version carries its model card).
-    client.update_registered_model(TRACK_MODEL_NAME, description=REGISTERED_MODEL_DESCRIPTION)
+    with db.connect(settings.warehouse) as con:
+        classes = read_classes(con)
+    client.update_registered_model(
+        TRACK_MODEL_NAME, description=registered_model_description(classes)
+    )
     client.set_tag(run_id, "champion_rule", rule)
     mark_champion_run(run_id, fingerprint)
     with db.connect(settings.warehouse, read_only=False) as con:

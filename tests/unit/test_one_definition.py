@@ -10,3 +10,25 @@ def test_the_predict_share_in_words_follows_the_dbt_var(monkeypatch: pytest.Monk
     assert catalog.predict_share_in_words() == "10%"  # dbt_project.yml: predict_share 0.10
     monkeypatch.setattr(catalog, "dbt_var", {"predict_share": 0.125}.__getitem__)
     assert catalog.predict_share_in_words() == "12.5%"
+
+
+def test_the_registered_models_description_names_the_seeds_classes() -> None:
+    """It said "ice-cold 0-30, lukewarm 31-69, blazing-hot 70-100" in its own words: a moved
+    threshold in the seed left it behind."""
+    import duckdb
+
+    from python_ml.reports.classes import read_classes
+    from python_ml.tracks.champion import registered_model_description
+
+    seed = catalog.PROJECT_ROOT / "seeds" / "popularity_classes.csv"
+    con = duckdb.connect()
+    con.execute("create schema reference")
+    con.execute(
+        f"create table {catalog.POPULARITY_CLASSES} as select * from read_csv(?)", [str(seed)]
+    )
+    text = registered_model_description(read_classes(con))
+    assert "one of ice-cold (0-30), lukewarm (31-69), blazing-hot (70-100), from its" in text
+    con.execute(
+        f"update {catalog.POPULARITY_CLASSES} set max_popularity = 25 where class_index = 0"
+    )
+    assert "one of ice-cold (0-25), " in registered_model_description(read_classes(con))
