@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -404,11 +405,22 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
         f"""
-        select feature_set, model_type, actual_log_streams, predicted_log_streams
-        from {catalog.FCT_SONG_STREAM_PREDICTIONS}
-        where model_type = 'random_forest'
+        select p.feature_set, p.model_type, p.fold, p.actual_log_streams,
+            p.predicted_log_streams, runs.split_kind
+        from {catalog.FCT_SONG_STREAM_PREDICTIONS} as p
+        left join {catalog.MODEL_RUNS} as runs on p.run_id = runs.run_id
+        where p.model_type = 'random_forest'
     """,
     )
+
+    def cross_validation(part: pd.DataFrame) -> str:
+        """How these out-of-fold predictions were made: the study's folds (those drawn) and
+        its repeats, as its run recorded them ("5x 5-fold cv"; the first repeat is drawn)."""
+        recorded = re.fullmatch(r"(\d+)x \d+-fold cv", str(part["split_kind"].iloc[0]))
+        repeats = int(recorded.group(1)) if recorded else 1
+        return f"{part['fold'].nunique()}-fold CV" + (
+            f", the first of {repeats} repeats" if repeats > 1 else ""
+        )
 
     def r2_of(part: pd.DataFrame) -> float:
         residual = part["predicted_log_streams"] - part["actual_log_streams"]
@@ -429,7 +441,7 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
         low = min(part["actual_log_streams"].min(), part["predicted_log_streams"].min())
         high = max(part["actual_log_streams"].max(), part["predicted_log_streams"].max())
         ax.plot([low, high], [low, high], color="black", linewidth=0.8, label="perfect")
-        ax.set_title(f"random forest, {name}: R² {scores[name]:.2f} (5-fold CV)")
+        ax.set_title(f"random forest, {name}: R² {scores[name]:.2f}\n{cross_validation(part)}")
         ax.set_xlabel("actual log(streams + 1)")
         ax.set_ylabel("predicted log(streams + 1)")
         ax.legend(loc="upper left")
