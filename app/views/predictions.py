@@ -32,13 +32,13 @@ with st.container(border=True):
     )
 
 filters = (artist, tuple(years), list(predicted), list(true), float(min_hit))
-frame, total = app_ui.read("predictions", *filters, 100_000)
-SHOWN = 5_000
+SHOWN = app_data.PREDICTIONS_SHOWN
+frame, total = app_ui.read("predictions", *filters, SHOWN)
 st.markdown(f"**{total:,} tracks** match (of {champion['scored_tracks']:,} scored).")
 if total > SHOWN:
     st.caption(
         f"The table shows the {SHOWN:,} with the highest probability of {labels[hit]} (click a "
-        f"column to sort them); the download holds all {min(total, len(frame)):,}."
+        f"column to sort them); the download holds all {total:,}."
     )
 
 
@@ -103,9 +103,19 @@ st.dataframe(
     column_order=[c for c in app_data.PREDICTION_COLUMNS if c in chosen],
     column_config=columns,
 )
+settings = app_ui.settings()
+
+
+def _every_match() -> bytes:
+    """Every track that matches as CSV, made when the button is clicked: the page read only the
+    tracks it shows."""
+    every = frame if len(frame) == total else app_data.predictions(settings, *filters, None)[0]
+    return every.to_csv(index=False).encode("utf-8")
+
+
 st.download_button(
     "Download these tracks (CSV)",
-    lambda: frame.to_csv(index=False).encode("utf-8"),  # made when clicked
+    _every_match,
     file_name="track_predictions.csv",
     mime="text/csv",
 )

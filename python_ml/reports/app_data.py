@@ -179,6 +179,11 @@ def _where(
     return " and ".join(clauses), params
 
 
+# The predictions page shows at most this many of the tracks that match, the likeliest hits
+# first (its table and its track picker); its download holds every track that matches.
+PREDICTIONS_SHOWN = 5_000
+
+
 def predictions(
     settings: Settings,
     artist: str = "",
@@ -186,10 +191,10 @@ def predictions(
     predicted: list[str] | None = None,
     true: list[str] | None = None,
     min_hit: float = 0.0,
-    limit: int = 5_000,
+    limit: int | None = PREDICTIONS_SHOWN,
 ) -> tuple[pd.DataFrame, int]:
-    """The scored tracks that match the filters (at most ``limit``, most likely hits first)
-    and how many match in all."""
+    """The scored tracks that match the filters (at most ``limit``, most likely hits first;
+    all of them when it is None) and how many match in all."""
     where, params = _where(artist, years, predicted or [], true or [], min_hit)
     total = int(
         query(
@@ -201,7 +206,8 @@ def predictions(
     frame = query(
         settings,
         f"select {', '.join(PREDICTION_COLUMNS)} from {catalog.FCT_TRACK_PREDICTIONS} "
-        f"where {where} order by hit_probability desc, track_id limit {int(limit)}",
+        f"where {where} order by hit_probability desc, track_id"
+        + ("" if limit is None else f" limit {int(limit)}"),
         params,
     )
     return frame, total

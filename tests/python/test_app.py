@@ -103,6 +103,42 @@ def test_predictions_filters_change_the_table(app_env: Path) -> None:
     assert at.get("download_button")  # the CSV download is offered
 
 
+def test_the_download_holds_every_track_that_matches(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page shows the likeliest hits only; its download (made when clicked) holds every
+    track that matches, as the caption says: it held at most 100,000 while the caption said
+    "all"."""
+    import io
+
+    import pandas as pd
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from python_ml.reports import app_data
+    from python_ml.settings import load_settings
+
+    made = []  # the download button's callable, as Streamlit keeps it for the click
+    add_deferred = MediaFileManager.add_deferred
+
+    def keep(self, data_callable, *args, **kwargs):
+        made.append(data_callable)
+        return add_deferred(self, data_callable, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    monkeypatch.setattr(app_data, "PREDICTIONS_SHOWN", 50)
+    _, total = app_data.predictions(load_settings())
+    assert total > 50
+    at = page("predictions").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 50
+    caption = next(c.value for c in at.caption if c.value.startswith("The table shows"))
+    assert caption.startswith("The table shows the 50 with the highest probability of ")
+    assert caption.endswith(f"the download holds all {total:,}.")
+    csv = pd.read_csv(io.BytesIO(made[-1]()))
+    assert len(csv) == total
+    assert list(csv.columns) == app_data.PREDICTION_COLUMNS
+
+
 def test_the_hit_rate_charts_follow_the_filters(app_env: Path) -> None:
     from python_ml.reports import app_data
     from python_ml.settings import load_settings
