@@ -51,12 +51,3 @@ def origin_banner(data_origin: str | None) -> None:
         st.warning(origin.partly_generated_notice(data_origin), icon=":material/warning:")
     else:
         st.caption(f"Data origin: {data_origin or 'unknown'}")
-
-
-def percent(frame, columns: list[str]):
-    """Shares as percentages with one decimal, for display only."""
-    shown = frame.copy()
-    for column in columns:
-        if column in shown:
-            shown[column] = (shown[column] * 100).round(1)
-    return shown

@@ -213,8 +213,6 @@ def predictions(
     return frame, total
 
 
-Filters = tuple[str, tuple[int, int], list[str], list[str], float]  # as _where takes them
-
 # A rate of the tracks that match: called the hit class by the decision rule / expected in it
 # by the calibrated probabilities / truly in it (NULL: truth unknown).
 _RATES = (

@@ -79,32 +79,6 @@ def expected_calibration_error(
     return float(total)
 
 
-def reliability_table(
-    y_true: np.ndarray, proba: np.ndarray, class_names: list[str], bins: int = 10
-) -> list[dict[str, Any]]:
-    """Per class and probability bin: mean predicted probability, observed share, rows.
-    What the reliability chart draws."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    rows = []
-    for k, name in enumerate(class_names):
-        p = proba[:, k]
-        hit = y_true == k
-        which = np.clip(np.digitize(p, edges[1:-1], right=True), 0, bins - 1)
-        for b in range(bins):
-            mask = which == b
-            if mask.any():
-                rows.append(
-                    {
-                        "class_name": name,
-                        "bin": b,
-                        "mean_predicted": float(p[mask].mean()),
-                        "observed": float(hit[mask].mean()),
-                        "n": int(mask.sum()),
-                    }
-                )
-    return rows
-
-
 def tune_decision_weights(
     y_true: np.ndarray,
     proba: np.ndarray,

@@ -100,8 +100,6 @@ RPT_CALIBRATION = "marts.rpt_calibration"
 # report's reliability chart, the model card's largest gaps and the app's calibration curve.
 CALIBRATION_MIN_BIN_TRACKS = 20
 RPT_CLASS_DISTRIBUTION = "marts.rpt_class_distribution"
-RPT_HIT_RATE_BY_RELEASE_YEAR = "marts.rpt_hit_rate_by_release_year"
-RPT_HIT_RATE_BY_ARTIST = "marts.rpt_hit_rate_by_artist"
 # What became of every raw row, per source (built with the ML inputs): `build` prints it.
 RPT_SOURCE_ROW_COUNTS = "marts.rpt_source_row_counts"
 # The raw sources, as rpt_source_row_counts names them.
