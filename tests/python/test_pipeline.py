@@ -180,10 +180,43 @@ def test_the_sensor_asks_for_a_run_only_when_raw_files_change(
     assert isinstance(events[0], dg.RunRequest)
 
 
-def test_the_raw_download_is_retried_but_a_bad_file_is_not() -> None:
+def test_the_raw_download_is_retried_but_a_bad_file_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed download reaches the asset's retry policy as it is; a bad file fails the run
+    at once (a dg.Failure that allows no retry): the same file would fail the same way."""
+    from python_ml.orchestration.resources import ProjectSettings
+    from python_ml.raw import extract, generate
 
     policy = raw_assets.raw_files.op.retry_policy
     assert policy is not None and policy.max_retries >= 2
+    raw = tmp_path / "raw"
+    generate.generate(raw, rows=300, seed=5)
+    (raw / "spotify_2023" / "spotify-2023.csv").write_bytes(b"")
+    monkeypatch.setenv("MUSIC_RAW_DIR", str(raw))
+    config = raw_assets.ExtractRunConfig(offline=True)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [raw_assets.raw_files],
+            resources={"paths": ProjectSettings()},
+            run_config=dg.RunConfig(ops={"raw_files": config}),
+            instance=instance,
+            raise_on_error=False,
+        )
+        events = [e.event_type_value for e in result.all_events]
+        assert events.count("STEP_START") == 1 and "STEP_UP_FOR_RETRY" not in events
+        failure = result.failure_data_for_node("raw_files")
+        assert failure.user_failure_data is not None  # the dg.Failure, not the error itself
+        assert "spotify-2023.csv is empty" in failure.error.message
+
+        def unreachable(*args, **kwargs):
+            raise extract.DownloadError("Kaggle could not be reached (no network?)")
+
+        monkeypatch.setattr(extract, "extract_step", unreachable)
+        resources = {"paths": ProjectSettings()}
+        with dg.build_asset_context(instance=instance, resources=resources) as context:
+            with pytest.raises(extract.DownloadError):  # as it is, for the retry policy
+                raw_assets.raw_files(context, config=config)
 
 
 def _free_port() -> int:
