@@ -465,3 +465,40 @@ def test_a_plain_build_of_the_split_is_checked_and_a_selection_is_said_not_to_be
     with caplog.at_level(logging.WARNING, logger="python_ml"):
         FeaturePath(settings)
     assert "built only some of the models the features come from" in caplog.text, caplog.text
+
+
+def test_predictions_that_no_longer_describe_the_predict_split_fail_a_test(
+    main_job_dir: Path, tmp_path: Path
+) -> None:
+    """Every test passed while the marts showed the model's calls beside data it had not
+    scored: a track the seed's new bounds moved to the train side, a feature changed in the raw
+    file (the old test caught only a track gone from the clean data)."""
+    job = tmp_path / "job"
+    shutil.copytree(main_job_dir.parent / f"{main_job_dir.name}_as_run", job, symlinks=True)
+    warehouse = job / "warehouse.duckdb"
+    test = "assert_predictions_are_of_the_current_predict_split"
+    as_scored = dbt(job / "raw", warehouse, "test", "--select", test)
+    assert as_scored.returncode == 0, as_scored.stdout[-3000:]
+    with duckdb.connect(str(warehouse)) as con:
+        (changed,), (moved,) = con.execute(
+            "select track_id from intermediate.int_tracks_split where split = 'predict' "
+            "order by track_id limit 2"
+        ).fetchall()
+        con.execute(
+            "update intermediate.int_tracks_split set release_year = release_year + 1 "
+            "where track_id = ?",
+            [changed],
+        )
+        con.execute(
+            "update intermediate.int_tracks_split set split = 'train' where track_id = ?", [moved]
+        )
+    stale = dbt(job / "raw", warehouse, "test", "--select", test, "--store-failures")
+    assert stale.returncode == 1 and "Got 2 results" in stale.stdout, stale.stdout[-3000:]
+    ((schema, table),) = query(
+        warehouse,
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_name = '{test}'",
+    )
+    problems = dict(query(warehouse, f'select track_id, problem from "{schema}"."{table}"'))
+    assert problems[moved] == "scored, but now in the train split"
+    assert problems[changed].startswith("release_year was ") and problems[changed].endswith(" now")
