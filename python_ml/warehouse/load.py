@@ -866,15 +866,8 @@ def stale_reasons(
         else:
             logged_path, logged_size, loaded_at, logged_sha = (*entry, None)[:4]
             stat = path.stat()
-            # The later of its modification and status-change times: `cp -p`, `rsync -a` or a
-            # backup's `tar x` give a replaced file an old modification time (and, of the same
-            # size, it was taken for the loaded one: "up to date"), but not an old status
-            # change, which only the kernel sets.
-            modified = datetime.fromtimestamp(max(stat.st_mtime, stat.st_ctime), UTC).replace(
-                tzinfo=None
-            )
             when = f"{loaded_at:%Y-%m-%d %H:%M}"
-            if logged_size == stat.st_size and logged_path == str(path) and modified <= loaded_at:
+            if logged_path == str(path) and untouched_since(path, logged_size, loaded_at):
                 continue
             if logged_size == stat.st_size and logged_sha and file_sha256(path) == logged_sha:
                 if logged_path != str(path):
@@ -892,6 +885,18 @@ def stale_reasons(
             else:
                 reasons.append((raw, f"{path} is not the file loaded from {logged_path} at {when}"))
     return reasons
+
+
+def untouched_since(path: Path, size: int, loaded_at: datetime) -> bool:
+    """The file at ``path`` has ``size`` bytes and was neither modified nor replaced after
+    ``loaded_at`` (naive UTC): it holds what was loaded from it then."""
+    stat = path.stat()
+    # The later of its modification and status-change times: `cp -p`, `rsync -a` or a
+    # backup's `tar x` give a replaced file an old modification time (and, of the same
+    # size, it was taken for the loaded one: "up to date"), but not an old status
+    # change, which only the kernel sets.
+    modified = datetime.fromtimestamp(max(stat.st_mtime, stat.st_ctime), UTC).replace(tzinfo=None)
+    return size == stat.st_size and modified <= loaded_at
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -220,3 +220,35 @@ def test_a_file_replaced_with_an_old_modification_time_is_seen(tmp_path: Path) -
     path.write_text("id,name\n1,a\n", encoding="utf-8")
     os.utime(path, (old, old))
     assert stale_reasons(raw, [TRACKS], logged, TABLES) == []
+
+
+def test_the_raw_files_version_reads_a_file_again_only_when_touched_since_its_load(
+    tmp_path: Path,
+) -> None:
+    """raw_files' data version hashed every raw file on every run (10 s at 10x): a file the
+    load log holds, untouched since, gives its logged SHA-256 instead."""
+    import duckdb
+
+    from python_ml.orchestration.versions import raw_files_version
+    from python_ml.settings import Settings
+
+    raw = _folder(tmp_path / "raw")
+    tracks = raw / "spotify_600k" / "tracks.csv"
+    settings = Settings(tmp_path, raw, tmp_path / "w.duckdb", tmp_path / "m", tmp_path)
+    read = raw_files_version(settings)  # no warehouse: every file read
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            "create table raw.load_log (file_path varchar, file_bytes bigint, "
+            "loaded_at timestamp, file_sha256 varchar)"
+        )
+        logged = "f" * 64  # not the file's: seen only when the log is trusted
+        size = tracks.stat().st_size
+        con.execute(
+            "insert into raw.load_log values (?, ?, ?, ?)",
+            [str(tracks), size, _utc_now() + timedelta(minutes=1), logged],
+        )
+    assert raw_files_version(settings) != read  # the logged digest, not the file read
+    later = (datetime.now() + timedelta(minutes=5)).timestamp()
+    os.utime(tracks, (later, later))  # touched after its load: read again
+    assert raw_files_version(settings) == read

@@ -47,7 +47,7 @@ def raw_files(config: ExtractRunConfig, paths: ProjectSettings) -> dg.Materializ
     files = report.present + report.downloaded + report.generated
     return dg.MaterializeResult(
         # The files' content: every downstream asset's data version derives from it.
-        data_version=dg.DataVersion(versions.raw_files_version(settings.raw_dir)),
+        data_version=dg.DataVersion(versions.raw_files_version(settings)),
         metadata={
             "data_origin": origin.tracks_origin(settings.raw_dir),
             "files": dg.MetadataValue.md(
