@@ -98,10 +98,12 @@ class LoadedFile:
         )
         if self.rows_rejected:
             log.warning(
-                "%s: %d rows do not parse and are quarantined (raw.load_rejects, "
-                "marts.rpt_rejected_rows), e.g. %s",
+                "%s: %s and %s quarantined (raw.load_rejects, marts.rpt_rejected_rows), e.g. %s",
                 self.path,
-                self.rows_rejected,
+                "1 row does not parse"
+                if self.rows_rejected == 1
+                else f"{self.rows_rejected:,} rows do not parse",
+                "is" if self.rows_rejected == 1 else "are",
                 "; ".join(self.examples),
             )
         if self.shrunk_from:
