@@ -134,6 +134,34 @@ REPORT_READS = (
     "marts.rpt_feature_drift",
 )
 
+# What scoring new tracks reads (predict, the app's score page, the service): the artists the
+# features join, the train split the champion must match, its run, the drift reference, and the
+# load log its data origin comes from. The dbt exposure scoring_service depends on exactly these.
+SCORING_READS = (
+    "intermediate.int_artists_validated",
+    "marts.fct_train_tracks",
+    "marts.fct_feature_drift_reference",
+    "ml.model_runs",
+    "raw.load_log",
+)
+
+# What the Streamlit app reads (app/, python_ml/reports/app_data.py), its score page's scoring
+# included. The dbt exposure popularity_app depends on exactly these.
+APP_READS = (
+    "reference.popularity_classes",
+    "marts.fct_track_predictions",
+    "marts.fct_track_prediction_explanations",
+    "marts.fct_song_stream_predictions",
+    "marts.rpt_model_leaderboard",
+    "marts.rpt_class_metrics",
+    "marts.rpt_confusion_matrix",
+    "marts.rpt_calibration",
+    "marts.rpt_class_distribution",
+    "marts.rpt_feature_importance",
+    "marts.rpt_feature_drift",
+    *SCORING_READS,
+)
+
 # Tables python_ml writes; dbt declares them as the `ml` source, with their columns, and
 # creates them (models/staging/ml/_ml__sources.yml, macros/create_ml_source_tables.sql).
 MODEL_RUNS = "ml.model_runs"

@@ -407,7 +407,7 @@ def test_the_run_is_on_the_jobs_page_and_the_timeline_of_the_ui(main_job_dir: Pa
     assert set(origins.values()) == {"generated"}, origins
 
 
-def test_the_report_reads_what_its_exposure_and_asset_say() -> None:
+def test_the_report_the_app_and_the_service_read_what_their_exposures_say() -> None:
     """The dbt exposure popularity_charts and the report's Dagster asset both name what the
     report reads (catalog.REPORT_READS): they left out the data-quality table and the train
     split the model card reads, and each had a different list."""
@@ -419,14 +419,32 @@ def test_the_report_reads_what_its_exposure_and_asset_say() -> None:
     from python_ml.warehouse import catalog
 
     exposures = yaml.safe_load((PROJECT_ROOT / "models" / "exposures.yml").read_text())
-    (charts,) = [e for e in exposures["exposures"] if e["name"] == "popularity_charts"]
-    named = set()
-    for dep in charts["depends_on"]:
-        ref = re.fullmatch(r"ref\('(\w+)'\)", dep)
-        source = re.fullmatch(r"source\('(\w+)', '(\w+)'\)", dep)
-        named.add(ref.group(1) if ref else f"{source.group(1)}.{source.group(2)}")
-    reads = {t if t.startswith("ml.") else t.split(".")[1] for t in catalog.REPORT_READS}
-    assert named == reads
+    sources = {"ml.": "ml.", "raw.load_log": "loader.load_log"}  # the schema, as a source
+
+    def named(exposure: str) -> set[str]:
+        (found,) = [e for e in exposures["exposures"] if e["name"] == exposure]
+        names = set()
+        for dep in found["depends_on"]:
+            ref = re.fullmatch(r"ref\('(\w+)'\)", dep)
+            source = re.fullmatch(r"source\('(\w+)', '(\w+)'\)", dep)
+            names.add(ref.group(1) if ref else f"{source.group(1)}.{source.group(2)}")
+        return names
+
+    def as_nodes(tables: tuple[str, ...]) -> set[str]:
+        return {
+            next((to + t.removeprefix(k) for k, to in sources.items() if t.startswith(k)), None)
+            or t.split(".")[1]
+            for t in tables
+        }
+
+    # (The app and the service read what scoring reads too: exposures popularity_app and
+    # scoring_service, which the dbt docs' lineage lacked.)
+    for exposure, tables in (
+        ("popularity_charts", catalog.REPORT_READS),
+        ("popularity_app", catalog.APP_READS),
+        ("scoring_service", catalog.SCORING_READS),
+    ):
+        assert named(exposure) == as_nodes(tables), exposure
     (report,) = [a for a in build_definitions().assets or [] if dg.AssetKey("report") in a.keys]
     upstream = {k.to_user_string() for k in report.asset_deps[dg.AssetKey("report")]}
     assert {"marts/rpt_source_row_counts", "marts/fct_train_tracks", "ml/model_runs"} <= upstream
