@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from python_ml.errors import UserError
 from python_ml.settings import Settings, load_settings
-from python_ml.steps import StepFailed, step
+from python_ml.steps import step
 
 log = logging.getLogger("python_ml")
 
@@ -32,7 +33,7 @@ def cmd_generate(settings: Settings, args: argparse.Namespace) -> None:
     problem = folder_problem(raw_dir)
     if problem:
         where = "--out" if args.out else "MUSIC_RAW_DIR (or --out)"
-        raise ValueError(f"{raw_dir} {problem}: give {where} a folder you can write")
+        raise generate.GenerateError(f"{raw_dir} {problem}: give {where} a folder you can write")
     with step(f"generate missing raw files into {raw_dir}"):
         generate.generate(raw_dir, rows=args.rows, seed=args.seed, overwrite=args.overwrite)
 
@@ -443,31 +444,6 @@ def add_engine_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# The errors whose message names what went wrong and what to do, by module: an error can only
-# be an instance of a class whose module was imported, so a failing command imports none of them
-# (importing them all costs seconds: matplotlib, MLflow, scikit-learn) and fails at once.
-KNOWN_ERRORS = {
-    "python_ml.raw.extract": "ExtractError",
-    "python_ml.warehouse.load": "LoadError",
-    "python_ml.warehouse.db": "WarehouseError",
-    "python_ml.warehouse.dbt": "DbtError",
-    "python_ml.tracks.data": "TrainingError",
-    "python_ml.tracks.feature_path": "FeaturePathError",
-    "python_ml.tracking.registry": "TrackingStoreError",
-    "python_ml.reports.charts": "ChartError",
-    "python_ml.warehouse.spark": "SparkUnavailable",
-}
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    """The known errors of the modules imported so far (KNOWN_ERRORS), and the built-in ones
-    whose message python_ml words itself."""
-    imported = [
-        getattr(sys.modules.get(module), name, None) for module, name in KNOWN_ERRORS.items()
-    ]
-    return (*(c for c in imported if isinstance(c, type)), StepFailed, LookupError, ValueError)
-
-
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
     signal.signal(signal.SIGTERM, _terminated)  # stop like Ctrl-C: dbt children stop too
@@ -502,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("interrupted")
         return 130
     except Exception as exc:
-        if isinstance(exc, _known_errors()):  # says what and where: the message alone
+        if isinstance(exc, UserError):  # says what and where: the message alone
             log.error("%s", exc)
             return 1
         damaged = _damaged_warehouse(exc)

@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+from python_ml.errors import UserError
 from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 
@@ -43,7 +44,7 @@ LIMITS: dict[str, tuple[type, float, str]] = {
 }
 
 
-class ServiceConfigError(ValueError):
+class ServiceConfigError(UserError, ValueError):
     """A service setting that cannot be used; the message names it and what it takes."""
 
 
@@ -98,7 +99,7 @@ EXAMPLE_TRACK = {
 TEXT_COLUMNS = ("id", "name", "artists", "id_artists", "release_date")
 
 
-class RepeatedKey(ValueError):
+class RepeatedKey(UserError, ValueError):
     """An object of the body gives a key twice; the message names where and which key."""
 
 

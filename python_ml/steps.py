@@ -7,10 +7,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from python_ml.errors import UserError
+
 log = logging.getLogger("python_ml")
 
 
-class StepFailed(RuntimeError):
+class StepFailed(UserError, RuntimeError):
     """A step of the main job failed; the message names it."""
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from python_ml.errors import UserError
 from python_ml.raw import generate, origin, schemas
 from python_ml.raw.schemas import RawFile
 from python_ml.settings import Settings
@@ -46,7 +47,7 @@ No Kaggle credentials found, so the real datasets cannot be downloaded. To use t
 or copy the CSV files into {raw_dir} yourself (layout in the README)."""
 
 
-class ExtractError(RuntimeError):
+class ExtractError(UserError, RuntimeError):
     """A raw file is missing, unreadable or not what it should be; the message says what to do."""
 
 

@@ -37,10 +37,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from python_ml.errors import UserError
 from python_ml.raw import origin
 from python_ml.raw.schemas import REAL_TRACK_ROWS, SONGS_2023_COLUMNS, TRACK_COLUMNS
 
 log = logging.getLogger(__name__)
+
+
+class GenerateError(UserError, ValueError):
+    """The raw files cannot be generated as asked; the message says why and what to give."""
+
 
 SONGS_2023_ROWS = 953
 # The day the 2023 chart file was taken (its latest release is 2023-07-14).
@@ -515,7 +521,9 @@ def write_artists_for_tracks(tracks_path: Path, artists_path: Path, seed: int) -
         reader = csv.DictReader(handle)
         missing = {"id_artists", "artists", "popularity"} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{tracks_path}: not a tracks.csv, missing columns {sorted(missing)}")
+            raise GenerateError(
+                f"{tracks_path}: not a tracks.csv, missing columns {sorted(missing)}"
+            )
         for line_no, row in enumerate(reader, start=2):
             try:
                 ids = ast.literal_eval(row["id_artists"])
@@ -662,7 +670,7 @@ def generate(
     tracks can be used with generated artists.
     """
     if rows < 100:
-        raise ValueError(f"--rows must be at least 100, got {rows}")
+        raise GenerateError(f"--rows must be at least 100, got {rows}")
     files = raw_files(raw_dir)
     existing_tracks = _existing(files.tracks)
     if overwrite or existing_tracks is None:

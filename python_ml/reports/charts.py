@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from python_ml.errors import UserError
 from python_ml.settings import Settings, ui_address  # noqa: E402
 from python_ml.steps import step
 from python_ml.warehouse import catalog, db  # noqa: E402
@@ -37,7 +38,7 @@ class Chart:
     caption: str
 
 
-class ChartError(RuntimeError):
+class ChartError(UserError, RuntimeError):
     """The marts hold nothing to draw; the message says which step to run."""
 
 

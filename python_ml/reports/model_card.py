@@ -21,6 +21,7 @@ import pandas as pd
 from python_ml.reports.classes import read_classes
 from python_ml.reports.tables import is_number_column
 from python_ml.settings import Settings
+from python_ml.tracking.champion_files import ChampionUnavailable
 from python_ml.tracks.evaluate import (
     CALIBRATION_MIN_GAIN,
     bootstrap_interval,
@@ -117,7 +118,9 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         """
     ).df()
     if champion.empty:
-        raise LookupError("no champion in the warehouse: train first (`python -m python_ml train`)")
+        raise ChampionUnavailable(
+            "no champion in the warehouse: train first (`python -m python_ml train`)"
+        )
     c = champion.iloc[0].to_dict()
     seed = read_classes(con)
     classes = seed.names

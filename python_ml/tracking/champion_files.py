@@ -15,10 +15,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from python_ml.errors import UserError
 from python_ml.settings import Settings
 
 
-class ChampionUnavailable(LookupError):
+class ChampionUnavailable(UserError, LookupError):
     """There is no champion, or its files cannot be loaded; the message says what to do."""
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.pyfunc import PythonModel
 
+from python_ml.errors import UserError
 from python_ml.settings import Settings
 from python_ml.tracking.champion_files import (  # noqa: F401  (part of this module's API)
     ChampionUnavailable,
@@ -59,7 +60,7 @@ DESCRIPTIONS = {
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-class TrackingStoreError(RuntimeError):
+class TrackingStoreError(UserError, RuntimeError):
     """The MLflow folder cannot be used; the message names it and says what to do."""
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from python_ml.errors import UserError
 from python_ml.tracks.kinds import KINDS
 from python_ml.tracks.kinds.base import ModelKind, Params, PositiveInt
 from python_ml.warehouse.catalog import TRACK_FEATURE_COLUMNS
@@ -23,7 +24,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 SELECTION_METRICS = ("accuracy", "macro_f1")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration file is invalid; the message names the file and the key."""
 
 

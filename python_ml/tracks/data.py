@@ -9,12 +9,13 @@ from typing import Any
 
 import pandas as pd
 
+from python_ml.errors import UserError
 from python_ml.raw import origin
 from python_ml.settings import Settings
 from python_ml.warehouse import catalog, db
 
 
-class TrainingError(RuntimeError):
+class TrainingError(UserError, RuntimeError):
     """An experiment failed; the message names it and says the champion did not move."""
 
 

@@ -32,6 +32,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from python_ml.errors import UserError
 from python_ml.raw.schemas import ARTISTS, TRACK_COLUMNS, TRACKS
 from python_ml.settings import Settings
 
@@ -95,7 +96,7 @@ def misspelt_columns(missing: list[str], given: Sequence[str]) -> str:
     return f" ({', '.join(guesses)}?)" if guesses else ""
 
 
-class FeaturePathError(RuntimeError):
+class FeaturePathError(UserError, RuntimeError):
     """The project's models could not be compiled or run for scoring; the message says why."""
 
 

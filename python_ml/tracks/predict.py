@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from python_ml.clock import utc_now
+from python_ml.errors import UserError
 from python_ml.processes import process_alive
 from python_ml.raw.extract import GZIP_MAGIC, first_line
 from python_ml.raw.schemas import TRACK_COLUMNS
@@ -46,7 +47,7 @@ from python_ml.tracks.scorer import (
 log = logging.getLogger(__name__)
 
 
-class PredictInputError(ValueError):
+class PredictInputError(UserError, ValueError):
     """The input CSV cannot be scored; the message names the file, columns or rows."""
 
 

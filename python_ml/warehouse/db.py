@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from python_ml.errors import UserError
 from python_ml.warehouse.catalog import ml_columns
 
 
@@ -37,7 +38,7 @@ def insert_rows(
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class WarehouseError(RuntimeError):
+class WarehouseError(UserError, RuntimeError):
     """The warehouse cannot be used as asked; the message says why and what to do."""
 
 

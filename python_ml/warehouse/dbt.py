@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from python_ml.errors import UserError
 from python_ml.settings import Settings
 from python_ml.steps import step
 from python_ml.warehouse import db
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 PREDICTION_MARTS = ("tag:ml_outputs", "staging.ml")
 
 
-class DbtError(RuntimeError):
+class DbtError(UserError, RuntimeError):
     """dbt exited non-zero."""
 
 

@@ -45,6 +45,7 @@ import pyarrow as pa
 import yaml
 
 from python_ml.clock import utc_now
+from python_ml.errors import UserError
 from python_ml.raw.extract import ExtractError, check_header, find_raw_file, read_header
 from python_ml.raw.origin import file_sha256
 from python_ml.raw.schemas import RAW_FILES, RawFile
@@ -58,7 +59,7 @@ DEFAULT_MAX_REJECTED_SHARE = 0.01
 EXAMPLES_SHOWN = 3
 
 
-class LoadError(RuntimeError):
+class LoadError(UserError, RuntimeError):
     """A raw file cannot be loaded; the message names the file (and line) and what to do."""
 
 

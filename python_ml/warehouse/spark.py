@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from python_ml.clock import utc_now
+from python_ml.errors import UserError
 from python_ml.settings import Settings
 from python_ml.steps import step
 
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 TARGET = "spark"
 
 
-class SparkUnavailable(RuntimeError):
+class SparkUnavailable(UserError, RuntimeError):
     """The spark extra or a JVM is missing."""
 
 
@@ -71,7 +72,7 @@ def parameters(settings: Settings) -> dict[str, str]:
         if name in env:
             return env[name]
         if default is None:
-            raise KeyError(f"profiles.yml needs the environment variable {name}")
+            raise SparkUnavailable(f"profiles.yml needs the environment variable {name}")
         return default
 
     profile = yaml.safe_load((settings.profiles_dir / "profiles.yml").read_text(encoding="utf-8"))
@@ -260,7 +261,7 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
 
     from pyspark.sql import functions as F
 
-    from python_ml.warehouse import catalog
+    from python_ml.warehouse import catalog, db
 
     champion = _champion_record(settings)
     run_id = champion["run_id"]
@@ -268,7 +269,7 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
     scored_at = utc_now()
     with session(settings) as spark:
         if not spark.catalog.tableExists(catalog.PREDICT_TRACKS):
-            raise LookupError(
+            raise db.WarehouseError(
                 f"Spark has no {catalog.PREDICT_TRACKS} under {settings.spark_dir}. Build it "
                 "first: `python -m python_ml build --engine spark`."
             )

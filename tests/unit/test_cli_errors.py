@@ -1,27 +1,25 @@
-"""The command line's known errors (their message alone, no stack trace) are looked up only in
-the modules a failing command imported: each entry must name the class where it is defined."""
+"""The command line prints a worded error (python_ml.errors.UserError) as its message alone,
+and anything else with its type and the way to its stack trace."""
 
 from __future__ import annotations
 
 import importlib
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from python_ml import cli
-
-
-def test_every_known_error_is_an_exception_defined_in_its_module() -> None:
-    for module, name in cli.KNOWN_ERRORS.items():
-        cls = getattr(importlib.import_module(module), name)
-        assert issubclass(cls, Exception), (module, name)
-        assert cls.__module__ == module, f"{name} is defined in {cls.__module__}, not {module}"
+from python_ml.errors import UserError
+from python_ml.tracks.config import ConfigError
 
 
 def test_every_error_python_ml_defines_is_reported_by_its_message() -> None:
     """Each exception class of the package (every module imported, as after any command)
-    is one of the known errors or a subclass of one: its message alone is printed, with no
-    stack trace. A new error class must be added to KNOWN_ERRORS (or subclass a known one)."""
+    is a UserError: its message alone is printed, with no stack trace. A new error class
+    must subclass UserError (next to the built-in base its callers catch)."""
     import inspect
     import pkgutil
 
@@ -41,10 +39,41 @@ def test_every_error_python_ml_defines_is_reported_by_its_message() -> None:
             if inspect.isclass(obj) and issubclass(obj, Exception) and obj.__module__ == info.name:
                 defined[f"{info.name}.{name}"] = obj
     assert len(defined) >= 10, sorted(defined)
-    known = cli._known_errors()
-    unknown = sorted(name for name, cls in defined.items() if not issubclass(cls, known))
+    unknown = sorted(name for name, cls in defined.items() if not issubclass(cls, UserError))
     assert unknown == [], f"not reported by their message: {unknown}"
-    assert not issubclass(RuntimeError, known)  # an unexpected error keeps its type and -v trace
+    # An unexpected error keeps its type and -v trace, a library's KeyError or ValueError too.
+    for builtin in (RuntimeError, ValueError, LookupError, KeyError, IndexError):
+        assert not issubclass(builtin, UserError)
+    assert issubclass(ConfigError, ValueError)  # as its callers catch it
+
+
+def _fail_with(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    def command(settings: object, args: object) -> None:
+        raise error
+
+    monkeypatch.setattr(cli, "cmd_generate", command)  # the parser reads it when built
+
+
+def test_an_unexpected_lookup_error_names_its_type_and_the_stack_trace_option(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug's KeyError (``{}["run_id"]``) printed "ERROR 'run_id'" alone: LookupError and
+    ValueError counted as worded errors."""
+    _fail_with(monkeypatch, KeyError("run_id"))
+    with caplog.at_level(logging.INFO):
+        assert cli.main(["generate"]) == 1
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert said == ["KeyError: 'run_id'", "run again with -v for the stack trace"]
+
+
+def test_a_worded_error_is_its_message_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    message = "tracks.yml: seed must be a positive integer, got 'x'"
+    _fail_with(monkeypatch, ConfigError(message))
+    with caplog.at_level(logging.INFO):
+        assert cli.main(["generate"]) == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [message]
 
 
 def test_a_bad_config_fails_without_importing_the_training_libraries(tmp_path: Path) -> None:
