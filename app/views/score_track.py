@@ -1,12 +1,17 @@
 """Score a track: the champion's class and probabilities for a track typed in or a CSV,
 through the same path as `python -m python_ml predict` (the dbt project's rules and features)."""
 
+import logging
+
 import altair as alt
 import app_ui
 import pandas as pd
 import streamlit as st
 
+from python_ml.errors import UserError
 from python_ml.reports import app_data, palette
+
+log = logging.getLogger("app.score_track")
 
 st.title("Score a track")
 st.caption(
@@ -38,6 +43,16 @@ FIELD_HELP = {"release_date": "YYYY, YYYY-MM or YYYY-MM-DD"} | {
 }
 
 
+def _failure(exc: Exception) -> str:
+    """What the page says of a scoring that failed: a worded error (no champion, a busy
+    warehouse, an unreadable file) as it is; anything else, a bug, by its type, with the
+    stack trace in the app's log."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    log.error("the scoring failed", exc_info=exc)
+    return f"The scoring failed ({type(exc).__name__}); see the app's log for the stack trace."
+
+
 def _score_form() -> None:
     values = {name: st.session_state[f"track_{name}"] for name in app_data.TRACK_FIELDS}
     try:
@@ -49,7 +64,7 @@ def _score_form() -> None:
         st.session_state["track_result"] = app_data.score_tracks(settings, pd.DataFrame([values]))
         st.session_state.pop("track_error", None)
     except Exception as exc:  # no champion, unreadable input: the message says what to do
-        st.session_state["track_error"] = str(exc)
+        st.session_state["track_error"] = _failure(exc)
         st.session_state.pop("track_result", None)
 
 
@@ -200,7 +215,7 @@ if upload is not None:
         with st.spinner("Scoring through the dbt models' rules..."):
             scored = app_data.score_csv(settings, upload.getvalue(), upload.name)
     except Exception as exc:
-        st.error(str(exc))
+        st.error(_failure(exc))
     else:
         for warning in scored.attrs.get("warnings", []):
             st.warning(warning)

@@ -285,6 +285,38 @@ def test_a_missing_warehouse_says_what_to_do(
         assert "make run" in at.info[0].value
 
 
+def test_a_scoring_failure_is_shown_worded_or_by_its_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The score page shows a worded error as it is, and anything else (a bug's KeyError,
+    which showed as "'run_id'" alone) by its type, its stack trace in the app's log."""
+    from python_ml.reports import app_data
+    from python_ml.tracking.champion_files import ChampionUnavailable
+
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "nowhere.duckdb"))
+    at = page("score_track").run()
+    assert not at.exception
+    worded = "There is no champion: train first (`python -m python_ml train`)."
+    for error, shown in [
+        (ChampionUnavailable(worded), worded),
+        (KeyError("run_id"), "The scoring failed (KeyError); see the app's log for the stack"),
+    ]:
+
+        def fail(*args: object, error: Exception = error) -> None:
+            raise error
+
+        monkeypatch.setattr(app_data, "score_tracks", fail)
+        caplog.clear()
+        at.button[0].click().run()
+        assert not at.exception
+        assert [e.value.startswith(shown) for e in at.error] == [True], [e.value for e in at.error]
+        logged = [r for r in caplog.records if r.name == "app.score_track"]
+        if isinstance(error, KeyError):
+            assert [r.exc_info[0] for r in logged] == [KeyError]
+        else:
+            assert logged == []
+
+
 def test_a_busy_warehouse_says_so(app_env: Path) -> None:
     from python_ml.warehouse.db import RunLock
 
