@@ -62,7 +62,8 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
 
     if args.engine == "duckdb":  # on Spark, dbt build's on-run-start loads the changed files
         cmd_load(settings, args)
-    build_ml_inputs(settings, args.engine, *args.dbt_args)
+    dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
+    build_ml_inputs(settings, args.engine, *dbt_args)
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
