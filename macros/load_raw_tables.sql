@@ -11,7 +11,9 @@
     Every changed file is read and checked first; a file that cannot be loaded stops the run with
     the loader's one-line message (e.g. the file is missing: run `python -m python_ml extract`)
     before any table is replaced. Off, like the DuckDB plugin, where MUSIC_AUTOLOAD_RAW is false
-    (python_ml's own steps, which load the raw files when they mean to).
+    (python_ml's own steps, which load the raw files when they mean to). The loader's limit on
+    rows that do not parse is this command's var max_rejected_share (its --vars, else
+    dbt_project.yml's), as the singular test assert_rejected_share_below_threshold reads it.
 -#}
 {% macro load_raw_tables(force=false) %}
     {{ return(adapter.dispatch('load_raw_tables', 'music_popularity')(force)) }}
@@ -53,7 +55,7 @@
             be loaded stops the run before any table is replaced. #}
         {%- set checked = [] %}
         {%- for file in stale %}
-            {%- set options = {'dataset': file['dataset'], 'table': file['table_name'], 'loaded_at': loaded_at, 'raw_dir': raw_dir} %}
+            {%- set options = {'dataset': file['dataset'], 'table': file['table_name'], 'loaded_at': loaded_at, 'raw_dir': raw_dir, 'max_rejected_share': var('max_rejected_share')} %}
             {{ log('python_ml: loading ' ~ file['raw_table'] ~ ' into Spark (' ~ file['reason'] ~ ')', info=true) }}
             {%- set log_view = 'music_raw_log_' ~ file['dataset'] ~ '__' ~ file['table_name'] %}
             {% do run_query(music_raw_view(log_view ~ '_file', dict(options, part='log'))) %}

@@ -6,6 +6,7 @@ The main job, `python -m python_ml run`, is what `make run` calls.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -52,9 +53,9 @@ def cmd_load(settings: Settings, args: argparse.Namespace) -> None:
 
         files = files_to_load(settings, getattr(args, "force", False))  # as `run`: the changed
         if files:
-            load_step(settings, files)
+            load_step(settings, files, dbt_vars=args.vars)
         return
-    load_step(settings)
+    load_step(settings, dbt_vars=args.vars)  # Spark: dbt's run-operation gets them
 
 
 def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
@@ -62,8 +63,9 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> None:
 
     if args.engine == "duckdb":  # on Spark, dbt build's on-run-start loads the changed files
         cmd_load(settings, args)
+    dbt_vars = ["--vars", json.dumps(args.vars, default=str)] if args.vars else []
     dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
-    build_ml_inputs(settings, args.engine, *dbt_args)
+    build_ml_inputs(settings, args.engine, *dbt_vars, *dbt_args)
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
@@ -189,6 +191,32 @@ def _path_text(text: str) -> str:
     return text
 
 
+def _dbt_vars(text: str) -> dict:
+    """dbt's --vars: a YAML mapping of vars to their values."""
+    import yaml
+
+    try:
+        given = yaml.safe_load(text)
+    except yaml.YAMLError:
+        given = None
+    if not isinstance(given, dict):
+        raise argparse.ArgumentTypeError(
+            f"a YAML mapping of dbt vars, e.g. '{{max_rejected_share: 0.05}}', got {text!r}"
+        )
+    return given
+
+
+def add_vars_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--vars",
+        type=_dbt_vars,
+        default={},
+        metavar="YAML",
+        help=f"dbt vars for {what}, as dbt's --vars: '{{max_rejected_share: 0.05}}' lets up to "
+        "5%% of a raw file's rows not parse (default: dbt_project.yml's vars)",
+    )
+
+
 def _seed(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) >= 2**32:
         raise argparse.ArgumentTypeError(f"a whole number from 0 to 4294967295, got {text!r}")
@@ -266,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_engine_option(p)
     p.add_argument("--force", action="store_true", help="read every raw file again, changed or not")
+    add_vars_option(p, "the loader")
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser(
@@ -275,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dbt build loads the new or changed raw files itself).",
     )
     add_engine_option(p)
+    add_vars_option(p, "the loader and dbt build")
     p.add_argument("dbt_args", nargs=argparse.REMAINDER, help="extra arguments for dbt")
     p.set_defaults(func=cmd_build)
 
@@ -512,6 +542,7 @@ def _whole(args: argparse.Namespace) -> bool:
     return (
         getattr(args, "engine", "duckdb") == "duckdb"
         and not getattr(args, "dbt_args", None)
+        and not getattr(args, "vars", None)
         and not getattr(args, "only", None)
     )
 

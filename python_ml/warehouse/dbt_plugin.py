@@ -10,6 +10,8 @@ build``, which loads first, and every later dbt command cost one look at ``raw.l
 at a new path, or touched, is hashed: the same content is not loaded again, and a moved file's
 new path is recorded (the next command needs no hash).
 Without raw files dbt stops with one line naming the folder and ``python -m python_ml extract``.
+The loader's rejected-share limit is the dbt var ``max_rejected_share`` as this command sees it:
+its ``--vars`` (``dbt build --vars '{max_rejected_share: 0.05}'``), else dbt_project.yml's.
 The plugin is off where ``MUSIC_AUTOLOAD_RAW`` is false (python_ml's own steps, which load the
 raw files first; a profile's ``config: {autoload: ...}`` overrides it). It reads the variable
 itself rather than through profiles.yml: a value rendered in the profile is part of the profile
@@ -116,7 +118,7 @@ class Plugin(BasePlugin):
                 "; ".join(dict.fromkeys(reason for _, reason in stale)),  # each reason once
             )
             try:
-                load_into(conn, settings, [raw for raw, _ in stale])
+                load_into(conn, settings, [raw for raw, _ in stale], dbt_vars=_cli_vars())
             except LoadError as exc:  # "nothing in the warehouse was changed": not the moves
                 raise DbtRuntimeError(str(exc)) from None
         record_moves(conn, moved)
@@ -139,6 +141,14 @@ def _builds_models() -> bool:
     except Exception:  # dbt's flags not set up: as before
         return True
     return command is None or command in BUILDS_MODELS
+
+
+def _cli_vars() -> dict[str, Any]:
+    """This dbt command's ``--vars`` (dbt's flags, set before any connection opens)."""
+    from dbt.flags import get_flags
+
+    given = getattr(get_flags(), "VARS", None)
+    return given if isinstance(given, dict) else {}
 
 
 def _show_python_ml_log() -> None:

@@ -9,7 +9,8 @@ with its file line, its raw text and DuckDB's reason, and the rest loads. Then
 
 holds for every file (``raw.load_log``), and the dbt project's rejected-rows report lists
 parse failures beside validation failures. A rejected share above ``max_rejected_share`` (a
-dbt var, 1% by default) stops the load: the warehouse keeps the previous tables.
+dbt var, 1% by default; dbt's ``--vars`` override it, python_ml's ``load --vars`` and ``build
+--vars`` too) stops the load: the warehouse keeps the previous tables.
 
 Before anything is read: each source is exactly its own file (``name.csv`` or
 ``name.csv.gz``), a gzip file is checked whole (a truncated download is named), the 2023
@@ -42,7 +43,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import yaml
 
 from python_ml.clock import utc_now
 from python_ml.errors import UserError
@@ -55,7 +55,6 @@ from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_REJECTED_SHARE = 0.01
 EXAMPLES_SHOWN = 3
 
 
@@ -126,16 +125,37 @@ class LoadedFile:
             raise LoadError(
                 f"{self.path}: {self.rejected_share:.1%} of its rows "
                 f"({self.rows_rejected:,} of {self.rows_read:,}) do not parse, "
-                f"above the {threshold:.1%} allowed (var max_rejected_share in "
-                f"dbt_project.yml), e.g. {'; '.join(self.examples)}. Fix or download "
+                f"above the {threshold:.1%} allowed (the dbt var {REJECTED_SHARE_VAR}: "
+                f"dbt_project.yml's, or --vars '{{{REJECTED_SHARE_VAR}: 0.05}}' given to dbt "
+                "or to python -m python_ml load or build), "
+                f"e.g. {'; '.join(self.examples)}. Fix or download "
                 "the file again; nothing in the warehouse was changed."
             )
 
 
-def max_rejected_share(settings: Settings) -> float:
-    """The dbt var ``max_rejected_share`` (dbt_project.yml), so dbt and the loader agree."""
-    project = yaml.safe_load((settings.project_root / "dbt_project.yml").read_text())
-    return float((project.get("vars") or {}).get("max_rejected_share", DEFAULT_MAX_REJECTED_SHARE))
+REJECTED_SHARE_VAR = "max_rejected_share"
+
+
+def max_rejected_share(settings: Settings, dbt_vars: dict[str, Any] | None = None) -> float:
+    """The dbt var ``max_rejected_share``, as dbt's ``var()`` reads it (the singular test
+    assert_rejected_share_below_threshold), so dbt and the loader agree: from ``dbt_vars``
+    (the command's ``--vars``: a plain ``dbt build --vars ...`` through the dbt plugin,
+    python_ml's ``load`` and ``build``) when they give it, else dbt_project.yml's, its one
+    definition."""
+    if dbt_vars and REJECTED_SHARE_VAR in dbt_vars:
+        value = dbt_vars[REJECTED_SHARE_VAR]
+    else:
+        value = catalog.dbt_var(REJECTED_SHARE_VAR, settings.project_root)
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        share = -1.0
+    if not 0 <= share <= 1:  # NaN too
+        raise LoadError(
+            f"The dbt var {REJECTED_SHARE_VAR} must be a share of a file's rows from 0 to 1 "
+            f"(0.05 for 5%), not {value!r}."
+        )
+    return share
 
 
 # --------------------------------------------------------------------------------------------
@@ -727,13 +747,15 @@ def load_into(
     enforce_threshold: bool = True,
     loaded_at: datetime | None = None,
     log_results: bool = True,
+    dbt_vars: dict[str, Any] | None = None,
 ) -> list[LoadedFile]:
     """Load the raw files into ``raw`` of the open warehouse ``con`` in one transaction (see
     the module doc): every check first, then every table, or nothing at all. Every row is
     stamped ``loaded_at`` (now, by default). ``log_results`` false: the caller reports the
-    files' figures itself (``predict`` names the user's file, not its scratch copy)."""
+    files' figures itself (``predict`` names the user's file, not its scratch copy).
+    ``dbt_vars``: the command's dbt ``--vars`` (:func:`max_rejected_share`)."""
+    threshold = max_rejected_share(settings, dbt_vars) if enforce_threshold else 1.0
     planned = plan(settings.raw_dir, files)
-    threshold = max_rejected_share(settings) if enforce_threshold else 1.0
     loaded_at = loaded_at or utc_now()
     results = []
     con.execute("begin transaction")
@@ -769,12 +791,15 @@ def load_into(
 
 
 def load_raw(
-    settings: Settings, files: list[RawFile] = RAW_FILES, enforce_threshold: bool = True
+    settings: Settings,
+    files: list[RawFile] = RAW_FILES,
+    enforce_threshold: bool = True,
+    dbt_vars: dict[str, Any] | None = None,
 ) -> list[LoadedFile]:
     """Load the raw files into the warehouse's schema ``raw`` (:func:`load_into`)."""
     plan(settings.raw_dir, files)  # a missing or bad file is named before the warehouse opens
     with db.connect(settings.warehouse, read_only=False) as con:
-        return load_into(con, settings, files, enforce_threshold)
+        return load_into(con, settings, files, enforce_threshold, dbt_vars=dbt_vars)
 
 
 def stale_files(
@@ -934,12 +959,14 @@ def files_to_load(settings: Settings, force: bool = False) -> list[RawFile]:
     return [raw for raw, _ in stale]  # the others stay as they were loaded
 
 
-def load_step(settings: Settings, files: list[RawFile] = RAW_FILES) -> list[LoadedFile]:
+def load_step(
+    settings: Settings, files: list[RawFile] = RAW_FILES, dbt_vars: dict[str, Any] | None = None
+) -> list[LoadedFile]:
     """The `load` step (the command, `build` and the raw-table assets): the raw files (all, or
     ``files``) into the DuckDB warehouse's schema ``raw``, holding its lock (Spark:
-    warehouse/spark.py)."""
+    warehouse/spark.py). ``dbt_vars``: the command's ``--vars``."""
     with (
         db.RunLock(settings.warehouse),
         step(f"load the raw files from {settings.raw_dir} into schema raw"),
     ):
-        return load_raw(settings, files)
+        return load_raw(settings, files, dbt_vars=dbt_vars)

@@ -340,10 +340,13 @@ def copy_table(settings: Settings, spark: SparkSession, table: str) -> int:
     return len(rows)
 
 
-def load_step(settings: Settings) -> None:
+def load_step(settings: Settings, dbt_vars: dict[str, Any] | None = None) -> None:
     """The `load --engine spark` step: every raw file again into Spark's schema ``raw``, by
     the dbt macro that plain ``dbt build --target spark`` runs for the changed ones
-    (macros/load_raw_tables.sql: DuckDB's loader inside Spark, warehouse/spark_source.py)."""
+    (macros/load_raw_tables.sql: DuckDB's loader inside Spark, warehouse/spark_source.py),
+    with the command's dbt ``--vars`` (``dbt_vars``)."""
+    import json
+
     from python_ml.warehouse.dbt import run_dbt
     from python_ml.warehouse.load import LoadError, plan
 
@@ -363,4 +366,5 @@ def load_step(settings: Settings) -> None:
             "{force: true}",
             "--target",
             TARGET,
+            *(["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else []),
         )

@@ -169,14 +169,25 @@ def loaded(options: dict[str, str], part: str) -> Iterator[Any]:
 
     from python_ml.settings import load_settings
     from python_ml.warehouse import catalog
-    from python_ml.warehouse.load import LOAD_LOG_COLUMNS, LoadError, load_into
+    from python_ml.warehouse.load import (
+        LOAD_LOG_COLUMNS,
+        REJECTED_SHARE_VAR,
+        LoadError,
+        load_into,
+    )
 
     raw = _raw_file(options)
     loaded_at = datetime.fromisoformat(options["loaded_at"])
+    # The dbt command's var (its --vars, else dbt_project.yml's), as its singular test reads it.
+    share = options.get(REJECTED_SHARE_VAR)
     with duckdb.connect() as con:
         try:
             load_into(
-                con, replace(load_settings(), raw_dir=raw_dir(options)), [raw], loaded_at=loaded_at
+                con,
+                replace(load_settings(), raw_dir=raw_dir(options)),
+                [raw],
+                loaded_at=loaded_at,
+                dbt_vars={REJECTED_SHARE_VAR: share} if share is not None else None,
             )
         except LoadError as exc:
             if part == "log":

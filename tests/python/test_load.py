@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, dbt
 
 from python_ml.raw import schemas
 from python_ml.tracks.config import CONFIG_DIR
@@ -210,9 +210,57 @@ def test_a_rejected_share_above_the_threshold_stops_and_changes_nothing(
         result.stderr
     )
     assert "line 2: too many columns" in result.stderr and "Traceback" not in result.stderr
+    assert "--vars '{max_rejected_share: 0.05}'" in result.stderr
     assert query(Path(env["MUSIC_WAREHOUSE"]), "select count(*) from raw.spotify_600k__tracks") == (
         before
     )
+    # Raised for one command (dbt_project.yml's var, overridden as dbt's --vars): the loader
+    # and dbt's singular test on the rejected share both allow it (dbt's arguments after --).
+    result = cli(
+        "build",
+        "--vars",
+        "{max_rejected_share: 0.05}",
+        "--",
+        "-s",
+        "stg_loader__load_log",
+        "assert_rejected_share_below_threshold",
+        "--indirect-selection",
+        "cautious",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "PASS assert_rejected_share_below_threshold" in result.stdout  # dbt's output
+    assert query(
+        Path(env["MUSIC_WAREHOUSE"]),
+        "select rows_read, rows_rejected from raw.load_log where table_name = 'tracks'",
+    ) == [(4000, 100)]
+
+
+def test_plain_dbt_vars_raise_the_rejected_share_for_the_loader_too(
+    raw: Path, tmp_path: Path
+) -> None:
+    """`dbt build --vars '{max_rejected_share: 0.05}'` loads the raw files with that limit (the
+    dbt plugin read dbt_project.yml's alone, and refused the file at 1%)."""
+    path = raw / "spotify_600k" / "tracks.csv"
+    lines = _lines(path)
+    for i in range(1, 101):  # 100 of 4,000 rows = 2.5%
+        lines[i] = lines[i] + ",extra"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    warehouse = tmp_path / "wh" / "warehouse.duckdb"
+    select = ["-s", "stg_loader__load_log", "assert_rejected_share_below_threshold"]
+    select += ["--indirect-selection", "cautious"]
+    refused = dbt(raw, warehouse, "build", *select, autoload=True)
+    assert refused.returncode != 0
+    assert "2.5% of its rows (100 of 4,000) do not parse, above the 1.0% allowed" in (
+        refused.stdout
+    )
+    vars_ = ["--vars", "{max_rejected_share: 0.05}"]
+    allowed = dbt(raw, warehouse, "build", *select, *vars_, autoload=True)
+    assert allowed.returncode == 0, allowed.stdout[-3000:]
+    assert "PASS assert_rejected_share_below_threshold" in allowed.stdout
+    assert query(
+        warehouse, "select rows_read, rows_rejected from raw.load_log where table_name = 'tracks'"
+    ) == [(4000, 100)]
 
 
 def test_integers_with_a_fraction_and_non_finite_numbers_are_rejected_with_reasons(
@@ -477,9 +525,3 @@ def test_the_loader_and_the_dbt_sources_agree_on_the_columns() -> None:
         assert table["identifier"] == raw.raw_table.split(".")[1]
         declared = [c["name"] for c in table["columns"]]
         assert declared == ["file_line", "_loaded_at", *raw.columns], raw.name
-    assert (
-        load.DEFAULT_MAX_REJECTED_SHARE
-        == yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"][
-            "max_rejected_share"
-        ]
-    )

@@ -147,3 +147,19 @@ def test_thousands_of_broken_quotes_each_line_under_its_own_number(
     ids = dict(con.execute(f"select file_line, id from {TRACKS.raw_table}").fetchall())
     assert all(ids[line] == f"id{line - 1}" for line in kept)
     assert len(passes) < len(broken) / 10, passes
+
+
+def test_the_rejected_share_limit_is_the_dbt_var_or_the_commands_vars(tmp_path: Path) -> None:
+    """One definition (dbt_project.yml's var), overridden as dbt's --vars override it."""
+    from python_ml.warehouse import catalog
+
+    settings = _settings(tmp_path, rows=1)
+    assert load.max_rejected_share(settings) == catalog.dbt_var("max_rejected_share")
+    assert load.max_rejected_share(settings, {"split_seed": 7}) == catalog.dbt_var(
+        "max_rejected_share"
+    )
+    assert load.max_rejected_share(settings, {"max_rejected_share": 0.05}) == 0.05
+    assert load.max_rejected_share(settings, {"max_rejected_share": "0.05"}) == 0.05  # Spark's
+    for bad in ("5%", 5, -0.1, float("nan"), None):
+        with pytest.raises(LoadError, match="must be a share of a file's rows from 0 to 1"):
+            load.max_rejected_share(settings, {"max_rejected_share": bad})
