@@ -150,7 +150,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
     holder = RunLock.holder(settings.warehouse)
     if holder:
         raise WarehouseError(
-            f"The warehouse {settings.warehouse} is in use by another python_ml command "
+            f"The warehouse {settings.warehouse} is in use by another command "
             f"({holder}): what the next run recomputes depends on what it writes. Run "
             "status again when it has finished."
         )

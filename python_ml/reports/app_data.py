@@ -35,7 +35,7 @@ def stamp(settings: Settings) -> tuple[int, int]:
     holder = db.RunLock.holder(path)
     if holder is not None:
         raise WarehouseBusy(
-            f"The warehouse {path} is being written by a python_ml command ({holder}). "
+            f"The warehouse {path} is being written by another command ({holder}). "
             "This page shows the new results when it has finished: reload it in a minute."
         )
     if not path.exists():

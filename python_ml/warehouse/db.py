@@ -185,6 +185,16 @@ class WarehouseBusy(WarehouseError):
     """Another command writes the warehouse now; the message names it."""
 
 
+def _command_line(argv: list[str]) -> str:
+    """This process as the next command names it: `python -m python_ml run`, `dbt build ...`
+    (plain dbt holds the lock through its plugin: it read as a python_ml `build`), or the
+    program (a Dagster step's worker said only "PID 24697:")."""
+    program = Path(argv[0]).name if argv and argv[0] else "python"
+    if argv and Path(argv[0]).parts[-2:] == ("python_ml", "__main__.py"):
+        program = "python -m python_ml"
+    return " ".join([program, *argv[1:]])
+
+
 class RunLock:
     """One python_ml command that writes the warehouse at a time: a second one says which
     process holds it instead of interleaving its steps with the first one's."""
@@ -223,17 +233,14 @@ class RunLock:
             holder = handle.read().strip() or "another process"
             handle.close()
             raise WarehouseError(
-                f"The warehouse {self.path.with_suffix('')} is in use by another python_ml "
-                f"command ({holder}). Wait for it to finish, or stop it, and try again."
+                f"The warehouse {self.path.with_suffix('')} is in use by another command "
+                f"({holder}). Wait for it to finish, or stop it, and try again."
             ) from None
         handle.seek(0)
         handle.truncate()
         import sys
 
-        # What holds it, as the next command names it: its arguments, or the program when it
-        # has none (a step's worker process said only "PID 24697:").
-        doing = " ".join(sys.argv[1:]) or f"{sys.executable} {' '.join(sys.argv)}".strip()
-        handle.write(f"PID {os.getpid()}: {doing[:200]}")
+        handle.write(f"PID {os.getpid()}: {_command_line(sys.argv)[:200]}")
         handle.flush()
         self._handle = handle
         self._held[self.path] = 1

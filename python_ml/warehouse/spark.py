@@ -244,12 +244,40 @@ def _champion_record(settings: Settings) -> dict[str, Any]:
         )
     return {
         "run_id": recorded["run_id"],
+        "fingerprint": recorded["fingerprint"],
         "version": recorded["version"],
         "kind": kind,
         "temperature": temperature,
         "weights": json.loads(weights) if isinstance(weights, str) else weights,
         "path": str(settings.mlflow_dir / path),
     }
+
+
+def spark_train_fingerprint(settings: Settings, files: list[str]) -> str:
+    """The fingerprint of Spark's train split (``files``: its parquet files), by the one
+    definition DuckDB's champion check uses (tracks/data.py ``train_fingerprint``), each column
+    cast to the DuckDB warehouse's type (a hash depends on the type)."""
+    import duckdb
+
+    from python_ml.tracks.data import train_fingerprint
+    from python_ml.warehouse import catalog, db
+
+    schema, table = catalog.TRAIN_TRACKS.split(".")
+    with db.connect(settings.warehouse) as warehouse:
+        types = warehouse.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+    columns = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in types)
+    paths = [f.removeprefix("file://").removeprefix("file:") for f in files]
+    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    with duckdb.connect() as con:
+        con.execute(f"create schema {schema}")
+        con.execute(
+            f"create view {catalog.TRAIN_TRACKS} as select {columns} from read_parquet([{listed}])"
+        )
+        return train_fingerprint(con)
 
 
 def score_tracks(settings: Settings) -> dict[str, Any]:
@@ -272,6 +300,24 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
             raise db.WarehouseError(
                 f"Spark has no {catalog.PREDICT_TRACKS} under {settings.spark_dir}. Build it "
                 "first: `python -m python_ml build --engine spark`."
+            )
+        # The champion is of the DuckDB warehouse's train split (_champion_record): Spark's
+        # tables must hold the same split, or its scores describe other data.
+        from python_ml.tracking.champion_files import ChampionUnavailable
+
+        if spark.catalog.tableExists(catalog.TRAIN_TRACKS):
+            files = spark.table(catalog.TRAIN_TRACKS).inputFiles()
+            spark_split = spark_train_fingerprint(settings, files) if files else ""
+        else:
+            spark_split = ""
+        if spark_split != champion["fingerprint"]:
+            raise ChampionUnavailable(
+                f"Spark's train split (under {settings.spark_dir}, fingerprint "
+                f"{spark_split[:12] or 'none'}) is not the one the champion was trained on "
+                f"({champion['fingerprint'][:12]}): its scores would describe other data. Build "
+                "Spark from the DuckDB warehouse's raw files (`python -m python_ml build --engine "
+                "spark` with the same MUSIC_RAW_DIR), or train on Spark's files (`python -m "
+                "python_ml run`)."
             )
         spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         for table in (catalog.TRACK_PREDICTIONS, catalog.TRACK_EXPLANATIONS):

@@ -151,10 +151,8 @@ def test_a_command_that_reads_the_warehouse_does_not_open_it_while_another_write
         holder.kill()
         holder.wait()
     assert result.returncode == 1
-    assert f"The warehouse {warehouse} is in use by another python_ml command (PID " in (
-        result.stderr
-    )
-    assert ": marts)" in result.stderr and "Traceback" not in result.stderr
+    assert f"The warehouse {warehouse} is in use by another command (PID " in (result.stderr)
+    assert ": python_ml marts)" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "reports").exists()
 
 

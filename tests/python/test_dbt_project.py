@@ -352,9 +352,7 @@ def test_plain_dbt_build_takes_the_run_lock(
     with run_lock_held_elsewhere(warehouse):
         refused = dbt(small_raw_dir, warehouse, "build", "-s", "popularity_classes")
         assert refused.returncode != 0
-        assert f"The warehouse {warehouse} is in use by another python_ml command (PID" in (
-            refused.stdout
-        )
+        assert f"The warehouse {warehouse} is in use by another command (PID" in (refused.stdout)
         assert "Conflicting lock" not in refused.stdout
     built = dbt(
         small_raw_dir, warehouse, "build", "-s", "popularity_classes", "--exclude", "tag:ml_outputs"

@@ -423,9 +423,7 @@ def test_a_second_command_on_the_same_warehouse_says_the_first_holds_it(
         holder.kill()
         holder.wait()
     assert result.returncode == 1
-    assert f"The warehouse {warehouse} is in use by another python_ml command (PID" in (
-        result.stderr
-    )
+    assert f"The warehouse {warehouse} is in use by another command (PID" in (result.stderr)
     assert "Traceback" not in result.stderr
 
 

@@ -53,3 +53,14 @@ def test_a_warehouse_another_process_writes_is_named_and_a_free_one_is_not(
         holder.kill()
         holder.wait()
     assert held_open_by(warehouse) is None
+
+
+def test_the_run_lock_names_the_program_that_holds_it() -> None:
+    """Plain dbt holds the lock through its plugin, and read as a python_ml `build`."""
+    from python_ml.warehouse.db import _command_line
+
+    main = "/repo/python_ml/__main__.py"
+    assert _command_line([main, "run", "--offline"]) == "python -m python_ml run --offline"
+    assert _command_line(["/venv/bin/dbt", "build", "-s", "x"]) == "dbt build -s x"
+    assert _command_line(["-c"]) == "-c"
+    assert _command_line([]) == "python"
