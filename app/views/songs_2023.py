@@ -11,8 +11,10 @@ if study.empty:
     st.info("The 2023 songs study has not run yet: `python -m python_ml songs`, then `make run`.")
     st.stop()
 app_ui.origin_banner(study["data_origin"].iloc[0])
+# As the study's runs recorded it from its config ("5x 5-fold cv").
+kinds = ", ".join(sorted(study["split_kind"].dropna().unique())) or "repeated k-fold cv"
 st.caption(
-    "Repeated 5-fold cross-validation: the mean over fold seeds, with its spread. "
+    f"Cross-validated ({kinds}): the mean over the repeats' fold seeds, with its spread. "
     "`forecastable` uses what is known at release (audio, days since release, the artist's "
     "earlier songs); `descriptive_reach` uses playlist and chart counts measured with the "
     "streams: it describes a hit rather than forecasting one."
@@ -23,7 +25,8 @@ TASK_TITLES = {
 }
 for task, runs in study.groupby("task", sort=True):
     st.markdown(f"**{TASK_TITLES.get(task, task)}**")
-    runs = runs.drop(columns=["task", "data_origin", "finished_at"]).dropna(axis=1, how="all")
+    runs = runs.drop(columns=["task", "split_kind", "data_origin", "finished_at"])
+    runs = runs.dropna(axis=1, how="all")
     # `rmse_std` -> "rmse sd": each figure's spread over the fold seeds.
     runs = runs.rename(columns=lambda c: c.replace("_std", " sd").replace("_", " "))
     figures = runs.select_dtypes("floating").columns  # all to 3 places: 0.010, not 0.01

@@ -536,7 +536,8 @@ def songs_study(settings: Settings) -> pd.DataFrame:
     figures (mean and spread over the repeated folds)."""
     runs = query(
         settings,
-        f"select task, model_type, feature_set, data_origin, finished_at, metrics_json "
+        f"select task, model_type, feature_set, split_kind, data_origin, finished_at, "
+        "metrics_json "
         f"from {catalog.MODEL_RUNS} where task like 'songs%' and status = 'FINISHED' "
         "qualify row_number() over (partition by task, feature_set order by finished_at desc) "
         "= 1 order by task, feature_set",

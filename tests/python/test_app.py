@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PROJECT_ROOT, main_job_env, run_lock_held_elsewhere
+from conftest import PROJECT_ROOT, main_job_env, query, run_lock_held_elsewhere
 from streamlit.testing.v1 import AppTest
 
 APP = PROJECT_ROOT / "app"
@@ -272,6 +272,13 @@ def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:
     assert {"r2", "r2 sd"} <= set(regression.columns)  # the mean and spread over fold seeds
     assert {"precision", "recall"} <= set(classification.columns)
     assert len(at.dataframe[2].value) > 0  # out-of-fold predictions
+    # The cross-validation as the study ran it (its config), not "5-fold" written in the page.
+    (kind,) = query(
+        app_env / "warehouse.duckdb",
+        "select distinct split_kind from ml.model_runs where task like 'songs%'",
+    )
+    assert any(f"Cross-validated ({kind[0]})" in c.value for c in at.caption)
+    assert "split kind" not in regression.columns
 
 
 def test_a_missing_warehouse_says_what_to_do(
