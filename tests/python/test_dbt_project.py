@@ -269,6 +269,15 @@ def test_plain_dbt_build_loads_the_raw_files_itself(
     )
     assert again.returncode == 0, again.stdout[-3000:]
     assert "loading the raw files" not in again.stdout
+    # A raw folder that does not exist (MUSIC_RAW_DIR mistyped) on a loaded warehouse stops
+    # the build naming both folders: it built from the loaded tables, warned, and passed.
+    typo = tmp_path / "no_such_raw"
+    stopped = dbt(typo, warehouse, "build", "--select", "stg_spotify_600k__tracks", autoload=True)
+    assert stopped.returncode != 0
+    assert f"The raw folder {typo} (MUSIC_RAW_DIR) does not exist" in stopped.stdout
+    assert f"were loaded from {small_raw_dir}" in stopped.stdout
+    as_loaded = dbt(typo, warehouse, "build", "--select", "stg_spotify_600k__tracks")
+    assert as_loaded.returncode == 0, as_loaded.stdout[-3000:]  # MUSIC_AUTOLOAD_RAW=false
 
     # The reports on the clean data and the ML inputs say where their files came from, as
     # loaded: the built-in generated data here...
