@@ -6,11 +6,12 @@
    validation rows reaches 0 is within the noise of the best; among those the simplest wins
    (majority < logistic regression < gradient boosting < network), then the fewest features,
    then the fastest to train.
-3. A current champion trained on the same data, whose files still load, and not among this
-   training's runs (a training of some experiments only), stays unless the chosen run beats
-   its validation figure on the same validation fold (the same seed and validation fraction);
-   a champion among the runs was weighed by 1-2 with the others, and a figure of another
-   fold is not comparable: the rule's choice is promoted.
+3. A current champion trained on the same data, whose files still load, and whose experiment
+   is not in this training (a training of some experiments only), stays unless the chosen run
+   beats its validation figure on the same validation fold (the same seed and validation
+   fraction); a champion whose experiment is in the training (reused or fitted again) was
+   weighed by 1-2 with the others, and a figure of another fold is not comparable: the rule's
+   choice is promoted.
 """
 
 from __future__ import annotations
@@ -119,26 +120,36 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> Curre
 def stays(
     current: Current | None,
     chosen: Candidate,
-    run_ids: set[str],
+    labels: set[str],
     fold: tuple[str, str],
     metric: str = "macro_f1",
 ) -> str | None:
     """Why the current champion stays rather than the rule's ``chosen`` (rule 3.), or None:
-    ``chosen`` is promoted. ``run_ids``: this training's runs; ``fold``: their seed and
-    validation fraction, as logged (text)."""
+    ``chosen`` is promoted. ``labels``: this training's experiments (model/feature set);
+    ``fold``: their seed and validation fraction, as logged (text)."""
     if current is None:
         return None
     if current.run_id == chosen.run_id:
         return "the rule chose it again"
-    if current.run_id in run_ids:  # weighed with the others by the rule, and not chosen
+    if current.label in labels:
+        # Its experiment is in this training, reused or fitted again (--force, new code or
+        # parameters): the rule weighed it with the others. (Its run id alone said a refit was
+        # a training of some experiments, and an older fit overrode the rule's simpler choice.)
+        return None
+    if current.fold is None:
+        log.warning(
+            "the champion %s has no recorded fold (its MLflow run is gone): its figure cannot "
+            "be compared, and the rule's choice replaces it",
+            current.label,
+        )
         return None
     if current.fold != fold:
         log.info(
-            "the champion %s was validated on another fold (%s; this training: %s): its "
-            "figure is of other rows, not compared",
+            "the champion %s was validated on another fold (seed %s, validation fraction %s; "
+            "this training: seed %s, %s): its figure is of other rows, not compared",
             current.label,
-            "seed {}, validation fraction {}".format(*current.fold) if current.fold else "unknown",
-            "seed {}, validation fraction {}".format(*fold),
+            *current.fold,
+            *fold,
         )
         return None
     if current.score >= chosen.score:

@@ -898,7 +898,7 @@ def _choose_champion(
     current = champion.current_champion(settings, metric, data.fingerprint)
     # As logged to MLflow, where the champion's are read from: text.
     fold = (str(config.seed), str(config.validation_fraction))
-    why = champion.stays(current, chosen, {c.run_id for c in candidates}, fold, metric)
+    why = champion.stays(current, chosen, {c.label for c in candidates}, fold, metric)
     if current is not None and why:
         log.info("champion stays %s: %s", current.label, why)
         return

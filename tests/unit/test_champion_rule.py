@@ -58,22 +58,25 @@ def test_fewer_features_break_a_tie_of_kind():
     assert chosen is audio
 
 
-def test_the_champion_stays_only_against_a_figure_of_the_same_fold_from_outside_the_runs():
+def test_the_champion_stays_only_against_a_figure_of_the_same_fold_from_outside_the_training():
     """A champion validated on another fold (a training with seed 7, say) was kept by a
     default training because its 0.676 on that fold beat 0.548 on the default one; a champion
-    among the runs was kept against the rule's choice of a simpler model within the noise."""
+    whose experiment was in the training (reused, or fitted again by --force) was kept against
+    the rule's choice of a simpler model within the noise."""
     chosen = _candidate("logistic_regression/full", "logistic_regression", Y, Y)
     chosen.score = 0.55
     fold = ("42", "0.1")
+    labels = {"logistic_regression/full", "majority/full"}  # a training of some experiments
     strong = Current("hist_gradient_boosting/full", 0.676, "old", fold)
-    assert stays(strong, chosen, {chosen.run_id}, fold, "macro_f1") == (
+    assert stays(strong, chosen, labels, fold, "macro_f1") == (
         "its validation macro_f1 0.6760 >= 0.5500 of logistic_regression/full, on the same fold"
     )
-    assert stays(replace(strong, run_id=chosen.run_id), chosen, {chosen.run_id}, fold) == (
+    assert stays(replace(strong, run_id=chosen.run_id), chosen, labels, fold) == (
         "the rule chose it again"
     )
-    assert stays(replace(strong, fold=("7", "0.1")), chosen, {chosen.run_id}, fold) is None
-    assert stays(replace(strong, fold=None), chosen, {chosen.run_id}, fold) is None
-    assert stays(strong, chosen, {chosen.run_id, "old"}, fold) is None  # the rule weighed it
-    assert stays(replace(strong, score=0.5), chosen, {chosen.run_id}, fold) is None
-    assert stays(None, chosen, {chosen.run_id}, fold) is None
+    assert stays(replace(strong, fold=("7", "0.1")), chosen, labels, fold) is None
+    assert stays(replace(strong, fold=None), chosen, labels, fold) is None
+    # Its experiment in the training, its run reused or not (a refit has another run id).
+    assert stays(strong, chosen, {*labels, "hist_gradient_boosting/full"}, fold) is None
+    assert stays(replace(strong, score=0.5), chosen, labels, fold) is None
+    assert stays(None, chosen, labels, fold) is None
