@@ -530,7 +530,7 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
         "PSI of each feature of the scored predict split against the training split's deciles, "
         "and of the called-class mix (predicted_class) against the training classes: below 0.1 "
         f"little change, above {threshold:g} (red) drift. The predict split is a random "
-        f"{catalog.predict_share_in_words()} of the same data, so this is near 0 unless the "
+        f"{catalog.built_predict_share(con)} of the same data, so this is near 0 unless the "
         "data changed; `predict` measures new batches. "
         + (f"Drifted: {', '.join(drifted)}." if drifted else "No feature has drifted.")
     )
@@ -589,16 +589,29 @@ def draw_all(settings: Settings) -> list[Chart]:
 
     reports = settings.reports_dir
     _check_writable(reports)
-    drawing = Path(tempfile.mkdtemp(prefix=".drawing-", dir=reports))
+    for left in reports.glob(f"{DRAWING_PREFIX}*"):  # a draw that was killed
+        shutil.rmtree(left, ignore_errors=True)
+    drawing = Path(tempfile.mkdtemp(prefix=DRAWING_PREFIX, dir=reports))
     try:
         charts, page, write_page = _draw_into(settings, drawing)
         drawn = sorted(drawing.iterdir(), key=lambda f: f.name == "index.html")  # the page last
+        # Every place free for a file before any moves (renames in one folder do not fail
+        # otherwise): a folder of a drawn file's name is named, and nothing is moved.
+        taken = [reports / f.name for f in drawn if (reports / f.name).is_dir()]
+        if taken:
+            raise ChartError(
+                f"{', '.join(map(str, taken))} is a folder where the report writes a file: "
+                "move it away and draw again. The report was not changed."
+            )
         for file in drawn:
             os.replace(file, reports / file.name)
     finally:
         shutil.rmtree(drawing, ignore_errors=True)
     _log_to_champion_run(settings, page.run_id, reports, write_page)
     return charts
+
+
+DRAWING_PREFIX = ".drawing-"  # the folder a report is drawn in, inside the reports folder
 
 
 def _draw_into(
@@ -689,7 +702,7 @@ def _log_to_champion_run(
 
         with tempfile.TemporaryDirectory(prefix="music-report-") as tmp:
             copy = Path(tmp) / "report"
-            shutil.copytree(out_dir, copy)
+            shutil.copytree(out_dir, copy, ignore=shutil.ignore_patterns(f"{DRAWING_PREFIX}*"))
             write_page(copy / "index.html")
             client.log_artifacts(run_id, str(copy), "report")
         log.info("charts logged to MLflow run %s (artifacts/report)", run_id)
@@ -941,8 +954,9 @@ MLflow (<code>make mlflow-ui</code>:
 
 
 def charts_step(settings: Settings) -> list[Chart]:
-    """The `charts` step (the command and the ``report`` asset): every chart and the page."""
-    with step(f"charts into {settings.reports_dir}"):
+    """The `charts` step (the command and the ``report`` asset): every chart and the page,
+    holding the run lock (a run launched in the UI too: while it reads, no command writes)."""
+    with db.RunLock(settings.warehouse), step(f"charts into {settings.reports_dir}"):
         charts = draw_all(settings)
     log.info("open %s", settings.reports_dir / "index.html")
     return charts

@@ -250,3 +250,21 @@ def test_a_report_that_fails_part_way_leaves_the_last_one_whole(
         charts.draw_all(settings)
     after = {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in settings.reports_dir.iterdir()}
     assert after == before  # every chart, the card and the page as they were; no folder left
+    # A folder where a drawn file goes: found before anything is moved (the move left a new
+    # card beside the old page and charts), and a killed draw's folder is cleared.
+    monkeypatch.undo()
+    (settings.reports_dir / "model_card.html").unlink()
+    (settings.reports_dir / "model_card.html").mkdir()
+    (settings.reports_dir / ".drawing-killed").mkdir()
+    before = {
+        f.name: (f.is_dir() or f.read_bytes(), f.stat().st_mtime_ns)
+        for f in settings.reports_dir.iterdir()
+        if not f.name.startswith(".drawing-")
+    }
+    with pytest.raises(charts.ChartError, match="model_card.html is a folder where the report"):
+        charts.draw_all(settings)
+    after = {
+        f.name: (f.is_dir() or f.read_bytes(), f.stat().st_mtime_ns)
+        for f in settings.reports_dir.iterdir()
+    }
+    assert after == before
