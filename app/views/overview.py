@@ -35,7 +35,7 @@ if best is not None and best["holdout_accuracy"] == best["holdout_accuracy"]:
     cols[3].metric("Holdout ECE", f"{best['holdout_ece']:.3f}")
 st.caption(
     f"Run `{champion['run_id']}` scored {champion['scored_tracks']:,} tracks of the predict "
-    f"split (the {catalog.predict_share_in_words()} no model saw). Holdout figures exist for "
+    f"split (the {app_ui.read('predict_share')} no model saw). Holdout figures exist for "
     "the champion only."
 )
 
@@ -216,7 +216,7 @@ with right:
             "tracks against the training split (predicted_class: the mix of classes called "
             "against the training classes). Below 0.1 little change, above "
             f"{float(drift['psi_threshold'].iloc[0]):g} drift. The predict split is a random "
-            f"{catalog.predict_share_in_words()} of the same data, so this is near 0 unless the "
+            f"{app_ui.read('predict_share')} of the same data, so this is near 0 unless the "
             "data changed; new tracks are measured by `python -m python_ml predict`. "
             + (f"**Drifted: {', '.join(drifted)}.**" if drifted else "No feature has drifted.")
         )

@@ -531,6 +531,13 @@ def field_detail(row: pd.Series, field: str) -> str:
 # 2023 songs
 
 
+def predict_share(settings: Settings) -> str:
+    """The predict split's share as built ("10%"), as the report and the card say it."""
+    counts = query(settings, catalog.SPLIT_COUNTS_SQL)
+    row = tuple(int(v) for v in counts.iloc[0]) if not counts.empty else None
+    return catalog.predict_share_in_words(row)
+
+
 def songs_study(settings: Settings) -> pd.DataFrame:
     """The latest study's runs: one row per task and feature set, with the cross-validated
     figures (mean and spread over the repeated folds)."""

@@ -174,7 +174,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         )
         + f"the decision rule and the champion were chosen on {n_validation:,} validation "
         f"tracks. The figures below are on the {len(predictions):,} tracks of the predict split "
-        f"(the {catalog.predict_share_in_words()} held out by dbt, never seen in training).",
+        f"(the {catalog.built_predict_share(con)} held out by dbt, never seen in training).",
         f"- Training table fingerprint `{c['data_fingerprint']}` (of its row count and each "
         "row: the track's id, class, first artist and feature values): the registry's champion "
         "alias is bound to it, so this model never scores other data as its champion.",
@@ -348,7 +348,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
             "stability index): features above the threshold: "
             + (", ".join(f"{r.feature} ({r.psi:.2f})" for r in drifted.itertuples()) or "none")
             + f"; largest PSI {drift['psi'].iloc[0]:.3f} ({drift['feature'].iloc[0]}). The "
-            f"predict split is a random {catalog.predict_share_in_words()} of the same data, so "
+            f"predict split is a random {catalog.built_predict_share(con)} of the same data, so "
             "this is near 0 by design; it says nothing of new tracks, which `predict` measures "
             "batch by batch."
         )

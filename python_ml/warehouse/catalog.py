@@ -237,7 +237,27 @@ def dbt_var(name: str, project_root: Path = PROJECT_ROOT) -> object:
     return variables[name]
 
 
-def predict_share_in_words() -> str:
-    """The predict split's share of the tracks as a percentage (``"10%"``), from the dbt var
-    predict_share that int_tracks_split holds out by (its one definition)."""
+# The split's two sides, counted: what predict_share_in_words says of a built split.
+SPLIT_COUNTS_SQL = (
+    f"select (select count(*) from {TRAIN_TRACKS}) as train_tracks, "
+    f"(select count(*) from {PREDICT_TRACKS}) as predict_tracks"
+)
+
+
+def predict_share_in_words(counts: tuple[int, int] | None = None) -> str:
+    """The predict split's share of the tracks as a percentage (``"10%"``): of the split as
+    built, from its tables' row ``counts`` (train, predict) when given (a `build --vars
+    '{predict_share: 0.2}'`, or a dbt_project.yml edited since, said 10% beside a 20% split),
+    else the dbt var predict_share that int_tracks_split holds out by."""
+    if counts and sum(counts):
+        return f"{100 * counts[1] / sum(counts):.0f}%"
     return f"{float(dbt_var('predict_share')) * 100:g}%"
+
+
+def built_predict_share(con: Any) -> str:
+    """:func:`predict_share_in_words` of the split in the open warehouse ``con``."""
+    try:
+        counts = con.execute(SPLIT_COUNTS_SQL).fetchone()
+    except Exception:  # duckdb.CatalogException: no split built yet
+        counts = None
+    return predict_share_in_words(counts)

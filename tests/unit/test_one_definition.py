@@ -12,6 +12,20 @@ def test_the_predict_share_in_words_follows_the_dbt_var(monkeypatch: pytest.Monk
     assert catalog.predict_share_in_words() == "12.5%"
 
 
+def test_the_predict_share_of_a_built_split_is_its_rows() -> None:
+    """The var said 10% beside a split built with `--vars '{predict_share: 0.2}'`."""
+    import duckdb
+
+    assert catalog.predict_share_in_words((528_005, 58_667)) == "10%"
+    assert catalog.predict_share_in_words((80, 20)) == "20%"
+    con = duckdb.connect()
+    assert catalog.built_predict_share(con) == "10%"  # no split yet: the var
+    con.execute("create schema marts")
+    con.execute(f"create table {catalog.TRAIN_TRACKS} as select range from range(80)")
+    con.execute(f"create table {catalog.PREDICT_TRACKS} as select range from range(20)")
+    assert catalog.built_predict_share(con) == "20%"
+
+
 def test_the_registered_models_description_names_the_seeds_classes() -> None:
     """It said "ice-cold 0-30, lukewarm 31-69, blazing-hot 70-100" in its own words: a moved
     threshold in the seed left it behind."""
