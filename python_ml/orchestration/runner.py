@@ -161,7 +161,7 @@ def unsynced(settings: Settings) -> dict[str, list[str]]:
     graph = build_definitions().resolve_asset_graph()
     assert isinstance(graph, AssetGraph)
     result: dict[str, list[str]] = {}
-    if not (home / "dagster.yaml").exists():  # no run recorded here: nothing made, no folder
+    if not home.is_dir() or not any(home.iterdir()):  # no run recorded: nothing made, no folder
         for key in graph.toposorted_asset_keys:
             if graph.get(key).is_materializable:
                 result[key.to_user_string()] = ["never materialized"]

@@ -60,11 +60,16 @@ def raw_files_version(settings: Settings) -> str:
     tracks took 10 s of every run at 10x, when nothing had changed)."""
     from python_ml.raw.origin import file_sha256
     from python_ml.warehouse import catalog
+    from python_ml.warehouse.db import WarehouseError
     from python_ml.warehouse.load import untouched_since
 
-    rows = _query(
-        settings, f"select file_path, file_bytes, loaded_at, file_sha256 from {catalog.LOAD_LOG}"
-    )
+    try:
+        rows = _query(
+            settings,
+            f"select file_path, file_bytes, loaded_at, file_sha256 from {catalog.LOAD_LOG}",
+        )
+    except WarehouseError:  # held by another program now: every file is read instead
+        rows = None
     logged = {path: (size, at, sha) for path, size, at, sha in rows or []}
     raw_dir = settings.raw_dir
     digest = hashlib.sha256()

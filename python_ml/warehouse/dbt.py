@@ -127,8 +127,8 @@ def run_dbt(
             process.kill()
         raise
     if process.returncode != 0:
-        # Its output on the terminal (not captured): whoever holds the warehouse now.
-        held = _lock_holder(output) if output else db.held_open_by(settings.warehouse)
+        on_duckdb = "spark" not in args  # (--target spark: the DuckDB file is not dbt's)
+        held = _lock_holder(output) if output and on_duckdb else None
         if held:  # not the project's fault: another process had the warehouse open
             raise DbtError(
                 f"`dbt {' '.join(args)}` stopped: DuckDB could not open the warehouse "
@@ -137,6 +137,14 @@ def run_dbt(
             )
         where = "its output above names" if not capture else "its output names"
         detail = f"\n{_errors(output)}" if capture and output else ""
+        # Its output went to the terminal: whoever holds the warehouse now, should it say
+        # "Could not set lock" (then the model is not at fault).
+        holder = db.held_open_by(settings.warehouse) if not capture and on_duckdb else None
+        if holder:
+            detail += (
+                f" The warehouse is held open by {holder} now: if the output says `Could not "
+                "set lock`, close that program and run the step again."
+            )
         raise DbtError(
             f"`dbt {' '.join(args)}` failed (exit {process.returncode}); {where} "
             f"the model or test. Fix it and run the step again.{detail}"

@@ -2,8 +2,9 @@
 ``plugins:``) that runs python_ml's loader on dbt's own connection when dbt first opens the
 warehouse, with the same checks and quarantine as ``python -m python_ml load``.
 
-Only the commands that build models (``dbt build``, ``dbt run``) load; the others (``dbt test``,
-``show``, ``compile``, ``docs generate``, ``source freshness``, ...) read the warehouse as built.
+Only the commands that build models (``dbt build``, ``dbt run``, ``dbt retry``) load; the others
+(``dbt test``, ``show``, ``compile``, ``docs generate``, ``source freshness``, ...) read the
+warehouse as built.
 Nothing is read again when the raw tables already hold the files in ``$MUSIC_RAW_DIR``
 (``raw.load_log`` records each file's path, size, load time and SHA-256), so ``python -m python_ml
 build``, which loads first, and every later dbt command cost one look at ``raw.load_log``. A file
@@ -100,7 +101,7 @@ class Plugin(BasePlugin):
             raise DbtRuntimeError(
                 f"{catalog.LOAD_LOG} is from an older python_ml: it does not record each raw "
                 f"file's {' and '.join(missing)}, which the staging models read. Load the raw "
-                "files again: `python -m python_ml load`, or this dbt command without "
+                "files again: `python -m python_ml load`, or `dbt build` without "
                 "MUSIC_AUTOLOAD_RAW=false (it loads them)"
             )
 
@@ -149,7 +150,7 @@ class Plugin(BasePlugin):
 # Any other (test, show, compile, docs generate, source freshness, debug, ...) reads the
 # warehouse as built: `dbt test` with another MUSIC_RAW_DIR loaded its files under the models
 # built from the earlier ones, and the marts no longer matched their staging tables.
-BUILDS_MODELS = {"build", "run"}
+BUILDS_MODELS = {"build", "run", "retry"}
 
 
 def _builds_models() -> bool:
