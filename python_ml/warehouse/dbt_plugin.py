@@ -54,6 +54,10 @@ class Plugin(BasePlugin):
         # in a fresh clone `data/` does not exist, and plain `dbt build` stopped with DuckDB's
         # "Cannot open file" and a traceback, not with what to do (the raw files to extract).
         path = str(getattr(getattr(self, "creds", None), "path", "") or "")
+        if _dbt_command() in OPENS_NO_WAREHOUSE:
+            # (`status` parsed the project on a folder never run, and left the warehouse's
+            # folder and a lock file behind.)
+            return
         if path and path != ":memory:" and "://" not in path and not path.startswith("md:"):
             try:
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -153,15 +157,24 @@ class Plugin(BasePlugin):
 BUILDS_MODELS = {"build", "run", "retry"}
 
 
-def _builds_models() -> bool:
-    """Whether this dbt invocation builds models (True when dbt does not say: a caller that
-    runs dbt some other way keeps the load)."""
+# The dbt commands that never open the warehouse: no folder made, no lock taken.
+OPENS_NO_WAREHOUSE = {"parse", "deps", "clean", "list", "ls", "init"}
+
+
+def _dbt_command() -> str | None:
+    """This dbt invocation's command (``build``, ``parse``, ...), None when dbt does not say."""
     try:
         from dbt.flags import get_flags
 
-        command = getattr(get_flags(), "WHICH", None)
-    except Exception:  # dbt's flags not set up: as before
-        return True
+        return getattr(get_flags(), "WHICH", None)
+    except Exception:  # dbt's flags not set up
+        return None
+
+
+def _builds_models() -> bool:
+    """Whether this dbt invocation builds models (True when dbt does not say: a caller that
+    runs dbt some other way keeps the load)."""
+    command = _dbt_command()
     return command is None or command in BUILDS_MODELS
 
 

@@ -64,7 +64,7 @@ def test_status_of_a_folder_never_run_says_every_step_runs_and_writes_nothing(
     }
     assert answer["dagster_unsynced"]["ml/track_predictions"] == ["never materialized"]
     assert set(map(tuple, answer["dagster_unsynced"].values())) == {("never materialized",)}
-    assert not folder.exists()  # a look: no warehouse, no dagster/ folder
+    assert not folder.exists(), sorted(map(str, folder.rglob("*")))  # a look: nothing made
 
 
 def test_a_missing_raw_file_is_named(tmp_path: Path) -> None:
