@@ -113,15 +113,8 @@ TRAIN_BUILD = f"{AUDIT_SCHEMA}.train_tracks_build"
 # An exploration report (built with the ML inputs) the report page draws.
 RPT_FEATURE_CORRELATIONS = "marts.rpt_feature_correlations"
 
-# Everything the report (`python -m python_ml charts`: the charts, the page and the model
-# card) reads: its Dagster asset's upstream, and the dbt exposure popularity_charts' depends_on
-# (models/exposures.yml; a test keeps the two the same).
-REPORT_READS = (
-    "reference.popularity_classes",
-    "marts.fct_train_tracks",
-    "marts.rpt_source_row_counts",
-    "marts.rpt_feature_correlations",
-    "ml.model_runs",
+# The champion's predictions and figures, which the report and the app both show.
+CHAMPION_MARTS = (
     "marts.fct_track_predictions",
     "marts.fct_track_prediction_explanations",
     "marts.fct_song_stream_predictions",
@@ -132,6 +125,17 @@ REPORT_READS = (
     "marts.rpt_class_distribution",
     "marts.rpt_feature_importance",
     "marts.rpt_feature_drift",
+)
+# Everything the report (`python -m python_ml charts`: the charts, the page and the model
+# card) reads: its Dagster asset's upstream, and the dbt exposure popularity_charts' depends_on
+# (models/exposures.yml; a test keeps the two the same).
+REPORT_READS = (
+    "reference.popularity_classes",
+    "marts.fct_train_tracks",
+    "marts.rpt_source_row_counts",
+    "marts.rpt_feature_correlations",
+    "ml.model_runs",
+    *CHAMPION_MARTS,
 )
 
 # What scoring new tracks reads (predict, the app's score page, the service): the artists the
@@ -147,20 +151,7 @@ SCORING_READS = (
 
 # What the Streamlit app reads (app/, python_ml/reports/app_data.py), its score page's scoring
 # included. The dbt exposure popularity_app depends on exactly these.
-APP_READS = (
-    "reference.popularity_classes",
-    "marts.fct_track_predictions",
-    "marts.fct_track_prediction_explanations",
-    "marts.fct_song_stream_predictions",
-    "marts.rpt_model_leaderboard",
-    "marts.rpt_class_metrics",
-    "marts.rpt_confusion_matrix",
-    "marts.rpt_calibration",
-    "marts.rpt_class_distribution",
-    "marts.rpt_feature_importance",
-    "marts.rpt_feature_drift",
-    *SCORING_READS,
-)
+APP_READS = ("reference.popularity_classes", *CHAMPION_MARTS, *SCORING_READS)
 
 # Tables python_ml writes; dbt declares them as the `ml` source, with their columns, and
 # creates them (models/staging/ml/_ml__sources.yml, macros/create_ml_source_tables.sql).
