@@ -752,6 +752,11 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
         order by leaderboard_rank
     """,
     ).rename(columns=LEADERBOARD_COLUMNS)
+    # A run's time to a tenth of a second (the table's 3 decimals said 17.101 s).
+    seconds = LEADERBOARD_COLUMNS["duration_seconds"]
+    leaderboard[seconds] = [
+        "" if pd.isna(v) else f"{v:,.1f}" for v in leaderboard[seconds].astype(float)
+    ]
     per_class = _read(
         con,
         f"""

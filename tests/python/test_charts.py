@@ -88,6 +88,12 @@ def test_charts_and_page_are_drawn(scored: Settings) -> None:
     assert _champion_run(scored) in page
     assert "Generated data." in page, "results from built-in data say so"
     assert "<table>" in page and "val. macro-F1" in page and "blazing-hot (70-100)" in page
+    # A run's seconds to a tenth (they had 3 decimals), right-aligned as numbers.
+    import re
+
+    board = page.split("Leaderboard", 1)[1].split("</table>", 1)[0]
+    seconds = re.findall(r'<td class="n">([\d,]+\.\d+)</td>\s*</tr>', board)
+    assert seconds and all(len(s.split(".")[1]) == 1 for s in seconds), seconds
     # The leaderboard lists the champion (it represents its model even when a later run of it
     # did not replace it: charts._numbers_tables), marked once.
     assert page.count("<td>yes</td>") == 1
