@@ -28,7 +28,7 @@ import pandas as pd
 from python_ml.clock import utc_now
 from python_ml.errors import UserError
 from python_ml.processes import process_alive
-from python_ml.raw.extract import GZIP_MAGIC, first_line
+from python_ml.raw.extract import GZIP_MAGIC, ZIP_MAGIC, first_line
 from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.steps import step
@@ -58,17 +58,33 @@ def _damaged(path: Path, reason: str) -> str:
     )
 
 
+# The first bytes of an Excel 97-2003 workbook (.xls: an OLE2 compound file).
+XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
 def _read_header(path: Path) -> list[str]:
     """The header line alone, decoded as UTF-8 (a later row that is not UTF-8 is the loader's
     to quarantine under its own line, not the header's fault)."""
     packed = path.suffix.lower() == ".gz"
     try:
         with path.open("rb") as raw:
-            magic = raw.read(2)
+            magic = raw.read(4)
     except OSError as exc:
         raise PredictInputError(f"{path} cannot be read ({exc.strerror}).") from None
     if not magic:
         raise PredictInputError(f"{path} is empty: it needs a header and rows.")
+    # A workbook is no CSV: its bytes are not UTF-8, and "save it as UTF-8" would not help.
+    if magic == ZIP_MAGIC:
+        raise PredictInputError(
+            f"{path} is a zip archive (an Excel .xlsx workbook is one), not a CSV file: save "
+            "the sheet as 'CSV UTF-8 (Comma delimited)', or unzip the CSV, and score that."
+        )
+    if magic == XLS_MAGIC:
+        raise PredictInputError(
+            f"{path} is an Excel 97-2003 workbook (.xls), not a CSV file: save the sheet as "
+            "'CSV UTF-8 (Comma delimited)' and score that."
+        )
+    magic = magic[:2]
     if magic == GZIP_MAGIC and not packed:
         raise PredictInputError(
             f"{path} is gzip-compressed: name it {path.name}.gz (or decompress it) and score it."
@@ -97,6 +113,12 @@ def _read_header(path: Path) -> list[str]:
             f"{path}: the header (line 1) is not UTF-8 ({exc.reason} at byte {exc.start}). "
             "Save the file as UTF-8."
         ) from None
+    if text.lstrip().startswith(("{", "[")):  # no tracks.csv column starts so
+        raise PredictInputError(
+            f"{path} holds JSON, not CSV: predict reads a CSV with tracks.csv's header. Save "
+            "the tracks as CSV, or send the JSON to the scoring service (`python -m python_ml "
+            'serve`, POST /predict with {"tracks": [...]}).'
+        )
     first = next(csv.reader([first_line(text)]), None) if text.strip() else None
     if not first:
         raise PredictInputError(f"{path} is empty: it needs a header and rows.")

@@ -170,6 +170,38 @@ def test_a_file_with_another_separator_says_which(tmp_path, separator, named):
     )
 
 
+def test_a_workbook_or_json_given_as_the_csv_is_named(tmp_path):
+    """Neither is a CSV: an .xlsx was told its header is not UTF-8 ("save it as UTF-8"), and a
+    JSON list of tracks that its header names columns twice (``"mode": "0"``, ...)."""
+    import io
+    import json
+    import zipfile
+
+    workbook = tmp_path / "new.xlsx"
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    workbook.write_bytes(packed.getvalue())
+    with pytest.raises(PredictInputError) as raised:
+        check_input(workbook)
+    assert str(raised.value).startswith(f"{workbook} is a zip archive (an Excel .xlsx workbook")
+    assert "save the sheet as 'CSV UTF-8 (Comma delimited)'" in str(raised.value)
+    old = tmp_path / "old.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100))
+    with pytest.raises(PredictInputError, match=r"is an Excel 97-2003 workbook \(\.xls\)"):
+        check_input(old)
+    track = {c: "0" for c in TRACK_COLUMNS}
+    for name, text in [
+        ("list.csv", json.dumps([track, track])),
+        ("body.csv", " " + json.dumps({"tracks": [track]}, indent=1)),
+    ]:
+        (tmp_path / name).write_text(text)
+        with pytest.raises(PredictInputError) as raised:
+            check_input(tmp_path / name)
+        assert str(raised.value).startswith(f"{tmp_path / name} holds JSON, not CSV: ")
+        assert "more than once" not in str(raised.value)
+
+
 @pytest.mark.parametrize(
     "clashing",
     # DuckDB's names ignore case: `Line` was lost to the output's `line`, and the loader's own
