@@ -98,6 +98,9 @@ def _read_header(path: Path) -> list[str]:
     try:
         with opener(path, "rb") as binary:
             line = binary.readline(1 << 20)
+            # What follows a blank first line: a header below it is no empty file.
+            blank = not line.removeprefix(codecs.BOM_UTF8).strip()
+            after = binary.read(1 << 16) if blank else b""
     except (OSError, EOFError, zlib.error) as exc:
         raise PredictInputError(
             _damaged(path, str(exc)) if packed else f"{path} cannot be read ({exc})."
@@ -120,6 +123,11 @@ def _read_header(path: Path) -> list[str]:
             'serve`, POST /predict with {"tracks": [...]}).'
         )
     first = next(csv.reader([first_line(text)]), None) if text.strip() else None
+    if not first and after.strip():
+        raise PredictInputError(
+            f"{path}: line 1 is blank: the header (tracks.csv's column names) must be the "
+            "first line. Remove the blank lines above it and score again."
+        )
     if not first:
         raise PredictInputError(f"{path} is empty: it needs a header and rows.")
     return [c.lstrip("\ufeff").strip() for c in first]

@@ -170,6 +170,22 @@ def test_a_file_with_another_separator_says_which(tmp_path, separator, named):
     )
 
 
+@pytest.mark.parametrize("above", ["\n", "\r\n\n", " \n", "\ufeff\n"])
+def test_a_blank_line_above_the_header_is_named_not_called_empty(tmp_path, above):
+    """The file was said to be empty ("it needs a header and rows") though both follow."""
+    path = tmp_path / "new.csv"
+    path.write_text(above + ",".join(TRACK_COLUMNS) + "\n" + ",".join("1" for _ in TRACK_COLUMNS))
+    with pytest.raises(PredictInputError) as raised:
+        check_input(path)
+    assert str(raised.value) == (
+        f"{path}: line 1 is blank: the header (tracks.csv's column names) must be the first "
+        "line. Remove the blank lines above it and score again."
+    )
+    path.write_text(above + "\n \n")  # blank lines alone: empty
+    with pytest.raises(PredictInputError, match="is empty: it needs a header and rows"):
+        check_input(path)
+
+
 def test_a_workbook_or_json_given_as_the_csv_is_named(tmp_path):
     """Neither is a CSV: an .xlsx was told its header is not UTF-8 ("save it as UTF-8"), and a
     JSON list of tracks that its header names columns twice (``"mode": "0"``, ...)."""
