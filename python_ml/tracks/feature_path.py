@@ -110,12 +110,13 @@ def project_version(settings: Settings) -> str:
 def compiled_models(settings: Settings) -> dict[str, Any]:
     """The compiled SQL of the models upstream of ``int_tracks_enriched`` (and the seeds they
     read), in build order: compiled by dbt once per version of the project's files."""
-    from python_ml.warehouse.dbt import DbtError, run_dbt
+    from python_ml.warehouse.dbt import DbtError, check_target_dir, run_dbt
 
     # (2: with the models' manifest entries, which edited_since_build compares)
     cache = settings.target_dir / "scoring" / f"models-2-{project_version(settings)}.json"
     if cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
+    check_target_dir(settings)  # where the compiled models are kept, before compiling them
     with tempfile.TemporaryDirectory(prefix="music-compile-") as tmp:
         scratch = Path(tmp)
         # A scratch warehouse: compiling never opens (or waits for) the project's own.

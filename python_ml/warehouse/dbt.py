@@ -31,6 +31,21 @@ class DbtError(UserError, RuntimeError):
     """dbt exited non-zero."""
 
 
+def check_target_dir(settings: Settings) -> None:
+    """dbt's target folder (``$DBT_TARGET_PATH``) can take files: dbt itself failed on one
+    that is a file or cannot be made with a stack trace after parsing, which python_ml then
+    said was the output "naming the model or test" (and predict, after compiling for 20 s)."""
+    from python_ml.settings import folder_problem
+
+    problem = folder_problem(settings.target_dir)
+    if problem:
+        raise DbtError(
+            f"dbt's target folder {settings.target_dir} {problem}: dbt writes its manifest and "
+            "compiled SQL there. Set DBT_TARGET_PATH to a folder you can write (default: "
+            "target, in the project), or fix its permissions."
+        )
+
+
 def dbt_executable() -> str:
     beside_python = Path(sys.executable).with_name("dbt")
     if beside_python.exists():
@@ -104,6 +119,8 @@ def run_dbt(
     ]
     if scratch is not None:
         command += ["--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs")]
+    else:
+        check_target_dir(settings)
     log.info("dbt %s", " ".join(args))
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     env = settings.dbt_env()

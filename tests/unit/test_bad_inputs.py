@@ -66,6 +66,37 @@ def test_a_folder_that_cannot_take_the_output_is_one_line():
     assert ".p.csv." not in message  # not the temporary file's name
 
 
+def test_a_dbt_target_folder_that_cannot_take_files_is_named_before_dbt_starts(
+    tmp_path, monkeypatch
+):
+    """DBT_TARGET_PATH naming a file: dbt failed with its stack trace (NotADirectoryError on
+    partial_parse.msgpack), said to be output "naming the model or test"; predict compiled
+    for 20 s first, then failed with Python's NotADirectoryError."""
+    from python_ml.settings import load_settings
+    from python_ml.tracks import feature_path
+    from python_ml.warehouse import dbt
+
+    taken = tmp_path / "notes.csv"
+    taken.write_text("mine\n")
+    monkeypatch.setenv("DBT_TARGET_PATH", str(taken))
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "data" / "warehouse.duckdb"))
+    started: list = []
+    monkeypatch.setattr(dbt.subprocess, "Popen", lambda *a, **k: started.append(a))
+    expected = (
+        f"dbt's target folder {taken} is a file, not a folder: dbt writes its manifest and "
+        "compiled SQL there. Set DBT_TARGET_PATH to a folder you can write (default: target, "
+        "in the project), or fix its permissions."
+    )
+    with pytest.raises(dbt.DbtError) as raised:
+        dbt.run_dbt(load_settings(), "parse")
+    assert str(raised.value) == expected
+    with pytest.raises(dbt.DbtError) as raised:
+        feature_path.compiled_models(load_settings())
+    assert str(raised.value) == expected
+    assert not started and taken.read_text() == "mine\n"
+    assert not (tmp_path / "data").exists()
+
+
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
