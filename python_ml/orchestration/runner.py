@@ -19,22 +19,37 @@ from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
+from python_ml.errors import UserError
 from python_ml.orchestration.definitions import build_definitions
-from python_ml.settings import Settings
+from python_ml.settings import Settings, folder_problem
 from python_ml.steps import StepFailed
 
 log = logging.getLogger("python_ml")
 
 
+class DagsterHomeError(UserError, RuntimeError):
+    """Dagster's home folder cannot hold the run history; the message names it."""
+
+
 def dagster_home(settings: Settings, create: bool = True) -> Path:
     """``$DAGSTER_HOME``, or ``dagster/`` beside the warehouse (``data/dagster``), with a
     ``dagster.yaml`` that keeps Dagster's telemetry off (made unless ``create`` is false: a
-    look that must not leave a folder behind)."""
+    look that must not leave a folder behind). One that is a file, or cannot be made or
+    written, is named (`run` failed with Python's FileExistsError, `status` said every asset
+    was never materialized)."""
     value = os.environ.get("DAGSTER_HOME")
     home = Path(value).resolve() if value else settings.warehouse.parent / "dagster"
+    problem = "is a file, not a folder" if home.is_file() else None
+    if create and not problem:
+        problem = folder_problem(home)
+    if problem:
+        raise DagsterHomeError(
+            f"Dagster's home {home} {problem}: the runs are recorded there. Set DAGSTER_HOME "
+            "to a folder you can write (unset: dagster/ beside the warehouse), or fix its "
+            "permissions."
+        )
     if not create:
         return home
-    home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")

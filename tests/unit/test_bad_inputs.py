@@ -66,6 +66,30 @@ def test_a_folder_that_cannot_take_the_output_is_one_line():
     assert ".p.csv." not in message  # not the temporary file's name
 
 
+def test_a_dagster_home_that_cannot_hold_the_runs_is_named(tmp_path, monkeypatch):
+    """DAGSTER_HOME naming a file: `run` failed with Python's FileExistsError, and `status`
+    said every asset was never materialized."""
+    from python_ml.orchestration.runner import DagsterHomeError, dagster_home
+    from python_ml.settings import load_settings
+
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(taken))
+    for create in (True, False):
+        with pytest.raises(DagsterHomeError) as raised:
+            dagster_home(load_settings(), create=create)
+        assert str(raised.value) == (
+            f"Dagster's home {taken} is a file, not a folder: the runs are recorded there. Set "
+            "DAGSTER_HOME to a folder you can write (unset: dagster/ beside the warehouse), or "
+            "fix its permissions."
+        )
+    assert taken.read_text() == "mine\n"
+    fresh = tmp_path / "dagster"
+    monkeypatch.setenv("DAGSTER_HOME", str(fresh))
+    assert dagster_home(load_settings(), create=False) == fresh and not fresh.exists()
+    assert dagster_home(load_settings()) == fresh and (fresh / "dagster.yaml").is_file()
+
+
 def test_a_dbt_target_folder_that_cannot_take_files_is_named_before_dbt_starts(
     tmp_path, monkeypatch
 ):
