@@ -175,7 +175,7 @@ def train_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
         # removed or replaced makes training run, and find out what it can reuse).
         "champion files": bool(path and (settings.mlflow_dir / path / "MLmodel").exists()),
         "ml inputs": data_version(settings, "dbt_ml_inputs"),
-        "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.exists() else None,
+        "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.is_file() else None,
         "code": files_hash(*STAGE_CODE["train"]),
         "libraries": library_versions(),
         "outputs": _jsonable(
@@ -229,7 +229,7 @@ def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
                 f"from {catalog.SONGS_2023} as t",
             )
         ),
-        "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.exists() else None,
+        "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.is_file() else None,
         "code": files_hash(*STAGE_CODE["songs"]),
         "outputs": _jsonable(_query(settings, f"select count(*) from {catalog.SONG_PREDICTIONS}")),
     }

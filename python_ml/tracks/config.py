@@ -264,6 +264,8 @@ def read_yaml(path: Path) -> Any:
     """A config file's YAML; a missing file, bad YAML or a repeated key names the file."""
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder: give the config file (YAML) in it") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from exc
     except UnicodeDecodeError:

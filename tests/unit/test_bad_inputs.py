@@ -206,6 +206,18 @@ def test_an_unreadable_config_names_the_file_and_where(tmp_path, text, expected)
     assert "\n" not in str(raised.value)
 
 
+@pytest.mark.parametrize("command", ["train", "songs"])
+def test_a_config_folder_is_named_not_a_stack_trace(tmp_path, monkeypatch, caplog, command):
+    """`--config python_ml/configs`: the step's inputs read the folder as the config file and
+    failed with Python's IsADirectoryError."""
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "data" / "warehouse.duckdb"))
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    assert cli.main([command, "--config", str(folder)]) == 1
+    assert f"{folder} is a folder: give the config file (YAML) in it" in caplog.text
+    assert "IsADirectoryError" not in caplog.text
+
+
 @pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
 def test_a_positive_parameter_refuses_nan_and_infinity(value):
     raw = config_module.read_yaml(config_module.CONFIG_DIR / "tracks.yml")
