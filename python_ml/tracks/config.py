@@ -155,8 +155,11 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 
 def first_error(exc: ValidationError, prefix: tuple[Any, ...], known: list[str], noun: str):
-    """The first problem pydantic found, as ``<key> <what is wrong>``."""
-    error = exc.errors()[0]
+    """The first problem pydantic found, as ``<key> <what is wrong>``; a key that is not known
+    before all else: a misspelt one explains the missing one (``learning_rat`` was said as
+    ``learning_rate is missing``)."""
+    errors = exc.errors()
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     key = _where(prefix + tuple(error["loc"]))
     if error["type"] == "extra_forbidden":
         return f"{key} is not {noun} (known: {known})"

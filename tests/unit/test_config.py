@@ -18,6 +18,17 @@ BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text
     [
         (lambda c: c.update(seeds=1), "seeds is not a known key"),
         (lambda c: c.pop("experiments"), "experiments is missing"),
+        (  # a misspelt key is named, not the key it leaves missing
+            lambda c: c.update(seeed=c.pop("seed")),
+            "tracks.yml: seeed is not a known key",
+        ),
+        (
+            lambda c: c["models"]["hist_gradient_boosting"].update(
+                learning_rat=c["models"]["hist_gradient_boosting"].pop("learning_rate")
+            ),
+            "models.hist_gradient_boosting.learning_rat is not a parameter of "
+            "hist_gradient_boosting",
+        ),
         (
             lambda c: c["models"]["hist_gradient_boosting"].update(max_iter="many"),
             "models.hist_gradient_boosting.max_iter must be a positive integer, got 'many'",
