@@ -611,6 +611,13 @@ def create_app(
                     f"{', '.join(missing)}{misspelt_columns(missing, list(track))} "
                     "(popularity, id and id_artists may be left out)",
                 )
+            if isinstance(track.get("id"), list | dict | bool):  # was answered as its repr
+                kind = {list: "a list", dict: "an object"}.get(type(track["id"]), "true/false")
+                return error(
+                    422,
+                    f"tracks[{index}].id is {kind}: send a track's id as text, or leave it out "
+                    "(one is made from the track's values)",
+                )
         warnings = _unknown_keys(body.tracks)  # keys as their repr: escapes stay escaped
         refresh()
         try:

@@ -398,6 +398,23 @@ def test_concurrent_requests_each_get_the_answer_they_get_alone(
         ({"tracks": [{"name": "x" * 5_000}] * 500}, None, 413, "bytes, over the limit"),
         ({"tracks": {"name": "x"}}, None, 422, 'tracks is not a list: the body is {"tracks"'),
         ({"tracks": [["x"]]}, None, 422, "tracks[0] is not an object: each track is"),
+        (  # was scored, and answered with the id "['a', 'b']" it was never sent
+            {
+                "tracks": [
+                    {c: "1" for c in TRACK_COLUMNS},
+                    {**dict.fromkeys(TRACK_COLUMNS, "1"), "id": ["a", "b"]},
+                ]
+            },
+            None,
+            422,
+            "tracks[1].id is a list: send a track's id as text, or leave it out (one is made",
+        ),
+        (
+            {"tracks": [{**{c: "1" for c in TRACK_COLUMNS}, "id": {"spotify": "abc"}}]},
+            None,
+            422,
+            "tracks[0].id is an object: send a track's id as text",
+        ),
         (  # JSON's last-one-wins would score 0.9 without a word
             None,
             b'{"tracks": [{"name": "a"}, {"energy": 0.1, "name": "b", "energy": 0.9}]}',
