@@ -31,7 +31,6 @@ import logging
 import os
 import sys
 import threading
-from pathlib import Path
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -110,23 +109,13 @@ class Plugin(BasePlugin):
             )
 
     def _check_raw_folder(self, conn: Any, raw_dir: Any) -> None:
-        """A raw folder that does not exist, on a warehouse loaded from one, is a mistyped or
-        unset MUSIC_RAW_DIR: dbt stops and names both (it built from the tables as loaded, one
-        warning per file, and passed). A file missing from an existing folder is still used as
-        loaded (stale_files)."""
-        from python_ml.warehouse import catalog, db
+        """A raw folder that does not exist, on a warehouse loaded from one: dbt stops and
+        names both (it built from the tables as loaded, one warning per file, and passed)."""
+        from python_ml.warehouse.load import missing_raw_folder
 
-        if raw_dir.is_dir() or not db.has_table(conn, catalog.LOAD_LOG):
-            return
-        paths = [r[0] for r in conn.execute(f"select file_path from {catalog.LOAD_LOG}").fetchall()]
-        if not paths:
-            return
-        folders = sorted({str(Path(p).parent.parent) for p in paths})
-        raise DbtRuntimeError(
-            f"The raw folder {raw_dir} (MUSIC_RAW_DIR) does not exist; the warehouse's raw "
-            f"tables were loaded from {', '.join(folders)}. Set MUSIC_RAW_DIR to the folder of "
-            "the raw files, or build from the tables as loaded: MUSIC_AUTOLOAD_RAW=false dbt build"
-        )
+        mistyped = missing_raw_folder(conn, raw_dir)
+        if mistyped:
+            raise DbtRuntimeError(mistyped)
 
     def _load_stale(self, conn: Any) -> None:
         from python_ml.settings import load_settings

@@ -936,6 +936,25 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+def missing_raw_folder(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> str | None:
+    """A raw folder that does not exist, on a warehouse loaded from one, is a mistyped or
+    unset MUSIC_RAW_DIR: the sentence naming both folders (plain `dbt build` and `load` stop
+    on it), or None. A file missing from an existing folder is still used as loaded
+    (stale_reasons)."""
+    if raw_dir.is_dir() or not db.has_table(con, catalog.LOAD_LOG):
+        return None
+    paths = [r[0] for r in con.execute(f"select file_path from {catalog.LOAD_LOG}").fetchall()]
+    if not paths:
+        return None
+    folders = sorted({str(Path(p).parent.parent) for p in paths})
+    state = "is a file, not a folder" if raw_dir.exists() else "does not exist"
+    return (
+        f"The raw folder {raw_dir} (MUSIC_RAW_DIR) {state}; the warehouse's raw "
+        f"tables were loaded from {', '.join(folders)}. Set MUSIC_RAW_DIR to the folder of "
+        "the raw files, or build from the tables as loaded: MUSIC_AUTOLOAD_RAW=false dbt build"
+    )
+
+
 def files_to_load(settings: Settings, force: bool = False) -> list[RawFile]:
     """The raw files the warehouse's raw tables do not hold as they are now (each with a line
     saying why), none when they all do, every one with ``force`` or without a warehouse. The
@@ -945,6 +964,10 @@ def files_to_load(settings: Settings, force: bool = False) -> list[RawFile]:
         return list(RAW_FILES)
     moved: list = []
     with db.connect(settings.warehouse) as con:
+        # `load` and `build` said each file was missing, used the tables and passed.
+        mistyped = missing_raw_folder(con, settings.raw_dir)
+        if mistyped:
+            raise LoadError(mistyped)
         stale = stale_files(con, settings, moved=moved)
     # A moved file's new path, recorded when nothing is loaded (a load that fails changes
     # nothing; the next look finds the moved file again).

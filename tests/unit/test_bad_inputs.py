@@ -66,6 +66,35 @@ def test_a_folder_that_cannot_take_the_output_is_one_line():
     assert ".p.csv." not in message  # not the temporary file's name
 
 
+def test_load_stops_on_a_raw_folder_that_does_not_exist_as_plain_dbt_does(tmp_path, monkeypatch):
+    """A mistyped MUSIC_RAW_DIR on a loaded warehouse: `load` and `build` warned that each file
+    was missing, used the tables as loaded and passed (plain `dbt build` stopped)."""
+    import duckdb
+
+    from python_ml.settings import load_settings
+    from python_ml.warehouse import catalog
+    from python_ml.warehouse.load import files_to_load
+
+    warehouse, loaded = tmp_path / "warehouse.duckdb", tmp_path / "raw"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            f"create table {catalog.LOAD_LOG} as "
+            f"select '{loaded / TRACKS.dataset / TRACKS.name}' as file_path"
+        )
+    typo = tmp_path / "raw_typo"
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("MUSIC_RAW_DIR", str(typo))
+    with pytest.raises(LoadError) as raised:
+        files_to_load(load_settings())
+    assert str(raised.value) == (
+        f"The raw folder {typo} (MUSIC_RAW_DIR) does not exist; the warehouse's raw tables were "
+        f"loaded from {loaded}. Set MUSIC_RAW_DIR to the folder of the raw files, or build from "
+        "the tables as loaded: MUSIC_AUTOLOAD_RAW=false dbt build"
+    )
+    assert not typo.exists()
+
+
 def test_a_dagster_home_that_cannot_hold_the_runs_is_named(tmp_path, monkeypatch):
     """DAGSTER_HOME naming a file: `run` failed with Python's FileExistsError, and `status`
     said every asset was never materialized."""
