@@ -119,6 +119,12 @@ def find_raw_file(raw_dir: Path, raw: RawFile) -> Path | None:
     if plain.exists() and gz.exists():
         raise ExtractError(f"Both {plain} and {gz} exist: which one is meant? Remove one of them.")
     found = plain if plain.exists() else gz if gz.exists() else None
+    if found is not None and found.is_dir():  # read, it failed with Python's IsADirectoryError
+        raise ExtractError(
+            f"{found} is a folder, not the CSV file (a download unpacked under the file's "
+            f"name?): put the file itself at {found}, or move the folder away and run "
+            "`python -m python_ml extract`."
+        )
     stem = raw.name.removesuffix(".csv")
     if folder.is_dir():
         others = sorted(

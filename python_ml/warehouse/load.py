@@ -874,8 +874,11 @@ def stale_reasons(
     for raw in files:
         try:
             path = find_raw_file(raw_dir, raw)
-        except ExtractError:
-            path = None
+        except ExtractError as exc:
+            # Both tracks.csv and tracks.csv.gz, a copy beside it, a folder in its place: the
+            # load names it and stops (it was warned of as missing, and the old table used).
+            reasons.append((raw, str(exc)))
+            continue
         entry = entries.get((raw.dataset, raw.table))
         if path is None:
             if raw.raw_table not in tables:

@@ -252,3 +252,25 @@ def test_the_raw_files_version_reads_a_file_again_only_when_touched_since_its_lo
     later = (datetime.now() + timedelta(minutes=5)).timestamp()
     os.utime(tracks, (later, later))  # touched after its load: read again
     assert raw_files_version(settings) == read
+
+
+@pytest.mark.parametrize("beside", ["tracks.csv.gz", "tracks (1).csv", None])
+def test_a_file_the_loader_cannot_tell_is_named_not_called_missing(
+    tmp_path: Path, beside: str | None
+) -> None:
+    """Both tracks.csv and tracks.csv.gz, a copy beside it, or a folder in its place, on a
+    loaded warehouse: the file was said to be missing and its table used as loaded (the
+    new file not read, without an error). It is stale with what is wrong, which the load
+    stops on."""
+    raw = _folder(tmp_path / "raw")
+    path = raw / "spotify_600k" / "tracks.csv"
+    logged = _logged(path, LOADED)
+    if beside:
+        shutil.copy(path, path.with_name(beside))
+        expected = "Both" if beside.endswith(".gz") else "holds ['tracks (1).csv'] beside"
+    else:
+        path.unlink()
+        path.mkdir()
+        expected = f"{path} is a folder, not the CSV file"
+    ((file, reason),) = stale_reasons(raw, [TRACKS], logged, TABLES)
+    assert file == TRACKS and expected in reason and "missing" not in reason
