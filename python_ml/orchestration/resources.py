@@ -95,12 +95,29 @@ def _newest_input(root: Path) -> float:
 
 def prepared_manifest(project: DbtProject, settings: Settings) -> dict[str, Any]:
     """dbt's manifest for the asset graph, parsed again only when a project file is newer (any
-    dbt command from the project root also refreshes it)."""
+    dbt command from the project root also refreshes it), or when the project's files are not
+    those of python_ml's last parse into this target folder (``dagster/manifest_files``): a
+    target folder copied from another clone, or shared with one, held a manifest newer than
+    every file but of other files, so `run` found "none in this half" changed, recorded the
+    build as done, and scoring then refused the split as built by other SQL."""
+    from python_ml.orchestration.versions import DBT_PROJECT_FILES, dbt_files_hash
     from python_ml.warehouse.dbt import run_dbt
 
     manifest = project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_input(project.project_dir):
+    parsed_from = manifest.parent / "dagster" / "manifest_files"
+    files = dbt_files_hash(*DBT_PROJECT_FILES, root=Path(project.project_dir))
+    try:
+        same_files = parsed_from.read_text(encoding="utf-8") == files
+    except OSError:
+        same_files = False
+    if (
+        not same_files
+        or not manifest.exists()
+        or manifest.stat().st_mtime < _newest_input(project.project_dir)
+    ):
         run_dbt(settings, "parse", "--quiet", "--target-path", str(manifest.parent))
+        parsed_from.parent.mkdir(parents=True, exist_ok=True)
+        parsed_from.write_text(files, encoding="utf-8")
     return json.loads(manifest.read_text(encoding="utf-8"))
 
 

@@ -43,3 +43,43 @@ def test_the_overridden_members_are_still_dagster_dbts() -> None:
         DbtCliResource.__dict__["_cli_version"], type(DbtCli.__dict__["_cli_version"])
     )
     assert callable(DbtCliResource.__dict__["_initialize_dbt_core_adapter"])
+
+
+def test_a_manifest_of_other_project_files_is_parsed_again_though_newer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A target folder copied from another clone (or shared with one): its manifest was newer
+    than every project file, so it was used as it was, though parsed from other files (`run`
+    then found nothing to rebuild, and scoring refused the split as built by other SQL)."""
+    import json
+    import os
+    from types import SimpleNamespace
+
+    from python_ml.orchestration import resources
+    from python_ml.warehouse import dbt
+
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "m.sql").write_text("select 1 as a\n")
+    (project / "dbt_project.yml").write_text("name: p\n")
+    target = project / "target"
+    target.mkdir()
+    manifest = target / "manifest.json"
+    parses: list[tuple] = []
+
+    def parse(settings: object, *args: str, **kwargs: object) -> str:
+        parses.append(args)
+        manifest.write_text(json.dumps({"parsed": len(parses)}))
+        return ""
+
+    monkeypatch.setattr(dbt, "run_dbt", parse)
+    dbt_project = SimpleNamespace(project_dir=project, manifest_path=manifest)
+    manifest.write_text(json.dumps({"parsed": 0}))  # another clone's, newer than the files
+    later = (project / "models" / "m.sql").stat().st_mtime + 60
+    os.utime(manifest, (later, later))
+    assert resources.prepared_manifest(dbt_project, None) == {"parsed": 1}
+    assert resources.prepared_manifest(dbt_project, None) == {"parsed": 1}  # these files now
+    (project / "models" / "m.sql").write_text("select 2 as a\n")
+    os.utime(project / "models" / "m.sql", (later - 30, later - 30))  # still older
+    assert resources.prepared_manifest(dbt_project, None) == {"parsed": 2}
+    assert len(parses) == 2
