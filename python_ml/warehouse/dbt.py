@@ -122,7 +122,8 @@ def run_dbt(
     else:
         check_target_dir(settings)
     log.info("dbt %s", " ".join(args))
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    if args[:1] != ("parse",):  # opens no warehouse (dbt_plugin.OPENS_NO_WAREHOUSE): no folder
+        settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     env = settings.dbt_env()
     env["MUSIC_AUTOLOAD_RAW"] = "true" if autoload_raw else "false"
     process = subprocess.Popen(
