@@ -218,6 +218,7 @@ def score_inputs(settings: Settings) -> dict[str, Any]:
 
 
 def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]:
+    from python_ml.songs import RESULTS_FILE
     from python_ml.warehouse import catalog
 
     config = config_path or PROJECT_ROOT / "python_ml" / "configs" / "songs_2023.yml"
@@ -231,7 +232,14 @@ def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
         ),
         "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.is_file() else None,
         "code": files_hash(*STAGE_CODE["songs"]),
-        "outputs": _jsonable(_query(settings, f"select count(*) from {catalog.SONG_PREDICTIONS}")),
+        # The predictions and the results table the report links to (a new reports folder
+        # has none: the study ran no more, and the report's link led nowhere).
+        "outputs": {
+            "predictions": _jsonable(
+                _query(settings, f"select count(*) from {catalog.SONG_PREDICTIONS}")
+            ),
+            "results file": (settings.reports_dir / RESULTS_FILE).exists(),
+        },
     }
 
 

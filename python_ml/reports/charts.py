@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 
 from python_ml.errors import UserError
 from python_ml.settings import Settings, ui_address  # noqa: E402
+from python_ml.songs import RESULTS_FILE  # noqa: E402
 from python_ml.steps import step
 from python_ml.warehouse import catalog, db  # noqa: E402
 
@@ -945,7 +946,7 @@ th.n,td.n{{text-align:right}}th{{background:#f4f4f4}}</style></head><body>
 ({html.escape(str(page.model))}), scored {html.escape(str(page.scored_at))}; drawn {made}
 from the dbt marts.</p>
 <p>More: <a href="model_card.html">the champion's model card</a> ·
-<a href="songs_2023_results.md">the 2023 songs study's results</a> ·
+<a href="{RESULTS_FILE}">the 2023 songs study's results</a> ·
 <a href="{docs}">dbt docs site</a> (or <code>make docs-serve</code>:
 <a href="{html.escape(docs_ui)}">{html.escape(docs_ui)}</a>) ·
 MLflow (<code>make mlflow-ui</code>:

@@ -41,6 +41,7 @@ from sklearn.pipeline import make_pipeline
 
 from python_ml.clock import utc_now
 from python_ml.settings import Settings
+from python_ml.songs import RESULTS_FILE
 from python_ml.steps import step
 from python_ml.tracks.config import CONFIG_DIR, ConfigError, first_error, read_yaml
 from python_ml.tracks.kinds.base import Params, PositiveFloat, PositiveInt
@@ -532,14 +533,14 @@ def results_table(results: list[dict[str, Any]]) -> str:
 class StudySummary:
     results: list[dict[str, Any]]
     table: str  # Markdown
-    report: Path  # reports/songs_2023_results.md
+    report: Path  # reports/songs_2023_results.md (RESULTS_FILE)
 
 
 def write_songs_report(settings: Settings, table: str, data_origin: str) -> Path:
     from python_ml.raw.origin import GENERATED_NOTICE, is_generated
 
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.reports_dir / "songs_2023_results.md"
+    path = settings.reports_dir / RESULTS_FILE
     origin = f"Data origin: **{data_origin}**."
     if is_generated(data_origin):
         origin += " " + GENERATED_NOTICE

@@ -218,6 +218,23 @@ def test_a_changed_chart_reruns_the_report_only(project: Project) -> None:
     assert project.unsynced() == set()
 
 
+def test_a_missing_songs_results_file_reruns_the_study(project: Project) -> None:
+    """The report page links the 2023 songs study's results file: a run on a new reports
+    folder (or after the file was deleted) found the study up to date and left that link
+    leading nowhere."""
+    from python_ml.songs import RESULTS_FILE
+
+    results = project.job / "reports" / RESULTS_FILE
+    results.unlink()
+    pending = project.status().split("Dagster:")[0]
+    assert "2023 songs study (cross-validated): inputs changed (outputs)" in pending
+    ran = project.run()
+    assert "songs" in ran["steps"], ran["log"][-3000:]
+    assert results.exists()
+    assert ran["fitted"] == set()
+    assert f'<a href="{RESULTS_FILE}">' in (project.job / "reports" / "index.html").read_text()
+
+
 def test_new_raw_tracks_rerun_everything_downstream_of_them_only(project: Project) -> None:
     tracks = project.job / "raw" / "spotify_600k" / "tracks.csv"
     lines = tracks.read_text(encoding="utf-8").splitlines(keepends=True)
