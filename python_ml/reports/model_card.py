@@ -73,9 +73,14 @@ def held_out_comparison(
 
 
 def _f(value: Any, digits: int = 3) -> str:
+    """A figure to ``digits`` places; one that is not zero is never written as zero (3 true
+    hits of a decade's 9,594 tracks read "0.000", as none): "<0.001"."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "n/a"
-    return f"{float(value):.{digits}f}"
+    shown = f"{float(value):.{digits}f}"
+    if float(value) != 0 and float(shown) == 0:
+        return f"{'<' if value > 0 else '>-'}{10**-digits:.{digits}f}"
+    return shown
 
 
 def _table(frame: pd.DataFrame) -> list[str]:

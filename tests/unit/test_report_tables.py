@@ -48,6 +48,17 @@ def test_model_card_tables_right_align_numbers_only() -> None:
     assert '<td style="text-align:right">-5.57</td>' in page
 
 
+def test_the_card_never_writes_a_figure_that_is_not_zero_as_zero() -> None:
+    """Its per-decade table wrote the 1980s' 3 true hits of 9,594 tracks as a share of 0.000,
+    which reads as none."""
+    per_decade = pd.DataFrame(
+        {"decade": ["1970s", "1980s"], "tracks": [7_397, 9_594], "true hit share": [0.0, 3 / 9_594]}
+    )
+    lines = _table(per_decade)
+    assert lines[2:] == ["| 1970s | 7,397 | 0.000 |", "| 1980s | 9,594 | <0.001 |"]
+    assert lines[1] == "|:---|---:|---:|"  # still a column of numbers
+
+
 def test_numbers_written_as_text_with_separators_are_numbers() -> None:
     assert is_number_column(pd.Series(["2019", "653,072", "0.143", ""]))
     assert is_number_column(pd.Series([1.5, 2.0]))
