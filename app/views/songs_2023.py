@@ -4,6 +4,8 @@ import altair as alt
 import app_ui
 import streamlit as st
 
+from python_ml.raw.schemas import SONGS_2023
+
 st.title("2023 songs: how many streams?")
 champion = app_ui.read("champion_run")
 study = app_ui.read("songs_study")
@@ -18,6 +20,12 @@ st.caption(
     "`forecastable` uses what is known at release (audio, days since release, the artist's "
     "earlier songs); `descriptive_reach` uses playlist and chart counts measured with the "
     "streams: it describes a hit rather than forecasting one."
+)
+# The songs the study had: what became of the raw file's rows, as the report's table says.
+read, kept, rejected = app_ui.read("source_rows", f"{SONGS_2023.dataset}.{SONGS_2023.table}")
+st.caption(
+    f"On the {kept:,} songs kept of {SONGS_2023.name}'s {read:,} rows: {rejected:,} rejected "
+    "(marts.rpt_rejected_rows lists each, with why)."
 )
 TASK_TITLES = {
     "songs_log_streams": "log(streams) regression: R² and RMSE",

@@ -538,6 +538,19 @@ def predict_share(settings: Settings) -> str:
     return catalog.predict_share_in_words(row)
 
 
+def source_rows(settings: Settings, source: str) -> tuple[int, int, int]:
+    """A raw source's rows read, kept and rejected (``spotify_2023.songs``: as
+    marts.rpt_source_row_counts names it)."""
+    rows = query(
+        settings,
+        f"select any_value(rows_read) as n_read, any_value(rows_kept) as n_kept, "
+        f"any_value(rows_rejected) as n_rejected from {catalog.RPT_SOURCE_ROW_COUNTS} "
+        "where source_table = ?",
+        [source],
+    ).iloc[0]
+    return tuple(0 if pd.isna(v) else int(v) for v in rows)
+
+
 def songs_study(settings: Settings) -> pd.DataFrame:
     """The latest study's runs: one row per task and feature set, with the cross-validated
     figures (mean and spread over the repeated folds)."""

@@ -151,7 +151,12 @@ SCORING_READS = (
 
 # What the Streamlit app reads (app/, python_ml/reports/app_data.py), its score page's scoring
 # included. The dbt exposure popularity_app depends on exactly these.
-APP_READS = ("reference.popularity_classes", *CHAMPION_MARTS, *SCORING_READS)
+APP_READS = (
+    "reference.popularity_classes",
+    "marts.rpt_source_row_counts",  # how many rows of the 2023 songs file the study kept
+    *CHAMPION_MARTS,
+    *SCORING_READS,
+)
 
 # Tables python_ml writes; dbt declares them as the `ml` source, with their columns, and
 # creates them (models/staging/ml/_ml__sources.yml, macros/create_ml_source_tables.sql).

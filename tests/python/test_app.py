@@ -279,6 +279,15 @@ def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:
     )
     assert any(f"Cross-validated ({kind[0]})" in c.value for c in at.caption)
     assert "split kind" not in regression.columns
+    # How many of the file's rows the study had: the rows rejected were not said on the page.
+    ((read, kept, rejected),) = query(
+        app_env / "warehouse.duckdb",
+        "select any_value(rows_read), any_value(rows_kept), any_value(rows_rejected) "
+        "from marts.rpt_source_row_counts where source_table = 'spotify_2023.songs'",
+    )
+    said = f"On the {kept:,} songs kept of spotify-2023.csv's {read:,} rows: {rejected:,} rejected"
+    assert any(c.value.startswith(said) for c in at.caption), [c.value for c in at.caption]
+    assert len(at.dataframe[2].value) == kept  # every song kept, out of fold
 
 
 def test_a_missing_warehouse_says_what_to_do(
