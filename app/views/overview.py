@@ -93,7 +93,7 @@ with left:
     )
     shown = {
         "class_name": "class",
-        "support": "tracks",
+        "support": "true tracks",
         "class_precision": "precision",
         "class_recall": "recall",
         "f1": "F1",
@@ -110,7 +110,7 @@ with left:
         hide_index=True,
         width="stretch",
         column_config={
-            "tracks": st.column_config.NumberColumn(format="localized"),
+            "true tracks": st.column_config.NumberColumn(format="localized"),
             **{c: three for c in ("precision", "recall", "F1")},
             "true %": st.column_config.NumberColumn(format="%.1f"),
             "called %": st.column_config.NumberColumn(format="%.1f"),

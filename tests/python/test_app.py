@@ -56,6 +56,8 @@ def test_overview_shows_the_champion_its_figures_and_the_data_origin(app_env: Pa
     assert (leaderboard.loc[champion, "holdout F1"] != "").all()
     per_class = at.dataframe[1].value
     assert list(per_class["class"]) == ["ice-cold", "lukewarm", "blazing-hot"]  # the seed's
+    # Its counts are the true tracks of each class, as the report says (not the tracks called).
+    assert "true tracks" in per_class.columns and "tracks" not in per_class.columns
     assert at.dataframe[2].value.to_numpy().sum() > 0  # confusion matrix counts
     drift = at.dataframe[3].value
     assert "predicted_class" in set(drift["feature"]) and set(drift["drift_status"]) == {"stable"}
