@@ -135,29 +135,32 @@ with left:
     st.subheader(f"{labels[hit]} rate by release year")
     st.caption(f"Of the tracks that match the filters above; {truth}.")
     by_year = app_ui.read("hit_rate_by_year", *filters)
-    long = by_year.melt(
-        id_vars=["release_year", "scored_tracks"],
-        value_vars=list(RATE_NAMES),
-        var_name="rate",
-        value_name="share",
-    ).replace({"rate": RATE_NAMES})
-    st.altair_chart(
-        alt.Chart(long)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("release_year:Q", title="release year", axis=alt.Axis(format="d")),
-            y=alt.Y("share:Q", title="share of tracks", axis=alt.Axis(format="%")),
-            color=alt.Color("rate:N", title=None, sort=list(RATE_NAMES.values())),
-            tooltip=[
-                alt.Tooltip("release_year:Q", title="year", format="d"),
-                "rate",
-                alt.Tooltip("share:Q", format=".1%"),
-                alt.Tooltip("scored_tracks:Q", title="tracks", format=","),
-            ],
+    if by_year.empty:  # an empty chart read as rates of 0%
+        st.info(f"No track matches the filters: no {labels[hit]} rate to draw.")
+    else:
+        long = by_year.melt(
+            id_vars=["release_year", "scored_tracks"],
+            value_vars=list(RATE_NAMES),
+            var_name="rate",
+            value_name="share",
+        ).replace({"rate": RATE_NAMES})
+        st.altair_chart(
+            alt.Chart(long)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("release_year:Q", title="release year", axis=alt.Axis(format="d")),
+                y=alt.Y("share:Q", title="share of tracks", axis=alt.Axis(format="%")),
+                color=alt.Color("rate:N", title=None, sort=list(RATE_NAMES.values())),
+                tooltip=[
+                    alt.Tooltip("release_year:Q", title="year", format="d"),
+                    "rate",
+                    alt.Tooltip("share:Q", format=".1%"),
+                    alt.Tooltip("scored_tracks:Q", title="tracks", format=","),
+                ],
+            )
+            .interactive(),
+            width="stretch",
         )
-        .interactive(),
-        width="stretch",
-    )
 with right:
     st.subheader(f"{labels[hit]} rate by artist")
     by_artist = app_ui.read("hit_rate_by_artist", *filters)

@@ -104,6 +104,13 @@ def test_predictions_filters_change_the_table(app_env: Path) -> None:
     assert all(artist.lower() in names.lower() for names in by_artist["artist_names"])
     assert at.get("download_button")  # the CSV download is offered
 
+    # No track matches: each chart says so; none is drawn empty (the hit rate by release year
+    # was, its axis reading 0.000000%).
+    at.text_input(key="artist").input("no artist is called this").run()
+    assert not at.exception and "**0 tracks** match" in _texts(at)
+    assert "No track matches the filters: no blazing-hot rate to draw." in _texts(at)
+    assert not at.get("vega_lite_chart") and not at.get("arrow_vega_lite_chart")
+
 
 def test_the_download_holds_every_track_that_matches(
     app_env: Path, monkeypatch: pytest.MonkeyPatch
