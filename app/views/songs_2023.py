@@ -5,6 +5,7 @@ import app_ui
 import streamlit as st
 
 from python_ml.raw.schemas import SONGS_2023
+from python_ml.songs import repeats_of
 
 st.title("2023 songs: how many streams?")
 champion = app_ui.read("champion_run")
@@ -50,7 +51,10 @@ feature_set = st.selectbox(
     "Feature set", sets, index=sets.index("forecastable") if "forecastable" in sets else 0
 )
 songs = app_ui.read("song_predictions", feature_set)
-st.subheader(f"Predicted vs actual streams ({feature_set}, out of fold)")
+# The predictions kept are the first repeat's (the figures above: the mean over the repeats).
+repeats = repeats_of(study.loc[study["feature_set"] == feature_set, "split_kind"].iloc[0])
+first = f", the first of {repeats} repeats" if repeats > 1 else ""
+st.subheader(f"Predicted vs actual streams ({feature_set}, out of fold{first})")
 st.altair_chart(
     alt.Chart(songs)
     .mark_circle(opacity=0.5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ import pandas as pd  # noqa: E402
 
 from python_ml.errors import UserError
 from python_ml.settings import Settings, ui_address  # noqa: E402
-from python_ml.songs import RESULTS_FILE  # noqa: E402
+from python_ml.songs import RESULTS_FILE, repeats_of  # noqa: E402
 from python_ml.steps import step
 from python_ml.warehouse import catalog, db  # noqa: E402
 
@@ -418,8 +417,7 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
     def cross_validation(part: pd.DataFrame) -> str:
         """How these out-of-fold predictions were made: the study's folds (those drawn) and
         its repeats, as its run recorded them ("5x 5-fold cv"; the first repeat is drawn)."""
-        recorded = re.fullmatch(r"(\d+)x \d+-fold cv", str(part["split_kind"].iloc[0]))
-        repeats = int(recorded.group(1)) if recorded else 1
+        repeats = repeats_of(part["split_kind"].iloc[0])
         return f"{part['fold'].nunique()}-fold CV" + (
             f", the first of {repeats} repeats" if repeats > 1 else ""
         )

@@ -297,6 +297,15 @@ def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:
     said = f"On the {kept:,} songs kept of spotify-2023.csv's {read:,} rows: {rejected:,} rejected"
     assert any(c.value.startswith(said) for c in at.caption), [c.value for c in at.caption]
     assert len(at.dataframe[2].value) == kept  # every song kept, out of fold
+    # Those predictions are one repeat's, said as the report's chart says it (the figures above
+    # are the mean over the repeats).
+    repeats = int(kind[0].split("x ", 1)[0])
+    assert any(
+        h.value
+        == f"Predicted vs actual streams (forecastable, out of fold, the first of {repeats} "
+        "repeats)"
+        for h in at.subheader
+    ), [h.value for h in at.subheader]
 
 
 def test_a_missing_warehouse_says_what_to_do(
