@@ -100,6 +100,48 @@ def test_songs_2023_rejects_are_all_accounted_for(built_warehouse: Path) -> None
     assert counts["(kept)"] == clean == 953 - 5
 
 
+def test_rows_read_that_the_report_does_not_add_up_to_fail_a_test(
+    built_warehouse: Path, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """The test compared the report's rows_read with its own rows_kept + rows_rejected, which
+    the report computes as their sum (it could never fail), and started from the sources the
+    report counts: a file the loader read that the report left out passed, and so did outcome
+    rows that do not add up to the totals beside them. The loader's count of each file is now
+    what kept + rejected must reach."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    test = "assert_rows_read_equal_kept_plus_rejected"
+    with duckdb.connect(str(warehouse)) as con:
+        # The report as a model that forgot a source and miscounted an outcome would build it.
+        con.execute(
+            "delete from marts.rpt_source_row_counts where source_table = 'spotify_600k.artists'"
+        )
+        con.execute(
+            "update marts.rpt_source_row_counts set row_count = row_count - 1 "
+            "where source_table = 'spotify_2023.songs' and outcome = '(kept)'"
+        )
+        (artists_read,) = con.execute(
+            "select rows_read from raw.load_log where table_name = 'artists'"
+        ).fetchone()
+    result = dbt(small_raw_dir, warehouse, "test", "--select", test, "--store-failures")
+    assert result.returncode == 1 and "Got 4 results" in result.stdout, result.stdout[-3000:]
+    ((schema, table),) = query(
+        warehouse,
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_name = '{test}'",
+    )
+    assert sorted(query(warehouse, f'select source_table, problem from "{schema}"."{table}"')) == [
+        ("spotify_2023.songs", "947 rows kept, 948 in the clean table"),
+        ("spotify_2023.songs", "953 rows read, 947 kept + 5 rejected"),
+        (
+            "spotify_2023.songs",
+            "rows_read, rows_kept, rows_rejected 953, 948, 5 beside outcome rows of 947 kept "
+            "and 5 rejected",
+        ),
+        ("spotify_600k.artists", f"{artists_read} rows read, none counted"),
+    ]
+
+
 @pytest.fixture(scope="module")
 def bad_rows_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     raw = tmp_path_factory.mktemp("bad_raw")
