@@ -19,18 +19,31 @@ def test_build_passes_and_split_is_90_10_per_class(built_warehouse: Path) -> Non
     rows = query(
         built_warehouse,
         """
-        select popularity_class, count(*), avg((split = 'predict')::int)
+        select popularity_class, count(*), count(*) filter (where split = 'predict')
         from intermediate.int_tracks_split group by 1
         """,
     )
     sizes = {cls: n for cls, n, _ in rows}
     assert sum(sizes.values()) == SMALL_ROWS
-    for cls, n, share in rows:
-        if n >= 200:
-            assert abs(share - 0.10) <= 0.005, cls
-    train = query(built_warehouse, "select count(*) from marts.fct_train_tracks")[0][0]
-    predict = query(built_warehouse, "select count(*) from marts.fct_predict_tracks")[0][0]
-    assert train + predict == SMALL_ROWS
+    # Each class holds out round(10% x its size): within half a track of 10%, whatever its size
+    # (only classes of 200 or more were checked, to 0.5 points; blazing_hot has 111 here).
+    assert min(sizes.values()) < 200
+    for cls, n, predict_count in rows:
+        assert abs(10 * predict_count - n) <= 5, (cls, n, predict_count)
+
+    def ids(sql: str) -> set[str]:
+        found = [track_id for (track_id,) in query(built_warehouse, sql)]
+        assert len(found) == len(set(found)), sql  # no track twice on a side
+        return set(found)
+
+    # Every clean track is on exactly one side, the side the split gave it.
+    train = ids("select track_id from marts.fct_train_tracks")
+    predict = ids("select track_id from marts.fct_predict_tracks")
+    assert not train & predict
+    assert train | predict == ids("select track_id from intermediate.int_tracks_enriched")
+    split = "select track_id from intermediate.int_tracks_split where split = "
+    assert (train, predict) == (ids(split + "'train'"), ids(split + "'predict'"))
+    assert len(train) + len(predict) == SMALL_ROWS
     columns = [
         r[0]
         for r in query(
