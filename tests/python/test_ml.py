@@ -663,10 +663,23 @@ def test_a_moved_data_folder_still_scores_and_predicts(
         mlflow_dir=moved / "mlflow",
         reports_dir=settings.reports_dir,
     )
-    assert score.score_tracks(new, batch_size=1000)["rows"] > 0
+    import pandas as pd
+
+    from python_ml.tracking.registry import warehouse_champion
+
+    # The champion trained before the move scores every track of the predict split (the test
+    # said only that it scored some) and the new tracks (all five valid).
+    champion = warehouse_champion(new)["run_id"]
+    n_predict = rows(new, "select count(*) from marts.fct_predict_tracks")[0][0]
+    assert score.score_tracks(new, batch_size=1000)["rows"] == n_predict
+    assert rows(
+        new, "select count(distinct track_id), list(distinct run_id) from ml.track_predictions"
+    ) == [(n_predict, [champion])]
     source = small_raw_dir / "spotify_600k" / "tracks.csv"
     sample = _write_tracks(tmp_path / "new.csv", source, n=5)
-    assert predict.predict_csv(new, sample, tmp_path / "out.csv") >= 1
+    assert predict.predict_csv(new, sample, tmp_path / "out.csv") == 5
+    written = pd.read_csv(tmp_path / "out.csv")
+    assert list(written["status"]) == ["scored"] * 5 and set(written["run_id"]) == {champion}
     train.train_tracks(new, small_config(), only=["majority"], force=True)
     assert not settings.mlflow_dir.exists(), "nothing is written under the old folder"
 
