@@ -144,11 +144,17 @@ def test_marts_carry_the_data_origin_and_the_champion_holdout(scored: Settings) 
             "sum(expected_hit_rate * scored_tracks), sum(actual_hit_rate * scored_tracks) "
             "from marts.rpt_hit_rate_by_release_year"
         ).fetchone()
-        mean_probability = con.execute(
-            "select sum(hit_probability) from marts.fct_track_predictions"
-        ).fetchone()[0]
+        mean_probability, hits_called, hits = con.execute(
+            "select sum(hit_probability), count(*) filter (where predicted_class = 'blazing_hot'), "
+            "count(*) filter (where true_class = 'blazing_hot') from marts.fct_track_predictions"
+        ).fetchone()
     assert abs(expected - mean_probability) < 1e-6 * n
-    assert 0 < expected and called >= 0 and actual >= 0
+    # The rates times the tracks are the tracks called hits and the true hits (the test said
+    # only that they were not negative).
+    assert 0 < expected and 0 < hits < n
+    assert called == pytest.approx(hits_called, abs=1e-6) and actual == pytest.approx(
+        hits, abs=1e-6
+    )
     assert all(champion == has_holdout for champion, has_holdout, _, _ in board)
     assert all(ece and new_artist for _, _, ece, new_artist in board)
     assert calibration == (3 * n, 3)
