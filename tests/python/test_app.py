@@ -67,10 +67,17 @@ def test_overview_shows_the_champion_its_figures_and_the_data_origin(app_env: Pa
 
 
 def test_predictions_filters_change_the_table(app_env: Path) -> None:
+    from python_ml.reports import app_data
+
     at = page("predictions").run()
     assert not at.exception
     everything = at.dataframe[0].value
-    assert len(everything) > 0
+    # Unfiltered, every scored track (fewer than the page's limit here), each once.
+    (scored,) = query(
+        app_env / "warehouse.duckdb", "select count(*) from marts.fct_track_predictions"
+    )
+    assert len(everything) == scored[0] < app_data.PREDICTIONS_SHOWN
+    assert everything.index.is_unique
     assert "tracks** match" in _texts(at)
 
     assert everything["reasons"].str.count(",").eq(2).all()  # three reasons per track
@@ -280,7 +287,13 @@ def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:
     assert "forecastable" in set(regression["feature set"])
     assert {"r2", "r2 sd"} <= set(regression.columns)  # the mean and spread over fold seeds
     assert {"precision", "recall"} <= set(classification.columns)
-    assert len(at.dataframe[2].value) > 0  # out-of-fold predictions
+    # The out-of-fold predictions of the feature set shown: every clean song once, the most
+    # streamed first (the test said only that the table was not empty).
+    assert at.selectbox[0].value == "forecastable"
+    songs = at.dataframe[2].value
+    (clean,) = query(app_env / "warehouse.duckdb", "select count(*) from marts.fct_songs_2023")
+    assert len(songs) == clean[0] and not songs.duplicated().any()
+    assert songs["actual_streams"].is_monotonic_decreasing
     # The cross-validation as the study ran it (its config), not "5-fold" written in the page.
     (kind,) = query(
         app_env / "warehouse.duckdb",
