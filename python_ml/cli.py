@@ -130,7 +130,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         from python_ml.orchestration.runner import materialize
     extract = {"offline": args.offline, "force": args.force, "rows": args.rows, "seed": args.seed}
     ops = {"raw_files": {"config": extract}, "train": {"config": {"force": args.force}}}
-    resources = {"paths": {"config": {"force": args.force}}}  # every step, not only the stale
+    # --force: every step, not only the stale; --vars: for every dbt command and the loader.
+    paths = {"force": args.force, "dbt_vars": json.dumps(args.vars) if args.vars else ""}
+    resources = {"paths": {"config": paths}}
     materialize(settings, run_config={"ops": ops, "resources": resources})
     log.info("main job finished in %.1f s", time.perf_counter() - started)
 
@@ -192,18 +194,13 @@ def _path_text(text: str) -> str:
 
 
 def _dbt_vars(text: str) -> dict:
-    """dbt's --vars: a YAML mapping of vars to their values."""
-    import yaml
+    """dbt's --vars: a YAML mapping of the project's vars to their values."""
+    from python_ml.warehouse.catalog import DbtVarsError, parse_dbt_vars
 
     try:
-        given = yaml.safe_load(text)
-    except yaml.YAMLError:
-        given = None
-    if not isinstance(given, dict):
-        raise argparse.ArgumentTypeError(
-            f"a YAML mapping of dbt vars, e.g. '{{max_rejected_share: 0.05}}', got {text!r}"
-        )
-    return given
+        return parse_dbt_vars(text)
+    except DbtVarsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_vars_option(parser: argparse.ArgumentParser, what: str) -> None:
@@ -434,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs are those of its last run is skipped, saying so (`status` lists what will run).",
     )
     _add_extract_options(p, "recompute everything: download again, fit every experiment again")
+    add_vars_option(p, "the loader and every dbt command of the run")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(

@@ -28,12 +28,27 @@ MANIFEST_INPUTS = ("models", "macros", "seeds", "tests", "analyses", "dbt_projec
 class ProjectSettings(dg.ConfigurableResource):
     """The project's paths (python_ml.settings), read from the environment when a step runs;
     dbt (a subprocess) is given the same ones. ``force``: recompute every step, even one whose
-    inputs are those of its last run (orchestration/versions.py)."""
+    inputs are those of its last run (orchestration/versions.py). ``dbt_vars``: dbt's
+    ``--vars`` for every dbt command of the run and for the loader (`run --vars`), a YAML
+    mapping of the project's vars: ``{predict_share: 0.2}``; empty: dbt_project.yml's."""
 
     force: bool = False
+    dbt_vars: str = ""
 
     def get(self) -> Settings:
         return load_settings()
+
+    def vars(self) -> dict[str, Any]:
+        """``dbt_vars`` as a mapping (checked: a var dbt_project.yml does not declare is an
+        error naming it, as for the command line's ``--vars``)."""
+        from python_ml.warehouse.catalog import parse_dbt_vars
+
+        return parse_dbt_vars(self.dbt_vars) if self.dbt_vars.strip() else {}
+
+    def vars_args(self) -> list[str]:
+        """``--vars`` and its JSON for a dbt command, or nothing."""
+        given = self.vars()
+        return ["--vars", json.dumps(given, default=str)] if given else []
 
 
 @contextmanager

@@ -130,6 +130,12 @@ def _jsonable(rows: list[tuple] | None) -> Any:
     return None if rows is None else json.loads(json.dumps(rows, default=str))
 
 
+def vars_input(dbt_vars: dict[str, Any] | None) -> dict[str, Any]:
+    """The dbt ``--vars`` a dbt step (or the loader) ran with, as one of its inputs: none when
+    it ran with dbt_project.yml's (so records made before `run --vars` existed still match)."""
+    return {"dbt vars": dbt_vars} if dbt_vars else {}
+
+
 def ml_inputs_inputs(settings: Settings) -> dict[str, Any]:
     from python_ml.warehouse import catalog
 

@@ -10,6 +10,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from python_ml.errors import UserError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Tables the loader (python_ml/warehouse/load.py) writes: the raw files as text, rejected
@@ -231,6 +233,43 @@ def dbt_var(name: str, project_root: Path = PROJECT_ROOT) -> object:
     if name not in variables:
         raise KeyError(f"dbt_project.yml declares no var {name!r}")
     return variables[name]
+
+
+class DbtVarsError(UserError, ValueError):
+    """dbt ``--vars`` that are not a mapping of the project's vars: the message says which."""
+
+
+def parse_dbt_vars(text: str, project_root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    """dbt's ``--vars`` as python_ml's commands take them (`load`, `build`, `run`, and the
+    ``dbt_vars`` of a run launched from Dagster's UI): a YAML mapping of vars to values, each a
+    var dbt_project.yml declares (dbt itself takes any name, so a misspelt one was ignored
+    without a word, and the build ran with the default)."""
+    import yaml
+
+    try:
+        given = yaml.safe_load(text)
+    except yaml.YAMLError:
+        given = None
+    if not isinstance(given, dict):
+        raise DbtVarsError(
+            f"dbt vars are a YAML mapping of vars to values, e.g. '{{max_rejected_share: 0.05}}', "
+            f"not {text!r}"
+        )
+    project = yaml.safe_load((project_root / "dbt_project.yml").read_text(encoding="utf-8"))
+    declared = list(project.get("vars") or {})
+    unknown = [name for name in given if name not in declared]
+    if unknown:
+        import difflib
+
+        named = []
+        for name in unknown:
+            close = difflib.get_close_matches(str(name), declared, 1, 0.7)
+            named.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise DbtVarsError(
+            f"dbt_project.yml declares no var {', '.join(named)}: its vars are "
+            f"{', '.join(declared)}"
+        )
+    return given
 
 
 # The split's two sides, counted: what predict_share_in_words says of a built split.

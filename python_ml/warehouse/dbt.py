@@ -314,14 +314,15 @@ def log_scoring_drift(settings: Settings) -> None:
     log_drift(drift, f"the scored predict split ({int(drift['batch_tracks'].max()):,} tracks)")
 
 
-def generate_docs(settings: Settings) -> Path:
-    """The `docs` step: ``dbt docs generate``; returns the page that opens as a file.
+def generate_docs(settings: Settings, *dbt_args: str) -> Path:
+    """The `docs` step: ``dbt docs generate`` (with ``dbt_args``: `run --vars`); returns the
+    page that opens as a file.
 
     ``--static`` adds ``static_index.html``, the site with its manifest and catalog inside:
     ``index.html`` fetches them, which a browser refuses for a page opened from a file (it
     stays on "loading"), so that one needs ``make docs-serve``."""
     with RunLock(settings.warehouse), step("dbt docs generate"):
-        run_dbt(settings, "docs", "generate", "--static")
+        run_dbt(settings, "docs", "generate", "--static", *dbt_args)
     link_reports(settings)
     site = docs_page(settings)
     log.info("docs site: %s (or serve it with `make docs-serve`)", site)

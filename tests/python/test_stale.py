@@ -36,8 +36,8 @@ class Project:
         assert old in text, f"{relpath} no longer has {old!r}: pick another line to change"
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
-    def run(self) -> dict[str, object]:
-        """`python -m python_ml run` from the copy; what it recomputed."""
+    def run(self, *options: str) -> dict[str, object]:
+        """`python -m python_ml run` (with ``options``) from the copy; what it recomputed."""
         env = {
             **os.environ,
             **main_job_env(self.job),
@@ -45,7 +45,10 @@ class Project:
             "DBT_TARGET_PATH": "target",  # the copy's own, as a user's project has
         }
         result = subprocess.run(
-            [sys.executable, "-m", "python_ml", "run", "--offline", "--rows", str(SMALL_ROWS)],
+            [
+                *(sys.executable, "-m", "python_ml", "run", "--offline"),
+                *("--rows", str(SMALL_ROWS), *options),
+            ],
             cwd=self.root,
             env=env,
             capture_output=True,
@@ -322,3 +325,41 @@ def test_scoring_refuses_feature_models_edited_since_the_build(project: Project)
     with duckdb.connect(str(project.job / "warehouse.duckdb"), read_only=True) as con:
         (invocation,) = con.execute("select invocation_id from audit.train_tracks_build").fetchone()
     assert invocation == json.loads(state.read_text())["metadata"]["invocation_id"]
+
+
+def test_run_with_dbt_vars_builds_with_them_and_the_next_run_without(project: Project) -> None:
+    """`run --vars` gives every dbt command of the run (and the loader) dbt's --vars, as `build
+    --vars` does. The dbt steps record them among their inputs: the next plain `run` builds
+    again with dbt_project.yml's. A var the project does not declare is refused before
+    anything runs (dbt would ignore it and build with the default)."""
+    mart = "marts.rpt_hit_rate_by_artist"
+
+    def artists() -> list[int]:
+        with duckdb.connect(str(project.job / "warehouse.duckdb"), read_only=True) as con:
+            return [n for (n,) in con.execute(f"select scored_tracks from {mart}").fetchall()]
+
+    default = artists()
+    assert all(n >= 20 for n in default)  # dbt_project.yml's min_artist_tracks
+    before = table_counts(project.job / "warehouse.duckdb")
+    refused = project.attempt("run", "--offline", "--vars", "{min_artist_track: 2}")
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    assert "did you mean 'min_artist_tracks'?" in refused.stderr
+    assert table_counts(project.job / "warehouse.duckdb") == before
+    ran = project.run("--vars", "{min_artist_tracks: 2}")
+    # The two dbt halves and the docs are built whole with the var; training looks at its
+    # experiments (the ML inputs were rebuilt) and fits none; the split is the same, so
+    # nothing is scored again.
+    assert ran["steps"] == {
+        "dbt_ml_inputs",
+        "train",
+        "dbt_prediction_marts",
+        "report",
+        "dbt_docs",
+    }, ran["log"][-3000:]
+    assert "inputs changed (dbt vars)" in ran["log"] and ran["fitted"] == set()
+    built = artists()
+    assert len(built) > len(default) and min(built) >= 2
+    assert min(built) < 20, built  # artists the default leaves out
+    said = project.status()
+    assert "  dbt build (staging, cleaning, split): inputs changed (dbt vars)\n" in said, said
+    assert "  dbt build of the prediction marts: inputs changed (dbt vars)\n" in said, said

@@ -117,3 +117,41 @@ def test_marts_on_an_unbuilt_warehouse_says_what_to_run(tmp_path: Path) -> None:
         empty.stderr
     )
     assert "python -m python_ml build" in empty.stderr and "Traceback" not in empty.stderr
+
+
+@pytest.mark.parametrize("command", ["load", "build", "run"])
+def test_dbt_vars_are_a_mapping_of_the_projects_vars(
+    command: str, capsys: pytest.CaptureFixture
+) -> None:
+    """dbt takes any var name, so `--vars '{predict_shar: 0.2}'` built the 10% split without a
+    word; each command that takes --vars refuses it, naming the var it looks like."""
+    parser = cli.build_parser()
+    given = parser.parse_args([command, "--vars", "{predict_share: 0.2, split_seed: 7}"])
+    assert given.vars == {"predict_share": 0.2, "split_seed": 7}
+    for text, said in (
+        ("{predict_shar: 0.2}", "no var 'predict_shar' (did you mean 'predict_share'?)"),
+        ("{nothing_like_it: 1}", "no var 'nothing_like_it': its vars are max_rejected_share"),
+        ("predict_share=0.2", "a YAML mapping of vars to values"),
+        ("{predict_share: [", "a YAML mapping of vars to values"),
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            parser.parse_args([command, "--vars", text])
+        assert stopped.value.code == 2
+        assert said in capsys.readouterr().err
+
+
+def test_a_run_launched_with_dbt_vars_passes_them_to_dbt_and_the_loader() -> None:
+    """The Dagster resource that carries `run --vars` (and the UI launchpad's ``dbt_vars``)
+    checks them as the command line does and gives dbt its --vars argument."""
+    from python_ml.orchestration.resources import ProjectSettings
+    from python_ml.orchestration.versions import vars_input
+    from python_ml.warehouse.catalog import DbtVarsError
+
+    given = ProjectSettings(dbt_vars='{"min_artist_tracks": 5}')
+    assert given.vars() == {"min_artist_tracks": 5}
+    assert given.vars_args() == ["--vars", '{"min_artist_tracks": 5}']
+    assert vars_input(given.vars()) == {"dbt vars": {"min_artist_tracks": 5}}
+    # None given: dbt_project.yml's, and no input of that name (records made before still match).
+    assert ProjectSettings().vars_args() == [] and vars_input(ProjectSettings().vars()) == {}
+    with pytest.raises(DbtVarsError, match="no var 'min_artists_tracks'"):
+        ProjectSettings(dbt_vars="{min_artists_tracks: 5}").vars()

@@ -116,6 +116,7 @@ def _build(
                 invocation = dbt.cli(
                     [
                         "build",
+                        *paths.vars_args(),
                         "--state",
                         str(state_dir(settings, target)),
                         *HALVES[target],
@@ -131,7 +132,10 @@ def _build(
         else:
             with dbt_cli_environment(settings):
                 invocation = dbt.cli(
-                    ["build"], context=context, target_path=target_path, raise_on_error=False
+                    ["build", *paths.vars_args()],
+                    context=context,
+                    target_path=target_path,
+                    raise_on_error=False,
                 )
             events = list(invocation.stream())
         if not invocation.is_successful():
@@ -242,9 +246,10 @@ def _build_if_stale(
     """dbt build of the asset's half of the project, unless its inputs are those of its last
     run (orchestration/versions.py): when only the project's models, macros, seeds or tests
     changed, only the changed nodes and their dependants; then the inputs it ran on are
-    recorded."""
+    recorded (with the run's dbt --vars, when it has any)."""
     settings = paths.get()
-    now = inputs(settings)
+    dbt_vars = versions.vars_input(paths.vars())
+    now = {**inputs(settings), **dbt_vars}
     if not paths.force and versions.up_to_date(settings, step, title, now):
         yield from _in_graph_order(context, {})
         return
@@ -275,9 +280,8 @@ def _build_if_stale(
         from python_ml.warehouse.dbt import log_scoring_drift
 
         log_scoring_drift(settings)
-    versions.record(
-        settings, step, inputs(settings), context.run.run_id, data_changed=built > 0, started=now
-    )
+    after = {**inputs(settings), **dbt_vars}
+    versions.record(settings, step, after, context.run.run_id, data_changed=built > 0, started=now)
     yield from events
 
 

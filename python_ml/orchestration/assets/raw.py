@@ -88,7 +88,7 @@ def raw_table_assets(keys: ManifestKeys) -> dg.AssetsDefinition:
             for _, key in sources:
                 yield dg.MaterializeResult(asset_key=key, metadata={"up_to_date": True})
             return
-        by_table = {f.raw.raw_table: f for f in load_step(settings, files)}
+        by_table = {f.raw.raw_table: f for f in load_step(settings, files, dbt_vars=paths.vars())}
         loaded = {raw.raw_table for raw in files}
         counts = warehouse.row_counts(settings, [LOAD_REJECTS, LOAD_LOG])
         for table, key in sources:

@@ -70,15 +70,15 @@ def report_assets(
         from python_ml.warehouse.dbt import generate_docs
 
         settings = paths.get()
-        started = versions.docs_inputs(settings)
+        dbt_vars = versions.vars_input(paths.vars())  # the compiled SQL the site shows
+        started = {**versions.docs_inputs(settings), **dbt_vars}
         if not paths.force and versions.up_to_date(
             settings, "dbt_docs", versions.TITLES["dbt_docs"], started
         ):
             return dg.MaterializeResult(metadata=still_true(context))
-        site = generate_docs(settings)
-        versions.record(
-            settings, "dbt_docs", versions.docs_inputs(settings), context.run.run_id, True, started
-        )
+        site = generate_docs(settings, *paths.vars_args())
+        after = {**versions.docs_inputs(settings), **dbt_vars}
+        versions.record(settings, "dbt_docs", after, context.run.run_id, True, started)
         return dg.MaterializeResult(metadata={"site": dg.MetadataValue.path(str(site))})
 
     return [report, dbt_docs]
