@@ -110,8 +110,7 @@ def session(settings: Settings) -> Iterator[SparkSession]:
         builder = builder.config(key, value)
     # Python workers (the scoring UDF) run this interpreter, with the project's packages.
     os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = builder.getOrCreate()  # its log level: the profile's spark.log.level
     try:
         yield spark
     finally:

@@ -362,6 +362,14 @@ def test_dbt_build_on_spark_passes_every_data_test(spark_job: dict) -> None:
     assert "Completed successfully" in output
     assert "WARN=0 ERROR=0 SKIP=0" in output  # every model built, every data test passed
     assert "unique_fct_predict_tracks_track_id" in output
+    # Spark's own log at the profile's level (it writes to the process's stderr, beside dbt's
+    # lines: a WARN per node dbt ran, 342 of them for the 4,000 tracks, at Spark's default).
+    from python_ml.warehouse.spark import _running_session
+
+    session = _running_session()
+    assert session is not None  # dbt's, still running for the module's later commands
+    logger = session._jvm.org.apache.logging.log4j.LogManager.getRootLogger()
+    assert str(logger.getLevel().toString()) == "ERROR"
 
 
 def test_plain_dbt_build_on_spark_loads_the_raw_files_as_duckdb_does(
