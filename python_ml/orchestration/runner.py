@@ -3,11 +3,12 @@ Dagster instance the UI shows (``$DAGSTER_HOME``, default ``data/dagster``)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,37 @@ def ui_origin(job_name: str) -> Any:
     return RemoteJobOrigin(RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME), job_name)
 
 
+@contextlib.contextmanager
+def history_written_without_waiting_for_the_disk(home: Path) -> Iterator[None]:
+    """While the run lasts, Dagster's SQLite files under ``home`` are written without waiting
+    for the disk at each commit (``PRAGMA synchronous=OFF``). Dagster's SQLite storage opens a
+    connection and commits once per event (every asset, every dbt test: some 600 a run), and
+    each commit waited for the disk: with the machine's disk busy, a run with nothing to do
+    took 46 s, 18 s without waiting (the same folder, one after the other). The history is
+    the UI's: what is stale is decided from the step records in the warehouse. A crash of
+    the process loses nothing; an operating-system crash or a power cut during a run may damage
+    the history, which `status` and the UI then say: remove the Dagster folder (the next run
+    makes a new one, the warehouse and models untouched)."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    folder = str(home.resolve())
+
+    def without_waiting(connection: Any, record: Any) -> None:
+        if isinstance(connection, sqlite3.Connection):
+            rows = connection.execute("pragma database_list").fetchall()
+            if any(str(row[2]).startswith(folder) for row in rows):
+                connection.execute("pragma synchronous = off")
+
+    event.listen(Engine, "connect", without_waiting)
+    try:
+        yield
+    finally:
+        event.remove(Engine, "connect", without_waiting)
+
+
 def materialize(
     settings: Settings,
     run_config: dict[str, Any] | None = None,
@@ -115,7 +147,7 @@ def materialize(
     instance.create_run_for_job = functools.partial(  # type: ignore[method-assign]
         instance.create_run_for_job, remote_job_origin=ui_origin(job.name)
     )
-    with instance:
+    with instance, history_written_without_waiting_for_the_disk(home):
         try:
             result = job.execute_in_process(
                 run_config=config,

@@ -61,6 +61,19 @@ class Project:
                 run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
             ).records
             events = [r.event_log_entry.asset_materialization for r in records]
+            evaluations = [
+                r.event_log_entry.dagster_event.event_specific_data
+                for r in inst.get_records_for_run(
+                    run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                ).records
+            ]
+            before: dict[str, bool] = {}  # each test's last result before this run
+            for earlier in inst.get_runs()[1:]:  # newest first
+                for record in inst.get_records_for_run(
+                    earlier.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                ).records:
+                    e = record.event_log_entry.dagster_event.event_specific_data
+                    before.setdefault(f"{e.asset_key.to_user_string()}:{e.check_name}", e.passed)
         with duckdb.connect(str(self.job / "warehouse.duckdb"), read_only=True) as con:
             steps = con.execute(
                 "select step from pipeline.step_versions where run_id = ?", [run_id]
@@ -81,6 +94,20 @@ class Project:
         return {
             "steps": {s for (s,) in steps},
             "assets": materialized,
+            # Each dbt test's result: (passed, carried over from an earlier run's evaluation).
+            "checks": {
+                f"{e.asset_key.to_user_string()}:{e.check_name}": (
+                    e.passed,
+                    "up_to_date" in e.metadata,
+                )
+                for e in evaluations
+            },
+            "checks_before": before,
+            "row_counts": {
+                e.asset_key.to_user_string(): e.metadata["dagster/row_count"].value
+                for e in events
+                if "dagster/row_count" in e.metadata
+            },
             "fitted": set(fitted),
             "log": result.stderr,
         }
@@ -150,6 +177,12 @@ def project(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pro
         logged = con.execute("select file_path from raw.load_log").fetchall()
     assert logged and all(path.startswith(str(job / "raw")) for (path,) in logged)  # followed
     assert copy.unsynced() == set()  # what the UI shows after a run: nothing to materialize
+    # Every dbt test keeps the result of its last evaluation (the UI showed them all as
+    # skipped), marked as carried over; the models keep their row counts.
+    assert len(settled["checks_before"]) > 100
+    carried = {key: (passed, True) for key, passed in settled["checks_before"].items()}
+    assert settled["checks"] == carried, settled["checks"]
+    assert settled["row_counts"]["marts/fct_train_tracks"] > 3000, settled["row_counts"]
     # The steps `run` compares: none would run.
     assert "the next `python -m python_ml run` runs no step" in copy.status()
     # An asset that is up to date keeps what it shows: the champion's run and figures.

@@ -182,21 +182,87 @@ def _build(
         else:
             others.append(event)
     # The tests' check results after the assets they check.
-    return [*_in_graph_order(context, outputs), *others], len(built)
+    ran = {
+        dg.AssetCheckKey(e.asset_key, e.check_name)
+        for e in others
+        if isinstance(e, dg.AssetCheckResult)
+    }
+    return [*_in_graph_order(context, outputs, ran), *others], len(built)
 
 
-def _in_graph_order(context: dg.AssetExecutionContext, built: dict[str, Any]) -> Iterator[Any]:
+def _in_graph_order(
+    context: dg.AssetExecutionContext, built: dict[str, Any], checked: Any = ()
+) -> Iterator[Any]:
     """An output for every selected asset in the graph's order, as Dagster requires of a
     multi-asset: the built ones as dbt reported them, the others as they are (dbt did not run
-    them; what depends on them still runs and decides for itself whether it is stale)."""
+    them; what depends on them still runs and decides for itself whether it is stale). Then,
+    for the selected checks (dbt tests) not among ``checked`` (those dbt ran), their last
+    evaluation: see :func:`_still_true`."""
     from graphlib import TopologicalSorter
 
     selected = set(context.selected_asset_keys)
     deps = context.assets_def.asset_deps
-    order = TopologicalSorter({k: deps.get(k, set()) & selected for k in selected}).static_order()
+    order = list(
+        TopologicalSorter({k: deps.get(k, set()) & selected for k in selected}).static_order()
+    )
+    names = {key: context.assets_def.get_output_name_for_asset_key(key) for key in order}
+    kept, results = _still_true(
+        context,
+        [key for key in order if names[key] not in built],
+        [key for key in context.selected_asset_check_keys if key not in set(checked)],
+    )
     for key in order:
-        name = context.assets_def.get_output_name_for_asset_key(key)
-        yield built.get(name) or dg.Output(None, output_name=name, metadata={"up_to_date": True})
+        name = names[key]
+        yield built.get(name) or dg.Output(None, output_name=name, metadata=kept[key])
+    yield from results
+
+
+def _still_true(
+    context: dg.AssetExecutionContext, keys: list[Any], check_keys: list[Any]
+) -> tuple[dict[Any, dict[str, Any]], list[dg.AssetCheckResult]]:
+    """What the dbt nodes dbt did not run (their half, or they, up to date) still are: each
+    asset's last materialization's metadata (its row count, dbt's unique id), and each
+    test's last evaluation (passed or not, its metadata), marked ``up_to_date`` and with the
+    run that evaluated it: the same SQL on the same data gives the same result. The UI showed
+    every dbt test of an up-to-date run as *skipped*, and the models without a row count. A
+    test never evaluated is left out (the UI says it did not run)."""
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus as Status,
+    )
+
+    instance = context.instance
+    events = instance.get_latest_materialization_events(keys) if keys else {}
+    kept = {}
+    for key in keys:
+        event = events.get(key)
+        metadata = dict(event.asset_materialization.metadata) if event is not None else {}
+        metadata.pop("up_to_date", None)
+        kept[key] = {**metadata, "up_to_date": True}
+    storage = instance.event_log_storage
+    latest = storage.get_latest_asset_check_execution_by_key(check_keys) if check_keys else {}
+    evaluated = {Status.SUCCEEDED, Status.FAILED}
+    results = []
+    for key in check_keys:
+        record = latest.get(key)
+        if record is None or record.status not in evaluated:  # e.g. skipped before this
+            history = storage.get_asset_check_execution_history(key, limit=1, status=evaluated)
+            record = history[0] if history else None
+        if record is None or record.event is None or record.event.dagster_event is None:
+            continue
+        evaluation = record.event.dagster_event.event_specific_data
+        if not isinstance(evaluation, dg.AssetCheckEvaluation):
+            continue
+        metadata = {k: v for k, v in evaluation.metadata.items() if k != "up_to_date"}
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=key.asset_key,
+                check_name=key.name,
+                passed=evaluation.passed,
+                severity=evaluation.severity,
+                metadata={**metadata, "up_to_date": True, "evaluated_in_run": record.run_id},
+            )
+        )
+    return kept, results
 
 
 def _nothing_to_rebuild(context: dg.AssetExecutionContext, settings: Any, step: str) -> bool:
