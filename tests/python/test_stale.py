@@ -67,6 +67,25 @@ class Project:
                     run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
                 ).records
             ]
+            # A carried result names the run where dbt ran the test (not a run that carried it).
+            real: dict[str, set[str]] = {}
+            for e in evaluations:
+                if "up_to_date" not in e.metadata:
+                    continue
+                source = e.metadata["evaluated_in_run"].value
+                if source not in real:
+                    real[source] = {
+                        f"{r.asset_key.to_user_string()}:{r.check_name}"
+                        for record in inst.get_records_for_run(
+                            source, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                        ).records
+                        if "up_to_date"
+                        not in (
+                            r := record.event_log_entry.dagster_event.event_specific_data
+                        ).metadata
+                    }
+                name = f"{e.asset_key.to_user_string()}:{e.check_name}"
+                assert source != run_id and name in real[source], (name, source)
             before: dict[str, bool] = {}  # each test's last result before this run
             for earlier in inst.get_runs()[1:]:  # newest first
                 for record in inst.get_records_for_run(

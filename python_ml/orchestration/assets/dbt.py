@@ -253,13 +253,15 @@ def _still_true(
         if not isinstance(evaluation, dg.AssetCheckEvaluation):
             continue
         metadata = {k: v for k, v in evaluation.metadata.items() if k != "up_to_date"}
+        # The run where dbt ran the test: this record's, unless it was carried over itself.
+        metadata.setdefault("evaluated_in_run", dg.MetadataValue.text(record.run_id))
         results.append(
             dg.AssetCheckResult(
                 asset_key=key.asset_key,
                 check_name=key.name,
                 passed=evaluation.passed,
                 severity=evaluation.severity,
-                metadata={**metadata, "up_to_date": True, "evaluated_in_run": record.run_id},
+                metadata={**metadata, "up_to_date": True},
             )
         )
     return kept, results
