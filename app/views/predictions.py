@@ -131,6 +131,19 @@ RATE_NAMES = {
     "expected_hit_rate": "expected",
     "actual_hit_rate": "actual",
 }
+
+
+def _rates_long(rates, by: str):
+    """One row per ``by`` value and rate (``share``, named as RATE_NAMES says), with its
+    scored tracks: the long form the rate charts draw."""
+    return rates.melt(
+        id_vars=[by, "scored_tracks"],
+        value_vars=list(RATE_NAMES),
+        var_name="rate",
+        value_name="share",
+    ).replace({"rate": RATE_NAMES})
+
+
 with left:
     st.subheader(f"{labels[hit]} rate by release year")
     st.caption(f"Of the tracks that match the filters above; {truth}.")
@@ -138,12 +151,7 @@ with left:
     if by_year.empty:  # an empty chart read as rates of 0%
         st.info(f"No track matches the filters: no {labels[hit]} rate to draw.")
     else:
-        long = by_year.melt(
-            id_vars=["release_year", "scored_tracks"],
-            value_vars=list(RATE_NAMES),
-            var_name="rate",
-            value_name="share",
-        ).replace({"rate": RATE_NAMES})
+        long = _rates_long(by_year, "release_year")
         st.altair_chart(
             alt.Chart(long)
             .mark_line(point=True)
@@ -175,12 +183,7 @@ with right:
             "filters."
         )
     else:
-        long = by_artist.melt(
-            id_vars=["primary_artist_name", "scored_tracks"],
-            value_vars=list(RATE_NAMES),
-            var_name="rate",
-            value_name="share",
-        ).replace({"rate": RATE_NAMES})
+        long = _rates_long(by_artist, "primary_artist_name")
         order = by_artist["primary_artist_name"].tolist()
         st.altair_chart(
             alt.Chart(long)
