@@ -939,23 +939,46 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+def loaded_raw_folders(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The raw folders the warehouse's raw tables were loaded from (the load log's)."""
+    if not db.has_table(con, catalog.LOAD_LOG):
+        return []
+    paths = [r[0] for r in con.execute(f"select file_path from {catalog.LOAD_LOG}").fetchall()]
+    return sorted({str(Path(p).parent.parent) for p in paths})
+
+
 def missing_raw_folder(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> str | None:
     """A raw folder that does not exist, on a warehouse loaded from one, is a mistyped or
     unset MUSIC_RAW_DIR: the sentence naming both folders (plain `dbt build` and `load` stop
     on it), or None. A file missing from an existing folder is still used as loaded
     (stale_reasons)."""
-    if raw_dir.is_dir() or not db.has_table(con, catalog.LOAD_LOG):
+    folders = [] if raw_dir.is_dir() else loaded_raw_folders(con)
+    if not folders:
         return None
-    paths = [r[0] for r in con.execute(f"select file_path from {catalog.LOAD_LOG}").fetchall()]
-    if not paths:
-        return None
-    folders = sorted({str(Path(p).parent.parent) for p in paths})
     state = "is a file, not a folder" if raw_dir.exists() else "does not exist"
     return (
         f"The raw folder {raw_dir} (MUSIC_RAW_DIR) {state}; the warehouse's raw "
         f"tables were loaded from {', '.join(folders)}. Set MUSIC_RAW_DIR to the folder of "
         "the raw files, or build from the tables as loaded: MUSIC_AUTOLOAD_RAW=false dbt build"
     )
+
+
+def refuse_a_mistyped_raw_folder(settings: Settings) -> None:
+    """Before `run` extracts: a raw folder that does not exist, on a warehouse loaded from
+    another one, stops it (:func:`missing_raw_folder`). Extract would write built-in data
+    into the new folder, and the run would load it over the loaded files and train on it.
+    The folder the tables were loaded from, removed, is made again by extract, as before."""
+    if settings.raw_dir.is_dir() or not settings.warehouse.exists():
+        return
+    with db.connect(settings.warehouse) as con:
+        loaded_here = str(settings.raw_dir) in loaded_raw_folders(con)
+        mistyped = None if loaded_here else missing_raw_folder(con, settings.raw_dir)
+    if mistyped:
+        raise LoadError(
+            f"{mistyped}. To start from new raw files in that folder, put them there (or run "
+            "`python -m python_ml extract`) first; `run` does not make it (it would write "
+            "built-in data there and train on it)."
+        )
 
 
 def files_to_load(settings: Settings, force: bool = False) -> list[RawFile]:

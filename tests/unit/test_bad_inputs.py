@@ -95,6 +95,49 @@ def test_load_stops_on_a_raw_folder_that_does_not_exist_as_plain_dbt_does(tmp_pa
     assert not typo.exists()
 
 
+def test_run_stops_on_a_raw_folder_that_does_not_exist_before_extracting(tmp_path, monkeypatch):
+    """`run` with a mistyped MUSIC_RAW_DIR on a loaded warehouse (no Kaggle credentials): its
+    extract wrote built-in data into the new folder, and the run loaded that over the loaded
+    files and trained on it."""
+    import dagster as dg
+    import duckdb
+
+    from python_ml.orchestration.assets.raw import raw_files
+    from python_ml.orchestration.resources import ProjectSettings
+    from python_ml.warehouse import catalog
+
+    warehouse, loaded = tmp_path / "warehouse.duckdb", tmp_path / "raw"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema raw")
+        con.execute(
+            f"create table {catalog.LOAD_LOG} as "
+            f"select '{loaded / TRACKS.dataset / TRACKS.name}' as file_path"
+        )
+    typo = tmp_path / "raw_typo"
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("MUSIC_RAW_DIR", str(typo))
+    result = dg.materialize(
+        [raw_files],
+        resources={"paths": ProjectSettings()},
+        run_config={"ops": {"raw_files": {"config": {"offline": True}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    said = failure.step_failure_data.error.message
+    assert f"The raw folder {typo} (MUSIC_RAW_DIR) does not exist" in said, said
+    assert f"loaded from {loaded}" in said and "`run` does not make it" in said
+    assert not typo.exists()  # no built-in data written there
+    # Retried by the asset's policy (meant for downloads) it would say it four times.
+    assert sum(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events) == 0
+    # The folder the tables were loaded from, removed: extract makes it again, as before.
+    from python_ml.settings import load_settings
+    from python_ml.warehouse.load import refuse_a_mistyped_raw_folder
+
+    monkeypatch.setenv("MUSIC_RAW_DIR", str(loaded))
+    refuse_a_mistyped_raw_folder(load_settings())  # no error
+
+
 def test_a_dagster_home_that_cannot_hold_the_runs_is_named(tmp_path, monkeypatch):
     """DAGSTER_HOME naming a file: `run` failed with Python's FileExistsError, and `status`
     said every asset was never materialized."""

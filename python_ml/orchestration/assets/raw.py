@@ -33,8 +33,13 @@ class ExtractRunConfig(dg.Config):
 )
 def raw_files(config: ExtractRunConfig, paths: ProjectSettings) -> dg.MaterializeResult:
     from python_ml.raw import extract, origin
+    from python_ml.warehouse.load import LoadError, refuse_a_mistyped_raw_folder
 
     settings = paths.get()
+    try:  # a mistyped MUSIC_RAW_DIR: never filled with built-in data and loaded
+        refuse_a_mistyped_raw_folder(settings)
+    except LoadError as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from exc
     try:
         report = extract.extract_step(
             settings, force=config.force, offline=config.offline, seed=config.seed, rows=config.rows
