@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,14 @@ def log_table_input(
         mlflow.log_input(dataset, context=context)
 
 
+# One model logged at a time, whichever training thread logs it: MLflow's log_model records the
+# environment variables it reads by patching os.environ's class for its duration (its
+# env_var_tracker), which two threads at once leave patched with each other's set; one of them
+# failed with "Set changed size during iteration" (mlflow/models/model.py), failing its
+# experiment (majority/full, once in CI, 2026-12-06).
+_LOG_MODEL_LOCK = threading.Lock()
+
+
 def log_track_model(model: FittedModel, example: pd.DataFrame, requirements: list[str]) -> str:
     """Log the fitted model (preprocessing included) to the active run; returns its model URI.
 
@@ -233,20 +242,21 @@ def log_track_model(model: FittedModel, example: pd.DataFrame, requirements: lis
         kind.save(model.estimator, estimator)
         example = example[model.features].head(5).astype("float64")
         output = model_output(model, example)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=TrackPopularityModel(
-                model.kind,
-                model.features,
-                model.class_names,
-                model.temperature,
-                model.decision_weights,
-            ),
-            artifacts={"preprocessor": str(preprocessor), "estimator": str(estimator)},
-            signature=infer_signature(example, output),
-            input_example=example,
-            pip_requirements=requirements,
-        )
+        with _LOG_MODEL_LOCK:
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=TrackPopularityModel(
+                    model.kind,
+                    model.features,
+                    model.class_names,
+                    model.temperature,
+                    model.decision_weights,
+                ),
+                artifacts={"preprocessor": str(preprocessor), "estimator": str(estimator)},
+                signature=infer_signature(example, output),
+                input_example=example,
+                pip_requirements=requirements,
+            )
     return info.model_uri
 
 
