@@ -66,14 +66,12 @@ def test_a_folder_that_cannot_take_the_output_is_one_line():
     assert ".p.csv." not in message  # not the temporary file's name
 
 
-def test_load_stops_on_a_raw_folder_that_does_not_exist_as_plain_dbt_does(tmp_path, monkeypatch):
-    """A mistyped MUSIC_RAW_DIR on a loaded warehouse: `load` and `build` warned that each file
-    was missing, used the tables as loaded and passed (plain `dbt build` stopped)."""
+def _loaded_from_another_raw_folder(tmp_path, monkeypatch):
+    """A warehouse whose load log names tracks.csv in ``raw/``, and MUSIC_RAW_DIR set to
+    ``raw_typo/``, which does not exist: (the folder loaded from, the mistyped one)."""
     import duckdb
 
-    from python_ml.settings import load_settings
     from python_ml.warehouse import catalog
-    from python_ml.warehouse.load import files_to_load
 
     warehouse, loaded = tmp_path / "warehouse.duckdb", tmp_path / "raw"
     with duckdb.connect(str(warehouse)) as con:
@@ -85,6 +83,17 @@ def test_load_stops_on_a_raw_folder_that_does_not_exist_as_plain_dbt_does(tmp_pa
     typo = tmp_path / "raw_typo"
     monkeypatch.setenv("MUSIC_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("MUSIC_RAW_DIR", str(typo))
+    return loaded, typo
+
+
+def test_load_stops_on_a_raw_folder_that_does_not_exist_as_plain_dbt_does(tmp_path, monkeypatch):
+    """A mistyped MUSIC_RAW_DIR on a loaded warehouse: `load` and `build` warned that each file
+    was missing, used the tables as loaded and passed (plain `dbt build` stopped)."""
+
+    from python_ml.settings import load_settings
+    from python_ml.warehouse.load import files_to_load
+
+    loaded, typo = _loaded_from_another_raw_folder(tmp_path, monkeypatch)
     with pytest.raises(LoadError) as raised:
         files_to_load(load_settings())
     assert str(raised.value) == (
@@ -100,22 +109,11 @@ def test_run_stops_on_a_raw_folder_that_does_not_exist_before_extracting(tmp_pat
     extract wrote built-in data into the new folder, and the run loaded that over the loaded
     files and trained on it."""
     import dagster as dg
-    import duckdb
 
     from python_ml.orchestration.assets.raw import raw_files
     from python_ml.orchestration.resources import ProjectSettings
-    from python_ml.warehouse import catalog
 
-    warehouse, loaded = tmp_path / "warehouse.duckdb", tmp_path / "raw"
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("create schema raw")
-        con.execute(
-            f"create table {catalog.LOAD_LOG} as "
-            f"select '{loaded / TRACKS.dataset / TRACKS.name}' as file_path"
-        )
-    typo = tmp_path / "raw_typo"
-    monkeypatch.setenv("MUSIC_WAREHOUSE", str(warehouse))
-    monkeypatch.setenv("MUSIC_RAW_DIR", str(typo))
+    loaded, typo = _loaded_from_another_raw_folder(tmp_path, monkeypatch)
     result = dg.materialize(
         [raw_files],
         resources={"paths": ProjectSettings()},
