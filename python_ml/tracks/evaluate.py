@@ -79,6 +79,46 @@ def expected_calibration_error(
     return float(total)
 
 
+class _RuleCounts:
+    """The confusion matrix of the rule ``argmax(proba x weights)`` for many trial weights on
+    the same rows, as :func:`confusion` of :func:`decide` gives it, with less work per trial:
+    the rows are grouped by true class once (a confusion matrix does not depend on their
+    order), each class's column is scaled by its weight, and the called class is found by
+    comparisons (the first class of the largest product, as ``argmax`` breaks ties). The rule
+    search scores some 450 trials per fit (0.5 s a fit at 1x)."""
+
+    def __init__(self, y_true: np.ndarray, proba: np.ndarray) -> None:
+        y = np.asarray(y_true, dtype=np.int64)
+        order = np.argsort(y, kind="stable")
+        grouped = np.asarray(proba, dtype=np.float64)[order]
+        self.columns = [np.ascontiguousarray(grouped[:, k]) for k in range(grouped.shape[1])]
+        self.n_classes = grouped.shape[1]
+        bounds = np.searchsorted(y[order], np.arange(self.n_classes + 1))
+        self.slices = [slice(bounds[c], bounds[c + 1]) for c in range(self.n_classes)]
+
+    def __call__(self, weights: np.ndarray) -> np.ndarray:
+        weights = np.asarray(weights, dtype=np.float64)
+        best = self.columns[0] * weights[0]
+        ahead = []  # per class from the second: its product beats every one before it
+        for k in range(1, self.n_classes):
+            scaled = self.columns[k] * weights[k]
+            ahead.append(scaled > best)
+            if k < self.n_classes - 1:
+                best = np.maximum(best, scaled)
+        # The class called is the last one ahead of all before it (the first class if none).
+        called: list[np.ndarray] = [np.empty(0, dtype=bool)] * self.n_classes
+        later = np.zeros(len(best), dtype=bool)
+        for k in range(self.n_classes - 1, 0, -1):
+            called[k] = ahead[k - 1] & ~later
+            later |= ahead[k - 1]
+        called[0] = ~later
+        matrix = np.zeros((self.n_classes, self.n_classes), dtype=np.int64)
+        for c, rows in enumerate(self.slices):
+            for k in range(self.n_classes):
+                matrix[c, k] = np.count_nonzero(called[k][rows])
+        return matrix
+
+
 def tune_decision_weights(
     y_true: np.ndarray,
     proba: np.ndarray,
@@ -96,9 +136,13 @@ def tune_decision_weights(
         return weights.tolist()  # argmax of calibrated probabilities maximises accuracy
     floor = metric_from_confusion(confusion(y_true, decide(proba), n_classes), "accuracy")
     floor -= max_accuracy_loss
+    if np.isfinite(proba).all():
+        counts = _RuleCounts(y_true, proba)
+    else:  # argmax's order for NaN, which comparisons do not follow
+        counts = lambda trial: confusion(y_true, decide(proba, trial), n_classes)  # noqa: E731
 
     def score(trial: np.ndarray) -> float:
-        matrix = confusion(y_true, decide(proba, trial), n_classes)
+        matrix = counts(trial)
         if metric_from_confusion(matrix, "accuracy") < floor - 1e-12:
             return -np.inf
         return metric_from_confusion(matrix, metric)
@@ -129,6 +173,14 @@ def tune_decision_weights(
     return [float(w) for w in weights]
 
 
+def log_loss_of(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
+    """The log loss :func:`classification_metrics` reports (probabilities clipped away from 0
+    and renormalised)."""
+    clipped = np.clip(proba, 1e-15, 1.0)
+    clipped = clipped / clipped.sum(axis=1, keepdims=True)
+    return float(log_loss(np.asarray(y_true, dtype=np.int64), clipped, labels=np.arange(n_classes)))
+
+
 def classification_metrics(
     y_true: np.ndarray,
     proba: np.ndarray,
@@ -146,14 +198,12 @@ def classification_metrics(
     precision, recall, f1, support = _per_class(matrix)
     predicted = matrix.sum(axis=0)
     n = max(int(len(y_true)), 1)
-    clipped = np.clip(proba, 1e-15, 1.0)
-    clipped = clipped / clipped.sum(axis=1, keepdims=True)
     return {
         "accuracy": metric_from_confusion(matrix, "accuracy"),
         "macro_f1": metric_from_confusion(matrix, "macro_f1"),
         "argmax_accuracy": metric_from_confusion(argmax_matrix, "accuracy"),
         "argmax_macro_f1": metric_from_confusion(argmax_matrix, "macro_f1"),
-        "log_loss": float(log_loss(y_true, clipped, labels=np.arange(n_classes))),
+        "log_loss": log_loss_of(y_true, proba, n_classes),
         "brier": brier_score(y_true, proba),
         "ece": expected_calibration_error(y_true, proba),
         "n": int(len(y_true)),
@@ -193,6 +243,16 @@ def flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
     return flat
 
 
+def _cells(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Each row's cell of the confusion matrix (true x n_classes + called), computed once for
+    all resamples: a resample's matrix is the count of its rows' cells (:func:`confusion`)."""
+    return np.asarray(y_true, dtype=np.int64) * n_classes + np.asarray(y_pred, dtype=np.int64)
+
+
+def _counted(cells: np.ndarray, n_classes: int) -> np.ndarray:
+    return np.bincount(cells, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
 def _bootstrap(n: int, statistic: Any, resamples: int, seed: int) -> tuple[float, float]:
     """The 2.5th and 97.5th percentiles of ``statistic(rows)`` over resamples of ``n`` rows
     drawn with replacement."""
@@ -213,11 +273,12 @@ def bootstrap_difference(
 ) -> tuple[float, float]:
     """A 95% paired-bootstrap interval of metric(a) - metric(b) on the same rows."""
 
+    cells_a, cells_b = _cells(y_true, pred_a, n_classes), _cells(y_true, pred_b, n_classes)
+
     def difference(idx: np.ndarray) -> float:
-        yt = y_true[idx]
         return metric_from_confusion(
-            confusion(yt, pred_a[idx], n_classes), metric
-        ) - metric_from_confusion(confusion(yt, pred_b[idx], n_classes), metric)
+            _counted(cells_a[idx], n_classes), metric
+        ) - metric_from_confusion(_counted(cells_b[idx], n_classes), metric)
 
     return _bootstrap(len(y_true), difference, resamples, seed)
 
@@ -231,9 +292,10 @@ def bootstrap_interval(
     seed: int = 0,
 ) -> tuple[float, float]:
     """A 95% bootstrap interval of the metric of ``y_pred`` against ``y_true``."""
+    cells = _cells(y_true, y_pred, n_classes)
     return _bootstrap(
         len(y_true),
-        lambda idx: metric_from_confusion(confusion(y_true[idx], y_pred[idx], n_classes), metric),
+        lambda idx: metric_from_confusion(_counted(cells[idx], n_classes), metric),
         resamples,
         seed,
     )

@@ -143,26 +143,37 @@ def permutation_importance(
 ) -> dict[str, Any]:
     """Global importance on the validation fold: how much the log loss of the calibrated
     probabilities rises when one feature's values are shuffled (mean and standard deviation
-    over ``IMPORTANCE_REPEATS`` shuffles). Near 0: the model does not rely on the feature."""
-    from python_ml.tracks.evaluate import classification_metrics
+    over ``IMPORTANCE_REPEATS`` shuffles). Near 0: the model does not rely on the feature.
+
+    The rows are preprocessed once and a feature's preprocessed column is shuffled: the
+    preprocessing works value by value within a column (imputing, log-scaling,
+    standardising), so this is the same array, to the bit, as preprocessing the rows with
+    that feature's values shuffled (which took a third of the time, 46 times per fit)."""
+    from python_ml.tracks.evaluate import log_loss_of
 
     rng = np.random.default_rng(seed)
     if len(x_val) > IMPORTANCE_MAX_ROWS:
         keep = np.sort(rng.choice(len(x_val), IMPORTANCE_MAX_ROWS, replace=False))
         x_val, y_val = x_val.iloc[keep], y_val[keep]
     x_val = x_val[model.features].reset_index(drop=True)
+    x = model.transform(x_val)
+    columns = list(model.preprocessor.get_feature_names_out())
 
-    def log_loss(frame: pd.DataFrame) -> float:
-        proba = model.predict_proba(frame)
-        return float(classification_metrics(y_val, proba, model.class_names)["log_loss"])
+    def log_loss(rows: np.ndarray) -> float:
+        return log_loss_of(y_val, model.predict_proba(x_val, x=rows), len(model.class_names))
 
-    base = log_loss(x_val)
+    base = log_loss(x)
     features = {}
     for feature in model.features:
         rises = []
         for _ in range(IMPORTANCE_REPEATS):
-            shuffled = x_val.copy()
-            shuffled[feature] = rng.permutation(shuffled[feature].to_numpy())
+            order = rng.permutation(len(x))  # the draws of shuffling the feature's values
+            if feature not in columns:  # a column the preprocessing drops: nothing changes
+                rises.append(0.0)
+                continue
+            shuffled = x.copy()
+            j = columns.index(feature)
+            shuffled[:, j] = x[order, j]
             rises.append(log_loss(shuffled) - base)
         features[feature] = {"mean": float(np.mean(rises)), "std": float(np.std(rises))}
     return {

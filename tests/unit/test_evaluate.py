@@ -98,3 +98,19 @@ def test_bootstrap_interval_is_reproducible_and_brackets_the_difference():
     assert 0 < low < high  # a is clearly better
     same = evaluate.bootstrap_difference(y, a, a, 3, "accuracy")
     assert same == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 4])
+def test_the_rule_search_counts_what_argmax_of_the_weighted_probabilities_calls(n_classes):
+    # The rule search's counting (rows grouped by true class, comparisons) gives the matrix
+    # of confusion(decide(...)) to the count, ties included (rounded probabilities, a
+    # column scaled by 1 against an equal one).
+    rng = np.random.default_rng(n_classes)
+    proba = np.round(rng.dirichlet(np.ones(n_classes), 2000), 2)
+    proba[:100] = proba[0]
+    y = rng.integers(0, n_classes, 2000)
+    counts = evaluate._RuleCounts(y, proba)
+    for weights in [np.ones(n_classes), *rng.choice(evaluate.WEIGHT_GRID, (20, n_classes))]:
+        weights[0] = 1.0
+        expected = evaluate.confusion(y, evaluate.decide(proba, weights), n_classes)
+        assert counts(weights).tolist() == expected.tolist()

@@ -12,7 +12,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 
-from python_ml.tracks.explain import explain, reasons_text
+from python_ml.tracks.evaluate import classification_metrics
+from python_ml.tracks.explain import explain, permutation_importance, reasons_text
 from python_ml.tracks.kinds import KINDS
 from python_ml.tracks.kinds.base import sampled_shapley
 from python_ml.tracks.models import FittedModel, make_preprocessor
@@ -203,3 +204,30 @@ def test_the_lead_is_said_with_where_it_comes_from() -> None:
     behind = lead_in_words("blazing-hot", "lukewarm", -0.4, -2.0)
     assert behind.startswith("blazing-hot's score trailed lukewarm's by 0.40")
     assert "called although behind: the decision rule's weights" in behind
+
+
+def test_permutation_importance_shuffles_the_preprocessed_column_as_if_the_values_were() -> None:
+    # It preprocesses the rows once and shuffles a feature's column there: the figures are
+    # those of preprocessing the rows with the feature's values shuffled, to the bit.
+    for kind in ("logistic_regression", "hist_gradient_boosting"):
+        model, frame = _fitted(kind)
+        model.temperature = 1.3
+        y = np.digitize(frame["release_year"], [1980, 2005])
+        rng = np.random.default_rng(11)
+
+        def loss(rows: pd.DataFrame, model: FittedModel = model, y: np.ndarray = y) -> float:
+            proba = model.predict_proba(rows)
+            return classification_metrics(y, proba, model.class_names)["log_loss"]
+
+        base = loss(frame[FEATURES])
+        expected = {}
+        for feature in FEATURES:
+            rises = []
+            for _ in range(3):
+                shuffled = frame[FEATURES].copy()
+                shuffled[feature] = rng.permutation(shuffled[feature].to_numpy())
+                rises.append(loss(shuffled) - base)
+            expected[feature] = {"mean": float(np.mean(rises)), "std": float(np.std(rises))}
+        found = permutation_importance(model, frame, y, 11)
+        assert found["baseline"] == base
+        assert found["features"] == expected
