@@ -244,6 +244,42 @@ def _fold_matrix(
     return x[features]
 
 
+def _splits(frame: pd.DataFrame, task: str, config: StudyConfig, repeat: int) -> list[Any]:
+    """The folds of one repetition (fold seed = seed + repeat): (fitting rows, test rows)."""
+    seed = config.seed + repeat
+    if task == "log_streams":
+        return list(KFold(config.folds, shuffle=True, random_state=seed).split(frame))
+    y = frame["is_top_decile"].astype(int).to_numpy()
+    return list(StratifiedKFold(config.folds, shuffle=True, random_state=seed).split(frame, y))
+
+
+def _target(frame: pd.DataFrame, task: str) -> np.ndarray:
+    if task == "log_streams":
+        return frame["log_streams"].to_numpy()
+    return frame["is_top_decile"].astype(int).to_numpy()
+
+
+def fold_predictions(
+    frame: pd.DataFrame,
+    task: str,
+    model: str,
+    features: list[str],
+    config: StudyConfig,
+    repeat: int,
+    fold: int,
+) -> np.ndarray:
+    """One fold of one repetition: the model fitted on the other folds, its predictions for
+    the fold's rows (in the order of ``_splits``)."""
+    fit_idx, test_idx = _splits(frame, task, config, repeat)[fold]
+    y = _target(frame, task)
+    est = _estimator(task, model, config.models[model], config.seed)
+    est.fit(_fold_matrix(frame, fit_idx, fit_idx, features), y[fit_idx])
+    x_test = _fold_matrix(frame, fit_idx, test_idx, features)
+    if task == "log_streams":
+        return est.predict(x_test)
+    return est.predict_proba(x_test)[:, 1]
+
+
 def cross_validate(
     frame: pd.DataFrame,
     task: str,
@@ -251,25 +287,19 @@ def cross_validate(
     features: list[str],
     config: StudyConfig,
     repeat: int = 0,
+    fold_predicted: list[np.ndarray] | None = None,
 ) -> tuple[dict[str, float], pd.DataFrame]:
-    """Out-of-fold predictions of one repetition (fold seed = seed + repeat) and their metrics."""
-    seed = config.seed + repeat
-    if task == "log_streams":
-        y = frame["log_streams"].to_numpy()
-        splits = KFold(config.folds, shuffle=True, random_state=seed).split(frame)
-    else:
-        y = frame["is_top_decile"].astype(int).to_numpy()
-        splits = StratifiedKFold(config.folds, shuffle=True, random_state=seed).split(frame, y)
+    """Out-of-fold predictions of one repetition (fold seed = seed + repeat) and their metrics
+    (``fold_predicted``: each fold's :func:`fold_predictions`, when already computed)."""
+    y = _target(frame, task)
     predicted = np.zeros(len(y))
     fold_of = np.zeros(len(y), dtype=int)
-    for fold, (fit_idx, test_idx) in enumerate(splits):
-        est = _estimator(task, model, config.models[model], config.seed)
-        est.fit(_fold_matrix(frame, fit_idx, fit_idx, features), y[fit_idx])
-        x_test = _fold_matrix(frame, fit_idx, test_idx, features)
-        if task == "log_streams":
-            predicted[test_idx] = est.predict(x_test)
-        else:
-            predicted[test_idx] = est.predict_proba(x_test)[:, 1]
+    for fold, (_, test_idx) in enumerate(_splits(frame, task, config, repeat)):
+        predicted[test_idx] = (
+            fold_predicted[fold]
+            if fold_predicted is not None
+            else fold_predictions(frame, task, model, features, config, repeat, fold)
+        )
         fold_of[test_idx] = fold
     if task == "log_streams":
         metrics = {
@@ -307,16 +337,25 @@ def repeated_cross_validate(
     # cpu_count: the cores this process may use (affinity, container limits)
     from joblib import Parallel, cpu_count, delayed, parallel_config
 
-    # Repeats run side by side in joblib's worker processes, kept for the whole study: a forest
+    # Folds run side by side in joblib's worker processes, kept for the whole study: a forest
     # of small trees spends most of its time in Python per tree, under the GIL, so threads used
     # 1.2 of 2 cores (the study took 15.5 s at 1x; 11.0 s in processes, the same figures).
+    # One task per fold of each repetition (25), not per repetition (5): on 2 cores the last
+    # of 5 ran alone, one core idle for a third of each run.
     # The workers end WORKER_IDLE_SECONDS after the study's last call (joblib's default keeps
     # them, and their memory, 300 s: through the training that follows in a run).
+    pairs = [(r, f) for r in range(config.repeats) for f in range(config.folds)]
     with parallel_config(backend="loky", idle_worker_timeout=WORKER_IDLE_SECONDS):
-        runs = Parallel(n_jobs=min(config.repeats, cpu_count()))(
-            delayed(cross_validate)(frame, task, model, features, config, r)
-            for r in range(config.repeats)
+        predicted = Parallel(n_jobs=min(len(pairs), cpu_count()))(
+            delayed(fold_predictions)(frame, task, model, features, config, r, f) for r, f in pairs
         )
+    by_repeat = [
+        predicted[r * config.folds : (r + 1) * config.folds] for r in range(config.repeats)
+    ]
+    runs = [
+        cross_validate(frame, task, model, features, config, r, by_repeat[r])
+        for r in range(config.repeats)
+    ]
     metrics: dict[str, float] = {}
     for key in runs[0][0]:
         values = np.array([m[key] for m, _ in runs])

@@ -1,0 +1,45 @@
+"""The 2023 songs study's folds, fitted as separate tasks in joblib's workers: the same
+figures and out-of-fold predictions as each repetition's folds fitted one after another."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from python_ml.songs import study
+
+
+def test_folds_fitted_apart_give_the_figures_of_each_repetition_fitted_in_turn() -> None:
+    rng = np.random.default_rng(3)
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "song_key": [f"s{i}" for i in range(n)],
+            "bpm": rng.uniform(60, 180, n),
+            "danceability_pct": rng.uniform(0, 100, n),
+            "primary_artist": rng.choice(["a", "b", "c", "d"], n),
+            "released_date": pd.to_datetime("2020-01-01")
+            + pd.to_timedelta(rng.integers(0, 1000, n), "D"),
+            "log_streams": rng.normal(18, 1, n),
+        }
+    )
+    frame["is_top_decile"] = frame["log_streams"] >= frame["log_streams"].quantile(0.9)
+    features = ["bpm", "danceability_pct", "artist_prior_mean_log_streams"]
+    config = study.StudyConfig(
+        seed=7,
+        folds=3,
+        repeats=2,
+        feature_sets={"x": features},
+        models={"random_forest": {"n_estimators": 5, "min_samples_leaf": 4}},
+    )
+    for task in study.TASKS:
+        metrics, oof = study.repeated_cross_validate(frame, task, "random_forest", features, config)
+        runs = [
+            study.cross_validate(frame, task, "random_forest", features, config, r)
+            for r in range(config.repeats)
+        ]
+        for key in runs[0][0]:
+            values = np.array([m[key] for m, _ in runs])
+            assert metrics[key] == float(values.mean())
+            assert metrics[f"{key}_std"] == float(values.std(ddof=1))
+        pd.testing.assert_frame_equal(oof, runs[0][1])
