@@ -805,3 +805,57 @@ def test_strict_json_names_the_first_object_that_gives_a_key_twice() -> None:
         strict_json(b'{"tracks": [{"x": {"b": 1, "b": 2}}]}')
     with pytest.raises(RepeatedKey, match=r"^tracks\[2\] gives the key 'b' twice"):
         strict_json('{"tracks": [{}, {"b": 1}, {"b": 1, "b": 1}, {"c": 1, "c": 2}]}')
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"tracks": [{"name": "a:b", "x": {"k": "1:2:3"}, "n": [1, 2.5, -0.0, 1e-7]}]}',
+        b'{"tracks": [{"big": 123456789012345678901234567890, "small": -9223372036854775809}]}',
+        b'{"tracks": [{"max": 18446744073709551615, "f": 0.1234567890123456789012}]}',
+        b'{"tracks": [{"inf": 1e400, "nan": NaN, "neg": -Infinity}]}',
+        b'{"tracks": [{"name": "\\ud800", "other": "\\udc00x"}]}',
+        b'\xef\xbb\xbf{"tracks": []}',
+        b'{"tracks": [{"na\\u003ame": "x", "a": 1}]}',
+        b'{"tracks": [{"name": "caf\\u00e9 \xc3\xa9", "t": "a\\tb\\"c\\\\"}]}',
+        b'  {"tracks": [{}, [], null, true, false, 0]}  ',
+        '{"tracks": [{"name": "a:b"}]}',
+    ],
+)
+def test_strict_json_reads_what_json_loads_reads(body: bytes | str) -> None:
+    """orjson reads a body when it gives what json.loads gives: numbers beyond 64 bits, NaN,
+    lone surrogate escapes, a BOM, an escaped colon (the count of keys) go to json.loads."""
+    from python_ml.service import strict_json
+
+    got, wanted = strict_json(body), json.loads(body)
+    assert repr(got) == repr(wanted)  # NaN, -0.0 and types compared too
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b'{"tracks": [{"a": "x:y", "a": "z"}]}', r"tracks\[0\] gives the key 'a'"),
+        (b'{"tracks": [{"a": 1}, {"b": {"c": 1, "c": 2}}]}', r"tracks\[1\]\.b gives the key 'c'"),
+        (b'{"tracks": [{"a\\u003a": 1, "a:": 2, "b": 3}]}', r"tracks\[0\] gives the key 'a:'"),
+        (b'{"tracks": [], "tracks": []}', r"the body gives the key 'tracks' twice"),
+    ],
+)
+def test_strict_json_finds_a_repeated_key_in_bytes(body: bytes, where: str) -> None:
+    from python_ml.service import RepeatedKey, strict_json
+
+    with pytest.raises(RepeatedKey, match=where):
+        strict_json(body)
+
+
+def test_strict_json_reads_a_plain_body_with_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The common body (text and numbers, no repeated key) does not pay for json.loads' look at
+    every object."""
+    from python_ml import service
+
+    def slow(body: Any) -> Any:
+        raise AssertionError("read by json.loads")
+
+    monkeypatch.setattr(service, "_strict_json_read", slow)
+    track = {c: "1" for c in TRACK_COLUMNS} | {"name": "Song: part 2", "tempo": 118.5}
+    body = json.dumps({"tracks": [track] * 3}).encode()
+    assert service.strict_json(body) == {"tracks": [track] * 3}
