@@ -577,7 +577,14 @@ class FeaturePath:
         id_artists optional: a track with no id gets :func:`made_up_id`)."""
         import pyarrow as pa
 
-        texts = {c: [_as_text(record.get(c), c) for record in records] for c in TRACK_COLUMNS}
+        # A text value as it is (nearly all of them: no call per value), any other by _as_text.
+        texts = {
+            c: [
+                v if type(v) is str and v.strip() else _as_text(v, c)
+                for v in [record.get(c) for record in records]
+            ]
+            for c in TRACK_COLUMNS
+        }
         ids = texts["id"]
         made_up = set()
         for i, value in enumerate(ids):

@@ -144,51 +144,58 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     ``artist_known``: for a scored track of a champion that uses the artist features, whether
     the warehouse knows its first artist (else they are imputed; None otherwise). Not an
     output column: what `predict` and the service say of the tracks without one."""
-    from python_ml.tracks.models import model_output
-
     model = champion.model
-    result = derived.rows.copy()
-    result["status"] = result["rejection_reason"].isna().map({True: SCORED, False: REJECTED})
+    rows = derived.rows
+    scored = rows["rejection_reason"].isna().to_numpy()
     probabilities = [f"prob_{name}" for name in model.class_names]
-    if not derived.features.empty:
-        x = model.transform(derived.features)  # once, for the scores and their reasons
-        output = model_output(model, derived.features, x)
-        called = np.array([model.class_names.index(c) for c in output["predicted_class"]])
-        proba = output[probabilities].to_numpy(dtype=np.float64)  # before rounding
-        explanation = explain(model, derived.features, called, x, proba)
-        output["reasons"] = explanation.top()
-        # The lead the reasons explain, and where it starts: a call can rest on the baseline
-        # (a class far ahead before any feature) with every feature listed against it.
-        output["runner_up_class"] = explanation.over
-        output["explanation_baseline"] = explanation.baseline.round(CONTRIBUTION_DECIMALS)
-        output["explained_score"] = np.asarray(explanation.score).round(CONTRIBUTION_DECIMALS)
-        output[probabilities] = output[probabilities].round(PROBABILITY_DECIMALS)
-        used = [f for f in ARTIST_FEATURES if f in model.features]
-        if used:  # int_tracks_enriched leaves them NULL when the artist is not known
-            known = derived.features[used].notna().any(axis=1)
-            output["artist_known"] = known.astype(object).to_numpy()  # None when rejected
-        else:
-            output["artist_known"] = None
-        output.insert(0, "id", derived.features["track_id"].to_numpy())
-        result = result.merge(output, on="id", how="left")
-        result.loc[result["status"] == REJECTED, output.columns[1:]] = None
-    else:
-        for column in [*probabilities, "predicted_class", *EXPLANATION_COLUMNS, "artist_known"]:
-            result[column] = None
-    return result[
-        [
-            "line",
-            "id",
-            "name",
-            "status",
-            "rejection_reason",
-            "rejection_detail",
-            "predicted_class",
-            *probabilities,
-            *EXPLANATION_COLUMNS,
-            "artist_known",
-        ]
-    ]
+    columns: dict[str, Any] = {c: rows[c] for c in ("line", "id", "name")}
+    columns["status"] = np.where(scored, SCORED, REJECTED).astype(object)
+    columns |= {c: rows[c] for c in ("rejection_reason", "rejection_detail")}
+    if derived.features.empty:
+        for column in ["predicted_class", *probabilities, *EXPLANATION_COLUMNS, "artist_known"]:
+            columns[column] = None
+        return pd.DataFrame(columns, index=rows.index)
+    features = derived.features
+    x = model.transform(features)  # once, for the scores and their reasons
+    proba = np.asarray(model.predict_proba(features, x))  # as model_output gives them
+    called = np.asarray(model.decide(proba))
+    explanation = explain(model, features, called, x, proba.astype(np.float64))
+    used = [f for f in ARTIST_FEATURES if f in model.features]
+    # Per feature row: int_tracks_enriched leaves the artist features NULL when the artist is
+    # not known (None when the champion does not use them).
+    known = (
+        features[used].notna().any(axis=1).astype(object).to_numpy()
+        if used
+        else np.full(len(features), None, dtype=object)
+    )
+    # Each scored row's place among the feature rows (one per scored id), -1 for a rejected
+    # row (a rejected duplicate shares its id with the scored track): every value is taken by
+    # place, a whole column at a time, and missing (None, NaN) when rejected.
+    at = pd.Index(features["track_id"]).get_indexer(rows["id"])
+    at[~scored] = -1
+    missing = at < 0
+
+    def taken(values: Any) -> np.ndarray:
+        values = np.asarray(values)
+        if values.dtype.kind == "f":
+            return np.where(missing, np.nan, values[at])
+        picked = values.astype(object)[at]
+        picked[missing] = None
+        return picked
+
+    columns["predicted_class"] = taken(np.asarray(model.class_names, dtype=object)[called])
+    rounded = proba.round(PROBABILITY_DECIMALS)
+    for i, column in enumerate(probabilities):
+        columns[column] = taken(rounded[:, i])
+    reasons = explanation.top()
+    columns["reasons"] = [None if i < 0 else reasons[i] for i in at.tolist()]
+    # The lead the reasons explain, and where it starts: a call can rest on the baseline (a
+    # class far ahead before any feature) with every feature listed against it.
+    columns["runner_up_class"] = taken(explanation.over)
+    columns["explanation_baseline"] = taken(explanation.baseline.round(CONTRIBUTION_DECIMALS))
+    columns["explained_score"] = taken(np.asarray(explanation.score).round(CONTRIBUTION_DECIMALS))
+    columns["artist_known"] = taken(known)
+    return pd.DataFrame(columns, index=rows.index)
 
 
 def artist_warnings(scored: pd.DataFrame, gives_ids: Any, where: Any) -> list[str]:

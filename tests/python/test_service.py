@@ -255,6 +255,11 @@ def test_a_repeated_id_names_the_track_kept_and_popularity_is_not_checked(
     assert one["status"] == two["status"] == "scored"
     assert three["rejection_reason"] == "duplicate id"
     assert three["rejection_detail"] == f"{first['id']} (the same id as tracks[0])"
+    # Nothing of the scored track with its id is given to the rejected one.
+    assert three["predicted_class"] is three["class_probabilities"] is None
+    assert three["reasons"] == [] and three["runner_up_class"] is None
+    assert three["explanation_baseline"] is three["explained_score"] is None
+    assert one["reasons"] and one["class_probabilities"]
 
 
 def test_whole_numbers_sent_as_json_floats_score_as_the_integers(

@@ -231,3 +231,33 @@ def test_permutation_importance_shuffles_the_preprocessed_column_as_if_the_value
         found = permutation_importance(model, frame, y, 11)
         assert found["baseline"] == base
         assert found["features"] == expected
+
+
+def test_reasons_are_each_rows_largest_contributions_rounded_with_missing_values_none() -> None:
+    """top() picks whole arrays at once: the same entries as one row at a time, each value a
+    float or None (missing: imputed), each contribution rounded by Python's round."""
+    model, frame = _fitted()
+    frame.loc[1, "danceability"] = np.nan
+    called = model.decide(model.predict_proba(frame))
+    explanation = explain(model, frame, called)
+    expected = []
+    for (_, parts), (_, values), over in zip(
+        explanation.contributions.iterrows(), frame.iterrows(), explanation.over, strict=True
+    ):
+        order = np.argsort(-np.abs(parts.to_numpy()), kind="stable")[:3]
+        expected.append(
+            [
+                {
+                    "feature": parts.index[i],
+                    "value": None
+                    if np.isnan(values[parts.index[i]])
+                    else float(values[parts.index[i]]),
+                    "contribution": round(float(parts.iloc[i]), 3),
+                    "over": over,
+                }
+                for i in order
+            ]
+        )
+    assert repr(explanation.top()) == repr(expected)
+    assert any(e["value"] is None for e in explanation.top()[0] + explanation.top()[1])
+    assert explanation.top(0) == [[] for _ in range(len(frame))]
