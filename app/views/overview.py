@@ -5,6 +5,7 @@ import app_ui
 import streamlit as st
 
 from python_ml.reports.palette import class_colors
+from python_ml.reports.tables import percentages
 from python_ml.warehouse import catalog
 
 st.title("Track popularity: the champion and its figures")
@@ -102,8 +103,9 @@ with left:
     }
     table = metrics.assign(
         class_name=metrics["class_name"].map(labels.get),
-        true_share=metrics["true_share"] * 100,
-        predicted_share=metrics["predicted_share"] * 100,
+        # Each column adds to 100 (rounded one by one, three shares can read 100.1).
+        true_share=percentages(metrics["true_share"]),
+        predicted_share=percentages(metrics["predicted_share"]),
     )[list(shown)]
     st.dataframe(
         table.rename(columns=shown),

@@ -10,6 +10,7 @@ import streamlit as st
 
 from python_ml.errors import UserError
 from python_ml.reports import app_data, palette
+from python_ml.reports.tables import percentage_text, percentages
 
 log = logging.getLogger("app.score_track")
 
@@ -139,10 +140,14 @@ elif result is not None:
                 f"({last_year}): the model has seen no track this recent, so this score "
                 "extrapolates."
             )
+        # Written to add to 100% (rounded one by one, 3 classes can read 100.1%).
+        values = list(probabilities.values())
+        shown = [percentage_text(v, p) for v, p in zip(values, percentages(values), strict=True)]
         chart = pd.DataFrame(
             {
                 "class": [labels[n] for n in names],
-                "probability": list(probabilities.values()),
+                "probability": values,
+                "shown": shown,
                 "colour": palette.class_colors(names),
             }
         )
@@ -153,14 +158,14 @@ elif result is not None:
                 y=alt.Y("class:N", sort=chart["class"].tolist(), title=None),
                 x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
                 color=alt.Color("colour:N", scale=None),
-                tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+                tooltip=["class", alt.Tooltip("shown:N", title="probability")],
             )
             + alt.Chart(chart)
             .mark_text(align="left", dx=4)
             .encode(
                 y=alt.Y("class:N", sort=chart["class"].tolist()),
                 x="probability:Q",
-                text=alt.Text("probability:Q", format=".1%"),
+                text="shown:N",
             ),
             width="stretch",
         )

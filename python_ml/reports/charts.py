@@ -28,7 +28,11 @@ log = logging.getLogger(__name__)
 
 # Colours by class position, coldest first (names and labels come from the seed).
 from python_ml.reports.classes import Classes, read_classes  # noqa: E402
-from python_ml.reports.tables import is_number_column  # noqa: E402
+from python_ml.reports.tables import (  # noqa: E402
+    is_number_column,
+    percentage_text,
+    percentages,
+)
 
 
 @dataclass
@@ -101,16 +105,19 @@ def class_distribution(con, out: Path, classes: Classes) -> str:
         label="predicted class",
         color=[classes.color(c) for c in frame["class_name"]],
     )
+    # Each side's labels add to 100% (rounded one by one, three shares can read 100.1%).
+    true_shown = percentages(frame["true_share"])
+    predicted_shown = percentages(frame["predicted_share"])
     for i, row in frame.iterrows():
         ax.annotate(
-            f"{row['true_share']:.1%}",
+            percentage_text(row["true_share"], true_shown[i]),
             (i - 0.2, row["true_count"]),
             ha="center",
             va="bottom",
             fontsize=9,
         )
         ax.annotate(
-            f"{row['predicted_share']:.1%}",
+            percentage_text(row["predicted_share"], predicted_shown[i]),
             (i + 0.2, row["predicted_count"]),
             ha="center",
             va="bottom",

@@ -144,3 +144,26 @@ def test_the_card_names_where_the_probabilities_are_least_right() -> None:
     )
     assert "ice-cold from 0.3 up" not in text  # one bin: no lean to tell
     assert calibration_gaps(bins.iloc[0:0], {}) == "The calibration bins are not measured yet."
+
+
+def test_percentages_add_to_100_where_rounding_one_by_one_does_not() -> None:
+    from python_ml.reports.tables import percentage_text, percentages
+
+    # Rounded one by one: 33.3 + 33.3 + 33.3 = 99.9 and 66.7 + 16.7 + 16.7 = 100.1.
+    for shares in ([0.3334, 0.3333, 0.3333], [0.66666, 0.16667, 0.16667]):
+        assert round(sum(round(s * 100, 1) for s in shares), 1) != 100.0
+        assert round(sum(percentages(shares)), 1) == 100.0
+    # The place goes to the share that lost the most; each stays within one place of itself.
+    assert percentages([0.66666, 0.16667, 0.16667]) == [66.6, 16.7, 16.7]
+    assert percentages([0.1, 0.2, 0.7]) == [10.0, 20.0, 70.0]
+    # Shares of less than a whole add to their own total.
+    assert round(sum(percentages([0.25, 0.1251])), 1) == 37.5
+    # A share that is not zero never reads 0.0%.
+    shown = percentages([0.0004, 0.5, 0.4996])
+    assert shown[0] == 0.0
+    assert [percentage_text(s, p) for s, p in zip([0.0004, 0.5, 0.4996], shown, strict=True)] == [
+        "<0.1%",
+        "50.0%",
+        "50.0%",
+    ]
+    assert percentage_text(0.0, 0.0) == "0.0%"
