@@ -564,3 +564,29 @@ def test_predictions_that_no_longer_describe_the_predict_split_fail_a_test(
     problems = dict(query(warehouse, f'select track_id, problem from "{schema}"."{table}"'))
     assert problems[moved] == "scored, but now in the train split"
     assert problems[changed].startswith("release_year was ") and problems[changed].endswith(" now")
+
+
+def test_the_docs_give_the_split_and_drift_threshold_the_vars_set(tmp_path: Path) -> None:
+    """The docs said "90/10" and a drift threshold of 0.2 whatever `--vars` the project was
+    built with: each description reads the var."""
+    import json
+
+    vars_given = "{predict_share: 0.2, drift_psi_threshold: 0.25}"
+    result = dbt(tmp_path / "raw", tmp_path / "wh.duckdb", "parse", "--vars", vars_given)
+    assert result.returncode == 0, result.stdout
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    model = "model.music_popularity."
+    split = nodes[f"{model}int_tracks_split"]
+    assert split["description"].startswith("Which side of the 80/20 split")
+    assert split["columns"]["split"]["description"].startswith("`train` (80%) or `predict` (20%")
+    assert "training side (80%)" in nodes[f"{model}fct_train_tracks"]["description"]
+    assert "predict side (20%" in nodes[f"{model}fct_predict_tracks"]["description"]
+    drift = nodes[f"{model}rpt_feature_drift"]["description"]
+    assert "drift_psi_threshold (0.25)" in drift and "a random 20% of the same data" in drift
+    said = [
+        text
+        for node in nodes.values()
+        for text in [node["description"], *(c["description"] for c in node["columns"].values())]
+    ]
+    assert not [t for t in said if "90/10" in t or "(90%)" in t or "(10%)" in t]

@@ -1,5 +1,6 @@
--- The 90/10 train/predict split, stratified by popularity class: every clean track with its
--- side of the split (the marts python_ml reads select their side from here).
+-- The train/predict split (the predict_share var; 90/10 by default), stratified by popularity
+-- class: every clean track with its side of the split (the marts python_ml reads select their
+-- side from here).
 -- Within each class, tracks are ordered by md5(track id, split seed) and the first
 -- round(share x class size) go to `predict`. The assignment depends only on the track id, the
 -- seed and the class sizes: the same tracks every run, whatever the file order or threads.

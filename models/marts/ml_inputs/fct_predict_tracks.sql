@@ -1,5 +1,5 @@
--- The predict side of the split (10%): features only. The true class is kept apart in
--- fct_predict_track_classes for the holdout evaluation.
+-- The predict side of the split (the predict_share var): features only. The true class is kept
+-- apart in fct_predict_track_classes for the holdout evaluation.
 
 with
 

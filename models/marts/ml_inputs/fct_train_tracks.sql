@@ -1,4 +1,4 @@
--- The training side of the split (90%): features and the popularity class.
+-- The training side of the split (1 - predict_share): features and the popularity class.
 
 with
 

@@ -1,7 +1,7 @@
 -- Drift of each scoring run's tracks against the training split: one row per run and feature
 -- (and `predicted_class`: the called-class mix against the training classes), with the
--- population stability index. Every run scores the predict split, a random 10% of the same
--- data as the training split, so its PSI is near 0 unless the data changed; new tracks are
+-- population stability index. Every run scores the predict split, a random predict_share of
+-- the same data as the training split, so its PSI is near 0 unless the data changed; new tracks are
 -- measured by `predict` (analysis batch_feature_drift). The run's tracks are read with their
 -- current features.
 
