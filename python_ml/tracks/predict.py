@@ -232,6 +232,43 @@ def check_input(path: Path) -> list[str]:
     return header
 
 
+def legacy_encoding(path: Path) -> str | None:
+    """What to tell of a file saved in an 8-bit encoding (Excel's 'CSV (Comma delimited)' on
+    Windows writes Windows-1252) rather than UTF-8: its lines with accented letters are each
+    rejected as not UTF-8 text, the others scored, so the file as a whole wants saving again.
+    None for a UTF-8 file, and for one whose other lines hold UTF-8 text beyond ASCII (a few
+    damaged lines in a UTF-8 file: rejected one by one, as the loader does)."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    not_utf8: list[tuple[int, bytes]] = []
+    try:
+        with opener(path, "rb") as binary:
+            for number, line in enumerate(binary, start=1):
+                if line.isascii():
+                    continue
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    not_utf8.append((number, line))
+                else:
+                    return None  # UTF-8 text beyond ASCII: the file is UTF-8
+    except (OSError, EOFError, zlib.error):
+        return None  # said by the loader, line by line or as a damaged file
+    if not not_utf8:
+        return None
+    number, line = not_utf8[0]
+    text = line.decode("cp1252", "replace").strip()
+    at = next(i for i, c in enumerate(text) if not c.isascii())
+    shown = text[max(0, at - 20) : at + 20]
+    lines = f"{len(not_utf8):,} line{'s' if len(not_utf8) > 1 else ''}"
+    return (
+        f"{path} is not UTF-8 text but probably Windows-1252 or Latin-1 (as Excel's 'CSV "
+        f"(Comma delimited)' saves): its {lines} with letters beyond ASCII (the first, line "
+        f"{number}: ...{shown}...) cannot be read and are rejected. Save it as 'CSV UTF-8 "
+        "(Comma delimited)', or convert it (`iconv -f cp1252 -t utf-8 old.csv > new.csv`), "
+        "and score it again."
+    )
+
+
 def not_scored_columns(path: Path, header: list[str]) -> str | None:
     """What to tell of the header's columns that are not tracks.csv columns (each with the
     column it looks like a misspelling of): they are kept in the output, not scored. None when
@@ -310,6 +347,8 @@ def score_file(
     # read), the columns not scored.
     warnings = list(inputs.attrs.get("warnings", []))
     said = [not_scored_columns(path, header)]
+    if (result["rejection_detail"].fillna("").str.startswith("invalid encoding")).any():
+        said.insert(0, legacy_encoding(path))
     if "id_artists" not in header:
         said.append(f"{path}: no id_artists column: {NO_ARTIST_IDS}")
     said += said_of_artists
@@ -477,5 +516,10 @@ def predict_step(
     output = output_path.resolve() if output_path else default_output(source)
     with step(f"predict {source} with the champion"):
         rows = predict_csv(settings, source, output, overwrite=overwrite)
+        if not rows:  # a run that scored nothing is no success, whatever it wrote
+            raise PredictInputError(
+                f"No row of {source} was scored: the pipeline rejects every one. Each is in "
+                f"{output} with its line and reason (above: the reasons counted)."
+            )
     log.info("scored %s tracks; every input row, scored or not, is in %s", f"{rows:,}", output)
     return output

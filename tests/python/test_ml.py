@@ -604,6 +604,58 @@ def test_a_utf16_file_or_header_is_named_as_such(
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_a_windows_1252_file_is_named_and_a_file_scoring_nothing_fails(
+    trained: Settings, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """Excel's 'CSV (Comma delimited)' saves Windows-1252: each line with an accented letter
+    was rejected as "not UTF-8 text" and the run ended well, scoring only the others (none, when
+    every name has one). The file is now named as such with what to do, and a run that scores
+    no row fails, its output written."""
+    import pandas as pd
+
+    source = small_raw_dir / "spotify_600k" / "tracks.csv"
+    text = _write_tracks(tmp_path / "a.csv", source, n=40).read_text(encoding="utf-8")
+    header, *lines = text.splitlines()
+    lines = [line for line in lines if line.isascii()][:4]  # no other letter beyond ASCII
+    accented = [
+        line.replace(",", ",Caf\u00e9 ", 1) if i in (0, 2) else line for i, line in enumerate(lines)
+    ]
+    some = tmp_path / "some.csv"
+    some.write_bytes("\n".join([header, *accented, ""]).encode("cp1252"))
+    _, result = predict.score_file(trained, some)
+    assert list(result.loc[result["status"] == "rejected", "line"]) == [2, 4]
+    assert list(result.loc[result["status"] == "scored", "line"]) == [3, 5]
+    (said,) = [w for w in result.attrs["warnings"] if "Windows-1252" in w]
+    before, _, after = said.partition(" (the first, line 2: ...")
+    assert before == (
+        f"{some} is not UTF-8 text but probably Windows-1252 or Latin-1 (as Excel's 'CSV (Comma "
+        "delimited)' saves): its 2 lines with letters beyond ASCII"
+    )
+    shown, _, after = after.partition("...) ")
+    assert f",Caf\u00e9 {lines[0].split(',', 2)[1][:10]}" in shown  # read as Windows-1252
+    assert after == (
+        "cannot be read and are rejected. Save it as 'CSV UTF-8 (Comma delimited)', or convert "
+        "it (`iconv -f cp1252 -t utf-8 old.csv > new.csv`), and score it again."
+    )
+    # A UTF-8 file with one damaged line: that line is rejected alone, the file not named.
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(
+        "\n".join([header, accented[0], lines[1], accented[2], lines[3], ""])
+        .encode("utf-8")
+        .replace("Caf\u00e9".encode(), b"Caf\xe9", 1)
+    )
+    _, result = predict.score_file(trained, mixed)
+    assert list(result.loc[result["status"] == "rejected", "line"]) == [2]
+    assert not [w for w in result.attrs["warnings"] if "Windows-1252" in w]
+    # Every row rejected: the command fails (exit 1 from the command line), every line kept.
+    every = tmp_path / "every.csv"
+    every.write_bytes("\n".join([header, accented[0], accented[2], ""]).encode("cp1252"))
+    out = tmp_path / "every.out.csv"
+    with pytest.raises(predict.PredictInputError, match=r"^No row of .*every.csv was scored"):
+        predict.predict_step(trained, every, out)
+    assert list(pd.read_csv(out)["status"]) == ["rejected", "rejected"]
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
