@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -207,6 +207,10 @@ class RunLock:
         self.path = path.with_name(path.name + ".lock")
         self._handle = None
         self._nested = False
+        # What taking the lock made (the lock file, the warehouse's missing folders): removed
+        # again when the command leaves no warehouse (`score` on a mistyped MUSIC_WAREHOUSE
+        # left a new folder holding a lock file alone).
+        self._made: list[Path] = []
 
     def __enter__(self) -> RunLock:
         import fcntl
@@ -217,7 +221,13 @@ class RunLock:
             self._nested = True
             return self
         try:
+            missing = self.path.parent
+            while not missing.exists() and missing != missing.parent:
+                self._made.insert(0, missing)
+                missing = missing.parent
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                self._made.append(self.path)
             handle = open(self.path, "a+")
         except OSError as exc:
             warehouse = self.path.with_name(self.path.name.removesuffix(".lock"))
@@ -272,6 +282,15 @@ class RunLock:
         if self._handle is not None:
             import fcntl
 
+            warehouse = self.path.with_name(self.path.name.removesuffix(".lock"))
+            if self._made and not warehouse.exists():  # removed while still held
+                for made in reversed(self._made):
+                    with suppress(OSError):  # a folder something else wrote to stays
+                        if made == self.path:
+                            made.unlink()
+                        else:
+                            made.rmdir()
+            self._made = []
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
