@@ -444,13 +444,16 @@ def calibration_gaps(bins: pd.DataFrame, labels: dict[str, str]) -> str:
         observed = float((group["observed_share"] * group["track_count"]).sum() / n)
         low, high = _share_interval(observed, n)
         side, lean = ("above", "over") if above.iloc[0] else ("below", "under")
+        # Called over- or underconfident only when the pooled gap is more than noise: inside
+        # the observed share's interval it is a lean noise could explain.
+        inside = low <= predicted <= high
+        said = "a lean noise could explain" if inside else f"{lean}confident there"
         text += (
             f" {labels.get(name, name)} from {CALIBRATION_UPPER_FROM:.1f} up: the probability is "
-            f"{side} the observed share in all {len(group)} bins ({lean}confident there); "
-            f"pooled, {predicted:.3f} against {observed:.3f} in {n:,} tracks "
-            f"(95% interval {low:.3f} - {high:.3f}"
-            + ("" if low <= predicted <= high else ", outside it")
-            + ")."
+            f"{side} the observed share in all {len(group)} bins; pooled, {predicted:.3f} "
+            f"against {observed:.3f} in {n:,} tracks (95% interval {low:.3f} - {high:.3f}: "
+            + ("within it" if inside else "outside it")
+            + f"): {said}."
         )
     return text
 

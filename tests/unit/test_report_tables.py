@@ -138,10 +138,18 @@ def test_the_card_names_where_the_probabilities_are_least_right() -> None:
     )
     assert text.count("within it, noise could explain it") == 3
     # The lean no single bin shows: every bin from 0.3 up on one side, pooled.
-    assert (
-        "blazing-hot from 0.3 up: the probability is above the observed share in all 4 bins "
-        "(overconfident there); pooled, " in text
+    lean = text.split("blazing-hot from 0.3 up: ", 1)[1]
+    assert lean.startswith(
+        "the probability is above the observed share in all 4 bins; pooled, 0.427 against 0.374 "
+        "in 302 tracks (95% interval "
     )
+    # Inside the observed share's interval: not called overconfident (it was, at 0.427 against
+    # an interval that ends at 0.429).
+    assert lean.endswith(": within it): a lean noise could explain.")
+    # Ten times the tracks: the same gap is outside it, and overconfident.
+    more = bins.assign(track_count=bins["track_count"] * 10)
+    lean = calibration_gaps(more, {"blazing_hot": "blazing-hot"}).split(" from 0.3 up: ", 1)[1]
+    assert lean.endswith(": outside it): overconfident there.")
     assert "ice-cold from 0.3 up" not in text  # one bin: no lean to tell
     assert calibration_gaps(bins.iloc[0:0], {}) == "The calibration bins are not measured yet."
 
