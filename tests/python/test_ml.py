@@ -581,6 +581,15 @@ def test_predict_uses_the_warehouses_artists_not_a_changed_artists_csv(
     after = pd.read_csv(tmp_path / "after.csv").drop(columns="scored_at")
     assert (before["status"] == "scored").sum() > 10
     pd.testing.assert_frame_equal(before, after)
+    # Not because the artists do not count: the same change in the warehouse's artists (those
+    # the champion's features were built from) moves the scores.
+    with duckdb.connect(str(trained.warehouse)) as con:
+        con.execute("update intermediate.int_artists_validated set followers = 0")
+    predict.predict_csv(trained, new, tmp_path / "zero.csv")
+    zero = pd.read_csv(tmp_path / "zero.csv").drop(columns="scored_at")
+    probabilities = [c for c in before.columns if c.startswith("prob_")]
+    moved = (zero[probabilities] - before[probabilities]).abs().max(axis=1)
+    assert (moved > 1e-6).sum() == (before["status"] == "scored").sum()
 
 
 def test_a_utf16_file_or_header_is_named_as_such(
