@@ -2,6 +2,8 @@
 
 import altair as alt
 import app_ui
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from python_ml.raw.schemas import SONGS_2023
@@ -55,23 +57,48 @@ songs = app_ui.read("song_predictions", feature_set)
 repeats = repeats_of(study.loc[study["feature_set"] == feature_set, "split_kind"].iloc[0])
 first = f", the first of {repeats} repeats" if repeats > 1 else ""
 st.subheader(f"Predicted vs actual streams ({feature_set}, out of fold{first})")
-st.altair_chart(
+# Streams span five powers of ten: a tick at each, written short (10M, 1B), so the axis titles
+# stay clear of the labels (written out, "10,000,000,000" ran into the y title).
+low = min(songs["actual_streams"].min(), songs["predicted_streams"].min())
+high = max(songs["actual_streams"].max(), songs["predicted_streams"].max())
+powers = [
+    10.0**k for k in range(int(np.floor(np.log10(max(low, 1)))), int(np.ceil(np.log10(high))) + 1)
+]
+short = (
+    "datum.value >= 1e9 ? format(datum.value / 1e9, '~g') + 'B' : datum.value >= 1e6 ? "
+    "format(datum.value / 1e6, '~g') + 'M' : datum.value >= 1e3 ? "
+    "format(datum.value / 1e3, '~g') + 'k' : format(datum.value, '~g')"
+)
+
+
+def _axis(title: str) -> alt.Axis:
+    return alt.Axis(title=title, values=powers, labelExpr=short)
+
+
+log_scale = alt.Scale(type="log", domain=[powers[0], powers[-1]])
+points = (
     alt.Chart(songs)
     .mark_circle(opacity=0.5)
     .encode(
-        x=alt.X("actual_streams:Q", scale=alt.Scale(type="log"), title="actual streams"),
-        y=alt.Y("predicted_streams:Q", scale=alt.Scale(type="log"), title="predicted streams"),
+        x=alt.X("actual_streams:Q", scale=log_scale, axis=_axis("actual streams")),
+        y=alt.Y("predicted_streams:Q", scale=log_scale, axis=_axis("predicted streams")),
         tooltip=[
             "track_name",
             "artist_names",
             "released_year",
-            "actual_streams",
-            "predicted_streams",
+            alt.Tooltip("actual_streams:Q", format=","),
+            alt.Tooltip("predicted_streams:Q", format=",.0f"),
         ],
     )
-    .interactive(),
-    width="stretch",
 )
+# The diagonal: where a perfect prediction would put each song (as the report's chart draws it).
+perfect = (
+    alt.Chart(pd.DataFrame({"streams": [powers[0], powers[-1]]}))
+    .mark_line(color="black", strokeWidth=0.8)
+    .encode(x="streams:Q", y="streams:Q")
+)
+st.altair_chart((points + perfect).interactive(), width="stretch")
+st.caption("The line: predicted = actual. Both axes are logarithmic (1M, 10M, 100M, 1B, ...).")
 # Headers in words ("actual log streams"); streams with separators (2,200,663,222).
 headers = {c: c.replace("_", " ") for c in songs.columns}
 for column in ("actual_streams", "predicted_streams"):
