@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -589,6 +590,16 @@ def create_app(
                     self._json = strict_json(await self.body())
                 except RepeatedKey as exc:  # FastAPI passes an HTTP error on: the 422 below
                     raise StarletteHTTPException(422, str(exc)) from None
+                except ValueError as exc:
+                    # Python reads no integer of more digits than this (a guard against slow
+                    # conversions); the body is JSON, so not "could not be read" (a 400).
+                    if "int_max_str_digits" not in str(exc):
+                        raise
+                    raise StarletteHTTPException(
+                        422,
+                        f"the body holds an integer of more than {sys.get_int_max_str_digits():,} "
+                        "digits: send each value as an ordinary number or as text",
+                    ) from None
             return self._json
 
     class StrictJSONRoute(APIRoute):

@@ -427,6 +427,12 @@ def test_concurrent_requests_each_get_the_answer_they_get_alone(
             "tracks[1] gives the key 'energy' twice: send each key once",
         ),
         (None, b'{"tracks": [], "tracks": []}', 422, "the body gives the key 'tracks' twice"),
+        (  # JSON, though Python reads no integer this long: it was "could not be read" (400)
+            None,
+            b'{"tracks": [{"tempo": ' + b"1" * 4_301 + b"}]}",
+            422,
+            "the body holds an integer of more than 4,300 digits: send each value as an",
+        ),
         (
             None,
             json.dumps(
