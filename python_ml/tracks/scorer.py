@@ -231,6 +231,21 @@ def _refuse_while_written(settings: Settings) -> None:
         )
 
 
+def _files_stamp(warehouse: Path) -> tuple:
+    """The warehouse file and its write-ahead log as the file system sees them (inode, size,
+    modification time): DuckDB writes one of them for every change, and a file copied or moved
+    over the warehouse is another inode."""
+    stamp = []
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        try:
+            info = path.stat()
+        except OSError:
+            stamp.append(None)
+        else:
+            stamp.append((info.st_ino, info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
+
+
 class Scorer:
     """The champion and the feature path, shared by every request (thread-safe)."""
 
@@ -271,6 +286,8 @@ class Scorer:
             else ("", artists)
         )
         self._checked = time.monotonic()
+        # The warehouse's files as they were when a look was last made through to its end.
+        self._files_seen: tuple | None = None
         self._unavailable_row: tuple | None = None  # while not scoring: the record looked at
         self._path_failed_for: tuple | None = None  # the project and data the path failed on
         self._lock = threading.Lock()
@@ -313,73 +330,89 @@ class Scorer:
         (``unavailable`` says why, as ``predict`` does) until one trained on the data is
         promoted; new artists are read in. A check that fails part-way is made again at the
         next look (what it had not taken in is not marked as seen)."""
-        from python_ml.tracking.champion_files import ChampionUnavailable
-        from python_ml.warehouse import catalog, db
-
         if not force and time.monotonic() - self._checked < self.check_every:
             return False
         with self._lock:
             self._checked = time.monotonic()
-            # While a python_ml command (or a plain dbt build) writes the warehouse, not even a
-            # brief read-only look: DuckDB lets no writer open the file while a reader holds
-            # it, and dbt opens it again for every model (a build failed on the service's look
-            # with DuckDB's lock text). Looked at again after it; asked for (POST /reload), said.
-            if force:
-                _refuse_while_written(self.settings)
-            elif db.RunLock.holder(self.settings.warehouse):
+            # Nothing written to the warehouse since the last whole look: nothing to read again
+            # (the look's queries and the split's fingerprint took 15% of a loaded service's
+            # time, each in the request that made it). Not scoring, it looks every time: what
+            # stops it (the feature models' SQL, say) may be fixed outside the warehouse.
+            files = _files_stamp(self.settings.warehouse)
+            if not force and self.unavailable is None and files == self._files_seen:
                 return False
-            # Brief look-ups: the warehouse is held read-only as briefly as it can be, so the
-            # pipeline's writes are not kept waiting.
-            with db.connect(self.settings.warehouse) as con:
-                row = con.execute(
-                    f"select run_id, {', '.join(HOLDOUT_FIGURES)} from {catalog.MODEL_RUNS} "
-                    "where task = 'tracks' and is_champion order by finished_at desc limit 1"
-                ).fetchone()
-                split, artists = self._data_stamp(con)
-            split_before, artists_before = self._stamp
-            # The artists scoring uses are those the train split was built from (the built
-            # int_artists_validated): read again when a build replaced the split, or when the
-            # raw artists were loaded again (before the first build they are read from there).
-            if artists != artists_before or (split != split_before and split_before):
-                # Made again at a later look only when the project or the warehouse changed
-                # (not a `dbt compile` every few seconds for models that do not compile).
-                attempt = (project_version(self.settings), split, artists)
-                if attempt == self._path_failed_for:
-                    return False
-                log.info("the warehouse's artists were loaded or built again: reading them in")
-                try:
-                    self.path = FeaturePath(self.settings)
-                except FeaturePathError as exc:  # e.g. the feature models edited since the build
-                    if self.unavailable != str(exc):
-                        log.warning("not scoring: %s", exc)
-                    self.unavailable = str(exc)
-                    self._unavailable_row = None if row is None else tuple(row)
-                    self._path_failed_for = attempt
-                    return False
-                self._path_failed_for = None
-                self._stamp = (split_before, artists)
-                # Not scoring until now (maybe for the path): the champion is checked again.
-                force = force or self.unavailable is not None
-            # The same run with the same holdout figures (`score` on a new predict split
-            # writes new ones: GET /model says them), or, not scoring, the same record as at
-            # the last look.
-            same_run = (None if row is None else tuple(row)) == self._row_seen()
-            if same_run and split == split_before and not force:
+            self._looked = False
+            changed = self._look(force)
+            if self._looked:
+                self._files_seen = files
+            return changed
+
+    def _look(self, force: bool) -> bool:
+        """:meth:`refresh`'s look at the warehouse (sets ``_looked`` once it reads it)."""
+        from python_ml.tracking.champion_files import ChampionUnavailable
+        from python_ml.warehouse import catalog, db
+
+        # While a python_ml command (or a plain dbt build) writes the warehouse, not even a
+        # brief read-only look: DuckDB lets no writer open the file while a reader holds
+        # it, and dbt opens it again for every model (a build failed on the service's look
+        # with DuckDB's lock text). Looked at again after it; asked for (POST /reload), said.
+        if force:
+            _refuse_while_written(self.settings)
+        elif db.RunLock.holder(self.settings.warehouse):
+            return False
+        # Brief look-ups: the warehouse is held read-only as briefly as it can be, so the
+        # pipeline's writes are not kept waiting.
+        self._looked = True
+        with db.connect(self.settings.warehouse) as con:
+            row = con.execute(
+                f"select run_id, {', '.join(HOLDOUT_FIGURES)} from {catalog.MODEL_RUNS} "
+                "where task = 'tracks' and is_champion order by finished_at desc limit 1"
+            ).fetchone()
+            split, artists = self._data_stamp(con)
+        split_before, artists_before = self._stamp
+        # The artists scoring uses are those the train split was built from (the built
+        # int_artists_validated): read again when a build replaced the split, or when the
+        # raw artists were loaded again (before the first build they are read from there).
+        if artists != artists_before or (split != split_before and split_before):
+            # Made again at a later look only when the project or the warehouse changed
+            # (not a `dbt compile` every few seconds for models that do not compile).
+            attempt = (project_version(self.settings), split, artists)
+            if attempt == self._path_failed_for:
                 return False
+            log.info("the warehouse's artists were loaded or built again: reading them in")
             try:
-                champion = load_scoring_champion(self.settings)  # checked against its data
-            except ChampionUnavailable as exc:
+                self.path = FeaturePath(self.settings)
+            except FeaturePathError as exc:  # e.g. the feature models edited since the build
                 if self.unavailable != str(exc):
                     log.warning("not scoring: %s", exc)
                 self.unavailable = str(exc)
-                self._stamp = (split, artists)
                 self._unavailable_row = None if row is None else tuple(row)
+                self._path_failed_for = attempt
                 return False
-            self.unavailable = None
+            self._path_failed_for = None
+            self._stamp = (split_before, artists)
+            # Not scoring until now (maybe for the path): the champion is checked again.
+            force = force or self.unavailable is not None
+        # The same run with the same holdout figures (`score` on a new predict split
+        # writes new ones: GET /model says them), or, not scoring, the same record as at
+        # the last look.
+        same_run = (None if row is None else tuple(row)) == self._row_seen()
+        if same_run and split == split_before and not force:
+            return False
+        try:
+            champion = load_scoring_champion(self.settings)  # checked against its data
+        except ChampionUnavailable as exc:
+            if self.unavailable != str(exc):
+                log.warning("not scoring: %s", exc)
+            self.unavailable = str(exc)
             self._stamp = (split, artists)
-            changed = self.champion is None or champion.run_id != self.champion.run_id
-            self.champion = champion
-            return changed
+            self._unavailable_row = None if row is None else tuple(row)
+            return False
+        self.unavailable = None
+        self._stamp = (split, artists)
+        changed = self.champion is None or champion.run_id != self.champion.run_id
+        self.champion = champion
+        return changed
 
     def _row_seen(self) -> tuple | None:
         """The champion's ``ml.model_runs`` figures as last taken in: those of the champion

@@ -717,6 +717,35 @@ def test_a_check_that_fails_part_way_is_made_again(
     assert scorer.unavailable is None
 
 
+def test_an_unchanged_warehouse_is_not_opened_again_at_each_look(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each look read the champion's record and fingerprinted the train split, in the request
+    that made it (15% of a loaded service's time): now only once something wrote the
+    warehouse."""
+    from python_ml.tracks import scorer as scoring
+    from python_ml.warehouse import db
+
+    scorer = scoring.Scorer(service.settings, check_every=0)
+    opened = []
+    connect = db.connect
+    monkeypatch.setattr(db, "connect", lambda *a, **k: opened.append(a) or connect(*a, **k))
+    assert scorer.refresh() is False  # the first look reads it: the same champion
+    first = len(opened)
+    assert first >= 1
+    for _ in range(3):
+        assert scorer.refresh() is False
+    assert len(opened) == first  # nothing written since
+    with duckdb.connect(str(service.settings.warehouse)) as con:
+        con.execute("create table main.written as select 1 as x")
+        con.execute("drop table main.written")
+    assert scorer.refresh() is False  # the same champion, looked at again
+    assert len(opened) > first
+    again = len(opened)
+    assert scorer.refresh(force=True) is False  # asked for (POST /reload): looked at whatever
+    assert len(opened) > again
+
+
 def test_a_service_started_before_its_champion_answers_503_then_scores_with_it(
     built_warehouse: Path, small_raw_dir: Path, tmp_path: Path
 ) -> None:
