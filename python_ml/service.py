@@ -590,6 +590,14 @@ def create_app(
                     self._json = strict_json(await self.body())
                 except RepeatedKey as exc:  # FastAPI passes an HTTP error on: the 422 below
                     raise StarletteHTTPException(422, str(exc)) from None
+                except RecursionError:
+                    # JSON, nested deeper than Python's reader goes: it was "could not be
+                    # read: send UTF-8 JSON" (a 400), which sends the sender after the encoding.
+                    raise StarletteHTTPException(
+                        422,
+                        "the body nests lists or objects thousands of levels deep: send JSON "
+                        'of the form {"tracks": [{"column": value, ...}, ...]}',
+                    ) from None
                 except ValueError as exc:
                     # Python reads no integer of more digits than this (a guard against slow
                     # conversions); the body is JSON, so not "could not be read" (a 400).

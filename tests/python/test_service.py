@@ -433,6 +433,12 @@ def test_concurrent_requests_each_get_the_answer_they_get_alone(
             422,
             "the body holds an integer of more than 4,300 digits: send each value as an",
         ),
+        (  # JSON nested past Python's reader: it was "send UTF-8 JSON" (a 400)
+            None,
+            b'{"tracks": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
+            422,
+            "the body nests lists or objects thousands of levels deep: send JSON of the form",
+        ),
         (
             None,
             json.dumps(
