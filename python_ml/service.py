@@ -570,12 +570,20 @@ def create_app(
 
     @app.post("/reload", summary="Look for a new champion now")
     def reload() -> Any:
-        from python_ml.warehouse.db import WarehouseBusy
+        from python_ml.warehouse.db import WarehouseError
 
         try:
             changed = scorer.refresh(force=True)
-        except WarehouseBusy as exc:  # a run writes it: looked at again after it
-            return error(503, str(exc))
+        except WarehouseError as exc:
+            # A run writes it (looked at again after it), or it is gone or damaged (deleted
+            # while serving: it was a 500 "the service failed"): the champion it had scores on.
+            champion = scorer.champion  # None: started before a champion of its data
+            still = (
+                f" (still scoring with run {champion.run_id})"
+                if champion is not None and scorer.unavailable is None
+                else ""
+            )
+            return error(503, f"{exc}{still}")
         if reload_signal is not None:  # the other workers look on their next request
             os.utime(reload_signal)
             signal_seen[0] = _signal_time(reload_signal)

@@ -771,6 +771,12 @@ def test_a_service_started_before_its_champion_answers_503_then_scores_with_it(
             status, answer = service.call(path, body)
             assert status == 503, (path, answer)
             assert "python -m python_ml train" in answer["error"]
+        # The warehouse gone as well: said, with no champion to score on (it was a 500).
+        settings.warehouse.rename(tmp_path / "moved.duckdb")
+        status, answer = service.call("/reload", {})
+        assert status == 503 and "still scoring" not in answer["error"], answer
+        assert answer["error"].startswith(f"The warehouse {settings.warehouse} does not exist")
+        (tmp_path / "moved.duckdb").rename(settings.warehouse)
         train.train_tracks(settings, small_config())
         champion = warehouse_champion(settings)["run_id"]
         deadline = time.monotonic() + 60
@@ -783,6 +789,29 @@ def test_a_service_started_before_its_champion_answers_503_then_scores_with_it(
     log = (tmp_path / "serve.log").read_text()
     assert "not scoring until a champion of this data is promoted" in log
     assert f"new champion: run {champion}" in log
+
+
+def test_reload_with_the_warehouse_gone_is_a_503_naming_it_and_scoring_goes_on(
+    service: Service, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """POST /reload with the warehouse deleted (or moved) while the service runs answered 500
+    "the service failed (WarehouseError)"; it says the warehouse is missing, and the champion
+    loaded before scores on until it is back."""
+    settings = _settings_with_a_copy(
+        service.settings.warehouse, tmp_path, small_raw_dir, mlflow_dir=service.settings.mlflow_dir
+    )
+    track = _tracks(small_raw_dir, 1).iloc[0].to_dict()
+    with running_service(settings, tmp_path) as running:
+        champion = running.call("/health")[1]["run_id"]
+        settings.warehouse.rename(tmp_path / "moved.duckdb")
+        status, answer = running.call("/reload", {})
+        assert status == 503, answer
+        assert answer["error"].startswith(f"The warehouse {settings.warehouse} does not exist")
+        assert answer["error"].endswith(f"(still scoring with run {champion})")
+        status, body = running.call("/predict", {"tracks": [track]})
+        assert status == 200 and body["predictions"][0]["status"] == "scored"
+        (tmp_path / "moved.duckdb").rename(settings.warehouse)
+        assert running.call("/reload", {}) == (200, {"run_id": champion, "changed": False})
 
 
 def test_artists_loaded_but_not_built_leave_the_scores_as_the_champion_learnt_them(
