@@ -632,7 +632,12 @@ class FeaturePath:
         scratch_settings = dataclasses.replace(self.settings, raw_dir=path.parent.parent)
         with self._lock:
             (loaded,) = load_into(
-                self.con, scratch_settings, [raw], enforce_threshold=False, log_results=False
+                self.con,
+                scratch_settings,
+                [raw],
+                enforce_threshold=False,
+                log_results=False,
+                shown_as=shown_as,
             )
             made_up = self._add_optional_columns()
             unparseable = None

@@ -30,6 +30,7 @@ content and not loaded again; the log then names the file where it now is (``rec
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import logging
@@ -68,6 +69,13 @@ class PlannedFile:
     path: Path
     encoding: str
     header: list[str]
+    # The file the user gave, when ``path`` is a scratch copy of it (``predict``'s input): the
+    # loader's messages name it.
+    shown_as: Path | None = None
+
+    @property
+    def named(self) -> Path:
+        return self.shown_as or self.path
 
 
 @dataclass
@@ -296,6 +304,33 @@ def _columns_literal(header: list[str]) -> str:
     return "{" + entries + "}"
 
 
+# DuckDB's CSV reader's longest line (its max_line_size): a longer line is rejected as "line
+# size over maximum", or, longer than its read buffer, lost without an error.
+MAX_LINE_BYTES = 2_000_000
+
+
+def _lines_longer_than(parts: list[_Part], limit: int) -> list[tuple[int, int]]:
+    """The physical lines of ``parts`` longer than ``limit`` bytes, as (file line, bytes)."""
+    found: list[tuple[int, int]] = []
+    for part in parts:
+        number, length = 1, 0
+
+        def over(number: int, length: int, part: _Part = part) -> None:
+            if length > limit:
+                found.append((part.file_line(number) if number > 1 else number, length))
+
+        opener = gzip.open if part.path.suffix == ".gz" else open
+        with opener(part.path, "rb") as binary:
+            while chunk := binary.read(CHUNK):
+                pieces = chunk.split(b"\n")
+                for piece in pieces[:-1]:
+                    over(number, length + len(piece))
+                    number, length = number + 1, 0
+                length += len(pieces[-1])
+        over(number, length)
+    return found
+
+
 PART_COLUMN = "_music_part_path"  # the column naming the part each kept row was read from
 
 
@@ -384,7 +419,7 @@ def _read_parts(
     if [row[0] for row in spans] != [p for p in listed if p in {row[0] for row in spans}] or any(
         last - first + 1 != count for _, first, last, count in spans
     ):
-        raise RuntimeError(f"DuckDB read the parts of {item.path} out of their order")
+        raise RuntimeError(f"DuckDB read the parts of {item.named} out of their order")
     ranges = {path: count for path, _, _, count in spans}
     by_part: dict[str, list[tuple]] = {}
     for row in found:
@@ -412,7 +447,7 @@ def _read_parts(
         if len(lines) != kept:
             log.warning(
                 "%s: DuckDB kept %d rows, the line scan found %d: lines are DuckDB's numbers",
-                item.path,
+                item.named,
                 kept,
                 len(lines),
             )
@@ -431,6 +466,18 @@ def _read_parts(
         # stopped at without an error. Rows neither kept nor quarantined would be lost.
         encoding = item.encoding.upper()
         not_text = sum(1 for r in rejected if r.error_type == "INVALID ENCODING")
+        long_lines = [] if not_text else _lines_longer_than(parts, MAX_LINE_BYTES)
+        if long_lines:
+            # A line of tens of MB (a field holding a whole file): DuckDB rejects a line over
+            # its limit as "line size over maximum", but loses one longer than its read buffer
+            # without a word.
+            line, size = long_lines[0]
+            more = f" (and {len(long_lines) - 1:,} more)" if len(long_lines) > 1 else ""
+            raise LoadError(
+                f"{item.named}: line {line}{more} is {size:,} bytes long, more than DuckDB's "
+                f"CSV reader reads ({MAX_LINE_BYTES:,} bytes a line), and was neither read nor "
+                "rejected; nothing was loaded: shorten that line's values or remove the line."
+            )
         why = (
             f"; {not_text:,} of its lines are not {encoding} text: save the file as {encoding} "
             "(e.g. `iconv -f latin1 -t utf-8`) and load it again"
@@ -438,7 +485,7 @@ def _read_parts(
             else ": check the file, or download it again"
         )
         raise LoadError(
-            f"{item.path}: DuckDB's CSV reader read {accounted:,} of its "
+            f"{item.named}: DuckDB's CSV reader read {accounted:,} of its "
             f"{records_found:,} rows (kept or rejected) and stopped without an error, so the "
             f"rest would be lost; nothing was loaded{why}."
         )
@@ -578,7 +625,7 @@ def _load_one(
         log.info(
             "%s mixes Windows (CR LF) and Unix (LF) line endings: read with LF throughout "
             "(the same rows and lines)",
-            item.path,
+            item.named,
         )
     passes = [[_Part(source)]]
     stages: list[tuple[str, list[int | None]]] = []
@@ -748,14 +795,18 @@ def load_into(
     loaded_at: datetime | None = None,
     log_results: bool = True,
     dbt_vars: dict[str, Any] | None = None,
+    shown_as: Path | None = None,
 ) -> list[LoadedFile]:
     """Load the raw files into ``raw`` of the open warehouse ``con`` in one transaction (see
     the module doc): every check first, then every table, or nothing at all. Every row is
     stamped ``loaded_at`` (now, by default). ``log_results`` false: the caller reports the
     files' figures itself (``predict`` names the user's file, not its scratch copy).
-    ``dbt_vars``: the command's dbt ``--vars`` (:func:`max_rejected_share`)."""
+    ``dbt_vars``: the command's dbt ``--vars`` (:func:`max_rejected_share`). ``shown_as``: the
+    file the user gave, which the messages name, when the one file loaded is a copy of it."""
     threshold = max_rejected_share(settings, dbt_vars) if enforce_threshold else 1.0
     planned = plan(settings.raw_dir, files)
+    if shown_as is not None:
+        planned = [dataclasses.replace(item, shown_as=shown_as) for item in planned]
     loaded_at = loaded_at or utc_now()
     results = []
     con.execute("begin transaction")
@@ -767,7 +818,7 @@ def load_into(
                     result = _load_one(con, item, loaded_at, Path(scratch), settings.raw_dir)
             except duckdb.Error as exc:
                 raise LoadError(
-                    f"{item.path} cannot be read as a CSV file ({str(exc).splitlines()[0]}). "
+                    f"{item.named} cannot be read as a CSV file ({str(exc).splitlines()[0]}). "
                     "Check that it is the Kaggle file, or download it again."
                 ) from None
             results.append(result)

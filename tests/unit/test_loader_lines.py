@@ -114,3 +114,55 @@ def test_a_file_whose_lines_end_with_cr_alone_loads(tmp_path):
     from python_ml.tracks.predict import check_input
 
     assert check_input(settings.raw_dir / TRACKS.dataset / TRACKS.name) == list(TRACKS.columns)
+
+
+def test_a_line_longer_than_duckdb_reads_is_named_with_its_size(tmp_path, monkeypatch):
+    """A line of tens of MB (a field holding a whole file) is neither kept nor rejected by
+    DuckDB's reader; the load failed with "check the file, or download it again", naming no
+    line (and, for `predict`, its scratch copy's path in a warning). It names the line."""
+    import duckdb
+
+    from python_ml.raw.schemas import TRACKS
+
+    header = ",".join(TRACKS.columns).encode()
+    good = [",".join(f"{c}{i}" for c in TRACKS.columns).encode() for i in range(4)]
+    huge = good[2].replace(b"name2", b"n" * 40_000_000, 1)
+    # Line 3 holds a quoted line break: the long line is the file's line 5.
+    good[1] = good[1].replace(b"name1", b'"two\nlines"', 1)
+    body = b"\n".join([header, good[0], good[1], huge, good[3]]) + b"\n"
+    _, settings = _tracks_file(tmp_path, body)
+    con = duckdb.connect()
+    shown = tmp_path / "my tracks.csv"
+    with pytest.raises(load.LoadError) as raised:
+        load.load_into(con, settings, [TRACKS], log_results=False, shown_as=shown)
+    assert str(raised.value) == (
+        f"{shown}: line 5 is {len(huge):,} bytes long, more than DuckDB's CSV reader reads "
+        "(2,000,000 bytes a line), and was neither read nor rejected; nothing was loaded: "
+        "shorten that line's values or remove the line."
+    )
+    assert con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'raw'"
+    ).fetchone() == (0,)
+    monkeypatch.setattr(load, "CHUNK", 1000)  # a line split across many reads
+    assert load._lines_longer_than([load._Part(settings.raw_dir / TRACKS.dataset / TRACKS.name)],
+                                   2_000_000) == [(5, len(huge))]  # fmt: skip
+
+
+def test_the_loaders_messages_name_the_file_the_user_gave(tmp_path, caplog):
+    """`predict` loads a scratch copy of its input: the loader's note on mixed line endings
+    named /tmp/music-predict-.../tracks.csv, a file the user never saw."""
+    import logging
+
+    import duckdb
+
+    from python_ml.raw.schemas import TRACKS
+
+    header = ",".join(TRACKS.columns).encode()
+    good = [",".join(f"{c}{i}" for c in TRACKS.columns).encode() for i in range(2)]
+    body = header + b"\r\n" + good[0] + b"\r\n" + good[1] + b"\n"
+    _, settings = _tracks_file(tmp_path, body)
+    shown = tmp_path / "new.csv"
+    with caplog.at_level(logging.INFO, logger=load.log.name):
+        load.load_into(duckdb.connect(), settings, [TRACKS], log_results=False, shown_as=shown)
+    (said,) = [r.getMessage() for r in caplog.records if "line endings" in r.getMessage()]
+    assert said.startswith(f"{shown} mixes Windows (CR LF) and Unix (LF) line endings")
