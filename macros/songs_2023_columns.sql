@@ -27,6 +27,13 @@
     {%- for column in songs_2023_columns('audio') -%}
         {%- do ranges.append((column, 'between 0 and 100', '0 to 100')) -%}
     {%- endfor -%}
+    {#- The key and mode as the study reads them (python_ml/songs/study.py: KEYS, Major):
+        any other text (`H`, `major`) became a missing key or a minor mode without a word.
+        Empty stays allowed (Kaggle's file leaves some keys empty). -#}
+    {%- set keys = ['C', 'C#', 'D', 'D#', 'E', 'F', 'F#', 'G', 'G#', 'A', 'A#', 'B'] -%}
+    {%- set key_list = "in ('" ~ keys | join("', '") ~ "')" -%}
+    {%- do ranges.append(('key', key_list, keys | join(', ') ~ ' or empty')) -%}
+    {%- do ranges.append(('mode', "in ('Major', 'Minor')", 'Major, Minor or empty')) -%}
     {{ return(ranges) }}
 {%- endmacro %}
 

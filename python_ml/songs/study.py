@@ -186,7 +186,8 @@ def load_songs(settings: Settings) -> pd.DataFrame:
         db.require_tables(con, catalog.SONGS_2023)
         frame = con.execute(f"select * from {catalog.SONGS_2023} order by song_key").df()
     frame["key_index"] = frame["key"].map({k: i for i, k in enumerate(KEYS)}).astype(float)
-    frame["mode_major"] = (frame["mode"] == "Major").astype(float)
+    # An empty mode is unknown (imputed, as an empty key is), not minor.
+    frame["mode_major"] = frame["mode"].map({"Major": 1.0, "Minor": 0.0}).astype(float)
     return frame
 
 

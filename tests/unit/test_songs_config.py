@@ -64,3 +64,34 @@ def test_shipped_songs_config_keeps_what_it_says() -> None:
     assert config.models == {
         "random_forest": {"n_estimators": 60, "min_samples_leaf": 8, "max_features": 0.5}
     }
+
+
+def test_the_key_and_mode_become_numbers_and_an_empty_mode_stays_unknown(tmp_path):
+    """An empty mode was read as minor (mode_major 0) without a word, where an empty key is
+    unknown and imputed: both are unknown now."""
+    import math
+
+    import duckdb
+
+    from python_ml.settings import PROJECT_ROOT, Settings
+    from python_ml.warehouse import catalog
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        schema, table = catalog.SONGS_2023.split(".")
+        con.execute(f"create schema {schema}")
+        con.execute(
+            f"create table {schema}.{table} as select * from (values "
+            "('a', 'C#', 'Major'), ('b', 'B', 'Minor'), ('c', null, null)) "
+            "as t(song_key, key, mode)"
+        )
+    settings = Settings(
+        project_root=PROJECT_ROOT,
+        raw_dir=tmp_path / "raw",
+        warehouse=warehouse,
+        mlflow_dir=tmp_path / "mlflow",
+        reports_dir=tmp_path / "reports",
+    )
+    frame = study.load_songs(settings)
+    assert frame["key_index"].tolist()[:2] == [1.0, 11.0] and math.isnan(frame["key_index"][2])
+    assert frame["mode_major"].tolist()[:2] == [1.0, 0.0] and math.isnan(frame["mode_major"][2])
