@@ -166,6 +166,14 @@ def _output_clash(name: str) -> bool:
     return lowered in OUTPUT_COLUMNS or lowered in LOADER_COLUMNS or lowered.startswith("prob_")
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def check_input(path: Path) -> list[str]:
     """The header, once it is known to be a tracks.csv header (popularity and the ids
     optional)."""
@@ -190,6 +198,29 @@ def check_input(path: Path) -> list[str]:
             f"columns are lower case ({', '.join(c.lower() for c in other_case)}). Rename them "
             "in the header and score again."
         )
+    # Before the repeated names: a file without its header line has its first row read as
+    # one, and was told "has the column 0 more than once in its header".
+    if len(set(header) & set(TRACK_COLUMNS)) < len(TRACK_COLUMNS) // 2:
+        separator = next(
+            (name for sep, name in SEPARATORS.items() if len(header) <= 2 and sep in header[0]),
+            None,
+        )
+        if separator:
+            hint = (
+                f" The values seem to be separated by {separator}: save the file with commas "
+                "between values (CSV)."
+            )
+        elif sum(_is_number(name) for name in header) >= 3:
+            hint = (
+                " Line 1 holds values, not column names: the file has no header. Put "
+                "tracks.csv's header line above the rows and score again."
+            )
+        else:
+            hint = ""
+        raise PredictInputError(
+            f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
+            f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)}).{hint}"
+        )
     lowered = [c.lower() for c in header]
     twice = sorted({c for c in header if lowered.count(c.lower()) > 1})
     if twice:
@@ -197,21 +228,6 @@ def check_input(path: Path) -> list[str]:
             f"{path} has the column{'s' if len(twice) > 1 else ''} {', '.join(twice)} more "
             "than once in its header (names that differ only in capitals are one column): "
             "keep one of each and score again."
-        )
-    if len(set(header) & set(TRACK_COLUMNS)) < len(TRACK_COLUMNS) // 2:
-        separator = next(
-            (name for sep, name in SEPARATORS.items() if len(header) <= 2 and sep in header[0]),
-            None,
-        )
-        hint = (
-            f" The values seem to be separated by {separator}: save the file with commas "
-            "between values (CSV)."
-            if separator
-            else ""
-        )
-        raise PredictInputError(
-            f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
-            f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)}).{hint}"
         )
     clashing = [c for c in header if _output_clash(c)]
     if clashing:

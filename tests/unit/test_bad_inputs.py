@@ -496,3 +496,27 @@ def test_an_output_folder_that_refuses_files_is_named_before_scoring(tmp_path: P
     with pytest.raises(PredictInputError, match=r"^/proc cannot be written \("):
         check_output(source, Path("/proc/x.csv"))
     check_output(source, tmp_path / "out.csv")  # a folder that takes files: no error
+
+
+def test_a_file_without_its_header_line_is_said_to_lack_it(tmp_path):
+    """The first row read as the header was told "has the column 0 more than once in its
+    header": its explicit and mode were both 0."""
+    path = tmp_path / "new.csv"
+    path.write_text(
+        "NaR9cyzu7wVcdLElBv5yN3,Alone heart,26,129741,0,['Kid Cruz'],['kC4ng25cLTwvIIWnE9w7fC'],"
+        "2010-01-16,0.668,0.794,8,-16.612,0,0.192,0.309,0.509,0.0755,0.52,131.148,4\n"
+    )
+    with pytest.raises(PredictInputError) as raised:
+        check_input(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path} does not look like a tracks CSV: its columns are [")
+    assert message.endswith(
+        "Line 1 holds values, not column names: the file has no header. Put tracks.csv's "
+        "header line above the rows and score again."
+    )
+    assert "more than once" not in message
+    # A header with a few names of its own is not taken for values.
+    path.write_text("song,artist,year\n")
+    with pytest.raises(PredictInputError) as raised:
+        check_input(path)
+    assert "holds values" not in str(raised.value)
