@@ -436,7 +436,14 @@ def check_output(
         )
     folder = output_path.parent
     existing = next((p for p in [folder, *folder.parents] if p.exists()), folder)
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+    if not existing.is_dir():
+        # `--output new.csv/out.csv`: it said "new.csv cannot be written", as if the tool
+        # had tried to write the user's file.
+        raise PredictInputError(
+            f"--output {output_path}: {existing} is a file, not a folder, so nothing can be "
+            "written under it: give an --output in a folder."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
         raise PredictInputError(
             f"{folder} cannot be written (no permission, or not a folder): choose an --output "
             "in a folder you can write."

@@ -886,7 +886,8 @@ def test_predict_never_replaces_its_input_or_a_file_unasked(
     assert (tmp_path / "new.predictions.csv").stat().st_mode & 0o777 == 0o644
 
     blocked = predict_cli("--input", str(new), "--output", str(new / "out.csv"))
-    assert blocked.returncode == 1 and "cannot be written" in blocked.stderr
+    assert blocked.returncode == 1
+    assert f"{new} is a file, not a folder, so nothing can be written under it" in blocked.stderr
 
     folder = predict_cli("--input", str(tmp_path))
     assert folder.returncode == 1 and f"{tmp_path} is a folder" in folder.stderr

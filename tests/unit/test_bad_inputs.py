@@ -520,3 +520,17 @@ def test_a_file_without_its_header_line_is_said_to_lack_it(tmp_path):
     with pytest.raises(PredictInputError) as raised:
         check_input(path)
     assert "holds values" not in str(raised.value)
+
+
+def test_an_output_under_a_file_names_the_file_as_no_folder(tmp_path):
+    """`--output new.csv/out.csv` said "new.csv cannot be written (no permission, ...)", as if
+    predict had tried to write over the user's input."""
+    source = tmp_path / "new.csv"
+    source.write_text("id\n")
+    with pytest.raises(PredictInputError) as raised:
+        check_output(source, source / "deeper" / "out.csv")
+    assert str(raised.value) == (
+        f"--output {source / 'deeper' / 'out.csv'}: {source} is a file, not a folder, so "
+        "nothing can be written under it: give an --output in a folder."
+    )
+    assert source.read_text() == "id\n"
