@@ -285,6 +285,9 @@ def legacy_encoding(path: Path) -> str | None:
     )
 
 
+MAX_NAMED = 20  # columns named in the warning on those not scored
+
+
 def not_scored_columns(path: Path, header: list[str]) -> str | None:
     """What to tell of the header's columns that are not tracks.csv columns (each with the
     column it looks like a misspelling of): they are kept in the output, not scored. None when
@@ -295,7 +298,11 @@ def not_scored_columns(path: Path, header: list[str]) -> str | None:
     if not unknown:
         return None
     verb = "is not a tracks.csv column" if len(unknown) == 1 else "are not tracks.csv columns"
-    return f"{path}: {', '.join(unknown)} {verb}: kept in the output, not used in scoring"
+    # At most MAX_NAMED of them, the likely misspellings first: a sheet with 5,000 extra
+    # columns made a warning line of 5,000 names (the service names at most 20 keys).
+    named = sorted(unknown, key=lambda name: "(did you mean" not in name)[:MAX_NAMED]
+    more = f" (and {len(unknown) - len(named):,} more)" if len(unknown) > len(named) else ""
+    return f"{path}: {', '.join(named)}{more} {verb}: kept in the output, not used in scoring"
 
 
 def _stage_input(path: Path, target: Path) -> Path:

@@ -534,3 +534,21 @@ def test_an_output_under_a_file_names_the_file_as_no_folder(tmp_path):
         "nothing can be written under it: give an --output in a folder."
     )
     assert source.read_text() == "id\n"
+
+
+def test_thousands_of_columns_not_scored_are_named_twenty_at_a_time(tmp_path):
+    """A sheet with 5,000 extra columns made one warning line of 5,000 names; a misspelt
+    optional column among them was lost in it. Twenty are named, the misspellings first."""
+    from python_ml.tracks.predict import not_scored_columns
+
+    path = tmp_path / "wide.csv"
+    extra = [f"c{i}" for i in range(5_000)]
+    said = not_scored_columns(path, [*TRACK_COLUMNS, *extra, "id_artist"])
+    named = ", ".join(repr(c) for c in extra[:19])
+    assert said == (
+        f"{path}: 'id_artist' (did you mean 'id_artists'?), {named} (and 4,981 more) are not "
+        "tracks.csv columns: kept in the output, not used in scoring"
+    )
+    assert not_scored_columns(path, [*TRACK_COLUMNS, "note"]) == (
+        f"{path}: 'note' is not a tracks.csv column: kept in the output, not used in scoring"
+    )
