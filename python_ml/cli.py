@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--batch-size",
-        type=int,
+        type=_positive,
         default=200_000,
         help="rows per scoring batch (default: %(default)s)",
     )

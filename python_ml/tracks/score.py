@@ -42,6 +42,8 @@ def write_predictions(
 ) -> int:
     """Replace this run's predictions and explanations with fresh ones, atomically. Returns
     the rows of predictions written."""
+    if batch_size < 1:  # no batch would be read: the run's rows deleted, none written
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     scored_at = utc_now()
     columns = ["track_id", *model.features]
     for column in columns:

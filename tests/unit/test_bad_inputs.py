@@ -242,6 +242,10 @@ def test_an_unknown_host_is_one_line(monkeypatch):
         ["serve", "--port", "-1"],
         ["generate", "--seed", "-1"],
         ["generate", "--seed", "\u00b2"],  # a digit to str.isdigit, not to int()
+        # 0 deleted the champion's predictions, wrote none and failed with scikit-learn's
+        # "Found array with 0 sample(s)"; -5 with DuckDB's parser error on LIMIT.
+        ["score", "--batch-size", "0"],
+        ["score", "--batch-size", "-5"],
     ],
 )
 def test_out_of_range_numbers_are_refused_by_the_command_line(argv, capsys):
@@ -249,6 +253,18 @@ def test_out_of_range_numbers_are_refused_by_the_command_line(argv, capsys):
         cli.build_parser().parse_args(argv)
     assert raised.value.code == 2
     assert f"argument {argv[1]}:" in capsys.readouterr().err
+
+
+def test_scoring_in_batches_of_no_rows_is_refused_before_the_warehouse_is_opened(tmp_path):
+    import dataclasses
+
+    from python_ml.settings import load_settings
+    from python_ml.tracks import score
+
+    settings = dataclasses.replace(load_settings(), warehouse=tmp_path / "warehouse.duckdb")
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        score.write_predictions(settings, model=None, run_id="r", batch_size=0)
+    assert not settings.warehouse.exists()
 
 
 def test_generate_into_a_file_names_it(tmp_path, caplog):
