@@ -33,7 +33,7 @@ from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.steps import step
 from python_ml.tracks.drift import log_drift
-from python_ml.tracks.explain import reasons_text
+from python_ml.tracks.explain import CONTRIBUTION_DECIMALS, reasons_text
 from python_ml.tracks.feature_path import NO_ARTIST_IDS, DerivedTracks, gives_artist_ids
 from python_ml.tracks.scorer import (
     PROBABILITY_DECIMALS,
@@ -496,6 +496,17 @@ def _write_csv(result: pd.DataFrame, output_path: Path) -> None:
         prefix = f".{output_path.name}.{os.getpid()}."
         fd, tmp = tempfile.mkstemp(prefix=prefix, dir=output_path.parent)
         os.close(fd)
+        # The lead and its baseline are rounded to the reasons' decimals (scorer.py): written
+        # with the probabilities' six, 0.741 read 0.741000, a precision the figure lacks.
+        result = result.assign(
+            **{
+                column: result[column].map(
+                    lambda v: None if pd.isna(v) else f"{v:.{CONTRIBUTION_DECIMALS}f}"
+                )
+                for column in ("explanation_baseline", "explained_score")
+                if column in result.columns
+            }
+        )
         result.to_csv(tmp, index=False, float_format=f"%.{PROBABILITY_DECIMALS}f")
         os.chmod(tmp, _file_mode(output_path))
         os.replace(tmp, output_path)

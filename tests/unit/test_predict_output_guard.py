@@ -83,3 +83,28 @@ def test_a_partial_output_of_a_killed_predict_is_removed_by_the_next(tmp_path: P
     _write_csv(pd.DataFrame({"a": [1]}), tmp_path / "out.csv")
     assert not orphan.exists() and mine.exists() and other.exists()
     assert (tmp_path / "out.csv").read_text() == "a\n1\n"
+
+
+def test_the_output_writes_each_figure_with_the_decimals_it_was_rounded_to(tmp_path: Path) -> None:
+    """The probabilities are rounded to six decimals, the lead and its baseline to three:
+    all written with six, an explained score of 2.0 read 2.000000."""
+    import numpy as np
+    import pandas as pd
+
+    from python_ml.tracks.predict import _write_csv
+
+    result = pd.DataFrame(
+        {
+            "line": [2, 3],
+            "prob_ice_cold": [0.123457, np.nan],
+            "explanation_baseline": [-0.513, np.nan],
+            "explained_score": [2.0, np.nan],
+        }
+    )
+    output = tmp_path / "new.predictions.csv"
+    _write_csv(result, output)
+    assert output.read_text().splitlines() == [
+        "line,prob_ice_cold,explanation_baseline,explained_score",
+        "2,0.123457,-0.513,2.000",
+        "3,,,",
+    ]
