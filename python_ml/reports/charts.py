@@ -439,7 +439,7 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
     if not sets:
         raise ChartError(
             f"{catalog.FCT_SONG_STREAM_PREDICTIONS} is empty: run "
-            "`python -m python_ml songs` and `dbt build -s tag:ml_outputs`."
+            "`python -m python_ml songs`, then `python -m python_ml marts`."
         )
     fig, axes = plt.subplots(1, len(sets), figsize=(5.5 * len(sets), 5), squeeze=False)
     for ax, name in zip(axes[0], sets, strict=True):
@@ -634,7 +634,7 @@ def _draw_into(
         if not scored[0]:
             raise ChartError(
                 f"{catalog.FCT_TRACK_PREDICTIONS} is empty: run `python -m python_ml "
-                "score`, then `dbt build --select tag:ml_outputs`."
+                "score`, then `python -m python_ml marts`."
             )
         champion = _champion_of_this_data(settings)
         if champion is not None and scored[1] != champion:

@@ -17,3 +17,40 @@ def test_a_mart_from_an_older_build_says_to_build_again() -> None:
     message = str(caught.value)
     assert '"data_origin"' in message and "older version of the project" in message
     assert "Run `python -m python_ml build`" in message and "\n" not in message
+
+
+def test_empty_prediction_marts_say_the_command_that_builds_them(tmp_path) -> None:
+    """The prediction marts are `tag:ml_outputs staging.ml` (python -m python_ml marts): the
+    report said `dbt build --select tag:ml_outputs`, which leaves out the staging views of
+    the ml source, while its other messages and the app say `python -m python_ml marts`."""
+    import dataclasses
+
+    from python_ml.settings import load_settings
+    from python_ml.warehouse import catalog
+
+    settings = dataclasses.replace(load_settings(), warehouse=tmp_path / "w.duckdb")
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            f"create table {catalog.FCT_TRACK_PREDICTIONS} (run_id varchar, model_label "
+            "varchar, scored_at timestamp, data_origin varchar)"
+        )
+        con.execute(f"create table {catalog.RPT_CONFUSION_MATRIX} (track_count bigint)")
+        con.execute(
+            f"create table {catalog.FCT_SONG_STREAM_PREDICTIONS} (feature_set varchar, "
+            "model_type varchar, fold integer, actual_log_streams double, "
+            "predicted_log_streams double, run_id varchar)"
+        )
+        con.execute("create schema ml")
+        con.execute(f"create table {catalog.MODEL_RUNS} (run_id varchar, split_kind varchar)")
+    with pytest.raises(charts.ChartError) as caught:
+        charts._draw_into(settings, tmp_path / "out")
+    assert str(caught.value) == (
+        f"{catalog.FCT_TRACK_PREDICTIONS} is empty: run `python -m python_ml score`, then "
+        "`python -m python_ml marts`."
+    )
+    with duckdb.connect(str(settings.warehouse)) as con, pytest.raises(charts.ChartError) as caught:
+        charts.songs_predicted_vs_actual(con, tmp_path / "songs.png", classes=None)
+    assert str(caught.value).endswith(
+        "run `python -m python_ml songs`, then `python -m python_ml marts`."
+    )
