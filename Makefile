@@ -25,8 +25,8 @@ help:  ## list every target
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "make %-13s %s\n", $$1, $$2}'
 
-# uv installs what pip would (the same versions: compared with `pip freeze`) in about 30 s instead
-# of 75 s on 2 cores. uv reads its own settings (UV_DEFAULT_INDEX, ...), not pip.conf: `make
+# uv installs what pip would (the same versions: compared with `pip freeze`) in a fraction of
+# pip's time (README.md, "The two commands", has the figures). uv reads its own settings (UV_DEFAULT_INDEX, ...), not pip.conf: `make
 # install INSTALLER=pip` installs with pip and its configuration instead. pip is also the fallback
 # when uv is missing or fails (not when it is interrupted: Ctrl-C stops here).
 # Neither byte-compiles every installed module (TensorFlow, Spark, ...: 22 s of a fresh `make
