@@ -17,7 +17,7 @@ from typing import Any
 
 from python_ml.errors import UserError
 from python_ml.settings import Settings, load_settings
-from python_ml.steps import step
+from python_ml.steps import configure_logging, step
 
 log = logging.getLogger("python_ml")
 
@@ -478,11 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminated)  # stop like Ctrl-C: dbt children stop too
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    configure_logging(logging.DEBUG if args.verbose else logging.INFO)
     for handler in logging.getLogger().handlers:  # Dagster's events: in its run history
         handler.addFilter(lambda record: not record.name.startswith("dagster"))
     for noisy in ("matplotlib", "PIL", "urllib3", "alembic", "absl", "markdown_it", "filelock"):

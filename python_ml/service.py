@@ -830,7 +830,11 @@ def app_from_environment() -> Any:
     """The application for one worker process of ``serve --workers N`` (its settings from the
     environment, as the command's were)."""
     from python_ml.settings import load_settings
+    from python_ml.steps import configure_logging
 
+    # A worker is a new process: without this its warnings (the feature models not checked,
+    # a champion unavailable) came out as bare text, with no time or level.
+    configure_logging()
     signal = os.environ.get(RELOAD_SIGNAL_ENV)
     return create_app(load_settings(), reload_signal=Path(signal) if signal else None)
 

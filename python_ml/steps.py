@@ -12,6 +12,14 @@ from python_ml.errors import UserError
 log = logging.getLogger("python_ml")
 
 
+def configure_logging(level: int = logging.INFO) -> None:
+    """The log lines' form (``12:00:01 INFO    ...``), for the command line and for the
+    processes it starts that log on their own (``serve --workers N``'s workers)."""
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S"
+    )
+
+
 class StepFailed(UserError, RuntimeError):
     """A step of the main job failed; the message names it."""
 

@@ -568,3 +568,28 @@ def test_thousands_of_columns_not_scored_are_named_twenty_at_a_time(tmp_path):
     assert not_scored_columns(path, [*TRACK_COLUMNS, "note"]) == (
         f"{path}: 'note' is not a tracks.csv column: kept in the output, not used in scoring"
     )
+
+
+def test_a_service_worker_process_logs_its_warnings_with_time_and_level(tmp_path):
+    """`serve --workers N` starts each worker as a new Python process, which the command
+    line's logging setup does not reach: a worker's warning came out as its bare text."""
+    import re
+    import subprocess
+    import sys
+
+    code = (
+        "import logging\n"
+        "from python_ml import service\n"
+        "service.create_app = lambda settings, reload_signal=None: None\n"
+        "service.app_from_environment()\n"
+        "logging.getLogger('python_ml.tracks.scorer').warning('not checked whether ...')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "MUSIC_WAREHOUSE": str(tmp_path / "w.duckdb")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"\d\d:\d\d:\d\d WARNING not checked whether \.\.\.\n", result.stderr)
