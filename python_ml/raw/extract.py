@@ -386,6 +386,15 @@ def extract(
         report.generated = sorted(p for p in raw_dir.rglob("*.csv*") if p not in before)
         for path in report.generated:
             log.info("generated: %s", path)
+    elif rows != schemas.REAL_TRACK_ROWS and report.present:
+        # `run --rows 20000` on a folder that holds the files: the run is on those, whatever
+        # their size, and only "present: ... (kept)" said so.
+        log.warning(
+            "--rows %s not used: %s holds the raw files, which are kept (--rows sizes generated "
+            "data only: point MUSIC_RAW_DIR at an empty folder for a run on that many)",
+            f"{rows:,}",
+            raw_dir,
+        )
 
     check_raw_files(raw_dir)
     return report

@@ -85,6 +85,20 @@ def test_present_files_are_kept_and_nothing_is_downloaded(
     assert {p: p.stat().st_mtime_ns for p in raw.rglob("*.csv")} == before
 
 
+def test_rows_asked_for_on_a_folder_holding_the_files_are_said_to_be_unused(
+    tmp_path: Path, no_credentials: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`run --rows 20000` where the files are: the run was on them, said only as "present"."""
+    raw = tmp_path / "raw"
+    generate.generate(raw, rows=300, seed=5)
+    report = extract.extract(raw, offline=True, rows=20_000)
+    assert not report.generated
+    assert f"--rows 20,000 not used: {raw} holds the raw files, which are kept" in caplog.text
+    caplog.clear()
+    extract.extract(raw, offline=True)  # no --rows: nothing to say
+    assert "not used" not in caplog.text
+
+
 def test_missing_datasets_are_downloaded_and_checked(
     tmp_path: Path, env_credentials: None, kaggle_files: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
