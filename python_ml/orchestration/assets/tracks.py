@@ -8,19 +8,10 @@ from typing import Any
 import dagster as dg
 
 from python_ml.orchestration import versions
-from python_ml.orchestration.assets import still_true
+from python_ml.orchestration.assets import mlflow_link, still_true
 from python_ml.orchestration.resources import ProjectSettings, Warehouse
 from python_ml.orchestration.translator import ManifestKeys
-from python_ml.settings import ui_address
 from python_ml.warehouse import catalog
-
-
-def mlflow_link(run_id: str, experiment_id: str) -> dg.MetadataValue:
-    # workflowType: MLflow 3.17's UI opens in its GenAI view otherwise (the experiment tag
-    # only sets the kind shown inside an experiment).
-    return dg.MetadataValue.url(
-        f"{ui_address('mlflow')}/#/experiments/{experiment_id}/runs/{run_id}?workflowType=machine_learning"
-    )
 
 
 class TrainRunConfig(dg.Config):
@@ -76,7 +67,8 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         inputs = versions.train_inputs(settings, config_path) if whole else {}
         if whole and versions.up_to_date(settings, "train", title, inputs):
             yield dg.MaterializeResult(
-                asset_key="champion_model", metadata=still_true(context, "champion_model")
+                asset_key="champion_model",
+                metadata=still_true(context, "champion_model", settings),
             )
             yield dg.MaterializeResult(
                 asset_key=keys.source(catalog.MODEL_RUNS),
@@ -167,7 +159,9 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         if not paths.force and versions.up_to_date(settings, "score", title, started):
             for table in (catalog.TRACK_PREDICTIONS, catalog.TRACK_EXPLANATIONS):
                 key = keys.source(table)
-                yield dg.MaterializeResult(asset_key=key, metadata=still_true(context, key))
+                yield dg.MaterializeResult(
+                    asset_key=key, metadata=still_true(context, key, settings)
+                )
             return
         # MLflow and the model libraries: imported only when it runs.
         from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
