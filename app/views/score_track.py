@@ -235,12 +235,12 @@ if upload is not None:
         first += [c for c in scored.columns if c.startswith("prob_")]
         first += ["rejection_reason", "rejection_detail", "reasons"]
         shown = scored[[*first, *(c for c in scored.columns if c not in first)]]
-        # The classes by their labels, as every page shows them (the download keeps predict's
-        # class names).
+        # The classes by their labels, as every page shows them (the class called, the runner-up
+        # and the one the reasons name); the download keeps predict's class names.
         classes = app_ui.read("classes")
         labels = dict(zip(classes["class_name"], classes["class_label"], strict=True))
         st.dataframe(
-            shown.assign(predicted_class=shown["predicted_class"].map(lambda c: labels.get(c, c))),
+            app_data.with_class_labels(shown, labels),
             hide_index=True,
             width="stretch",
             column_config={

@@ -502,6 +502,29 @@ def score_csv(settings: Settings, data: bytes, name: str) -> pd.DataFrame:
     return result
 
 
+def with_class_labels(scored: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """Scored rows with every class by its label, as the app's pages show classes: the class
+    called, the runner-up and the runner-up the reasons name (``over ice_cold: ...`` ->
+    ``over ice-cold: ...``). predict's own output (the download) keeps the class names."""
+
+    def label(value: Any) -> Any:
+        return labels.get(value, value) if isinstance(value, str) else value
+
+    def reasons(value: Any) -> Any:
+        if not isinstance(value, str) or not value.startswith("over "):
+            return value
+        over, sep, listed = value[len("over ") :].partition(": ")
+        return f"over {label(over)}{sep}{listed}"
+
+    labelled = scored.copy()
+    for column in ("predicted_class", "runner_up_class"):
+        if column in labelled.columns:
+            labelled[column] = labelled[column].map(label)
+    if "reasons" in labelled.columns:
+        labelled["reasons"] = labelled["reasons"].map(reasons)
+    return labelled
+
+
 def rejected_fields(row: pd.Series) -> list[str]:
     """The form fields a rejected row's reason names (e.g. ``danceability, tempo``)."""
     if row.get("status") != "rejected":
