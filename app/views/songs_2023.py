@@ -31,11 +31,22 @@ st.caption(
     "(marts.rpt_rejected_rows lists each, with why)."
 )
 TASK_TITLES = {
-    "songs_log_streams": "log(streams) regression: R² and RMSE",
+    "songs_log_streams": "ln(streams + 1) regression: R² and RMSE",
     "songs_top_decile": "top 10% of streams: precision, recall, F1",
 }
 for task, runs in study.groupby("task", sort=True):
     st.markdown(f"**{TASK_TITLES.get(task, task)}**")
+    if task == "songs_log_streams" and "rmse" in runs:
+        # The RMSE is in natural-log units: what it means in streams, per feature set.
+        factors = ", ".join(
+            f"{np.exp(rmse):.1f} ({name})"
+            for name, rmse in zip(runs["feature_set"], runs["rmse"], strict=True)
+        )
+        st.caption(
+            "The target is the natural log of a song's streams (plus 1), so the RMSE is in "
+            "those units: e to the RMSE is the factor a typical prediction is off by in "
+            f"streams, either way: {factors}."
+        )
     runs = runs.drop(columns=["task", "split_kind", "data_origin", "finished_at"])
     runs = runs.dropna(axis=1, how="all")
     # `rmse_std` -> "rmse sd": each figure's spread over the fold seeds.
@@ -99,8 +110,13 @@ perfect = (
 )
 st.altair_chart((points + perfect).interactive(), width="stretch")
 st.caption("The line: predicted = actual. Both axes are logarithmic (1M, 10M, 100M, 1B, ...).")
-# Headers in words ("actual log streams"); streams with separators (2,200,663,222).
-headers = {c: c.replace("_", " ") for c in songs.columns}
+# Headers in words; the logs say their base ("actual ln(streams + 1)"); streams with
+# separators (2,200,663,222).
+headers = {c: c.replace("_", " ") for c in songs.columns} | {
+    "actual_log_streams": "actual ln(streams + 1)",
+    "predicted_log_streams": "predicted ln(streams + 1)",
+    "log_residual": "ln residual (predicted - actual)",
+}
 for column in ("actual_streams", "predicted_streams"):
     headers[column] = st.column_config.NumberColumn(headers[column], format="localized")
 st.dataframe(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import shutil
 import subprocess
@@ -301,6 +303,18 @@ def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:
     )
     assert any(f"Cross-validated ({kind[0]})" in c.value for c in at.caption)
     assert "split kind" not in regression.columns
+    # The RMSE's unit: the natural log of streams, and what each one means in streams.
+    factors = ", ".join(
+        f"{math.exp(r):.1f} ({name})"
+        for name, r in zip(regression["feature set"], regression["rmse"], strict=True)
+    )
+    assert any(
+        "natural log" in c.value and f"off by in streams, either way: {factors}." in c.value
+        for c in at.caption
+    ), [c.value for c in at.caption]
+    headers = json.loads(at.dataframe[2].proto.columns)
+    assert headers["actual_log_streams"]["label"] == "actual ln(streams + 1)"
+    assert headers["predicted_log_streams"]["label"] == "predicted ln(streams + 1)"
     # How many of the file's rows the study had: the rows rejected were not said on the page.
     ((read, kept, rejected),) = query(
         app_env / "warehouse.duckdb",
