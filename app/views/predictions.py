@@ -227,6 +227,7 @@ else:
         st.info("This run wrote no explanation for the track.")
     else:
         called = labels[options.at[choice, "predicted_class"]]
+        method = app_data.explanation_of(champion.get("model_type"))  # and so the units
         # The runner-up the contributions compare with.
         over = options.at[choice, "runner_up_class"]
         runner_up = labels.get(over, over) if isinstance(over, str) else "the runner-up"
@@ -237,6 +238,7 @@ else:
             f"{explanation['explanation_baseline'].iloc[0]:+.2f} plus the contributions = "
             f"{explanation['explained_score'].iloc[0]:+.2f}, how far {called}'s score led "
             f"{runner_up}'s before calibration."
+            + (f" Contributions, in the units of that score: {method}." if method else "")
             + (
                 f" Here {called}'s score was behind: the decision rule's weights, which call a "
                 "rarer class when it is likely enough, not only when most likely, called it."

@@ -85,7 +85,8 @@ def champion_run(settings: Settings) -> dict[str, Any]:
     frame = query(
         settings,
         f"select p.run_id, p.model_label, p.data_origin, max(p.scored_at) as scored_at, "
-        f"count(*) as scored_tracks, any_value(l.finished_at) as trained_at "
+        f"count(*) as scored_tracks, any_value(l.finished_at) as trained_at, "
+        f"any_value(l.model_type) as model_type "
         f"from {catalog.FCT_TRACK_PREDICTIONS} as p "
         f"left join {catalog.RPT_MODEL_LEADERBOARD} as l on l.run_id = p.run_id "
         "group by all",
@@ -350,9 +351,17 @@ def decision_weights(settings: Settings) -> dict[str, float]:
 
 def explanation_method(settings: Settings) -> str:
     """How the champion's kind explains a score (tracks/kinds), for the score page."""
+    return str(explanation_of(scorer(settings).champion.model.kind))
+
+
+def explanation_of(model_type: Any) -> str | None:
+    """How a model kind (``model_type``, as ml.model_runs records it) computes each feature's
+    contribution, and so its units (logits, raw scores, log probabilities); None for a kind
+    this code does not know."""
     from python_ml.tracks.kinds import KINDS
 
-    return KINDS[scorer(settings).champion.model.kind].explanation
+    kind = KINDS.get(str(model_type))
+    return kind.explanation if kind is not None else None
 
 
 def lead_in_words(called: str, runner_up: str, lead: float, baseline: float) -> str:

@@ -91,6 +91,14 @@ def test_predictions_filters_change_the_table(app_env: Path) -> None:
     caption = next(c.value for c in at.caption if "minus the runner-up's" in c.value)
     first = everything.iloc[0]
     assert f"the runner-up's ({first['runner_up_class']}," in caption
+    # The contributions' units: how the champion's kind computes them (logits for the linear
+    # model, raw scores for the trees, log probabilities otherwise).
+    ((kind,),) = query(
+        app_env / "warehouse.duckdb",
+        "select model_type from marts.rpt_model_leaderboard where is_champion and is_current",
+    )
+    method = app_data.explanation_of(kind)
+    assert method and f"Contributions, in the units of that score: {method}." in caption
     assert "Why did the model call a track what it did?" in [h.value for h in at.subheader]
     assert at.selectbox(key="explained_track").value == everything.index[0]
 
