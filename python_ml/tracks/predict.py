@@ -531,7 +531,8 @@ def predict_csv(
     _, result = score_file(settings, input_path, scorer)
     _write_csv(result, output_path)
     scored = int((result["status"] == SCORED).sum())
-    log_drift(scorer.last_drift, f"{input_path.name}'s {scored:,} scored tracks")
+    if scored:  # none scored: the step's error says so; a drift line about 0 tracks says nothing
+        log_drift(scorer.last_drift, f"{input_path.name}'s {scored:,} scored tracks")
     rejected = len(result) - scored
     if rejected:
         reasons = result.loc[result["status"] == REJECTED, "rejection_reason"].value_counts()

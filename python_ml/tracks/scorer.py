@@ -341,14 +341,15 @@ class Scorer:
             files = _files_stamp(self.settings.warehouse)
             if not force and self.unavailable is None and files == self._files_seen:
                 return False
-            self._looked = False
             changed = self._look(force)
-            if self._looked:
-                self._files_seen = files
+            if changed is None:  # not looked: the warehouse is being written
+                return False
+            self._files_seen = files
             return changed
 
-    def _look(self, force: bool) -> bool:
-        """:meth:`refresh`'s look at the warehouse (sets ``_looked`` once it reads it)."""
+    def _look(self, force: bool) -> bool | None:
+        """:meth:`refresh`'s look at the warehouse: whether a new champion was loaded, or None
+        when no look was made (a command is writing the warehouse)."""
         from python_ml.tracking.champion_files import ChampionUnavailable
         from python_ml.warehouse import catalog, db
 
@@ -359,10 +360,9 @@ class Scorer:
         if force:
             _refuse_while_written(self.settings)
         elif db.RunLock.holder(self.settings.warehouse):
-            return False
+            return None
         # Brief look-ups: the warehouse is held read-only as briefly as it can be, so the
         # pipeline's writes are not kept waiting.
-        self._looked = True
         with db.connect(self.settings.warehouse) as con:
             row = con.execute(
                 f"select run_id, {', '.join(HOLDOUT_FIGURES)} from {catalog.MODEL_RUNS} "

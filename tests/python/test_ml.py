@@ -614,7 +614,7 @@ def test_a_utf16_file_or_header_is_named_as_such(
 
 
 def test_a_windows_1252_file_is_named_and_a_file_scoring_nothing_fails(
-    trained: Settings, small_raw_dir: Path, tmp_path: Path
+    trained: Settings, small_raw_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Excel's 'CSV (Comma delimited)' saves Windows-1252: each line with an accented letter
     was rejected as "not UTF-8 text" and the run ended well, scoring only the others (none, when
@@ -660,9 +660,12 @@ def test_a_windows_1252_file_is_named_and_a_file_scoring_nothing_fails(
     every = tmp_path / "every.csv"
     every.write_bytes("\n".join([header, accented[0], accented[2], ""]).encode("cp1252"))
     out = tmp_path / "every.out.csv"
+    caplog.clear()
     with pytest.raises(predict.PredictInputError, match=r"^No row of .*every.csv was scored"):
         predict.predict_step(trained, every, out)
     assert list(pd.read_csv(out)["status"]) == ["rejected", "rejected"]
+    # No line about the drift of the 0 tracks scored before the error.
+    assert not [r for r in caplog.records if "drift" in r.getMessage()]
 
 
 @pytest.mark.parametrize(
