@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.host import HostSpeed, reference
 from python_ml.raw.schemas import REAL_TRACK_ROWS
 from python_ml.settings import PROJECT_ROOT, Settings, load_settings
 from python_ml.warehouse.dbt import PREDICTION_MARTS
@@ -190,7 +191,11 @@ def bench_scale(scale: float, root: Path, log_file: Path) -> dict[str, Measureme
 
 
 def write_report(
-    path: Path, scales: list[float], results: dict[float, dict[str, Measurement]], started: datetime
+    path: Path,
+    scales: list[float],
+    results: dict[float, dict[str, Measurement]],
+    started: datetime,
+    host: HostSpeed | None = None,
 ) -> None:
     base, top = scales[0], scales[-1]
     lines = [
@@ -200,6 +205,7 @@ def write_report(
         f"{platform.machine()}, Python {platform.python_version()}. Each stage is its own "
         "process; peak memory is the largest resident set of that process or of any one of its "
         "child processes (not their sum: the songs study's two worker processes count once).",
+        *([f"The {host.text()}."] if host else []),
         "",
         "| stage | "
         + " | ".join(f"{s:g}x time (s) | {s:g}x peak (MB)" for s in scales)
@@ -299,8 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     log_file = root / "bench.log"
     log_file.write_text("")
     started = datetime.now(UTC)
+    host = reference()
+    print(host.text(), flush=True)
     results = {s: bench_scale(s, root, log_file) for s in args.scales}
-    write_report(Path(args.out), args.scales, results, started)
+    write_report(Path(args.out), args.scales, results, started, host)
     print(f"wrote {args.out}")
     return 0
 

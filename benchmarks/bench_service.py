@@ -186,6 +186,7 @@ def table(figures: dict) -> str:
         f"the warehouse of the environment, the service with `--workers {figures['workers']}`; "
         "clients are threads of one Python process with keep-alive connections, on the same "
         "machine as the service.",
+        *([f"The {figures['host']}."] if figures.get("host") else []),
         "",
         "| case | figure | goal |",
         "|---|---|---|",
@@ -224,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default=str(PROJECT_ROOT / "BENCHMARKS.md"))
     args = parser.parse_args(argv)
+    from benchmarks.host import reference
+
+    host = reference().text()
     figures = run(args.requests, args.soak, args.workers)
+    figures["host"] = host
     figures["soak"]["requests"] = args.soak
     text = table(figures)
     print(text)

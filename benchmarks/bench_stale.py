@@ -232,7 +232,12 @@ def bench(
     return rows
 
 
-def table(rows: list[tuple[str, str, Ran, str]], started: datetime, steps: dict[str, str]) -> str:
+def table(
+    rows: list[tuple[str, str, Ran, str]],
+    started: datetime,
+    steps: dict[str, str],
+    host: str | None = None,
+) -> str:
     lines = [
         "## Only what is stale runs (`python -m benchmarks.bench_stale`)",
         "",
@@ -240,6 +245,7 @@ def table(rows: list[tuple[str, str, Ran, str]], started: datetime, steps: dict[
         "`python -m python_ml run --offline` in a copy of the project, one case after another "
         "on the same folder. What ran is read from the run's records (Dagster "
         "materializations not marked up to date; the experiments fitted).",
+        *([f"The {host}."] if host else []),
         "",
         "| case | scale | command (s) | main job (s) | what ran |",
         "|---|---|---|---|---|",
@@ -262,7 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = datetime.now(UTC)
     steps: dict[str, str] = {}
-    text = table(bench(args.scales, Path(args.root), steps), started, steps)
+    from benchmarks.host import reference
+
+    host = reference().text()
+    print(host, flush=True)
+    text = table(bench(args.scales, Path(args.root), steps), started, steps, host)
     print(text)
     from benchmarks.bench import write_section
 
