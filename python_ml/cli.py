@@ -123,11 +123,47 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     serve(settings, args.host, args.port, args.workers)
 
 
+def ensure_manifest_of(settings: Settings) -> None:
+    from python_ml.orchestration.manifest import ensure_manifest
+
+    ensure_manifest(settings)
+
+
+def _in_background(function: Any, *args: Any) -> Any:
+    """``function(*args)`` started on a daemon thread; returns a call that waits for it and
+    raises what it raised. A daemon, so an interrupt of the command does not wait for it (a dbt
+    it started stops with this process: warehouse/dbt.py)."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=getattr(function, "__name__", "background"))
+    thread.daemon = True
+    thread.start()
+
+    def wait() -> Any:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+    return wait
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     """The main job: the asset graph (python_ml/orchestration), materialized in this process."""
     started = time.perf_counter()
     with step("load the asset graph (Dagster, dbt manifest)"):
-        from python_ml.orchestration.runner import materialize
+        parse = _in_background(ensure_manifest_of, settings)  # dbt's own process, meanwhile
+        from python_ml.orchestration.runner import materialize  # Dagster's import, here
+
+        parse()  # the definitions read the manifest: parsed now, not again
     extract = {"offline": args.offline, "force": args.force, "rows": args.rows, "seed": args.seed}
     ops = {"raw_files": {"config": extract}, "train": {"config": {"force": args.force}}}
     # --force: every step, not only the stale; --vars: for every dbt command and the loader.

@@ -18,11 +18,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 
-from python_ml.orchestration.versions import DBT_FILE_SUFFIXES
 from python_ml.settings import Settings, load_settings
-
-# What the manifest is parsed from: a newer file means a stale manifest.
-MANIFEST_INPUTS = ("models", "macros", "seeds", "tests", "analyses", "dbt_project.yml")
 
 
 class ProjectSettings(dg.ConfigurableResource):
@@ -97,43 +93,13 @@ def dbt_project() -> DbtProject:
     )
 
 
-def _newest_input(root: Path) -> float:
-    newest = 0.0
-    for name in MANIFEST_INPUTS:
-        path = root / name
-        files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
-        for file in files:
-            if file.name.endswith(DBT_FILE_SUFFIXES):  # not the pytest files under tests/
-                newest = max(newest, file.stat().st_mtime)
-    return newest
-
-
 def prepared_manifest(project: DbtProject, settings: Settings) -> dict[str, Any]:
-    """dbt's manifest for the asset graph, parsed again only when a project file is newer (any
-    dbt command from the project root also refreshes it), or when the project's files are not
-    those of python_ml's last parse into this target folder (``dagster/manifest_files``): a
-    target folder copied from another clone, or shared with one, held a manifest newer than
-    every file but of other files, so `run` found "none in this half" changed, recorded the
-    build as done, and scoring then refused the split as built by other SQL."""
-    from python_ml.orchestration.versions import DBT_PROJECT_FILES, dbt_files_hash
-    from python_ml.warehouse.dbt import run_dbt
+    """dbt's manifest for the asset graph, parsed first when stale
+    (:func:`python_ml.orchestration.manifest.ensure_manifest`)."""
+    from python_ml.orchestration.manifest import ensure_manifest
 
-    manifest = project.manifest_path
-    parsed_from = manifest.parent / "dagster" / "manifest_files"
-    files = dbt_files_hash(*DBT_PROJECT_FILES, root=Path(project.project_dir))
-    try:
-        same_files = parsed_from.read_text(encoding="utf-8") == files
-    except OSError:
-        same_files = False
-    if (
-        not same_files
-        or not manifest.exists()
-        or manifest.stat().st_mtime < _newest_input(project.project_dir)
-    ):
-        run_dbt(settings, "parse", "--quiet", "--target-path", str(manifest.parent))
-        parsed_from.parent.mkdir(parents=True, exist_ok=True)
-        parsed_from.write_text(files, encoding="utf-8")
-    return json.loads(manifest.read_text(encoding="utf-8"))
+    ensure_manifest(settings, Path(project.project_dir), Path(project.manifest_path))
+    return json.loads(Path(project.manifest_path).read_text(encoding="utf-8"))
 
 
 class DbtCli(DbtCliResource):

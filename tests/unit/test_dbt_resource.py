@@ -83,3 +83,44 @@ def test_a_manifest_of_other_project_files_is_parsed_again_though_newer(
     os.utime(project / "models" / "m.sql", (later - 30, later - 30))  # still older
     assert resources.prepared_manifest(dbt_project, None) == {"parsed": 2}
     assert len(parses) == 2
+
+
+def test_run_parses_the_manifest_beside_dagsters_import_and_says_its_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`run` starts dbt's parse (its own process) on another thread before it imports Dagster,
+    and waits for it before the definitions read the manifest; a failed parse stops the run
+    with its own error, before any step."""
+    import argparse
+    import threading
+
+    from python_ml import cli
+    from python_ml.errors import UserError
+    from python_ml.orchestration import runner
+    from python_ml.settings import load_settings
+
+    events: list[str] = []
+    parsed = threading.Event()
+
+    def ensure(settings: object) -> None:
+        on_main = threading.current_thread() is threading.main_thread()
+        events.append("parse on the main thread" if on_main else "parse beside")
+        parsed.set()
+
+    def materialize(settings: object, run_config: object = None) -> None:
+        events.append("materialize after the parse" if parsed.is_set() else "materialize")
+
+    monkeypatch.setattr(cli, "ensure_manifest_of", ensure)
+    monkeypatch.setattr(runner, "materialize", materialize)
+    args = argparse.Namespace(offline=True, force=False, rows=None, seed=None, vars=None)
+    cli.cmd_run(load_settings(), args)
+    assert events == ["parse beside", "materialize after the parse"]
+
+    def fails(settings: object) -> None:
+        raise UserError("dbt parse failed: models/x.sql has a syntax error")
+
+    events.clear()
+    monkeypatch.setattr(cli, "ensure_manifest_of", fails)
+    with pytest.raises(UserError, match="models/x.sql has a syntax error"):
+        cli.cmd_run(load_settings(), args)
+    assert events == []
