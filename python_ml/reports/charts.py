@@ -396,7 +396,7 @@ def feature_correlations(con, out: Path, classes: Classes) -> str:
     frame = _read(con, f"select * from {catalog.RPT_FEATURE_CORRELATIONS}")
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     for ax, (dataset, target) in zip(
-        axes, [("tracks", "popularity"), ("songs_2023", "log streams")], strict=True
+        axes, [("tracks", "popularity"), ("songs_2023", "ln(streams + 1)")], strict=True
     ):
         part = frame[frame["dataset"] == dataset].sort_values("correlation")
         colors = ["#c44e52" if v < 0 else "#4c72b0" for v in part["correlation"]]
@@ -406,7 +406,9 @@ def feature_correlations(con, out: Path, classes: Classes) -> str:
         ax.set_xlabel(f"correlation with {target}")
         ax.set_title(f"{dataset}: features vs {target}")
     _save(fig, out)
-    return "Pearson correlation of each feature with popularity (tracks) and log streams (2023)."
+    return (
+        "Pearson correlation of each feature with popularity (tracks) and ln(streams + 1) (2023)."
+    )
 
 
 def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
@@ -449,8 +451,8 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
         high = max(part["actual_log_streams"].max(), part["predicted_log_streams"].max())
         ax.plot([low, high], [low, high], color="black", linewidth=0.8, label="perfect")
         ax.set_title(f"random forest, {name}: R² {scores[name]:.2f}\n{cross_validation(part)}")
-        ax.set_xlabel("actual log(streams + 1)")
-        ax.set_ylabel("predicted log(streams + 1)")
+        ax.set_xlabel("actual ln(streams + 1)")
+        ax.set_ylabel("predicted ln(streams + 1)")
         ax.legend(loc="upper left")
     _save(fig, out)
     return (
