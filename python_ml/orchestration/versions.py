@@ -41,16 +41,33 @@ DBT_PROJECT_FILES = DBT_NODE_FILES + DBT_CONFIG_FILES
 STAGE_CODE = {
     "raw_files": ("python_ml/raw",),
     "raw_tables": ("python_ml/warehouse/load.py", "python_ml/raw/schemas.py"),
-    "train": ("python_ml/tracks", "python_ml/tracking", "python_ml/configs/tracks.yml"),
-    "score": ("python_ml/tracks", "python_ml/tracking"),
+    "train": ("python_ml/configs/tracks.yml",),
+    "score": (),
     "songs": ("python_ml/songs", "python_ml/tracking", "python_ml/configs/songs_2023.yml"),
     "report": ("python_ml/reports",),
 }
+# Steps whose code is the modules of python_ml/tracks and python_ml/tracking their module runs
+# (python_ml/codebase.py), not the whole folders: an edit to predict's or the service's code
+# (tracks/predict.py, scorer.py, feature_path.py) left the models and the predictions as they
+# were, yet made train and score stale (and every experiment was fitted again).
+STAGE_MODULE = {"train": "python_ml.tracks.train", "score": "python_ml.tracks.score"}
+
+
+def stage_code(step: str, root: Path = PROJECT_ROOT) -> str:
+    """A hash of a Python step's code and config (its "code" input)."""
+    version = files_hash(*STAGE_CODE[step], root=root, suffixes=(".py", ".yml"))
+    if step in STAGE_MODULE:
+        from python_ml.codebase import MODEL_CODE, code_digest
+
+        package = root / "python_ml"
+        module = code_digest(STAGE_MODULE[step], MODEL_CODE, package)
+        version = hashlib.sha256(f"{version}{module}".encode()).hexdigest()
+    return version
 
 
 def code_version(step: str, root: Path = PROJECT_ROOT) -> str:
-    """The Dagster code version of a Python step: a hash of its stage's code and config."""
-    return files_hash(*STAGE_CODE[step], root=root, suffixes=(".py", ".yml"))[:16]
+    """The Dagster code version of a Python step: :func:`stage_code`, short."""
+    return stage_code(step, root)[:16]
 
 
 def raw_files_version(settings: Settings) -> str:
@@ -182,7 +199,7 @@ def train_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
         "champion files": bool(path and (settings.mlflow_dir / path / "MLmodel").exists()),
         "ml inputs": data_version(settings, "dbt_ml_inputs"),
         "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.is_file() else None,
-        "code": files_hash(*STAGE_CODE["train"]),
+        "code": stage_code("train"),
         "libraries": library_versions(),
         "outputs": _jsonable(
             _query(
@@ -212,7 +229,7 @@ def score_inputs(settings: Settings) -> dict[str, Any]:
                 f"select count(*), sum(hash(t))::varchar from {catalog.PREDICT_TRACKS} as t",
             )
         ),
-        "code": files_hash(*STAGE_CODE["score"]),
+        "code": stage_code("score"),
         "outputs": _jsonable(
             _query(
                 settings,
@@ -237,7 +254,7 @@ def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
             )
         ),
         "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.is_file() else None,
-        "code": files_hash(*STAGE_CODE["songs"]),
+        "code": stage_code("songs"),
         # The predictions and the results table the report links to (a new reports folder
         # has none: the study ran no more, and the report's link led nowhere).
         "outputs": {
@@ -288,7 +305,7 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
         # The data-quality table and the feature correlations (catalog.REPORT_READS) are built
         # with the ML inputs: a change to those alone left the page as it was.
         "ML inputs": data_version(settings, "dbt_ml_inputs"),
-        "code": files_hash(*STAGE_CODE["report"]),
+        "code": stage_code("report"),
         "raw files' origin": files_hash("origin.json", root=settings.raw_dir),
         "outputs": page.stat().st_mtime if page.exists() else None,
     }

@@ -296,8 +296,8 @@ def _fit_and_evaluate(
 
 
 # What a finished run's result depends on besides its data and config: the code of training
-# (python_ml/tracks, the MLflow logging) and the libraries that change results.
-CODE_FOLDERS = ("tracks", "tracking")
+# (the modules of python_ml/tracks and python_ml/tracking it runs: codebase.MODEL_CODE; not
+# predict's or the service's) and the libraries that change results.
 REUSE_TAG = "reuse_key"
 IMPORTANCE = "importance"  # the metrics entry of the permutation importance
 MODEL_URI_TAG = "model_uri"
@@ -306,13 +306,9 @@ MODEL_URI_TAG = "model_uri"
 @cache
 def code_version() -> str:
     """A hash of the training code: a change to any module of it makes every run stale."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for folder in CODE_FOLDERS:
-        for path in sorted((root / folder).rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    from python_ml.codebase import MODEL_CODE, code_digest
+
+    return code_digest(__name__, MODEL_CODE)
 
 
 def content_digest(data: TrackData, features: list[str]) -> str:

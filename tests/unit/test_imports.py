@@ -3,7 +3,6 @@ the orchestration definitions does no work (no dbt, no file written)."""
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -16,26 +15,11 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "python_ml"
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
 def import_graph() -> dict[str, set[str]]:
-    """Every python_ml module and the python_ml modules it imports, at any depth of its code
-    (an import inside a function counts: it is a dependency all the same)."""
-    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        targets = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                targets |= {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets.add(node.module)
-                targets |= {f"{node.module}.{a.name}" for a in node.names}
-        graph[name] = {t for t in targets if t in modules and t != name}
-    return graph
+    """Every python_ml module and the python_ml modules it imports (python_ml/codebase.py)."""
+    from python_ml.codebase import import_graph as graph
+
+    return graph(PACKAGE)
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:

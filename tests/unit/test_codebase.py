@@ -1,0 +1,53 @@
+"""A step's code version is the code its module runs: an edit to predict's or the service's
+modules leaves training and scoring up to date (it refitted every experiment); an edit to the
+models' code still makes them stale."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from python_ml.codebase import MODEL_CODE as MODELS
+from python_ml.codebase import PACKAGE, module_files
+from python_ml.orchestration import versions
+
+
+def _names(files: list[Path]) -> set[str]:
+    return {p.relative_to(PACKAGE).as_posix() for p in files}
+
+
+def test_training_and_scoring_code_is_what_their_modules_run() -> None:
+    train = _names(module_files("python_ml.tracks.train", MODELS))
+    score = _names(module_files("python_ml.tracks.score", MODELS))
+    for needed in ("tracks/train.py", "tracks/evaluate.py", "tracks/kinds/base.py"):
+        assert needed in train
+    assert {"tracks/score.py", "tracks/batch.py", "tracks/models.py"} <= score
+    for not_run in ("tracks/predict.py", "tracks/scorer.py", "tracks/feature_path.py"):
+        assert not_run not in train and not_run not in score
+    assert all(name.split("/")[0] in MODELS for name in train | score)
+    # Without ``within``: every module it runs, the package's __init__ and the warehouse too.
+    everything = _names(module_files("python_ml.tracks.train"))
+    assert {"__init__.py", "tracks/__init__.py", "warehouse/db.py"} <= everything
+
+
+def test_an_edit_to_predicts_code_leaves_train_and_score_up_to_date(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(PACKAGE, root / "python_ml", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "python_ml" / "configs").mkdir(exist_ok=True)
+    before = {step: versions.code_version(step, root) for step in ("train", "score")}
+
+    def edit(relpath: str) -> None:
+        path = root / "python_ml" / relpath
+        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+
+    for relpath in ("tracks/predict.py", "tracks/scorer.py", "tracks/feature_path.py"):
+        edit(relpath)
+    assert {step: versions.code_version(step, root) for step in before} == before
+
+    edit("tracks/evaluate.py")  # both run it
+    after = {step: versions.code_version(step, root) for step in before}
+    assert after["train"] != before["train"] and after["score"] != before["score"]
+
+    edit("tracks/train.py")  # scoring does not run training's module
+    assert versions.code_version("score", root) == after["score"]
+    assert versions.code_version("train", root) != after["train"]
