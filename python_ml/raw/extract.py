@@ -379,13 +379,14 @@ def extract(
 
     if missing:
         before = {p for p in raw_dir.rglob("*.csv*")} if raw_dir.exists() else set()
-        log.warning(
-            "using built-in generated data for: %s", ", ".join(d.kaggle_ref for d in missing)
-        )
         generate.generate(raw_dir, rows=rows, seed=seed)
         report.generated = sorted(p for p in raw_dir.rglob("*.csv*") if p not in before)
-        for path in report.generated:
-            log.info("generated: %s", path)
+        # The files generated, not the datasets missing them: with a real tracks.csv present,
+        # only artists.csv is (it said "using built-in generated data for: <the 600k dataset>").
+        log.warning(
+            "using built-in generated data for: %s",
+            ", ".join(p.relative_to(raw_dir).as_posix() for p in report.generated),
+        )
     elif rows != schemas.REAL_TRACK_ROWS and report.present:
         # `run --rows 20000` on a folder that holds the files: the run is on those, whatever
         # their size, and only "present: ... (kept)" said so.
@@ -413,5 +414,11 @@ def extract_step(
     with step(f"extract raw data into {settings.raw_dir}"):
         report = extract(settings.raw_dir, force=force, offline=offline, seed=seed, rows=rows)
     if report.used_builtin_data:
-        log.warning("%s", origin.GENERATED_WARNING)
+        raw_dir = settings.raw_dir
+        files = [find_raw_file(raw_dir, raw) for dataset in DATASETS for raw in dataset.files]
+        said = origin.data_origin(raw_dir, [f for f in files if f is not None])
+        if origin.is_partly_generated(said):  # a user's tracks.csv beside generated artists
+            log.warning("%s", origin.partly_generated_notice(said))
+        else:
+            log.warning("%s", origin.GENERATED_WARNING)
     return report

@@ -683,7 +683,7 @@ def generate(
     elif _existing(files.artists) is None:
         count = write_artists_for_tracks(existing_tracks, files.artists, seed)
         origin.record(raw_dir, files.artists, origin.GENERATED)
-        log.info("wrote %d artists for the existing %s", count, existing_tracks)
+        log.info("wrote %s artists for the existing %s", f"{count:,}", existing_tracks)
     if overwrite or _existing(files.songs_2023) is None:
         files.songs_2023.with_suffix(".csv.gz").unlink(missing_ok=True)
         write_songs_2023(files.songs_2023, seed)

@@ -185,3 +185,28 @@ def test_a_file_in_another_encoding_is_named(tmp_path: Path, no_credentials: Non
     tracks.write_bytes(text.replace("name", "n\u00e4me", 1).encode("latin-1", "replace"))
     with pytest.raises(extract.ExtractError, match=r"tracks.csv: the header is not valid utf-8"):
         extract.check_raw_files(raw)
+
+
+def test_a_users_tracks_beside_generated_artists_is_said_to_be_partly_generated(
+    tmp_path: Path, small_raw_dir: Path, no_credentials: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Kaggle's tracks.csv (and the 2023 file) without artists.csv: only artists.csv is
+    generated. The step said "using built-in generated data for: <the 600k dataset>" and "the
+    data is the built-in GENERATED data", of a folder whose tracks were the user's."""
+    from dataclasses import replace
+
+    from python_ml.raw import origin
+    from python_ml.settings import load_settings
+
+    raw = tmp_path / "raw"
+    for relpath in ("spotify_600k/tracks.csv", "spotify_2023/spotify-2023.csv"):
+        (raw / relpath).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(small_raw_dir / relpath, raw / relpath)  # no origin record: the user's
+    report = extract.extract_step(replace(load_settings(), raw_dir=raw), offline=True)
+    assert [p.relative_to(raw).as_posix() for p in report.generated] == ["spotify_600k/artists.csv"]
+    assert "using built-in generated data for: spotify_600k/artists.csv\n" in caplog.text
+    assert (
+        "Part of the data is the built-in generated data (artists.csv: generated, "
+        "spotify-2023.csv: user files, tracks.csv: user files)" in caplog.text
+    )
+    assert origin.GENERATED_WARNING not in caplog.text
