@@ -546,6 +546,15 @@ def main(argv: list[str] | None = None) -> int:
         if damaged:
             log.error("%s", damaged)
             return 1
+        if isinstance(exc, PermissionError) and exc.filename:  # a file of the user's setup
+            log.error(
+                "%s: permission denied: this command reads or writes it. Give your user access "
+                "to it (`ls -ld` shows its owner and mode), or point the variable that names "
+                "it (MUSIC_WAREHOUSE, MUSIC_RAW_DIR, MUSIC_MLFLOW_DIR, MUSIC_REPORTS_DIR, "
+                "DAGSTER_HOME, DBT_TARGET_PATH) at a folder you can write.",
+                exc.filename,
+            )
+            return 1
         # unexpected: one line, the stack trace only with -v
         log.error("%s: %s", type(exc).__name__, exc)
         if args.verbose:

@@ -155,3 +155,20 @@ def test_a_run_launched_with_dbt_vars_passes_them_to_dbt_and_the_loader() -> Non
     assert ProjectSettings().vars_args() == [] and vars_input(ProjectSettings().vars()) == {}
     with pytest.raises(DbtVarsError, match="no var 'min_artists_tracks'"):
         ProjectSettings(dbt_vars="{min_artists_tracks: 5}").vars()
+
+
+def test_a_permission_denied_names_the_file_and_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file or folder the user cannot read or write (a warehouse made by another user, a
+    raw file without read permission) printed Python's "PermissionError: [Errno 13] ..." and
+    "run again with -v"."""
+    _fail_with(monkeypatch, PermissionError(13, "Permission denied", "/data/raw/tracks.csv"))
+    with caplog.at_level(logging.INFO):
+        assert cli.main(["generate"]) == 1
+    (said,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert said.startswith(
+        "/data/raw/tracks.csv: permission denied: this command reads or writes it. Give your "
+        "user access to it (`ls -ld` shows its owner and mode), or point the variable"
+    )
+    assert "Errno" not in said and "-v" not in said
