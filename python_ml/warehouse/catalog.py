@@ -263,6 +263,11 @@ def parse_dbt_vars(text: str, project_root: Path = PROJECT_ROOT) -> dict[str, An
 
         named = []
         for name in unknown:
+            var, colon, value = str(name).partition(":")
+            if colon and var.strip() in declared and given[name] is None:
+                # `{predict_share:0.2}`: YAML reads one key; a value needs ": " before it.
+                named.append(f"{name!r} (YAML needs a space after the colon: '{var}: {value}')")
+                continue
             close = difflib.get_close_matches(str(name), declared, 1, 0.7)
             named.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise DbtVarsError(

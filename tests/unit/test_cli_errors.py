@@ -131,6 +131,10 @@ def test_dbt_vars_are_a_mapping_of_the_projects_vars(
     for text, said in (
         ("{predict_shar: 0.2}", "no var 'predict_shar' (did you mean 'predict_share'?)"),
         ("{nothing_like_it: 1}", "no var 'nothing_like_it': its vars are max_rejected_share"),
+        (
+            "{predict_share:0.2}",
+            "no var 'predict_share:0.2' (YAML needs a space after the colon: 'predict_share: 0.2')",
+        ),
         ("predict_share=0.2", "a YAML mapping of vars to values"),
         ("{predict_share: [", "a YAML mapping of vars to values"),
     ):
