@@ -39,6 +39,14 @@ from python_ml.steps import step
 
 log = logging.getLogger(__name__)
 
+# What to do about an empty raw file: deleting it and running `extract` downloads Kaggle's
+# with credentials, and writes the built-in GENERATED data without (not the user's file back).
+EMPTY_FILE_FIX = (
+    "Copy the complete file there again (e.g. from Kaggle's download), or delete it and run "
+    "`python -m python_ml extract`: that downloads it with Kaggle credentials, and without them "
+    "writes built-in generated data in its place."
+)
+
 KAGGLE_HELP = """\
 No Kaggle credentials found, so the real datasets cannot be downloaded. To use them, either
   * save your API token (kaggle.com -> Settings -> API -> Create New Token) as
@@ -203,7 +211,7 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
             f"{error.start}). Save the file as {encodings[0]}, or download it again."
         ) from error
     if not first:
-        raise ExtractError(f"{path} is empty. Delete it and run `python -m python_ml extract`.")
+        raise ExtractError(f"{path} is empty. {EMPTY_FILE_FIX}")
     return [column.lstrip("\ufeff").strip() for column in first]
 
 

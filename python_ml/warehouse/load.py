@@ -47,7 +47,13 @@ import pyarrow as pa
 
 from python_ml.clock import utc_now
 from python_ml.errors import UserError
-from python_ml.raw.extract import ExtractError, check_header, find_raw_file, read_header
+from python_ml.raw.extract import (
+    EMPTY_FILE_FIX,
+    ExtractError,
+    check_header,
+    find_raw_file,
+    read_header,
+)
 from python_ml.raw.origin import file_sha256
 from python_ml.raw.schemas import RAW_FILES, RawFile
 from python_ml.settings import Settings
@@ -232,7 +238,7 @@ def plan(raw_dir: Path, files: list[RawFile] = RAW_FILES) -> list[PlannedFile]:
         except ExtractError as exc:
             raise LoadError(str(exc)) from None
         if path.stat().st_size == 0 or not header:
-            raise LoadError(f"{path} is empty. Delete it and run `python -m python_ml extract`.")
+            raise LoadError(f"{path} is empty. {EMPTY_FILE_FIX}")
         unnamed = [i for i, name in enumerate(header, start=1) if not name.strip()]
         if unnamed:
             at_end = unnamed[0] == len(header)

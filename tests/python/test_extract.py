@@ -163,8 +163,14 @@ def test_empty_and_duplicated_files_are_named(tmp_path: Path, no_credentials: No
     generate.generate(raw, rows=300, seed=5)
     songs = raw / "spotify_2023" / "spotify-2023.csv"
     songs.write_bytes(b"")
-    with pytest.raises(extract.ExtractError, match=f"{songs} is empty"):
+    with pytest.raises(extract.ExtractError, match=f"{songs} is empty") as empty:
         extract.check_raw_files(raw)
+    # Not "delete it and run extract" alone: without credentials that writes generated data.
+    assert str(empty.value).endswith(
+        "Copy the complete file there again (e.g. from Kaggle's download), or delete it and run "
+        "`python -m python_ml extract`: that downloads it with Kaggle credentials, and without "
+        "them writes built-in generated data in its place."
+    )
     songs.write_bytes(b"\xef\xbb\xbf\n")  # a byte-order mark alone: as empty
     with pytest.raises(extract.ExtractError, match=f"{songs} is empty"):
         extract.check_raw_files(raw)
