@@ -65,3 +65,31 @@ def test_a_layer_the_numpy_pass_does_not_know_is_left_to_keras() -> None:
     np.testing.assert_allclose(
         Keras().proba(model, x), model.predict(x, verbose=0), rtol=0, atol=1e-6
     )
+
+
+def test_each_epoch_is_a_log_line_naming_the_fit_and_nothing_goes_to_stdout(
+    capfd: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Keras's own epoch lines went to stdout during `run`, with no time, level or word of
+    which of the three fits (fit fold, forward-in-time, new-artist) they belonged to."""
+    import logging
+
+    x, y = _data(300, 4)
+    params = KerasParams(
+        hidden_units=[8],
+        dropout=[0.1],
+        learning_rate=0.01,
+        batch_size=64,
+        max_epochs=2,
+        patience=5,
+        smote=False,
+    )
+    capfd.readouterr()
+    with caplog.at_level(logging.INFO, logger=keras_kind.log.name):
+        _, info = Keras().fit(params, x[:200], y[:200], x[200:], y[200:], 3, seed=1)
+    lines = [r.getMessage() for r in caplog.records if "epoch" in r.getMessage()]
+    assert info["epochs"] == 2 and len(lines) == 2
+    assert lines[0].startswith("network on 200 rows: epoch 1/2, loss ")
+    assert lines[1].startswith("network on 200 rows: epoch 2/2, loss ")
+    assert ", val_loss " in lines[1] and lines[1].endswith(" s)")
+    assert "Epoch" not in capfd.readouterr().out

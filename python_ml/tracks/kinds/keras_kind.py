@@ -34,6 +34,31 @@ log = logging.getLogger(__name__)
 _FIT_LOCK = threading.Lock()
 
 
+def _epoch_lines(keras: Any, rows: int, epochs: int) -> Any:
+    """A Keras callback logging one line per epoch (the network's fits on the fit fold and
+    the two twins' folds, each named by its rows): ``network on 422,404 rows: epoch 3/30,
+    loss 0.4309, val_loss 0.4221 (2.0 s)``."""
+    import time
+
+    class EpochLines(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            logs = logs or {}
+            log.info(
+                "network on %s rows: epoch %d/%d, loss %.4f, val_loss %.4f (%.1f s)",
+                f"{rows:,}",
+                epoch + 1,
+                epochs,
+                logs.get("loss", float("nan")),
+                logs.get("val_loss", float("nan")),
+                time.perf_counter() - self.started,
+            )
+
+    return EpochLines()
+
+
 class KerasParams(Params):
     hidden_units: list[Any]
     dropout: list[Any]
@@ -126,8 +151,8 @@ class Keras(ModelKind):
             class_weight=(
                 balanced_weights(yt, n_classes) if params.class_weight == "balanced" else None
             ),
-            callbacks=[stop],
-            verbose=2,
+            callbacks=[stop, _epoch_lines(keras, len(yt), params.max_epochs)],
+            verbose=0,  # the epochs as log lines (Keras's own went to stdout, unlabelled)
             shuffle=True,
         )
         val_loss = history.history["val_loss"]
