@@ -14,6 +14,7 @@ rounded probabilities and the class called.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import gzip
 import logging
@@ -21,6 +22,7 @@ import os
 import shutil
 import tempfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -305,25 +307,27 @@ def not_scored_columns(path: Path, header: list[str]) -> str | None:
     return f"{path}: {', '.join(named)}{more} {verb}: kept in the output, not used in scoring"
 
 
-def _stage_input(path: Path, target: Path) -> Path:
-    """The input as the scratch folder's tracks.csv, byte for byte: the loader reads it as it
+@contextlib.contextmanager
+def _staged(path: Path) -> Iterator[Path]:
+    """The input as a scratch folder's tracks.csv, byte for byte: the loader reads it as it
     reads the warehouse's file (every line kept or quarantined under its own number), and the
     optional columns it lacks are added after loading (tracks/feature_path.py)."""
-    staged = target.with_name("tracks.csv.gz" if path.suffix.lower() == ".gz" else "tracks.csv")
-    shutil.copyfile(path, staged)
-    return staged
+    with tempfile.TemporaryDirectory(prefix="music-predict-") as tmp:
+        raw = Path(tmp) / "raw" / "spotify_600k"
+        raw.mkdir(parents=True)
+        staged = raw / ("tracks.csv.gz" if path.suffix.lower() == ".gz" else "tracks.csv")
+        shutil.copyfile(path, staged)
+        yield staged
 
 
 def derive_features(settings: Settings, path: Path, features: list[str]) -> DerivedTracks:
     """What the project's models make of a tracks CSV (tracks/feature_path.py): every row with
-    its rejection reason, and the features of the rows that pass."""
+    its rejection reason, and the features of the rows that pass (what `predict` scores; the
+    tests compare it with the warehouse's build)."""
     from python_ml.tracks.feature_path import FeaturePath
 
     header = check_input(path)
-    with tempfile.TemporaryDirectory(prefix="music-predict-") as tmp:
-        raw = Path(tmp) / "raw" / "spotify_600k"
-        raw.mkdir(parents=True)
-        staged = _stage_input(path, raw / "tracks.csv")
+    with _staged(path) as staged:
         return FeaturePath(settings).derive_csv(staged, features, header=header, shown_as=path)
 
 
@@ -336,10 +340,7 @@ def score_file(
 
     header = check_input(path)
     scorer = scorer or Scorer(settings)
-    with tempfile.TemporaryDirectory(prefix="music-predict-") as tmp:
-        raw = Path(tmp) / "raw" / "spotify_600k"
-        raw.mkdir(parents=True)
-        staged = _stage_input(path, raw / "tracks.csv")
+    with _staged(path) as staged:
         try:
             champion, scored, inputs = scorer.score_csv(staged, header=header, shown_as=path)
         except DamagedFileError as exc:  # the user's file, not a raw file to download again
