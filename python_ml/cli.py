@@ -181,8 +181,9 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
 
     from python_ml.orchestration.runner import unsynced
     from python_ml.orchestration.versions import pending_steps
-    from python_ml.warehouse.db import RunLock, WarehouseError
+    from python_ml.warehouse.db import RunLock, WarehouseError, check_is_duckdb
 
+    check_is_duckdb(settings.warehouse)  # before dbt's parse (20 s) for a folder, say
     # A look only: no lock taken (status writes nothing), and no look while a command holds
     # the warehouse (opening it, even to read, could fail that command's next write).
     holder = RunLock.holder(settings.warehouse)

@@ -96,7 +96,7 @@ def connect(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConne
             f"The warehouse's folder {path.parent} cannot be created ({exc.strerror}). Set "
             "MUSIC_WAREHOUSE to a path in a folder you can write."
         ) from None
-    _check_is_duckdb(path)
+    check_is_duckdb(path)
     try:
         # A reader (the app) holds the file for a query's milliseconds: a writer waits it out.
         connection = _retry(
@@ -130,7 +130,9 @@ DUCKDB_MAGIC = b"DUCK"
 MIN_FREE_BYTES = 1 << 30
 
 
-def _check_is_duckdb(path: Path) -> None:
+def check_is_duckdb(path: Path) -> None:
+    """The warehouse's path holds a DuckDB file or nothing yet: a folder, an empty file or
+    another kind of file is one line naming it and what to do."""
     if path.is_dir():
         raise WarehouseError(
             f"The warehouse {path} is a folder, not a DuckDB file. Point MUSIC_WAREHOUSE at a "
@@ -175,7 +177,7 @@ def preflight(path: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
             f"Only {free / 2**20:,.0f} MB are free on the disk of {path} (at least "
             f"{min_free_bytes / 2**20:,.0f} MB needed). Free some space and try again."
         )
-    _check_is_duckdb(path)
+    check_is_duckdb(path)
     if path.exists():  # held open by another process? (a new file is created by the step)
         with connect(path, read_only=False):
             pass

@@ -67,6 +67,20 @@ def test_status_of_a_folder_never_run_says_every_step_runs_and_writes_nothing(
     assert not folder.exists(), sorted(map(str, folder.rglob("*")))  # a look: nothing made
 
 
+def test_status_of_a_warehouse_path_that_is_a_folder_says_so_before_parsing(
+    tmp_path: Path,
+) -> None:
+    """It spent about 20 s on dbt's parse of the project, then failed on the folder."""
+    folder = tmp_path / "warehouse.duckdb"
+    folder.mkdir()
+    env = {"MUSIC_WAREHOUSE": str(folder), "DBT_TARGET_PATH": str(tmp_path / "target")}
+    result = cli("status", env=env)
+    assert result.returncode == 1
+    assert f"The warehouse {folder} is a folder, not a DuckDB file." in result.stderr
+    assert not (tmp_path / "target").exists()  # no parse was made
+    assert "Traceback" not in result.stderr
+
+
 def test_a_missing_raw_file_is_named(tmp_path: Path) -> None:
     result = cli(
         "build",
