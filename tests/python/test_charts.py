@@ -280,3 +280,36 @@ def test_a_report_that_fails_part_way_leaves_the_last_one_whole(
         for f in settings.reports_dir.iterdir()
     }
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("tracks", "said"),
+    [
+        (1010, "All 1,010 predict-split tracks:"),
+        (6500, "A sample of 6,000 of the 6,500 predict-split tracks:"),
+    ],
+)
+def test_the_scatter_says_how_many_tracks_it_draws(tmp_path: Path, tracks: int, said: str) -> None:
+    """On the real partial tracks file the predict split holds 1,010 tracks: the caption said
+    "A sample of 6,000 predict-split tracks" whatever the split's size."""
+    from python_ml.reports.classes import Classes
+
+    classes = Classes(
+        ["ice_cold", "lukewarm", "blazing_hot"],
+        {
+            "ice_cold": "ice-cold (0-30)",
+            "lukewarm": "lukewarm (31-69)",
+            "blazing_hot": "blazing-hot (70-100)",
+        },
+        {"ice_cold": "ice-cold", "lukewarm": "lukewarm", "blazing_hot": "blazing-hot"},
+    )
+    with duckdb.connect() as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_track_predictions as select (i % 97) / 97 as danceability, "
+            "(i % 89) / 89 as energy, ['ice_cold', 'lukewarm', 'blazing_hot'][i % 3 + 1] "
+            f"as true_class from range({tracks}) as t(i)"
+        )
+        caption = charts.danceability_energy(con, tmp_path / "scatter.png", classes)
+    assert caption.startswith(said)
+    assert (tmp_path / "scatter.png").stat().st_size > 0
