@@ -176,6 +176,16 @@ def _origins(origin: str) -> set[str]:
     return {part.split(": ", 1)[1] for part in origin.split(", ")}
 
 
+def generated_files(origin: str) -> list[str]:
+    """The files of a data origin that are the built-in generated data, by name
+    (``artists.csv: generated, tracks.csv: user files`` -> ``["artists.csv"]``); none for a
+    one-word origin, which names no file."""
+    if ": " not in origin:
+        return []
+    parts = (part.split(": ", 1) for part in origin.split(", "))
+    return [name for name, found in parts if found == GENERATED]
+
+
 def is_generated(origin: str) -> bool:
     """Every file behind it is the built-in generated data."""
     return _origins(origin) == {GENERATED}

@@ -81,8 +81,19 @@ def origin_mark(origins: dict[str, str], parts: tuple[str, ...]) -> str | None:
         return None
     if len(generated) == len(drawn):
         return "Built-in generated data: not real songs"
-    named = [*generated, *(f"{p} (in part)" for p in partly)]
-    return f"{' and '.join(named)}: built-in generated data, not real songs"
+    named = [*generated, *(_generated_part(p, origins[p]) for p in partly)]
+    # Generated artists beside real tracks are not "songs": the user's songs are real.
+    return f"{' and '.join(named)}: built-in generated data, not real" + (
+        "" if partly else " songs"
+    )
+
+
+def _generated_part(part: str, origin: str) -> str:
+    """The generated files of a part whose other files are the user's, by name: "artists.csv
+    of the tracks" (not "tracks (in part)", which reads as if the user's tracks were)."""
+    from python_ml.raw.origin import generated_files
+
+    return f"{', '.join(generated_files(origin))} of the {part}"
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -925,12 +936,12 @@ def _write_html(
             + "</p>"
         )
     elif generated or partly:  # a reader must not take the generated part for real songs
-        named = [*generated, *(f"{part} (in part)" for part in partly)]
+        named = [*generated, *(_generated_part(part, origins[part]) for part in partly)]
         banner = (
             '<p class="banner generated"><strong>Generated data in part.</strong> '
-            f"Data origin: {each}. The {html.escape(' and '.join(named))} figures come "
-            "from the built-in generated data: they show that the pipeline works, not how "
-            "real songs behave.</p>"
+            f"Data origin: {each}. The {html.escape(' and '.join(named))} are the built-in "
+            "generated data: the figures that draw on them show that the pipeline works, not "
+            "how real songs behave.</p>"
         )
     else:
         banner = f'<p class="banner">Data origin: {each}.</p>'

@@ -3,7 +3,12 @@ generated artists), or not at all."""
 
 from __future__ import annotations
 
-from python_ml.raw.origin import is_generated, is_partly_generated, partly_generated_notice
+from python_ml.raw.origin import (
+    generated_files,
+    is_generated,
+    is_partly_generated,
+    partly_generated_notice,
+)
 
 
 def test_wholly_partly_or_not_generated() -> None:
@@ -14,3 +19,9 @@ def test_wholly_partly_or_not_generated() -> None:
     for real in ("kaggle", "user files", "artists.csv: kaggle, tracks.csv: user files", ""):
         assert not is_generated(real) and not is_partly_generated(real)
     assert mixed in partly_generated_notice(mixed)
+
+
+def test_the_generated_files_are_named() -> None:
+    assert generated_files("artists.csv: generated, tracks.csv.gz: user files") == ["artists.csv"]
+    assert generated_files("generated") == []  # one word names no file
+    assert generated_files("kaggle") == []
