@@ -59,9 +59,13 @@ def query(settings: Settings, sql: str, params: list[Any] | None = None) -> pd.D
         raise
     except Exception as exc:  # duckdb.CatalogException: a table not built yet
         if "does not exist" in str(exc):
+            # The table's name, not DuckDB's "Catalog Error: Table with name ... does not exist!"
+            named = re.search(r"with name (\S+) does not exist", str(exc))
+            table = f"{named.group(1)} is not built" if named else "a table is not built"
             raise WarehouseMissing(
-                f"The warehouse {settings.warehouse} has no prediction marts yet "
-                f"({str(exc).splitlines()[0]}). Run `make run`, then reload this page."
+                f"The warehouse {settings.warehouse} has no prediction marts yet ({table}): "
+                "they are built once a champion is trained and has scored. Run `make run` (if "
+                "it stops before scoring, its last lines say why), then reload this page."
             ) from None
         raise
 

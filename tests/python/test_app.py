@@ -354,6 +354,24 @@ def test_a_missing_warehouse_says_what_to_do(
         assert "make run" in at.info[0].value
 
 
+def test_a_warehouse_without_prediction_marts_names_the_table_not_duckdbs_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the real partial tracks file `make run` stops at training: the pages said "(Catalog
+    Error: Table with name fct_track_predictions does not exist!)", DuckDB's text."""
+    warehouse = tmp_path / "unscored.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(warehouse))
+    for name in ("overview", "predictions", "songs_2023"):
+        at = page(name).run()
+        assert not at.exception
+        said = at.info[0].value
+        assert "fct_track_predictions is not built" in said, said
+        assert "Catalog Error" not in said and "does not exist" not in said
+        assert "make run" in said
+
+
 def test_a_scoring_failure_is_shown_worded_or_by_its_type(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
