@@ -586,8 +586,13 @@ def write_songs_report(settings: Settings, table: str, data_origin: str) -> Path
         origin += " " + GENERATED_NOTICE
     path.write_text(
         "# 2023 songs: cross-validated results\n\n" + origin + "\n\n" + table + "\n\n"
-        "Mean ± spread over the "
-        "fold seeds of repeated k-fold cross-validation. `forecastable` uses what is known at "
+        "Mean ± standard deviation over the "
+        "fold seeds of repeated k-fold cross-validation. `log_streams`: the target is "
+        "ln(streams + 1), the natural log, so the RMSE is in those units (e to the RMSE is the "
+        "factor a typical prediction is off by in streams, either way). `top_decile`: a song "
+        "is in the top 10% by streams; it is called so when the model's probability is 0.5 or "
+        "more, with the classes weighted to balance, which tends to call more songs than the "
+        "10% there are (precision below recall). `forecastable` uses what is known at "
         "release (audio, release date, the artist's earlier songs); `descriptive_reach` uses "
         "playlist and chart counts measured at the same time as the streams: it describes a "
         "hit rather than forecasting one.\n",

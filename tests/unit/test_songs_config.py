@@ -95,3 +95,17 @@ def test_the_key_and_mode_become_numbers_and_an_empty_mode_stays_unknown(tmp_pat
     frame = study.load_songs(settings)
     assert frame["key_index"].tolist()[:2] == [1.0, 11.0] and math.isnan(frame["key_index"][2])
     assert frame["mode_major"].tolist()[:2] == [1.0, 0.0] and math.isnan(frame["mode_major"][2])
+
+
+def test_the_results_file_says_what_its_figures_are(tmp_path) -> None:
+    """The results file gave an RMSE without its units and "± spread" without saying what
+    spread, and did not say how a song is called top 10%."""
+    from types import SimpleNamespace
+
+    from python_ml.songs.study import write_songs_report
+
+    path = write_songs_report(SimpleNamespace(reports_dir=tmp_path), "| table |", "user files")
+    text = path.read_text()
+    assert "ln(streams + 1)" in text and "natural log" in text
+    assert "Mean ± standard deviation over the fold seeds" in text
+    assert "probability is 0.5 or more" in text
