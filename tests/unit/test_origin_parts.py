@@ -25,3 +25,31 @@ def test_the_generated_files_are_named() -> None:
     assert generated_files("artists.csv: generated, tracks.csv.gz: user files") == ["artists.csv"]
     assert generated_files("generated") == []  # one word names no file
     assert generated_files("kaggle") == []
+
+
+def test_the_marts_docs_say_an_origin_can_be_each_files() -> None:
+    """On the user's tracks beside a generated artists.csv every mart's data_origin reads
+    `artists.csv: generated, tracks.csv.gz: user files`; the docs of the prediction marts
+    listed only kaggle, generated or user files, and the artist features did not say they
+    can be generated."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    models = Path(__file__).resolve().parents[2] / "models"
+    blocks = dict(
+        re.findall(
+            r"{% docs (\w+) %}(.*?){% enddocs %}", (models / "data_origin.md").read_text(), re.S
+        )
+    )
+    assert "artists.csv: generated, tracks.csv: user files" in blocks["prediction_data_origin"]
+    assert "generated" in blocks["artist_features_origin"]
+    for path in sorted(models.glob("marts/*/_*.yml")):
+        for model in yaml.safe_load(path.read_text())["models"]:
+            for column in model.get("columns", []):
+                said = column.get("description", "")
+                if column["name"] == "data_origin":
+                    assert "doc(" in said or "file" in said, (model["name"], said)
+                if column["name"] in ("artist_followers", "artist_genre_count"):
+                    assert "doc('artist_features_origin')" in said, (model["name"], said)
