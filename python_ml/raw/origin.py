@@ -186,6 +186,14 @@ def generated_files(origin: str) -> list[str]:
     return [name for name, found in parts if found == GENERATED]
 
 
+def generated_artists(origin: str) -> bool:
+    """artists.csv is the built-in generated data beside files that are not (a user's
+    tracks.csv): the artist features are made up, the tracks' own columns are not."""
+    return is_partly_generated(origin) and any(
+        name.startswith("artists.csv") for name in generated_files(origin)
+    )
+
+
 def is_generated(origin: str) -> bool:
     """Every file behind it is the built-in generated data."""
     return _origins(origin) == {GENERATED}

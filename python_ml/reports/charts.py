@@ -685,7 +685,7 @@ def _draw_into(
                 log.info("chart: %s", settings.reports_dir / file)  # where it is moved
         finally:
             _ORIGIN_MARK = None
-        tables = _numbers_tables(con, classes)
+        tables = _numbers_tables(con, classes, origins["tracks"])
         from python_ml.reports.model_card import write_model_card
 
         write_model_card(settings, con, out_dir)
@@ -768,7 +768,25 @@ LEADERBOARD_COLUMNS = {
 }
 
 
-def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
+def mark_generated_values(shown: pd.DataFrame, tracks_origin: str) -> pd.DataFrame:
+    """The user's tracks beside a generated artists.csv: the artist features' values (a
+    "feature" column and "the track's value" as text) are marked generated, not the artist's
+    real followers or genres (the report showed "artist_followers 730,611" beside a real
+    track's own values)."""
+    from python_ml.raw.origin import generated_artists
+    from python_ml.tracks.feature_path import ARTIST_FEATURES
+
+    if not generated_artists(tracks_origin):
+        return shown
+    shown = shown.copy()
+    made_up = shown["feature"].isin(ARTIST_FEATURES) & (shown["the track's value"] != "")
+    shown.loc[made_up, "the track's value"] += " (generated)"
+    return shown
+
+
+def _numbers_tables(
+    con, classes: Classes, tracks_origin: str = ""
+) -> list[tuple[str, pd.DataFrame]]:
     leaderboard = _read(
         con,
         f"""
@@ -860,7 +878,7 @@ def _numbers_tables(con, classes: Classes) -> list[tuple[str, pd.DataFrame]]:
             else f"{v:.6g}"
             for v in shown["the track's value"]
         ]
-        tables.append((title, shown))
+        tables.append((title, mark_generated_values(shown, tracks_origin)))
     return tables
 
 
@@ -939,9 +957,9 @@ def _write_html(
         named = [*generated, *(_generated_part(part, origins[part]) for part in partly)]
         banner = (
             '<p class="banner generated"><strong>Generated data in part.</strong> '
-            f"Data origin: {each}. The {html.escape(' and '.join(named))} are the built-in "
-            "generated data: the figures that draw on them show that the pipeline works, not "
-            "how real songs behave.</p>"
+            f"Data origin: {each}. Built-in generated data: {html.escape(' and '.join(named))}; "
+            "the figures that draw on it show that the pipeline works, not how real songs "
+            "behave.</p>"
         )
     else:
         banner = f'<p class="banner">Data origin: {each}.</p>'

@@ -168,7 +168,7 @@ def test_the_page_names_each_parts_origin(tmp_path: Path) -> None:
     text = (tmp_path / "index.html").read_text()
     assert "Generated data in part." in text
     assert "tracks: <strong>user files</strong>; 2023 songs: <strong>generated</strong>" in text
-    assert "The 2023 songs are the built-in generated data" in text
+    assert "Built-in generated data: 2023 songs; the figures that draw on it" in text
     real = charts.Page("run", "model", "now", "kaggle", tmp_path, "kaggle")
     charts._write_html(tmp_path / "index.html", [], [], real)
     text = (tmp_path / "index.html").read_text()
@@ -193,7 +193,7 @@ def test_tracks_partly_generated_are_not_called_generated_nor_real(tmp_path: Pat
     assert "Generated data in part." in text
     # The generated file is named, never the user's tracks ("tracks (in part): built-in
     # generated data, not real songs" read as if the user's tracks were generated).
-    assert "The 2023 songs and artists.csv of the tracks are the built-in generated" in text
+    assert "Built-in generated data: 2023 songs and artists.csv of the tracks; the" in text
     assert "tracks (in part)" not in text
     assert charts.origin_mark({"tracks": mixed}, ("tracks",)) == (
         "artists.csv of the tracks: built-in generated data, not real"

@@ -4,6 +4,7 @@ generated artists), or not at all."""
 from __future__ import annotations
 
 from python_ml.raw.origin import (
+    generated_artists,
     generated_files,
     is_generated,
     is_partly_generated,
@@ -53,3 +54,29 @@ def test_the_marts_docs_say_an_origin_can_be_each_files() -> None:
                     assert "doc(" in said or "file" in said, (model["name"], said)
                 if column["name"] in ("artist_followers", "artist_genre_count"):
                     assert "doc('artist_features_origin')" in said, (model["name"], said)
+
+
+def test_generated_artist_values_are_marked_beside_the_users_tracks() -> None:
+    import pandas as pd
+
+    from python_ml.reports.charts import mark_generated_values
+
+    shown = pd.DataFrame(
+        {
+            "feature": ["explicit", "artist_followers", "artist_genre_count", "acousticness"],
+            "the track's value": ["1", "730,611", "", "0.983"],
+            "contribution": [4.4, 0.9, 0.7, 0.5],
+        }
+    )
+    mixed = mark_generated_values(shown, "artists.csv: generated, tracks.csv.gz: user files")
+    assert mixed["the track's value"].tolist() == ["1", "730,611 (generated)", "", "0.983"]
+    for origin in (
+        "generated",
+        "user files",
+        "kaggle",
+        "artists.csv: kaggle, tracks.csv: user files",
+    ):
+        # wholly generated data has its banner over everything; real data is not marked
+        assert mark_generated_values(shown, origin).equals(shown)
+    assert generated_artists("artists.csv.gz: generated, tracks.csv: user files")
+    assert not generated_artists("artists.csv: user files, tracks.csv: generated")
