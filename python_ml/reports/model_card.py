@@ -107,6 +107,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     """The card's Markdown and the champion's facts it was made of (run id, version, ...)."""
     from python_ml.raw.origin import (
         GENERATED_NOTICE,
+        generated_artists,
         is_generated,
         is_partly_generated,
         partly_generated_notice,
@@ -333,10 +334,17 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "marts.fct_track_prediction_explanations, the top three in fct_track_predictions."
         "reasons."
     )
+    # Beside the user's tracks, the artist features are the generated artists.csv's.
+    from python_ml.tracks.feature_path import ARTIST_FEATURES
+
+    made_up = ARTIST_FEATURES if generated_artists(origin) else ()
     if not importance.empty:
         lines.append(
             "- Largest on average (mean |contribution|): "
-            + ", ".join(f"{r.feature} {r.mean_abs:.2f}" for r in importance.itertuples())
+            + ", ".join(
+                f"{r.feature}{' (generated)' if r.feature in made_up else ''} {r.mean_abs:.2f}"
+                for r in importance.itertuples()
+            )
             + "."
         )
     drift = con.execute(
@@ -363,6 +371,15 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "- Popularity is Spotify's index at the dump's date: it rises with recency and with the "
         "artist's reach, so release year and followers dominate; audio features alone say "
         "little.",
+    ]
+    if made_up:
+        lines.append(
+            f"- The artist features ({', '.join(made_up)}) are the built-in generated "
+            "artists.csv's, not the artists' real followers and genres: what the champion "
+            "draws from them says nothing about real artists' reach (the line above does not "
+            "hold for them), and the new-artist figures show what is left without them."
+        )
+    lines += [
         "- " + rare_class_limit(per_class),
         "- "
         + held_out_comparison(

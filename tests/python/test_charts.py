@@ -316,3 +316,30 @@ def test_the_scatter_says_how_many_tracks_it_draws(tmp_path: Path, tracks: int, 
         caption = charts.danceability_energy(con, tmp_path / "scatter.png", classes)
     assert caption.startswith(said)
     assert (tmp_path / "scatter.png").stat().st_size > 0
+
+
+def test_the_card_marks_generated_artist_features_beside_the_users_tracks(
+    scored: Settings, tmp_path: Path
+) -> None:
+    """The real tracks beside a generated artists.csv: the card listed "artist_followers 1.12"
+    first among what the champion relies on and said followers dominate popularity, of
+    followers the generator made up."""
+    from python_ml.reports.model_card import card_markdown
+
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(scored.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        plain, _ = card_markdown(con)
+        con.execute(
+            "update marts.rpt_model_leaderboard set data_origin = "
+            "'artists.csv: generated, tracks.csv: user files'"
+        )
+        mixed, facts = card_markdown(con)
+    assert facts["data_origin"] == "artists.csv: generated, tracks.csv: user files"
+    limit = "- The artist features (artist_followers, artist_genre_count) are the built-in"
+    assert limit in mixed and limit not in plain
+    largest = next(line for line in mixed.splitlines() if line.startswith("- Largest on"))
+    for feature in ("artist_followers", "artist_genre_count"):
+        if feature in largest:
+            assert f"{feature} (generated) " in largest, largest
+    assert "(generated)" not in plain
