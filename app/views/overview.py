@@ -60,7 +60,8 @@ st.caption(
     "held out with all their tracks; blank: not measured (holdout: champion only); "
     "★ the champion. run s: the run's wall time (fitting, evaluating, logging the model; "
     "MLflow's train_seconds leaves the logging out). One row per model and feature set: its "
-    "latest run (earlier runs are in marts.rpt_model_leaderboard, `is_current` false)."
+    "latest run on the champion's data (earlier runs, and runs on other data such as another "
+    "split seed, are in marts.rpt_model_leaderboard, `is_current` false)."
 )
 
 

@@ -353,7 +353,7 @@ def model_comparison(con, out: Path, classes: Classes) -> str:
     )
     ax.set_xlabel("macro-F1 (each model's decision rule)")
     ax.set_xlim(0, 1)
-    ax.set_title("Model comparison (the champion; the latest run of each other model)")
+    ax.set_title("Model comparison (the champion; the latest run of each other model on its data)")
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, out)
     from python_ml.reports.model_card import held_out_comparison
@@ -821,7 +821,10 @@ def _numbers_tables(
         }
     )
     tables = [
-        ("Leaderboard (the champion, and the latest run of each other model)", leaderboard),
+        (
+            "Leaderboard (the champion, and the latest run of each other model on its data)",
+            leaderboard,
+        ),
         ("The champion on the holdout, per class", per_class),
     ]
     quality = _read(

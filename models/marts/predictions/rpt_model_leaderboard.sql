@@ -1,8 +1,10 @@
 -- Every finished tracks-task run, best validation macro-F1 first, with its calibration, the
 -- forward-in-time and new-artist checks, and (for the champion, computed when it scored) the
 -- holdout figures. The runs compared (`is_current`): the champion, and the latest run of each
--- other model and feature set; an earlier run of the same one (fitted again after a change of
--- data, config or code) stays listed, unranked.
+-- other model and feature set on the champion's data (its train-table fingerprint); an earlier
+-- run of the same one (fitted again after a change of data, config or code) and a run on other
+-- data (another split seed, other raw files: its validation figure is of other rows) stay
+-- listed, unranked.
 
 with
 
@@ -13,14 +15,40 @@ runs as (
 
 ),
 
+champion_data as (
+
+    -- The data the champion learnt from (none before a champion is promoted: every run's).
+    select
+        count(*) > 0 as has_champion,
+        max(data_fingerprint) as data_fingerprint
+    from runs
+    where is_champion
+
+),
+
+of_data as (
+
+    select
+        runs.*,
+        (
+            not champion_data.has_champion
+            or runs.data_fingerprint is not distinct from champion_data.data_fingerprint
+        ) as of_champion_data
+    from runs
+    cross join champion_data
+
+),
+
 flagged as (
 
     select
         *,
-        row_number() over (
-            partition by model_label order by is_champion desc, finished_at desc, run_id asc
+        of_champion_data
+        and row_number() over (
+            partition by model_label, of_champion_data
+            order by is_champion desc, finished_at desc, run_id asc
         ) = 1 as is_current
-    from runs
+    from of_data
 
 ),
 

@@ -18,6 +18,7 @@ final as (
         split_kind,
         status,
         coalesce(data_origin, 'unknown') as data_origin,
+        data_fingerprint,
         is_champion,
         registered_version,
         selection_rule,
