@@ -43,6 +43,15 @@ def read(name: str, *args: Any) -> Any:
         st.stop()
 
 
+def stop_unless_champion_of_this_data() -> None:
+    """Stop a page of the champion's figures when they are not this data's champion's (see
+    :func:`app_data.champion_problem`), saying why and what to run, as the report does."""
+    problem = read("champion_problem")
+    if problem:
+        st.error(problem, icon=":material/block:")
+        st.stop()
+
+
 def origin_banner(data_origin: str | None) -> None:
     """Say where the figures come from, as the report and the marts do."""
     if origin.is_generated(data_origin or ""):

@@ -11,6 +11,7 @@ from python_ml.warehouse import catalog
 st.title("Track popularity: the champion and its figures")
 champion = app_ui.read("champion_run")
 app_ui.origin_banner(champion["data_origin"])
+app_ui.stop_unless_champion_of_this_data()
 data = app_ui.read("overview")
 classes = app_ui.read("classes")
 labels = dict(zip(classes["class_name"], classes["class_label"], strict=True))

@@ -10,6 +10,7 @@ from python_ml.warehouse import catalog
 st.title("Predictions")
 champion = app_ui.read("champion_run")
 app_ui.origin_banner(champion["data_origin"])
+app_ui.stop_unless_champion_of_this_data()
 classes = app_ui.read("classes")
 names = classes["class_name"].tolist()
 labels = dict(zip(classes["class_name"], classes["class_label"], strict=True))

@@ -103,6 +103,34 @@ def champion_run(settings: Settings) -> dict[str, Any]:
     return frame.iloc[0].to_dict()
 
 
+def champion_problem(settings: Settings) -> str | None:
+    """Why the prediction marts' figures are not this data's champion's, or None: the champion
+    was trained on other data than the warehouse holds now (a rebuild from other raw files,
+    another split seed), or the marts hold another run's predictions than the champion's (a
+    `train` not yet scored). The report refuses to draw then, and so do the app's pages of
+    the champion's figures (they showed the figures and predictions of the data before)."""
+    from python_ml.tracking.champion_files import ChampionUnavailable, warehouse_champion
+
+    shown = champion_run(settings)["run_id"]
+    try:
+        with_data = warehouse_champion(settings)
+    except ChampionUnavailable as exc:
+        return (
+            f"{exc} The prediction marts still hold the figures of run {shown}, made on the "
+            "data before: they are not shown. Then run `python -m python_ml score` and "
+            "`python -m python_ml marts` (or `make run`)."
+        )
+    except db.WarehouseError:  # the tables to tell are missing: the pages say what they lack
+        return None
+    if with_data["run_id"] != shown:
+        return (
+            f"The prediction marts hold the predictions of run {shown}, not of the champion "
+            f"{with_data['label']} (run {with_data['run_id']}): run `python -m python_ml "
+            "score`, then `python -m python_ml marts` (or `make run`)."
+        )
+    return None
+
+
 def overview(settings: Settings) -> Overview:
     champion = champion_run(settings)
     return Overview(

@@ -404,6 +404,34 @@ def test_a_scoring_failure_is_shown_worded_or_by_its_type(
             assert logged == []
 
 
+def test_a_champion_trained_on_other_data_is_not_shown_as_this_datas(
+    main_job_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warehouse rebuilt on other data (here: one training track fewer) under marts still
+    holding the champion's figures: the champion's pages say so and show none of them (they
+    showed the figures and predictions of the data before, as the champion's of this data),
+    as the report refuses to draw; the 2023 songs study is not the champion's and shows."""
+    folder = tmp_path / "job"
+    shutil.copytree(main_job_dir, folder)
+    for key, value in main_job_env(folder).items():
+        monkeypatch.setenv(key, value)
+    assert page("overview").run().metric  # the champion's figures, before the data changed
+    with duckdb.connect(str(folder / "warehouse.duckdb")) as con:
+        con.execute(
+            "delete from marts.fct_train_tracks where track_id = "
+            "(select min(track_id) from marts.fct_train_tracks)"
+        )
+    for name in ("overview", "predictions"):
+        at = page(name).run()
+        assert not at.exception
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and "was trained on other data than" in errors[0], errors
+        assert "python -m python_ml train" in errors[0] and "not shown" in errors[0]
+        assert not at.metric and not at.dataframe
+    songs = page("songs_2023").run()
+    assert not songs.exception and songs.dataframe and not songs.error
+
+
 def test_a_busy_warehouse_says_so(app_env: Path) -> None:
     from python_ml.warehouse.db import RunLock
 
