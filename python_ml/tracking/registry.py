@@ -121,6 +121,7 @@ def setup_mlflow(settings: Settings, experiment: str) -> str:
                 mlflow.MlflowClient().set_experiment_tag(experiment_id, key, value)
         if existing.artifact_location != artifacts:
             _move_artifact_root(settings, experiment_id, artifacts)
+        _relocate_recorded_artifacts(settings, artifacts)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
 
@@ -145,6 +146,51 @@ def _move_artifact_root(settings: Settings, experiment_id: str, artifacts: str) 
             (artifacts, int(experiment_id)),
         )
     logging.getLogger(__name__).info("MLflow artifacts now under %s", artifacts)
+
+
+def _relocate_recorded_artifacts(settings: Settings, artifacts: str) -> None:
+    """The runs, logged models and registered versions recorded under another location of
+    this MLflow folder (it was moved or copied) point at their files here.
+
+    MLflow's UI reads a run's artifacts (the charts, the model card, the logged model with its
+    signature and input example) from the absolute URI recorded with the run: after a copy it
+    showed the original folder's files, and after a move none. python_ml itself finds models
+    relative to ``$MUSIC_MLFLOW_DIR`` (:func:`champion_model_dir`). Only records whose files
+    are in this folder are changed."""
+    import sqlite3
+
+    root = settings.mlflow_dir / "artifacts"
+    changes: list[tuple[str, tuple[str, str]]] = []
+    with sqlite3.connect(settings.mlflow_dir / "mlflow.db") as db:
+        for run_id, uri in db.execute("select run_uuid, artifact_uri from runs").fetchall():
+            wanted = f"{artifacts}/{run_id}/artifacts"
+            if uri != wanted and (uri or "").endswith(f"/{run_id}/artifacts"):
+                if (root / run_id).is_dir():
+                    changes.append(
+                        ("update runs set artifact_uri = ? where run_uuid = ?", (wanted, run_id))
+                    )
+        models = db.execute("select model_id, artifact_location from logged_models").fetchall()
+        for model_id, location in models:
+            wanted = f"{artifacts}/models/{model_id}/artifacts"
+            if location != wanted and (location or "").endswith(f"/models/{model_id}/artifacts"):
+                if (root / "models" / model_id).is_dir():
+                    changes += [
+                        (
+                            "update logged_models set artifact_location = ? where model_id = ?",
+                            (wanted, model_id),
+                        ),
+                        (
+                            "update model_versions set storage_location = ? "
+                            "where storage_location = ?",
+                            (wanted, location),
+                        ),
+                    ]
+        for statement, values in changes:
+            db.execute(statement, values)
+    if changes:
+        logging.getLogger(__name__).info(
+            "MLflow runs and models recorded under another location now point at %s", artifacts
+        )
 
 
 def tracking_uri(settings: Settings) -> str:
