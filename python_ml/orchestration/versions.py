@@ -44,7 +44,8 @@ STAGE_CODE = {
     "train": ("python_ml/configs/tracks.yml",),
     "score": (),
     "songs": ("python_ml/songs", "python_ml/tracking", "python_ml/configs/songs_2023.yml"),
-    "report": ("python_ml/reports",),
+    # The report writes the songs study's results file too (python_ml/songs/__init__.py).
+    "report": ("python_ml/reports", "python_ml/songs/__init__.py"),
 }
 # Steps whose code is the modules of python_ml/tracks and python_ml/tracking their module runs
 # (python_ml/codebase.py), not the whole folders: an edit to predict's or the service's code
@@ -241,7 +242,6 @@ def score_inputs(settings: Settings) -> dict[str, Any]:
 
 
 def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]:
-    from python_ml.songs import RESULTS_FILE
     from python_ml.warehouse import catalog
 
     config = config_path or PROJECT_ROOT / "python_ml" / "configs" / "songs_2023.yml"
@@ -255,13 +255,12 @@ def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
         ),
         "config": hashlib.sha256(config.read_bytes()).hexdigest() if config.is_file() else None,
         "code": stage_code("songs"),
-        # The predictions and the results table the report links to (a new reports folder
-        # has none: the study ran no more, and the report's link led nowhere).
+        # Its predictions. (Its results file, which the report page links, is the report's
+        # output too: a new reports folder gets it from the warehouse, without a new study.)
         "outputs": {
             "predictions": _jsonable(
                 _query(settings, f"select count(*) from {catalog.SONG_PREDICTIONS}")
             ),
-            "results file": (settings.reports_dir / RESULTS_FILE).exists(),
         },
     }
 
@@ -299,6 +298,8 @@ def marts_inputs(settings: Settings) -> dict[str, Any]:
 
 
 def report_inputs(settings: Settings) -> dict[str, Any]:
+    from python_ml.songs import RESULTS_FILE
+
     page = settings.reports_dir / "index.html"
     return {
         "prediction marts": data_version(settings, "dbt_prediction_marts"),
@@ -307,7 +308,11 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
         "ML inputs": data_version(settings, "dbt_ml_inputs"),
         "code": stage_code("report"),
         "raw files' origin": files_hash("origin.json", root=settings.raw_dir),
-        "outputs": page.stat().st_mtime if page.exists() else None,
+        # The page, and the songs study's results file it links (written with it).
+        "outputs": [
+            page.stat().st_mtime if page.exists() else None,
+            (settings.reports_dir / RESULTS_FILE).exists(),
+        ],
     }
 
 

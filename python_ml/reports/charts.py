@@ -20,7 +20,12 @@ import pandas as pd  # noqa: E402
 
 from python_ml.errors import UserError
 from python_ml.settings import Settings, ui_address  # noqa: E402
-from python_ml.songs import RESULTS_FILE, repeats_of  # noqa: E402
+from python_ml.songs import (  # noqa: E402
+    RESULTS_FILE,
+    repeats_of,
+    study_results,
+    write_results_file,
+)
 from python_ml.steps import step
 from python_ml.warehouse import catalog, db  # noqa: E402
 
@@ -689,6 +694,11 @@ def _draw_into(
         from python_ml.reports.model_card import write_model_card
 
         write_model_card(settings, con, out_dir)
+        # The songs study's results page, which the page links: from the warehouse, so that a
+        # new reports folder gets it without the study running again.
+        study = study_results(con)
+        if study is not None:
+            write_results_file(out_dir, study)
     from python_ml.warehouse.dbt import docs_page
 
     page = Page(

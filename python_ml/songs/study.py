@@ -41,7 +41,7 @@ from sklearn.pipeline import make_pipeline
 
 from python_ml.clock import utc_now
 from python_ml.settings import Settings
-from python_ml.songs import RESULTS_FILE
+from python_ml.songs import StudySummary, study_results, write_results_file
 from python_ml.steps import step
 from python_ml.tracks.config import CONFIG_DIR, ConfigError, first_error, read_yaml
 from python_ml.tracks.kinds.base import Params, PositiveFloat, PositiveInt
@@ -550,66 +550,18 @@ def _write(settings: Settings, predictions: pd.DataFrame, runs: pd.DataFrame) ->
             raise
 
 
-def results_table(results: list[dict[str, Any]]) -> str:
-    """A Markdown table of the study's results."""
-    lines = [
-        "| task | model | feature set | RMSE | R² | precision | recall | F1 | ROC AUC |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        cells = [
-            (f"{r[k]:.3f} ± {r[k + '_std']:.3f}" if k + "_std" in r else f"{r[k]:.3f}")
-            if k in r
-            else ""
-            for k in ("rmse", "r2", "precision", "recall", "f1", "roc_auc")
-        ]
-        lines.append(
-            f"| {r['task']} | {r['model']} | {r['feature_set']} | " + " | ".join(cells) + " |"
-        )
-    return "\n".join(lines)
-
-
-@dataclass
-class StudySummary:
-    results: list[dict[str, Any]]
-    table: str  # Markdown
-    report: Path  # reports/songs_2023_results.md (RESULTS_FILE)
-
-
-def write_songs_report(settings: Settings, table: str, data_origin: str) -> Path:
-    from python_ml.raw.origin import GENERATED_NOTICE, is_generated
-
-    settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.reports_dir / RESULTS_FILE
-    origin = f"Data origin: **{data_origin}**."
-    if is_generated(data_origin):
-        origin += " " + GENERATED_NOTICE
-    path.write_text(
-        "# 2023 songs: cross-validated results\n\n" + origin + "\n\n" + table + "\n\n"
-        "Mean ± standard deviation over the "
-        "fold seeds of repeated k-fold cross-validation. `log_streams`: the target is "
-        "ln(streams + 1), the natural log, so the RMSE is in those units (e to the RMSE is the "
-        "factor a typical prediction is off by in streams, either way). `top_decile`: a song "
-        "is in the top 10% by streams; it is called so when the model's probability is 0.5 or "
-        "more, with the classes weighted to balance, which tends to call more songs than the "
-        "10% there are (precision below recall). `forecastable` uses what is known at "
-        "release (audio, release date, the artist's earlier songs); `descriptive_reach` uses "
-        "playlist and chart counts measured at the same time as the streams: it describes a "
-        "hit rather than forecasting one.\n",
-        encoding="utf-8",
-    )
-    return path
-
-
 def songs_step(settings: Settings, config_path: Path | None = None) -> StudySummary:
     """The `songs` step (the command and the ``songs`` asset): the study, its predictions in
-    ``ml.song_predictions`` and its results table in the reports folder."""
-    from python_ml.raw.origin import SONGS_TABLES, warehouse_origin
+    ``ml.song_predictions`` and its results table in the reports folder (read back from the
+    warehouse, as the report writes it there too)."""
     from python_ml.warehouse.db import RunLock
 
     config = load_songs_config(config_path)
     with RunLock(settings.warehouse), step("2023 songs study (cross-validated)"):
-        results = run_study(settings, config)
-    table = results_table(results)
-    report = write_songs_report(settings, table, warehouse_origin(settings, SONGS_TABLES))
-    return StudySummary(results, table, report)
+        run_study(settings, config)
+    with db.connect(settings.warehouse) as con:
+        summary = study_results(con)
+    if summary is None:  # the study's transaction commits its runs and predictions together
+        raise RuntimeError("the 2023 songs study finished but the warehouse holds none of its runs")
+    write_results_file(settings.reports_dir, summary)
+    return summary

@@ -104,6 +104,15 @@ def test_charts_and_page_are_drawn(scored: Settings) -> None:
     card = (scored.reports_dir / "model_card.html").read_text()
     assert "<h1>Model card: " in card and "95% bootstrap interval" in card
     assert (scored.reports_dir / "model_card.md").read_text().startswith("# Model card: ")
+    # The songs study's results, which the page links: written into this new reports folder
+    # from the warehouse, the same file as the songs step wrote into the job's own.
+    from python_ml.songs import RESULTS_FILE
+
+    assert f'<a href="{RESULTS_FILE}">' in page
+    results = (scored.reports_dir / RESULTS_FILE).read_text(encoding="utf-8")
+    assert results == (scored.warehouse.parent / "reports" / RESULTS_FILE).read_text("utf-8")
+    assert "| log_streams | random_forest | forecastable |" in results
+    assert "Data origin: **generated**." in results
 
 
 def test_marts_carry_the_data_origin_and_the_champion_holdout(scored: Settings) -> None:

@@ -100,12 +100,11 @@ def test_the_key_and_mode_become_numbers_and_an_empty_mode_stays_unknown(tmp_pat
 def test_the_results_file_says_what_its_figures_are(tmp_path) -> None:
     """The results file gave an RMSE without its units and "± spread" without saying what
     spread, and did not say how a song is called top 10%."""
-    from types import SimpleNamespace
+    from python_ml.songs import StudySummary, write_results_file
 
-    from python_ml.songs.study import write_songs_report
-
-    path = write_songs_report(SimpleNamespace(reports_dir=tmp_path), "| table |", "user files")
+    path = write_results_file(tmp_path, StudySummary([], "| table |", "user files"))
     text = path.read_text()
+    assert "Data origin: **user files**." in text and "| table |" in text
     assert "ln(streams + 1)" in text and "natural log" in text
     assert "Mean ± standard deviation over the fold seeds" in text
     assert "probability is 0.5 or more" in text
