@@ -53,10 +53,11 @@
     end
 {%- endmacro %}
 
-{#- The release date as a DATE, the first day of the month or year when less precise. -#}
-{% macro parse_release_date(column) -%}
+{#- The release date as a DATE, the first day of the month or year when less precise.
+    `precision`: the column's release_date_precision, when the model has it already. -#}
+{% macro parse_release_date(column, precision=none) -%}
     try_cast(
-        case {{ release_date_precision(column) }}
+        case {{ precision or release_date_precision(column) }}
             when 'day' then {{ column }}
             when 'month' then {{ column }} || '-01'
             when 'year' then {{ column }} || '-01-01'
@@ -86,20 +87,25 @@
     type. Integers must be whole numbers (`61` or `61.0`, not `61.5`, `1.000`, `6.1e1` or
     `0x3D`: a cast would round them silently); other numbers must be finite (`inf`, `nan` and
     `1e400` are not data). The rejection detail joins them with `; ` (a text may hold commas).
+    `texts` / `values` (optional): per column, an expression of its trimmed text / of its
+    parsed value (parse_number of that text) that the model has computed already, so that the
+    check reads them instead of trimming and casting again (each repeated call is bound and
+    planned again: the scoring service plans the tracks' models on every batch).
 -#}
-{% macro unparseable_columns(columns) -%}
+{% macro unparseable_columns(columns, texts=none, values=none) -%}
     {%- set checks = [] -%}
     {%- for name, type in columns.items() -%}
-        {%- set value = 'trim(' ~ adapter.quote(name) ~ ')' -%}
+        {%- set value = (texts or {}).get(name, 'trim(' ~ adapter.quote(name) ~ ')') -%}
+        {%- set parsed = (values or {}).get(name, parse_number(value, type)) -%}
         {%- set check -%}
             case
                 when nullif({{ value }}, '') is not null
                     and (
-                        {{ parse_number(value, type) }} is null
+                        {{ parsed }} is null
                         {%- if type in ('integer', 'bigint') %}
                         or not {{ regex_full_match(value, '[+-]?[0-9]+([.]0{1,2})?') }}
                         {%- elif type == 'double' %}
-                        or not {{ is_finite('try_cast(' ~ value ~ ' as double)') }}
+                        or not {{ is_finite(parsed) }}
                         {#- DuckDB reads `1_000` as 1000, Spark as no number: neither is data. #}
                         or {{ regex_full_match(value, '.*_.*') }}
                         {%- endif %}

@@ -28,19 +28,10 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{#- True when a feature is present and outside its range. -#}
-{% macro any_feature_out_of_range() -%}
-    ({% for column, allowed in track_feature_ranges() %}not ({{ column }} {{ allowed }}){% if not loop.last %} or {% endif %}{% endfor %})
-{%- endmacro %}
-
-{#- True when a feature is missing. -#}
-{% macro any_feature_missing() -%}
-    ({% for column, allowed in track_feature_ranges() %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor %})
-{%- endmacro %}
-
 {#- The features outside their range, each with its value and what is allowed, separated by
     "; " (concat_ws skips NULLs): "danceability 50.0 (allowed: 0 to 1); tempo 400.0 (allowed:
-    0 to 300)". -#}
+    0 to 300)"; empty text when every present feature is in its range (a missing one is not
+    out of it). -#}
 {#- `finite_only`: skip a value that is not finite (`inf`: already named as not a number). -#}
 {% macro features_out_of_range(finite_only=false) -%}
     concat_ws('; '{% for column, allowed in track_feature_ranges() %}, case when not ({{ column }} {{ allowed }}){% if finite_only %} and {{ is_finite('cast(' ~ column ~ ' as double)') }}{% endif %} then '{{ column }} ' || cast({{ column }} as string) || ' (allowed: {{ allowed_in_words(allowed) }})' end{% endfor %})
@@ -58,7 +49,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The missing features, comma separated (concat_ws skips NULLs). -#}
+{#- The missing features, comma separated (concat_ws skips NULLs); empty text when none is. -#}
 {% macro features_missing() -%}
     concat_ws(', '{% for column, allowed in track_feature_ranges() %}, case when {{ column }} is null then '{{ column }}' end{% endfor %})
 {%- endmacro %}

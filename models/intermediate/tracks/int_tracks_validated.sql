@@ -14,6 +14,18 @@ tracks as (
 
 ),
 
+described as (
+
+    -- The features outside their range and those missing, each list once: empty text when
+    -- there is none (the rules below test that, and the detail shows it).
+    select
+        *,
+        {{ features_out_of_range() }} as features_out_of_range,
+        {{ features_missing() }} as features_missing
+    from tracks
+
+),
+
 checked as (
 
     select
@@ -26,8 +38,8 @@ checked as (
                 then 'missing popularity'
             when {{ var('popularity_required') }} and popularity not between 0 and 100
                 then 'popularity out of range'
-            when {{ any_feature_out_of_range() }} then 'feature out of range'
-            when {{ any_feature_missing() }} then 'missing feature'
+            when features_out_of_range != '' then 'feature out of range'
+            when features_missing != '' then 'missing feature'
             when release_date is null then 'unparseable release date'
             when {{ release_year_out_of_range('release_year') }}
                 then 'release date out of range'
@@ -45,13 +57,13 @@ checked as (
             when {{ var('popularity_required') }} and popularity not between 0 and 100
                 then 'popularity ' || cast(popularity as {{ dbt.type_string() }})
                     || ' (allowed: 0 to 100)'
-            when {{ any_feature_out_of_range() }} then {{ features_out_of_range() }}
-            when {{ any_feature_missing() }} then {{ features_missing() }}
+            when features_out_of_range != '' then features_out_of_range
+            when features_missing != '' then features_missing
             when release_date is null then coalesce(nullif(release_date_raw, ''), 'no release date')
             when {{ release_year_out_of_range('release_year') }}
                 then release_date_raw || ' (allowed: ' || {{ release_years_allowed() }} || ')'
         end as validation_detail
-    from tracks
+    from described
 
 ),
 

@@ -12,6 +12,13 @@
     {%- if column != 'popularity' or var('popularity_required') -%}
         {%- do checked_numbers.update({column: type}) -%}
     {%- endif -%}
+{%- endfor -%}
+{#- Their trimmed texts and parsed values, as the CTEs below name them: the checks read these
+    (unparseable_columns), not trim() and a cast again. -#}
+{%- set checked_texts, checked_values = {}, {} -%}
+{%- for column in checked_numbers -%}
+    {%- do checked_texts.update({column: column ~ '_text'}) -%}
+    {%- do checked_values.update({column: adapter.quote(column)}) -%}
 {%- endfor %}
 
 with
@@ -32,30 +39,71 @@ numbered as (
 
 ),
 
-renamed as (
+trimmed as (
 
+    -- Each raw text the rules read, trimmed once (a padded value is the same value): what
+    -- follows reads these, not trim() again (the scoring service binds and plans these
+    -- models for every batch it scores, each repeated call again).
     select
         source_row_number,
         nullif(trim(id), '') as track_id,
         coalesce(name, '') as track_name,
+        artists,
+        id_artists,
+        nullif(trim(id_artists), '') as artist_ids_raw,
+        {%- for column in numeric_columns %}
+            trim({{ adapter.quote(column) }}) as {{ column }}_text,
+        {%- endfor %}
+        trim(release_date) as release_date_raw
+    from numbered
+
+),
+
+renamed as (
+
+    select
+        source_row_number,
+        track_id,
+        track_name,
         {%- for column, type in numeric_columns.items() %}
-            {{ parse_number('trim(' ~ column ~ ')', type) }} as {{ column }},
+            {{ parse_number(column ~ '_text', type) }} as {{ column }},
         {%- endfor %}
         {{ parse_list_literal('artists') }} as artist_names,
         -- Ids are trimmed (a padded id is the same id); the raw text stays to be checked.
         {{ list_trim(parse_list_literal('id_artists')) }} as artist_ids,
-        nullif(trim(id_artists), '') as artist_ids_raw,
-        nullif(trim(id_artists), '') is null
-        or (
-            {{ is_list_literal('id_artists') }}
-            and not {{ list_has_non_alphanumeric(list_trim(parse_list_literal('id_artists'))) }}
-        ) as artist_ids_parse,
-        trim(release_date) as release_date_raw,
-        {{ release_date_precision('trim(release_date)') }} as release_date_precision,
-        {{ parse_release_date('trim(release_date)') }} as release_date,
-        {{ unparseable_columns(checked_numbers) }} as unparseable_columns
+        artist_ids_raw,
+        {%- for column in checked_numbers %}
+            {{ column }}_text,
+        {%- endfor %}
+        release_date_raw,
+        {{ release_date_precision('release_date_raw') }} as release_date_precision
+    from trimmed
 
-    from numbered
+),
+
+checked as (
+
+    select
+        source_row_number,
+        track_id,
+        track_name,
+        {%- for column in numeric_columns %}
+            {{ column }},
+        {%- endfor %}
+        artist_names,
+        artist_ids,
+        artist_ids_raw,
+        artist_ids_raw is null
+        or (
+            {{ is_list_literal('artist_ids_raw') }}
+            and not {{ list_has_non_alphanumeric('artist_ids') }}
+        ) as artist_ids_parse,
+        release_date_raw,
+        release_date_precision,
+        {{ parse_release_date('release_date_raw', 'release_date_precision') }} as release_date,
+        {{ unparseable_columns(checked_numbers, checked_texts, checked_values) }}
+            as unparseable_columns
+    from renamed
 
 ),
 
@@ -64,7 +112,7 @@ final as (
     select
         *,
         cast(year(release_date) as bigint) as release_year
-    from renamed
+    from checked
 
 )
 
