@@ -31,10 +31,10 @@
 {#- The features outside their range, each with its value and what is allowed, separated by
     "; " (concat_ws skips NULLs): "danceability 50.0 (allowed: 0 to 1); tempo 400.0 (allowed:
     0 to 300)"; empty text when every present feature is in its range (a missing one is not
-    out of it). -#}
-{#- `finite_only`: skip a value that is not finite (`inf`: already named as not a number). -#}
-{% macro features_out_of_range(finite_only=false) -%}
-    concat_ws('; '{% for column, allowed in track_feature_ranges() %}, case when not ({{ column }} {{ allowed }}){% if finite_only %} and {{ is_finite('cast(' ~ column ~ ' as double)') }}{% endif %} then '{{ column }} ' || cast({{ column }} as string) || ' (allowed: {{ allowed_in_words(allowed) }})' end{% endfor %})
+    out of it). A value that is not finite (`inf`) is left out: the staging model names it as
+    not a number (unparseable_columns), so a row with one is rejected for that first. -#}
+{% macro features_out_of_range() -%}
+    concat_ws('; '{% for column, allowed in track_feature_ranges() %}, case when not ({{ column }} {{ allowed }}) and {{ is_finite('cast(' ~ column ~ ' as double)') }} then '{{ column }} ' || cast({{ column }} as string) || ' (allowed: {{ allowed_in_words(allowed) }})' end{% endfor %})
 {%- endmacro %}
 
 {#- A range of track_feature_ranges in words: "between 0 and 1" -> "0 to 1", "in (0, 1)" ->

@@ -50,7 +50,7 @@ checked as (
                 then concat_ws(
                         '; ',
                         {{ list_join('unparseable_columns', '; ') }},
-                        nullif({{ features_out_of_range(finite_only=true) }}, '')
+                        nullif(features_out_of_range, '')
                     )
             when not artist_ids_parse then artist_ids_raw
             when {{ var('popularity_required') }} and popularity is null then 'no popularity'
