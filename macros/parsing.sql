@@ -138,3 +138,14 @@
         not a {{ type }}
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+    A name with the characters its source had already lost shown as lost: spotify-2023.csv holds
+    UTF-8's replacement character (bytes EF BF BD) where an accent was, and some of those cut
+    short where a name was truncated (EF BF, or EF after one). Read as latin-1 (the file is not
+    UTF-8) they read `ï¿½`, `ï¿` and `ï`; each becomes the replacement character itself (U+FFFD,
+    `�`), which says a character is missing. A file read as UTF-8 has none of these sequences.
+-#}
+{% macro lost_characters(expr) -%}
+    regexp_replace(regexp_replace(replace({{ expr }}, 'ï¿½', '�'), 'ï¿$', '�'), '�ï$', '��')
+{%- endmacro %}

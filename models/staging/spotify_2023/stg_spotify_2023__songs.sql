@@ -51,8 +51,8 @@ final as (
             coalesce(trim(track_name), '') || '|'
             || coalesce(trim({{ adapter.quote('artist(s)_name') }}), '')
         ) as song_key,
-        trim(track_name) as track_name,
-        trim({{ adapter.quote('artist(s)_name') }}) as artist_names,
+        {{ lost_characters('trim(track_name)') }} as track_name,
+        {{ lost_characters('trim(' ~ adapter.quote('artist(s)_name') ~ ')') }} as artist_names,
         {{ parse_number('artist_count', 'integer') }} as artist_count,
         {{ parse_number('released_year', 'integer') }} as released_year,
         {{ parse_number('released_month', 'integer') }} as released_month,
