@@ -187,6 +187,15 @@ def _relocate_recorded_artifacts(settings: Settings, artifacts: str) -> None:
                     ]
         for statement, values in changes:
             db.execute(statement, values)
+    # MLflow keeps each run's artifact store for the life of the process: one opened before the
+    # move (a run trained, then the folder copied, in one process) would still write to the old
+    # folder, the original's. Forgotten, it is opened again from the record, here.
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    cached = getattr(tracking_utils, "_artifact_repos_cache", None)
+    if cached is not None:
+        for _, (_, resource_id) in changes:
+            cached.pop(resource_id, None)
     if changes:
         logging.getLogger(__name__).info(
             "MLflow runs and models recorded under another location now point at %s", artifacts
