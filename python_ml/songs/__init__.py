@@ -62,15 +62,16 @@ def study_results(con: Any) -> StudySummary | None:
 def results_table(results: list[dict[str, Any]]) -> str:
     """A Markdown table of the study's results."""
     lines = [
-        "| task | model | feature set | RMSE | R² | precision | recall | F1 | ROC AUC |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| task | model | feature set | RMSE | R² | precision | recall | F1 | ROC AUC "
+        "| share called |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         cells = [
             (f"{r[k]:.3f} ± {r[k + '_std']:.3f}" if k + "_std" in r else f"{r[k]:.3f}")
             if k in r
             else ""
-            for k in ("rmse", "r2", "precision", "recall", "f1", "roc_auc")
+            for k in ("rmse", "r2", "precision", "recall", "f1", "roc_auc", "called_share")
         ]
         lines.append(
             f"| {r['task']} | {r['model']} | {r['feature_set']} | " + " | ".join(cells) + " |"
@@ -97,7 +98,8 @@ def write_results_file(folder: Path, summary: StudySummary) -> Path:
         "factor a typical prediction is off by in streams, either way). `top_decile`: a song "
         "is in the top 10% by streams; it is called so when the model's probability is 0.5 or "
         "more, with the classes weighted to balance, which tends to call more songs than the "
-        "10% there are (precision below recall). `forecastable` uses what is known at "
+        "10% there are (precision below recall; `share called`: the share of songs called, "
+        "against about 0.100 in the top 10%). `forecastable` uses what is known at "
         "release (audio, release date, the artist's earlier songs); `descriptive_reach` uses "
         "playlist and chart counts measured at the same time as the streams: it describes a "
         "hit rather than forecasting one.\n",

@@ -108,3 +108,4 @@ def test_the_results_file_says_what_its_figures_are(tmp_path) -> None:
     assert "ln(streams + 1)" in text and "natural log" in text
     assert "Mean ± standard deviation over the fold seeds" in text
     assert "probability is 0.5 or more" in text
+    assert "`share called`: the share of songs called" in text

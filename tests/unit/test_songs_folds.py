@@ -43,3 +43,11 @@ def test_folds_fitted_apart_give_the_figures_of_each_repetition_fitted_in_turn()
             assert metrics[key] == float(values.mean())
             assert metrics[f"{key}_std"] == float(values.std(ddof=1))
         pd.testing.assert_frame_equal(oof, runs[0][1])
+    # The top 10%'s share called: the share of songs whose out-of-fold probability is 0.5 or
+    # more (the results file shows it beside the 0.100 there are).
+    metrics, oof = study.repeated_cross_validate(
+        frame, "top_decile", "random_forest", features, config
+    )
+    first = study.cross_validate(frame, "top_decile", "random_forest", features, config, 0)[0]
+    assert first["called_share"] == float((oof["predicted_value"] >= 0.5).mean())
+    assert 0 < metrics["called_share"] <= 1 and "called_share_std" in metrics
