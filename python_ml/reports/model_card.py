@@ -180,7 +180,9 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         )
         + f"the decision rule and the champion were chosen on {n_validation:,} validation "
         f"tracks. The figures below are on the {len(predictions):,} tracks of the predict split "
-        f"(the {catalog.built_predict_share(con)} held out by dbt, never seen in training).",
+        f"(the {catalog.built_predict_share(con)} held out by dbt"
+        + (f" with split seed {c['split_seed']}" if pd.notna(c.get("split_seed")) else "")
+        + ", never seen in training).",
         f"- Training table fingerprint `{c['data_fingerprint']}` (of its row count and each "
         "row: the track's id, class, first artist and feature values): the registry's champion "
         "alias is bound to it, so this model never scores other data as its champion.",

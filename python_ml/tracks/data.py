@@ -28,6 +28,9 @@ class TrackData:
     train: pd.DataFrame
     fingerprint: str
     data_origin: str
+    # The dbt var `split_seed` the train split was cut with, as the build recorded it (text);
+    # None when not recorded (a split built before the record, or not by dbt).
+    split_seed: str | None = None
     # Folds and splits are the same for every experiment: computed once, keyed by subset.
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -98,6 +101,21 @@ def trained_on_this_data(recorded: str | None, current: str) -> bool:
     return recorded is not None and recorded == current
 
 
+def built_split_seed(con: Any) -> str | None:
+    """The ``split_seed`` var the warehouse's train split was built with, as the dbt build
+    that made it recorded it (``audit.train_tracks_build``, from int_tracks_split's rows:
+    macros/record_train_build.sql); None when no build recorded it."""
+    if not db.has_table(con, catalog.TRAIN_BUILD):
+        return None
+    columns = {
+        d[0] for d in con.execute(f"select * from {catalog.TRAIN_BUILD} limit 0").description
+    }
+    if "split_seed" not in columns:
+        return None
+    row = con.execute(f"select split_seed from {catalog.TRAIN_BUILD}").fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
 def load_track_data(settings: Settings, features: list[str]) -> TrackData:
     """Read the train split (read-only) in a fixed order, so the same data gives the same
     folds and metrics. Only the needed columns, as float32 with integer labels: at 10x the
@@ -123,6 +141,7 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
         ).df()
         fingerprint = train_fingerprint(con)
         data_origin = origin.tracks_origin(settings.raw_dir, con)  # as loaded
+        split_seed = built_split_seed(con)
     if train.empty:
         raise TrainingError(
             f"{catalog.TRAIN_TRACKS} is empty: no clean tracks reached the split. See "
@@ -137,4 +156,4 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
             "and validation folds. Use a fuller tracks file, or change the thresholds in "
             "seeds/popularity_classes.csv."
         )
-    return TrackData(class_names, train, fingerprint, data_origin)
+    return TrackData(class_names, train, fingerprint, data_origin, split_seed)

@@ -301,6 +301,13 @@ def _fit_and_evaluate(
 REUSE_TAG = "reuse_key"
 IMPORTANCE = "importance"  # the metrics entry of the permutation importance
 MODEL_URI_TAG = "model_uri"
+SPLIT_SEED_PARAM = "split_seed"  # the MLflow param: dbt's var the train split was cut with
+UNKNOWN_SPLIT_SEED = "unknown"  # its value for a split built before the seed was recorded
+
+
+def shown_split_seed(data: TrackData) -> str:
+    """The split seed as a run's MLflow param and description give it."""
+    return UNKNOWN_SPLIT_SEED if data.split_seed is None else data.split_seed
 
 
 @cache
@@ -325,12 +332,15 @@ def content_digest(data: TrackData, features: list[str]) -> str:
 
 def reuse_key(experiment: Experiment, data: TrackData, config: TracksConfig) -> str:
     """Everything a run's figures and model depend on: the train table's fingerprint and the
-    content of the rows the experiment reads, its resolved parameters and features, the
-    procedure's settings and seed, the classes, the training code and the library versions.
-    Equal keys, equal runs."""
+    content of the rows the experiment reads, the split seed they were cut with, its resolved
+    parameters and features, the procedure's settings and seed, the classes, the training code
+    and the library versions. Equal keys, equal runs (and equal records: a reused run's
+    split_seed param is the training's)."""
     payload = {
         "data": data.fingerprint,
         "content": content_digest(data, experiment.features),
+        # Recorded with the run (its param split_seed): a run is reused only under its own.
+        "split_seed": data.split_seed,
         "classes": data.class_names,
         "model": experiment.model.name,
         "type": experiment.model.type,
@@ -428,8 +438,9 @@ def _run_experiment(
                     "data_origin": data.data_origin,
                     # The run page's description: what it is and the data it learnt from.
                     "mlflow.note.content": (
-                        f"{experiment.label}, trained on {data.data_origin} data (training "
-                        f"table fingerprint {data.fingerprint[:12]})"
+                        f"{experiment.label}, trained on {data.data_origin} data (split seed "
+                        f"{shown_split_seed(data)}, training table fingerprint "
+                        f"{data.fingerprint[:12]})"
                     ),
                     REUSE_TAG: key,
                     # Who fits it: a later `train` marks it KILLED if this process is gone.
@@ -445,6 +456,9 @@ def _run_experiment(
                     "feature_set": experiment.feature_set,
                     "features": ",".join(experiment.features),
                     "seed": config.seed,
+                    # dbt's var the train split was cut with (runs of two seeds otherwise
+                    # share their name and every other param).
+                    SPLIT_SEED_PARAM: shown_split_seed(data),
                     "validation_fraction": config.validation_fraction,
                     "calibration_fraction": config.calibration_fraction,
                     "new_artist_fraction": config.new_artist_fraction,
@@ -600,6 +614,7 @@ def _run_row(
         "validation_brier": val.get("brier"),
         "validation_ece": val.get("ece"),
         "data_fingerprint": data.fingerprint,
+        "split_seed": data.split_seed,
         "features": ",".join(result.experiment.features),
         "params_json": json.dumps(
             {
@@ -789,9 +804,10 @@ def train_tracks(
     experiments = select_experiments(config, only)
     data = load_track_data(settings, sorted({f for e in experiments for f in e.features}))
     log.info(
-        "training on %s tracks, classes %s, fingerprint %s, data origin: %s",
+        "training on %s tracks, classes %s, split seed %s, fingerprint %s, data origin: %s",
         f"{len(data.train):,}",
         data.class_names,
+        shown_split_seed(data),
         data.fingerprint[:12],
         data.data_origin,
     )

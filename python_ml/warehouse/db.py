@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from python_ml.errors import UserError
-from python_ml.warehouse.catalog import ml_columns
+from python_ml.warehouse.catalog import ml_column_types, ml_columns
 
 
 def insert_rows(
@@ -26,6 +26,7 @@ def insert_rows(
     unknown = [c for c in frame.columns if c not in known]
     if unknown:
         raise WarehouseError(f"{table} has no columns {unknown} (declared: {list(known)})")
+    widen(connection, table, list(frame.columns))
     columns = ", ".join(check_identifier(c) for c in frame.columns)
     connection.register("rows_to_insert", frame)
     try:
@@ -33,6 +34,28 @@ def insert_rows(
         connection.execute(f"{verb} into {table} ({columns}) select {columns} from rows_to_insert")
     finally:
         connection.unregister("rows_to_insert")
+
+
+def widen(connection: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:
+    """Add those of ``columns`` that an `ml` table lacks, with their declared types: a
+    warehouse whose dbt has not run since the source declared them (dbt's on-run-start adds
+    them the same way: macro create_ml_source_tables)."""
+    schema, name = table.split(".")
+    present = {
+        r[0]
+        for r in connection.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    declared = ml_column_types(table)
+    for column in columns:
+        if column not in present and column in declared:
+            added = declared[column].replace(" primary key", "").replace(" not null", "")
+            connection.execute(
+                f"alter table {table} add column if not exists {check_identifier(column)} {added}"
+            )
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

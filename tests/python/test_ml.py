@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, dbt
 
 from python_ml.settings import Settings
 from python_ml.tracks import config as config_module
@@ -950,6 +950,52 @@ def test_a_changed_feature_value_fits_again_though_the_tracks_are_the_same(
     again = {r.experiment.label: r for r in train.train_tracks(settings, small_config())}
     assert not any(r.reused for r in again.values())
     assert all(again[label].run_id != run_id for label, run_id in first.items())
+
+
+def test_each_run_records_the_split_seed_its_train_split_was_cut_with(
+    settings: Settings, small_raw_dir: Path
+) -> None:
+    """Runs on the splits of two seeds share their name and every other parameter: the seed
+    the build cut the split with (not the var of a later command that did not cut it again) is
+    an MLflow param of each run and a column of its ml.model_runs row."""
+    import mlflow
+
+    from python_ml.warehouse import catalog
+
+    default = str(catalog.dbt_var("split_seed"))  # dbt_project.yml's, as the build used it
+    assert default != "7"
+    first = train.train_tracks(settings, small_config())
+
+    def rebuilt(*selection: str) -> None:
+        done = dbt(
+            small_raw_dir, settings.warehouse, "run", "-s", *selection, "--vars", "{split_seed: 7}"
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+
+    # The train table made again from the split as it was: still the default seed's rows.
+    rebuilt("fct_train_tracks")
+    assert rows(settings, "select split_seed from audit.train_tracks_build") == [(default,)]
+    rebuilt("int_tracks_split", "fct_train_tracks")
+    assert rows(settings, "select split_seed from audit.train_tracks_build") == [("7",)]
+    second = train.train_tracks(settings, small_config())
+    assert not any(r.reused for r in second)
+
+    client = mlflow.MlflowClient()
+    for runs, seed in ((first, default), (second, "7")):
+        for result in runs:
+            run = client.get_run(result.run_id)
+            assert run.data.params["split_seed"] == seed, result.experiment.label
+            assert f"split seed {seed}," in run.data.tags["mlflow.note.content"]
+    for one, other in zip(first, second, strict=True):
+        a, b = client.get_run(one.run_id).data, client.get_run(other.run_id).data
+        assert a.tags["mlflow.runName"] == b.tags["mlflow.runName"]
+        differ = {
+            k for k in a.params.keys() | b.params.keys() if a.params.get(k) != b.params.get(k)
+        }
+        assert differ <= {"split_seed", "train_split_rows"}, differ
+        assert "split_seed" in differ
+    recorded = dict(rows(settings, "select run_id, split_seed from ml.model_runs"))
+    assert recorded == {r.run_id: default for r in first} | {r.run_id: "7" for r in second}
 
 
 def test_the_mlflow_experiments_say_what_they_hold(settings: Settings) -> None:

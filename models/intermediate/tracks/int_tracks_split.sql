@@ -4,6 +4,8 @@
 -- Within each class, tracks are ordered by md5(track id, split seed) and the first
 -- round(share x class size) go to `predict`. The assignment depends only on the track id, the
 -- seed and the class sizes: the same tracks every run, whatever the file order or threads.
+-- Each row keeps the seed (as text, as the md5 reads it): what the split was built with, which
+-- fct_train_tracks's post-hook records for training (macros/record_train_build.sql).
 
 with
 
@@ -13,16 +15,24 @@ tracks as (
 
 ),
 
+seed as (
+
+    select '{{ var("split_seed") }}' as split_seed
+
+),
+
 ranked as (
 
     select
-        track_id,
+        tracks.track_id,
+        seed.split_seed,
         row_number() over (
-            partition by popularity_class
-            order by md5(concat(track_id, ':', '{{ var("split_seed") }}')), track_id
+            partition by tracks.popularity_class
+            order by md5(concat(tracks.track_id, ':', seed.split_seed)), tracks.track_id
         ) as rank_in_class,
-        count(*) over (partition by popularity_class) as class_size
+        count(*) over (partition by tracks.popularity_class) as class_size
     from tracks
+    cross join seed
 
 ),
 
@@ -34,7 +44,8 @@ final as (
             when ranked.rank_in_class <= round(ranked.class_size * {{ var("predict_share") }})
                 then 'predict'
             else 'train'
-        end as split
+        end as split,
+        ranked.split_seed
     from tracks
     inner join ranked
         on tracks.track_id = ranked.track_id

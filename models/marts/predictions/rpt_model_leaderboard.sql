@@ -68,6 +68,7 @@ final as (
         model_type,
         feature_set,
         data_origin,
+        split_seed,
         is_champion,
         selection_rule,
         validation_accuracy,

@@ -19,6 +19,7 @@ final as (
         status,
         coalesce(data_origin, 'unknown') as data_origin,
         data_fingerprint,
+        split_seed,
         is_champion,
         registered_version,
         selection_rule,
