@@ -25,9 +25,12 @@ def _when(value) -> str:
     return str(value)[:16] if value is not None and str(value) != "NaT" else "-"
 
 
+# A run a later training reused is not fitted again: "trained" stays its fit's time.
+reused = _when(champion.get("reused_at"))
 st.markdown(
-    f"**Champion:** `{champion['model_label']}` · trained {_when(champion['trained_at'])} UTC · "
-    f"scored {_when(champion['scored_at'])} UTC"
+    f"**Champion:** `{champion['model_label']}` · trained {_when(champion['trained_at'])} UTC"
+    + (f" (reused by the training of {reused} UTC)" if reused != "-" else "")
+    + f" · scored {_when(champion['scored_at'])} UTC"
 )
 if best is not None and best["holdout_accuracy"] == best["holdout_accuracy"]:
     cols = st.columns(4)
@@ -60,8 +63,9 @@ st.caption(
     "trained on releases up to the cutoff year, tested on later ones; new-artist: on artists "
     "held out with all their tracks; blank: not measured (holdout: champion only); "
     "★ the champion. run s: the run's wall time (fitting, evaluating, logging the model; "
-    "MLflow's train_seconds leaves the logging out). One row per model and feature set: its "
-    "latest run on the champion's data (earlier runs, and runs on other data such as another "
+    "MLflow's train_seconds leaves the logging out; a run reused by a later training keeps "
+    "its fit's). One row per model and feature set: the run the latest training on the "
+    "champion's data fitted or reused (earlier runs, and runs on other data such as another "
     "split seed, are in marts.rpt_model_leaderboard, `is_current` false)."
 )
 

@@ -274,6 +274,13 @@ def ml_tables(settings: Settings) -> Any:
             f"select (select count(*) || ':' || coalesce(max(finished_at)::varchar, '') "
             f"|| ':' || coalesce(max(case when is_champion then run_id end), '') "
             f"from {catalog.MODEL_RUNS}), "
+            # Which run of each model a training last fitted or reused (the leaderboard's
+            # current runs): a training that reused a run older than the model's latest fit
+            # changes it, one that reused every current run again changes nothing.
+            f"(select coalesce(string_agg(run_id, ',' order by run_id), '') from (select "
+            f"arg_max(run_id, coalesce(reused_at, finished_at)) as run_id from "
+            f"{catalog.MODEL_RUNS} group by task, model_name, model_type, feature_set, "
+            f"data_fingerprint)), "
             f"(select count(*) || ':' || coalesce(max(scored_at)::varchar, '') "
             f"from {catalog.TRACK_PREDICTIONS}), "
             f"(select count(*) || ':' || coalesce(max(scored_at)::varchar, '') "

@@ -90,9 +90,11 @@ def champion_run(settings: Settings) -> dict[str, Any]:
         settings,
         f"select p.run_id, p.model_label, p.data_origin, max(p.scored_at) as scored_at, "
         f"count(*) as scored_tracks, any_value(l.finished_at) as trained_at, "
-        f"any_value(l.model_type) as model_type "
+        f"any_value(r.reused_at) as reused_at, any_value(l.model_type) as model_type "
         f"from {catalog.FCT_TRACK_PREDICTIONS} as p "
         f"left join {catalog.RPT_MODEL_LEADERBOARD} as l on l.run_id = p.run_id "
+        # When a training last reused it: the ml source's, as the marts' build would be older.
+        f"left join {catalog.MODEL_RUNS} as r on r.run_id = p.run_id "
         "group by all",
     )
     if frame.empty:

@@ -832,7 +832,8 @@ def _numbers_tables(
     )
     tables = [
         (
-            "Leaderboard (the champion, and the latest run of each other model on its data)",
+            "Leaderboard (the champion, and the run of each other model on its data that the "
+            "latest training fitted or reused)",
             leaderboard,
         ),
         ("The champion on the holdout, per class", per_class),

@@ -116,7 +116,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     champion = con.execute(
         f"""
         select b.*, r.features, r.params_json, r.data_fingerprint, r.n_validation,
-               r.registered_version, r.metrics_json
+               r.registered_version, r.metrics_json, r.reused_at
         from {catalog.RPT_MODEL_LEADERBOARD} as b
         inner join {catalog.MODEL_RUNS} as r on b.run_id = r.run_id
         where b.is_champion
@@ -167,7 +167,14 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         f"{str(c['features']).replace(',', ', ')}.",
         f"- Parameters: `{c['params_json']}`.",
         f"- MLflow run `{c['run_id']}`, finished {pd.Timestamp(c['finished_at']):%Y-%m-%d %H:%M} "
-        "UTC.",
+        "UTC"
+        + (
+            f" (not fitted again since: reused by the training of "
+            f"{pd.Timestamp(c['reused_at']):%Y-%m-%d %H:%M} UTC)"
+            if pd.notna(c.get("reused_at"))
+            else ""
+        )
+        + ".",
         f"- Chosen because: {c['selection_rule']}.",
         "",
         "## The data",

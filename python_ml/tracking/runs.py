@@ -88,7 +88,14 @@ def update_run(settings: Settings, run_id: str, values: dict[str, Any]) -> None:
             raise db.WarehouseError(f"{catalog.MODEL_RUNS} has no column {column}")
     assignments = ", ".join(f"{db.check_identifier(c)} = ?" for c in values)
     with db.connect(settings.warehouse, read_only=False) as con:
+        db.widen(con, catalog.MODEL_RUNS, list(values))
         con.execute(
             f"update {catalog.MODEL_RUNS} set {assignments} where run_id = ?",
             [*values.values(), run_id],
         )
+
+
+def mark_reused(settings: Settings, run_id: str, at: Any) -> None:
+    """A training took this finished run as it was (same inputs) instead of fitting it again:
+    ``reused_at`` says when (the latest such training); its fit's times stay."""
+    update_run(settings, run_id, {"reused_at": at})

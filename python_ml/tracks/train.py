@@ -552,22 +552,30 @@ def utc_from_ms(ms: int | None) -> str:
     return datetime.fromtimestamp((ms or 0) / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _ensure_recorded(
+def _record_reuse(
     settings: Settings, result: RunResult, run: Any, data: TrackData, config: TracksConfig
 ) -> None:
-    """A reused run has its ml.model_runs row (it may come from another warehouse on the same
-    data); an existing row, its champion flag included, is left as it is."""
+    """A reused run's ml.model_runs row says this training reused it (``reused_at``, now):
+    the run keeps its one row, with the fit's own start, end and duration, so a reader does
+    not take it for a fit of this training, and nothing counts it twice. A run fitted for
+    another warehouse on the same data gets its row here, with the times MLflow recorded for
+    its fit; an existing row keeps everything else, its champion flag included."""
     from datetime import UTC, datetime
 
+    from python_ml.tracking.runs import mark_reused
+
+    reused_at = utc_now()
     with db.connect(settings.warehouse) as con:
         known = con.execute(
             f"select count(*) from {catalog.MODEL_RUNS} where run_id = ?", [result.run_id]
         ).fetchone()[0]
     if known:
+        mark_reused(settings, result.run_id, reused_at)
         return
     started = datetime.fromtimestamp(run.info.start_time / 1000, UTC).replace(tzinfo=None)
     row = _run_row(result, started, data, config)
     row["finished_at"] = datetime.fromtimestamp(run.info.end_time / 1000, UTC).replace(tzinfo=None)
+    row["reused_at"] = reused_at
     record_runs(settings, [row])
 
 
@@ -838,7 +846,7 @@ def train_tracks(
             result.run_id,
             utc_from_ms(run.info.end_time),
         )
-        _ensure_recorded(settings, result, run, data, config)
+        _record_reuse(settings, result, run, data, config)
         results[i] = result
 
     workers = training_workers(len(to_fit))

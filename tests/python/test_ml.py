@@ -904,12 +904,22 @@ def test_predict_never_replaces_its_input_or_a_file_unasked(
 
 
 def test_an_experiment_with_the_same_inputs_is_reused_and_a_changed_one_fits(
-    settings: Settings,
+    settings: Settings, tmp_path: Path
 ) -> None:
     """Same data, config, code and seed: the finished run is taken as it is (no fit), with
     the same figures and the champion it gave; a changed hyper-parameter fits that
-    experiment only."""
+    experiment only. A reused run keeps its one ml.model_runs row and its fit's times, and
+    says when a training reused it (reused_at), here and in another warehouse on the same
+    data that gets its row from the reuse."""
+    other = Settings(
+        PROJECT_ROOT, settings.raw_dir, tmp_path / "o" / "w.duckdb", settings.mlflow_dir, tmp_path
+    )
+    other.warehouse.parent.mkdir()
+    shutil.copy(settings.warehouse, other.warehouse)  # the same data, nothing trained
     first = {r.experiment.label: r for r in train.train_tracks(settings, small_config())}
+    recorded = "select run_id, finished_at, duration_seconds, reused_at from ml.model_runs"
+    fitted = {run_id: (end, seconds) for run_id, end, seconds, _ in rows(settings, recorded)}
+    assert [r[3] for r in rows(settings, recorded)] == [None, None]
     champion = champion_version(settings)
     fits = []
     original = train.fit_model
@@ -927,13 +937,40 @@ def test_an_experiment_with_the_same_inputs_is_reused_and_a_changed_one_fits(
             again["logistic_regression/full"].metrics == first["logistic_regression/full"].metrics
         )
         assert champion_version(settings) == champion
+        reused = {run_id: at for run_id, end, seconds, at in rows(settings, recorded)}
+        for run_id, end, seconds, at in rows(settings, recorded):
+            assert (end, seconds) == fitted[run_id], "the fit's own times"
+            assert at is not None and at > end
         changed = train.train_tracks(settings, small_config(logistic_regression={"C": 0.5}))
-    assert "logistic_regression" in fits and "majority" not in fits
+        assert "logistic_regression" in fits and "majority" not in fits
+        # Another warehouse on the same data, sharing the MLflow folder: every run reused.
+        fitted_so_far = len(fits)
+        elsewhere = train.train_tracks(other, small_config())
+        assert len(fits) == fitted_so_far and all(r.reused for r in elsewhere)
     labels = {r.experiment.label: r.run_id for r in changed}
-    assert labels["majority/full"] == first["majority/full"].run_id
+    majority = first["majority/full"].run_id
+    assert labels["majority/full"] == majority
     assert labels["logistic_regression/full"] != first["logistic_regression/full"].run_id
     runs = rows(settings, "select count(*) from ml.model_runs where task = 'tracks'")
     assert runs == [(3,)]  # nothing recorded twice
+    now = {run_id: (end, at) for run_id, end, _, at in rows(settings, recorded)}
+    assert now[majority][1] > reused[majority]  # reused again, by the latest training
+    assert now[labels["logistic_regression/full"]][1] is None  # fitted by it
+    assert (
+        now[first["logistic_regression/full"].run_id][1]
+        == reused[first["logistic_regression/full"].run_id]
+    )  # not taken by the latest training
+    from datetime import UTC
+
+    import mlflow
+
+    there = rows(other, recorded)
+    assert {r[0] for r in there} == {r.run_id for r in first.values()}
+    for run_id, end, seconds, at in there:
+        ended = mlflow.MlflowClient().get_run(run_id).info.end_time
+        assert abs(end.replace(tzinfo=UTC).timestamp() * 1000 - ended) < 1000  # MLflow's end
+        assert seconds == pytest.approx(fitted[run_id][1], abs=1.0)
+        assert at is not None and at > end
 
 
 def test_a_changed_feature_value_fits_again_though_the_tracks_are_the_same(

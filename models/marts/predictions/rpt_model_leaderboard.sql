@@ -1,10 +1,10 @@
 -- Every finished tracks-task run, best validation macro-F1 first, with its calibration, the
 -- forward-in-time and new-artist checks, and (for the champion, computed when it scored) the
 -- holdout figures. The runs compared (`is_current`): the champion, and the latest run of each
--- other model and feature set on the champion's data (its train-table fingerprint); an earlier
--- run of the same one (fitted again after a change of data, config or code) and a run on other
--- data (another split seed, other raw files: its validation figure is of other rows) stay
--- listed, unranked.
+-- other model and feature set on the champion's data (its train-table fingerprint), latest by
+-- when a training last fitted or reused it; an earlier run of the same one (fitted again after
+-- a change of data, config or code) and a run on other data (another split seed, other raw
+-- files: its validation figure is of other rows) stay listed, unranked.
 
 with
 
@@ -46,7 +46,9 @@ flagged as (
         of_champion_data
         and row_number() over (
             partition by model_label, of_champion_data
-            order by is_champion desc, finished_at desc, run_id asc
+            -- A run reused by a later training is that training's run of the model (its
+            -- fit may be older than a run fitted in between and then replaced).
+            order by is_champion desc, coalesce(reused_at, finished_at) desc, run_id asc
         ) = 1 as is_current
     from of_data
 

@@ -25,6 +25,7 @@ final as (
         selection_rule,
         started_at,
         finished_at,
+        reused_at,
         duration_seconds,
         epochs,
         n_train,
