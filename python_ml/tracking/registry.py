@@ -45,9 +45,12 @@ DESCRIPTIONS = {
         "from the train split, marts.fct_train_tracks. One run per experiment (a model and a "
         "feature set) of python_ml/configs/tracks.yml, `python -m python_ml train`. Each "
         "run's tags name its data: `data_fingerprint` and `data_origin` (generated data or "
-        "Kaggle's files). The champion of each dataset is the registered model "
+        "Kaggle's files), and their param `split_seed` the dbt var the train split was cut "
+        "with. The champion of each dataset is the registered model "
         f"`{TRACK_MODEL_NAME}` with the alias `champion_<the fingerprint's first 12 "
-        "characters>`; ml.model_runs in the warehouse lists every run."
+        "characters>`; its run has the tags `champion` = `yes` and `champion_rule` (why it "
+        "was chosen), a former champion of the same data `champion` = `former`. ml.model_runs "
+        "in the warehouse lists every run."
     ),
     SONGS_EXPERIMENT: (
         "The 2023 chart songs study (spotify-2023.csv): log(streams) regression and the top "

@@ -160,26 +160,41 @@ def stays(
     return None
 
 
-CHAMPION_TAG = "champion"  # "yes" on the MLflow run of its data's champion
+CHAMPION_TAG = (
+    "champion"  # "yes" on the MLflow run of its data's champion, "former" on earlier ones
+)
+FORMER = "former"
+CHAMPION_RULE_TAG = "champion_rule"  # why the rule chose it: on the current champion's run only
 
 
-def mark_champion_run(run_id: str, fingerprint: str) -> None:
-    """The MLflow runs table's marker (add the tag `champion` as a column): on the champion's
-    run only, among the runs of the same data (another dataset keeps its own champion). Set
-    when a champion is promoted and when it stays, so a project trained before the tag existed
-    gets it on its next `train`."""
+def mark_champion_run(run_id: str, fingerprint: str, rule: str) -> None:
+    """The MLflow runs table's markers (add the tags `champion` and `champion_rule` as
+    columns): `champion` = `yes` and the rule that chose it on the champion's run; every
+    other run that was a champion of the same data (another dataset keeps its own champion)
+    has `champion` = `former` and no `champion_rule`, so only the champion reads as one (a
+    former champion kept its rule, and looked like a champion beside it). Runs left with a
+    rule and no `champion` tag by a `train` before 2026-12-07 are marked former too."""
     import mlflow
 
     client = mlflow.MlflowClient()
     experiment_id = client.get_run(run_id).info.experiment_id
-    for earlier in client.search_runs(
-        [experiment_id],
-        f"tags.{CHAMPION_TAG} = 'yes' and tags.data_fingerprint = '{fingerprint}'",
-    ):
-        if earlier.info.run_id != run_id:
-            client.delete_tag(earlier.info.run_id, CHAMPION_TAG)
-    if client.get_run(run_id).data.tags.get(CHAMPION_TAG) != "yes":
+    tags = client.get_run(run_id).data.tags
+    if tags.get(CHAMPION_RULE_TAG) != rule:
+        client.set_tag(run_id, CHAMPION_RULE_TAG, rule)
+    if tags.get(CHAMPION_TAG) != "yes":
         client.set_tag(run_id, CHAMPION_TAG, "yes")
+    same_data = f"tags.data_fingerprint = '{fingerprint}'"
+    earlier = {
+        run.info.run_id: run
+        for marked in (f"tags.{CHAMPION_TAG} = 'yes'", f"tags.{CHAMPION_RULE_TAG} LIKE '%'")
+        for run in client.search_runs([experiment_id], f"{marked} and {same_data}")
+        if run.info.run_id != run_id
+    }
+    for other, run in earlier.items():
+        if run.data.tags.get(CHAMPION_TAG) != FORMER:
+            client.set_tag(other, CHAMPION_TAG, FORMER)
+        if CHAMPION_RULE_TAG in run.data.tags:
+            client.delete_tag(other, CHAMPION_RULE_TAG)
 
 
 def registered_version(client: Any, name: str, run_id: str, fingerprint: str) -> Any:
@@ -231,8 +246,7 @@ def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerpr
     client.update_registered_model(
         TRACK_MODEL_NAME, description=registered_model_description(classes)
     )
-    client.set_tag(run_id, "champion_rule", rule)
-    mark_champion_run(run_id, fingerprint)
+    mark_champion_run(run_id, fingerprint, rule)
     with db.connect(settings.warehouse, read_only=False) as con:
         con.execute("begin transaction")
         con.execute(

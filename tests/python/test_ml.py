@@ -787,6 +787,52 @@ def test_a_champion_whose_files_are_gone_says_what_to_do_and_is_replaced(
     assert marked == [champion]
 
 
+def test_a_former_champion_is_marked_former_in_mlflow_and_keeps_no_rule(
+    settings: Settings,
+) -> None:
+    """MLflow's runs table: the tags `champion` = yes and `champion_rule` on the champion's
+    run alone; the champion it replaced (same data) reads `former`, without the rule that once
+    chose it. A run an older `train` left with a rule and no `champion` tag is cleaned up the
+    same way; another dataset's champion keeps its tags."""
+    import mlflow
+
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow, warehouse_champion
+
+    train.train_tracks(settings, small_config())
+    before = warehouse_champion(settings)
+    client = mlflow.MlflowClient()
+    experiment = setup_mlflow(settings, TRACKS_EXPERIMENT)
+    runs = client.search_runs([experiment])
+    legacy = next(r.info.run_id for r in runs if r.info.run_id != before["run_id"])
+    client.set_tag(legacy, "champion_rule", "best validation macro-F1 (an older train's)")
+    elsewhere = client.create_run(
+        experiment,
+        tags={"data_fingerprint": "other data", "champion": "yes", "champion_rule": "its own"},
+    ).info.run_id
+
+    train.train_tracks(settings, small_config(), force=True)  # the same rule, new runs
+    after = warehouse_champion(settings)
+    assert after["run_id"] != before["run_id"] and after["label"] == before["label"]
+
+    def tags(run_id: str) -> dict[str, str]:
+        return client.get_run(run_id).data.tags
+
+    ((rule,),) = rows(settings, "select selection_rule from ml.model_runs where is_champion")
+    assert tags(after["run_id"])["champion"] == "yes"
+    assert tags(after["run_id"])["champion_rule"] == rule
+    for former in (before["run_id"], legacy):
+        assert tags(former)["champion"] == "former"
+        assert "champion_rule" not in tags(former)
+    assert {k: tags(elsewhere)[k] for k in ("champion", "champion_rule")} == {
+        "champion": "yes",
+        "champion_rule": "its own",
+    }
+    ours = f"tags.data_fingerprint = '{after['fingerprint']}'"
+    for marked in ("tags.champion = 'yes'", "tags.champion_rule LIKE '%'"):
+        found = client.search_runs([experiment], f"{marked} and {ours}")
+        assert [r.info.run_id for r in found] == [after["run_id"]], marked
+
+
 # ------------------------------------------------------------------ a champion of its data
 
 
