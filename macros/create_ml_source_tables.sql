@@ -38,7 +38,8 @@
 {% endmacro %}
 
 {#- Spark: the same tables (parquet), the declared DuckDB types written in Spark's words;
-    Spark has no NOT NULL on such tables: the source's tests check it. -#}
+    Spark has no NOT NULL on such tables: the source's tests check it. Widened like DuckDB's
+    with the columns declared since a table was made (the staging models read them). -#}
 {% macro spark__create_ml_source_tables() %}
     {% if execute %}
         {% do run_query('create database if not exists ml') %}
@@ -51,6 +52,15 @@
                 ) using parquet
             {% endset %}
             {% do run_query(create) %}
+            {%- set described = run_query('describe table ml.' ~ source.name) %}
+            {%- set present = described.columns[0].values() | map('lower') | list %}
+            {%- set added = [] %}
+            {%- for column in source.columns.values() if column.name | lower not in present %}
+                {%- do added.append(column.name ~ ' ' ~ spark_type(column.data_type)) %}
+            {%- endfor %}
+            {% if added %}
+                {% do run_query('alter table ml.' ~ source.name ~ ' add columns (' ~ added | join(', ') ~ ')') %}
+            {% endif %}
         {% endfor %}
     {% endif %}
 {% endmacro %}

@@ -364,10 +364,17 @@ def copy_table(settings: Settings, spark: SparkSession, table: str) -> int:
     champion, its figures and what it relies on."""
     import pandas as pd
 
-    from python_ml.warehouse import db
+    from python_ml.warehouse import catalog, db
 
     with db.connect(settings.warehouse) as con:
         runs = con.execute(f"select * from {table}").df()
+    types = {c: spark_type(t) for c, t in catalog.ml_column_types(table).items()}
+    present = set(spark.table(table).schema.fieldNames())
+    added = [c for c in types if c not in present and c in runs.columns]
+    if added:  # declared since Spark's table was made: widen it, as dbt does
+        spark.sql(
+            f"alter table {table} add columns ({', '.join(f'{c} {types[c]}' for c in added)})"
+        )
     schema = spark.table(table).schema
 
     def plain(value: Any) -> Any:

@@ -309,8 +309,8 @@ def queries(champion: str) -> dict[str, str]:
             "from marts.fct_track_predictions"
         ),
         "leaderboard": (
-            "select model_label, leaderboard_rank, is_champion from marts.rpt_model_leaderboard "
-            "order by model_label"
+            "select model_label, leaderboard_rank, is_champion, split_seed "
+            "from marts.rpt_model_leaderboard order by model_label"
         ),
         "contributions": (
             "select feature, count(*), round(sum(contribution), 4) "
@@ -455,3 +455,39 @@ def test_the_prediction_marts_on_spark_equal_duckdbs(spark_job: dict, both: dict
     # Whether: each scoring run's drift per feature (features_long, feature_drift), as in DuckDB.
     spark, duck = both["drift"]
     assert len(spark) >= 16 and spark == duck
+
+
+def test_an_ml_table_made_before_a_column_was_declared_is_widened_on_spark(
+    spark_job: dict,
+) -> None:
+    """Spark's ml.model_runs made before split_seed and reused_at were declared: dbt's
+    on-run-start adds them, as on DuckDB (the staging model reads them), and so does score's
+    copy of the runs, which fills them. (Last in the module: it makes the table again.)"""
+    from python_ml.settings import load_settings
+    from python_ml.warehouse import catalog
+    from python_ml.warehouse.spark import _running_session, copy_table, spark_type
+
+    env = spark_job["env"]
+    spark = _running_session()
+    assert spark is not None  # dbt's, as the module's other commands use it
+    types = catalog.ml_column_types(catalog.MODEL_RUNS)
+    new = {"split_seed", "reused_at"}
+
+    def made_before() -> None:
+        spark.sql(f"drop table {catalog.MODEL_RUNS}")
+        columns = ", ".join(f"{c} {spark_type(t)}" for c, t in types.items() if c not in new)
+        spark.sql(f"create table {catalog.MODEL_RUNS} ({columns}) using parquet")
+        assert not new & set(spark.table(catalog.MODEL_RUNS).schema.fieldNames())
+
+    made_before()
+    done = plain_dbt(env, "run-operation", "create_ml_source_tables", "--target", "spark")
+    assert done.returncode == 0, failure(done)
+    assert new <= set(spark.table(catalog.MODEL_RUNS).schema.fieldNames())
+    made_before()
+    with as_user(env):
+        copied = copy_table(load_settings(), spark, catalog.MODEL_RUNS)
+    assert copied == len(duck_rows(spark_job["folder"], "select run_id from ml.model_runs"))
+    seeds = spark.sql(
+        f"select distinct split_seed from {catalog.MODEL_RUNS} where task = 'tracks'"
+    ).collect()
+    assert [r[0] for r in seeds] == [str(catalog.dbt_var("split_seed"))]
