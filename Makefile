@@ -131,28 +131,41 @@ export MUSIC_DAGSTER_UI ?= http://127.0.0.1:$(DAGSTER_PORT)
 APP_PORT ?= 8501
 SERVE_PORT ?= 8000
 
-docs-serve: docs  ## serve the dbt docs on 127.0.0.1:8080 (DOCS_PORT=...)
+# Each server's port is checked before it starts: one line naming a port in use and the
+# variable to set (`check_port_for_make` in python_ml/service.py; the servers' own messages
+# differed, and Dagster's and MLflow's did not stop make: see there). Arguments: the variable,
+# its value, the target.
+CHECK_PORT = $(BIN)/python -c 'import sys; from python_ml.service import check_port_for_make as check; sys.exit(check(sys.argv[1:]))'
+
+# The docs are generated after the port is checked (a port in use is said at once).
+docs-serve: install  ## serve the dbt docs on 127.0.0.1:8080 (DOCS_PORT=...)
+	@$(CHECK_PORT) DOCS_PORT '$(DOCS_PORT)' docs-serve
+	@$(MAKE) --no-print-directory docs
 	$(BIN)/dbt docs serve --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 # MLflow's UI over the local store: one worker, bound to this machine.
 mlflow-ui: install  ## MLflow UI over data/mlflow on 127.0.0.1:5000 (MLFLOW_PORT=...)
+	@$(CHECK_PORT) MLFLOW_PORT '$(MLFLOW_PORT)' mlflow-ui
 	@echo "open http://127.0.0.1:$(MLFLOW_PORT)/#/experiments?workflowType=machine_learning (the training view)"
 	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --host 127.0.0.1 --port $(MLFLOW_PORT) \
 		--workers 1 --backend-store-uri sqlite:///$(MUSIC_MLFLOW_DIR)/mlflow.db
 
 # Dagster's UI over the main job's asset graph; run history and the UI's state in data/dagster.
 dagster: install  ## Dagster UI (asset graph, runs, schedule, sensor) on 127.0.0.1:3000 (DAGSTER_PORT=...)
+	@$(CHECK_PORT) DAGSTER_PORT '$(DAGSTER_PORT)' dagster
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m python_ml.orchestration.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 # The analysts' app over the prediction marts (read-only; `make run` can write meanwhile).
 app: install  ## the analysts' app (Streamlit) on 127.0.0.1:8501 (APP_PORT=...)
+	@$(CHECK_PORT) APP_PORT '$(APP_PORT)' app
 	$(BIN)/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port $(APP_PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 # The champion over HTTP (FastAPI): POST /predict, GET /model, /health; OpenAPI at /docs.
 serve: install  ## HTTP scoring service on 127.0.0.1:8000, OpenAPI at /docs (SERVE_PORT=...)
+	@$(CHECK_PORT) SERVE_PORT '$(SERVE_PORT)' serve
 	$(BIN)/python -m python_ml serve --host 127.0.0.1 --port $(SERVE_PORT)
 
 # 1x and 10x the real size: every stage's wall time and peak memory into BENCHMARKS.md.

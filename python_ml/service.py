@@ -839,9 +839,11 @@ def app_from_environment() -> Any:
     return create_app(load_settings(), reload_signal=Path(signal) if signal else None)
 
 
-def check_address(host: str, port: int) -> None:
+def check_address(host: str, port: int, option: str = "--port", example: str = "") -> None:
     """The service can listen on ``host``:``port`` (bound and let go at once, as uvicorn then
-    binds it), or one line saying why not and what to pass instead."""
+    binds it), or one line saying why not and what to pass instead: ``option``, how the port
+    is given (``serve``'s ``--port``, or a make variable), and ``example``, a command with a
+    free port, said after it."""
     import errno
     import socket
 
@@ -860,14 +862,60 @@ def check_address(host: str, port: int) -> None:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 reason = "is in use (another service, or this one already running)"
-                advice = "stop it, or pass another --port"
+                advice = f"stop it, or pass another {option}{example}"
             elif exc.errno == errno.EACCES:
                 reason = "needs privileges (ports below 1024)"
-                advice = "pass --port 1024 or above"
+                advice = f"pass {option} 1024 or above"
             else:
                 reason = f"cannot be listened on ({exc.strerror})"
                 advice = "pass --host 127.0.0.1 or 0.0.0.0"
             raise ServiceConfigError(f"{host}:{port} {reason}: {advice}") from None
+
+
+def _free_port_near(host: str, port: int) -> int | None:
+    """The first of the next 20 ports that ``host`` takes, for a message's example."""
+    import socket
+
+    for candidate in range(port + 1, min(port + 21, 65536)):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    return None
+
+
+def check_port_for_make(argv: list[str]) -> int:
+    """``make app``, ``serve``, ``dagster``, ``mlflow-ui`` and ``docs-serve`` before their
+    server starts (``argv``: the make variable, its value, the target): 0 when 127.0.0.1 takes
+    the port, else 1 and one line naming it and the variable to set. On a port in use Streamlit
+    said only ``Port 8501 is not available``, Dagster's ``dev`` kept running (its daemons beside
+    the first one's, without its UI), MLflow's exited 0 after uvicorn's ``[Errno 98]`` and dbt's
+    docs server ended in a traceback."""
+    variable, value, target = argv
+    host = "127.0.0.1"
+    try:
+        port = int(value)
+        if not 1 <= port <= 65535:
+            raise ValueError(value)
+    except ValueError:
+        print(
+            f"make {target}: {variable}={value!r}: a port number from 1 to 65535", file=sys.stderr
+        )
+        return 1
+    try:
+        check_address(host, port, option=variable)
+    except ServiceConfigError:
+        free = _free_port_near(host, port)
+        example = f": make {target} {variable}={free}" if free is not None else ""
+        try:
+            check_address(host, port, option=variable, example=example)
+        except ServiceConfigError as exc:
+            print(f"make {target}: {exc}", file=sys.stderr)
+            return 1
+    return 0
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:

@@ -226,6 +226,57 @@ def test_a_port_in_use_or_an_unknown_host_is_one_line_before_the_service_starts(
             service.check_address("127.0.0.1", port)
 
 
+def test_a_make_servers_port_in_use_is_one_line_naming_its_variable(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert service.check_port_for_make(["APP_PORT", str(port), "app"]) == 1
+    message = capsys.readouterr().err
+    assert message.startswith(f"make app: 127.0.0.1:{port} is in use"), message
+    assert "stop it, or pass another APP_PORT" in message and "--port" not in message
+    assert service.check_port_for_make(["APP_PORT", "abc", "app"]) == 1
+    assert "make app: APP_PORT='abc': a port number from 1 to 65535" in capsys.readouterr().err
+    assert service.check_port_for_make(["APP_PORT", str(port), "app"]) == 0  # let go: free
+
+
+@pytest.mark.parametrize(
+    ("target", "variable"),
+    [
+        ("app", "APP_PORT"),
+        ("serve", "SERVE_PORT"),
+        ("dagster", "DAGSTER_PORT"),
+        ("mlflow-ui", "MLFLOW_PORT"),
+        ("docs-serve", "DOCS_PORT"),
+    ],
+)
+def test_each_make_server_names_its_port_in_use_before_it_starts(target, variable):
+    """Streamlit said only "Port N is not available"; Dagster's `dev` kept running (its daemons
+    beside the first one's) without its UI; MLflow's exited 0; dbt's docs server generated the
+    docs, then ended in a traceback."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            # -o install: the virtualenv as it is; BIN: this interpreter's, whatever its folder
+            ["make", "--no-print-directory", "-o", "install", target, f"{variable}={port}"]
+            + [f"BIN={Path(sys.executable).parent}"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert f"make {target}: 127.0.0.1:{port} is in use" in done.stderr, done.stderr
+    assert f"pass another {variable}" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "Errno" not in done.stderr, done.stderr
+
+
 def test_an_unknown_host_is_one_line(monkeypatch):
     def unknown(*args, **kwargs):  # no DNS lookup from a test: the resolver's answer
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
