@@ -33,6 +33,7 @@ def _earlier_materialization(instance: dg.DagsterInstance, old: Path) -> None:
                 ),
                 "model_path": dg.MetadataValue.path(str(old / "mlflow" / MODEL)),
                 "validation_macro_f1": 0.6377,
+                "promoted_by_this_run": True,
             },
         )
     )
@@ -77,3 +78,13 @@ def test_a_model_folder_the_warehouse_does_not_record_is_not_named(copied) -> No
     kept = still_true(context, "champion_model", settings)
     assert "model_path" not in kept
     assert kept["champion_run_id"].value == RUN
+
+
+def test_what_the_earlier_run_did_is_not_said_of_this_one(copied) -> None:
+    """A run that skipped training promoted no champion: the UI showed the earlier run's
+    `promoted_by_this_run: true` on its materialization."""
+    settings, context = copied
+    _warehouse(settings.warehouse, MODEL)
+    kept = still_true(context, "champion_model", settings)
+    assert kept["promoted_by_this_run"] is False
+    assert kept["champion_run_id"].value == RUN  # what the asset is stays

@@ -7,13 +7,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
+# What a run did rather than what its asset is: an up-to-date run did none of it (a run that
+# skipped training said `promoted_by_this_run: true`, the earlier run's).
+NOT_CARRIED: dict[str, Any] = {"promoted_by_this_run": False}
+
 
 def still_true(context: Any, key: Any = None, settings: Any = None) -> dict[str, Any]:
     """The metadata of an asset that is up to date: its last materialization's (the champion's
     run id and figures, the report's path: still what the asset is, which the UI shows on its
-    latest materialization), marked ``up_to_date``. ``key``: the asset's, for an asset of a
-    multi-asset. With ``settings``, what says where things are is made again for this run
-    (:func:`relocated`): the figures stay, the links follow the folder and the UI's port."""
+    latest materialization), marked ``up_to_date``; what that run did (:data:`NOT_CARRIED`) is
+    said as not done. ``key``: the asset's, for an asset of a multi-asset. With ``settings``,
+    what says where things are is made again for this run (:func:`relocated`): the figures
+    stay, the links follow the folder and the UI's port."""
     import dagster as dg
 
     key = dg.AssetKey.from_coercible(key) if key is not None else context.asset_key
@@ -21,6 +26,7 @@ def still_true(context: Any, key: Any = None, settings: Any = None) -> dict[str,
     materialization = event.asset_materialization if event is not None else None
     kept = dict(materialization.metadata) if materialization is not None else {}
     kept.pop("up_to_date", None)
+    kept.update({name: value for name, value in NOT_CARRIED.items() if name in kept})
     if settings is not None:
         kept = relocated(settings, kept)
     return {**kept, "up_to_date": True}
