@@ -9,9 +9,12 @@ Requests that arrive while a batch is being scored are scored together as the ne
 
 - ``GET /health``: ``{"status": "ok", ...}``.
 - ``GET /model``: the champion: run id, name, registered version, trained-at, data origin,
-  decision-rule weights, holdout figures.
+  features (and those whose values are the built-in generated data), decision-rule weights,
+  holdout figures.
 - ``POST /predict`` with ``{"tracks": [{tracks.csv columns; popularity, id, id_artists
-  optional}]}``: one entry per input track, in order, and the run that scored them.
+  optional}]}``: one entry per input track, in order, and the run that scored them; each of a
+  track's reasons says whether its feature's values are generated (``generated``: the artist
+  features of a generated artists.csv beside the user's tracks, tracks/feature_origin.py).
 - ``POST /reload``: look for a new champion now, in every worker process (it is also checked
   every few seconds).
 
@@ -239,6 +242,12 @@ def response_models() -> dict[str, Any]:
             "positive favoured the class called."
         )
         over: str | None = Field(description="The runner-up the contribution compares with.")
+        generated: bool = Field(
+            description="The feature's values are the built-in generated data, not real: "
+            "every feature of generated data, and the artist features (followers, genre "
+            "count) when artists.csv was generated beside the user's real tracks.csv "
+            "(data_origin `artists.csv: generated, tracks.csv: user files`)."
+        )
 
     class Prediction(BaseModel):
         id: str | None = Field(description="The track's id, or the one made from its content.")
@@ -267,7 +276,10 @@ def response_models() -> dict[str, Any]:
     class PredictResponse(BaseModel):
         run_id: str = Field(description="The MLflow run whose model scored the batch.")
         model_version: int = Field(description="Its registered version.")
-        data_origin: str = Field(description="`kaggle`, `generated` or `user files`.")
+        data_origin: str = Field(
+            description="`kaggle`, `generated` or `user files`; with files of different "
+            "origins, each file's (`artists.csv: generated, tracks.csv: user files`)."
+        )
         predictions: list[Prediction] = Field(description="One per track sent, in order.")
         warnings: list[str] = Field(
             description="Keys not scored, tracks whose artist features are imputed."
@@ -403,6 +415,7 @@ def create_app(
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from python_ml.tracking.champion_files import ChampionUnavailable
+    from python_ml.tracks.feature_origin import is_generated_feature
     from python_ml.tracks.feature_path import gives_artist_ids, misspelt_columns
     from python_ml.tracks.scorer import SCORED, BatchingScorer, Scorer, artist_warnings
 
@@ -559,6 +572,10 @@ def create_app(
             "fit_rows": details.get("n_train"),
             "classes": champion.model.class_names,
             "features": champion.model.features,
+            # Those whose values are the built-in generated data (tracks/feature_origin.py).
+            "generated_features": [
+                f for f in champion.model.features if is_generated_feature(f, champion.data_origin)
+            ],
             "decision_rule_weights": dict(
                 zip(champion.model.class_names, champion.model.decision_weights or [], strict=False)
             ),

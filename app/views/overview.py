@@ -6,12 +6,16 @@ import streamlit as st
 
 from python_ml.reports.palette import class_colors
 from python_ml.reports.tables import percentages
+from python_ml.tracks.feature_origin import feature_label, generated_features_note
 from python_ml.warehouse import catalog
 
 st.title("Track popularity: the champion and its figures")
 champion = app_ui.read("champion_run")
 app_ui.origin_banner(champion["data_origin"])
 app_ui.stop_unless_champion_of_this_data()
+# A feature named below is marked when its values are generated beside real ones (the artist
+# features of a generated artists.csv beside the user's tracks).
+origin = str(champion["data_origin"] or "")
 data = app_ui.read("overview")
 classes = app_ui.read("classes")
 labels = dict(zip(classes["class_name"], classes["class_label"], strict=True))
@@ -191,16 +195,17 @@ with left:
         importance = importance.assign(
             low=importance["importance_mean"] - importance["importance_std"],
             high=importance["importance_mean"] + importance["importance_std"],
+            shown=[feature_label(f, origin) for f in importance["feature"]],
         )
-        order = importance["feature"].tolist()
+        order = importance["shown"].tolist()
         bars = (
             alt.Chart(importance)
             .mark_bar()
             .encode(
-                y=alt.Y("feature:N", sort=order, title=None),
+                y=alt.Y("shown:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)),
                 x=alt.X("importance_mean:Q", title="rise of validation log loss"),
                 tooltip=[
-                    "feature",
+                    alt.Tooltip("shown:N", title="feature"),
                     alt.Tooltip("importance_mean:Q", format=".4f", title="mean rise"),
                     alt.Tooltip("importance_std:Q", format=".4f", title="spread"),
                 ],
@@ -209,16 +214,21 @@ with left:
         spread = (
             alt.Chart(importance)
             .mark_rule()
-            .encode(y=alt.Y("feature:N", sort=order), x="low:Q", x2="high:Q")
+            .encode(y=alt.Y("shown:N", sort=order), x="low:Q", x2="high:Q")
         )
         st.altair_chart(bars + spread, width="stretch")
+        note = generated_features_note(importance["feature"], origin)
+        if note:
+            st.caption(note)
 with right:
     st.subheader("Drift of the scored tracks")
     drift = app_ui.read("feature_drift")
     if drift.empty:
         st.info("No scoring run measured yet.")
     else:
-        drifted = drift[drift["drift_status"] == "drift"]["feature"].tolist()
+        drifted = [
+            feature_label(f, origin) for f in drift.loc[drift["drift_status"] == "drift", "feature"]
+        ]
         st.caption(
             f"Population stability index of the {int(drift['batch_tracks'].max()):,} scored "
             "tracks against the training split (predicted_class: the mix of classes called "
@@ -229,7 +239,9 @@ with right:
             + (f"**Drifted: {', '.join(drifted)}.**" if drifted else "No feature has drifted.")
         )
         st.dataframe(
-            drift[["feature", "psi", "drift_status"]],
+            drift[["feature", "psi", "drift_status"]].assign(
+                feature=[feature_label(f, origin) for f in drift["feature"]]
+            ),
             hide_index=True,
             width="stretch",
             column_config={

@@ -5,6 +5,7 @@ import app_ui
 import streamlit as st
 
 from python_ml.reports import app_data
+from python_ml.tracks.feature_origin import feature_label, generated_features_note
 from python_ml.warehouse import catalog
 
 st.title("Predictions")
@@ -247,12 +248,23 @@ else:
                 else ""
             )
         )
-        explanation = explanation.assign(direction=explanation["contribution"].ge(0))
+        # A feature whose values are generated beside the user's real tracks is marked (the
+        # artist features of a generated artists.csv).
+        origin = str(champion["data_origin"] or "")
+        explanation = explanation.assign(
+            direction=explanation["contribution"].ge(0),
+            shown=[feature_label(f, origin) for f in explanation["feature"]],
+        )
         st.altair_chart(
             alt.Chart(explanation)
             .mark_bar()
             .encode(
-                y=alt.Y("feature:N", sort=explanation["feature"].tolist(), title=None),
+                y=alt.Y(
+                    "shown:N",
+                    sort=explanation["shown"].tolist(),
+                    title=None,
+                    axis=alt.Axis(labelLimit=260),
+                ),
                 x=alt.X("contribution:Q", title=f"contribution to {called}'s lead"),
                 color=alt.Color(
                     "direction:N",
@@ -260,10 +272,13 @@ else:
                     legend=None,
                 ),
                 tooltip=[
-                    "feature",
+                    alt.Tooltip("shown:N", title="feature"),
                     alt.Tooltip("feature_value:Q", title="the track's value", format=",.3f"),
                     alt.Tooltip("contribution:Q", format="+.3f"),
                 ],
             ),
             width="stretch",
         )
+        note = generated_features_note(explanation["feature"], origin)
+        if note:
+            st.caption(note)

@@ -186,6 +186,35 @@ def generated_files(origin: str) -> list[str]:
     return [name for name, found in parts if found == GENERATED]
 
 
+def files_origin(origin: str, names: tuple[str, ...]) -> str:
+    """The origin of some of the files behind a data origin, named without their compression
+    (``artists.csv: generated, tracks.csv.gz: user files``, ``("tracks.csv",)`` -> ``user
+    files``): what a figure drawn from those files alone carries. A one-word origin is every
+    file's; an origin that names none of them is returned whole (it cannot say less)."""
+    if ": " not in origin:
+        return origin
+    parts = dict(part.split(": ", 1) for part in origin.split(", "))
+    kept = {
+        name: found
+        for name, found in parts.items()
+        if any(name == n or name.startswith(f"{n}.") for n in names)
+    }
+    return _in_words(kept) if kept else origin
+
+
+def draws_on_generated(origin: str) -> bool:
+    """Some or all of the files behind it are the built-in generated data."""
+    return GENERATED in _origins(origin)
+
+
+def marked_apart(part_origin: str, whole_origin: str) -> bool:
+    """A part of a result (a feature, a chart's bar) is marked generated on its own: its data
+    is generated, wholly or in part, beside data that is not (the user's tracks beside the
+    generated artists.csv). With every file generated the whole result says so once (the
+    banner, the corner note, the data origin), and nothing is marked again beside each part."""
+    return draws_on_generated(part_origin) and not is_generated(whole_origin)
+
+
 def generated_artists(origin: str) -> bool:
     """artists.csv is the built-in generated data beside files that are not (a user's
     tracks.csv): the artist features are made up, the tracks' own columns are not."""

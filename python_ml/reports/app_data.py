@@ -511,11 +511,12 @@ def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
         if column in frame.columns:  # an empty optional field is a missing one
             frame[column] = frame[column].map(lambda v: None if str(v).strip() == "" else v)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    from python_ml.tracks.explain import reasons_text
+    from python_ml.tracks.feature_origin import reasons_in_words
 
     champion, scored = scorer(settings).score_records(records)
     scored = scored.drop(columns="artist_known")  # the page says which artist it used
-    scored["reasons"] = scored["reasons"].map(reasons_text)
+    origin = champion.data_origin  # a generated feature is marked, as predict marks it
+    scored["reasons"] = scored["reasons"].map(lambda entries: reasons_in_words(entries, origin))
     scored.insert(scored.columns.get_loc("predicted_class"), "run_id", champion.run_id)
     scored.insert(scored.columns.get_loc("predicted_class"), "model_version", champion.version)
     scored.insert(scored.columns.get_loc("predicted_class"), "data_origin", champion.data_origin)

@@ -484,11 +484,24 @@ def songs_predicted_vs_actual(con, out: Path, classes: Classes) -> str:
     )
 
 
+def _feature_labels(frame: pd.DataFrame) -> list[str]:
+    """Each row's feature as a chart names it: marked generated when its values are (the
+    artist features of a generated artists.csv beside the user's tracks), by the row's
+    data_origin (tracks/feature_origin.py)."""
+    from python_ml.tracks.feature_origin import feature_label
+
+    return [
+        feature_label(feature, str(origin or ""))
+        for feature, origin in zip(frame["feature"], frame["data_origin"], strict=True)
+    ]
+
+
 def feature_importance(con, out: Path, classes: Classes) -> str:
     importance = _read(
         con,
         f"""
-        select feature, importance_mean, importance_std from {catalog.RPT_FEATURE_IMPORTANCE}
+        select feature, importance_mean, importance_std, data_origin
+        from {catalog.RPT_FEATURE_IMPORTANCE}
         where run_id = (select any_value(run_id) from {catalog.FCT_TRACK_PREDICTIONS})
         order by importance_mean
     """,
@@ -496,7 +509,7 @@ def feature_importance(con, out: Path, classes: Classes) -> str:
     contributions = _read(
         con,
         f"""
-        select feature, avg(abs(contribution)) as mean_abs
+        select feature, avg(abs(contribution)) as mean_abs, any_value(data_origin) as data_origin
         from {catalog.FCT_TRACK_PREDICTION_EXPLANATIONS}
         group by feature order by mean_abs
     """,
@@ -508,7 +521,7 @@ def feature_importance(con, out: Path, classes: Classes) -> str:
         left.axis("off")
     else:
         left.barh(
-            importance["feature"],
+            _feature_labels(importance),
             importance["importance_mean"],
             xerr=importance["importance_std"],
             color="#4c72b0",
@@ -520,7 +533,7 @@ def feature_importance(con, out: Path, classes: Classes) -> str:
         right.text(0.5, 0.5, "no explanations for these predictions", ha="center")
         right.axis("off")
     else:
-        right.barh(contributions["feature"], contributions["mean_abs"], color="#dd8452")
+        right.barh(_feature_labels(contributions), contributions["mean_abs"], color="#dd8452")
         right.set_xlabel("mean |contribution| to the called class's lead")
         right.set_title("What moved its calls (per-track explanations)")
     _save(fig, out)
@@ -536,7 +549,7 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
     frame = _read(
         con,
         f"""
-        select feature, psi, psi_threshold, drift_status, batch_tracks, scored_at
+        select feature, psi, psi_threshold, drift_status, batch_tracks, scored_at, data_origin
         from {catalog.RPT_FEATURE_DRIFT} where is_current order by psi
     """,
     )
@@ -547,7 +560,8 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
         _save(fig, out)
         return "No scoring run yet."
     colors = ["#e8554e" if s == "drift" else "#4c72b0" for s in frame["drift_status"]]
-    ax.barh(frame["feature"], frame["psi"], color=colors)
+    labels = _feature_labels(frame)
+    ax.barh(labels, frame["psi"], color=colors)
     threshold = float(frame["psi_threshold"].iloc[0])
     ax.axvline(
         threshold, color="#e8554e", linewidth=1, linestyle="--", label=f"drift above {threshold:g}"
@@ -556,7 +570,7 @@ def feature_drift(con, out: Path, classes: Classes) -> str:
     ax.set_title(f"Drift of the scored predict split ({int(frame['batch_tracks'].max()):,} tracks)")
     ax.legend(loc="lower right", fontsize=8)
     _save(fig, out)
-    drifted = frame.loc[frame["drift_status"] == "drift", "feature"].tolist()
+    drifted = [f for f, d in zip(labels, frame["drift_status"], strict=True) if d == "drift"]
     return (
         "PSI of each feature of the scored predict split against the training split's deciles, "
         "and of the called-class mix (predicted_class) against the training classes: below 0.1 "
@@ -783,13 +797,13 @@ def mark_generated_values(shown: pd.DataFrame, tracks_origin: str) -> pd.DataFra
     "feature" column and "the track's value" as text) are marked generated, not the artist's
     real followers or genres (the report showed "artist_followers 730,611" beside a real
     track's own values)."""
-    from python_ml.raw.origin import generated_artists
-    from python_ml.tracks.feature_path import ARTIST_FEATURES
+    from python_ml.tracks.feature_origin import marked_features
 
-    if not generated_artists(tracks_origin):
+    marked = marked_features(shown["feature"].unique(), tracks_origin)
+    if not marked:
         return shown
     shown = shown.copy()
-    made_up = shown["feature"].isin(ARTIST_FEATURES) & (shown["the track's value"] != "")
+    made_up = shown["feature"].isin(marked) & (shown["the track's value"] != "")
     shown.loc[made_up, "the track's value"] += " (generated)"
     return shown
 

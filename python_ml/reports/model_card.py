@@ -343,15 +343,16 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "marts.fct_track_prediction_explanations, the top three in fct_track_predictions."
         "reasons."
     )
-    # Beside the user's tracks, the artist features are the generated artists.csv's.
-    from python_ml.tracks.feature_path import ARTIST_FEATURES
+    # Beside the user's tracks, the artist features are the generated artists.csv's: each
+    # feature named is marked when its values are generated (tracks/feature_origin.py).
+    from python_ml.tracks.feature_origin import ARTIST_FEATURES, feature_label
 
     made_up = ARTIST_FEATURES if generated_artists(origin) else ()
     if not importance.empty:
         lines.append(
             "- Largest on average (mean |contribution|): "
             + ", ".join(
-                f"{r.feature}{' (generated)' if r.feature in made_up else ''} {r.mean_abs:.2f}"
+                f"{feature_label(r.feature, origin)} {r.mean_abs:.2f}"
                 for r in importance.itertuples()
             )
             + "."
@@ -368,8 +369,15 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         lines.append(
             "- The predict split this champion scored, against the training split (population "
             "stability index): features above the threshold: "
-            + (", ".join(f"{r.feature} ({r.psi:.2f})" for r in drifted.itertuples()) or "none")
-            + f"; largest PSI {drift['psi'].iloc[0]:.3f} ({drift['feature'].iloc[0]}). The "
+            + (
+                ", ".join(
+                    f"{feature_label(r.feature, origin)} ({r.psi:.2f})"
+                    for r in drifted.itertuples()
+                )
+                or "none"
+            )
+            + f"; largest PSI {drift['psi'].iloc[0]:.3f} "
+            f"({feature_label(drift['feature'].iloc[0], origin)}). The "
             f"predict split is a random {catalog.built_predict_share(con)} of the same data, so "
             "this is near 0 by design; it says nothing of new tracks, which `predict` measures "
             "batch by batch."

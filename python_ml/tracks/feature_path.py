@@ -52,10 +52,9 @@ NO_ARTIST_IDS = (
     "the artist features (followers, genre count) are unknown and imputed, as for a track "
     "whose artist the warehouse does not know; give tracks.csv's id_artists to use them"
 )
-# The features that come from a track's first artist (int_tracks_enriched: NULL when the
-# warehouse's artists do not hold it), and what is said of a track whose artist ids are given
-# but whose first artist is not among the warehouse's (a new artist, or one its checks reject).
-ARTIST_FEATURES = ("artist_followers", "artist_genre_count")
+# What is said of a track whose artist ids are given but whose first artist is not among the
+# warehouse's (a new artist, or one its checks reject): the artist features (ARTIST_FEATURES,
+# tracks/feature_origin.py) are NULL in int_tracks_enriched then.
 UNKNOWN_ARTIST = (
     "the first artist id is not among the warehouse's artists (new to it, or rejected by its "
     "checks): the artist features (followers, genre count) are unknown and imputed"

@@ -35,7 +35,8 @@ from python_ml.raw.schemas import TRACK_COLUMNS
 from python_ml.settings import Settings
 from python_ml.steps import step
 from python_ml.tracks.drift import log_drift
-from python_ml.tracks.explain import CONTRIBUTION_DECIMALS, reasons_text
+from python_ml.tracks.explain import CONTRIBUTION_DECIMALS
+from python_ml.tracks.feature_origin import reasons_in_words
 from python_ml.tracks.feature_path import NO_ARTIST_IDS, DerivedTracks, gives_artist_ids
 from python_ml.tracks.scorer import (
     PROBABILITY_DECIMALS,
@@ -365,7 +366,10 @@ def score_file(
     result.insert(result.columns.get_loc("predicted_class"), "run_id", champion.run_id)
     result.insert(result.columns.get_loc("predicted_class"), "model_version", champion.version)
     result.insert(result.columns.get_loc("predicted_class"), "data_origin", champion.data_origin)
-    result["reasons"] = result["reasons"].map(reasons_text)
+    # In words, a feature whose values are generated marked (the artist features of a
+    # generated artists.csv beside the user's tracks: "artist followers (generated) +0.91").
+    origin = champion.data_origin
+    result["reasons"] = result["reasons"].map(lambda entries: reasons_in_words(entries, origin))
     result["scored_at"] = f"{utc_now():%Y-%m-%dT%H:%M:%SZ}"
     # What the app shows above the table: the rows that do not parse (logged as they were
     # read), the columns not scored.

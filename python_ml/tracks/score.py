@@ -52,6 +52,16 @@ def write_predictions(
     outputs = (catalog.TRACK_PREDICTIONS, catalog.TRACK_EXPLANATIONS)
     with db.connect(settings.warehouse, read_only=False) as con:
         db.require_tables(con, catalog.PREDICT_TRACKS, *outputs)
+        # The data the run was trained on, as it recorded it: its reasons mark a generated
+        # feature (tracks/feature_origin.py).
+        recorded = (
+            con.execute(
+                f"select data_origin from {catalog.MODEL_RUNS} where run_id = ?", [run_id]
+            ).fetchone()
+            if db.has_table(con, catalog.MODEL_RUNS)
+            else None
+        )
+        data_origin = str(recorded[0] or "") if recorded else ""
         select = (
             f"select {', '.join(columns)} from {catalog.PREDICT_TRACKS} "
             "where track_id > ? order by track_id limit ?"
@@ -67,7 +77,9 @@ def write_predictions(
                 if batch.empty:
                     break
                 last_id = str(batch["track_id"].iloc[-1])
-                predictions, explanations = prediction_batch(model, batch, run_id, scored_at)
+                predictions, explanations = prediction_batch(
+                    model, batch, run_id, scored_at, data_origin
+                )
                 _insert(con, catalog.TRACK_PREDICTIONS, predictions)
                 _insert(con, catalog.TRACK_EXPLANATIONS, explanations)
                 written += predictions.num_rows

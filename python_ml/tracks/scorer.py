@@ -25,8 +25,8 @@ import pandas as pd
 from python_ml.raw.schemas import ARTISTS
 from python_ml.settings import Settings
 from python_ml.tracks.explain import CONTRIBUTION_DECIMALS, explain
+from python_ml.tracks.feature_origin import ARTIST_FEATURES, with_generated_flags
 from python_ml.tracks.feature_path import (
-    ARTIST_FEATURES,
     NO_ARTIST_IDS,
     UNKNOWN_ARTIST,
     DerivedTracks,
@@ -45,8 +45,10 @@ PROBABILITY_DECIMALS = 6  # what the outputs round probabilities to (they sum to
 
 # Why each scored row got its class (tracks/explain.py), as the marts name them: the features
 # that moved the called class ahead of the runner-up most (``{"feature", "value",
-# "contribution", "over"}``, largest first), the runner-up, the baseline of the called class's
-# score minus the runner-up's, and that difference (baseline plus every contribution).
+# "contribution", "over", "generated"}``, largest first; ``generated``: the feature's values
+# are the built-in generated data, tracks/feature_origin.py), the runner-up, the baseline of
+# the called class's score minus the runner-up's, and that difference (baseline plus every
+# contribution).
 EXPLANATION_COLUMNS = ("reasons", "runner_up_class", "explanation_baseline", "explained_score")
 
 
@@ -187,7 +189,9 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     rounded = proba.round(PROBABILITY_DECIMALS)
     for i, column in enumerate(probabilities):
         columns[column] = taken(rounded[:, i])
-    reasons = explanation.top()
+    # Each reason says whether its feature's values are generated (the artist features of a
+    # generated artists.csv beside the user's tracks), by the champion's data origin.
+    reasons = with_generated_flags(explanation.top(), champion.data_origin)
     columns["reasons"] = [None if i < 0 else reasons[i] for i in at.tolist()]
     # The lead the reasons explain, and where it starts: a call can rest on the baseline (a
     # class far ahead before any feature) with every feature listed against it.

@@ -215,7 +215,7 @@ def _scored_batches(champion: dict[str, Any], scored_at: Any, part: str) -> Any:
         )
         for batch in batches:
             predictions, explanations = prediction_batch(
-                model, batch, champion["run_id"], scored_at
+                model, batch, champion["run_id"], scored_at, champion["data_origin"]
             )
             yield (predictions if part == "predictions" else explanations).to_pandas()
 
@@ -231,8 +231,8 @@ def _champion_record(settings: Settings) -> dict[str, Any]:
 
     recorded = warehouse_champion(settings)
     with db.connect(settings.warehouse) as con:
-        kind, temperature, weights, path = con.execute(
-            f"select model_type, temperature, decision_weights, model_path "
+        kind, temperature, weights, path, data_origin = con.execute(
+            f"select model_type, temperature, decision_weights, model_path, data_origin "
             f"from {catalog.MODEL_RUNS} where run_id = ?",
             [recorded["run_id"]],
         ).fetchone()
@@ -249,6 +249,7 @@ def _champion_record(settings: Settings) -> dict[str, Any]:
         "temperature": temperature,
         "weights": json.loads(weights) if isinstance(weights, str) else weights,
         "path": str(settings.mlflow_dir / path),
+        "data_origin": str(data_origin or ""),  # the reasons mark a generated feature by it
     }
 
 

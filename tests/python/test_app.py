@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -430,6 +431,54 @@ def test_a_champion_trained_on_other_data_is_not_shown_as_this_datas(
         assert not at.metric and not at.dataframe
     songs = page("songs_2023").run()
     assert not songs.exception and songs.dataframe and not songs.error
+
+
+def _chart_data(chart) -> Any:
+    """The rows an Altair chart of the page draws (streamlit.testing shows it as an unknown
+    element: its data is Arrow)."""
+    import pyarrow as pa
+
+    (dataset,) = chart.proto.datasets
+    return pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+
+
+def test_generated_artist_features_are_marked_beside_the_users_tracks(
+    main_job_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's real tracks.csv beside the generated artists.csv: the importance chart, the
+    drift table and a track's contributions named artist_followers as the artist's own
+    followers. Each artist feature is marked "(generated)" there, and said under the chart;
+    with wholly generated data (the banner says it of the page) nothing is marked again."""
+    from python_ml.tracks.feature_origin import ARTIST_FEATURES
+
+    folder = tmp_path / "job"
+    shutil.copytree(main_job_dir, folder)
+    for key, value in main_job_env(folder).items():
+        monkeypatch.setenv(key, value)
+
+    def shown() -> tuple[list[str], list[str], list[str], str]:
+        overview = page("overview").run()
+        assert not overview.exception
+        importance = _chart_data(overview.get("vega_lite_chart")[1])["shown"].tolist()
+        drift = overview.dataframe[3].value["feature"].tolist()
+        predictions = page("predictions").run()
+        assert not predictions.exception
+        contributions = _chart_data(predictions.get("vega_lite_chart")[-1])["shown"].tolist()
+        return importance, drift, contributions, _texts(overview) + _texts(predictions)
+
+    for names in shown()[:3]:
+        assert set(ARTIST_FEATURES) <= set(names)  # wholly generated: said once, by the banner
+    mixed = "artists.csv: generated, tracks.csv: user files"
+    with duckdb.connect(str(folder / "warehouse.duckdb")) as con:
+        con.execute("update marts.fct_track_predictions set data_origin = ?", [mixed])
+    *charts, text = shown()
+    for names in charts:
+        marked = {n.removesuffix(" (generated)") for n in names if n.endswith(" (generated)")}
+        assert marked == set(ARTIST_FEATURES), names
+        assert "danceability" in names and "release_year" in names
+    note = "artist_followers, artist_genre_count (generated): the built-in generated artists.csv"
+    assert text.count(note) == 2  # under the importance chart and the contributions
+    assert "Part of the data is the built-in generated data" in text
 
 
 def test_a_busy_warehouse_says_so(app_env: Path) -> None:

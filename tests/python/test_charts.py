@@ -352,3 +352,72 @@ def test_the_card_marks_generated_artist_features_beside_the_users_tracks(
         if feature in largest:
             assert f"{feature} (generated) " in largest, largest
     assert "(generated)" not in plain
+
+
+MIXED = "artists.csv: generated, tracks.csv: user files"
+
+
+def _drawn(monkeypatch: pytest.MonkeyPatch) -> dict:
+    """What the next chart draws: each axes' y labels and title, and its corner note."""
+    seen: dict = {}
+    save = charts._save
+
+    def looked_at(fig, path) -> None:
+        save(fig, path)
+        seen["labels"] = [[t.get_text() for t in ax.get_yticklabels()] for ax in fig.axes]
+        seen["titles"] = [ax.get_title() for ax in fig.axes]
+        seen["corner"] = [t.get_text() for t in fig.texts]
+
+    monkeypatch.setattr(charts, "_save", looked_at)
+    monkeypatch.setattr(charts, "_ORIGIN_MARK", None)  # reset after the test
+    return seen
+
+
+def test_the_drawn_charts_name_the_generated_features(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The importance, contributions and drift charts as drawn: each artist feature named
+    "(generated)" beside the user's tracks, the tracks' own columns not."""
+    seen = _drawn(monkeypatch)
+    with duckdb.connect() as con:
+        con.execute("create schema marts")
+        features = "['release_year', 'danceability', 'artist_followers', 'artist_genre_count']"
+        con.execute(
+            "create table marts.fct_track_predictions as select 'r' as run_id, ? as data_origin",
+            [MIXED],
+        )
+        con.execute(
+            "create table marts.rpt_feature_importance as select 'r' as run_id, f as feature, "
+            f"1.0 / i as importance_mean, 0.01 as importance_std, ? as data_origin "
+            f"from unnest({features}) with ordinality as t(f, i)",
+            [MIXED],
+        )
+        con.execute(
+            "create table marts.fct_track_prediction_explanations as select f as feature, "
+            f"0.5 / i as contribution, ? as data_origin "
+            f"from unnest({features}) with ordinality as t(f, i)",
+            [MIXED],
+        )
+        charts.feature_importance(con, tmp_path / "i.png", None)
+        for labels in seen["labels"]:
+            assert sorted(labels) == [
+                "artist_followers (generated)",
+                "artist_genre_count (generated)",
+                "danceability",
+                "release_year",
+            ]
+        con.execute(
+            "create table marts.rpt_feature_drift as select f as feature, 0.3 / i as psi, "
+            "0.2 as psi_threshold, case when i = 3 then 'drift' else 'stable' end as "
+            "drift_status, 100 as batch_tracks, now() as scored_at, ? as data_origin, "
+            f"true as is_current from unnest({features}) with ordinality as t(f, i)",
+            [MIXED],
+        )
+        caption = charts.feature_drift(con, tmp_path / "d.png", None)
+        assert "artist_followers (generated)" in seen["labels"][0]
+        assert "Drifted: artist_followers (generated)." in caption
+        # Wholly generated: the corner note says it of the whole chart, no bar is marked.
+        con.execute("update marts.rpt_feature_importance set data_origin = 'generated'")
+        con.execute("update marts.fct_track_prediction_explanations set data_origin = 'generated'")
+        charts.feature_importance(con, tmp_path / "i.png", None)
+        assert not any("(generated)" in label for axis in seen["labels"] for label in axis)

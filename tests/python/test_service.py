@@ -339,6 +339,59 @@ def test_tracks_scored_without_a_known_artist_are_named(
     )
 
 
+def test_reasons_say_which_features_are_generated_beside_the_users_tracks(
+    service: Service, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """A champion trained on the user's real tracks.csv beside the generated artists.csv: the
+    service's and predict's reasons named artist_followers as if the artist had those
+    followers. Each reason now says whether its feature's values are generated (the service:
+    ``generated``; predict: "artist followers (generated)"); /model lists them."""
+    from python_ml.tracks.feature_origin import ARTIST_FEATURES
+
+    mixed = "artists.csv: generated, tracks.csv: user files"
+    champion = warehouse_champion(service.settings)["run_id"]
+    path = str(service.settings.warehouse)
+    frame = _tracks(small_raw_dir, 300).iloc[10:]
+    records = frame.to_dict("records")
+    # Wholly generated: every value is generated, as the answer's data_origin says.
+    status, body = service.call("/predict", {"tracks": records})
+    assert status == 200 and body["data_origin"] == "generated"
+    reasons = [r for p in body["predictions"] for r in p["reasons"]]
+    assert reasons and all(r["generated"] for r in reasons)
+    with duckdb.connect(path) as con:
+        con.execute("update ml.model_runs set data_origin = ? where run_id = ?", [mixed, champion])
+    try:
+        assert service.call("/reload", {})[1] == {"run_id": champion, "changed": False}
+        status, model = service.call("/model")
+        assert model["data_origin"] == mixed
+        assert model["generated_features"] == [f for f in model["features"] if f in ARTIST_FEATURES]
+        status, body = service.call("/predict", {"tracks": records})
+        assert status == 200 and body["data_origin"] == mixed
+        reasons = [r for p in body["predictions"] for r in p["reasons"]]
+        named = {r["feature"] for r in reasons}
+        assert named & set(ARTIST_FEATURES) and named - set(ARTIST_FEATURES)
+        assert all(r["generated"] == (r["feature"] in ARTIST_FEATURES) for r in reasons)
+        # predict's output: the same reasons in words, the generated feature marked.
+        source = tmp_path / "new.csv"
+        frame.to_csv(source, index=False)
+        predict.predict_csv(service.settings, source, tmp_path / "out.csv")
+        out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+        assert set(out["data_origin"]) == {mixed}
+        said = " ".join(out["reasons"])
+        assert "artist followers (generated) " in said or "artist genre count (generated) " in said
+        for reason in out.loc[out["status"] == "scored", "reasons"]:
+            for part in reason.split(": ", 1)[-1].split(", "):
+                artist = part.startswith(("artist followers", "artist genre count"))
+                assert ("(generated)" in part) == artist, reason
+    finally:
+        with duckdb.connect(path) as con:
+            con.execute(
+                "update ml.model_runs set data_origin = 'generated' where run_id = ?", [champion]
+            )
+        service.call("/reload", {})
+    assert service.call("/model")[1]["data_origin"] == "generated"
+
+
 def test_keys_that_are_not_tracks_columns_are_named_in_warnings(
     service: Service, small_raw_dir: Path
 ) -> None:

@@ -261,3 +261,29 @@ def test_reasons_are_each_rows_largest_contributions_rounded_with_missing_values
     assert repr(explanation.top()) == repr(expected)
     assert any(e["value"] is None for e in explanation.top()[0] + explanation.top()[1])
     assert explanation.top(0) == [[] for _ in range(len(frame))]
+
+
+def test_the_scored_reasons_mark_a_generated_feature_beside_the_users_tracks() -> None:
+    """What `score` writes into ml.track_predictions.reasons (DuckDB and Spark): the user's
+    tracks beside a generated artists.csv name "artist followers (generated)", never
+    generated followers as the artist's; real and wholly generated data are not marked."""
+    from datetime import datetime
+
+    from python_ml.tracks.batch import prediction_batch
+
+    model, frame = _fitted()
+    frame.insert(0, "track_id", [f"t{i}" for i in range(len(frame))])
+    when = datetime(2026, 12, 6)
+    mixed = "artists.csv: generated, tracks.csv: user files"
+    plain, _ = prediction_batch(model, frame, "run", when, "user files")
+    marked, _ = prediction_batch(model, frame, "run", when, mixed)
+    generated, _ = prediction_batch(model, frame, "run", when, "generated")
+    plain, marked = plain["reasons"].to_pylist(), marked["reasons"].to_pylist()
+    assert generated["reasons"].to_pylist() == plain
+    with_followers = [i for i, r in enumerate(plain) if "artist followers" in r]
+    assert with_followers and len(with_followers) < len(plain)
+    for i, (before, after) in enumerate(zip(plain, marked, strict=True)):
+        if i in with_followers:
+            assert after == before.replace("artist followers", "artist followers (generated)")
+        else:
+            assert after == before

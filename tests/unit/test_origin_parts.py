@@ -80,3 +80,87 @@ def test_generated_artist_values_are_marked_beside_the_users_tracks() -> None:
         assert mark_generated_values(shown, origin).equals(shown)
     assert generated_artists("artists.csv.gz: generated, tracks.csv: user files")
     assert not generated_artists("artists.csv: user files, tracks.csv: generated")
+
+
+MIXED = "artists.csv: generated, tracks.csv: user files"
+
+
+def test_the_origin_of_some_files_is_taken_out_of_a_data_origin() -> None:
+    """A figure of tracks.csv's columns alone carries tracks.csv's origin, not the mixed one
+    (the correlations and audio-by-class charts said "artists.csv: generated" of the user's
+    tracks' own columns)."""
+    from python_ml.raw.origin import draws_on_generated, files_origin, marked_apart
+
+    assert files_origin(MIXED, ("tracks.csv",)) == "user files"
+    assert files_origin("artists.csv.gz: generated, tracks.csv.gz: kaggle", ("tracks.csv",)) == (
+        "kaggle"
+    )
+    assert files_origin(MIXED, ("tracks.csv", "artists.csv")) == MIXED
+    assert files_origin("generated", ("tracks.csv",)) == "generated"  # one word: every file's
+    assert files_origin(MIXED, ("spotify-2023.csv",)) == MIXED  # not named: said whole
+    assert draws_on_generated(MIXED) and draws_on_generated("generated")
+    assert not draws_on_generated("user files") and not draws_on_generated("kaggle")
+    # A part is marked on its own only beside data that is not generated.
+    assert marked_apart(MIXED, MIXED) and not marked_apart("user files", MIXED)
+    assert not marked_apart("generated", "generated")
+
+
+def test_whether_a_features_values_are_generated_has_one_definition() -> None:
+    """The user's real tracks beside the generated artists.csv: the artist features are the
+    generator's, the tracks' own columns are the user's. Wholly generated data has every
+    feature generated but marks none apart (the whole result says so); real data, none."""
+    from python_ml.tracks.feature_origin import (
+        ARTIST_FEATURES,
+        feature_label,
+        generated_features_note,
+        is_generated_feature,
+        marked_features,
+        marked_generated,
+    )
+
+    features = ["danceability", "release_year", *ARTIST_FEATURES]
+    assert [f for f in features if is_generated_feature(f, MIXED)] == list(ARTIST_FEATURES)
+    assert marked_features(features, MIXED) == list(ARTIST_FEATURES)
+    assert feature_label("artist_followers", MIXED) == "artist_followers (generated)"
+    assert feature_label("danceability", MIXED) == "danceability"
+    assert all(is_generated_feature(f, "generated") for f in features)
+    assert not any(marked_generated(f, "generated") for f in features)
+    for real in ("kaggle", "user files", "artists.csv: kaggle, tracks.csv: user files"):
+        assert not any(is_generated_feature(f, real) for f in features)
+        assert (
+            marked_features(features, real) == []
+            and generated_features_note(features, real) is None
+        )
+    # A generated tracks.csv beside the user's artists: every feature draws on it.
+    reverse = "artists.csv: user files, tracks.csv: generated"
+    assert marked_features(features, reverse) == features
+    note = generated_features_note(features, MIXED)
+    assert note.startswith("artist_followers, artist_genre_count (generated): the built-in")
+    assert "artists.csv" in note
+    assert generated_features_note(features, "generated") is None
+
+
+def test_reasons_say_which_features_are_generated() -> None:
+    """predict's and the app's reasons in words, and the service's reasons as entries."""
+    from python_ml.tracks.feature_origin import reasons_in_words, with_generated_flags
+
+    def entries() -> list[dict]:
+        return [
+            {"feature": "release_year", "value": 2019.0, "contribution": 1.42, "over": "lukewarm"},
+            {"feature": "artist_followers", "value": 7e5, "contribution": 0.91, "over": "lukewarm"},
+        ]
+
+    assert reasons_in_words(entries(), MIXED) == (
+        "over lukewarm: release year +1.42, artist followers (generated) +0.91"
+    )
+    for origin in ("generated", "kaggle", "user files"):
+        assert reasons_in_words(entries(), origin) == (
+            "over lukewarm: release year +1.42, artist followers +0.91"
+        )
+    assert reasons_in_words(None, MIXED) is None and reasons_in_words([], MIXED) is None
+    (flagged,) = with_generated_flags([entries()], MIXED)
+    assert [e["generated"] for e in flagged] == [False, True]
+    (flagged,) = with_generated_flags([entries()], "generated")
+    assert [e["generated"] for e in flagged] == [True, True]  # true of every generated value
+    (flagged,) = with_generated_flags([entries()], "kaggle")
+    assert [e["generated"] for e in flagged] == [False, False]
