@@ -68,11 +68,33 @@ def _read(con, sql: str) -> pd.DataFrame:
 # What the chart being drawn says in its corner about its data, when any of it is generated
 # (draw_all sets it per chart): a PNG leaves the page, into MLflow or a slide, on its own.
 _ORIGIN_MARK: str | None = None
-# The parts of the data a chart draws, where it is not the tracks alone.
-CHART_DATA = {
+# The parts of the data a chart draws, where it is not the tracks as the champion saw them
+# ("tracks": tracks.csv and artists.csv, the champion's data): "tracks.csv" is the tracks' own
+# columns alone (audio features, titles, true classes), which a generated artists.csv beside
+# the user's tracks does not touch. None: the chart says which of its data is generated itself
+# (the correlations: each bar's origin, as the mart records it).
+CHART_DATA: dict[str, tuple[str, ...] | None] = {
+    "danceability_energy.png": ("tracks.csv",),
+    "hit_wordcloud.png": ("tracks.csv",),
     "songs_predicted_vs_actual.png": ("2023 songs",),
-    "feature_correlations.png": ("tracks", "2023 songs"),
+    "feature_correlations.png": None,
 }
+
+
+def chart_marks(origins: dict[str, str]) -> dict[str, str | None]:
+    """Each chart's corner note (None: none of what it draws is generated, or it says so
+    itself), from the origin of each part of the data (``tracks``, ``2023 songs``; the
+    ``tracks.csv`` part is taken out of the tracks' origin)."""
+    from python_ml.raw.origin import files_origin
+
+    parts = dict(origins)
+    if "tracks" in parts:
+        parts.setdefault("tracks.csv", files_origin(parts["tracks"], ("tracks.csv",)))
+    marks = {}
+    for file, _, _ in CHARTS:
+        drawn = CHART_DATA.get(file, ("tracks",))
+        marks[file] = None if drawn is None else origin_mark(parts, drawn)
+    return marks
 
 
 def origin_mark(origins: dict[str, str], parts: tuple[str, ...]) -> str | None:
@@ -415,19 +437,58 @@ def reliability(con, out: Path, classes: Classes) -> str:
     )
 
 
+CORRELATION_PANELS = {"tracks": "popularity", "songs_2023": "ln(streams + 1)"}
+PANEL_NAMES = {"tracks": "tracks", "songs_2023": "2023 songs"}
+
+
+def correlation_marks(frame: pd.DataFrame) -> tuple[list[str], set[str], str | None]:
+    """What the correlations chart says of its generated data, from each bar's origin (its
+    row's data_origin: the tracks' own columns carry tracks.csv's, ln(artist followers) that
+    of tracks.csv and artists.csv, the 2023 songs theirs): each bar's label (marked when its
+    data is generated beside bars whose data is not), the panels whose every bar is generated
+    (said once, in their title), and the corner note (None: nothing drawn is generated)."""
+    from python_ml.raw.origin import draws_on_generated, generated_files, is_generated
+    from python_ml.tracks.feature_origin import GENERATED_MARK
+
+    if frame.empty:
+        return [], set(), None
+    origins = frame["data_origin"].fillna("unknown").astype(str)
+    if origins.map(is_generated).all():
+        return frame["feature"].tolist(), set(), "Built-in generated data: not real songs"
+    whole = {
+        dataset
+        for dataset, part in origins.groupby(frame["dataset"])
+        if part.map(is_generated).all()
+    }
+    apart = origins.map(draws_on_generated) & ~frame["dataset"].isin(whole)
+    labels = [
+        f"{feature} {GENERATED_MARK}" if marked else feature
+        for feature, marked in zip(frame["feature"], apart, strict=True)
+    ]
+    said = [f"{PANEL_NAMES.get(d, d)}: built-in generated data, not real songs" for d in whole]
+    if apart.any():
+        files = sorted({f for o in origins[apart] for f in generated_files(o)}) or ["data"]
+        bars = ", ".join(frame.loc[apart, "feature"])
+        said.append(f"{bars}: from the built-in generated {', '.join(files)}, not real")
+    return labels, whole, "; ".join(said) or None
+
+
 def feature_correlations(con, out: Path, classes: Classes) -> str:
     frame = _read(con, f"select * from {catalog.RPT_FEATURE_CORRELATIONS}")
+    labels, whole, mark = correlation_marks(frame)
+    frame = frame.assign(label=labels)
+    global _ORIGIN_MARK
+    _ORIGIN_MARK = mark  # what each bar read, as the mart records it (draw_all resets it)
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-    for ax, (dataset, target) in zip(
-        axes, [("tracks", "popularity"), ("songs_2023", "ln(streams + 1)")], strict=True
-    ):
+    for ax, (dataset, target) in zip(axes, CORRELATION_PANELS.items(), strict=True):
         part = frame[frame["dataset"] == dataset].sort_values("correlation")
         colors = ["#c44e52" if v < 0 else "#4c72b0" for v in part["correlation"]]
-        ax.barh(part["feature"], part["correlation"], color=colors)
+        ax.barh(part["label"], part["correlation"], color=colors)
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlim(-1, 1)
         ax.set_xlabel(f"correlation with {target}")
-        ax.set_title(f"{dataset}: features vs {target}")
+        generated = " (generated data)" if dataset in whole else ""
+        ax.set_title(f"{dataset}: features vs {target}{generated}")
     _save(fig, out)
     return (
         "Pearson correlation of each feature with popularity (tracks) and ln(streams + 1) (2023)."
@@ -696,9 +757,10 @@ def _draw_into(
             origins["2023 songs"] = songs_origin
         global _ORIGIN_MARK
         charts = []
+        marks = chart_marks(origins)
         try:
             for file, title, draw in CHARTS:
-                _ORIGIN_MARK = origin_mark(origins, CHART_DATA.get(file, ("tracks",)))
+                _ORIGIN_MARK = marks[file]
                 caption = draw(con, out_dir / file, classes)
                 charts.append(Chart(file, title, caption))
                 log.info("chart: %s", settings.reports_dir / file)  # where it is moved

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from conftest import PROJECT_ROOT
 
@@ -357,6 +358,70 @@ def test_the_card_marks_generated_artist_features_beside_the_users_tracks(
 MIXED = "artists.csv: generated, tracks.csv: user files"
 
 
+def test_each_chart_carries_the_origin_of_what_it_draws() -> None:
+    """The user's tracks beside a generated artists.csv: the scatter of audio features by true
+    class and the hit titles' words read tracks.csv's columns alone and said "artists.csv of
+    the tracks: built-in generated data" all the same; the champion's charts do draw on the
+    generated artist features."""
+    marks = charts.chart_marks({"tracks": MIXED, "2023 songs": "user files"})
+    assert set(marks) == {file for file, _, _ in charts.CHARTS}
+    for file in ("danceability_energy.png", "hit_wordcloud.png", "songs_predicted_vs_actual.png"):
+        assert marks[file] is None, file
+    for file in ("class_distribution.png", "confusion_matrix.png", "feature_importance.png"):
+        assert marks[file] == "artists.csv of the tracks: built-in generated data, not real"
+    assert marks["feature_correlations.png"] is None  # it marks each bar itself (below)
+    generated = charts.chart_marks({"tracks": "generated", "2023 songs": "generated"})
+    assert {generated[f] for f in generated if f != "feature_correlations.png"} == {
+        "Built-in generated data: not real songs"
+    }
+    real = charts.chart_marks({"tracks": "kaggle", "2023 songs": "user files"})
+    assert set(real.values()) == {None}
+
+
+def _correlations(tracks: str, artists_bar: str, songs: str) -> pd.DataFrame:
+
+    rows = [
+        ("tracks", "danceability", 0.1, tracks),
+        ("tracks", "release_year", 0.5, tracks),
+        ("tracks", "log_artist_followers", 0.3, artists_bar),
+        ("songs_2023", "danceability", -0.1, songs),
+        ("songs_2023", "spotify_playlists", 0.7, songs),
+    ]
+    return pd.DataFrame(rows, columns=["dataset", "feature", "correlation", "data_origin"])
+
+
+def test_the_correlations_mark_the_bars_drawn_from_generated_data() -> None:
+    """Each bar carries its own row's origin: the artist's followers are the generated
+    artists.csv's beside the user's own track columns; a panel wholly generated is said once."""
+    labels, whole, mark = charts.correlation_marks(_correlations("user files", MIXED, "kaggle"))
+    assert labels == [
+        "danceability",
+        "release_year",
+        "log_artist_followers (generated)",
+        "danceability",
+        "spotify_playlists",
+    ]
+    assert whole == set()
+    assert mark == "log_artist_followers: from the built-in generated artists.csv, not real"
+    labels, whole, mark = charts.correlation_marks(_correlations("user files", MIXED, "generated"))
+    assert labels[2] == "log_artist_followers (generated)" and labels[3:] == [
+        "danceability",
+        "spotify_playlists",
+    ]
+    assert whole == {"songs_2023"}
+    assert mark == (
+        "2023 songs: built-in generated data, not real songs; "
+        "log_artist_followers: from the built-in generated artists.csv, not real"
+    )
+    every = _correlations("generated", "generated", "generated")
+    labels, whole, mark = charts.correlation_marks(every)
+    assert labels == every["feature"].tolist() and whole == set()  # said once, in the corner
+    assert mark == "Built-in generated data: not real songs"
+    real = _correlations("user files", "artists.csv: kaggle, tracks.csv: user files", "kaggle")
+    labels, whole, mark = charts.correlation_marks(real)
+    assert labels == real["feature"].tolist() and mark is None
+
+
 def _drawn(monkeypatch: pytest.MonkeyPatch) -> dict:
     """What the next chart draws: each axes' y labels and title, and its corner note."""
     seen: dict = {}
@@ -376,11 +441,22 @@ def _drawn(monkeypatch: pytest.MonkeyPatch) -> dict:
 def test_the_drawn_charts_name_the_generated_features(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The importance, contributions and drift charts as drawn: each artist feature named
-    "(generated)" beside the user's tracks, the tracks' own columns not."""
+    """The importance, contributions, drift and correlations charts as drawn: each artist
+    feature named "(generated)" beside the user's tracks, the tracks' own columns not."""
     seen = _drawn(monkeypatch)
     with duckdb.connect() as con:
         con.execute("create schema marts")
+        con.register("rows", _correlations("user files", MIXED, "user files"))
+        con.execute(
+            "create table marts.rpt_feature_correlations as select dataset, 'target' as "
+            "target, feature, correlation, data_origin from rows"
+        )
+        charts.feature_correlations(con, tmp_path / "c.png", None)
+        assert "log_artist_followers (generated)" in seen["labels"][0]
+        assert "release_year" in seen["labels"][0]
+        assert seen["corner"] == [
+            "log_artist_followers: from the built-in generated artists.csv, not real"
+        ]
         features = "['release_year', 'danceability', 'artist_followers', 'artist_genre_count']"
         con.execute(
             "create table marts.fct_track_predictions as select 'r' as run_id, ? as data_origin",

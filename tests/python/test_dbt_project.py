@@ -368,10 +368,22 @@ def test_plain_dbt_build_loads_the_raw_files_itself(
     assert "python_ml: loading the raw files" in mixed_run.stdout
     assert mixed_run.returncode == 0, mixed_run.stdout[-3000:]
     assert origin.tracks_origin(mixed) == "artists.csv: generated, tracks.csv: user files"
+    # Each figure carries the origin of the files it reads: the tracks' own columns are the
+    # user's (the correlations and the audio features by class said "artists.csv: generated"
+    # of them), the artist's followers draw on the generated artists.csv too.
     assert query(
         warehouse,
-        "select distinct dataset, data_origin from marts.rpt_feature_correlations order by 1",
-    ) == [("songs_2023", "generated"), ("tracks", origin.tracks_origin(mixed))]
+        "select distinct dataset, feature = 'log_artist_followers', data_origin "
+        "from marts.rpt_feature_correlations order by all",
+    ) == [
+        ("songs_2023", False, "generated"),
+        ("tracks", False, "user files"),
+        ("tracks", True, origin.tracks_origin(mixed)),
+    ]
+    for table in ("rpt_audio_features_by_class", "fct_predict_track_classes"):
+        assert query(warehouse, f"select distinct data_origin from marts.{table}") == [
+            ("user files",)
+        ], table
     # What training reads is marked as the run that trains on it records it.
     for table in ("fct_train_tracks", "fct_predict_tracks", "fct_feature_drift_reference"):
         assert query(warehouse, f"select distinct data_origin from marts.{table}") == [

@@ -1,6 +1,9 @@
 -- Pearson correlation of each feature with the target: popularity for the tracks, log(streams)
 -- for the 2023 songs. Computed in SQL so the chart reads it as is: one pass over each table
 -- (one row of correlations), then one row per feature (portable across DuckDB and Spark).
+-- Each row's data_origin is that of the files its figure reads: tracks.csv's for the tracks'
+-- own columns, tracks.csv's and artists.csv's for the artist's followers (a generated
+-- artists.csv beside a user's real tracks marks that bar alone), the 2023 file's for the songs.
 -- The linter cannot indent the SQL the Jinja loops generate:
 -- noqa: disable=LT02
 
@@ -11,6 +14,8 @@
     'liveness': 'liveness', 'duration_ms': 'duration_ms', 'explicit': 'explicit',
     'release_year': 'release_year', 'log_artist_followers': 'ln(artist_followers + 1)'
 } %}
+{#- The track features read from artists.csv (by the tracks' artist ids). -#}
+{%- set artist_features = ['log_artist_followers'] %}
 {%- set song_features = {
     'danceability': 'danceability_pct', 'energy': 'energy_pct', 'valence': 'valence_pct',
     'tempo': 'bpm', 'speechiness': 'speechiness_pct', 'acousticness': 'acousticness_pct',
@@ -45,7 +50,10 @@ track_correlations as (
 
 tracks_origin as (
 
-    select {{ raw_data_origin(['spotify_600k.tracks', 'spotify_600k.artists']) }} as data_origin
+    select
+        {{ raw_data_origin(['spotify_600k.tracks']) }} as own_columns_origin,
+        {{ raw_data_origin(['spotify_600k.tracks', 'spotify_600k.artists']) }}
+            as with_artists_origin
 
 ),
 
@@ -73,7 +81,9 @@ final as (
         'popularity' as target,
         '{{ feature }}' as feature,
         {{ feature }} as correlation,
-        tracks_origin.data_origin
+        tracks_origin.{{
+            'with_artists_origin' if feature in artist_features else 'own_columns_origin'
+        }} as data_origin
     from track_correlations
     cross join tracks_origin
     union all

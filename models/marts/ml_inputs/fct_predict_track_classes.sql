@@ -1,4 +1,5 @@
--- The true popularity and class of the predict-side tracks, for the holdout evaluation only.
+-- The true popularity and class of the predict-side tracks, for the holdout evaluation only:
+-- tracks.csv's own columns (the split is by track id), so its data_origin is tracks.csv's.
 
 with
 
@@ -11,7 +12,7 @@ tracks as (
 
 origin as (
 
-    select {{ raw_data_origin(['spotify_600k.tracks', 'spotify_600k.artists']) }} as data_origin
+    select {{ raw_data_origin(['spotify_600k.tracks']) }} as data_origin
 
 ),
 
