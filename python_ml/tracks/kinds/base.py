@@ -31,6 +31,17 @@ def _positive_number(value: Any) -> Any:
     return float(value)
 
 
+def _non_negative_number(value: Any) -> Any:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"must be a number of at least 0, got {value!r}")
+    return float(value)
+
+
 def _boolean(value: Any) -> Any:
     if not isinstance(value, bool):
         raise ValueError(f"must be true or false, got {value!r}")
@@ -47,6 +58,7 @@ def _class_weight(value: Any) -> Any:
 
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 PositiveFloat = Annotated[float, BeforeValidator(_positive_number)]
+NonNegativeFloat = Annotated[float, BeforeValidator(_non_negative_number)]
 Flag = Annotated[bool, BeforeValidator(_boolean)]
 ClassWeight = Annotated[Literal["balanced"] | None, BeforeValidator(_class_weight)]
 
