@@ -3,10 +3,15 @@
 -- (track, artists) pair (the first valid one in the file). Empty `key` and `in_shazam_charts`
 -- are kept.
 -- The detail says what was wrong: the text that does not parse, the release date and what is
--- allowed, each value out of its range, the line of the row kept for a duplicated song.
+-- allowed, each value out of its range, the line of the row kept for a duplicated song and
+-- the figures in which the duplicate differs from it (the first line is kept whatever its
+-- figures: the file says nothing of which line is right).
 
 {#- The months and days a release date may have (its year: release_year_range). -#}
 {%- set months, days = (1, 12), (1, 31) %}
+{#- What a duplicate is compared with the kept row on: everything but its title and artists. -#}
+{%- set compared = ['artist_count', 'released_date', 'streams'] + songs_2023_columns('reach')
+    + ['bpm', 'key', 'mode'] + songs_2023_columns('audio') %}
 
 with
 
@@ -48,7 +53,7 @@ deduplicated as (
 
     select
         *,
-        {{ duplicate_of_kept_row('song_key') }}
+        {{ duplicate_of_kept_row('song_key', compared) }}
     from checked
 
 ),
@@ -88,6 +93,11 @@ final as (
             when is_duplicate
                 then 'the same track and artists as line '
                     || cast(kept_line as {{ dbt.type_string() }})
+                    || coalesce(
+                        ', which is kept; this line differs in '
+                        || {{ duplicate_differences(compared) }},
+                        ''
+                    )
         end as rejection_detail
     from deduplicated
 
