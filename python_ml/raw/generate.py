@@ -14,7 +14,8 @@ machine without Kaggle access:
   is why it must never be a feature.
 * ``spotify_2023/spotify-2023.csv``: latin-1, CRLF line ends, thousands separators inside quoted
   numbers, empty ``key`` and ``in_shazam_charts`` values, one non-numeric ``streams`` value and
-  four duplicate songs.
+  four duplicate songs (two of them with other playlist counts: the real file's duplicates
+  differ from the line kept).
 
 Same seed and row count give byte-identical files. Tracks are generated in chunks so memory
 stays flat at 10x the real size.
@@ -648,6 +649,10 @@ def write_songs_2023(path: Path, seed: int, rows: int = SONGS_2023_ROWS) -> None
         "Liveness17Speechiness3"
     )
     duplicates = frame.sample(n=4, random_state=int(rng.integers(0, 2**31)))
+    # As in the real file, a duplicate may be a later listing of the song, with other counts
+    # (the first line is kept, so the songs kept are those identical copies would leave).
+    for column in ("in_spotify_playlists", "in_apple_playlists"):
+        duplicates.iloc[:2, duplicates.columns.get_loc(column)] += rng.integers(1, 500, 2)
     frame = pd.concat([frame, duplicates], ignore_index=True)
 
     def write(tmp: Path) -> None:
