@@ -1016,7 +1016,8 @@ def missing_raw_folder(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> str | N
     return (
         f"The raw folder {raw_dir} (MUSIC_RAW_DIR) {state}; the warehouse's raw "
         f"tables were loaded from {', '.join(folders)}. Set MUSIC_RAW_DIR to the folder of "
-        "the raw files, or build from the tables as loaded: MUSIC_AUTOLOAD_RAW=false dbt build"
+        "the raw files (or, with plain dbt, build from the tables as loaded: "
+        "MUSIC_AUTOLOAD_RAW=false dbt build)."
     )
 
 

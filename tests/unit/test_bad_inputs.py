@@ -98,8 +98,8 @@ def test_load_stops_on_a_raw_folder_that_does_not_exist_as_plain_dbt_does(tmp_pa
         files_to_load(load_settings())
     assert str(raised.value) == (
         f"The raw folder {typo} (MUSIC_RAW_DIR) does not exist; the warehouse's raw tables were "
-        f"loaded from {loaded}. Set MUSIC_RAW_DIR to the folder of the raw files, or build from "
-        "the tables as loaded: MUSIC_AUTOLOAD_RAW=false dbt build"
+        f"loaded from {loaded}. Set MUSIC_RAW_DIR to the folder of the raw files (or, with plain "
+        "dbt, build from the tables as loaded: MUSIC_AUTOLOAD_RAW=false dbt build)."
     )
     assert not typo.exists()
 
