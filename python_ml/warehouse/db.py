@@ -143,6 +143,9 @@ def connect(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConne
                 "run` to build a new one from the raw files (they are kept)."
             ) from None
         raise WarehouseError(f"The warehouse {path} cannot be opened: {first}") from None
+    # No progress bar: DuckDB draws one on stdout for a query over 2 s, which breaks the lines
+    # of a log (the service's, a run's). A setting of this connection only.
+    connection.execute("set enable_progress_bar = false")
     try:
         yield connection
     finally:

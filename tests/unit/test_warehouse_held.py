@@ -64,3 +64,17 @@ def test_the_run_lock_names_the_program_that_holds_it() -> None:
     assert _command_line(["/venv/bin/dbt", "build", "-s", "x"]) == "dbt build -s x"
     assert _command_line(["-c"]) == "-c"
     assert _command_line([]) == "python"
+
+
+def test_the_warehouse_connections_draw_no_progress_bar(tmp_path: Path) -> None:
+    """DuckDB drew its progress bar on stdout for a query over 2 s, inside the service's and a
+    run's log lines: python_ml's connections (and their cursors) have it off."""
+    from python_ml.warehouse import db
+
+    path = tmp_path / "warehouse.duckdb"
+    duckdb.connect(str(path)).close()
+    setting = "select current_setting('enable_progress_bar')"
+    for read_only in (True, False):
+        with db.connect(path, read_only=read_only) as con:
+            assert con.execute(setting).fetchone() == (False,)
+            assert con.cursor().execute(setting).fetchone() == (False,)
