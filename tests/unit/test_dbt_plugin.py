@@ -11,7 +11,18 @@ import duckdb
 import pytest
 from dbt_common.exceptions import DbtRuntimeError
 
+from python_ml.warehouse import dbt_plugin
 from python_ml.warehouse.dbt_plugin import Plugin
+
+
+@pytest.fixture(autouse=True)
+def outside_any_dbt_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin as a caller that runs dbt some other way meets it: no dbt command named and
+    the autoload not turned off. dbt keeps its flags in the process once an in-process dbt
+    command ran (another test's `dbt compile`, say), and the plugin reads the command from
+    them: on CI's shared worker this test then met `compile`, which loads nothing."""
+    monkeypatch.setattr(dbt_plugin, "_dbt_command", lambda: None)
+    monkeypatch.delenv("MUSIC_AUTOLOAD_RAW", raising=False)
 
 
 def test_connections_opened_at_once_load_the_raw_files_once_and_wait_for_it() -> None:
