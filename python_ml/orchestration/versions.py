@@ -242,10 +242,17 @@ def score_inputs(settings: Settings) -> dict[str, Any]:
 
 
 def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]:
+    from python_ml.tracking.runs import library_versions
     from python_ml.warehouse import catalog
 
     config = config_path or PROJECT_ROOT / "python_ml" / "configs" / "songs_2023.yml"
     return {
+        # Its models' libraries, as training's (a new scikit-learn refitted the tracks models
+        # and left the study's figures, fitted with the old one, as current).
+        "libraries": library_versions(),
+        # The study's runs still in the MLflow folder, said only when they are not (an MLflow
+        # folder removed: training logged its runs again, the study's stayed lost).
+        **({} if _songs_runs_kept(settings) else {"study runs in MLflow": False}),
         "songs": _jsonable(
             _query(
                 settings,
@@ -263,6 +270,15 @@ def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
             ),
         },
     }
+
+
+def _songs_runs_kept(settings: Settings) -> bool:
+    """Whether every run of the study's current predictions has its folder in the MLflow
+    folder's artifacts (each run logs its figures there: python_ml/tracking/registry.py)."""
+    from python_ml.warehouse import catalog
+
+    runs = _query(settings, f"select distinct run_id from {catalog.SONG_PREDICTIONS}") or []
+    return all((settings.mlflow_dir / "artifacts" / run_id).is_dir() for (run_id,) in runs)
 
 
 def ml_tables(settings: Settings) -> Any:
