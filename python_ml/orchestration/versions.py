@@ -336,7 +336,24 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
             page.stat().st_mtime if page.exists() else None,
             (settings.reports_dir / RESULTS_FILE).exists(),
         ],
+        # A chart (or the model card) the page shows, deleted since: named only when one is,
+        # so a whole report's record is as before (a deleted PNG was "up to date", and the
+        # page showed a broken image until the marts changed).
+        **({"files the page shows, missing": gone} if (gone := missing_beside(page)) else {}),
     }
+
+
+def missing_beside(page: Path) -> list[str]:
+    """The files beside ``page`` that it shows or links by a bare name (``src="x.png"``,
+    ``href="model_card.html"``) and that are not there (none when the page is not)."""
+    import re
+
+    try:
+        text = page.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    names = set(re.findall(r'(?:src|href)="([\w.-]+\.\w+)"', text))
+    return sorted(name for name in names if not (page.parent / name).is_file())
 
 
 def docs_inputs(settings: Settings) -> dict[str, Any]:

@@ -291,6 +291,34 @@ def test_a_missing_songs_results_file_is_written_again_by_the_report(project: Pr
     assert f'<a href="{RESULTS_FILE}">' in (project.job / "reports" / "index.html").read_text()
 
 
+def test_a_deleted_chart_is_drawn_again_by_the_report_only(project: Project) -> None:
+    """A chart the page shows, deleted by hand: the report was "up to date" and the page
+    showed a broken image until the marts changed."""
+    chart = project.job / "reports" / "confusion_matrix.png"
+    chart.unlink()
+    pending = project.status().split("Dagster:")[0]
+    assert "charts: inputs changed (files the page shows, missing)" in pending, pending
+    ran = project.run()
+    assert ran["steps"] == {"report"}, ran["log"][-3000:]
+    assert ran["fitted"] == set()
+    assert chart.is_file()
+
+
+def test_a_mart_dropped_by_hand_is_built_again(project: Project) -> None:
+    """A prediction mart dropped by hand: its half was "up to date" (the inputs it compared,
+    a count of the predictions mart, were the same) and the table stayed missing under the
+    report and the app. The half builds again, and what reads it follows."""
+    with duckdb.connect(str(project.job / "warehouse.duckdb")) as con:
+        con.execute("drop table marts.rpt_class_metrics")
+    ran = project.run()
+    assert "inputs changed (tables missing)" in ran["log"], ran["log"][-3000:]
+    assert ran["steps"] == {"dbt_prediction_marts", "report", "dbt_docs"}, ran["log"][-3000:]
+    assert "marts/rpt_class_metrics" in ran["assets"]
+    assert ran["fitted"] == set()
+    with duckdb.connect(str(project.job / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from marts.rpt_class_metrics").fetchone()[0] > 0
+
+
 def test_new_raw_tracks_rerun_everything_downstream_of_them_only(project: Project) -> None:
     tracks = project.job / "raw" / "spotify_600k" / "tracks.csv"
     lines = tracks.read_text(encoding="utf-8").splitlines(keepends=True)

@@ -302,6 +302,25 @@ def _nothing_to_rebuild(context: dg.AssetExecutionContext, settings: Any, step: 
     return nothing_modified(state, manifest, half)
 
 
+def _missing_tables(context: dg.AssetExecutionContext, settings: Any) -> dict[str, Any]:
+    """The half's tables and views that the warehouse lacks (dropped by hand, or lost), as an
+    input named only when there are some: the half is stale and builds whole. A mart dropped
+    by hand was "up to date", and stayed missing under the report and the app."""
+    wanted = set()
+    for key in context.assets_def.keys:
+        metadata = context.assets_def.metadata_by_key.get(key, {})
+        name = metadata.get("dagster/table_name")
+        if name and str(metadata.get("dagster-dbt/materialization_type")) != "ephemeral":
+            wanted.add(".".join(str(name).split(".")[-2:]))
+    rows = versions._query(
+        settings, "select table_schema || '.' || table_name from information_schema.tables"
+    )
+    if rows is None:  # no warehouse yet: the half has no earlier run and builds
+        return {}
+    gone = sorted(wanted - {name for (name,) in rows})
+    return {"tables missing": gone} if gone else {}
+
+
 def _build_if_stale(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -317,7 +336,7 @@ def _build_if_stale(
     recorded (with the run's dbt --vars, when it has any)."""
     settings = paths.get()
     dbt_vars = versions.vars_input(paths.vars())
-    now = {**inputs(settings), **dbt_vars}
+    now = {**inputs(settings), **dbt_vars, **_missing_tables(context, settings)}
     if not paths.force and versions.up_to_date(settings, step, title, now):
         yield from _in_graph_order(context, {})
         return
