@@ -311,7 +311,7 @@ def feature_importance(settings: Settings) -> pd.DataFrame:
         settings,
         f"select feature, importance_mean, importance_std from {catalog.RPT_FEATURE_IMPORTANCE} "
         f"where run_id = (select any_value(run_id) from {catalog.FCT_TRACK_PREDICTIONS}) "
-        "order by importance_rank",
+        "order by importance_rank, feature",
     )
 
 

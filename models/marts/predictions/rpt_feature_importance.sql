@@ -1,5 +1,6 @@
 -- Which features each tracks run relies on: permutation importance on its validation fold
--- (the rise of the log loss when the feature is shuffled), ranked within the run.
+-- (the rise of the log loss when the feature is shuffled), ranked within the run (ties share
+-- a rank).
 
 with
 
@@ -26,9 +27,11 @@ final as (
         importance.feature,
         importance.importance_mean,
         importance.importance_std,
-        cast(row_number() over (
+        -- Features of equal importance share a rank (a model that ignores its features, the
+        -- majority class, has every one at 0: all rank 1, not 1 to 15 by name).
+        cast(rank() over (
             partition by importance.run_id
-            order by importance.importance_mean desc, importance.feature asc
+            order by importance.importance_mean desc
         ) as integer) as importance_rank,
         importance.repeats,
         importance.validation_rows
