@@ -304,17 +304,21 @@ def confusion_heatmap(con, out: Path, classes: Classes) -> str:
     )
     names = frame.drop_duplicates("true_index").sort_values("true_index")["true_class"]
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    image = ax.imshow(shares.to_numpy(), cmap="Blues", vmin=0, vmax=1)
+    image = ax.imshow(shares.to_numpy(dtype=float), cmap="Blues", vmin=0, vmax=1)
     for i in range(len(names)):
         for j in range(len(names)):
             share = shares.iat[i, j]
+            # A true class without tracks has no shares (NULL in the mart): its cells say so.
+            known = pd.notna(share)
             ax.text(
                 j,
                 i,
-                f"{counts.iat[i, j]:,}\n{share:.0%}",
+                f"{counts.iat[i, j]:,}\n{share:.0%}"
+                if known
+                else f"{counts.iat[i, j]:,}\nno tracks",
                 ha="center",
                 va="center",
-                color="white" if share > 0.6 else "black",
+                color="white" if known and share > 0.6 else "black",
                 fontsize=10,
             )
     labels = [classes.short.get(n, n) for n in names]

@@ -54,3 +54,34 @@ def test_empty_prediction_marts_say_the_command_that_builds_them(tmp_path) -> No
     assert str(caught.value).endswith(
         "run `python -m python_ml songs`, then `python -m python_ml marts`."
     )
+
+
+def test_a_true_class_without_tracks_draws_no_share(tmp_path, monkeypatch) -> None:
+    """rpt_confusion_matrix gives a true class without scored tracks NULL shares (0s read as
+    a class never called right): the heatmap says "no tracks" in its cells instead of "nan%"."""
+    from python_ml.reports.classes import Classes
+    from python_ml.warehouse import catalog
+
+    said: list[str] = []
+    real_text = charts.plt.Axes.text
+
+    def text(self, x, y, s, *args, **kwargs):
+        said.append(s)
+        return real_text(self, x, y, s, *args, **kwargs)
+
+    monkeypatch.setattr(charts.plt.Axes, "text", text)
+    with duckdb.connect() as con:
+        con.execute("create schema marts")
+        con.execute(
+            f"create table {catalog.RPT_CONFUSION_MATRIX} as select * from (values "
+            "(0, 'cold', 0, 'cold', 1, 0.25), (0, 'cold', 1, 'hot', 3, 0.75), "
+            "(1, 'hot', 0, 'cold', 0, null), (1, 'hot', 1, 'hot', 0, null)) "
+            "as t (true_index, true_class, predicted_index, predicted_class, track_count, "
+            "share_of_true_class)"
+        )
+        classes = Classes(
+            ["cold", "hot"], {"cold": "cold", "hot": "hot"}, {"cold": "c", "hot": "h"}
+        )
+        charts.confusion_heatmap(con, tmp_path / "confusion.png", classes)
+    assert said == ["1\n25%", "3\n75%", "0\nno tracks", "0\nno tracks"]
+    assert (tmp_path / "confusion.png").stat().st_size > 0

@@ -41,10 +41,12 @@ final as (
         classes.class_name,
         coalesce(true_counts.true_count, 0) as true_count,
         coalesce(predicted_counts.predicted_count, 0) as predicted_count,
+        -- A share of no tracks (nothing scored yet) is NULL, not a 0 that reads as a class
+        -- no track is in: the shares of a scored holdout add up to 1.
         coalesce(true_counts.true_count, 0)
-        / greatest(sum(coalesce(true_counts.true_count, 0)) over (), 1) as true_share,
+        / nullif(sum(coalesce(true_counts.true_count, 0)) over (), 0) as true_share,
         coalesce(predicted_counts.predicted_count, 0)
-        / greatest(sum(coalesce(predicted_counts.predicted_count, 0)) over (), 1)
+        / nullif(sum(coalesce(predicted_counts.predicted_count, 0)) over (), 0)
             as predicted_share,
         {{ current_data_origin() }} as data_origin
     from classes

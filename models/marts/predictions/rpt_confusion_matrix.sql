@@ -1,5 +1,5 @@
 -- The holdout confusion matrix, computed in SQL: every (true, predicted) pair of classes,
--- zero when it never happens, with its share of the true class.
+-- zero when it never happens, with its share of the true class (NULL for a class of no tracks).
 
 with
 
@@ -47,8 +47,11 @@ final as (
         pairs.predicted_index,
         pairs.predicted_class,
         coalesce(counts.track_count, 0) as track_count,
+        -- NULL for a true class with no tracks (nothing scored, or a class too small to have
+        -- any in the predict split): its row's shares cannot add up to 1, and 0s read as a
+        -- class never called right.
         coalesce(counts.track_count, 0)
-        / greatest(sum(coalesce(counts.track_count, 0)) over (partition by pairs.true_class), 1)
+        / nullif(sum(coalesce(counts.track_count, 0)) over (partition by pairs.true_class), 0)
             as share_of_true_class,
         {{ current_data_origin() }} as data_origin
     from pairs
