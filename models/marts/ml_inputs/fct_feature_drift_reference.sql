@@ -1,7 +1,8 @@
 -- The training split's distribution of each model feature, the reference drift is measured
 -- against (macros/feature_drift.sql): its bins (each decile edge and each interval between
 -- edges) and each bin's share of the training tracks; `predicted_class` holds the true class
--- mix (bin = class index).
+-- mix, binned as any feature over the class index: its bin_index is not the class index
+-- (edges [0, 1] on the built-in data: ice_cold bin 1, lukewarm 3, blazing_hot 4).
 
 {%- set deciles = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] %}
 
