@@ -1,6 +1,7 @@
 -- Popularity by release decade: mean popularity and the share of each class (classes from
 -- the popularity_classes seed), over all clean tracks (release year is the strongest single
--- predictor). One row per decade and class.
+-- predictor). One row per decade and class, with the data_origin of tracks.csv (its own
+-- columns alone: generated data is not about real songs).
 
 with
 
@@ -27,6 +28,12 @@ by_decade as (
 
 ),
 
+origin as (
+
+    select {{ raw_data_origin(['spotify_600k.tracks']) }} as data_origin
+
+),
+
 by_class as (
 
     select
@@ -43,9 +50,11 @@ select
     by_decade.decade_tracks,
     by_decade.mean_popularity,
     classes.class_name,
-    coalesce(by_class.class_tracks, 0) / by_decade.decade_tracks as class_share
+    coalesce(by_class.class_tracks, 0) / by_decade.decade_tracks as class_share,
+    origin.data_origin
 from by_decade
 cross join classes
+cross join origin
 left join by_class
     on
         by_decade.decade = by_class.decade

@@ -1,5 +1,5 @@
--- The most confident mistakes: tracks whose true class got the lowest probability, and the
--- release decades where the model is wrong most often.
+-- The most confident mistakes: the 100 tracks whose true class got the lowest probability,
+-- each with the data_origin of the predictions (generated data is not about real songs).
 
 with
 
@@ -20,7 +20,8 @@ select
     true_popularity,
     true_class,
     predicted_class,
-    prob_of_true_class
+    prob_of_true_class,
+    data_origin
 from predictions
 where not is_correct
 order by prob_of_true_class asc

@@ -618,3 +618,29 @@ def test_the_docs_give_the_split_and_drift_threshold_the_vars_set(tmp_path: Path
         for text in [node["description"], *(c["description"] for c in node["columns"].values())]
     ]
     assert not [t for t in said if "90/10" in t or "(90%)" in t or "(10%)" in t]
+
+
+def test_the_analysts_analyses_say_which_data_their_figures_are_about(
+    main_job_dir: Path, tmp_path: Path
+) -> None:
+    """The starting points in analyses/ (not batch_feature_drift, python_ml's own) returned
+    tracks, probabilities and class shares with no data_origin: run on the built-in data they
+    read as figures about real songs. Each now carries it: the predictions' for the two on
+    fct_track_predictions, tracks.csv's for popularity_by_decade."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy2(main_job_dir / "warehouse.duckdb", warehouse)
+    result = dbt(main_job_dir / "raw", warehouse, "compile", "--select", "resource_type:analysis")
+    assert result.returncode == 0, result.stdout[-3000:]
+    compiled = tmp_path / "target" / "compiled" / "music_popularity" / "analyses"
+    analyses = sorted(p for p in compiled.glob("*.sql") if p.stem != "batch_feature_drift")
+    assert [p.stem for p in analyses] == [
+        "popularity_by_decade",
+        "predicted_hits_not_yet_popular",
+        "where_the_model_is_most_wrong",
+    ]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for path in analyses:
+            frame = con.execute(path.read_text(encoding="utf-8")).df()
+            assert len(frame) > 0, path.stem
+            assert "data_origin" in frame.columns, path.stem
+            assert set(frame["data_origin"]) == {"generated"}, path.stem
