@@ -644,3 +644,47 @@ def test_the_analysts_analyses_say_which_data_their_figures_are_about(
             assert len(frame) > 0, path.stem
             assert "data_origin" in frame.columns, path.stem
             assert set(frame["data_origin"]) == {"generated"}, path.stem
+
+
+def test_song_predictions_that_no_longer_describe_the_songs_fail_a_test(
+    main_job_dir: Path, tmp_path: Path
+) -> None:
+    """Every test passed while fct_song_stream_predictions showed a song's new streams beside
+    the log(streams) the study had learnt from, and left out a predicted song no longer clean,
+    after the 2023 file changed and the marts were built without running the study again."""
+    job = tmp_path / "job"
+    shutil.copytree(main_job_dir.parent / f"{main_job_dir.name}_as_run", job, symlinks=True)
+    warehouse = job / "warehouse.duckdb"
+    test = "assert_song_predictions_are_of_the_current_songs"
+    as_studied = dbt(job / "raw", warehouse, "test", "--select", test)
+    assert as_studied.returncode == 0, as_studied.stdout[-3000:]
+    with duckdb.connect(str(warehouse)) as con:
+        (changed, name), (gone, _) = con.execute(
+            "select song_key, track_name from marts.fct_songs_2023 where not is_top_decile "
+            "order by song_key limit 2"
+        ).fetchall()
+        con.execute(
+            "update marts.fct_songs_2023 set log_streams = log_streams + 1 where song_key = ?",
+            [changed],
+        )
+        con.execute("delete from marts.fct_songs_2023 where song_key = ?", [gone])
+        runs = con.execute("select count(distinct run_id) from ml.song_predictions").fetchone()
+        log_runs = con.execute(
+            "select count(distinct run_id) from ml.song_predictions where task = 'log_streams'"
+        ).fetchone()
+    stale = dbt(job / "raw", warehouse, "test", "--select", test, "--store-failures")
+    # The changed song in each log(streams) run, the song gone in every run.
+    expected = log_runs[0] + runs[0]
+    assert stale.returncode == 1 and f"Got {expected} results" in stale.stdout, stale.stdout[-3000:]
+    ((schema, table),) = query(
+        warehouse,
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_name = '{test}'",
+    )
+    problems = query(warehouse, f'select song_id, problem from "{schema}"."{table}"')
+    assert {p for s, p in problems if s == gone} == {
+        "predicted (log_streams), but no longer a clean song",
+        "predicted (top_decile), but no longer a clean song",
+    }
+    said = {p for s, p in problems if s == changed}
+    assert len(said) == 1 and said.pop().startswith(f"{name}: log_streams was "), problems
