@@ -87,22 +87,6 @@ def own_dbt_target() -> None:
     os.environ["DBT_LOG_PATH"] = os.path.join("logs", f"pytest-{worker}")  # dbt.log, rotated
 
 
-@pytest.fixture(autouse=True)
-def restore_environment() -> Iterator[None]:
-    """Each test leaves the process environment as it found it: a variable a test's in-process
-    code left behind reaches every later test on the same worker and the commands they start.
-    (The pipeline's in-process runs once left ``MUSIC_AUTOLOAD_RAW=false``, and a later plain
-    `dbt build --target spark` did not load the raw files; orchestration/resources.py now sets
-    it only while dagster-dbt starts dbt.)"""
-    saved = dict(os.environ)
-    yield
-    for key in set(os.environ) - set(saved):
-        del os.environ[key]
-    for key, value in saved.items():
-        if os.environ.get(key) != value:
-            os.environ[key] = value
-
-
 @contextmanager
 def exclusive(lock: Path) -> Iterator[None]:
     """Hold ``lock`` (a file) against the session's other workers."""
