@@ -16,10 +16,12 @@ from functools import lru_cache
 from typing import Any
 
 from python_ml.raw.origin import draws_on_generated, files_origin, marked_apart
+from python_ml.warehouse.catalog import dbt_var
 
 # The features that come from a track's first artist: looked up in artists.csv by the first
-# id of tracks.csv's id_artists (int_tracks_enriched).
-ARTIST_FEATURES = ("artist_followers", "artist_genre_count")
+# id of tracks.csv's id_artists (int_tracks_enriched); defined once, as dbt var
+# artist_features (rpt_feature_correlations reads it too).
+ARTIST_FEATURES: tuple[str, ...] = tuple(dbt_var("artist_features"))
 TRACKS_FILE = "tracks.csv"
 ARTISTS_FILE = "artists.csv"
 GENERATED_MARK = "(generated)"  # what a feature whose values are generated is shown with

@@ -164,3 +164,19 @@ def test_reasons_say_which_features_are_generated() -> None:
     assert [e["generated"] for e in flagged] == [True, True]  # true of every generated value
     (flagged,) = with_generated_flags([entries()], "kaggle")
     assert [e["generated"] for e in flagged] == [False, False]
+
+
+def test_the_artist_features_are_the_columns_the_enrichment_takes_from_artists_csv() -> None:
+    """dbt var artist_features (read by feature_origin.py and rpt_feature_correlations) names
+    exactly the columns int_tracks_enriched takes from artists.csv: a new artist column would
+    otherwise be left unmarked beside a user's real tracks."""
+    import re
+    from pathlib import Path
+
+    from python_ml.tracks.feature_origin import ARTIST_FEATURES
+
+    sql = (
+        Path(__file__).resolve().parents[2] / "models/intermediate/tracks/int_tracks_enriched.sql"
+    ).read_text(encoding="utf-8")
+    taken = re.findall(r"\bartists\.\w+\s+as\s+(\w+)", sql)
+    assert taken and sorted(taken) == sorted(ARTIST_FEATURES)

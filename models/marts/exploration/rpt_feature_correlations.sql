@@ -14,8 +14,14 @@
     'liveness': 'liveness', 'duration_ms': 'duration_ms', 'explicit': 'explicit',
     'release_year': 'release_year', 'log_artist_followers': 'ln(artist_followers + 1)'
 } %}
-{#- The track features read from artists.csv (by the tracks' artist ids). -#}
-{%- set artist_features = ['log_artist_followers'] %}
+{#- The correlations whose expression reads a column of artists.csv (var artist_features: the
+    columns int_tracks_enriched takes from it, by the tracks' artist ids). -#}
+{%- set from_artists = [] %}
+{%- for feature, expression in track_features.items() %}
+    {%- if var('artist_features') | select('in', expression) | list %}
+        {%- do from_artists.append(feature) %}
+    {%- endif %}
+{%- endfor %}
 {%- set song_features = {
     'danceability': 'danceability_pct', 'energy': 'energy_pct', 'valence': 'valence_pct',
     'tempo': 'bpm', 'speechiness': 'speechiness_pct', 'acousticness': 'acousticness_pct',
@@ -82,7 +88,7 @@ final as (
         '{{ feature }}' as feature,
         {{ feature }} as correlation,
         tracks_origin.{{
-            'with_artists_origin' if feature in artist_features else 'own_columns_origin'
+            'with_artists_origin' if feature in from_artists else 'own_columns_origin'
         }} as data_origin
     from track_correlations
     cross join tracks_origin
