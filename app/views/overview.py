@@ -6,6 +6,7 @@ import streamlit as st
 
 from python_ml.reports.palette import class_colors
 from python_ml.reports.tables import percentages
+from python_ml.tracks.confident import confident_errors_cell
 from python_ml.tracks.feature_origin import feature_label, generated_features_note
 from python_ml.warehouse import catalog
 
@@ -56,6 +57,7 @@ columns = {
     "validation_macro_f1": "val F1",
     "validation_log_loss": "val log loss",
     "validation_ece": "val ECE",
+    "validation_confident_errors": "val wrong at 0.999+",
     "time_split_macro_f1": "fwd-time F1",
     "new_artist_macro_f1": "new-artist F1",
     "holdout_accuracy": "holdout acc",
@@ -70,7 +72,10 @@ st.caption(
     "MLflow's train_seconds leaves the logging out; a run reused by a later training keeps "
     "its fit's). One row per model and feature set: the run the latest training on the "
     "champion's data fitted or reused (earlier runs, and runs on other data such as another "
-    "split seed, are in marts.rpt_model_leaderboard, `is_current` false)."
+    "split seed, are in marts.rpt_model_leaderboard, `is_current` false). wrong at 0.999+: "
+    "of the validation tracks called at a probability of 0.999 or more, how many were wrong, "
+    "and how many calibrated probabilities would get wrong (too sure: fewer than 1 chance in "
+    "1,000 of so many)."
 )
 
 
@@ -82,6 +87,16 @@ table = board[list(columns)].copy()
 for key in columns:
     if key.startswith(("validation", "holdout", "time_split", "new_artist")):
         table[key] = table[key].map(_shown)
+table["validation_confident_errors"] = [
+    confident_errors_cell(*row)
+    for row in board[
+        [
+            "validation_confident_calls",
+            "validation_confident_errors",
+            "validation_confident_expected_errors",
+        ]
+    ].itertuples(index=False)
+]
 table["duration_seconds"] = table["duration_seconds"].map(lambda v: _shown(v, 1))
 three = st.column_config.NumberColumn(format="%.3f")
 table["model_label"] = [

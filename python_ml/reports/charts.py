@@ -850,6 +850,7 @@ LEADERBOARD_COLUMNS = {
     "validation_argmax_macro_f1": "val. macro-F1 (argmax)",
     "validation_ece": "val. ECE",
     "validation_log_loss": "val. log loss",
+    "validation_confident_errors": "val. wrong at 0.999+",
     "new_artist_macro_f1": "new-artist macro-F1",
     "time_split_macro_f1": "forward-in-time macro-F1",
     "holdout_accuracy": "holdout accuracy",
@@ -886,6 +887,22 @@ def _numbers_tables(
         order by leaderboard_rank
     """,
     ).rename(columns=LEADERBOARD_COLUMNS)
+    # Confident errors beside how many there are and how many calibration expects.
+    from python_ml.tracks.confident import confident_errors_cell
+
+    sure = _read(
+        con,
+        f"""
+        select validation_confident_calls, validation_confident_errors,
+               validation_confident_expected_errors
+        from {catalog.RPT_MODEL_LEADERBOARD}
+        where is_current
+        order by leaderboard_rank
+    """,
+    )
+    leaderboard[LEADERBOARD_COLUMNS["validation_confident_errors"]] = [
+        confident_errors_cell(*row) for row in sure.itertuples(index=False)
+    ]
     # A run's time to a tenth of a second (the table's 3 decimals said 17.101 s).
     seconds = LEADERBOARD_COLUMNS["duration_seconds"]
     leaderboard[seconds] = [

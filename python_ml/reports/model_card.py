@@ -22,6 +22,12 @@ from python_ml.reports.classes import read_classes
 from python_ml.reports.tables import is_number_column
 from python_ml.settings import Settings
 from python_ml.tracking.champion_files import ChampionUnavailable
+from python_ml.tracks.confident import (
+    CONFIDENT_PROBABILITY,
+    TOO_SURE_CHANCE,
+    as_count,
+    too_sure,
+)
 from python_ml.tracks.evaluate import (
     CALIBRATION_MIN_GAIN,
     bootstrap_interval,
@@ -302,6 +308,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         f"{_f(c['validation_ece'])} on validation: the mean gap between a probability and how "
         "often the class is the true one, weighted by tracks. marts.rpt_calibration has the "
         "bins.",
+        confident_errors_line(con, c),
         "- "
         + calibration_gaps(
             con.execute(
@@ -413,6 +420,50 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
         "holdout_macro_f1": c["holdout_macro_f1"],
     }
     return "\n".join(lines) + "\n", facts
+
+
+def confident_errors_line(con: Any, c: dict[str, Any]) -> str:
+    """The champion's confident calls (python_ml/tracks/confident.py: the most likely class at a
+    probability of 0.999 or more), how many were wrong and how many calibrated probabilities
+    would get wrong, on the predict split and on validation; and every other current model
+    too sure on validation. The ECE, a mean over bins, hides a handful of such tracks."""
+
+    def counted(fold: str, where: str) -> str | None:
+        calls = as_count(c.get(f"{fold}_confident_calls"))
+        wrong = as_count(c.get(f"{fold}_confident_errors"))
+        expected = c.get(f"{fold}_confident_expected_errors")
+        if calls is None or wrong is None or expected is None or expected != expected:
+            return None
+        verdict = " (too sure)" if too_sure(wrong, expected) else ""
+        return f"{calls:,} on {where}, {wrong:,} wrong against {expected:.1f} expected{verdict}"
+
+    line = (
+        f"- Confident calls (the most likely class at a probability of "
+        f"{CONFIDENT_PROBABILITY:g} or more) and how many were wrong, against how many "
+        "calibrated probabilities would get wrong (the sum of 1 - probability): "
+    )
+    parts = [
+        part
+        for part in (counted("holdout", "the predict split"), counted("validation", "validation"))
+        if part
+    ]
+    if not parts:
+        return line + "not counted for this run (trained before they were counted)."
+    line += "; ".join(parts) + "."
+    others = con.execute(
+        "select model_label, validation_confident_calls, validation_confident_errors, "
+        f"validation_confident_expected_errors from {catalog.RPT_MODEL_LEADERBOARD} "
+        "where is_current and not is_champion and validation_confident_errors > 0 "
+        "order by model_label"
+    ).fetchall()
+    sure = [row for row in others if too_sure(row[2], row[3])]
+    if sure:
+        line += " Too sure on validation: " + ", ".join(
+            f"{label} ({wrong:,} wrong of {calls:,}, {expected:.1f} expected)"
+            for label, calls, wrong, expected in sure
+        )
+        line += f" (fewer than {TOO_SURE_CHANCE:g} chance under calibration)."
+    return line
 
 
 def _wilson(successes: int, trials: int) -> str:

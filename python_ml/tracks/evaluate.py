@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import log_loss
 
+from python_ml.tracks.confident import CONFIDENT_PROBABILITY
+
 # Decision weights are searched on this grid (relative to the first class, whose weight is 1).
 WEIGHT_GRID = np.geomspace(0.2, 12.0, 49)
 CALIBRATION_BINS = 15
@@ -77,6 +79,21 @@ def expected_calibration_error(
         if mask.any():
             total += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
     return float(total)
+
+
+def confident_calls(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """The confident calls: rows whose most likely class (the top label, as the ECE reads it)
+    has a probability >= ``CONFIDENT_PROBABILITY``; how many of them it is not the true class;
+    and how many a calibrated model would get wrong, the sum of 1 - that probability."""
+    proba = np.asarray(proba)
+    top = proba.max(axis=1)
+    sure = top >= CONFIDENT_PROBABILITY
+    wrong = proba.argmax(axis=1) != np.asarray(y_true, dtype=np.int64)
+    return {
+        "confident_calls": int(np.count_nonzero(sure)),
+        "confident_errors": int(np.count_nonzero(sure & wrong)),
+        "confident_expected_errors": float(np.sum(1.0 - top[sure])),
+    }
 
 
 class _RuleCounts:
@@ -190,7 +207,7 @@ def classification_metrics(
     """Accuracy, macro-F1, per-class precision/recall/F1/support, predicted and true shares
     and the confusion matrix of the decision rule (``weights``; plain argmax without), the
     same of plain argmax, and the calibration of the probabilities: log loss, Brier score,
-    expected calibration error."""
+    expected calibration error, and the confident calls and errors (:func:`confident_calls`)."""
     n_classes = len(class_names)
     y_true = np.asarray(y_true, dtype=np.int64)
     matrix = confusion(y_true, decide(proba, weights), n_classes)
@@ -206,6 +223,7 @@ def classification_metrics(
         "log_loss": log_loss_of(y_true, proba, n_classes),
         "brier": brier_score(y_true, proba),
         "ece": expected_calibration_error(y_true, proba),
+        **confident_calls(y_true, proba),
         "n": int(len(y_true)),
         "decision_weights": list(weights) if weights is not None else [1.0] * n_classes,
         "per_class": {
@@ -231,6 +249,9 @@ SCALAR_METRICS = (
     "log_loss",
     "brier",
     "ece",
+    "confident_calls",
+    "confident_errors",
+    "confident_expected_errors",
 )
 
 

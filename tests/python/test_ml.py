@@ -88,13 +88,19 @@ def test_network_learns_the_planted_signal_and_runs_are_recorded(settings: Setti
     recorded = rows(
         settings,
         "select run_id, status, model_name, data_origin, validation_ece, validation_brier, "
-        "holdout_accuracy, is_champion, selection_rule from ml.model_runs",
+        "holdout_accuracy, is_champion, selection_rule, validation_confident_calls, "
+        "validation_confident_errors, validation_confident_expected_errors from ml.model_runs",
     )
     assert {r[0] for r in recorded} == {r.run_id for r in results.values()}
     assert all(r[1] == "FINISHED" for r in recorded)
     assert {r[2] for r in recorded} == {"majority", "logistic_regression", "neural_network"}
     assert all(r[4] is not None and 0 <= r[4] < 0.2 and r[5] is not None for r in recorded)
     assert all(r[6] is None for r in recorded)
+    # Confident calls counted for every run: the errors among them, and calibration's count.
+    assert all(r[9] is not None and 0 <= r[10] <= r[9] and 0 <= r[11] <= r[9] for r in recorded)
+    for r in recorded:
+        val = results[r[2]].metrics["validation"]
+        assert (r[9], r[10]) == (val["confident_calls"], val["confident_errors"])
     champions = [r for r in recorded if r[7]]
     assert len(champions) == 1 and champions[0][8], "the champion says which rule chose it"
 
@@ -173,7 +179,8 @@ def test_scoring_writes_one_row_per_track_with_valid_probabilities(settings: Set
     assert check[3] == check[4] == 3
     holdout = rows(
         settings,
-        "select holdout_accuracy, holdout_macro_f1, holdout_ece, holdout_log_loss "
+        "select holdout_accuracy, holdout_macro_f1, holdout_ece, holdout_log_loss, "
+        "holdout_confident_calls, holdout_confident_errors, holdout_confident_expected_errors "
         "from ml.model_runs where is_champion",
     )
     assert len(holdout) == 1 and all(v is not None for v in holdout[0])

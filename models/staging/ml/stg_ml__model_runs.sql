@@ -43,6 +43,9 @@ final as (
         validation_log_loss,
         validation_brier,
         validation_ece,
+        validation_confident_calls,
+        validation_confident_errors,
+        validation_confident_expected_errors,
         holdout_accuracy,
         holdout_macro_f1,
         holdout_argmax_accuracy,
@@ -50,6 +53,9 @@ final as (
         holdout_log_loss,
         holdout_brier,
         holdout_ece,
+        holdout_confident_calls,
+        holdout_confident_errors,
+        holdout_confident_expected_errors,
         {{ json_number('metrics_json', '$.time_split.accuracy') }}
             as time_split_accuracy,
         {{ json_number('metrics_json', '$.time_split.macro_f1') }}
