@@ -75,7 +75,7 @@ st.caption(
     "split seed, are in marts.rpt_model_leaderboard, `is_current` false). wrong at 0.999+: "
     "of the validation tracks called at a probability of 0.999 or more, how many were wrong, "
     "and how many calibrated probabilities would get wrong (too sure: fewer than 1 chance in "
-    "1,000 of so many)."
+    "1,000 of so many; none: no track called that surely)."
 )
 
 

@@ -46,9 +46,12 @@ def too_sure(errors: int | None, expected: float | None) -> bool:
 
 def confident_errors_cell(calls: Any, wrong: Any, expected: Any) -> str:
     """A run's confident errors as a table shows them: ``1 of 783 (0.4 expected)``, marked
-    ``too sure`` past calibration's chance (blank when not counted)."""
+    ``too sure`` past calibration's chance; ``none`` when no track was called that surely
+    (blank when not counted)."""
     calls, wrong = as_count(calls), as_count(wrong)
     if calls is None or wrong is None or expected is None or expected != expected:
         return ""
+    if calls == 0:
+        return "none"
     cell = f"{wrong:,} of {calls:,} ({expected:.1f} expected)"
     return cell + " too sure" if too_sure(wrong, expected) else cell

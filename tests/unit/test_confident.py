@@ -53,6 +53,8 @@ def test_a_calibrated_handful_is_not_too_sure_and_the_boosting_defect_is() -> No
     # Not counted (runs before the count): blank, never "too sure".
     assert confident_errors_cell(None, None, None) == "" and not too_sure(None, None)
     assert confident_errors_cell(10, 0, float("nan")) == ""
+    # No track called that surely (the majority baseline): said so, not "0 of 0".
+    assert confident_errors_cell(0, 0, 0.0) == "none"
 
 
 def test_calibrated_probabilities_are_rarely_too_sure() -> None:
