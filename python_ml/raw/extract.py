@@ -391,10 +391,19 @@ def extract(
         report.generated = sorted(p for p in raw_dir.rglob("*.csv*") if p not in before)
         # The files generated, not the datasets missing them: with a real tracks.csv present,
         # only artists.csv is (it said "using built-in generated data for: <the 600k dataset>").
-        log.warning(
-            "using built-in generated data for: %s",
-            ", ".join(p.relative_to(raw_dir).as_posix() for p in report.generated),
-        )
+        if report.generated:
+            log.warning(
+                "using built-in generated data for: %s",
+                ", ".join(p.relative_to(raw_dir).as_posix() for p in report.generated),
+            )
+        # `--force --offline` on a folder that holds every file: nothing to download, and the
+        # generator writes only missing files (it said "using built-in generated data for: ").
+        for dataset in missing:
+            for raw in dataset.files:
+                path = find_raw_file(raw_dir, raw)
+                if path is not None and path not in report.generated:
+                    log.info("present: %s (kept: --offline downloads nothing)", path)
+                    report.present.append(path)
     elif rows != schemas.REAL_TRACK_ROWS and report.present:
         # `run --rows 20000` on a folder that holds the files: the run is on those, whatever
         # their size, and only "present: ... (kept)" said so.

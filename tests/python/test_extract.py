@@ -99,6 +99,23 @@ def test_rows_asked_for_on_a_folder_holding_the_files_are_said_to_be_unused(
     assert "not used" not in caplog.text
 
 
+def test_force_offline_keeps_the_files_and_says_so(
+    tmp_path: Path, no_credentials: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`extract --force --offline` where every file is: nothing to download, nothing generated
+    (it warned "using built-in generated data for: " with no file named)."""
+    raw = tmp_path / "raw"
+    generate.generate(raw, rows=300, seed=5)
+    before = {p: p.stat().st_mtime_ns for p in raw.rglob("*.csv")}
+    caplog.set_level("INFO")
+    report = extract.extract(raw, force=True, offline=True)
+    assert not report.generated and not report.downloaded
+    assert sorted(report.present) == sorted(before)
+    assert "using built-in generated data" not in caplog.text
+    assert caplog.text.count("(kept: --offline downloads nothing)") == 3
+    assert {p: p.stat().st_mtime_ns for p in raw.rglob("*.csv")} == before
+
+
 def test_missing_datasets_are_downloaded_and_checked(
     tmp_path: Path, env_credentials: None, kaggle_files: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
