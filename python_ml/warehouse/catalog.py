@@ -134,6 +134,7 @@ CHAMPION_MARTS = (
 REPORT_READS = (
     "reference.popularity_classes",
     "marts.fct_train_tracks",
+    "marts.fct_predict_tracks",  # the split's share as built (SPLIT_COUNTS_SQL)
     "marts.rpt_source_row_counts",
     "marts.rpt_feature_correlations",
     "ml.model_runs",
@@ -141,9 +142,11 @@ REPORT_READS = (
 )
 
 # What scoring new tracks reads (predict, the app's score page, the service): the artists the
-# features join, the train split the champion must match, its run, the drift reference, and the
-# load log its data origin comes from. The dbt exposure scoring_service depends on exactly these.
+# features join, the train split the champion must match, its run, the drift reference, the
+# load log its data origin comes from, and the classes (the service's page names them). The dbt
+# exposure scoring_service depends on exactly these.
 SCORING_READS = (
+    "reference.popularity_classes",
     "intermediate.int_artists_validated",
     "marts.fct_train_tracks",
     "marts.fct_feature_drift_reference",
@@ -154,8 +157,8 @@ SCORING_READS = (
 # What the Streamlit app reads (app/, python_ml/reports/app_data.py), its score page's scoring
 # included. The dbt exposure popularity_app depends on exactly these.
 APP_READS = (
-    "reference.popularity_classes",
     "marts.rpt_source_row_counts",  # how many rows of the 2023 songs file the study kept
+    "marts.fct_predict_tracks",  # the split's share as built (SPLIT_COUNTS_SQL)
     *CHAMPION_MARTS,
     *SCORING_READS,
 )
