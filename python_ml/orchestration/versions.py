@@ -34,6 +34,10 @@ DBT_NODE_FILES = ("models", "macros", "seeds", "tests", "analyses")
 # Its configuration (vars, materializations, targets): a change here rebuilds everything.
 DBT_CONFIG_FILES = ("dbt_project.yml", "profiles/profiles.yml")
 DBT_PROJECT_FILES = DBT_NODE_FILES + DBT_CONFIG_FILES
+# The libraries that run the dbt project's SQL on DuckDB: a new version may compute a model
+# differently (a function's rounding, a cast, an error), so a change rebuilds both dbt halves
+# whole, as the libraries of training and the songs study refit their models.
+DBT_LIBRARIES = ("dbt-core", "dbt-duckdb", "duckdb")
 
 
 # The code (and default config) of each Python step: what its Dagster code version and its own
@@ -154,12 +158,26 @@ def vars_input(dbt_vars: dict[str, Any] | None) -> dict[str, Any]:
     return {"dbt vars": dbt_vars} if dbt_vars else {}
 
 
+def dbt_libraries() -> dict[str, str]:
+    """The installed versions of :data:`DBT_LIBRARIES` (an input of both dbt halves)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in DBT_LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
 def ml_inputs_inputs(settings: Settings) -> dict[str, Any]:
     from python_ml.warehouse import catalog
 
     return {
         "dbt project": dbt_files_hash(*DBT_NODE_FILES),
         "dbt configuration": dbt_files_hash(*DBT_CONFIG_FILES),
+        "dbt libraries": dbt_libraries(),
         "raw files": _jsonable(
             _query(
                 settings,
@@ -311,6 +329,7 @@ def marts_inputs(settings: Settings) -> dict[str, Any]:
     return {
         "dbt project": dbt_files_hash(*DBT_NODE_FILES),
         "dbt configuration": dbt_files_hash(*DBT_CONFIG_FILES),
+        "dbt libraries": dbt_libraries(),
         # What the ML inputs were built from (a change of the project alone is the line above).
         "ml inputs": recorded_inputs(settings, "dbt_ml_inputs").get("raw files"),
         "ml tables": ml_tables(settings),
@@ -468,7 +487,7 @@ def _run_named(run_id: str) -> str:
 # The inputs a person edits (files), as they were when the step started: an edit made while
 # it ran is not what it ran on (a learning rate changed 20 s into `train` was recorded as
 # trained, and `status` said training was up to date).
-AS_STARTED = ("config", "code", "dbt project", "dbt configuration", "libraries")
+AS_STARTED = ("config", "code", "dbt project", "dbt configuration", "libraries", "dbt libraries")
 
 
 def record(
