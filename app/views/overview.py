@@ -4,9 +4,9 @@ import altair as alt
 import app_ui
 import streamlit as st
 
+from python_ml.reports.confidence import confident_errors_cell
 from python_ml.reports.palette import class_colors
 from python_ml.reports.tables import percentages
-from python_ml.tracks.confident import confident_errors_cell
 from python_ml.tracks.feature_origin import feature_label, generated_features_note
 from python_ml.warehouse import catalog
 

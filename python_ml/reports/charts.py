@@ -888,7 +888,7 @@ def _numbers_tables(
     """,
     ).rename(columns=LEADERBOARD_COLUMNS)
     # Confident errors beside how many there are and how many calibration expects.
-    from python_ml.tracks.confident import confident_errors_cell
+    from python_ml.reports.confidence import confident_errors_cell
 
     sure = _read(
         con,

@@ -19,15 +19,11 @@ import numpy as np
 import pandas as pd
 
 from python_ml.reports.classes import read_classes
+from python_ml.reports.confidence import TOO_SURE_CHANCE, as_count, too_sure
 from python_ml.reports.tables import is_number_column
 from python_ml.settings import Settings
 from python_ml.tracking.champion_files import ChampionUnavailable
-from python_ml.tracks.confident import (
-    CONFIDENT_PROBABILITY,
-    TOO_SURE_CHANCE,
-    as_count,
-    too_sure,
-)
+from python_ml.tracks.confident import CONFIDENT_PROBABILITY
 from python_ml.tracks.evaluate import (
     CALIBRATION_MIN_GAIN,
     bootstrap_interval,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from python_ml.tracks.confident import (
+from python_ml.reports.confidence import (
     chance_of_at_least,
     confident_errors_cell,
     too_sure,
