@@ -340,8 +340,6 @@ def marts_inputs(settings: Settings) -> dict[str, Any]:
 
 
 def report_inputs(settings: Settings) -> dict[str, Any]:
-    from python_ml.songs import RESULTS_FILE
-
     page = settings.reports_dir / "index.html"
     return {
         "prediction marts": data_version(settings, "dbt_prediction_marts"),
@@ -350,14 +348,11 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
         "ML inputs": data_version(settings, "dbt_ml_inputs"),
         "code": stage_code("report"),
         "raw files' origin": files_hash("origin.json", root=settings.raw_dir),
-        # The page, and the songs study's results file it links (written with it).
-        "outputs": [
-            page.stat().st_mtime if page.exists() else None,
-            (settings.reports_dir / RESULTS_FILE).exists(),
-        ],
-        # A chart (or the model card) the page shows, deleted since: named only when one is,
-        # so a whole report's record is as before (a deleted PNG was "up to date", and the
-        # page showed a broken image until the marts changed).
+        "outputs": page.stat().st_mtime if page.exists() else None,  # the page
+        # A chart, the model card or the songs study's results file the page shows or links,
+        # deleted since: named only when one is, so a whole report's record is as before (a
+        # deleted PNG was "up to date", and the page showed a broken image until the marts
+        # changed). The results file is linked only when the report wrote it.
         **({"files the page shows, missing": gone} if (gone := missing_beside(page)) else {}),
     }
 

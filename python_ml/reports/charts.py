@@ -788,6 +788,7 @@ def _draw_into(
         data_origin=scored[4] or "unknown",
         docs_site=docs_page(settings),
         songs_data_origin=songs_origin,
+        songs_results=study is not None,
     )
     reports = settings.reports_dir
     _write_html(out_dir / "index.html", charts, tables, page, read_in=reports)
@@ -832,6 +833,7 @@ class Page:
     data_origin: str  # the tracks' (fct_track_predictions)
     docs_site: Path
     songs_data_origin: str | None = None  # the 2023 songs study's, when it has run
+    songs_results: bool = False  # its results file is written beside the page (linked)
 
     @property
     def origins(self) -> dict[str, str]:
@@ -1076,6 +1078,12 @@ def _write_html(
         banner = f'<p class="banner">Data origin: {each}.</p>'
 
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # Linked only when written: a report made before the study has run linked a missing file.
+    songs_link = (
+        f'<a href="{RESULTS_FILE}">the 2023 songs study\'s results</a> ·'
+        if page.songs_results
+        else "the 2023 songs study has not run on this warehouse ·"
+    )
     # Relative to the page, so the link holds when the project folder moves or is served.
     where = read_in or path.parent
     docs = html.escape(quote(Path(os.path.relpath(page.docs_site, where)).as_posix()))
@@ -1100,7 +1108,7 @@ th.n,td.n{{text-align:right}}th{{background:#f4f4f4}}</style></head><body>
 ({html.escape(str(page.model))}), scored {html.escape(str(page.scored_at))}; drawn {made}
 from the dbt marts.</p>
 <p>More: <a href="model_card.html">the champion's model card</a> ·
-<a href="{RESULTS_FILE}">the 2023 songs study's results</a> ·
+{songs_link}
 <a href="{docs}">dbt docs site</a> (or <code>make docs-serve</code>:
 <a href="{html.escape(docs_ui)}">{html.escape(docs_ui)}</a>) ·
 MLflow (<code>make mlflow-ui</code>:

@@ -185,6 +185,24 @@ def test_the_page_names_each_parts_origin(tmp_path: Path) -> None:
     assert "Generated" not in text and "tracks: <strong>kaggle</strong>" in text
 
 
+def test_the_page_links_the_songs_results_only_when_written(tmp_path: Path) -> None:
+    """A report made before the songs study had run linked its results file, which was not
+    there: a dead link, and a page `run` would call stale (a file it links, missing)."""
+    from python_ml.orchestration.versions import missing_beside
+    from python_ml.songs import RESULTS_FILE
+
+    (tmp_path / "model_card.html").write_text("card", encoding="utf-8")
+    page = charts.Page("run", "model", "now", "generated", tmp_path)
+    charts._write_html(tmp_path / "index.html", [], [], page)
+    text = (tmp_path / "index.html").read_text()
+    assert RESULTS_FILE not in text and "the 2023 songs study has not run" in text
+    assert missing_beside(tmp_path / "index.html") == []
+    ran = charts.Page("run", "model", "now", "generated", tmp_path, "generated", True)
+    charts._write_html(tmp_path / "index.html", [], [], ran)
+    assert f'<a href="{RESULTS_FILE}">' in (tmp_path / "index.html").read_text()
+    assert missing_beside(tmp_path / "index.html") == [RESULTS_FILE]
+
+
 def test_charts_refuse_an_unscored_warehouse(built_warehouse: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
     shutil.copy(built_warehouse, warehouse)
