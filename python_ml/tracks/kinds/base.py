@@ -131,7 +131,12 @@ class ModelKind:
         raise NotImplementedError
 
     def proba(self, estimator: Any, x: np.ndarray) -> np.ndarray:
-        return estimator.predict_proba(x)
+        """Each row's class probabilities, computed in float64: a row's figures do not depend
+        on the rows scored beside it. An estimator fitted on the float32 rows keeps float32
+        coefficients, and scikit-learn then predicts in float32, where BLAS's one-row and
+        many-row products differ by about 1e-7: the service's sixth decimal changed with the
+        requests that shared a batch."""
+        return estimator.predict_proba(np.asarray(x, dtype=np.float64))
 
     def score(self, estimator: Any, x: np.ndarray) -> np.ndarray:
         """The score of each class that :meth:`contributions` explains, computed by the model

@@ -193,16 +193,19 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 # Rows per step of the NumPy pass, as Keras predicts in batches: the hidden layers of a large
-# fold are never held whole (128 float32 units x 65,536 rows = 32 MB).
+# fold are never held whole (128 float64 units x 65,536 rows = 64 MB).
 FORWARD_ROWS = 65_536
 
 
 def forward(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
-    """The network's output for a float32 batch, computed with NumPy from its Dense layers'
-    kernels, biases and activations (Dropout is the identity at inference); None when the
-    network has a layer other than those (Keras then predicts it). The weights are read once
-    per model: a fitted model is never changed (set its weights and its cached pass would
-    still give the old probabilities)."""
+    """The network's output for a batch, computed with NumPy from its Dense layers' kernels,
+    biases and activations (Dropout is the identity at inference); None when the network has
+    a layer other than those (Keras then predicts it). In float64: a row's probabilities do
+    not depend on the rows scored beside it (in float32, BLAS's one-row and many-row products
+    differ by about 1e-7, which changed the sixth decimal the service rounds to with the
+    requests that shared a batch). The weights are read once per model: a fitted model is
+    never changed (set its weights and its cached pass would still give the old
+    probabilities)."""
     try:
         return _FORWARD[estimator]
     except KeyError:
@@ -216,7 +219,7 @@ def forward(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         if kind != "Dense" or activation not in _ACTIVATIONS:
             steps = None
             break
-        weights = [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
+        weights = [np.asarray(w, dtype=np.float64) for w in layer.get_weights()]
         kernel, bias = weights[0], (weights[1] if len(weights) > 1 else None)
         steps.append((kernel, bias, _ACTIVATIONS[activation]))
 
@@ -229,7 +232,7 @@ def forward(estimator: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         return out
 
     def compute(x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
+        x = np.asarray(x, dtype=np.float64)
         if len(x) <= FORWARD_ROWS:
             return layers(x)
         return np.concatenate(
