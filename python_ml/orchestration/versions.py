@@ -171,6 +171,41 @@ def dbt_libraries() -> dict[str, str]:
     return found
 
 
+def missing_tables(settings: Settings, step: str, wanted: Any = ()) -> dict[str, Any]:
+    """A dbt half's tables and views the warehouse lacks (dropped by hand, or lost), as an
+    input named only when there are some: the half is stale and builds whole. The half's
+    tables are those its last build recorded (:func:`record`'s ``tables``) and ``wanted`` (the
+    Dagster asset's, from the manifest of now), so `run`, `status` and the step commands see a
+    mart dropped by hand alike (it was "up to date", and stayed missing under the report)."""
+    tables = set(wanted) | set(recorded_tables(settings, step) or ())
+    rows = _query(
+        settings, "select table_schema || '.' || table_name from information_schema.tables"
+    )
+    if rows is None or not tables:  # no warehouse yet: the half has no earlier run and builds
+        return {}
+    gone = sorted(tables - {name for (name,) in rows})
+    return {"tables missing": gone} if gone else {}
+
+
+def recorded_tables(settings: Settings, step: str) -> list[str] | None:
+    """A dbt half's tables and views as its last build recorded them (None: none recorded)."""
+    rows = _query(settings, f"select tables_json from {TABLE} where step = ?", [step])
+    return json.loads(rows[0][0]) if rows and rows[0][0] else None
+
+
+def record_tables(settings: Settings, step: str, tables: list[str]) -> None:
+    """Record a dbt half's tables beside its last run's inputs (a record made before tables
+    were recorded, of a half that is up to date), changing nothing else."""
+    from python_ml.warehouse import db
+
+    with db.RunLock(settings.warehouse), db.connect(settings.warehouse, read_only=False) as con:
+        con.execute(f"alter table {TABLE} add column if not exists tables_json varchar")
+        con.execute(
+            f"update {TABLE} set tables_json = ? where step = ?",
+            [json.dumps(sorted(tables)), step],
+        )
+
+
 def ml_inputs_inputs(settings: Settings) -> dict[str, Any]:
     from python_ml.warehouse import catalog
 
@@ -194,6 +229,7 @@ def ml_inputs_inputs(settings: Settings) -> dict[str, Any]:
                 f"(select count(*) from {catalog.SONGS_2023})",
             )
         ),
+        **missing_tables(settings, "dbt_ml_inputs"),
     }
 
 
@@ -336,6 +372,7 @@ def marts_inputs(settings: Settings) -> dict[str, Any]:
         "outputs": _jsonable(
             _query(settings, f"select count(*) from {catalog.FCT_TRACK_PREDICTIONS}")
         ),
+        **missing_tables(settings, "dbt_prediction_marts"),
     }
 
 
@@ -492,12 +529,14 @@ def record(
     run_id: str,
     data_changed: bool = True,
     started: dict[str, Any] | None = None,
+    tables: list[str] | None = None,
 ) -> None:
     """After the step finished: the inputs it ran on (its outputs are part of them, read
     again now that it wrote them; the files of :data:`AS_STARTED` as in ``started``, the
     inputs taken as it started). ``data_changed`` False (a dbt half that rebuilt no node)
     keeps the run that last changed its outputs, which is what the steps reading them compare
-    (:func:`data_version`)."""
+    (:func:`data_version`). ``tables``: a dbt half's tables and views (``schema.name``), which
+    :func:`missing_tables` looks for; None keeps those recorded before."""
     from python_ml.warehouse import db
 
     if started:
@@ -510,12 +549,16 @@ def record(
             "inputs_json varchar, run_id varchar, finished_at timestamp)"
         )
         con.execute(f"alter table {TABLE} add column if not exists data_run_id varchar")
-        previous = con.execute(f"select data_run_id from {TABLE} where step = ?", [step]).fetchone()
+        con.execute(f"alter table {TABLE} add column if not exists tables_json varchar")
+        previous = con.execute(
+            f"select data_run_id, tables_json from {TABLE} where step = ?", [step]
+        ).fetchone()
         data_run_id = run_id if data_changed or not previous or not previous[0] else previous[0]
+        kept = json.dumps(sorted(tables)) if tables is not None else previous and previous[1]
         con.execute(
             f"insert or replace into {TABLE} "
-            "(step, signature, inputs_json, run_id, finished_at, data_run_id) "
-            "values (?, ?, ?, ?, ?, ?)",
+            "(step, signature, inputs_json, run_id, finished_at, data_run_id, tables_json) "
+            "values (?, ?, ?, ?, ?, ?, ?)",
             [
                 step,
                 _signature(inputs),
@@ -523,6 +566,7 @@ def record(
                 run_id,
                 utc_now(),
                 data_run_id,
+                kept or None,
             ],
         )
 

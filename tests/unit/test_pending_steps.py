@@ -35,3 +35,47 @@ def test_an_edit_made_while_a_step_ran_is_not_recorded_as_run(tmp_path: Path) ->
     assert changed_inputs(settings, "train", started) == {"outputs"}
     record(settings, "train", finished, "run c")  # no start taken: as finished (a dbt no-op)
     assert changed_inputs(settings, "train", finished) == set()
+
+
+def test_a_table_of_a_dbt_half_dropped_by_hand_is_seen_by_status_as_by_run(
+    tmp_path: Path,
+) -> None:
+    """A mart dropped by hand: `run` rebuilt its half (the asset compared the tables the half
+    builds with the warehouse's), but `status` said the next run runs no step. The tables a
+    half built are recorded with its inputs, and both compare them through its inputs."""
+    import duckdb
+
+    from python_ml.orchestration.versions import (
+        missing_tables,
+        record,
+        record_tables,
+        recorded_tables,
+    )
+
+    settings = Settings(tmp_path, tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "m", tmp_path)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.rpt_a (x int)")
+        con.execute("create view marts.rpt_b as select 1 as x")
+    step = "dbt_prediction_marts"
+    record(settings, step, {"dbt project": "p1"}, "run a")  # a record made before 12-07
+    assert recorded_tables(settings, step) is None
+    assert missing_tables(settings, step) == {}  # nothing recorded: nothing to miss
+    # What the asset knows from the manifest of now, before the half's record has tables:
+    assert missing_tables(settings, step, ["marts.rpt_a", "marts.rpt_c"]) == {
+        "tables missing": ["marts.rpt_c"]
+    }
+    record_tables(settings, step, ["marts.rpt_b", "marts.rpt_a"])
+    assert recorded_tables(settings, step) == ["marts.rpt_a", "marts.rpt_b"]
+    record(settings, step, {"dbt project": "p1"}, "run b")  # no tables given: kept
+    assert recorded_tables(settings, step) == ["marts.rpt_a", "marts.rpt_b"]
+    assert missing_tables(settings, step) == {}
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("drop view marts.rpt_b")
+    assert missing_tables(settings, step) == {"tables missing": ["marts.rpt_b"]}
+    # The same answer in the step's inputs, which `status` (pending_steps) and `run` compare.
+    pending = pending_steps(settings)
+    assert pending[TITLES[step]].startswith("inputs changed (")
+    assert "tables missing" in pending[TITLES[step]]
+    record(settings, step, {"dbt project": "p1"}, "run c", tables=["marts.rpt_a"])
+    assert missing_tables(settings, step) == {}

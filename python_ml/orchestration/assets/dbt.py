@@ -302,23 +302,15 @@ def _nothing_to_rebuild(context: dg.AssetExecutionContext, settings: Any, step: 
     return nothing_modified(state, manifest, half)
 
 
-def _missing_tables(context: dg.AssetExecutionContext, settings: Any) -> dict[str, Any]:
-    """The half's tables and views that the warehouse lacks (dropped by hand, or lost), as an
-    input named only when there are some: the half is stale and builds whole. A mart dropped
-    by hand was "up to date", and stayed missing under the report and the app."""
+def _half_tables(context: dg.AssetExecutionContext) -> list[str]:
+    """The tables and views (``schema.name``) of the asset's half, by the manifest of now."""
     wanted = set()
     for key in context.assets_def.keys:
         metadata = context.assets_def.metadata_by_key.get(key, {})
         name = metadata.get("dagster/table_name")
         if name and str(metadata.get("dagster-dbt/materialization_type")) != "ephemeral":
             wanted.add(".".join(str(name).split(".")[-2:]))
-    rows = versions._query(
-        settings, "select table_schema || '.' || table_name from information_schema.tables"
-    )
-    if rows is None:  # no warehouse yet: the half has no earlier run and builds
-        return {}
-    gone = sorted(wanted - {name for (name,) in rows})
-    return {"tables missing": gone} if gone else {}
+    return sorted(wanted)
 
 
 def _build_if_stale(
@@ -336,8 +328,11 @@ def _build_if_stale(
     recorded (with the run's dbt --vars, when it has any)."""
     settings = paths.get()
     dbt_vars = versions.vars_input(paths.vars())
-    now = {**inputs(settings), **dbt_vars, **_missing_tables(context, settings)}
+    tables = _half_tables(context)
+    now = {**inputs(settings), **dbt_vars, **versions.missing_tables(settings, step, tables)}
     if not paths.force and versions.up_to_date(settings, step, title, now):
+        if versions.recorded_tables(settings, step) != tables:  # a record made before 12-07
+            versions.record_tables(settings, step, tables)
         yield from _in_graph_order(context, {})
         return
     changed = versions.changed_inputs(settings, step, now)
@@ -354,7 +349,7 @@ def _build_if_stale(
             "what they are built from and the macros they use are as at its last build: dbt "
             "not started)"
         )
-        versions.record(settings, step, now, context.run.run_id, data_changed=False)
+        versions.record(settings, step, now, context.run.run_id, False, tables=tables)
         yield from _in_graph_order(context, {})
         return
     events, built = _build(context, dbt, paths, warehouse, title, step, modified_only)
@@ -368,7 +363,7 @@ def _build_if_stale(
 
         log_scoring_drift(settings)
     after = {**inputs(settings), **dbt_vars}
-    versions.record(settings, step, after, context.run.run_id, data_changed=built > 0, started=now)
+    versions.record(settings, step, after, context.run.run_id, built > 0, now, tables)
     yield from events
 
 
