@@ -207,7 +207,17 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
             "the next `python -m python_ml run` runs no step: each has the inputs of its last run"
         )
     if not stale:
-        print("Dagster: every asset is up to date with its code and the data it reads")
+        print(
+            "Dagster: every asset is up to date with its code and the data it reads"
+            # Dagster's versions do not see all that `run` compares (a table or chart deleted
+            # by hand, a library's new version): without this, the two lines read as a
+            # contradiction.
+            + (
+                " (by its code and data versions; `run` compares more: the steps above)"
+                if steps
+                else ""
+            )
+        )
         return
     print(f"Dagster: {len(stale)} asset(s) unsynced (the UI's *Materialize unsynced*, or `run`):")
     for key, reasons in stale.items():
