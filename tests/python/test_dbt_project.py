@@ -646,6 +646,47 @@ def test_the_analysts_analyses_say_which_data_their_figures_are_about(
             assert set(frame["data_origin"]) == {"generated"}, path.stem
 
 
+def test_the_songs_top_decile_predictions_are_in_a_mart(main_job_dir: Path) -> None:
+    """The study's classification predictions (the top 10% by streams) were in no mart, only in
+    the ml source: an analyst saw the streams regression alone. fct_song_top_decile_predictions
+    holds every one, beside the flag the study learnt and the songs' names."""
+    warehouse = main_job_dir / "warehouse.duckdb"
+    assert query(
+        warehouse,
+        "select count(*), count(distinct run_id), count(distinct song_id) "
+        "from ml.song_predictions where task = 'top_decile'",
+    ) == query(
+        warehouse,
+        "select count(*), count(distinct run_id), count(distinct song_id) "
+        "from marts.fct_song_top_decile_predictions",
+    )
+    # Each row: the study's probability and the song's flag and name as fct_songs_2023 has them.
+    assert query(
+        warehouse,
+        "select count(*) from marts.fct_song_top_decile_predictions as m "
+        "join ml.song_predictions as p on p.song_id = m.song_id and p.run_id = m.run_id "
+        "join marts.fct_songs_2023 as s on s.song_key = m.song_id "
+        "where p.task = 'top_decile' and m.top_decile_probability = p.predicted_value "
+        "and m.is_top_decile = s.is_top_decile and m.track_name = s.track_name "
+        "and m.actual_streams = s.streams",
+    ) == query(warehouse, "select count(*) from marts.fct_song_top_decile_predictions")
+    # Three feature sets of every clean song, about a tenth of them in the top 10%,
+    # probabilities running above that share (the classes are weighted to balance), on
+    # generated data.
+    ((songs,),) = query(warehouse, "select count(*) from marts.fct_songs_2023")
+    rows = query(
+        warehouse,
+        "select feature_set, count(*), avg(is_top_decile::int), avg(top_decile_probability), "
+        "min(top_decile_probability) >= 0 and max(top_decile_probability) <= 1, "
+        "string_agg(distinct data_origin) from marts.fct_song_top_decile_predictions "
+        "group by all order by 1",
+    )
+    assert [r[0] for r in rows] == ["audio", "descriptive_reach", "forecastable"]
+    for _, count, share, mean_probability, in_range, data_origin in rows:
+        assert count == songs and abs(share - 0.1) < 0.02
+        assert mean_probability > share and in_range and data_origin == "generated"
+
+
 def test_song_predictions_that_no_longer_describe_the_songs_fail_a_test(
     main_job_dir: Path, tmp_path: Path
 ) -> None:
