@@ -550,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
         log.error("interrupted")
         return 130
     except Exception as exc:
+        if _interrupted(exc):
+            log.error("interrupted")
+            return 130
         if isinstance(exc, UserError):  # says what and where: the message alone
             log.error("%s", exc)
             return 1
@@ -611,6 +614,23 @@ def _record_step(
 
 
 STEP_COMMANDS = {"build", "train", "songs", "score", "marts", "charts", "docs"}
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether the error is Ctrl-C (or SIGTERM) arriving while DuckDB ran a query: DuckDB
+    stops the query and raises its own error for the signal (``RuntimeError: Query
+    interrupted`` from its Python binding, ``duckdb.InterruptException`` from the engine),
+    which was reported as an unexpected error with exit code 1 (`load`, `build`'s load,
+    `predict`)."""
+    duckdb = sys.modules.get("duckdb")
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, RuntimeError) and str(seen) == "Query interrupted":
+            return True
+        if duckdb is not None and isinstance(seen, duckdb.InterruptException):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _damaged_warehouse(exc: BaseException) -> str | None:

@@ -176,3 +176,48 @@ def test_a_permission_denied_names_the_file_and_what_to_do(
         "user access to it (`ls -ld` shows its owner and mode), or point the variable"
     )
     assert "Errno" not in said and "-v" not in said
+
+
+def test_ctrl_c_while_duckdb_runs_a_query_is_an_interruption(tmp_path: Path) -> None:
+    """Ctrl-C during a DuckDB query (`load`, `build`'s load, `predict`) said `RuntimeError:
+    Query interrupted` and `run again with -v for the stack trace`, exit code 1: DuckDB
+    raises its own error for the signal. It is said as any Ctrl-C is: `interrupted`, 130."""
+    import signal
+    import time
+
+    code = (
+        "import signal, sys\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal\n"
+        "import duckdb\n"
+        "from python_ml import cli\n"
+        "def command(settings, args):\n"
+        "    con = duckdb.connect()\n"
+        "    print('querying', flush=True)\n"
+        # DuckDB looks for a signal between its tasks: an aggregate of many looks often (a
+        # filtered count of a range ran on unseen for a minute)
+        "    con.execute('select count(distinct i % 100000007) from range(30000000000) t(i)')"
+        ".fetchall()\n"
+        "cli.cmd_generate = command\n"
+        "sys.exit(cli.main(['generate']))\n"
+    )
+    env = {"MUSIC_WAREHOUSE": str(tmp_path / "w.duckdb"), "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=Path(cli.__file__).parents[1],
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "querying\n"
+        time.sleep(1.0)  # into the query (it runs for minutes)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()  # never left counting
+        process.wait()
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert "RuntimeError" not in stderr and "stack trace" not in stderr, stderr
