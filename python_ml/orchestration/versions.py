@@ -391,7 +391,22 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
         # deleted PNG was "up to date", and the page showed a broken image until the marts
         # changed). The results file is linked only when the report wrote it.
         **({"files the page shows, missing": gone} if (gone := missing_beside(page)) else {}),
+        # The docs and MLflow addresses the page links to, named only when not make's defaults
+        # (so records made before stay as they were): `make run MLFLOW_PORT=5101` on an
+        # up-to-date project left the page linking port 5000.
+        **({"UI links": links} if (links := report_links()) != report_links(defaults=True) else {}),
     }
+
+
+def report_links(defaults: bool = False) -> dict[str, str]:
+    """The browser UIs the report page links to (python_ml/reports/charts.py), at today's
+    addresses or make's defaults."""
+    from python_ml.settings import UI_ADDRESSES, ui_address
+
+    names = ("docs", "mlflow")
+    if defaults:
+        return {name: UI_ADDRESSES[name][1] for name in names}
+    return {name: ui_address(name) for name in names}
 
 
 def missing_beside(page: Path) -> list[str]:

@@ -79,3 +79,24 @@ def test_a_table_of_a_dbt_half_dropped_by_hand_is_seen_by_status_as_by_run(
     assert "tables missing" in pending[TITLES[step]]
     record(settings, step, {"dbt project": "p1"}, "run c", tables=["marts.rpt_a"])
     assert missing_tables(settings, step) == {}
+
+
+def test_the_report_is_stale_when_the_ui_addresses_it_links_to_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run MLFLOW_PORT=5101` on an up-to-date project left the report page linking MLflow
+    on port 5000: the addresses the page links to were not among the report's inputs. They
+    are, named only when not make's defaults (records made before stay as they were)."""
+    from python_ml.orchestration.versions import report_inputs
+
+    settings = Settings(tmp_path, tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "m", tmp_path)
+    for variable in ("MUSIC_MLFLOW_UI", "MUSIC_DOCS_UI"):
+        monkeypatch.delenv(variable, raising=False)
+    default = report_inputs(settings)
+    assert "UI links" not in default
+    monkeypatch.setenv("MUSIC_MLFLOW_UI", "http://127.0.0.1:5101/")
+    moved = report_inputs(settings)
+    assert moved["UI links"] == {"docs": "http://127.0.0.1:8080", "mlflow": "http://127.0.0.1:5101"}
+    assert {k: v for k, v in moved.items() if k != "UI links"} == default
+    monkeypatch.setenv("MUSIC_MLFLOW_UI", "http://127.0.0.1:5000")  # the default, said
+    assert report_inputs(settings) == default
