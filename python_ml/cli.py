@@ -534,8 +534,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         if args.command in WRITES_WAREHOUSE | READS_WAREHOUSE:
-            from python_ml.warehouse.db import RunLock, preflight
+            from python_ml.warehouse.db import RunLock, check_is_duckdb, preflight
 
+            # Before the lock: a file refused as no warehouse got a .lock file beside it.
+            check_is_duckdb(settings.warehouse)
             with RunLock(settings.warehouse):
                 if args.command in WRITES_WAREHOUSE:
                     preflight(settings.warehouse)

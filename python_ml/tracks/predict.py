@@ -119,6 +119,11 @@ def _read_header(path: Path) -> list[str]:
             f"{path}: the header (line 1) is not UTF-8 ({exc.reason} at byte {exc.start}). "
             "Save the file as UTF-8."
         ) from None
+    if text.strip().lower() in ("sep=,", "sep=;", "sep=\t", 'sep=","', "sep=|"):
+        raise PredictInputError(
+            f"{path}: line 1 is {text.strip()!r}, the line Excel writes to name the delimiter, "
+            "not the header: delete that line (the header must be line 1) and score it again."
+        )
     if text.lstrip().startswith(("{", "[")):  # no tracks.csv column starts so
         raise PredictInputError(
             f"{path} holds JSON, not CSV: predict reads a CSV with tracks.csv's header. Save "
@@ -184,6 +189,16 @@ def check_input(path: Path) -> list[str]:
 
     if path.is_dir():
         raise PredictInputError(f"{path} is a folder: give the CSV file of tracks to score.")
+    if str(path) == "-":
+        raise PredictInputError(
+            "--input - : predict does not read standard input (it reads the file more than "
+            "once): save the tracks to a CSV file and give its path."
+        )
+    if path.exists() and not path.is_file():  # /dev/null, a named pipe, <(command)
+        raise PredictInputError(
+            f"{path} is not a regular file (a device, a pipe or a process substitution): predict "
+            "reads the file more than once; save the tracks to a CSV file and give its path."
+        )
     if not path.is_file():
         raise PredictInputError(f"{path} does not exist.")
     header = _read_header(path)
@@ -559,6 +574,10 @@ def predict_step(
     overwrite: bool = False,
 ) -> Path:
     """The `predict` command: score a CSV of new tracks; returns the output file's path."""
+    if str(input_path) == "-" or (input_path.exists() and not input_path.is_file()):
+        # Said of the path as given: resolved, standard input was "<folder>/- does not exist"
+        # and <(command) "/proc/<pid>/fd/pipe:[...] does not exist".
+        check_input(input_path)
     source = input_path.resolve()
     output = output_path.resolve() if output_path else default_output(source)
     with step(f"predict {source} with the champion"):

@@ -221,3 +221,22 @@ def test_ctrl_c_while_duckdb_runs_a_query_is_an_interruption(tmp_path: Path) -> 
     assert process.returncode == 130, stderr
     assert "interrupted" in stderr
     assert "RuntimeError" not in stderr and "stack trace" not in stderr, stderr
+
+
+@pytest.mark.parametrize("command", ["load", "score", "status"])
+def test_a_file_refused_as_no_warehouse_gets_no_lock_file_beside_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    command: str,
+) -> None:
+    """MUSIC_WAREHOUSE naming a CSV of the user's: the command refused it ("is not a DuckDB
+    database") and left ``tracks.csv.lock`` in the user's folder."""
+    theirs = tmp_path / "tracks.csv"
+    theirs.write_text("id,name\n1,a\n" * 10, encoding="utf-8")
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(theirs))
+    with caplog.at_level(logging.INFO):
+        assert cli.main([command]) == 1
+    assert f"The warehouse {theirs} is not a DuckDB database" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tracks.csv"]
+    assert theirs.read_text(encoding="utf-8") == "id,name\n1,a\n" * 10
