@@ -187,6 +187,7 @@ def bad_rows_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFac
         {**good, "id": "", "name": "no id"},
         {**good, "id": "bad_release_year_0000", "release_date": "1850-02-03"},
         {**good, "id": "bad_popularity_101000", "popularity": "101"},
+        {**good, "id": "bad_release_day_00000", "release_date": "2020-02-30"},
     ]
     with open(tracks, "a", encoding="utf-8", newline="") as handle:
         csv.DictWriter(handle, fieldnames=schemas.TRACK_COLUMNS, lineterminator="\n").writerows(
@@ -223,7 +224,12 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
             "feature out of range",
             "danceability 1.5 (allowed: 0 to 1)",
         ),
-        (first_line + 2, "bad_release_date_0000", "unparseable release date", "someday"),
+        (
+            first_line + 2,
+            "bad_release_date_0000",
+            "unparseable release date",
+            "someday (not a date written YYYY-MM-DD, YYYY-MM or YYYY)",
+        ),
         (first_line + 3, "bad_missing_pop_00000", "missing popularity", "no popularity"),
         # A copy of the first row (line 2): the detail names the line kept for the id.
         (first_line + 4, good_id, "duplicate id", f"{good_id} (the same id as line 2)"),
@@ -241,13 +247,20 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
             "popularity out of range",
             "popularity 101 (allowed: 0 to 100)",
         ),
+        # Written as a date, but no such day: said so (it was the text alone, as "someday").
+        (
+            first_line + 8,
+            "bad_release_day_00000",
+            "unparseable release date",
+            "2020-02-30 (no such date)",
+        ),
     ]
     read, kept, rejected_count = query(
         bad_rows_warehouse,
         "select distinct rows_read, rows_kept, rows_rejected from marts.rpt_source_row_counts "
         "where source_table = 'spotify_600k.tracks'",
     )[0]
-    assert (read, kept, rejected_count) == (SMALL_ROWS + 8, SMALL_ROWS, 8)
+    assert (read, kept, rejected_count) == (SMALL_ROWS + 9, SMALL_ROWS, 9)
 
 
 def test_split_does_not_depend_on_file_order_or_threads(

@@ -59,7 +59,15 @@ checked as (
                     || ' (allowed: 0 to 100)'
             when features_out_of_range != '' then features_out_of_range
             when features_missing != '' then features_missing
-            when release_date is null then coalesce(nullif(release_date_raw, ''), 'no release date')
+            when release_date is null
+                then
+                    case
+                        when nullif(release_date_raw, '') is null then 'no release date'
+                        when release_date_precision is null
+                            then release_date_raw
+                                || ' (not a date written YYYY-MM-DD, YYYY-MM or YYYY)'
+                        else release_date_raw || ' (no such date)'
+                    end
             when {{ release_year_out_of_range('release_year') }}
                 then release_date_raw || ' (allowed: ' || {{ release_years_allowed() }} || ')'
         end as validation_detail
