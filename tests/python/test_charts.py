@@ -142,7 +142,7 @@ def test_marts_carry_the_data_origin_and_the_champion_holdout(scored: Settings) 
                 "'rpt_audio_features_by_class', 'rpt_feature_correlations')"
             ).fetchall()
         ]
-        assert len(marts) == 13, marts
+        assert len(marts) == 14, marts
         for mart in marts:
             rows, mart_origins = con.execute(
                 f"select count(*), list(distinct data_origin) from marts.{mart}"
