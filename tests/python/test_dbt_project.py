@@ -188,6 +188,7 @@ def bad_rows_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFac
         {**good, "id": "bad_release_year_0000", "release_date": "1850-02-03"},
         {**good, "id": "bad_popularity_101000", "popularity": "101"},
         {**good, "id": "bad_release_day_00000", "release_date": "2020-02-30"},
+        {**good, "id": "bad_artist_ids_000000", "id_artists": "['abc"},
     ]
     with open(tracks, "a", encoding="utf-8", newline="") as handle:
         csv.DictWriter(handle, fieldnames=schemas.TRACK_COLUMNS, lineterminator="\n").writerows(
@@ -254,13 +255,20 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
             "unparseable release date",
             "2020-02-30 (no such date)",
         ),
+        # The text and what it must be (it was the text alone).
+        (
+            first_line + 9,
+            "bad_artist_ids_000000",
+            "unparseable artist ids",
+            "['abc (not a list of ids of letters and digits, as ['id1', 'id2'])",
+        ),
     ]
     read, kept, rejected_count = query(
         bad_rows_warehouse,
         "select distinct rows_read, rows_kept, rows_rejected from marts.rpt_source_row_counts "
         "where source_table = 'spotify_600k.tracks'",
     )[0]
-    assert (read, kept, rejected_count) == (SMALL_ROWS + 9, SMALL_ROWS, 9)
+    assert (read, kept, rejected_count) == (SMALL_ROWS + 10, SMALL_ROWS, 10)
 
 
 def test_split_does_not_depend_on_file_order_or_threads(

@@ -52,7 +52,9 @@ checked as (
                         {{ list_join('unparseable_columns', '; ') }},
                         nullif(features_out_of_range, '')
                     )
-            when not artist_ids_parse then artist_ids_raw
+            when not artist_ids_parse
+                then artist_ids_raw
+                    || ' (not a list of ids of letters and digits, as [''id1'', ''id2''])'
             when {{ var('popularity_required') }} and popularity is null then 'no popularity'
             when {{ var('popularity_required') }} and popularity not between 0 and 100
                 then 'popularity ' || cast(popularity as {{ dbt.type_string() }})
