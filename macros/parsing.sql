@@ -70,15 +70,22 @@
     unparseable_columns). An integer is a whole number, written with or without a zero
     fraction of one or two zeros: `61`, `61.0` and `61.00` are 61 (Python's json, pandas and
     spreadsheets write whole numbers so), on DuckDB and Spark alike; `1.000` is not (a
-    thousand written with a dot?).
+    thousand written with a dot?), nor `6.1e1`, `0x3D` or `1_000` (DuckDB's cast reads 61, 61
+    and 1000). A double with an underscore is none either (`1_000`: DuckDB reads 1000, Spark
+    nothing). So a text that unparseable_columns names has no value for a range check to name
+    again (`tempo 1_000` was also said to be `tempo 1000.0 (allowed: 0 to 300)`).
 -#}
 {% macro parse_number(value, type) -%}
     {%- if type in ('integer', 'bigint') -%}
-        try_cast({{ drop_zero_fraction(value) }} as {{ type }})
+        case when {{ regex_full_match(value, whole_number_pattern()) }}
+            then try_cast({{ drop_zero_fraction(value) }} as {{ type }}) end
     {%- else -%}
-        try_cast({{ value }} as {{ type }})
+        case when not {{ regex_full_match(value, '.*_.*') }} then try_cast({{ value }} as {{ type }}) end
     {%- endif -%}
 {%- endmacro %}
+
+{#- A whole number as parse_number reads one: digits, with a zero fraction of one or two zeros. -#}
+{% macro whole_number_pattern() -%} [+-]?[0-9]+([.]0{1,2})? {%- endmacro %}
 
 {#-
     The columns whose raw text is present but is not a value of its type, each with its text
@@ -102,12 +109,8 @@
                 when nullif({{ value }}, '') is not null
                     and (
                         {{ parsed }} is null
-                        {%- if type in ('integer', 'bigint') %}
-                        or not {{ regex_full_match(value, '[+-]?[0-9]+([.]0{1,2})?') }}
-                        {%- elif type == 'double' %}
+                        {%- if type == 'double' %}
                         or not {{ is_finite(parsed) }}
-                        {#- DuckDB reads `1_000` as 1000, Spark as no number: neither is data. #}
-                        or {{ regex_full_match(value, '.*_.*') }}
                         {%- endif %}
                     )
                     then '{{ name }} '
@@ -115,7 +118,7 @@
                             else {{ value }} end
                         {%- if type in ('integer', 'bigint') %}
                         {#- Digits that do not fit the type: a whole number out of its range. #}
-                        || case when {{ regex_full_match(value, '[+-]?[0-9]+([.]0{1,2})?') }}
+                        || case when {{ regex_full_match(value, whole_number_pattern()) }}
                             then ' (a whole number out of the integer range)'
                             else ' ({{ unparseable_means(type) }})' end
                         {%- else %}
