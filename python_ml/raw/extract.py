@@ -215,6 +215,17 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
     return [column.lstrip("\ufeff").strip() for column in first]
 
 
+def has_rows(path: Path) -> bool:
+    """Whether anything but blank lines follows the header (read_header has read it)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as binary:
+        chunk = binary.read(1 << 20)
+    parts = re.split(rb"\r\n|\r|\n", chunk, maxsplit=1)
+    if len(parts) == 1:  # no line ends in the first MiB: one line, or a header longer than that
+        return len(chunk) == 1 << 20
+    return bool(parts[1].strip())
+
+
 def check_header(path: Path, raw: RawFile) -> None:
     """Fail with the missing and unexpected column names when the header is not the Kaggle one."""
     header = read_header(path, raw.encodings)
@@ -247,6 +258,9 @@ def check_raw_files(raw_dir: Path) -> list[Path]:
                     "data without credentials), or copy the file there."
                 )
             check_header(path, raw)
+            if not has_rows(path):
+                # `load` refused it after extract had said it was present and kept.
+                raise ExtractError(f"{path} has a header but no rows. {EMPTY_FILE_FIX}")
             found.append(path)
     return found
 

@@ -179,6 +179,7 @@ def test_empty_and_duplicated_files_are_named(tmp_path: Path, no_credentials: No
     raw = tmp_path / "raw"
     generate.generate(raw, rows=300, seed=5)
     songs = raw / "spotify_2023" / "spotify-2023.csv"
+    songs_text = songs.read_bytes()
     songs.write_bytes(b"")
     with pytest.raises(extract.ExtractError, match=f"{songs} is empty") as empty:
         extract.check_raw_files(raw)
@@ -191,7 +192,19 @@ def test_empty_and_duplicated_files_are_named(tmp_path: Path, no_credentials: No
     songs.write_bytes(b"\xef\xbb\xbf\n")  # a byte-order mark alone: as empty
     with pytest.raises(extract.ExtractError, match=f"{songs} is empty"):
         extract.check_raw_files(raw)
+    songs.write_bytes(songs_text)
     tracks = raw / "spotify_600k" / "tracks.csv"
+    # A header alone (extract said it was present and kept; load then refused it), however
+    # its lines end, and with blank lines after it.
+    kept = tracks.read_bytes()
+    header = kept.split(b"\n", 1)[0]
+    for text in (header, header + b"\r\n", header + b"\r\r\n  \n"):
+        tracks.write_bytes(text)
+        with pytest.raises(extract.ExtractError, match=f"{tracks} has a header but no rows"):
+            extract.check_raw_files(raw)
+    tracks.write_bytes(header + b"\r" + kept.split(b"\n", 1)[1].replace(b"\n", b"\r"))
+    assert extract.check_raw_files(raw)  # an old Mac's line ends: rows
+    tracks.write_bytes(kept)
     shutil.copy(tracks, tracks.with_name("tracks.csv.gz"))
     with pytest.raises(extract.ExtractError, match="Remove one of them"):
         extract.check_raw_files(raw)
