@@ -415,6 +415,7 @@ def create_app(
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     from python_ml.tracking.champion_files import ChampionUnavailable
+    from python_ml.tracks.explain import CONTRIBUTION_DECIMALS
     from python_ml.tracks.feature_origin import is_generated_feature
     from python_ml.tracks.feature_path import gives_artist_ids, misspelt_columns
     from python_ml.tracks.scorer import SCORED, BatchingScorer, Scorer, artist_warnings
@@ -716,7 +717,12 @@ def create_app(
                 "class_probabilities": (
                     dict(zip(classes, probs, strict=True)) if status == SCORED else None
                 ),
-                "reasons": (reasons or []) if status == SCORED else [],
+                "reasons": [
+                    {**r, "contribution": round(r["contribution"], CONTRIBUTION_DECIMALS)}
+                    for r in (reasons or [])
+                ]
+                if status == SCORED
+                else [],
                 "runner_up_class": over if status == SCORED else None,
                 "explanation_baseline": _number(baseline) if status == SCORED else None,
                 "explained_score": _number(lead) if status == SCORED else None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -237,6 +238,18 @@ def test_a_thousand_tracks_score_as_predict_does(
             assert abs(sum(entry["class_probabilities"].values()) - 1) < 1e-5
         else:
             assert entry["class_probabilities"] is None and entry["predicted_class"] is None
+    # The reasons: rounded to three decimals in the answer; predict says each once rounded to
+    # two from the value as computed, so they agree within 0.0055 (at most 0.005 apart after
+    # the three-decimal rounding's 0.0005).
+    said = batch.loc[scored, "reasons"].tolist()
+    given = [e["reasons"] for e in entries if e["status"] == "scored"]
+    assert len(said) == len(given)
+    for words, reasons in zip(said, given, strict=True):
+        assert reasons and all(r["contribution"] == round(r["contribution"], 3) for r in reasons)
+        numbers = [float(n) for n in re.findall(r" ([+-][0-9]+[.][0-9]{2})(?:,|$)", words)]
+        assert len(numbers) == len(reasons), words
+        for number, reason in zip(numbers, reasons, strict=True):
+            assert abs(number - reason["contribution"]) <= 0.0055
 
 
 def test_a_repeated_id_names_the_track_kept_and_popularity_is_not_checked(
