@@ -208,7 +208,8 @@ def _estimator(task: str, model: str, params: dict[str, Any], seed: int) -> Any:
 
 def artist_history(fit: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     """For each of ``rows``: the mean log(streams) and the number of the same first artist's
-    songs in ``fit`` released strictly before it (NaN and 0 when there are none)."""
+    songs in ``fit`` released strictly before it (NaN and 0 when there are none, or when the
+    first artist is not known: NULL in fct_songs_2023)."""
     left = pd.DataFrame(
         {
             "row": np.arange(len(rows)),
@@ -223,7 +224,11 @@ def artist_history(fit: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
             "y": fit["log_streams"].to_numpy(),
         }
     )
-    pairs = left.merge(right, on="artist", how="inner")
+    # pandas pairs a missing key with every missing key: songs whose artist is not known are
+    # not one artist.
+    pairs = left.dropna(subset=["artist"]).merge(
+        right.dropna(subset=["artist"]), on="artist", how="inner"
+    )
     pairs = pairs[pairs["earlier_date"] < pairs["date"]]
     stats = pairs.groupby("row")["y"].agg(["mean", "count"])
     out = pd.DataFrame(index=np.arange(len(rows)))

@@ -51,3 +51,20 @@ def test_folds_fitted_apart_give_the_figures_of_each_repetition_fitted_in_turn()
     first = study.cross_validate(frame, "top_decile", "random_forest", features, config, 0)[0]
     assert first["called_share"] == float((oof["predicted_value"] >= 0.5).mean())
     assert 0 < metrics["called_share"] <= 1 and "called_share_std" in metrics
+
+
+def test_songs_whose_first_artist_is_not_known_have_no_history() -> None:
+    """fct_songs_2023.primary_artist is NULL when the first artist cannot be told apart (a
+    name with a comma): such songs are not one artist, though pandas pairs missing keys."""
+    dates = pd.to_datetime(["2020-01-01", "2021-01-01", "2022-01-01", "2023-01-01"])
+    songs = pd.DataFrame(
+        {
+            "primary_artist": [None, None, "a", "a"],
+            "released_date": dates,
+            "log_streams": [10.0, 12.0, 14.0, 16.0],
+        }
+    )
+    history = study.artist_history(songs, songs)
+    assert history["artist_prior_songs"].tolist() == [0, 0, 0, 1]
+    assert history["artist_prior_mean_log_streams"].isna().tolist() == [True, True, True, False]
+    assert history["artist_prior_mean_log_streams"].iloc[3] == 14.0

@@ -16,7 +16,16 @@ final as (
         song_key,
         track_name,
         artist_names,
-        trim({{ dbt.split_part('artist_names', "','", 1) }}) as primary_artist,
+        -- The file joins a song's artists with commas, and a name may hold one (`Tyler, The
+        -- Creator`): the text before the first comma is the first artist only when the parts
+        -- are as many as the song's artists; otherwise it is not known (not a part of a name,
+        -- which grouped different acts as one artist).
+        case
+            when artist_count = 1 then trim(artist_names)
+            when {{ dbt.length('artist_names') }}
+                - {{ dbt.length("replace(artist_names, ',', '')") }} + 1 = artist_count
+                then trim({{ dbt.split_part('artist_names', "','", 1) }})
+        end as primary_artist,
         artist_count,
         released_year,
         released_month,
