@@ -95,3 +95,22 @@ def test_each_epoch_is_a_log_line_naming_the_fit_and_nothing_goes_to_stdout(
     assert lines[1].startswith("network on 200 rows: epoch 2/2, loss ")
     assert ", val_loss " in lines[1] and lines[1].endswith(" s)")
     assert "Epoch" not in capfd.readouterr().out
+
+
+def test_best_epoch_is_the_epoch_whose_weights_the_network_keeps() -> None:
+    """restore_best_weights keeps the last epoch that improved val_loss by min_delta: with a
+    min_delta no epoch reaches, that is the first, though val_loss went on falling (it was
+    logged as the epoch of the lowest val_loss)."""
+    x, y = _data(600, 1)
+    params = KerasParams(
+        hidden_units=[16],
+        dropout=[0.0],
+        learning_rate=0.01,
+        batch_size=64,
+        max_epochs=10,
+        patience=3,
+        smote=False,
+        min_delta=10.0,
+    )
+    model, info = Keras().fit(params, x[:500], y[:500], x[500:], y[500:], 3, 0)
+    assert info == {"epochs": 4, "best_epoch": 1}
