@@ -136,9 +136,13 @@ def _record_holdout(settings: Settings, run_id: str, metrics: dict[str, Any]) ->
         },
     )
     client = mlflow.MlflowClient()
+    run = client.get_run(run_id)
+    # Only what is new or changed: scoring the same split again logged each figure a second
+    # time (two points of one value in the metric's history).
     for key, value in shown_metrics(flat_metrics("holdout", metrics)).items():
-        client.log_metric(run_id, key, value)
-    artifact_uri = client.get_run(run_id).info.artifact_uri or ""
+        if run.data.metrics.get(key) != value:
+            client.log_metric(run_id, key, value)
+    artifact_uri = run.info.artifact_uri or ""
     if artifact_uri.startswith(settings.mlflow_dir.as_uri()):
         client.log_dict(run_id, metrics, "metrics/holdout.json")
     else:  # the MLflow folder was moved since the run: never write to its old place

@@ -299,6 +299,9 @@ def _fit_and_evaluate(
 # (the modules of python_ml/tracks and python_ml/tracking it runs: codebase.MODEL_CODE; not
 # predict's or the service's) and the libraries that change results.
 REUSE_TAG = "reuse_key"
+CODE_VERSION_TAG = "code_version"  # code_version(), on each run fitted
+REUSED_AT_TAG = "reused_at"  # when a training last took the run as it was (UTC)
+SUPERSEDED_TAG = "superseded_by"  # the later run of the same reuse key (`train --force`)
 IMPORTANCE = "importance"  # the metrics entry of the permutation importance
 MODEL_URI_TAG = "model_uri"
 SPLIT_SEED_PARAM = "split_seed"  # the MLflow param: dbt's var the train split was cut with
@@ -330,6 +333,21 @@ def content_digest(data: TrackData, features: list[str]) -> str:
     return data.cache[key]
 
 
+def procedure_settings(config: TracksConfig) -> dict[str, Any]:
+    """The settings of tracks.yml every experiment is fitted and judged under: part of each
+    run's reuse key, and logged as its params (selection_metric and max_accuracy_loss, which
+    the decision rule and so every accuracy and macro-F1 depend on, were not)."""
+    return {
+        "seed": config.seed,
+        "validation_fraction": config.validation_fraction,
+        "calibration_fraction": config.calibration_fraction,
+        "new_artist_fraction": config.new_artist_fraction,
+        "time_split_cutoff_year": config.time_split_cutoff_year,
+        "max_accuracy_loss": config.max_accuracy_loss,
+        "selection_metric": config.selection_metric,
+    }
+
+
 def reuse_key(experiment: Experiment, data: TrackData, config: TracksConfig) -> str:
     """Everything a run's figures and model depend on: the train table's fingerprint and the
     content of the rows the experiment reads, the split seed they were cut with, its resolved
@@ -346,15 +364,7 @@ def reuse_key(experiment: Experiment, data: TrackData, config: TracksConfig) -> 
         "type": experiment.model.type,
         "params": experiment.model.params,
         "features": experiment.features,
-        "procedure": {
-            "seed": config.seed,
-            "validation_fraction": config.validation_fraction,
-            "calibration_fraction": config.calibration_fraction,
-            "new_artist_fraction": config.new_artist_fraction,
-            "time_split_cutoff_year": config.time_split_cutoff_year,
-            "max_accuracy_loss": config.max_accuracy_loss,
-            "selection_metric": config.selection_metric,
-        },
+        "procedure": procedure_settings(config),
         "code": code_version(),
         "libraries": library_versions(),
     }
@@ -443,6 +453,9 @@ def _run_experiment(
                         f"{data.fingerprint[:12]})"
                     ),
                     REUSE_TAG: key,
+                    # The training code's own version (of python_ml's files, as the reuse key
+                    # has it): MLflow's git commit tag is the same for an edit not committed.
+                    CODE_VERSION_TAG: code_version(),
                     # Who fits it: a later `train` marks it KILLED if this process is gone.
                     FITTED_BY_TAG: f"{socket.gethostname()}:{os.getpid()}",
                     **{f"version.{k}": v for k, v in versions.items()},
@@ -455,14 +468,10 @@ def _run_experiment(
                     "model": experiment.model.name,
                     "feature_set": experiment.feature_set,
                     "features": ",".join(experiment.features),
-                    "seed": config.seed,
                     # dbt's var the train split was cut with (runs of two seeds otherwise
                     # share their name and every other param).
                     SPLIT_SEED_PARAM: shown_split_seed(data),
-                    "validation_fraction": config.validation_fraction,
-                    "calibration_fraction": config.calibration_fraction,
-                    "new_artist_fraction": config.new_artist_fraction,
-                    "time_split_cutoff_year": config.time_split_cutoff_year,
+                    **procedure_settings(config),
                     **{f"model.{k}": v for k, v in experiment.model.params.items()},
                 }
             )
@@ -543,7 +552,24 @@ def _run_experiment(
             return result
     with _RECORD_LOCK:  # one warehouse writer at a time among experiments fitting side by side
         record_runs(settings, [_run_row(result, started_at, data, config)])
+    if result.status == "FINISHED":
+        _mark_superseded(run.info.experiment_id, key, run_id)
     return result
+
+
+def _mark_superseded(experiment_id: str, key: str, run_id: str) -> None:
+    """Earlier finished runs of the same reuse key (`train --force` fits again) have the same
+    name, params and figures as this one: each is tagged with the run that took its place (the
+    warehouse tells them apart by ml.model_runs' is_current; MLflow did not)."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    earlier = client.search_runs(
+        [experiment_id], f"tags.{REUSE_TAG} = '{key}' and attributes.status = 'FINISHED'"
+    )
+    for other in earlier:
+        if other.info.run_id != run_id and SUPERSEDED_TAG not in other.data.tags:
+            client.set_tag(other.info.run_id, SUPERSEDED_TAG, run_id)
 
 
 def utc_from_ms(ms: int | None) -> str:
@@ -562,9 +588,16 @@ def _record_reuse(
     its fit; an existing row keeps everything else, its champion flag included."""
     from datetime import UTC, datetime
 
+    import mlflow
+
     from python_ml.tracking.runs import mark_reused
 
     reused_at = utc_now()
+    # MLflow says so too: the run is current again (a run whose successor lost its files).
+    client = mlflow.MlflowClient()
+    client.set_tag(result.run_id, REUSED_AT_TAG, f"{reused_at:%Y-%m-%d %H:%M:%S} UTC")
+    if SUPERSEDED_TAG in run.data.tags:
+        client.delete_tag(result.run_id, SUPERSEDED_TAG)
     with db.connect(settings.warehouse) as con:
         known = con.execute(
             f"select count(*) from {catalog.MODEL_RUNS} where run_id = ?", [result.run_id]

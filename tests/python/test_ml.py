@@ -126,6 +126,13 @@ def test_same_data_and_seed_give_the_same_metrics(
         assert one.experiment.label == other.experiment.label  # the config's order
         assert one.run_id != other.run_id  # fitted again, not reused
         assert one.metrics == other.metrics, one.experiment.label
+    # In MLflow the look-alike earlier runs say which run took their place.
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    for one, other in zip(first, second, strict=True):
+        assert client.get_run(one.run_id).data.tags[train.SUPERSEDED_TAG] == other.run_id
+        assert train.SUPERSEDED_TAG not in client.get_run(other.run_id).data.tags
 
 
 def test_a_failed_training_run_leaves_the_champion_where_it_was(
@@ -185,6 +192,20 @@ def test_scoring_writes_one_row_per_track_with_valid_probabilities(settings: Set
     )
     assert len(holdout) == 1 and all(v is not None for v in holdout[0])
     assert holdout[0][0] == pytest.approx(result["holdout"]["accuracy"])
+    # Scored again: the same figures are not logged a second time on the champion's run.
+    import mlflow
+
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
+
+    assert score.score_tracks(settings, batch_size=100)["holdout"] == result["holdout"]
+    setup_mlflow(settings, TRACKS_EXPERIMENT)
+    client = mlflow.MlflowClient()
+    assert len(client.get_metric_history(result["run_id"], "holdout_macro_f1")) == 1
+    # Its params are the whole procedure (the decision rule's settings too), and its tags
+    # name the training code's version (MLflow's commit tag misses an edit not committed).
+    run = client.get_run(result["run_id"])
+    assert {"selection_metric", "max_accuracy_loss", "seed", "split_seed"} <= set(run.data.params)
+    assert run.data.tags["code_version"] == train.code_version()
 
 
 def test_the_decision_rule_is_saved_with_the_model_and_applied_when_scoring(
@@ -994,6 +1015,11 @@ def test_an_experiment_with_the_same_inputs_is_reused_and_a_changed_one_fits(
         for run_id, end, seconds, at in rows(settings, recorded):
             assert (end, seconds) == fitted[run_id], "the fit's own times"
             assert at is not None and at > end
+            # MLflow says so too (it showed a reused run as any other).
+            import mlflow
+
+            tags = mlflow.MlflowClient().get_run(run_id).data.tags
+            assert tags[train.REUSED_AT_TAG] == f"{at:%Y-%m-%d %H:%M:%S} UTC"
         changed = train.train_tracks(settings, small_config(logistic_regression={"C": 0.5}))
         assert "logistic_regression" in fits and "majority" not in fits
         # Another warehouse on the same data, sharing the MLflow folder: every run reused.
