@@ -368,23 +368,7 @@ def card_markdown(con: Any) -> tuple[str, dict[str, Any]]:
     if drift.empty:
         lines.append("- Not measured yet.")
     else:
-        drifted = drift[drift["drift_status"] == "drift"]
-        lines.append(
-            "- The predict split this champion scored, against the training split (population "
-            "stability index): features above the threshold: "
-            + (
-                ", ".join(
-                    f"{feature_label(r.feature, origin)} ({r.psi:.2f})"
-                    for r in drifted.itertuples()
-                )
-                or "none"
-            )
-            + f"; largest PSI {drift['psi'].iloc[0]:.3f} "
-            f"({feature_label(drift['feature'].iloc[0], origin)}). The "
-            f"predict split is a random {catalog.built_predict_share(con)} of the same data, so "
-            "this is near 0 by design; it says nothing of new tracks, which `predict` measures "
-            "batch by batch."
-        )
+        lines.append(drift_line(drift, origin, catalog.built_predict_share(con)))
     lines += [
         "",
         "## Limits",
@@ -621,3 +605,33 @@ def _to_mlflow(settings: Settings, markdown: str, facts: dict[str, Any]) -> None
             client.log_text(facts["run_id"], markdown, f"model_card/{MD_FILE}")
     except mlflow.exceptions.MlflowException as exc:
         log.warning("the model card was not put on MLflow's version %s: %s", version, exc)
+
+
+def drift_line(drift: pd.DataFrame, origin: str, predict_share: str) -> str:
+    """The card's drift line from rpt_feature_drift's current rows (``feature``, ``psi``,
+    ``drift_status``, largest PSI first): what is above the threshold, the largest PSI of a
+    feature, and the mix of classes called apart (it is not a feature: it was given as the
+    largest one's PSI)."""
+    from python_ml.tracks.drift import CLASS_MIX, drift_subject
+    from python_ml.tracks.feature_origin import feature_label
+
+    drifted = drift[drift["drift_status"] == "drift"]
+    features = drift[drift["feature"] != CLASS_MIX]
+    mix = drift[drift["feature"] == CLASS_MIX]
+    above = ", ".join(
+        f"{feature_label(r.feature, origin, drift_subject(r.feature))} ({r.psi:.2f})"
+        for r in drifted.itertuples()
+    )
+    largest = (
+        f"; largest PSI of a feature {features['psi'].iloc[0]:.3f} "
+        f"({feature_label(features['feature'].iloc[0], origin)})"
+        if not features.empty
+        else ""
+    )
+    class_mix = f"; the mix of classes called {mix['psi'].iloc[0]:.3f}" if not mix.empty else ""
+    return (
+        "- The predict split this champion scored, against the training split (population "
+        f"stability index): above the threshold: {above or 'none'}{largest}{class_mix}. The "
+        f"predict split is a random {predict_share} of the same data, so this is near 0 by "
+        "design; it says nothing of new tracks, which `predict` measures batch by batch."
+    )
