@@ -392,6 +392,7 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
         setup_mlflow,
         shown_metrics,
     )
+    from python_ml.tracking.runs import library_versions
 
     frame = load_songs(settings)
     data_origin = warehouse_origin(settings, SONGS_TABLES)  # as loaded
@@ -404,6 +405,7 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
     )
     setup_mlflow(settings, SONGS_EXPERIMENT)
     digest = songs_digest(frame)
+    versions = library_versions()
     results, predictions, run_rows = [], [], []
     from python_ml.progress import each
 
@@ -426,6 +428,10 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
                     "model_type": model,
                     "feature_set": feature_set,
                     "data_origin": data_origin,
+                    # As the tracks' runs have them: the data (the dataset's digest) and the
+                    # library versions that change results.
+                    "data_fingerprint": digest,
+                    **{f"version.{k}": v for k, v in versions.items()},
                     # The run page's description (the tracks' runs had one, these none).
                     "mlflow.note.content": (
                         f"{model} on the {feature_set} features, {config.repeats}x "

@@ -3,6 +3,7 @@ project's seed and every mart, prediction and chart follows."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -95,6 +96,16 @@ def test_a_class_renamed_in_the_seed_is_renamed_everywhere(
             {"random_forest": {"n_estimators": 5, "min_samples_leaf": 2, "max_features": 0.5}},
         ),
     )
+    # The study's runs name their data and library versions, as the tracks' runs do.
+    import mlflow
+
+    from python_ml.tracking.registry import SONGS_EXPERIMENT
+
+    runs = mlflow.search_runs(experiment_names=[SONGS_EXPERIMENT], output_format="list")
+    assert len(runs) == 2  # a regression and a classification
+    for run in runs:
+        assert len(run.data.tags["data_fingerprint"]) == 32
+        assert run.data.tags["version.scikit-learn"] == importlib.metadata.version("scikit-learn")
     _dbt(project, settings, "build", "--select", "tag:ml_outputs", "staging.ml")
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         distribution = con.execute(
