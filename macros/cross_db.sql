@@ -55,8 +55,9 @@
 {% macro default__regex_full_match(expr, pattern) -%}
     regexp_full_match({{ expr }}, '{{ pattern }}')
 {%- endmacro %}
+{#- Spark: Java's `$` also matches before a last line end (`61\n` matched a whole number). -#}
 {% macro spark__regex_full_match(expr, pattern) -%}
-    ({{ expr }} rlike '^(?:{{ pattern }})$')
+    ({{ expr }} rlike '^(?:{{ pattern }})\\z')
 {%- endmacro %}
 
 {#-

@@ -71,21 +71,27 @@
     fraction of one or two zeros: `61`, `61.0` and `61.00` are 61 (Python's json, pandas and
     spreadsheets write whole numbers so), on DuckDB and Spark alike; `1.000` is not (a
     thousand written with a dot?), nor `6.1e1`, `0x3D` or `1_000` (DuckDB's cast reads 61, 61
-    and 1000). A double with an underscore is none either (`1_000`: DuckDB reads 1000, Spark
-    nothing). So a text that unparseable_columns names has no value for a range check to name
-    again (`tempo 1_000` was also said to be `tempo 1000.0 (allowed: 0 to 300)`).
+    and 1000). Other numbers are decimals, with an exponent or not (`0.5`, `.5`, `5.`, `1e-05`):
+    not `1_000` (DuckDB reads 1000), `1.5d`, `61f` or `0x1p3` (Spark reads 1.5, 61 and 8), so
+    both engines read the same texts. A text that unparseable_columns names has no value for a
+    range check to name again (`tempo 1_000` was also said to be `tempo 1000.0 (allowed: 0 to
+    300)`); `inf` and `nan` have none either, and `1e400` is infinite, which they leave out.
 -#}
 {% macro parse_number(value, type) -%}
     {%- if type in ('integer', 'bigint') -%}
         case when {{ regex_full_match(value, whole_number_pattern()) }}
             then try_cast({{ drop_zero_fraction(value) }} as {{ type }}) end
     {%- else -%}
-        case when not {{ regex_full_match(value, '.*_.*') }} then try_cast({{ value }} as {{ type }}) end
+        case when {{ regex_full_match(value, decimal_number_pattern()) }}
+            then try_cast({{ value }} as {{ type }}) end
     {%- endif -%}
 {%- endmacro %}
 
 {#- A whole number as parse_number reads one: digits, with a zero fraction of one or two zeros. -#}
 {% macro whole_number_pattern() -%} [+-]?[0-9]+([.]0{1,2})? {%- endmacro %}
+
+{#- A decimal number as parse_number reads one, with an exponent or not. -#}
+{% macro decimal_number_pattern() -%} [+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)? {%- endmacro %}
 
 {#-
     The columns whose raw text is present but is not a value of its type, each with its text

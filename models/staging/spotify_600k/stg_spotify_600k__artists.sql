@@ -21,7 +21,7 @@ final as (
         source_row_number,
         nullif(trim(id), '') as artist_id,
         name as artist_name,
-        try_cast(trim(followers) as double) as followers,
+        {{ parse_number('trim(followers)', 'double') }} as followers,
         {{ parse_list_literal('genres') }} as genres,
         nullif(trim(genres), '') as genres_raw,
         -- `pop, rock` or a cut-off `['pop'` would parse to no genre, or fewer, without a word.
