@@ -16,15 +16,18 @@ final as (
         song_key,
         track_name,
         artist_names,
-        -- The file joins a song's artists with commas, and a name may hold one (`Tyler, The
-        -- Creator`): the text before the first comma is the first artist only when the parts
-        -- are as many as the song's artists; otherwise it is not known (not a part of a name,
-        -- which grouped different acts as one artist).
+        -- The file joins a song's artists with commas, and a name may hold one. Its own
+        -- artist_count counts the parts (Kaggle's `Tyler, The Creator` is 2 artists, so
+        -- `Tyler` here: nothing in the file tells that comma apart). A song of one artist is
+        -- the whole text; one with more parts than artists has a name with a comma among
+        -- them, and its first artist is not known (it grouped different acts, `Earth, Wind &
+        -- Fire` and `Earth, Kitt`, as `Earth`); otherwise the first part.
         case
             when artist_count = 1 then trim(artist_names)
             when {{ dbt.length('artist_names') }}
-                - {{ dbt.length("replace(artist_names, ',', '')") }} + 1 = artist_count
-                then trim({{ dbt.split_part('artist_names', "','", 1) }})
+                - {{ dbt.length("replace(artist_names, ',', '')") }} + 1 > artist_count
+                then null
+            else trim({{ dbt.split_part('artist_names', "','", 1) }})
         end as primary_artist,
         artist_count,
         released_year,
