@@ -218,8 +218,13 @@ def read_header(path: Path, encodings: tuple[str, ...] | str) -> list[str]:
 def has_rows(path: Path) -> bool:
     """Whether anything but blank lines follows the header (read_header has read it)."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as binary:
-        chunk = binary.read(1 << 20)
+    try:
+        with opener(path, "rb") as binary:
+            chunk = binary.read(1 << 20)
+    except (OSError, EOFError) as exc:  # a .gz cut short after its header, say
+        raise ExtractError(
+            f"{path}: cannot be read ({exc}). The file is damaged: download or copy it again."
+        ) from exc
     parts = re.split(rb"\r\n|\r|\n", chunk, maxsplit=1)
     if len(parts) == 1:  # no line ends in the first MiB: one line, or a header longer than that
         return len(chunk) == 1 << 20

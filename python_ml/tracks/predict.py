@@ -516,7 +516,7 @@ def _write_csv(result: pd.DataFrame, output_path: Path) -> None:
         prefix = f".{output_path.name}.{os.getpid()}."
         fd, tmp = tempfile.mkstemp(prefix=prefix, dir=output_path.parent)
         os.close(fd)
-        # The lead and its baseline are rounded to the reasons' decimals (scorer.py): written
+        # The lead and its baseline are rounded to CONTRIBUTION_DECIMALS (scorer.py): written
         # with the probabilities' six, 0.741 read 0.741000, a precision the figure lacks.
         result = result.assign(
             **{

@@ -834,8 +834,7 @@ def load_into(
                 # artists, say, which scoring reads (a file cut to its header, not a new one).
                 raise LoadError(
                     f"{item.path} has a header but no rows: nothing in the warehouse was "
-                    "changed. Download it again (`python -m python_ml extract --force`) or "
-                    "copy the whole file there."
+                    f"changed. {EMPTY_FILE_FIX}"
                 )
         con.execute("commit")
     except BaseException:

@@ -246,3 +246,20 @@ def test_a_users_tracks_beside_generated_artists_is_said_to_be_partly_generated(
         "spotify-2023.csv: user files, tracks.csv: user files)" in caplog.text
     )
     assert origin.GENERATED_WARNING not in caplog.text
+
+
+def test_a_compressed_file_cut_short_after_its_header_is_named(
+    tmp_path: Path, no_credentials: None
+) -> None:
+    """Its header reads, then the rest does not: named with the fix, not gzip's EOFError."""
+    import gzip
+
+    raw = tmp_path / "raw"
+    generate.generate(raw, rows=300, seed=5)
+    tracks = raw / "spotify_600k" / "tracks.csv"
+    packed = gzip.compress(tracks.read_bytes())
+    tracks.unlink()
+    cut = tracks.with_name("tracks.csv.gz")
+    cut.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(extract.ExtractError, match=f"{cut}: cannot be read .*damaged"):
+        extract.check_raw_files(raw)
