@@ -235,7 +235,12 @@ def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerpr
         registered = mlflow.register_model(
             model_uri,
             TRACK_MODEL_NAME,
-            tags={"data_fingerprint": fingerprint, "warehouse": str(settings.warehouse)},
+            # Where it was registered from: a fact that stays true after the data folder
+            # moves (a `warehouse` tag kept the old path as if it were the current one).
+            tags={
+                "data_fingerprint": fingerprint,
+                "registered_from_warehouse": str(settings.warehouse),
+            },
         )
     client.set_registered_model_alias(
         TRACK_MODEL_NAME, champion_alias(fingerprint), registered.version

@@ -253,6 +253,7 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
     version = client.get_model_version("track_popularity", str(scorer.champion.version))
     assert version.description == card
     assert version.tags["data_origin"] == "generated" and version.tags["data_fingerprint"]
+    assert version.tags["registered_from_warehouse"].endswith(".duckdb")
     # Run pages: figures to 4 significant digits (the full values are in the artifacts and
     # ml.model_runs), and every run, the 2023 songs study's too, names the table it learned on.
     runs = [
