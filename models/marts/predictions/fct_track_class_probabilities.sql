@@ -34,7 +34,7 @@ unnested as (
     select
         predictions.track_id,
         predictions.run_id,
-        cast(classes.class_index as bigint) as class_index,
+        cast(classes.class_index as integer) as class_index,
         {{ list_element('predictions.class_probabilities', 'classes.class_index + 1') }}
             as probability
     from predictions

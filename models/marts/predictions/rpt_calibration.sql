@@ -57,7 +57,7 @@ per_bin as (
 final as (
 
     select
-        cast(classes.class_index as bigint) as class_index,
+        cast(classes.class_index as integer) as class_index,
         classes.class_name,
         cast(bins.probability_bin as integer) as probability_bin,
         {{ current_data_origin() }} as data_origin,
