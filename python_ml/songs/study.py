@@ -44,7 +44,7 @@ from python_ml.settings import Settings
 from python_ml.songs import StudySummary, study_results, write_results_file
 from python_ml.steps import step
 from python_ml.tracks.config import CONFIG_DIR, ConfigError, first_error, read_yaml
-from python_ml.tracks.kinds.base import Params, PositiveFloat, PositiveInt
+from python_ml.tracks.kinds.params import Params, PositiveFloat, PositiveInt
 from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 
 from python_ml.errors import UserError
 from python_ml.tracks.kinds import KINDS
-from python_ml.tracks.kinds.base import ModelKind, Params, PositiveInt
+from python_ml.tracks.kinds.base import ModelKind
+from python_ml.tracks.kinds.params import Params, PositiveInt
 from python_ml.warehouse.catalog import TRACK_FEATURE_COLUMNS
 from python_ml.warehouse.db import check_identifier
 

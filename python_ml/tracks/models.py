@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,9 +18,11 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from python_ml.tracks.config import ModelSpec
 from python_ml.tracks.evaluate import apply_temperature, decide
 from python_ml.tracks.kinds import KINDS
+
+if TYPE_CHECKING:  # the config (pydantic) is read to train, not to load a fitted model
+    from python_ml.tracks.config import ModelSpec
 
 log = logging.getLogger(__name__)
 

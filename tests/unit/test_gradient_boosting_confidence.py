@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from python_ml.tracks import config as config_module
 from python_ml.tracks.kinds import KINDS
-from python_ml.tracks.kinds.sklearn_kinds import DEFAULT_L2_REGULARIZATION
+from python_ml.tracks.kinds.params import DEFAULT_L2_REGULARIZATION
 
 BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text())
 COLD, HOT = 30.5, 69.5  # the latent popularity's class bounds (0-30, 31-69, 70-100)

@@ -10,7 +10,8 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from python_ml.tracks.kinds import keras_kind  # noqa: E402
-from python_ml.tracks.kinds.keras_kind import Keras, KerasParams, forward  # noqa: E402
+from python_ml.tracks.kinds.keras_kind import Keras, forward  # noqa: E402
+from python_ml.tracks.kinds.params import KerasParams  # noqa: E402
 
 
 def _data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,72 +1,19 @@
-"""What a model kind is: its parameters (a pydantic schema, checked when the config is read),
-how it fits, gives probabilities, and saves and loads its estimator. Adding a kind is one
-module here and one entry in ``KINDS`` (``__init__.py``); the config, training, the MLflow
-pyfunc and the champion rule read everything else from it."""
+"""What a model kind is: its parameters (a pydantic schema in ``params.py``, checked when the
+config is read), how it fits, gives probabilities, and saves and loads its estimator. Adding a
+kind is one module here, its schema in ``params.py`` and one entry in ``KINDS``
+(``__init__.py``); the config, training, the MLflow pyfunc and the champion rule read
+everything else from it."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import joblib
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-
-def _positive_int(value: Any) -> Any:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"must be a positive integer, got {value!r}")
-    return value
-
-
-def _positive_number(value: Any) -> Any:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)  # .nan or .inf: no comparison rejects them
-        or value <= 0
-    ):
-        raise ValueError(f"must be a positive number, got {value!r}")
-    return float(value)
-
-
-def _non_negative_number(value: Any) -> Any:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"must be a number of at least 0, got {value!r}")
-    return float(value)
-
-
-def _boolean(value: Any) -> Any:
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, got {value!r}")
-    return value
-
-
-def _class_weight(value: Any) -> Any:
-    if value not in (None, "balanced"):
-        raise ValueError(
-            f"must be null (fit on the natural class mix) or 'balanced', got {value!r}"
-        )
-    return value
-
-
-PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
-PositiveFloat = Annotated[float, BeforeValidator(_positive_number)]
-NonNegativeFloat = Annotated[float, BeforeValidator(_non_negative_number)]
-Flag = Annotated[bool, BeforeValidator(_boolean)]
-ClassWeight = Annotated[Literal["balanced"] | None, BeforeValidator(_class_weight)]
-
-
-class Params(BaseModel):
-    """A kind's parameters: every key known, every value checked; frozen once read."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+if TYPE_CHECKING:
+    from python_ml.tracks.kinds.params import Params
 
 
 SHAPLEY_PERMUTATIONS = 4  # each with its reverse: 8 orders of the features per track
@@ -109,7 +56,17 @@ class ModelKind:
 
     name: ClassVar[str]  # the config's `type`
     simplicity: ClassVar[int]  # the champion rule prefers the simplest kind (lowest)
-    params: ClassVar[type[Params]]
+    params_schema: ClassVar[str]  # its class in params.py
+
+    @property
+    def params(self) -> type[Params]:
+        """The schema of the kind's parameters. Imported when a config is read, not when a
+        fitted model is loaded: pydantic's import and the schemas' construction took about a
+        quarter of a second of `predict`'s 2 s."""
+        import python_ml.tracks.kinds.params as schemas
+
+        return getattr(schemas, self.params_schema)
+
     estimator_file: ClassVar[str] = "estimator.joblib"
     # How :meth:`contributions` explains a score, in a few words for readers (card, app).
     explanation: ClassVar[str] = (

@@ -16,16 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import field_validator
 
-from python_ml.tracks.kinds.base import (
-    ClassWeight,
-    Flag,
-    ModelKind,
-    Params,
-    PositiveFloat,
-    PositiveInt,
-)
+from python_ml.tracks.kinds.base import ModelKind
 
 log = logging.getLogger(__name__)
 
@@ -59,41 +51,6 @@ def _epoch_lines(keras: Any, rows: int, epochs: int) -> Any:
     return EpochLines()
 
 
-class KerasParams(Params):
-    hidden_units: list[Any]
-    dropout: list[Any]
-    learning_rate: PositiveFloat
-    batch_size: PositiveInt
-    max_epochs: PositiveInt
-    patience: PositiveInt
-    smote: Flag
-    class_weight: ClassWeight = None
-    min_delta: PositiveFloat = 0.001
-
-    @field_validator("hidden_units", mode="before")
-    @classmethod
-    def _units(cls, value: Any) -> Any:
-        if not isinstance(value, list) or not value:
-            raise ValueError(f"must be a non-empty list, got {value!r}")
-        for units in value:
-            if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-                raise ValueError(f"must list positive whole numbers of units, got {units!r}")
-        return value
-
-    @field_validator("dropout", mode="before")
-    @classmethod
-    def _rates(cls, value: Any, info: Any) -> Any:
-        if not isinstance(value, list) or not value:
-            raise ValueError(f"must be a non-empty list, got {value!r}")
-        for rate in value:
-            if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate < 1:
-                raise ValueError(f"must list rates from 0 to below 1, got {rate!r}")
-        units = info.data.get("hidden_units")
-        if units is not None and len(value) != len(units):
-            raise ValueError("must have one rate per hidden layer")
-        return value
-
-
 def balanced_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     from sklearn.utils.class_weight import compute_class_weight
 
@@ -107,7 +64,7 @@ def balanced_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
 class Keras(ModelKind):
     name = "keras"
     simplicity = 3
-    params = KerasParams
+    params_schema = "KerasParams"
     estimator_file = "estimator.keras"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:

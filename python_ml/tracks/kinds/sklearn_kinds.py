@@ -5,17 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import field_validator
 
-from python_ml.tracks.kinds.base import (
-    ClassWeight,
-    Flag,
-    ModelKind,
-    NonNegativeFloat,
-    Params,
-    PositiveFloat,
-    PositiveInt,
-)
+from python_ml.tracks.kinds.base import ModelKind
 
 
 def _per_class(decision: np.ndarray) -> np.ndarray:
@@ -27,16 +18,12 @@ def _per_class(decision: np.ndarray) -> np.ndarray:
     return decision
 
 
-class MajorityParams(Params):
-    pass
-
-
 class Majority(ModelKind):
     """Every track gets the class shares of the training fold: the floor any model must beat."""
 
     name = "majority"
     simplicity = 0
-    params = MajorityParams
+    params_schema = "MajorityParams"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
         from sklearn.dummy import DummyClassifier  # the estimators: imported to fit (scoring
@@ -45,16 +32,10 @@ class Majority(ModelKind):
         return DummyClassifier(strategy="prior").fit(xt, yt), {}
 
 
-class LogisticRegressionParams(Params):
-    C: PositiveFloat
-    max_iter: PositiveInt
-    class_weight: ClassWeight = None
-
-
 class LogisticRegressionKind(ModelKind):
     name = "logistic_regression"
     simplicity = 1
-    params = LogisticRegressionParams
+    params_schema = "LogisticRegressionParams"
     explanation = "exact: coefficient x standardised value, of the classes' logits"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
@@ -83,39 +64,10 @@ class LogisticRegressionKind(ModelKind):
         return np.broadcast_to(intercept, (len(x), len(intercept))).copy(), parts
 
 
-# The L2 penalty on the trees' leaf values when a config does not give one. Each leaf's value
-# is a Newton step, -(sum of gradients) / (sum of hessians + l2_regularization) x learning rate,
-# and a class's hessian is p (1 - p): scikit-learn's default, 0, lets a leaf where the rare
-# class's probability is already near 0 take a step of hundreds. On the generated 1x data a
-# leaf of 20 fit-fold tracks, one of them blazing-hot, got +26.5 on the blazing-hot score
-# (p 0.00002 -> 0.99999 for all 20), and 3 ice-cold holdout tracks were called blazing-hot at
-# 0.99999 where the generator's own probability was below 0.001. 1.0 (XGBoost's default
-# lambda) bounds such a step near the learning rate and leaves well-populated leaves (hessian
-# sums of hundreds) as they were; temperature scaling, one divisor for every track, cannot
-# undo a few tracks' runaway scores.
-DEFAULT_L2_REGULARIZATION = 1.0
-
-
-class HistGradientBoostingParams(Params):
-    max_iter: PositiveInt
-    learning_rate: PositiveFloat
-    max_leaf_nodes: PositiveInt
-    early_stopping: Flag
-    class_weight: ClassWeight = None
-    l2_regularization: NonNegativeFloat = DEFAULT_L2_REGULARIZATION
-
-    @field_validator("max_leaf_nodes")
-    @classmethod
-    def _leaves(cls, value: int) -> int:
-        if value < 2:
-            raise ValueError(f"must be at least 2, got {value!r}")
-        return value
-
-
 class HistGradientBoosting(ModelKind):
     name = "hist_gradient_boosting"
     simplicity = 2
-    params = HistGradientBoostingParams
+    params_schema = "HistGradientBoostingParams"
     explanation = "exact: TreeSHAP of the trees' raw scores"
 
     def fit(self, params, xt, yt, xv, yv, n_classes, seed) -> tuple[Any, dict[str, Any]]:
