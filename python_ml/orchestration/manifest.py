@@ -5,8 +5,12 @@ on one core while the other was idle."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
+from typing import Any
 
+from python_ml.errors import UserError
 from python_ml.settings import Settings
 
 # What the manifest is parsed from: a newer file means a stale manifest.
@@ -56,3 +60,27 @@ def ensure_manifest(
         parsed_from.parent.mkdir(parents=True, exist_ok=True)
         parsed_from.write_text(files, encoding="utf-8")
     return manifest
+
+
+class ManifestError(UserError, RuntimeError):
+    """dbt's manifest could not be read; the message names the file and what to do."""
+
+
+def read_manifest(path: Path, wait_seconds: float = 20.0) -> dict[str, Any]:
+    """The manifest at ``path``, read whole: another dbt command of the same project (a plain
+    `dbt build`, `make docs-serve`'s `dbt docs generate`) rewrites ``target/manifest.json`` in
+    place, and a read in the meantime got half a file (Dagster's code location then failed with
+    a JSONDecodeError until reloaded). A file that does not parse is read again until it does,
+    for up to ``wait_seconds``; then an error names it and what to do."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:  # JSONDecodeError, or a half-written UTF-8 sequence
+            if time.monotonic() >= deadline:
+                raise ManifestError(
+                    f"{path} is not whole JSON after {wait_seconds:.0f} s (a dbt command "
+                    "writing it was stopped?): run `dbt parse` from the project folder, then "
+                    "reload (Dagster: Reload definitions)."
+                ) from None
+            time.sleep(0.25)

@@ -95,11 +95,12 @@ def dbt_project() -> DbtProject:
 
 def prepared_manifest(project: DbtProject, settings: Settings) -> dict[str, Any]:
     """dbt's manifest for the asset graph, parsed first when stale
-    (:func:`python_ml.orchestration.manifest.ensure_manifest`)."""
-    from python_ml.orchestration.manifest import ensure_manifest
+    (:func:`python_ml.orchestration.manifest.ensure_manifest`), and read whole while another
+    dbt command rewrites it (:func:`python_ml.orchestration.manifest.read_manifest`)."""
+    from python_ml.orchestration.manifest import ensure_manifest, read_manifest
 
     ensure_manifest(settings, Path(project.project_dir), Path(project.manifest_path))
-    return json.loads(Path(project.manifest_path).read_text(encoding="utf-8"))
+    return read_manifest(Path(project.manifest_path))
 
 
 class DbtCli(DbtCliResource):

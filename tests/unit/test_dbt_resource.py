@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib.metadata import version as installed
@@ -124,3 +125,28 @@ def test_run_parses_the_manifest_beside_dagsters_import_and_says_its_failure(
     with pytest.raises(UserError, match="models/x.sql has a syntax error"):
         cli.cmd_run(load_settings(), args)
     assert events == []
+
+
+def test_a_manifest_being_rewritten_is_read_once_whole(tmp_path: Path) -> None:
+    """`make docs-serve` (dbt docs generate) or a plain `dbt build` rewrites target/manifest.json
+    in place: Dagster's code location read half of it and failed with a JSONDecodeError."""
+    import threading
+
+    from python_ml.orchestration.manifest import ManifestError, read_manifest
+
+    manifest = tmp_path / "manifest.json"
+    whole = json.dumps({"nodes": {"model.p.m": {"name": "m"}}, "metadata": {}})
+    manifest.write_text(whole[: len(whole) // 2])  # the writer is half way
+    writer = threading.Timer(0.4, manifest.write_text, [whole])
+    writer.start()
+    try:
+        assert read_manifest(manifest) == json.loads(whole)
+    finally:
+        writer.join()
+
+    manifest.write_text(whole[:-3])  # a writer that never finishes
+    with pytest.raises(ManifestError) as error:
+        read_manifest(manifest, wait_seconds=0.5)
+    assert str(manifest) in str(error.value)
+    assert "dbt parse" in str(error.value)
+    assert "JSONDecodeError" not in str(error.value) and "Expecting" not in str(error.value)
