@@ -1,5 +1,7 @@
 """Overview: the champion, the leaderboard, per-class figures, confusion matrix, calibration."""
 
+import re
+
 import altair as alt
 import app_ui
 import streamlit as st
@@ -37,6 +39,11 @@ st.markdown(
     + (f" (reused by the training of {reused} UTC)" if reused != "-" else "")
     + f" · scored {_when(champion['scored_at'])} UTC"
 )
+# Rank 1 (the best validation macro-F1) need not be the champion: the rule prefers the
+# simplest model within the bootstrap noise of the best, and says so here.
+rule = best.get("selection_rule") if best is not None else None
+if isinstance(rule, str) and rule:
+    st.markdown(f"**Chosen because:** {rule}.")
 if best is not None and best["holdout_accuracy"] == best["holdout_accuracy"]:
     cols = st.columns(4)
     cols[0].metric("Holdout accuracy", f"{best['holdout_accuracy']:.3f}")
@@ -65,7 +72,9 @@ columns = {
     "duration_seconds": "run s",
 }
 st.caption(
-    "Validation picks the champion. F1: macro-F1 of the model's decision rule. fwd-time: "
+    "Validation picks the champion: the simplest model whose validation macro-F1 is within "
+    "the bootstrap noise of the best (so rank 1, the best, need not be ★). F1: macro-F1 of "
+    "the model's decision rule. fwd-time: "
     "trained on releases up to the cutoff year, tested on later ones; new-artist: on artists "
     "held out with all their tracks; blank: not measured (holdout: champion only); "
     "★ the champion. run s: the run's wall time (fitting, evaluating, logging the model; "
@@ -268,4 +277,6 @@ with right:
 card = app_ui.settings().reports_dir / "model_card.md"
 if card.exists():
     with st.expander("The champion's model card (reports/model_card.md)"):
-        st.markdown(card.read_text(encoding="utf-8"))
+        # The card's headings two levels down: inside the expander its title is not the page's.
+        text = card.read_text(encoding="utf-8")
+        st.markdown(re.sub(r"^(#{1,4}) ", r"\1## ", text, flags=re.MULTILINE))

@@ -20,8 +20,11 @@ st.caption(
     "compiled once and run in memory (the same path as `python -m python_ml predict` and the "
     "HTTP service), then the champion. Every field is required; a new track needs no "
     "popularity or Spotify ids: the first artist is looked up by name among the warehouse's "
-    "artists for the artist features (followers, genres). A value the pipeline rejects is "
-    "shown next to its field, and the track is not scored."
+    "artists for the artist features (followers, genres). That look-up is this page's only: "
+    "`predict` and the service read the artist from tracks.csv's `id_artists` (without it "
+    "they impute the artist features, and the same values can get another class); the result "
+    "below names the id to give them. A value the pipeline rejects is shown next to its "
+    "field, and the track is not scored."
 )
 settings = app_ui.settings()
 try:  # the data the champion learnt from, as the other pages say it
@@ -123,7 +126,9 @@ elif result is not None:
             )
             st.caption(
                 f"Artist features from **{artist.name}** (artist id `{artist.artist_id}`: "
-                f"{followers} followers, {genres} genres).{namesakes}"
+                f"{followers} followers, {genres} genres).{namesakes} To score the same with "
+                f"`predict` or the service, give `id_artists` "
+                f"`{[artist.artist_id]!r}`."
             )
         elif artist is not None:
             st.warning(

@@ -46,6 +46,12 @@ def test_overview_shows_the_champion_its_figures_and_the_data_origin(app_env: Pa
     text = _texts(at)
     assert "generated" in text  # the data origin banner
     assert "**Champion:** `" in text
+    # Why the champion, which need not be rank 1 (the rule prefers the simplest within noise).
+    (rule,) = query(
+        app_env / "warehouse.duckdb",
+        "select selection_rule from marts.rpt_model_leaderboard where is_champion and is_current",
+    )[0]
+    assert rule and f"**Chosen because:** {rule}." in text
     assert any(m.label == "Holdout macro-F1" for m in at.metric)
     leaderboard = at.dataframe[0].value
     assert {"model", "val F1", "holdout F1", "new-artist F1", "fwd-time F1"} <= set(
