@@ -51,6 +51,8 @@ class GenerateError(UserError, ValueError):
 
 SONGS_2023_ROWS = 953
 # The day the 2023 chart file was taken (its latest release is 2023-07-14).
+SPOTIFY_LAUNCH = pd.Timestamp("2008-10-07")  # streams before it: none
+STREAMS_CEILING = 4.5e9  # no generated song has more streams
 SONGS_2023_SNAPSHOT = pd.Timestamp("2023-07-14")
 CHUNK_ROWS = 250_000
 _BASE62 = np.frombuffer(
@@ -595,7 +597,11 @@ def write_songs_2023(path: Path, seed: int, rows: int = SONGS_2023_ROWS) -> None
     day = rng.integers(1, 29, n)
     month = np.where(year == 2023, np.minimum(month, 7), month)
     released = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}))
-    days_out = np.maximum((SONGS_2023_SNAPSHOT - released).dt.days.to_numpy(), 1)
+    # Days a song could be streamed: from its release, or from Spotify's launch for an older
+    # song (counted from the release, a 1946 song had 22 billion streams against the real
+    # file's largest, 3.7 billion).
+    available = np.maximum(released, SPOTIFY_LAUNCH)
+    days_out = np.maximum((SONGS_2023_SNAPSHOT - available).dt.days.to_numpy(), 1)
     dance = np.clip(rng.normal(67, 14, n), 20, 97).astype(int)
     energy = np.clip(rng.normal(64, 16, n), 10, 97).astype(int)
     log_streams = (
@@ -605,6 +611,10 @@ def write_songs_2023(path: Path, seed: int, rows: int = SONGS_2023_ROWS) -> None
         + 0.02 * (dance - 67) / 14
         + rng.normal(0, 0.55, n)
     )
+    # The most streamed songs level off below a ceiling (the real file's largest is 3.7 billion):
+    # a soft one, keeping the songs' order (log streams well below it are unchanged).
+    ceiling = np.log(STREAMS_CEILING)
+    log_streams = ceiling - np.log1p(np.exp(ceiling - log_streams))
     streams = np.round(np.exp(log_streams)).astype(np.int64).astype(str).astype(object)
     # Playlist and chart reach are measured with the streams: they describe a hit.
     reach = log_streams - log_streams.mean() + rng.normal(0, 0.45, n)

@@ -3,6 +3,7 @@ import csv
 import gzip
 import hashlib
 import shutil
+import statistics
 from pathlib import Path
 
 import pandas as pd
@@ -78,6 +79,14 @@ def test_songs_2023_is_latin1_crlf_with_the_real_quirks(small_raw_dir: Path) -> 
     assert list(rows[0]) == schemas.SONGS_2023_COLUMNS
     assert len(rows) == 953
     assert sum(not r["streams"].isdigit() for r in rows) == 1
+    # Streams as real as the rest: no song beyond the real file's scale (its largest is 3.7
+    # billion; counted from the release, a 1946 song had 22 billion), hits in the billions,
+    # and songs from before Spotify's launch with no head start for the years before it.
+    streams = {i: int(r["streams"]) for i, r in enumerate(rows) if r["streams"].isdigit()}
+    assert 1e9 < max(streams.values()) < generate.STREAMS_CEILING
+    older = [v for i, v in streams.items() if int(rows[i]["released_year"]) < 2000]
+    newer = [v for i, v in streams.items() if int(rows[i]["released_year"]) >= 2000]
+    assert statistics.median(older) < 5 * statistics.median(newer)
     assert any("," in r["in_deezer_playlists"] for r in rows)
     assert 90 <= sum(r["key"] == "" for r in rows) <= 100
     pairs = [(r["track_name"], r["artist(s)_name"]) for r in rows]
