@@ -84,6 +84,16 @@ class ManifestKeys:
                 return self.translator.get_asset_key(source)
         raise KeyError(f"no dbt source reads {schema_table}")
 
+    def source_description(self, schema_table: str) -> str:
+        """What the dbt source whose warehouse table is ``schema.table`` holds: its description
+        in the sources' yml (one definition, shown by dbt docs and by the asset that writes
+        the table; without it the assets of one step all showed the step's text)."""
+        schema, identifier = schema_table.split(".")
+        for source in self.manifest["sources"].values():
+            if source["schema"] == schema and source["identifier"] == identifier:
+                return " ".join(str(source.get("description") or "").split()) or schema_table
+        raise KeyError(f"no dbt source reads {schema_table}")
+
     def model(self, schema_table: str) -> dg.AssetKey:
         """The asset key of the dbt model or seed that builds ``schema.table``."""
         name = schema_table.split(".")[-1]

@@ -376,6 +376,32 @@ def test_every_dbt_check_says_what_it_asserts() -> None:
     )
 
 
+def test_every_table_python_ml_writes_says_what_it_holds() -> None:
+    """The raw tables and the ml tables each showed their step's text in Dagster's UI (five
+    raw tables alike): each now shows its dbt source's description, the one in dbt docs."""
+    import json
+
+    from python_ml.orchestration.definitions import build_definitions
+    from python_ml.settings import load_settings
+
+    manifest = json.loads((load_settings().target_dir / "manifest.json").read_text("utf-8"))
+    said = {
+        f"{s['source_name']}/{s['name']}": " ".join(s["description"].split())
+        for s in manifest["sources"].values()
+    }
+    specs = {
+        "/".join(spec.key.path): spec
+        for assets_def in build_definitions().assets or []
+        for spec in getattr(assets_def, "specs", [])
+        if spec.group_name in ("raw", "ml")
+    }
+    described = {key: spec.description for key, spec in specs.items() if key.count("/") == 1}
+    assert len(described) >= 10
+    for key, description in described.items():
+        assert description == said[key], key
+    assert len(set(described.values())) == len(described)  # no two alike
+
+
 def test_the_run_is_on_the_jobs_page_and_the_timeline_of_the_ui(main_job_dir: Path) -> None:
     """`python -m python_ml run` was on Dagster's Runs page, but main_job's own page (which
     filters on the code location's hidden repository tag) said "No runs found", and the

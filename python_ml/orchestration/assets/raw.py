@@ -72,11 +72,12 @@ def raw_table_assets(keys: ManifestKeys) -> dg.AssetsDefinition:
         specs=[
             dg.AssetSpec(
                 key,
+                description=keys.source_description(table),
                 deps=[raw_files],
                 kinds={"duckdb"},
                 code_version=versions.code_version("raw_tables"),
             )
-            for _, key in sources
+            for table, key in sources
         ],
         group_name="raw",
         name="raw_tables",

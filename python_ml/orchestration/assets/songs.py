@@ -22,6 +22,7 @@ def songs_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         specs=[
             dg.AssetSpec(
                 keys.source(catalog.SONG_PREDICTIONS),
+                description=keys.source_description(catalog.SONG_PREDICTIONS),
                 deps=[keys.model(catalog.SONGS_2023)],
                 kinds={"duckdb", "scikitlearn"},
                 code_version=versions.code_version("songs"),

@@ -38,12 +38,14 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
             ),
             dg.AssetSpec(
                 keys.source(catalog.MODEL_RUNS),
+                description=keys.source_description(catalog.MODEL_RUNS),
                 deps=inputs,
                 kinds={"duckdb"},
                 code_version=versions.code_version("train"),
             ),
             dg.AssetSpec(
                 keys.source(catalog.FEATURE_IMPORTANCE),
+                description=keys.source_description(catalog.FEATURE_IMPORTANCE),
                 deps=inputs,
                 kinds={"duckdb"},
                 code_version=versions.code_version("train"),
@@ -133,12 +135,14 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         specs=[
             dg.AssetSpec(
                 keys.source(catalog.TRACK_PREDICTIONS),
+                description=keys.source_description(catalog.TRACK_PREDICTIONS),
                 deps=["champion_model", *predict_inputs],
                 kinds={"duckdb"},
                 code_version=versions.code_version("score"),
             ),
             dg.AssetSpec(
                 keys.source(catalog.TRACK_EXPLANATIONS),
+                description=keys.source_description(catalog.TRACK_EXPLANATIONS),
                 deps=["champion_model", *predict_inputs],
                 kinds={"duckdb"},
                 code_version=versions.code_version("score"),
