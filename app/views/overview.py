@@ -72,9 +72,11 @@ columns = {
     "duration_seconds": "run s",
 }
 st.caption(
-    "Validation picks the champion: the simplest model whose validation macro-F1 is within "
-    "the bootstrap noise of the best (so rank 1, the best, need not be ★). F1: macro-F1 of "
-    "the model's decision rule. fwd-time: "
+    "Validation picks the champion: the simplest model whose validation figure (tracks.yml's "
+    "selection metric) is within the bootstrap noise of the best, so rank 1 need not be ★; a "
+    "champion trained on the same data stays unless a training of other experiments beats "
+    'it on the same fold ("Chosen because" above says which). F1: macro-F1 of the model\'s '
+    "decision rule. fwd-time: "
     "trained on releases up to the cutoff year, tested on later ones; new-artist: on artists "
     "held out with all their tracks; blank: not measured (holdout: champion only); "
     "★ the champion. run s: the run's wall time (fitting, evaluating, logging the model; "

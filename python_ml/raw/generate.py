@@ -50,9 +50,9 @@ class GenerateError(UserError, ValueError):
 
 
 SONGS_2023_ROWS = 953
-# The day the 2023 chart file was taken (its latest release is 2023-07-14).
 SPOTIFY_LAUNCH = pd.Timestamp("2008-10-07")  # streams before it: none
 STREAMS_CEILING = 4.5e9  # no generated song has more streams
+# The day the 2023 chart file was taken (its latest release is 2023-07-14).
 SONGS_2023_SNAPSHOT = pd.Timestamp("2023-07-14")
 CHUNK_ROWS = 250_000
 _BASE62 = np.frombuffer(

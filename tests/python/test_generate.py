@@ -86,7 +86,8 @@ def test_songs_2023_is_latin1_crlf_with_the_real_quirks(small_raw_dir: Path) -> 
     assert 1e9 < max(streams.values()) < generate.STREAMS_CEILING
     older = [v for i, v in streams.items() if int(rows[i]["released_year"]) < 2000]
     newer = [v for i, v in streams.items() if int(rows[i]["released_year"]) >= 2000]
-    assert statistics.median(older) < 5 * statistics.median(newer)
+    # (the real file's ratio 2.2; counted from the release, 4.3-6.5 over five seeds)
+    assert statistics.median(older) < 3.5 * statistics.median(newer)
     assert any("," in r["in_deezer_playlists"] for r in rows)
     assert 90 <= sum(r["key"] == "" for r in rows) <= 100
     pairs = [(r["track_name"], r["artist(s)_name"]) for r in rows]

@@ -384,6 +384,7 @@ def test_every_table_python_ml_writes_says_what_it_holds() -> None:
     from python_ml.orchestration.definitions import build_definitions
     from python_ml.settings import load_settings
 
+    definitions = build_definitions()  # parses the manifest first when there is none
     manifest = json.loads((load_settings().target_dir / "manifest.json").read_text("utf-8"))
     said = {
         f"{s['source_name']}/{s['name']}": " ".join(s["description"].split())
@@ -391,7 +392,7 @@ def test_every_table_python_ml_writes_says_what_it_holds() -> None:
     }
     specs = {
         "/".join(spec.key.path): spec
-        for assets_def in build_definitions().assets or []
+        for assets_def in definitions.assets or []
         for spec in getattr(assets_def, "specs", [])
         if spec.group_name in ("raw", "ml")
     }
