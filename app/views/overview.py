@@ -39,8 +39,8 @@ st.markdown(
     + (f" (reused by the training of {reused} UTC)" if reused != "-" else "")
     + f" · scored {_when(champion['scored_at'])} UTC"
 )
-# Rank 1 (the best validation macro-F1) need not be the champion: the rule prefers the
-# simplest model within the bootstrap noise of the best, and says so here.
+# Rank 1 (the best validation figure) need not be the champion: the rule prefers the simplest
+# model within the bootstrap noise of the best, or keeps a champion not beaten; it says which.
 rule = best.get("selection_rule") if best is not None else None
 if isinstance(rule, str) and rule:
     st.markdown(f"**Chosen because:** {rule}.")
