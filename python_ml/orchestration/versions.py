@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from python_ml.clock import utc_now
+from python_ml.codebase import MODEL_CODE
 from python_ml.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("python_ml")
@@ -47,25 +48,33 @@ STAGE_CODE = {
     "raw_tables": ("python_ml/warehouse/load.py", "python_ml/raw/schemas.py"),
     "train": ("python_ml/configs/tracks.yml",),
     "score": (),
-    "songs": ("python_ml/songs", "python_ml/tracking", "python_ml/configs/songs_2023.yml"),
+    "songs": ("python_ml/configs/songs_2023.yml",),
     # The report writes the songs study's results file too (python_ml/songs/__init__.py).
     "report": ("python_ml/reports", "python_ml/songs/__init__.py"),
 }
-# Steps whose code is the modules of python_ml/tracks and python_ml/tracking their module runs
-# (python_ml/codebase.py), not the whole folders: an edit to predict's or the service's code
+# Steps whose code is the modules their module runs under these folders of python_ml
+# (python_ml/codebase.py), not whole folders: an edit to predict's or the service's code
 # (tracks/predict.py, scorer.py, feature_path.py) left the models and the predictions as they
-# were, yet made train and score stale (and every experiment was fitted again).
-STAGE_MODULE = {"train": "python_ml.tracks.train", "score": "python_ml.tracks.score"}
+# were, yet made train and score stale (and every experiment was fitted again). The songs
+# study runs modules of python_ml/tracks too (its config's checks, tracks/kinds/params.py),
+# which the folders it hashed before (songs, tracking) left out: an edit there left its
+# figures current.
+STAGE_MODULE = {
+    "train": ("python_ml.tracks.train", MODEL_CODE),
+    "score": ("python_ml.tracks.score", MODEL_CODE),
+    "songs": ("python_ml.songs.study", ("songs", *MODEL_CODE)),
+}
 
 
 def stage_code(step: str, root: Path = PROJECT_ROOT) -> str:
     """A hash of a Python step's code and config (its "code" input)."""
     version = files_hash(*STAGE_CODE[step], root=root, suffixes=(".py", ".yml"))
     if step in STAGE_MODULE:
-        from python_ml.codebase import MODEL_CODE, code_digest
+        from python_ml.codebase import code_digest
 
         package = root / "python_ml"
-        module = code_digest(STAGE_MODULE[step], MODEL_CODE, package)
+        name, within = STAGE_MODULE[step]
+        module = code_digest(name, within, package)
         version = hashlib.sha256(f"{version}{module}".encode()).hexdigest()
     return version
 

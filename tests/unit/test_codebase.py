@@ -51,3 +51,29 @@ def test_an_edit_to_predicts_code_leaves_train_and_score_up_to_date(tmp_path: Pa
     edit("tracks/train.py")  # scoring does not run training's module
     assert versions.code_version("score", root) == after["score"]
     assert versions.code_version("train", root) != after["train"]
+
+
+def test_the_songs_study_is_stale_after_an_edit_to_the_tracks_code_it_runs(
+    tmp_path: Path,
+) -> None:
+    """The study checks its config with tracks/config.py and tracks/kinds/params.py; its code
+    version hashed python_ml/songs and python_ml/tracking only, so an edit there left its
+    figures current."""
+    root = tmp_path / "project"
+    shutil.copytree(PACKAGE, root / "python_ml", ignore=shutil.ignore_patterns("__pycache__"))
+    before = versions.code_version("songs", root)
+
+    def edit(relpath: str) -> None:
+        path = root / "python_ml" / relpath
+        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+
+    edit("tracks/predict.py")  # the service's and predict's code: not the study's
+    edit("reports/charts.py")
+    assert versions.code_version("songs", root) == before
+    edit("tracks/kinds/params.py")
+    after = versions.code_version("songs", root)
+    assert after != before
+    edit("songs/study.py")
+    assert versions.code_version("songs", root) != after
+    edit("configs/songs_2023.yml")  # its config, as a file
+    assert versions.code_version("songs", root) != after
