@@ -49,8 +49,7 @@ STAGE_CODE = {
     "train": ("python_ml/configs/tracks.yml",),
     "score": (),
     "songs": ("python_ml/configs/songs_2023.yml",),
-    # The report writes the songs study's results file too (python_ml/songs/__init__.py).
-    "report": ("python_ml/reports", "python_ml/songs/__init__.py"),
+    "report": (),
 }
 # Steps whose code is the modules their module runs under these folders of python_ml
 # (python_ml/codebase.py), not whole folders: an edit to predict's or the service's code
@@ -58,11 +57,17 @@ STAGE_CODE = {
 # were, yet made train and score stale (and every experiment was fitted again). The songs
 # study runs modules of python_ml/tracks too (its config's checks, tracks/kinds/params.py),
 # which the folders it hashed before (songs, tracking) left out: an edit there left its
-# figures current.
+# figures current. The report words and draws what the modules of tracks and raw say (the
+# reasons, the features' labels, the generated data's notices) and writes the songs study's
+# results file (songs/__init__.py): only its folder was hashed, and the app's code was.
 STAGE_MODULE = {
     "train": ("python_ml.tracks.train", MODEL_CODE),
     "score": ("python_ml.tracks.score", MODEL_CODE),
     "songs": ("python_ml.songs.study", ("songs", *MODEL_CODE)),
+    "report": (
+        "python_ml.reports.charts",
+        ("reports", "songs", "raw", "warehouse", *MODEL_CODE),
+    ),
 }
 
 

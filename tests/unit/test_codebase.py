@@ -77,3 +77,31 @@ def test_the_songs_study_is_stale_after_an_edit_to_the_tracks_code_it_runs(
     assert versions.code_version("songs", root) != after
     edit("configs/songs_2023.yml")  # its config, as a file
     assert versions.code_version("songs", root) != after
+
+
+def test_the_report_is_stale_after_an_edit_to_the_code_that_words_its_figures(
+    tmp_path: Path,
+) -> None:
+    """The report words the reasons and marks generated features with tracks/feature_origin.py
+    and raw/origin.py; only python_ml/reports (with the app's code) was hashed."""
+    root = tmp_path / "project"
+    shutil.copytree(PACKAGE, root / "python_ml", ignore=shutil.ignore_patterns("__pycache__"))
+    before = versions.code_version("report", root)
+
+    def edit(relpath: str) -> str:
+        path = root / "python_ml" / relpath
+        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        return versions.code_version("report", root)
+
+    assert edit("reports/app_data.py") == before  # the app's, not the report's
+    assert edit("tracks/scorer.py") == before  # the service's
+    changed = {before}
+    for relpath in (
+        "tracks/feature_origin.py",
+        "raw/origin.py",
+        "songs/__init__.py",
+        "reports/charts.py",
+    ):
+        version = edit(relpath)
+        assert version not in changed, relpath
+        changed.add(version)
