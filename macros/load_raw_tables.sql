@@ -37,7 +37,7 @@
         {%- set present = run_query('show tables in raw').columns['tableName'].values() | map('lower') | list %}
         {%- set logged = [] %}
         {%- for row in run_query(
-            'select dataset, table_name, file_path, file_bytes, unix_micros(loaded_at), file_sha256 from raw.load_log'
+            'select dataset, table_name, file_path, file_bytes, unix_micros(loaded_at), file_sha256, loader_version from raw.load_log'
         ).rows %}
             {%- do logged.append(row.values() | list) %}
         {%- endfor %}

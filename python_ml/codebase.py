@@ -14,6 +14,9 @@ PACKAGE = Path(__file__).resolve().parent
 # The folders of the models' code (their fitting, evaluation, scoring and MLflow logging): what
 # training's and scoring's code versions hash of the modules they run.
 MODEL_CODE = ("tracks", "tracking")
+# The loader's (warehouse/load.py): reading, checking and quarantining the raw files, their
+# columns, how their origin is told.
+LOADER_CODE = ("raw", "warehouse")
 
 
 def _module_name(path: Path, package: Path) -> str:

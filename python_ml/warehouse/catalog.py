@@ -20,7 +20,16 @@ LOAD_REJECTS = "raw.load_rejects"
 LOAD_LOG = "raw.load_log"
 # The columns a load log from an older loader lacks, with what each records: such a log loads
 # every file once more (python_ml/warehouse/load.py), and the staging models read them.
-LOAD_LOG_NEWER_COLUMNS = {"file_sha256": "SHA-256", "data_origin": "origin"}
+LOAD_LOG_NEWER_COLUMNS = {
+    "file_sha256": "SHA-256",
+    "data_origin": "origin",
+    "loader_version": "loader version",
+}
+
+
+def in_words(words: list[str]) -> str:
+    """``["a", "b", "c"]`` as ``a, b and c``."""
+    return f"{', '.join(words[:-1])} and {words[-1]}" if len(words) > 1 else "".join(words)
 
 
 def load_log_lacks(con: Any) -> list[str]:

@@ -103,7 +103,7 @@ class Plugin(BasePlugin):
         if missing:
             raise DbtRuntimeError(
                 f"{catalog.LOAD_LOG} is from an older python_ml: it does not record each raw "
-                f"file's {' and '.join(missing)}, which the staging models read. Load the raw "
+                f"file's {catalog.in_words(missing)}, which the staging models read. Load the raw "
                 "files again: `python -m python_ml load`, or `dbt build` without "
                 "MUSIC_AUTOLOAD_RAW=false (it loads them)"
             )

@@ -728,6 +728,7 @@ def _load_one(
             loaded_at,
             sha256,
             data_origin,
+            loader_version(),
         ],
     )
     return result
@@ -750,7 +751,19 @@ LOAD_LOG_COLUMNS = (
     "loaded_at",
     "file_sha256",
     "data_origin",
+    "loader_version",
 )
+
+
+def loader_version() -> str:
+    """The version of the loader's code (a hash of the modules this one runs under
+    python_ml/raw and python_ml/warehouse, codebase.LOADER_CODE: what the raw tables' code
+    version in Dagster hashes too), recorded with each file's load: a file loaded by other
+    code loads again (an edit to the loader, to a file's columns or to how its origin is told
+    changed nothing until the file did)."""
+    from python_ml.codebase import LOADER_CODE, code_digest
+
+    return code_digest(__name__, LOADER_CODE)[:16]
 
 
 def _file_origin(raw_dir: Path, path: Path) -> str:
@@ -785,7 +798,8 @@ def create_log_tables(con: duckdb.DuckDBPyConnection) -> None:
             dataset varchar not null, table_name varchar not null, file_path varchar not null,
             encoding varchar not null, file_bytes bigint not null, rows_read bigint not null,
             rows_kept bigint not null, rows_rejected bigint not null,
-            loaded_at timestamp not null, file_sha256 varchar, data_origin varchar
+            loaded_at timestamp not null, file_sha256 varchar, data_origin varchar,
+            loader_version varchar
         )
         """
     )
@@ -875,13 +889,13 @@ def stale_files(
     missing = catalog.load_log_lacks(con)
     if missing:
         reason = (
-            f"raw.load_log is from before it recorded each file's {' and '.join(missing)}: "
+            f"raw.load_log is from before it recorded each file's {catalog.in_words(missing)}: "
             "loaded once more"
         )
         return [(raw, reason) for raw in files]
     logged = con.execute(
-        "select dataset, table_name, file_path, file_bytes, loaded_at, file_sha256 "
-        f"from {catalog.LOAD_LOG}"
+        "select dataset, table_name, file_path, file_bytes, loaded_at, file_sha256, "
+        f"loader_version from {catalog.LOAD_LOG}"
     ).fetchall()
     return stale_reasons(settings.raw_dir, files, logged, tables, moved)
 
@@ -910,14 +924,17 @@ def record_moves(con: duckdb.DuckDBPyConnection, moved: list[tuple[RawFile, str]
 def stale_reasons(
     raw_dir: Path,
     files: list[RawFile],
-    logged: list[tuple[str, str, str, int, datetime, str | None]],
+    logged: list[tuple[str, str, str, int, datetime, str | None, str | None]],
     tables: set[str],
     moved: list[tuple[RawFile, str]] | None = None,
+    version: str | None = None,
 ) -> list[tuple[RawFile, str]]:
     """The raw files whose tables need loading again, each with why (empty: the tables hold
     exactly the files in ``raw_dir`` now). ``logged`` are the ``raw.load_log`` rows
-    (dataset, table, path, bytes, loaded at, SHA-256 or None), ``tables`` the tables that exist
-    (``raw.<dataset>__<table>``): DuckDB's warehouse and Spark's catalogue answer the same way.
+    (dataset, table, path, bytes, loaded at, SHA-256, loader version), ``tables`` the tables
+    that exist (``raw.<dataset>__<table>``): DuckDB's warehouse and Spark's catalogue answer
+    the same way. A file loaded by another version of the loader (``version``: today's,
+    :func:`loader_version` when not given) loads again.
 
     A file is unchanged when it has the logged size and either is the logged path, not
     modified (or replaced: its status-change time) after it was loaded, or has the logged
@@ -926,6 +943,7 @@ def stale_reasons(
     added to ``moved``, when given, as (raw file, its path)). The file is only read to hash it
     when its path or time differ."""
     entries = {(row[0], row[1]): row[2:] for row in logged}
+    version = version or loader_version()
     reasons: list[tuple[RawFile, str]] = []
     for raw in files:
         try:
@@ -951,9 +969,12 @@ def stale_reasons(
         elif raw.raw_table not in tables:
             reasons.append((raw, f"{raw.raw_table} does not exist"))
         else:
-            logged_path, logged_size, loaded_at, logged_sha = (*entry, None)[:4]
+            logged_path, logged_size, loaded_at, logged_sha, logged_version = entry
             stat = path.stat()
             when = f"{loaded_at:%Y-%m-%d %H:%M}"
+            if logged_version != version:  # one reason for all: said once
+                reasons.append((raw, "the loader's code changed since the files were loaded"))
+                continue
             if logged_path == str(path) and untouched_since(path, logged_size, loaded_at):
                 continue
             if logged_size == stat.st_size and logged_sha and file_sha256(path) == logged_sha:

@@ -142,8 +142,8 @@ def stale(options: dict[str, str]) -> Iterator[tuple]:
             yield raw.dataset, raw.table, raw.raw_table, "every raw file is loaded again"
         return
     logged = [
-        (d, t, path, int(size), _from_micros(int(at)), sha)
-        for d, t, path, size, at, sha in json.loads(options.get("logged") or "[]")
+        (d, t, path, int(size), _from_micros(int(at)), sha, version)
+        for d, t, path, size, at, sha, version in json.loads(options.get("logged") or "[]")
     ]
     tables = {name.lower() for name in json.loads(options.get("tables") or "[]")}
     for raw, reason in stale_reasons(raw_dir(options), RAW_FILES, logged, tables):

@@ -96,4 +96,8 @@ def test_with_the_autoload_off_a_load_log_from_an_older_loader_says_what_to_do()
         assert "raw.load_log is from an older python_ml" in message
         assert "each raw file's origin" in message and "python -m python_ml load" in message
         con.execute("alter table raw.load_log add column data_origin varchar")
+        with pytest.raises(DbtRuntimeError) as caught:
+            plugin_off().configure_connection(con)
+        assert "each raw file's loader version" in str(caught.value)
+        con.execute("alter table raw.load_log add column loader_version varchar")
         plugin_off().configure_connection(con)  # the log records all: dbt goes on

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from python_ml.raw.schemas import SONGS_2023, TRACKS
-from python_ml.warehouse.load import file_sha256, stale_reasons
+from python_ml.warehouse.load import file_sha256, loader_version, stale_reasons
 
 
 def _folder(root: Path) -> Path:
@@ -23,7 +23,8 @@ def _folder(root: Path) -> Path:
 
 def _logged(path: Path, loaded_at: datetime, sha: bool = True) -> list[tuple]:
     digest = file_sha256(path) if sha else None
-    return [("spotify_600k", "tracks", str(path), path.stat().st_size, loaded_at, digest)]
+    size = path.stat().st_size
+    return [("spotify_600k", "tracks", str(path), size, loaded_at, digest, loader_version())]
 
 
 def _utc_now() -> datetime:
@@ -92,8 +93,45 @@ def test_a_changed_size_a_later_edit_or_another_file_name_loads_again(tmp_path: 
 
     size = path.stat().st_size  # the same size, no hash: the other file name makes it stale
     name = str(path.with_name("tracks.csv.gz"))
-    logged = [("spotify_600k", "tracks", name, size, LOADED, None)]
+    logged = [("spotify_600k", "tracks", name, size, LOADED, None, loader_version())]
     assert [r[0] for r in stale_reasons(raw, [TRACKS], logged, TABLES)] == [TRACKS]
+
+
+def test_a_file_loaded_by_another_version_of_the_loader_loads_again(tmp_path: Path) -> None:
+    """The loader's code was not among the load's inputs: an edit to it (how a row is
+    quarantined, a file's columns, how its origin is told) changed nothing until the file
+    did. Each file's load records the loader's version."""
+    raw = _folder(tmp_path / "raw")
+    logged = _logged(raw / "spotify_600k" / "tracks.csv", LOADED)
+    assert stale_reasons(raw, [TRACKS], logged, TABLES, version=loader_version()) == []
+    ((file, reason),) = stale_reasons(raw, [TRACKS], logged, TABLES, version="0123456789abcdef")
+    assert file == TRACKS and reason == "the loader's code changed since the files were loaded"
+    older = [(*logged[0][:-1], None)]  # a log row without it (Spark's, from an older loader)
+    assert [r[0] for r in stale_reasons(raw, [TRACKS], older, TABLES)] == [TRACKS]
+
+
+def test_the_loaders_version_is_the_code_it_runs(tmp_path: Path) -> None:
+    """The modules warehouse/load.py runs under python_ml/raw and python_ml/warehouse; not the
+    models' code, nor predict's."""
+    from python_ml.codebase import PACKAGE
+    from python_ml.orchestration import versions
+
+    root = tmp_path / "project"
+    shutil.copytree(PACKAGE, root / "python_ml", ignore=shutil.ignore_patterns("__pycache__"))
+    before = versions.code_version("raw_tables", root)
+
+    def edit(relpath: str) -> str:
+        path = root / "python_ml" / relpath
+        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        return versions.code_version("raw_tables", root)
+
+    assert edit("tracks/predict.py") == before
+    assert edit("tracks/train.py") == before
+    seen = {before}
+    for relpath in ("warehouse/load.py", "raw/schemas.py", "raw/origin.py", "raw/extract.py"):
+        version = edit(relpath)
+        assert version not in seen, relpath
+        seen.add(version)
 
 
 def test_a_missing_file_or_table_and_a_file_never_loaded_are_named(tmp_path: Path) -> None:
@@ -130,9 +168,17 @@ def test_a_warehouse_from_before_the_content_hash_gains_the_column() -> None:
         ]
 
 
-@pytest.mark.parametrize("newer", ["", ", file_sha256 varchar"], ids=["no hash", "no origin"])
+@pytest.mark.parametrize(
+    ("newer", "lacking"),
+    [
+        ("", "SHA-256, origin and loader version"),
+        (", file_sha256 varchar", "origin and loader version"),
+        (", file_sha256 varchar, data_origin varchar", "loader version"),
+    ],
+    ids=["no hash", "no origin", "no loader version"],
+)
 def test_a_log_from_before_the_content_hash_or_origin_loads_every_file_once_more(
-    tmp_path: Path, newer: str
+    tmp_path: Path, newer: str, lacking: str
 ) -> None:
     """stale_files on a warehouse whose raw.load_log has no file_sha256 column, or no
     data_origin: every file is loaded once more (the load adds the columns), never read as if
@@ -161,7 +207,6 @@ def test_a_log_from_before_the_content_hash_or_origin_loads_every_file_once_more
         )
         (reason,) = stale_files(con, settings, [TRACKS])
         assert reason[0] == TRACKS
-        lacking = "origin" if newer else "SHA-256 and origin"
         assert f"from before it recorded each file's {lacking}: loaded once more" in reason[1]
 
 
@@ -184,8 +229,8 @@ def test_a_moved_folder_is_recorded_where_it_now_is(tmp_path: Path) -> None:
         con.execute(f"create table {TRACKS.raw_table} (file_line bigint)")
         con.execute(
             "insert into raw.load_log values "
-            "('spotify_600k', 'tracks', ?, 'utf-8', ?, 1, 1, 0, ?, ?, 'generated')",
-            [str(old), old.stat().st_size, LOADED, file_sha256(old)],
+            "('spotify_600k', 'tracks', ?, 'utf-8', ?, 1, 1, 0, ?, ?, 'generated', ?)",
+            [str(old), old.stat().st_size, LOADED, file_sha256(old), loader_version()],
         )
         con.execute(
             "insert into raw.load_rejects values "

@@ -19,7 +19,8 @@ final as (
         rows_kept,
         rows_rejected,
         loaded_at,
-        data_origin
+        data_origin,
+        loader_version
     from source
 
 )
