@@ -161,7 +161,22 @@ def class_distribution(con, out: Path, classes: Classes) -> str:
             va="bottom",
             fontsize=9,
         )
-    ax.set_xticks(x, [classes.labels.get(c, c) for c in frame["class_name"]])
+    # The counts under each class: a small class's over-call (691 true, 771 called: +11.6%)
+    # read 1.2% against 1.3% above its bars.
+    ax.set_xticks(
+        x,
+        [
+            f"{classes.labels.get(c, c)}\n{true:,} true, {called:,} called"
+            + (f" ({(called - true) / true:+.1%})" if true else "")
+            for c, true, called in zip(
+                frame["class_name"],
+                frame["true_count"].astype(int),
+                frame["predicted_count"].astype(int),
+                strict=True,
+            )
+        ],
+        fontsize=9,
+    )
     ax.set_ylabel("tracks in the predict split")
     ax.set_title("Popularity classes: true vs predicted")
     from matplotlib.patches import Patch
@@ -174,7 +189,8 @@ def class_distribution(con, out: Path, classes: Classes) -> str:
     )
     _save(fig, out)
     return (
-        "How many predict-split tracks truly fall in each class, and how many the model puts there."
+        "How many predict-split tracks truly fall in each class, and how many the model puts "
+        "there (under each class: both counts, and how many more or fewer it calls)."
     )
 
 
@@ -960,26 +976,54 @@ def _numbers_tables(
         con,
         f"""
         with track as (
-            select track_id, track_name, predicted_class, hit_probability
+            select track_id, track_name, predicted_class, hit_probability, runner_up_class,
+                   explanation_baseline, explained_score
             from {catalog.FCT_TRACK_PREDICTIONS}
             order by is_predicted_hit desc, hit_probability desc, track_id limit 1
         )
-        select track.track_name, track.predicted_class, track.hit_probability, e.feature,
-               e.feature_value, e.contribution
+        select track.track_name, track.predicted_class, track.hit_probability,
+               track.runner_up_class, track.explanation_baseline, track.explained_score,
+               e.feature, e.feature_value, e.contribution, e.contribution_rank
         from track inner join {catalog.FCT_TRACK_PREDICTION_EXPLANATIONS} as e
             on track.track_id = e.track_id
-        where e.contribution_rank <= 5 order by e.contribution_rank
+        order by e.contribution_rank
     """,
     )
     if not example.empty:
         first = example.iloc[0]
+        called = classes.short.get(first["predicted_class"], first["predicted_class"])
+        runner_up = classes.short.get(first["runner_up_class"], first["runner_up_class"])
+        # The surest hit call (the top of the page's hit list), not a typical track: said so.
         title = (
-            f"Why one track got its class: \u201c{first['track_name']}\u201d, called "
-            f"{classes.short.get(first['predicted_class'], first['predicted_class'])} "
-            f"(P(hit) {first['hit_probability']:.2f}): its five largest contributions"
+            f"Why the surest {called} call got its class: \u201c{first['track_name']}\u201d "
+            f"(P(hit) {first['hit_probability']:.2f}): its lead over {runner_up} is the "
+            "baseline plus every feature's contribution (the five largest, then the rest)"
         )
-        shown = example[["feature", "feature_value", "contribution"]].rename(
+        top = example[example["contribution_rank"] <= 5]
+        rest = example[example["contribution_rank"] > 5]
+        shown = top[["feature", "feature_value", "contribution"]].rename(
             columns={"feature_value": "the track's value", "contribution": "contribution"}
+        )
+        shown = pd.concat(
+            [
+                shown,
+                pd.DataFrame(
+                    {
+                        "feature": [
+                            f"the other {len(rest)} features",
+                            f"baseline ({called} over {runner_up} before any feature)",
+                            f"lead of {called} over {runner_up}",
+                        ],
+                        "the track's value": [np.nan] * 3,
+                        "contribution": [
+                            float(rest["contribution"].sum()),
+                            float(first["explanation_baseline"]),
+                            float(first["explained_score"]),
+                        ],
+                    }
+                ),
+            ],
+            ignore_index=True,
         )
         # A value as the track has it: year 2019, 7 genres, acousticness 0.143 (not 2,019.000),
         # and large whole numbers with separators, as in the other tables (653,072 ms).

@@ -98,7 +98,7 @@ def test_charts_and_page_are_drawn(scored: Settings) -> None:
     # The leaderboard lists the champion (it represents its model even when a later run of it
     # did not replace it: charts._numbers_tables), marked once.
     assert page.count("<td>yes</td>") == 1
-    assert "Why one track got its class" in page and "Data quality" in page
+    assert "Why the surest blazing-hot call got its class" in page and "Data quality" in page
     # Each raw file's row counts beside where the file came from.
     assert "<th>origin</th>" in page and "<td>spotify_600k.tracks</td>" in page
     assert '<a href="model_card.html">' in page
@@ -114,6 +114,25 @@ def test_charts_and_page_are_drawn(scored: Settings) -> None:
     assert results == (scored.warehouse.parent / "reports" / RESULTS_FILE).read_text("utf-8")
     assert "| log_streams | random_forest | forecastable |" in results
     assert "Data origin: **generated**." in results
+
+
+def test_the_pages_explained_track_adds_up_to_its_lead(scored: Settings) -> None:
+    """The page's example showed the five largest contributions alone (their sum +9.41 for a
+    lead of +2.03: the baseline and the other features were left out)."""
+    from python_ml.reports.classes import read_classes
+
+    with duckdb.connect(str(scored.warehouse), read_only=True) as con:
+        tables = dict(charts._numbers_tables(con, read_classes(con)))
+        (title,) = [t for t in tables if t.startswith("Why the surest")]
+        shown = tables[title]
+        lead = con.execute(
+            "select explained_score from marts.fct_track_predictions "
+            "order by is_predicted_hit desc, hit_probability desc, track_id limit 1"
+        ).fetchone()[0]
+    assert len(shown) == 8  # five features, the rest, the baseline, the lead
+    assert shown["feature"].iloc[-1].startswith("lead of ")
+    assert shown["contribution"].iloc[-1] == pytest.approx(lead)
+    assert shown["contribution"].iloc[:-1].sum() == pytest.approx(lead, abs=1e-5)
 
 
 def test_marts_carry_the_data_origin_and_the_champion_holdout(scored: Settings) -> None:
