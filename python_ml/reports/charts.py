@@ -133,7 +133,7 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 def class_distribution(con, out: Path, classes: Classes) -> str:
     frame = _read(con, f"select * from {catalog.RPT_CLASS_DISTRIBUTION} order by class_index")
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 5))
     x = np.arange(len(frame))
     ax.bar(x - 0.2, frame["true_count"], 0.4, label="true class", color="#777777")
     ax.bar(
@@ -166,7 +166,7 @@ def class_distribution(con, out: Path, classes: Classes) -> str:
     ax.set_xticks(
         x,
         [
-            f"{classes.labels.get(c, c)}\n{true:,} true, {called:,} called"
+            f"{classes.labels.get(c, c)}\n{true:,} true\n{called:,} called"
             + (f" ({(called - true) / true:+.1%})" if true else "")
             for c, true, called in zip(
                 frame["class_name"],
