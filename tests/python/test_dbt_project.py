@@ -189,6 +189,7 @@ def bad_rows_warehouse(small_raw_dir: Path, tmp_path_factory: pytest.TempPathFac
         {**good, "id": "bad_popularity_101000", "popularity": "101"},
         {**good, "id": "bad_release_day_00000", "release_date": "2020-02-30"},
         {**good, "id": "bad_artist_ids_000000", "id_artists": "['abc"},
+        {**good, "id": "bad_artist_names_0000", "artists": "['Cut off name"},
     ]
     with open(tracks, "a", encoding="utf-8", newline="") as handle:
         csv.DictWriter(handle, fieldnames=schemas.TRACK_COLUMNS, lineterminator="\n").writerows(
@@ -262,13 +263,20 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
             "unparseable artist ids",
             "['abc (not a list of ids of letters and digits, as ['id1', 'id2'])",
         ),
+        # A cut-off list of names parsed to none: the track lost its artist's name unsaid.
+        (
+            first_line + 10,
+            "bad_artist_names_0000",
+            "unparseable artist names",
+            """['Cut off name (not a list of quoted names, as ['Name 1', "Name 2"])""",
+        ),
     ]
     read, kept, rejected_count = query(
         bad_rows_warehouse,
         "select distinct rows_read, rows_kept, rows_rejected from marts.rpt_source_row_counts "
         "where source_table = 'spotify_600k.tracks'",
     )[0]
-    assert (read, kept, rejected_count) == (SMALL_ROWS + 10, SMALL_ROWS, 10)
+    assert (read, kept, rejected_count) == (SMALL_ROWS + 11, SMALL_ROWS, 11)
 
 
 def test_split_does_not_depend_on_file_order_or_threads(

@@ -424,6 +424,7 @@ def test_predict_and_the_pipeline_derive_the_same_features_and_rejections(
     frame.loc[11, "energy"] = "loud"
     frame.loc[13, "id"] = frame.loc[12, "id"]
     frame.loc[15, "tempo"] = ""
+    frame.loc[17, "artists"] = "['Cut off"
     source = raw / "tracks.csv"
     frame.to_csv(source, index=False)
     warehouse = tmp_path / "pipeline.duckdb"
@@ -471,6 +472,7 @@ def test_predict_and_the_pipeline_derive_the_same_features_and_rejections(
         "unparseable number",
         "duplicate id",
         "missing feature",
+        "unparseable artist names",
     }
 
 

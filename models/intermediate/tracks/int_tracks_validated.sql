@@ -1,6 +1,6 @@
 -- Every row of tracks.csv with the first reason it cannot be used (NULL when it can).
--- Rules, in order: an id, numbers that parse, artist ids that parse, a popularity, features
--- inside their documented ranges, a release date that parses, then one row per track id
+-- Rules, in order: an id, numbers that parse, artist ids and names that parse, a popularity,
+-- features inside their documented ranges, a release date that parses, then one row per track id
 -- (the first valid one in the file: macro duplicate_of_kept_row).
 -- `python -m python_ml predict` runs these same rules on new tracks with the var
 -- popularity_required false: new tracks have no popularity yet. The features' ranges are
@@ -34,6 +34,7 @@ checked as (
             when track_id is null then 'missing id'
             when {{ list_length('unparseable_columns') }} > 0 then 'unparseable number'
             when not artist_ids_parse then 'unparseable artist ids'
+            when not artist_names_parse then 'unparseable artist names'
             when {{ var('popularity_required') }} and popularity is null
                 then 'missing popularity'
             when {{ var('popularity_required') }} and popularity not between 0 and 100
@@ -55,6 +56,9 @@ checked as (
             when not artist_ids_parse
                 then artist_ids_raw
                     || ' (not a list of ids of letters and digits, as [''id1'', ''id2''])'
+            when not artist_names_parse
+                then artist_names_raw
+                    || ' (not a list of quoted names, as [''Name 1'', "Name 2"])'
             when {{ var('popularity_required') }} and popularity is null then 'no popularity'
             when {{ var('popularity_required') }} and popularity not between 0 and 100
                 then 'popularity ' || cast(popularity as {{ dbt.type_string() }})

@@ -50,6 +50,7 @@ trimmed as (
         coalesce(name, '') as track_name,
         artists,
         id_artists,
+        nullif(trim(artists), '') as artist_names_raw,
         nullif(trim(id_artists), '') as artist_ids_raw,
         {%- for column in numeric_columns %}
             trim({{ adapter.quote(column) }}) as {{ column }}_text,
@@ -69,8 +70,9 @@ renamed as (
             {{ parse_number(column ~ '_text', type) }} as {{ column }},
         {%- endfor %}
         {{ parse_list_literal('artists') }} as artist_names,
-        -- Ids are trimmed (a padded id is the same id); the raw text stays to be checked.
+        -- Ids are trimmed (a padded id is the same id); the raw texts stay to be checked.
         {{ list_trim(parse_list_literal('id_artists')) }} as artist_ids,
+        artist_names_raw,
         artist_ids_raw,
         {%- for column in checked_numbers %}
             {{ column }}_text,
@@ -92,6 +94,9 @@ checked as (
         {%- endfor %}
         artist_names,
         artist_ids,
+        artist_names_raw,
+        -- A cut-off list (`['Name`) parsed to no names, without a word.
+        artist_names_raw is null or {{ is_list_literal('artist_names_raw') }} as artist_names_parse,
         artist_ids_raw,
         artist_ids_raw is null
         or (
