@@ -34,6 +34,7 @@ import dataclasses
 import gzip
 import io
 import logging
+import os
 import sys
 import tempfile
 import zlib
@@ -95,6 +96,8 @@ class LoadedFile:
     examples: list[str]
     # The rows of the same table's last load and when it was, when this file has far fewer.
     shrunk_from: tuple[int, Any] | None = None
+    # The file's line it ends in the middle of, when that line does not parse (cut off).
+    cut_at: int | None = None
 
     @property
     def rejected_share(self) -> float:
@@ -134,6 +137,23 @@ class LoadedFile:
                 f"{before:,}",
                 f"{loaded_at:%Y-%m-%d %H:%M}",
             )
+
+    def check_cut_short(self) -> None:
+        """A LoadError for a file that ends in the middle of a line that does not parse and
+        has far fewer rows than its last load: cut off while downloaded or copied. Loaded, it
+        replaced the warehouse's rows and the split with half of them (and `predict` then
+        said to train on this data)."""
+        if self.cut_at is None or self.shrunk_from is None:
+            return
+        before, loaded_at = self.shrunk_from
+        raise LoadError(
+            f"{self.path} looks cut short: it ends in the middle of its line "
+            f"{self.cut_at:,}, which does not parse, and has {self.rows_read:,} rows, "
+            f"{100 * (1 - self.rows_read / before):.0f}% fewer than the {before:,} loaded at "
+            f"{loaded_at:%Y-%m-%d %H:%M} UTC. Nothing in the warehouse was changed. Download "
+            "it again (`python -m python_ml extract --force`) or copy it again; to load it as "
+            "it is, remove its unfinished last line."
+        )
 
     def check_share(self, threshold: float) -> None:
         """A LoadError when more than ``threshold`` of the file's rows do not parse."""
@@ -577,6 +597,25 @@ def _settle(
 CHUNK = 1 << 24  # bytes read at a time by the byte-level passes below
 
 
+def cut_off_line(path: Path, rejected_lines: list[int]) -> int | None:
+    """The line the file ends in the middle of (no line break after it), when it is among
+    the lines that do not parse (``rejected_lines``): the file was cut off while written,
+    downloaded or copied. None otherwise (a .gz file cut off is damaged: check_gzip)."""
+    if not rejected_lines or path.suffix == ".gz":
+        return None
+    with path.open("rb") as stream:
+        if stream.seek(0, os.SEEK_END) == 0:
+            return None
+        stream.seek(-1, os.SEEK_END)
+        if stream.read(1) == b"\n":
+            return None
+        stream.seek(0)
+        last = 1
+        while chunk := stream.read(CHUNK):
+            last += chunk.count(b"\n")
+    return last if max(rejected_lines) == last else None
+
+
 def mixed_line_endings(path: Path) -> bool:
     """True when some lines of the file end with CR LF (Windows) and others with LF alone:
     DuckDB's CSV reader stops on such a file with "state machine reached an invalid state"
@@ -705,6 +744,7 @@ def _load_one(
     result = LoadedFile(
         raw, item.path, item.encoding, kept + len(rejected), kept, len(rejected), examples
     )
+    result.cut_at = cut_off_line(item.path, [r[0] for r in rejected])
     before = con.execute(
         f"select rows_read, loaded_at from {catalog.LOAD_LOG} where dataset = ? and table_name = ?",
         [raw.dataset, raw.table],
@@ -844,6 +884,8 @@ def load_into(
                     "Check that it is the Kaggle file, or download it again."
                 ) from None
             results.append(result)
+            if enforce_threshold:
+                result.check_cut_short()
             result.check_share(threshold)
             if enforce_threshold and not result.rows_read:
                 # Loaded, it would replace the warehouse's rows with none: the champion's

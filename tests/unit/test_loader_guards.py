@@ -163,3 +163,37 @@ def test_the_rejected_share_limit_is_the_dbt_var_or_the_commands_vars(tmp_path: 
     for bad in ("5%", 5, -0.1, float("nan"), None):
         with pytest.raises(LoadError, match="must be a share of a file's rows from 0 to 1"):
             load.max_rejected_share(settings, {"max_rejected_share": bad})
+
+
+def test_a_file_cut_off_mid_line_with_far_fewer_rows_is_refused_and_changes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tracks.csv cut off halfway (its last line unfinished) replaced the warehouse's rows
+    and the split with half of them; `predict` then said to train on this data."""
+    settings = _settings(tmp_path, rows=10)
+    con = duckdb.connect()
+    load_into(con, settings, [TRACKS], log_results=False)
+    path = settings.raw_dir / TRACKS.dataset / TRACKS.name
+    whole = path.read_text()
+    lines = whole.splitlines()
+    path.write_text("\n".join(lines[:6]) + "\n" + lines[6][:5], encoding="utf-8")
+    with pytest.raises(LoadError) as refused:
+        load_into(con, settings, [TRACKS], log_results=False)
+    message = str(refused.value)
+    assert f"{path} looks cut short: it ends in the middle of its line 7, which" in message
+    assert "has 6 rows, 40% fewer than the 10 loaded at " in message
+    assert "Nothing in the warehouse was changed" in message and "extract --force" in message
+    assert _rows(con) == 10
+    # Finished, the same short file loads, with the warning; and a first load of a file
+    # ending mid-line quarantines its last line, as any line that does not parse.
+    path.write_text("\n".join(lines[:6]) + "\n", encoding="utf-8")
+    (loaded,) = load_into(con, settings, [TRACKS], log_results=False)
+    assert loaded.rows_read == 5 and loaded.cut_at is None and _rows(con) == 5
+    fresh = _settings(tmp_path / "fresh", rows=10)
+    cut = fresh.raw_dir / TRACKS.dataset / TRACKS.name
+    cut.write_text("\n".join(cut.read_text().splitlines()[:6]) + "\n" + lines[6][:5])
+    # (1 line of 6 is over the share of rejected rows allowed: not checked here)
+    (first,) = load_into(
+        duckdb.connect(), fresh, [TRACKS], enforce_threshold=False, log_results=False
+    )
+    assert (first.rows_read, first.rows_rejected, first.cut_at) == (6, 1, 7)
