@@ -489,6 +489,11 @@ def create_app(
             )
         elif where == "body" and first.get("type") == "missing":
             message = 'the body is empty: send JSON of the form {"tracks": [{...}, ...]}'
+        elif not media:  # JSON sent without a content-type was called "not JSON"
+            message = (
+                "the body has no content-type: send it as JSON (content-type: "
+                'application/json) of the form {"tracks": [{...}, ...]}'
+            )
         elif first.get("type") == "extra_forbidden":
             message = f'unknown key {where!r}: the body is {{"tracks": [...]}}'
         elif first.get("type") == "missing":

@@ -166,6 +166,9 @@ def first_error(exc: ValidationError, prefix: tuple[Any, ...], known: list[str],
         return f"{key} is not {noun} (known: {known})"
     if error["type"] == "missing":
         return f"{key} is missing"
+    if error["type"] == "dict_type":  # pydantic said "Input should be a valid dictionary"
+        example = " such as {type: majority}" if key.startswith("models.") else ""
+        return f"{key} must be a mapping of keys to values{example}, got {error.get('input')!r}"
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] != "value_error":
         message += f", got {error.get('input')!r}"
@@ -201,6 +204,7 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
         raise ConfigError(f"{where}: {first_error(exc, (), known, 'a known key')}") from None
     models = {name: _model_spec(name, spec, where) for name, spec in parsed.models.items()}
     experiments = []
+    seen: dict[tuple[str, str], int] = {}
     for i, entry in enumerate(parsed.experiments):
         key = f"experiments[{i}]"
         try:
@@ -219,6 +223,14 @@ def parse_tracks_config(raw: Any, where: str = "tracks.yml") -> TracksConfig:
                 f"{where}: {key}.feature_set names an unknown feature set "
                 f"{entry.feature_set!r} (known: {sorted(parsed.feature_sets)})"
             )
+        # Twice, it was fitted and recorded twice (two MLflow runs for one experiment).
+        pair = (entry.model, entry.feature_set)
+        if pair in seen:
+            raise ConfigError(
+                f"{where}: {key} repeats experiments[{seen[pair]}] "
+                f"({entry.model}/{entry.feature_set}): keep one"
+            )
+        seen[pair] = i
         experiments.append(
             Experiment(
                 models[entry.model], entry.feature_set, parsed.feature_sets[entry.feature_set]

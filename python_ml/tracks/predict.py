@@ -413,10 +413,14 @@ def default_output(source: Path) -> Path:
 def project_file(settings: Settings, path: Path) -> str | None:
     """What of the project's own data ``path`` would write over or into (the warehouse, the
     raw folder the loader reads, MLflow's runs and models), or None."""
+    from python_ml.warehouse.db import RunLock
+
     target = path.resolve()
     warehouse = settings.warehouse.resolve()
     if target in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
         return f"the warehouse {warehouse}"
+    if target == RunLock.file(warehouse):  # replaced, a second run could take the lock
+        return f"the warehouse's lock file {target}"
     for folder, what in (
         (settings.raw_dir, "the raw folder the loader reads (a file beside tracks.csv stops it)"),
         (settings.mlflow_dir, "the MLflow folder of the runs and models"),

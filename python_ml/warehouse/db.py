@@ -231,8 +231,13 @@ class RunLock:
     # takes it again without waiting for itself.
     _held: dict[Path, int] = {}
 
+    @staticmethod
+    def file(warehouse_path: Path) -> Path:
+        """The lock file of a warehouse (beside it: ``warehouse.duckdb.lock``)."""
+        return warehouse_path.with_name(warehouse_path.name + ".lock")
+
     def __init__(self, path: Path) -> None:
-        self.path = path.with_name(path.name + ".lock")
+        self.path = RunLock.file(path)
         self._handle = None
         self._nested = False
         # What taking the lock made (the lock file, the warehouse's missing folders): removed
@@ -290,7 +295,7 @@ class RunLock:
         that checks first (the app) never opens the file while a run writes it."""
         import fcntl
 
-        path = warehouse_path.with_name(warehouse_path.name + ".lock")
+        path = RunLock.file(warehouse_path)
         if not path.exists():
             return None
         with open(path, "a+") as handle:

@@ -910,10 +910,19 @@ def load_raw(
     enforce_threshold: bool = True,
     dbt_vars: dict[str, Any] | None = None,
 ) -> list[LoadedFile]:
-    """Load the raw files into the warehouse's schema ``raw`` (:func:`load_into`)."""
+    """Load the raw files into the warehouse's schema ``raw`` (:func:`load_into`). The others
+    found at a new path with the content loaded are then recorded there, as the dbt plugin
+    does (only when nothing was loaded were they: the log kept naming a scratch folder, which
+    a later error gave as where the tables came from)."""
     plan(settings.raw_dir, files)  # a missing or bad file is named before the warehouse opens
     with db.connect(settings.warehouse, read_only=False) as con:
-        return load_into(con, settings, files, enforce_threshold, dbt_vars=dbt_vars)
+        loaded = load_into(con, settings, files, enforce_threshold, dbt_vars=dbt_vars)
+        others = [raw for raw in RAW_FILES if raw not in files]
+        if others:
+            moved: list[tuple[RawFile, str]] = []
+            stale_files(con, settings, others, moved=moved)
+            record_moves(con, moved)
+        return loaded
 
 
 def stale_files(
@@ -1097,7 +1106,7 @@ def refuse_a_mistyped_raw_folder(settings: Settings) -> None:
         mistyped = None if loaded_here else missing_raw_folder(con, settings.raw_dir)
     if mistyped:
         raise LoadError(
-            f"{mistyped}. To start from new raw files in that folder, put them there (or run "
+            f"{mistyped} To start from new raw files in that folder, put them there (or run "
             "`python -m python_ml extract`) first; `run` does not make it (it would write "
             "built-in data there and train on it)."
         )

@@ -557,6 +557,9 @@ def test_a_wrong_path_method_or_encoding_is_one_json_line_saying_what_works(
     code, answer = service.call("/predict", raw=raw, content_type="text/plain")
     assert code == 422 and answer["error"].startswith("the body was sent as text/plain: send it")
     assert "content-type: application/json" in answer["error"]
+    # JSON without a content-type was called "not JSON".
+    code, answer = service.call("/predict", raw=raw, content_type="")
+    assert code == 422 and answer["error"].startswith("the body has no content-type: send it")
 
 
 def test_a_chunked_body_over_the_limit_is_refused_as_a_declared_one(service: Service) -> None:

@@ -52,6 +52,22 @@ BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text
         ),
         (lambda c: c.update(validation_fraction=0.9), "validation_fraction must be a number"),
         (lambda c: c["models"]["majority"].update(type="forest"), "models.majority.type must be"),
+        # An entry left empty, or a list: said in words (pydantic's "Input should be a valid
+        # dictionary, got None").
+        (
+            lambda c: c["models"].update(majority=None),
+            "models.majority must be a mapping of keys to values such as \\{type: majority\\}, "
+            "got None",
+        ),
+        (
+            lambda c: c["models"].update(majority=["type", "majority"]),
+            "models.majority must be a mapping of keys to values",
+        ),
+        # Twice, it was fitted and recorded twice (two MLflow runs for one experiment).
+        (
+            lambda c: c["experiments"].append(dict(c["experiments"][0])),
+            "experiments\\[\\d+\\] repeats experiments\\[0\\] \\(majority/full\\): keep one",
+        ),
     ],
 )
 def test_config_errors_name_the_bad_key(change, message) -> None:

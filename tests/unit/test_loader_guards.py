@@ -197,3 +197,39 @@ def test_a_file_cut_off_mid_line_with_far_fewer_rows_is_refused_and_changes_noth
         duckdb.connect(), fresh, [TRACKS], enforce_threshold=False, log_results=False
     )
     assert (first.rows_read, first.rows_rejected, first.cut_at) == (6, 1, 7)
+
+
+def test_files_found_at_a_new_path_are_recorded_there_when_another_file_loads(
+    tmp_path: Path,
+) -> None:
+    """The log followed a moved folder only when nothing was loaded: after a load from another
+    folder, it kept naming the first folder for the files it did not load again (a later
+    error gave that folder as where the tables came from)."""
+    import dataclasses
+    import shutil
+
+    from python_ml.raw.schemas import ARTISTS
+
+    settings = _settings(tmp_path / "first", rows=10)
+    artists = settings.raw_dir / ARTISTS.dataset / ARTISTS.name
+    rows = [",".join(f"{c}{i}" for c in ARTISTS.columns) for i in range(10)]
+    artists.write_text("\n".join([",".join(ARTISTS.columns), *rows]) + "\n", encoding="utf-8")
+    load.load_raw(settings, [TRACKS, ARTISTS])
+    moved = tmp_path / "moved"
+    shutil.copytree(settings.raw_dir, moved)
+    tracks = moved / TRACKS.dataset / TRACKS.name
+    tracks.write_text(tracks.read_text() + ",".join(f"{c}x" for c in TRACKS.columns) + "\n")
+    there = dataclasses.replace(settings, raw_dir=moved)
+    assert [raw for raw, _ in _stale(there)] == [TRACKS]
+    load.load_raw(there, [TRACKS])
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        paths = dict(con.execute("select table_name, file_path from raw.load_log").fetchall())
+    assert paths == {"tracks": str(tracks), "artists": str(moved / ARTISTS.dataset / ARTISTS.name)}
+    assert _stale(there) == []
+
+
+def _stale(settings: Settings) -> list:
+    from python_ml.raw.schemas import ARTISTS
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return load.stale_files(con, settings, [TRACKS, ARTISTS])

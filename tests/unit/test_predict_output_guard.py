@@ -25,6 +25,11 @@ def test_the_warehouse_the_raw_folder_and_mlflow_are_refused(tmp_path: Path) -> 
     source.write_text("id\n1\n")
     with pytest.raises(PredictInputError, match="is in the warehouse .*replace it"):
         check_output(source, settings.warehouse, overwrite=True, settings=settings)
+    # Its run lock's file: replaced, a second run could take the lock beside the first.
+    lock = settings.warehouse.with_name("w.duckdb.lock")
+    lock.write_text("")
+    with pytest.raises(PredictInputError, match="the warehouse's lock file .*replace it"):
+        check_output(source, lock, overwrite=True, settings=settings)
     tracks = settings.raw_dir / "spotify_600k" / "tracks.csv"
     with pytest.raises(PredictInputError, match="into it. Give an --output elsewhere"):
         check_output(tracks, default_output(tracks), settings=settings)
