@@ -85,7 +85,19 @@ $(STAMP): pyproject.toml
 	$(call install_venv,dev)
 	@touch $(STAMP)
 
+# A virtualenv copied from another clone runs that clone's code (its scripts' #! lines and the
+# editable install point there): dbt's plugin ran the other folder's loader, without a word.
+define check_venv_here
+	@if [ -f $(BIN)/dbt ] && [ "$$(head -n 1 $(BIN)/dbt)" != "#!$(BIN)/python" ]; then \
+		echo "$(VENV) was made for another folder ($$(head -n 1 $(BIN)/dbt | cut -c3-)):" \
+			"its commands would run that folder's code. Make it again here:" \
+			"rm -rf $(VENV) && make install" >&2; \
+		exit 1; \
+	fi
+endef
+
 install: $(STAMP)  ## create .venv and install the project (once per pyproject.toml change)
+	$(check_venv_here)
 
 # With Spark: one installer call for both (`make test` on a fresh clone: about 4 s less than
 # installing dev, then spark).
@@ -94,6 +106,7 @@ $(SPARK_STAMP): pyproject.toml
 	@touch $(STAMP) $(SPARK_STAMP)
 
 install-spark: $(SPARK_STAMP)  ## add the optional Spark engine (pyspark, dbt-spark; needs Java 17+)
+	$(check_venv_here)
 
 run: install  ## set up and run the main job end to end (built-in data without Kaggle access)
 	$(BIN)/python -m python_ml run
