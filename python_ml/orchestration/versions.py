@@ -610,6 +610,7 @@ def data_version(settings: Settings, step: str) -> str | None:
 
 # Each step's name in the log (`==> <title>: up to date ...`) and in `status`.
 TITLES = {
+    "extract": "extract raw data",
     "load": "load the raw files",
     "dbt_ml_inputs": "dbt build (staging, cleaning, split)",
     "songs": "2023 songs study (cross-validated)",
@@ -646,10 +647,18 @@ def pending_steps(settings: Settings) -> dict[str, str]:
         first = {"load": "no warehouse yet"}
         first |= {step: "no earlier run on this warehouse" for step, _, _ in STEPS}
         return {TITLES[step]: why for step, why in first.items()}
+    from python_ml.raw.generate import make_again
+
+    remade = make_again(settings.raw_dir, dry_run=True) if settings.raw_dir.is_dir() else []
+    if remade:
+        names = ", ".join(p.name for p in remade)
+        pending["extract"] = f"the generator changed since {names} were made: made again"
     with db.connect(settings.warehouse) as con:
         stale = stale_files(con, settings)
     if stale:
         pending["load"] = "; ".join(dict.fromkeys(reason for _, reason in stale))
+    elif remade:
+        pending["load"] = "reads what extract raw data may change"
     for step, inputs, upstream in STEPS:
         changed = changed_inputs(settings, step, inputs(settings))
         if changed is None:

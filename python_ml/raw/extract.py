@@ -382,10 +382,16 @@ def extract(
         for dataset in DATASETS
         if force or any(find_raw_file(raw_dir, raw) is None for raw in dataset.files)
     ]
+    # Generated files of an older generator, made again as they were made (with --force every
+    # file is made or downloaded anew).
+    remade = [] if force or not raw_dir.is_dir() else generate.make_again(raw_dir)
+    report.generated += remade
     for dataset in DATASETS:
         if dataset not in missing:
             for raw in dataset.files:
                 path = find_raw_file(raw_dir, raw)
+                if path in remade:
+                    continue
                 log.info("present: %s (kept; --force downloads it again)", path)
                 report.present.append(path)
 
@@ -407,7 +413,7 @@ def extract(
     if missing:
         before = {p for p in raw_dir.rglob("*.csv*")} if raw_dir.exists() else set()
         generate.generate(raw_dir, rows=rows, seed=seed)
-        report.generated = sorted(p for p in raw_dir.rglob("*.csv*") if p not in before)
+        report.generated = remade + sorted(p for p in raw_dir.rglob("*.csv*") if p not in before)
         # The files generated, not the datasets missing them: with a real tracks.csv present,
         # only artists.csv is (it said "using built-in generated data for: <the 600k dataset>").
         if report.generated:

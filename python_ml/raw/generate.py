@@ -26,12 +26,13 @@ from __future__ import annotations
 import ast
 import csv
 import gzip
+import hashlib
 import io
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -679,6 +680,19 @@ def write_songs_2023(path: Path, seed: int, rows: int = SONGS_2023_ROWS) -> None
 # entry point
 
 
+# What makes the generated files: a change to either makes them again (extract: make_again).
+GENERATOR_FILES = ("generate.py", "schemas.py")
+
+
+def generator_version() -> str:
+    """The version of the generator's code (a hash of GENERATOR_FILES, 16 characters),
+    recorded with each file it writes."""
+    digest = hashlib.sha256()
+    for name in GENERATOR_FILES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def generate(
     raw_dir: Path, rows: int = REAL_TRACK_ROWS, seed: int = 42, overwrite: bool = False
 ) -> RawFiles:
@@ -695,19 +709,126 @@ def generate(
         log.info("generating %s tracks (seed %d) into %s", f"{rows:,}", seed, files.tracks.parent)
         for stale in (files.tracks.with_suffix(".csv.gz"), files.artists.with_suffix(".csv.gz")):
             stale.unlink(missing_ok=True)
-        write_tracks_and_artists(files, rows, seed)
-        origin.record(raw_dir, files.tracks, origin.GENERATED)
-        origin.record(raw_dir, files.artists, origin.GENERATED)
+        _write_pair(raw_dir, files, rows, seed)
     elif _existing(files.artists) is None:
-        count = write_artists_for_tracks(existing_tracks, files.artists, seed)
-        origin.record(raw_dir, files.artists, origin.GENERATED)
+        count = _write_artists_for(raw_dir, existing_tracks, files.artists, seed)
         log.info("wrote %s artists for the existing %s", f"{count:,}", existing_tracks)
     if overwrite or _existing(files.songs_2023) is None:
         files.songs_2023.with_suffix(".csv.gz").unlink(missing_ok=True)
-        write_songs_2023(files.songs_2023, seed)
-        origin.record(raw_dir, files.songs_2023, origin.GENERATED)
+        _write_songs(raw_dir, files.songs_2023, seed)
         log.debug("generated %s", files.songs_2023)  # extract lists every file it made
     return files
+
+
+def _write_pair(raw_dir: Path, files: RawFiles, rows: int, seed: int) -> None:
+    write_tracks_and_artists(files, rows, seed)
+    made = {"version": generator_version(), "rows": rows, "seed": seed}
+    origin.record(raw_dir, files.tracks, origin.GENERATED, made)
+    origin.record(raw_dir, files.artists, origin.GENERATED, made)
+
+
+def _write_artists_for(raw_dir: Path, tracks: Path, artists: Path, seed: int) -> int:
+    count = write_artists_for_tracks(tracks, artists, seed)
+    made = {"version": generator_version(), "seed": seed, "for": tracks.name}
+    origin.record(raw_dir, artists, origin.GENERATED, made)
+    return count
+
+
+def _write_songs(raw_dir: Path, path: Path, seed: int) -> None:
+    write_songs_2023(path, seed)
+    made = {"version": generator_version(), "rows": SONGS_2023_ROWS, "seed": seed}
+    origin.record(raw_dir, path, origin.GENERATED, made)
+
+
+def outdated(raw_dir: Path) -> list[tuple[Path, dict | None]]:
+    """The generated files still as the generator wrote them whose generator was another
+    version than today's, each with how it was made (version, rows, seed; None: not recorded,
+    by a generator from before 2026-12-07)."""
+    files = raw_files(raw_dir)
+    found = []
+    for path in (files.tracks, files.artists, files.songs_2023):
+        if not path.is_file() or origin.file_origin(raw_dir, path) != origin.GENERATED:
+            continue  # missing (generated anyway), or the user's: never made again
+        made = origin.how_made(raw_dir, path)
+        if made is None or made.get("version") != generator_version():
+            found.append((path, made))
+    return found
+
+
+def make_again(raw_dir: Path, dry_run: bool = False) -> list[Path]:
+    """The generated files of an older generator (:func:`outdated`), made again with the rows
+    and seed they were made with (the generator's fixes reached no folder made before them:
+    their files were "present" and kept); the files made. A file whose making was not
+    recorded is kept, with a line saying how to make it again. ``dry_run``: the files that
+    would be made, nothing written or said (`status`)."""
+    stale = dict(outdated(raw_dir))
+    files = raw_files(raw_dir)
+    kept = [p for p, made in stale.items() if made is None]
+    say = (lambda *args: None) if dry_run else log.info
+    plan: list[tuple[list[Path], Callable[[], object]]] = []  # (the files, what makes them)
+    pair = {files.tracks, files.artists}
+    generated = {p for p in pair if origin.file_origin(raw_dir, p) == origin.GENERATED}
+    if pair & set(stale) and not pair & set(kept):
+        made = stale.get(files.tracks) or origin.how_made(raw_dir, files.tracks) or {}
+        together = generated == pair or not files.artists.exists()
+        if files.tracks in generated and together and "rows" in made:
+            # Generated together: made again together, with the tracks' rows and seed.
+            rows, seed = int(made["rows"]), int(made["seed"])
+            say(
+                "the generator changed since %s and %s were made (%s tracks, seed %s): made again",
+                files.tracks,
+                files.artists,
+                f"{rows:,}",
+                seed,
+            )
+            plan.append(
+                ([files.tracks, files.artists], lambda: _write_pair(raw_dir, files, rows, seed))
+            )
+        elif generated == {files.artists}:  # made for the user's tracks
+            seed = int((stale[files.artists] or {})["seed"])
+            say(
+                "the generator changed since %s was made for %s (seed %s): made again",
+                files.artists,
+                files.tracks.name,
+                seed,
+            )
+            plan.append(
+                (
+                    [files.artists],
+                    lambda: _write_artists_for(raw_dir, files.tracks, files.artists, seed),
+                )
+            )
+        else:  # generated tracks beside the user's artists.csv: their ids go together
+            say(
+                "%s was made by an older generator, beside your %s: kept (made again, its "
+                "artist ids would no longer be those of your artists)",
+                files.tracks,
+                files.artists.name,
+            )
+    if stale.get(files.songs_2023):
+        songs_seed = int(stale[files.songs_2023]["seed"])
+        say(
+            "the generator changed since %s was made (seed %s): made again",
+            files.songs_2023,
+            songs_seed,
+        )
+        plan.append(
+            ([files.songs_2023], lambda: _write_songs(raw_dir, files.songs_2023, songs_seed))
+        )
+    if kept:
+        say(
+            "%s: generated by a python_ml that did not record its generator's version, rows "
+            "and seed (before 2026-12-07): kept as they are. `python -m python_ml extract "
+            "--force --offline` makes them with today's generator (with --rows N and --seed S "
+            "as they were made: 586,672 tracks and seed 42 unless you gave others).",
+            ", ".join(str(p) for p in kept),
+        )
+    remade: list[Path] = []
+    for paths, write in plan:
+        if not dry_run:
+            write()
+        remade += paths
+    return remade
 
 
 def _existing(path: Path) -> Path | None:

@@ -37,8 +37,9 @@ GENERATED_NOTICE = (
 )
 
 
-def record(raw_dir: Path, path: Path, origin: str) -> None:
-    """Note that ``path`` (inside ``raw_dir``) was just written by ``origin``."""
+def record(raw_dir: Path, path: Path, origin: str, made: dict[str, Any] | None = None) -> None:
+    """Note that ``path`` (inside ``raw_dir``) was just written by ``origin``; ``made``: how
+    the generator made it (its version, rows and seed: raw/generate.py)."""
     manifest = raw_dir / MANIFEST
     entries = _read(manifest)
     stat = path.stat()
@@ -47,10 +48,19 @@ def record(raw_dir: Path, path: Path, origin: str) -> None:
         "bytes": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "sha256": file_sha256(path),
+        **({"generator": made} if made else {}),
     }
     tmp = manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(manifest)
+
+
+def how_made(raw_dir: Path, path: Path) -> dict[str, Any] | None:
+    """How the generator made ``path`` (version, rows, seed), as recorded when it wrote it;
+    None when it did not write it or recorded nothing of it (before 2026-12-07)."""
+    entry = _read(raw_dir / MANIFEST).get(path.relative_to(raw_dir).as_posix()) or {}
+    made = entry.get("generator")
+    return made if isinstance(made, dict) else None
 
 
 def _read(manifest: Path) -> dict[str, dict]:
