@@ -90,4 +90,4 @@ def test_files_whose_making_was_not_recorded_are_kept_and_it_says_how_to_remake_
         assert generate.make_again(raw) == []
     assert files.tracks.stat().st_mtime_ns == stamp
     assert "did not record its generator's version" in caplog.text
-    assert "extract --force --offline" in caplog.text
+    assert "delete them and run again" in caplog.text
