@@ -803,9 +803,9 @@ def loader_version() -> str:
     version in Dagster hashes too), recorded with each file's load: a file loaded by other
     code loads again (an edit to the loader, to a file's columns or to how its origin is told
     changed nothing until the file did)."""
-    from python_ml.codebase import LOADER_CODE, code_digest
+    from python_ml.codebase import LOADER_CODE, LOADER_SKIPS, code_digest
 
-    return code_digest(__name__, LOADER_CODE)[:16]
+    return code_digest(__name__, LOADER_CODE, skip=LOADER_SKIPS)[:16]
 
 
 def _file_origin(raw_dir: Path, path: Path) -> str:

@@ -112,7 +112,7 @@ def test_a_file_loaded_by_another_version_of_the_loader_loads_again(tmp_path: Pa
 
 def test_the_loaders_version_is_the_code_it_runs(tmp_path: Path) -> None:
     """The modules warehouse/load.py runs under python_ml/raw and python_ml/warehouse; not the
-    models' code, nor predict's."""
+    models' code, nor predict's, nor the generator's."""
     from python_ml.codebase import PACKAGE
     from python_ml.orchestration import versions
 
@@ -127,6 +127,9 @@ def test_the_loaders_version_is_the_code_it_runs(tmp_path: Path) -> None:
 
     assert edit("tracks/predict.py") == before
     assert edit("tracks/train.py") == before
+    # The generator's files reach the loader as files (it loaded every file again, the same
+    # bytes, after an edit to the generator).
+    assert edit("raw/generate.py") == before
     seen = {before}
     for relpath in ("warehouse/load.py", "raw/schemas.py", "raw/origin.py", "raw/extract.py"):
         version = edit(relpath)
