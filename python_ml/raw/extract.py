@@ -231,6 +231,29 @@ def has_rows(path: Path) -> bool:
     return bool(parts[1].strip())
 
 
+# What a header of one column may hide: values separated by another character.
+SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def separator_hint(header: list[str]) -> str:
+    """For a header of one or two columns that holds another separator, the sentence saying
+    so (" The values seem to be separated by semicolons: ..."); else empty."""
+    name = next(
+        (
+            name
+            for sep, name in SEPARATORS.items()
+            if header and len(header) <= 2 and sep in header[0]
+        ),
+        None,
+    )
+    if name is None:
+        return ""
+    return (
+        f" The values seem to be separated by {name}: save the file with commas between "
+        "values (CSV)."
+    )
+
+
 def check_header(path: Path, raw: RawFile) -> None:
     """Fail with the missing and unexpected column names when the header is not the Kaggle one."""
     header = read_header(path, raw.encodings)
@@ -242,6 +265,9 @@ def check_header(path: Path, raw: RawFile) -> None:
         )
     missing = [c for c in raw.columns if c not in header]
     if missing:
+        separated = separator_hint(header)
+        if separated:  # one column holding them all: listing 20 missing columns said nothing
+            raise ExtractError(f"{path}: its header is not comma-separated.{separated}")
         unexpected = [c for c in header if c not in raw.columns]
         hint = f"; columns not expected: {unexpected}" if unexpected else ""
         raise ExtractError(

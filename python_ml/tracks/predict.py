@@ -141,10 +141,6 @@ def _read_header(path: Path) -> list[str]:
     return [c.lstrip("\ufeff").strip() for c in first]
 
 
-# What a header of one column may hide: values separated by another character.
-SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
-
-
 # The columns predict adds to the input's (and prob_<class>, one per class).
 OUTPUT_COLUMNS = (
     "line",
@@ -219,22 +215,14 @@ def check_input(path: Path) -> list[str]:
     # Before the repeated names: a file without its header line has its first row read as
     # one, and was told "has the column 0 more than once in its header".
     if len(set(header) & set(TRACK_COLUMNS)) < len(TRACK_COLUMNS) // 2:
-        separator = next(
-            (name for sep, name in SEPARATORS.items() if len(header) <= 2 and sep in header[0]),
-            None,
-        )
-        if separator:
-            hint = (
-                f" The values seem to be separated by {separator}: save the file with commas "
-                "between values (CSV)."
-            )
-        elif sum(_is_number(name) for name in header) >= 3:
+        from python_ml.raw.extract import separator_hint
+
+        hint = separator_hint(header)
+        if not hint and sum(_is_number(name) for name in header) >= 3:
             hint = (
                 " Line 1 holds values, not column names: the file has no header. Put "
                 "tracks.csv's header line above the rows and score again."
             )
-        else:
-            hint = ""
         raise PredictInputError(
             f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
             f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)}).{hint}"

@@ -644,3 +644,20 @@ def test_a_service_worker_process_logs_its_warnings_with_time_and_level(tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"\d\d:\d\d:\d\d WARNING not checked whether \.\.\.\n", result.stderr)
+
+
+def test_a_raw_file_separated_by_semicolons_is_said_to_be_so(tmp_path):
+    """The loader listed the 20 columns missing and one unexpected column holding them all;
+    predict said what it was."""
+    from python_ml.raw.extract import ExtractError, check_header
+
+    path = tmp_path / "tracks.csv"
+    path.write_text(";".join(TRACK_COLUMNS) + "\n" + ";".join("1" for _ in TRACK_COLUMNS) + "\n")
+    with pytest.raises(ExtractError) as raised:
+        check_header(path, TRACKS)
+    assert str(raised.value) == (
+        f"{path}: its header is not comma-separated. The values seem to be separated by "
+        "semicolons: save the file with commas between values (CSV)."
+    )
+    with pytest.raises(PredictInputError, match="seem to be separated by semicolons"):
+        check_input(path)
