@@ -587,11 +587,38 @@ def _settle(
                 f"the line is not {text_kind} text: save the file as {text_kind} (its other "
                 "lines are read)."
             )
+        else:
+            message = _in_words(r.error_type, message)
         line = r.part.file_line(r.start)
         # DuckDB names the column where its reading stopped, not the one the quote opened in.
         column = None if r.broken_quote else r.column
         rows.append((line, r.error_type or "UNPARSEABLE", column, r.text, message))
     return rows, parts
+
+
+def _in_words(error_type: str | None, message: str) -> str:
+    """DuckDB's message for a line it could not read, said as the project says things (its
+    text was shown as it was: "Maximum line size of 2000000 bytes exceeded. Actual Size:
+    5000203 bytes.", "Expected Number of Columns: 20 Found: 17"); any other as DuckDB's."""
+    import re
+
+    if error_type == "LINE SIZE OVER MAXIMUM":
+        size = re.search(r"Actual Size:\s*(\d+)", message or "")
+        over = f"{int(size.group(1)) / 1e6:.1f} MB, " if size else ""
+        return (
+            f"the line is {over}over the {MAX_LINE_BYTES / 1e6:g} MB a line may hold: "
+            "shorten its long value (a whole text pasted into one field?)."
+        )
+    counts = re.search(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)", message or "")
+    if error_type in ("MISSING COLUMNS", "TOO MANY COLUMNS") and counts:
+        expected, found = (int(n) for n in counts.groups())
+        fix = (
+            "a value or its comma is missing, or the line was cut off"
+            if found < expected
+            else "a value holds a comma without quotes around it, or a comma too many"
+        )
+        return f"the line has {found} values where the header has {expected} columns: {fix}."
+    return message
 
 
 CHUNK = 1 << 24  # bytes read at a time by the byte-level passes below

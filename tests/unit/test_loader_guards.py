@@ -233,3 +233,31 @@ def _stale(settings: Settings) -> list:
 
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         return load.stale_files(con, settings, [TRACKS, ARTISTS])
+
+
+def test_duckdbs_reasons_for_a_line_it_cannot_read_are_said_in_words(tmp_path: Path) -> None:
+    """The quarantine showed DuckDB's text: "Expected Number of Columns: 20 Found: 2" and
+    "Maximum line size of 2000000 bytes exceeded. Actual Size:5000203 bytes."."""
+    settings = _settings(tmp_path, rows=200)
+    path = settings.raw_dir / TRACKS.dataset / TRACKS.name
+    lines = path.read_text().splitlines()
+    lines[3] = "a,b"
+    lines[5] = lines[5] + ",extra"
+    lines[7] = lines[7].replace("name6", "n" * 2_500_000)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    con = duckdb.connect()
+    (loaded,) = load_into(con, settings, [TRACKS], enforce_threshold=False, log_results=False)
+    said = dict(
+        con.execute(
+            "select file_line, error_type || ': ' || error_message from raw.load_rejects"
+        ).fetchall()
+    )
+    assert said == {
+        4: "MISSING COLUMNS: the line has 2 values where the header has 20 columns: a value "
+        "or its comma is missing, or the line was cut off.",
+        6: "TOO MANY COLUMNS: the line has 21 values where the header has 20 columns: a value "
+        "holds a comma without quotes around it, or a comma too many.",
+        8: "LINE SIZE OVER MAXIMUM: the line is 2.5 MB, over the 2 MB a line may hold: "
+        "shorten its long value (a whole text pasted into one field?).",
+    }
+    assert loaded.rows_rejected == 3
