@@ -161,7 +161,15 @@ def _strict_json_read(body: bytes | str) -> Any:
         repeats.append(marked)
         return marked
 
-    value = json.loads(body, object_pairs_hook=to_dict)
+    # NaN, Infinity and a number too large for a float (1e400) as the text sent: the dbt rules
+    # reject it as `predict` does the same text in a CSV ("danceability NaN (not a finite
+    # number)"); it was read as a missing value, or shown as "inf".
+    value = json.loads(
+        body,
+        object_pairs_hook=to_dict,
+        parse_constant=str,
+        parse_float=lambda text: number if math.isfinite(number := float(text)) else text,
+    )
     if repeats:
         where, key = _first_repeat(value, "") or ("", repeats[0].repeated)
         if where:

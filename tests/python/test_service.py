@@ -298,6 +298,14 @@ def test_whole_numbers_sent_as_json_floats_score_as_the_integers(
     _, true = service.call("/predict", {"tracks": [{**floats, "danceability": True}]})
     assert true["predictions"][0]["rejection_reason"] == "unparseable number"
     assert true["predictions"][0]["rejection_detail"].startswith("danceability true")
+    # NaN and a number too large for a float, as predict says the same text in a CSV (NaN
+    # was read as a missing value; 1e400 was shown as "inf").
+    raw = json.dumps({"tracks": [{**floats, "danceability": "@"}]}).replace('"@"', "NaN")
+    _, nan = service.call("/predict", raw=raw.encode())
+    assert nan["predictions"][0]["rejection_reason"] == "unparseable number"
+    assert nan["predictions"][0]["rejection_detail"] == "danceability NaN (not a finite number)"
+    _, huge = service.call("/predict", raw=raw.replace("NaN", "1e400").encode())
+    assert huge["predictions"][0]["rejection_detail"] == "danceability 1e400 (not a finite number)"
 
 
 def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir: Path) -> None:
@@ -957,7 +965,6 @@ def test_strict_json_names_the_first_object_that_gives_a_key_twice() -> None:
         b'{"tracks": [{"name": "a:b", "x": {"k": "1:2:3"}, "n": [1, 2.5, -0.0, 1e-7]}]}',
         b'{"tracks": [{"big": 123456789012345678901234567890, "small": -9223372036854775809}]}',
         b'{"tracks": [{"max": 18446744073709551615, "f": 0.1234567890123456789012}]}',
-        b'{"tracks": [{"inf": 1e400, "nan": NaN, "neg": -Infinity}]}',
         b'{"tracks": [{"name": "\\ud800", "other": "\\udc00x"}]}',
         b'\xef\xbb\xbf{"tracks": []}',
         b'{"tracks": [{"na\\u003ame": "x", "a": 1}]}',
@@ -972,7 +979,18 @@ def test_strict_json_reads_what_json_loads_reads(body: bytes | str) -> None:
     from python_ml.service import strict_json
 
     got, wanted = strict_json(body), json.loads(body)
-    assert repr(got) == repr(wanted)  # NaN, -0.0 and types compared too
+    assert repr(got) == repr(wanted)  # -0.0 and types compared too
+
+
+def test_strict_json_keeps_numbers_that_are_not_finite_as_the_text_sent() -> None:
+    """NaN was a missing value (predict rejects "NaN" as not a finite number); 1e400 became
+    inf, and the rejection showed "inf"."""
+    from python_ml.service import strict_json
+
+    body = b'{"tracks": [{"inf": 1e400, "nan": NaN, "neg": -Infinity, "x": 2.5, "big": -1E999}]}'
+    assert strict_json(body) == {
+        "tracks": [{"inf": "1e400", "nan": "NaN", "neg": "-Infinity", "x": 2.5, "big": "-1E999"}]
+    }
 
 
 @pytest.mark.parametrize(
