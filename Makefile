@@ -87,11 +87,13 @@ $(STAMP): pyproject.toml
 
 # A virtualenv copied from another clone runs that clone's code (its scripts' #! lines and the
 # editable install point there): dbt's plugin ran the other folder's loader, without a word.
+# `python -m venv` writes where it made the virtualenv into pyvenv.cfg (`command = ... -m venv
+# <path>`); the scripts' #! lines are no test (a long path gets a /bin/sh one).
 define check_venv_here
-	@if [ -f $(BIN)/dbt ] && [ "$$(head -n 1 $(BIN)/dbt)" != "#!$(BIN)/python" ]; then \
-		echo "$(VENV) was made for another folder ($$(head -n 1 $(BIN)/dbt | cut -c3-)):" \
-			"its commands would run that folder's code. Make it again here:" \
-			"rm -rf $(VENV) && make install" >&2; \
+	@made=$$(sed -n 's/^command = .* -m venv //p' $(VENV)/pyvenv.cfg 2>/dev/null); \
+	if [ -n "$$made" ] && [ "$$(realpath -m "$$made")" != "$$(realpath -m $(CURDIR)/$(VENV))" ]; then \
+		echo "$(VENV) was made for another folder ($$made): its commands would run that" \
+			"folder's code. Make it again here: rm -rf $(VENV) && make install" >&2; \
 		exit 1; \
 	fi
 endef

@@ -56,6 +56,15 @@
         {%- set checked = [] %}
         {%- for file in stale %}
             {%- set options = {'dataset': file['dataset'], 'table': file['table_name'], 'loaded_at': loaded_at, 'raw_dir': raw_dir, 'max_rejected_share': var('max_rejected_share')} %}
+            {#- The file's last load (its rows, when): a file cut short, with far fewer rows, is
+                refused as on DuckDB, whose loader compares it with its own log. #}
+            {%- set before = run_query(
+                "select rows_read, unix_micros(loaded_at) from raw.load_log where dataset = '"
+                ~ file['dataset'] ~ "' and table_name = '" ~ file['table_name'] ~ "'"
+            ).rows %}
+            {%- if before %}
+                {%- do options.update({'rows_before': before[0][0] ~ '', 'loaded_before': before[0][1] ~ ''}) %}
+            {%- endif %}
             {{ log('python_ml: loading ' ~ file['raw_table'] ~ ' into Spark (' ~ file['reason'] ~ ')', info=true) }}
             {%- set log_view = 'music_raw_log_' ~ file['dataset'] ~ '__' ~ file['table_name'] %}
             {% do run_query(music_raw_view(log_view ~ '_file', dict(options, part='log'))) %}
@@ -93,8 +102,9 @@
             {% do run_query('uncache table ' ~ log_view) %}
             {{ log(
                 'python_ml: loaded ' ~ log_row['file_path'] ~ ' into Spark: '
-                ~ log_row['rows_read'] ~ ' rows read, ' ~ log_row['rows_kept'] ~ ' kept, '
-                ~ log_row['rows_rejected'] ~ ' rejected (' ~ log_row['encoding'] ~ ')',
+                ~ log_row['rows_read'] ~ ' rows read, ' ~ log_row['rows_kept'] ~ ' parse, '
+                ~ log_row['rows_rejected'] ~ ' quarantined (' ~ log_row['encoding']
+                ~ "); dbt's checks come next",
                 info=true
             ) }}
         {%- endfor %}

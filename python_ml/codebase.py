@@ -14,12 +14,12 @@ PACKAGE = Path(__file__).resolve().parent
 # The folders of the models' code (their fitting, evaluation, scoring and MLflow logging): what
 # training's and scoring's code versions hash of the modules they run.
 MODEL_CODE = ("tracks", "tracking")
-# The loader's (warehouse/load.py): reading, checking and quarantining the raw files, their
-# columns, how their origin is told. Not the generator, which extract's module (whose header
-# checks the loader runs) imports: what it makes reaches the loader as files, whose content
-# is the load's input (an edit to it loaded every file again, the same bytes).
-LOADER_CODE = ("raw", "warehouse")
-LOADER_SKIPS = ("python_ml.raw.generate",)
+# The loader's code: the module, the folders of the modules it runs that count, and the modules
+# left out (with what only they import). The loader reads, checks and quarantines the raw
+# files, knows their columns and tells their origin. Not the generator, which extract's module
+# (whose header checks the loader runs) imports: what it makes reaches the loader as files,
+# whose content is the load's input (an edit to it loaded every file again, the same bytes).
+LOADER = ("python_ml.warehouse.load", ("raw", "warehouse"), ("python_ml.raw.generate",))
 
 
 def _module_name(path: Path, package: Path) -> str:
@@ -94,3 +94,10 @@ def code_digest(
         digest.update(path.relative_to(package.parent).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def loader_version(package: Path = PACKAGE) -> str:
+    """The version of the loader's code (:data:`LOADER`, 16 characters): what each file's load
+    records (raw.load_log.loader_version) and the raw tables' code version in Dagster."""
+    module, within, skip = LOADER
+    return code_digest(module, within, package, skip)[:16]

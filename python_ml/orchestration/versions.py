@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from python_ml.clock import utc_now
-from python_ml.codebase import LOADER_CODE, LOADER_SKIPS, MODEL_CODE
+from python_ml.codebase import LOADER, MODEL_CODE
 from python_ml.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger("python_ml")
@@ -62,7 +62,7 @@ STAGE_CODE = {
 # results file (songs/__init__.py): only its folder was hashed, and the app's code was.
 STAGE_MODULE = {
     # The loader (each file's load records it in raw.load_log: another version loads again).
-    "raw_tables": ("python_ml.warehouse.load", LOADER_CODE, LOADER_SKIPS),
+    "raw_tables": LOADER,
     "train": ("python_ml.tracks.train", MODEL_CODE),
     "score": ("python_ml.tracks.score", MODEL_CODE),
     "songs": ("python_ml.songs.study", ("songs", *MODEL_CODE)),

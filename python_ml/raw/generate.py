@@ -766,14 +766,20 @@ def make_again(raw_dir: Path, dry_run: bool = False) -> list[Path]:
     kept = [p for p, made in stale.items() if made is None]
     say = (lambda *args: None) if dry_run else log.info
     plan: list[tuple[list[Path], Callable[[], object]]] = []  # (the files, what makes them)
-    pair = {files.tracks, files.artists}
-    generated = {p for p in pair if origin.file_origin(raw_dir, p) == origin.GENERATED}
-    if pair & set(stale) and not pair & set(kept):
-        made = stale.get(files.tracks) or origin.how_made(raw_dir, files.tracks) or {}
-        together = generated == pair or not files.artists.exists()
-        if files.tracks in generated and together and "rows" in made:
+    # The files as they are: plain or gzipped (the user's may be .gz; the generator writes
+    # plain CSV), or missing (then generate() makes them, as for a new folder).
+    tracks, artists = _existing(files.tracks), _existing(files.artists)
+    generated = {
+        p
+        for p in (tracks, artists)
+        if p is not None and origin.file_origin(raw_dir, p) == origin.GENERATED
+    }
+    pair_made = origin.how_made(raw_dir, files.tracks) if files.tracks in generated else None
+    artists_made = stale.get(files.artists) or {}
+    if {files.tracks, files.artists} & set(stale) and not {files.tracks, files.artists} & set(kept):
+        if generated == {files.tracks, files.artists} and pair_made and "rows" in pair_made:
             # Generated together: made again together, with the tracks' rows and seed.
-            rows, seed = int(made["rows"]), int(made["seed"])
+            rows, seed = int(pair_made["rows"]), int(pair_made["seed"])
             say(
                 "the generator changed since %s and %s were made (%s tracks, seed %s): made again",
                 files.tracks,
@@ -784,27 +790,33 @@ def make_again(raw_dir: Path, dry_run: bool = False) -> list[Path]:
             plan.append(
                 ([files.tracks, files.artists], lambda: _write_pair(raw_dir, files, rows, seed))
             )
-        elif generated == {files.artists}:  # made for the user's tracks
-            seed = int((stale[files.artists] or {})["seed"])
+        elif (
+            generated == {files.artists} and tracks is not None and "for" in artists_made
+        ):  # made for the user's tracks (plain or gzipped)
+            seed = int(artists_made["seed"])
+            user_tracks = tracks
             say(
                 "the generator changed since %s was made for %s (seed %s): made again",
                 files.artists,
-                files.tracks.name,
+                user_tracks.name,
                 seed,
             )
             plan.append(
                 (
                     [files.artists],
-                    lambda: _write_artists_for(raw_dir, files.tracks, files.artists, seed),
+                    lambda: _write_artists_for(raw_dir, user_tracks, files.artists, seed),
                 )
             )
-        else:  # generated tracks beside the user's artists.csv: their ids go together
+        elif files.tracks in generated and artists is not None and files.artists not in generated:
+            # Generated tracks beside the user's artists file: their ids go together.
             say(
                 "%s was made by an older generator, beside your %s: kept (made again, its "
                 "artist ids would no longer be those of your artists)",
                 files.tracks,
-                files.artists.name,
+                artists.name,
             )
+        # Else a file of the pair is missing: generate() makes what is missing, as for a new
+        # folder (a missing tracks.csv: both, from the seed and rows asked for).
     if stale.get(files.songs_2023):
         songs_seed = int(stale[files.songs_2023]["seed"])
         say(

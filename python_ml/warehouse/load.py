@@ -617,7 +617,8 @@ def _in_words(error_type: str | None, message: str) -> str:
             if found < expected
             else "a value holds a comma without quotes around it, or a comma too many"
         )
-        return f"the line has {found} values where the header has {expected} columns: {fix}."
+        values = "1 value" if found == 1 else f"{found} values"
+        return f"the line has {values} where the header has {expected} columns: {fix}."
     return message
 
 
@@ -825,14 +826,12 @@ LOAD_LOG_COLUMNS = (
 
 
 def loader_version() -> str:
-    """The version of the loader's code (a hash of the modules this one runs under
-    python_ml/raw and python_ml/warehouse, codebase.LOADER_CODE: what the raw tables' code
-    version in Dagster hashes too), recorded with each file's load: a file loaded by other
-    code loads again (an edit to the loader, to a file's columns or to how its origin is told
-    changed nothing until the file did)."""
-    from python_ml.codebase import LOADER_CODE, LOADER_SKIPS, code_digest
+    """The version of the loader's code, recorded with each file's load: a file loaded by
+    other code loads again (an edit to the loader, to a file's columns or to how its origin is
+    told changed nothing until the file did). codebase.LOADER says which code."""
+    from python_ml.codebase import loader_version as version
 
-    return code_digest(__name__, LOADER_CODE, skip=LOADER_SKIPS)[:16]
+    return version()
 
 
 def _file_origin(raw_dir: Path, path: Path) -> str:

@@ -15,7 +15,9 @@ dbt macro ``load_raw_tables`` (macros/load_raw_tables.sql, run by ``on-run-start
 |                 | loaded_at in microseconds since 1970 UTC) and ``tables``, or ``force``   |
 |                 | true: every raw file                                                     |
 | ``log``         | the file's ``raw.load_log`` row, or one row whose ``error`` says why it  |
-|                 | cannot be loaded (a missing file, a bad header, too many rejected rows)  |
+|                 | cannot be loaded (a missing file, a bad header, too many rejected rows,  |
+|                 | a file cut short: options ``rows_before`` and ``loaded_before``, its     |
+|                 | last load's rows and time, in microseconds since 1970 UTC)               |
 | ``rows``        | the file's kept rows: ``file_line``, its header's columns as text,       |
 |                 | ``_loaded_at``                                                           |
 | ``rejects``     | its ``raw.load_rejects`` rows                                            |
@@ -173,6 +175,7 @@ def loaded(options: dict[str, str], part: str) -> Iterator[Any]:
         LOAD_LOG_COLUMNS,
         REJECTED_SHARE_VAR,
         LoadError,
+        create_log_tables,
         load_into,
     )
 
@@ -181,6 +184,21 @@ def loaded(options: dict[str, str], part: str) -> Iterator[Any]:
     # The dbt command's var (its --vars, else dbt_project.yml's), as its singular test reads it.
     share = options.get(REJECTED_SHARE_VAR)
     with duckdb.connect() as con:
+        if options.get("rows_before"):
+            # Spark's last load of the file, which DuckDB's loader compares the file with (a
+            # file cut short, with far fewer rows, is refused): its log had none to compare.
+            create_log_tables(con)
+            con.execute(
+                f"insert into {catalog.LOAD_LOG} (dataset, table_name, file_path, encoding, "
+                "file_bytes, rows_read, rows_kept, rows_rejected, loaded_at) "
+                "values (?, ?, '', '', 0, ?, 0, 0, ?)",
+                [
+                    raw.dataset,
+                    raw.table,
+                    int(options["rows_before"]),
+                    _from_micros(int(options["loaded_before"])),
+                ],
+            )
         try:
             load_into(
                 con,

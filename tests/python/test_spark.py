@@ -173,6 +173,20 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         missing_early = python_ml(
             {**env, "MUSIC_RAW_DIR": str(broken)}, "load", "--engine", "spark"
         )
+        # A tracks.csv cut off mid-line at half its rows: refused as on DuckDB (Spark's loader
+        # had no earlier load to compare it with, and replaced the table with half of it).
+        cut_folder = folder.parent / "raw_cut"
+        shutil.copytree(folder / "raw", cut_folder)
+        cut_tracks = cut_folder / "spotify_600k" / "tracks.csv"
+        text = cut_tracks.read_text()
+        cut_tracks.write_text(text[: len(text) // 2].rstrip("\n")[:-5])
+        cut = plain_dbt(
+            {**env, "MUSIC_RAW_DIR": str(cut_folder)},
+            "run-operation",
+            "load_raw_tables",
+            "--target",
+            "spark",
+        )
         score = score_on_spark(env)
         assert score.returncode == 0, score.stderr[-4000:]
         # The prediction marts by plain dbt, after tracks.csv was touched (the same bytes, modified
@@ -191,6 +205,7 @@ def spark_job(main_job_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             "build": build,
             "missing": missing,
             "missing_early": missing_early,
+            "cut": cut,
             "score": score,
             "marts": marts,
         }
@@ -398,7 +413,10 @@ def test_a_missing_raw_file_stops_the_spark_load_and_keeps_the_tables(
     # The macro read the changed tracks.csv before it found the 2023 file missing.
     assert "python_ml: loading raw.spotify_600k__tracks into Spark" in spark_job["missing"].stdout
     assert "dbt run-operation" not in spark_job["missing_early"].stderr  # Spark never started
-    spark, duck = both["raw_counts"]  # read after the failed load: every table still whole
+    cut = spark_job["cut"].stdout + spark_job["cut"].stderr
+    assert spark_job["cut"].returncode != 0 and "tracks.csv looks cut short: it ends" in cut
+    assert "Spark's raw tables were left as they were" in cut and "Traceback" not in cut
+    spark, duck = both["raw_counts"]  # read after the failed loads: every table still whole
     assert spark and sorted(spark) == sorted(duck)
 
 

@@ -91,3 +91,44 @@ def test_files_whose_making_was_not_recorded_are_kept_and_it_says_how_to_remake_
     assert files.tracks.stat().st_mtime_ns == stamp
     assert "did not record its generator's version" in caplog.text
     assert "delete them and run again" in caplog.text
+
+
+def test_a_gzipped_or_missing_file_beside_an_older_generators_is_handled(
+    raw: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """make_again wrote tracks.csv whatever was there: a user's tracks.csv.gz, or a deleted
+    tracks.csv, stopped extract with FileNotFoundError on every run."""
+    import gzip
+    import shutil
+
+    files = generate.raw_files(raw)
+    monkeypatch.setattr(generate, "generator_version", lambda: NEW)
+    # A generated tracks.csv deleted to be made again: generate() makes the pair, as new.
+    files.tracks.unlink()
+    assert generate.make_again(raw) == [files.songs_2023]
+    report = extract.extract(raw, offline=True)
+    assert files.tracks in report.generated
+    assert _made(raw)["spotify_600k/tracks.csv"]["version"] == NEW
+    assert _made(raw)["spotify_600k/artists.csv"]["version"] == NEW
+    # The user's tracks.csv.gz beside artists made for it by an older generator.
+    with files.tracks.open("rb") as plain, gzip.open(f"{files.tracks}.gz", "wb") as packed:
+        shutil.copyfileobj(plain, packed)
+    files.tracks.unlink()
+    files.artists.unlink()
+    generate.generate(raw, rows=300, seed=7)
+    monkeypatch.setattr(generate, "generator_version", lambda: "another version!")
+    assert set(generate.make_again(raw)) == {files.artists, files.songs_2023}
+    assert _made(raw)["spotify_600k/artists.csv"]["for"] == "tracks.csv.gz"
+    assert extract.extract(raw, offline=True).generated == []  # nothing more to make
+    # Generated tracks beside the user's artists.csv.gz: kept, and said.
+    gz = Path(f"{files.tracks}.gz")
+    gz.unlink()
+    generate.generate(raw, rows=300, seed=7)  # tracks.csv and its artists.csv, generated
+    with files.artists.open("rb") as plain, gzip.open(f"{files.artists}.gz", "wb") as packed:
+        shutil.copyfileobj(plain, packed)
+    files.artists.unlink()
+    monkeypatch.setattr(generate, "generator_version", lambda: "a third version")
+    with caplog.at_level(logging.INFO):
+        assert generate.make_again(raw) == [files.songs_2023]
+    assert "beside your artists.csv.gz: kept" in caplog.text
+    assert not files.artists.exists()

@@ -112,29 +112,37 @@ def test_a_file_loaded_by_another_version_of_the_loader_loads_again(tmp_path: Pa
 
 def test_the_loaders_version_is_the_code_it_runs(tmp_path: Path) -> None:
     """The modules warehouse/load.py runs under python_ml/raw and python_ml/warehouse; not the
-    models' code, nor predict's, nor the generator's."""
+    models' code, nor predict's, nor the generator's. What each load records
+    (codebase.loader_version) and the raw tables' code version in Dagster change together."""
     from python_ml.codebase import PACKAGE
+    from python_ml.codebase import loader_version as recorded
     from python_ml.orchestration import versions
 
     root = tmp_path / "project"
     shutil.copytree(PACKAGE, root / "python_ml", ignore=shutil.ignore_patterns("__pycache__"))
-    before = versions.code_version("raw_tables", root)
+    package = root / "python_ml"
+    assert recorded(PACKAGE) == loader_version()  # what load.py records is this one
 
-    def edit(relpath: str) -> str:
-        path = root / "python_ml" / relpath
+    def both() -> tuple[str, str]:
+        return recorded(package), versions.code_version("raw_tables", root)
+
+    def edit(relpath: str) -> tuple[str, str]:
+        path = package / relpath
         path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-        return versions.code_version("raw_tables", root)
+        return both()
 
+    before = both()
     assert edit("tracks/predict.py") == before
     assert edit("tracks/train.py") == before
     # The generator's files reach the loader as files (it loaded every file again, the same
     # bytes, after an edit to the generator).
     assert edit("raw/generate.py") == before
-    seen = {before}
+    seen = {before[0]}, {before[1]}
     for relpath in ("warehouse/load.py", "raw/schemas.py", "raw/origin.py", "raw/extract.py"):
-        version = edit(relpath)
-        assert version not in seen, relpath
-        seen.add(version)
+        version, dagsters = edit(relpath)
+        assert version not in seen[0] and dagsters not in seen[1], relpath
+        seen[0].add(version)
+        seen[1].add(dagsters)
 
 
 def test_a_missing_file_or_table_and_a_file_never_loaded_are_named(tmp_path: Path) -> None:
