@@ -977,12 +977,13 @@ def _numbers_tables(
         f"""
         with track as (
             select track_id, track_name, predicted_class, hit_probability, runner_up_class,
-                   explanation_baseline, explained_score
+                   explanation_baseline, explained_score, is_predicted_hit
             from {catalog.FCT_TRACK_PREDICTIONS}
             order by is_predicted_hit desc, hit_probability desc, track_id limit 1
         )
         select track.track_name, track.predicted_class, track.hit_probability,
-               track.runner_up_class, track.explanation_baseline, track.explained_score,
+               track.is_predicted_hit, track.runner_up_class, track.explanation_baseline,
+               track.explained_score,
                e.feature, e.feature_value, e.contribution, e.contribution_rank
         from track inner join {catalog.FCT_TRACK_PREDICTION_EXPLANATIONS} as e
             on track.track_id = e.track_id
@@ -993,9 +994,15 @@ def _numbers_tables(
         first = example.iloc[0]
         called = classes.short.get(first["predicted_class"], first["predicted_class"])
         runner_up = classes.short.get(first["runner_up_class"], first["runner_up_class"])
-        # The surest hit call (the top of the page's hit list), not a typical track: said so.
+        # The surest hit call (the top of the page's hit list), not a typical track: said so;
+        # with no hit called, the track nearest to one.
+        which = (
+            f"the surest {called} call"
+            if first["is_predicted_hit"]
+            else f"the track most likely a hit ({called}: no track is called a hit)"
+        )
         title = (
-            f"Why the surest {called} call got its class: \u201c{first['track_name']}\u201d "
+            f"Why {which} got its class: \u201c{first['track_name']}\u201d "
             f"(P(hit) {first['hit_probability']:.2f}): its lead over {runner_up} is the "
             "baseline plus every feature's contribution (the five largest, then the rest)"
         )

@@ -69,7 +69,13 @@ renamed as (
         {%- for column, type in numeric_columns.items() %}
             {{ parse_number(column ~ '_text', type) }} as {{ column }},
         {%- endfor %}
-        {{ parse_list_literal('artists') }} as artist_names,
+        -- A list literal as Kaggle writes it, or one plain name (a new track sent to the
+        -- service or predict: `Adele`).
+        case
+            when artist_names_raw is null or left(artist_names_raw, 1) = '['
+                then {{ parse_list_literal('artists') }}
+            else {{ non_null_list(['artist_names_raw']) }}
+        end as artist_names,
         -- Ids are trimmed (a padded id is the same id); the raw texts stay to be checked.
         {{ list_trim(parse_list_literal('id_artists')) }} as artist_ids,
         artist_names_raw,
@@ -96,7 +102,9 @@ checked as (
         artist_ids,
         artist_names_raw,
         -- A cut-off list (`['Name`) parsed to no names, without a word.
-        artist_names_raw is null or {{ is_list_literal('artist_names_raw') }} as artist_names_parse,
+        artist_names_raw is null
+        or left(artist_names_raw, 1) != '['
+        or {{ is_list_literal('artist_names_raw') }} as artist_names_parse,
         artist_ids_raw,
         artist_ids_raw is null
         or (
