@@ -5,6 +5,7 @@ models' code still makes them stale."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from python_ml.codebase import MODEL_CODE as MODELS
@@ -30,16 +31,33 @@ def test_training_and_scoring_code_is_what_their_modules_run() -> None:
     assert {"__init__.py", "tracks/__init__.py", "warehouse/db.py"} <= everything
 
 
-def test_an_edit_to_predicts_code_leaves_train_and_score_up_to_date(tmp_path: Path) -> None:
+def copy_of_the_package(tmp_path: Path) -> tuple[Path, Callable[[str], None]]:
+    """A project root holding a copy of the package, and a function that edits one of its
+    files (a comment added: the code versions must change, the code does not)."""
     root = tmp_path / "project"
     shutil.copytree(PACKAGE, root / "python_ml", ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "python_ml" / "configs").mkdir(exist_ok=True)
-    before = {step: versions.code_version(step, root) for step in ("train", "score")}
 
     def edit(relpath: str) -> None:
         path = root / "python_ml" / relpath
         path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
 
+    return root, edit
+
+
+def changes_each(step: str, root: Path, edit: Callable[[str], None], *relpaths: str) -> None:
+    """Each edit, one after the other, gives the step's code version a new value."""
+    seen = {versions.code_version(step, root)}
+    for relpath in relpaths:
+        edit(relpath)
+        version = versions.code_version(step, root)
+        assert version not in seen, relpath
+        seen.add(version)
+
+
+def test_an_edit_to_predicts_code_leaves_train_and_score_up_to_date(tmp_path: Path) -> None:
+    root, edit = copy_of_the_package(tmp_path)
+    (root / "python_ml" / "configs").mkdir(exist_ok=True)
+    before = {step: versions.code_version(step, root) for step in ("train", "score")}
     for relpath in ("tracks/predict.py", "tracks/scorer.py", "tracks/feature_path.py"):
         edit(relpath)
     assert {step: versions.code_version(step, root) for step in before} == before
@@ -59,23 +77,15 @@ def test_the_songs_study_is_stale_after_an_edit_to_the_tracks_code_it_runs(
     """The study checks its config with tracks/config.py and tracks/kinds/params.py; its code
     version hashed python_ml/songs and python_ml/tracking only, so an edit there left its
     figures current."""
-    root = tmp_path / "project"
-    shutil.copytree(PACKAGE, root / "python_ml", ignore=shutil.ignore_patterns("__pycache__"))
+    root, edit = copy_of_the_package(tmp_path)
     before = versions.code_version("songs", root)
-
-    def edit(relpath: str) -> None:
-        path = root / "python_ml" / relpath
-        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-
     edit("tracks/predict.py")  # the service's and predict's code: not the study's
     edit("reports/charts.py")
     assert versions.code_version("songs", root) == before
-    seen = {before}
-    for relpath in ("tracks/kinds/params.py", "songs/study.py", "configs/songs_2023.yml"):
-        edit(relpath)  # the code it runs, and its config as a file
-        version = versions.code_version("songs", root)
-        assert version not in seen, relpath
-        seen.add(version)
+    # The code it runs, and its config as a file.
+    changes_each(
+        "songs", root, edit, "tracks/kinds/params.py", "songs/study.py", "configs/songs_2023.yml"
+    )
 
 
 def test_the_report_is_stale_after_an_edit_to_the_code_that_words_its_figures(
@@ -83,24 +93,17 @@ def test_the_report_is_stale_after_an_edit_to_the_code_that_words_its_figures(
 ) -> None:
     """The report words the reasons and marks generated features with tracks/feature_origin.py
     and raw/origin.py; only python_ml/reports (with the app's code) was hashed."""
-    root = tmp_path / "project"
-    shutil.copytree(PACKAGE, root / "python_ml", ignore=shutil.ignore_patterns("__pycache__"))
+    root, edit = copy_of_the_package(tmp_path)
     before = versions.code_version("report", root)
-
-    def edit(relpath: str) -> str:
-        path = root / "python_ml" / relpath
-        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-        return versions.code_version("report", root)
-
-    assert edit("reports/app_data.py") == before  # the app's, not the report's
-    assert edit("tracks/scorer.py") == before  # the service's
-    changed = {before}
-    for relpath in (
+    edit("reports/app_data.py")  # the app's, not the report's
+    edit("tracks/scorer.py")  # the service's
+    assert versions.code_version("report", root) == before
+    changes_each(
+        "report",
+        root,
+        edit,
         "tracks/feature_origin.py",
         "raw/origin.py",
         "songs/__init__.py",
         "reports/charts.py",
-    ):
-        version = edit(relpath)
-        assert version not in changed, relpath
-        changed.add(version)
+    )
