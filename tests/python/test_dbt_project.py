@@ -2,6 +2,7 @@
 deterministically. `dbt build` also runs every data test, unit test and contract."""
 
 import csv
+import json
 import random
 import shutil
 from datetime import date
@@ -621,6 +622,27 @@ def test_predictions_that_no_longer_describe_the_predict_split_fail_a_test(
     problems = dict(query(warehouse, f'select track_id, problem from "{schema}"."{table}"'))
     assert problems[moved] == "scored, but now in the train split"
     assert problems[changed].startswith("release_year was ") and problems[changed].endswith(" now")
+
+    # A build after it keeps every report on the predictions as it was: dbt skips what follows
+    # a failed test only where every model the test reads is upstream (the confusion matrix,
+    # class metrics, calibration and hit rates were rebuilt beside the failure).
+    reports_before = query(warehouse, "select * from marts.rpt_confusion_matrix order by all")
+    built = dbt(job / "raw", warehouse, "build", "--select", "fct_track_predictions+")
+    assert built.returncode == 1, built.stdout[-3000:]
+    results = json.loads((job / "target" / "run_results.json").read_text())["results"]
+    status = {r["unique_id"]: r["status"] for r in results}
+    assert status[f"test.music_popularity.{test}"] == "fail"
+    assert status["model.music_popularity.fct_track_predictions"] == "success"
+    after = sorted(
+        uid.split(".")[-1]
+        for uid, s in status.items()
+        if uid.startswith("model.") and uid != "model.music_popularity.fct_track_predictions"
+    )
+    assert {"rpt_confusion_matrix", "rpt_class_metrics", "rpt_calibration"} <= set(after)
+    assert {status[f"model.music_popularity.{name}"] for name in after} == {"skipped"}, status
+    assert query(warehouse, "select * from marts.rpt_confusion_matrix order by all") == (
+        reports_before
+    )
 
 
 def test_the_docs_give_the_split_and_drift_threshold_the_vars_set(tmp_path: Path) -> None:

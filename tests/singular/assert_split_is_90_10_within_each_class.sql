@@ -28,6 +28,6 @@ select
     popularity_class,
     class_size,
     predict_tracks,
-    class_size * {{ var('predict_share') }} as share_of_class
+    class_size * {{ var('predict_share') }} as expected_predict_tracks
 from classes
 where abs(predict_tracks - class_size * {{ var('predict_share') }}) > 0.5
