@@ -7,11 +7,14 @@
    (majority < logistic regression < gradient boosting < network), then the fewest features,
    then the fastest to train.
 3. A current champion trained on the same data, whose files still load, and whose experiment
-   is not in this training (a training of some experiments only), stays unless the chosen run
-   beats its validation figure on the same validation fold (the same seed and validation
-   fraction); a champion whose experiment is in the training (reused or fitted again) was
-   weighed by 1-2 with the others, and a figure of another fold is not comparable: the rule's
-   choice is promoted.
+   is not in this training (a training of some experiments only), is weighed by 1-2 beside
+   this training's runs when it was validated on the same fold (the same seed and validation
+   fraction: its run's recorded calls on the same validation rows), so `train --only` keeps
+   it when the full training would. (It stayed while its figure was at least the choice's,
+   and fell to a model within its noise that the full training set aside for a simpler one.)
+   A champion whose experiment is in the training (reused or fitted again) is among the runs
+   already; one of another fold, or whose calls are not recorded, cannot be weighed: the
+   rule's choice is promoted.
 """
 
 from __future__ import annotations
@@ -117,32 +120,21 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> Curre
     return Current(row[0], float(row[1]), row[3], fold)
 
 
-def stays(
-    current: Current | None,
-    chosen: Candidate,
-    labels: set[str],
-    fold: tuple[str, str],
-    metric: str = "macro_f1",
-) -> str | None:
-    """Why the current champion stays rather than the rule's ``chosen`` (rule 3.), or None:
-    ``chosen`` is promoted. ``labels``: this training's experiments (model/feature set);
-    ``fold``: their seed and validation fraction, as logged (text)."""
-    if current is None:
-        return None
-    if current.run_id == chosen.run_id:
-        return "the rule chose it again"
-    if current.label in labels:
-        # Its experiment is in this training, reused or fitted again (--force, new code or
-        # parameters): the rule weighed it with the others. (Its run id alone said a refit was
-        # a training of some experiments, and an older fit overrode the rule's simpler choice.)
-        return None
+def weighed_beside(current: Current | None, labels: set[str], fold: tuple[str, str]) -> bool:
+    """Whether the current champion is weighed beside this training's runs (rule 3.):
+    ``labels`` are this training's experiments (model/feature set), ``fold`` their seed and
+    validation fraction, as logged (text)."""
+    if current is None or current.label in labels:
+        # None, or its experiment is in this training, reused or fitted again (--force, new
+        # code or parameters): the rule weighs that run with the others.
+        return False
     if current.fold is None:
         log.warning(
-            "the champion %s has no recorded fold (its MLflow run is gone): its figure cannot "
-            "be compared, and the rule's choice replaces it",
+            "the champion %s has no recorded fold (its MLflow run is gone): it cannot be "
+            "weighed, and the rule's choice replaces it",
             current.label,
         )
-        return None
+        return False
     if current.fold != fold:
         log.info(
             "the champion %s was validated on another fold (seed %s, validation fraction %s; "
@@ -151,13 +143,77 @@ def stays(
             *current.fold,
             *fold,
         )
-        return None
-    if current.score >= chosen.score:
-        return (
-            f"its validation {metric} {current.score:.4f} >= {chosen.score:.4f} of "
-            f"{chosen.label}, on the same fold"
+        return False
+    return True
+
+
+def as_candidate(current: Current, metric: str, validation_rows: int) -> Candidate | None:
+    """The current champion as a candidate of rules 1-2, from its MLflow run: its kind and
+    features, and the result a reused run is read from (its figure and its decision rule's
+    calls on the validation rows); None, said in the log, when that is not recorded."""
+    import mlflow
+
+    try:
+        run = mlflow.MlflowClient().get_run(current.run_id)
+        saved = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/result.json")
+        calls = np.asarray(saved["validation_pred"], dtype=np.int64)
+        candidate = Candidate(
+            current.run_id,
+            current.label,
+            run.data.tags["model_type"],
+            len(run.data.params["features"].split(",")),
+            float(saved["seconds"]),
+            float(saved["metrics"]["validation"][metric]),
+            calls,
         )
-    return None
+    except Exception as exc:  # its run or artifacts gone, or written before they were kept
+        log.warning(
+            "the champion %s cannot be weighed beside this training's runs (its run's "
+            "validation calls cannot be read: %s): the rule's choice replaces it",
+            current.label,
+            type(exc).__name__,
+        )
+        return None
+    if len(calls) != validation_rows:
+        log.warning(
+            "the champion %s's validation calls are of %d rows, this training's of %d: it "
+            "cannot be weighed, and the rule's choice replaces it",
+            current.label,
+            len(calls),
+            validation_rows,
+        )
+        return None
+    return candidate
+
+
+def choose_beside(
+    candidates: list[Candidate],
+    current: Current | None,
+    fold: tuple[str, str],
+    y_val: np.ndarray,
+    n_classes: int,
+    metric: str,
+    seed: int,
+    read: Any = as_candidate,
+) -> tuple[Candidate, str, str | None]:
+    """Rules 1-3: the chosen candidate, the sentence saying which rule chose it, and why the
+    current champion stays (None: the chosen run is promoted). ``read`` gives the current
+    champion as a candidate (:func:`as_candidate`; a test passes its own)."""
+    weighed = None
+    if weighed_beside(current, {c.label for c in candidates}, fold):
+        weighed = read(current, metric, len(y_val))
+    chosen, rule = choose(
+        [*candidates, *([weighed] if weighed is not None else [])],
+        y_val,
+        n_classes,
+        metric,
+        seed,
+    )
+    if current is None or chosen.run_id != current.run_id:
+        return chosen, rule, None
+    if weighed is not None:
+        return chosen, rule, "weighed by the same rule beside this training's runs"
+    return chosen, rule, "the rule chose it again"
 
 
 CHAMPION_TAG = (

@@ -1131,3 +1131,26 @@ def test_the_mlflow_experiments_say_what_they_hold(settings: Settings) -> None:
         assert note == registry.DESCRIPTIONS[name]
     tracks = registry.DESCRIPTIONS[registry.TRACKS_EXPERIMENT]
     assert "popularity_classes.csv" in tracks and registry.TRACK_MODEL_NAME in tracks
+
+
+def test_a_training_of_other_experiments_weighs_the_champion_by_the_same_rule(
+    trained: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`train --only` compared the champion's figure alone with its choice (a model within the
+    champion's noise and not simpler replaced it, and the next full training put it back): the
+    champion is now a candidate of the rule, from its run's recorded validation calls."""
+    import logging
+
+    from python_ml.tracking.registry import warehouse_champion
+
+    before = warehouse_champion(trained)
+    assert before["label"] == "logistic_regression/full"  # the full training's choice
+    version = champion_version(trained)
+    with caplog.at_level(logging.INFO, logger="python_ml"):
+        (majority,) = train.train_tracks(trained, small_config(), only=["majority"], force=True)
+    assert majority.status == "FINISHED"
+    said = caplog.text
+    assert "champion stays logistic_regression/full: weighed by the same rule beside" in said
+    assert "-> logistic_regression/full" in said  # the rule named it, over the majority
+    assert champion_version(trained) == version
+    assert warehouse_champion(trained)["run_id"] == before["run_id"]

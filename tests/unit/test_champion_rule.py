@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from python_ml.tracks.champion import Candidate, Current, choose, stays
+from python_ml.tracks.champion import Candidate, Current, choose, choose_beside
 
 
 def _candidate(label, model_type, pred, y, n_features=15, seconds=1.0):
@@ -58,25 +58,72 @@ def test_fewer_features_break_a_tie_of_kind():
     assert chosen is audio
 
 
-def test_the_champion_stays_only_against_a_figure_of_the_same_fold_from_outside_the_training():
+FOLD = ("42", "0.1")
+
+
+def _weighed(label, model_type, pred, score=None):
+    """A reader of the current champion's run that gives it as this candidate."""
+    candidate = _candidate(label, model_type, pred, Y)
+    candidate.run_id = "old"
+    if score is not None:
+        candidate.score = score
+    return lambda current, metric, rows: candidate if rows == len(Y) else None
+
+
+def test_a_training_of_some_experiments_chooses_as_the_full_training_would():
+    """`train --only hist_gradient_boosting/full` promoted it over the champion, a logistic
+    regression the full training had chosen as the simpler model within its noise (its raw
+    figure was lower), and the next full `run` put the logistic regression back: the champion
+    is weighed beside the training's runs by the same rule."""
+    boosting = _candidate(
+        "hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.81, 1), Y
+    )
+    linear_pred = _noisy(Y, 0.80, 2)
+    current = Current("logistic_regression/full", float((linear_pred == Y).mean()), "old", FOLD)
+    assert current.score < boosting.score
+    read = _weighed("logistic_regression/full", "logistic_regression", linear_pred)
+    full, _ = choose([boosting, read(current, "accuracy", len(Y))], Y, 3, "accuracy", seed=0)
+    assert full.label == "logistic_regression/full"  # what the full training chooses
+    chosen, rule, why = choose_beside([boosting], current, FOLD, Y, 3, "accuracy", 0, read)
+    assert chosen.run_id == "old" and why == (
+        "weighed by the same rule beside this training's runs"
+    )
+    assert rule.startswith("simplest model within the bootstrap noise")
+    # A clearly better run replaces it, and the rule names what it was weighed against.
+    strong = _candidate(
+        "hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.97, 3), Y
+    )
+    chosen, rule, why = choose_beside([strong], current, FOLD, Y, 3, "accuracy", 0, read)
+    assert chosen is strong and why is None and rule.startswith("best validation accuracy")
+
+
+def test_the_champion_is_weighed_only_on_the_same_fold_from_outside_the_training():
     """A champion validated on another fold (a training with seed 7, say) was kept by a
     default training because its 0.676 on that fold beat 0.548 on the default one; a champion
     whose experiment was in the training (reused, or fitted again by --force) was kept against
     the rule's choice of a simpler model within the noise."""
-    chosen = _candidate("logistic_regression/full", "logistic_regression", Y, Y)
-    chosen.score = 0.55
-    fold = ("42", "0.1")
-    labels = {"logistic_regression/full", "majority/full"}  # a training of some experiments
-    strong = Current("hist_gradient_boosting/full", 0.676, "old", fold)
-    assert stays(strong, chosen, labels, fold, "macro_f1") == (
-        "its validation macro_f1 0.6760 >= 0.5500 of logistic_regression/full, on the same fold"
+    chosen = _candidate("logistic_regression/full", "logistic_regression", _noisy(Y, 0.55, 4), Y)
+    strong = Current("hist_gradient_boosting/full", 0.9, "old", FOLD)
+    # Its recorded calls on the same rows are weighed, not its figure alone.
+    read = _weighed("hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.9, 5))
+    assert choose_beside([chosen], strong, FOLD, Y, 3, "macro_f1", 0, read)[2] == (
+        "weighed by the same rule beside this training's runs"
     )
-    assert stays(replace(strong, run_id=chosen.run_id), chosen, labels, fold) == (
-        "the rule chose it again"
-    )
-    assert stays(replace(strong, fold=("7", "0.1")), chosen, labels, fold) is None
-    assert stays(replace(strong, fold=None), chosen, labels, fold) is None
+
+    def never(*args):
+        raise AssertionError("not to be weighed")
+
+    def promoted(current, candidates=(chosen,), reader=never):
+        return choose_beside(list(candidates), current, FOLD, Y, 3, "macro_f1", 0, reader)
+
+    assert promoted(replace(strong, fold=("7", "0.1")))[::2] == (chosen, None)
+    assert promoted(replace(strong, fold=None))[::2] == (chosen, None)
+    assert promoted(None)[::2] == (chosen, None)
     # Its experiment in the training, its run reused or not (a refit has another run id).
-    assert stays(strong, chosen, {*labels, "hist_gradient_boosting/full"}, fold) is None
-    assert stays(replace(strong, score=0.5), chosen, labels, fold) is None
-    assert stays(None, chosen, labels, fold) is None
+    refit = replace(chosen, label="hist_gradient_boosting/full", run_id="new")
+    assert promoted(strong, (chosen, refit))[2] is None
+    # The rule chose the champion's own run, reused.
+    again = replace(strong, run_id=chosen.run_id, label=chosen.label)
+    assert promoted(again)[2] == "the rule chose it again"
+    # Its calls not recorded (a run from before they were kept): the rule's choice replaces it.
+    assert promoted(strong, reader=lambda *args: None)[::2] == (chosen, None)
