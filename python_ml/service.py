@@ -566,6 +566,7 @@ def create_app(
             "status": "ok",
             "run_id": scorer.champion.run_id,
             "model_version": scorer.champion.version,
+            **_being_written(scorer.writer),
         }
 
     @app.get("/model", summary="The champion: run, version, data, rule, holdout figures")
@@ -597,6 +598,7 @@ def create_app(
                 k.removeprefix("holdout_"): _number(details.get(k))
                 for k in ("holdout_accuracy", "holdout_macro_f1", "holdout_log_loss", "holdout_ece")
             },
+            **_being_written(scorer.writer),
         }
 
     @app.post("/reload", summary="Look for a new champion now")
@@ -779,6 +781,22 @@ def create_app(
 
 
 MAX_KEY_WARNINGS = 20  # lines of the answer's warnings, one per key not scored
+
+
+def _being_written(writer: str | None) -> dict[str, str]:
+    """While a command writes the warehouse, the service does not look at it (DuckDB lets no
+    writer in beside a reader): a champion that command promotes, which MLflow's alias names
+    at once, scores from the first request after it finishes (`make run` holds the warehouse
+    through scoring, the marts, the docs and the charts after training). Said beside the run
+    that scores, which `/model` named as if it were the last word."""
+    if not writer:
+        return {}
+    return {
+        "warehouse_busy": (
+            f"the warehouse is being written by {writer}: a champion it promotes scores from "
+            "the first request after it finishes"
+        )
+    }
 
 
 def _unknown_keys(tracks: list[dict[str, Any]]) -> list[str]:

@@ -41,15 +41,23 @@ DBT_PROJECT_FILES = DBT_NODE_FILES + DBT_CONFIG_FILES
 DBT_LIBRARIES = ("dbt-core", "dbt-duckdb", "duckdb")
 
 
-# The code (and default config) of each Python step: what its Dagster code version and its own
-# "code" input hash. A change here makes the step unsynced in the UI and stale for `run`.
+# The code of each Python step beside its modules (below): what its own "code" input hashes,
+# and with its default config its Dagster code version. A change here makes the step unsynced
+# in the UI and stale for `run`.
 STAGE_CODE = {
     "raw_files": ("python_ml/raw",),
     "raw_tables": (),
-    "train": ("python_ml/configs/tracks.yml",),
+    "train": (),
     "score": (),
-    "songs": ("python_ml/configs/songs_2023.yml",),
+    "songs": (),
     "report": (),
+}
+# The config a step runs by default: its own "config" input, and part of its Dagster code
+# version (the UI shows the asset unsynced when it changes). It was part of the "code" input
+# too, so `status` said "inputs changed (code, config)" for an edit of tracks.yml alone.
+STAGE_CONFIG = {
+    "train": "python_ml/configs/tracks.yml",
+    "songs": "python_ml/configs/songs_2023.yml",
 }
 # Steps whose code is the modules their module runs under these folders of python_ml
 # (python_ml/codebase.py), not whole folders: an edit to predict's or the service's code
@@ -74,7 +82,7 @@ STAGE_MODULE = {
 
 
 def stage_code(step: str, root: Path = PROJECT_ROOT) -> str:
-    """A hash of a Python step's code and config (its "code" input)."""
+    """A hash of a Python step's code (its "code" input; not its config)."""
     version = files_hash(*STAGE_CODE[step], root=root, suffixes=(".py", ".yml"))
     if step in STAGE_MODULE:
         from python_ml.codebase import code_digest
@@ -87,8 +95,13 @@ def stage_code(step: str, root: Path = PROJECT_ROOT) -> str:
 
 
 def code_version(step: str, root: Path = PROJECT_ROOT) -> str:
-    """The Dagster code version of a Python step: :func:`stage_code`, short."""
-    return stage_code(step, root)[:16]
+    """The Dagster code version of a Python step: :func:`stage_code` and its default config
+    (:data:`STAGE_CONFIG`), short."""
+    version = stage_code(step, root)
+    if step in STAGE_CONFIG:
+        config = files_hash(STAGE_CONFIG[step], root=root, suffixes=(".yml",))
+        version = hashlib.sha256(f"{version}{config}".encode()).hexdigest()
+    return version[:16]
 
 
 def raw_files_version(settings: Settings) -> str:
@@ -257,7 +270,7 @@ def train_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
     from python_ml.tracking.runs import library_versions
     from python_ml.warehouse import catalog
 
-    config = config_path or PROJECT_ROOT / "python_ml" / "configs" / "tracks.yml"
+    config = config_path or PROJECT_ROOT / STAGE_CONFIG["train"]
     champion = _query(
         settings,
         f"select model_path from {catalog.MODEL_RUNS} where task = 'tracks' and is_champion "
@@ -315,7 +328,7 @@ def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
     from python_ml.tracking.runs import library_versions
     from python_ml.warehouse import catalog
 
-    config = config_path or PROJECT_ROOT / "python_ml" / "configs" / "songs_2023.yml"
+    config = config_path or PROJECT_ROOT / STAGE_CONFIG["songs"]
     return {
         # Its models' libraries, as training's (a new scikit-learn refitted the tracks models
         # and left the study's figures, fitted with the old one, as current).

@@ -269,6 +269,9 @@ class Scorer:
         # Why the warehouse's champion cannot score now (its data changed under it, or none
         # was trained on it), or None.
         self.unavailable: str | None = None
+        # The command that was writing the warehouse at the last look (None: no command): a
+        # champion it promotes is taken up at the first look after it finishes.
+        self.writer: str | None = None
         self.champion: Champion | None = None
         # Side by side: DuckDB reads the artists while the champion's libraries import.
         artists = self._artists_stamp()  # before the feature path reads them
@@ -343,7 +346,12 @@ class Scorer:
             # time, each in the request that made it). Not scoring, it looks every time: what
             # stops it (the feature models' SQL, say) may be fixed outside the warehouse.
             files = _files_stamp(self.settings.warehouse)
-            if not force and self.unavailable is None and files == self._files_seen:
+            if (
+                not force
+                and self.unavailable is None
+                and self.writer is None
+                and files == self._files_seen
+            ):
                 return False
             changed = self._look(force)
             if changed is None:  # not looked: the warehouse is being written
@@ -363,8 +371,10 @@ class Scorer:
         # with DuckDB's lock text). Looked at again after it; asked for (POST /reload), said.
         if force:
             _refuse_while_written(self.settings)
-        elif db.RunLock.holder(self.settings.warehouse):
+        elif writer := db.RunLock.holder(self.settings.warehouse):
+            self.writer = writer
             return None
+        self.writer = None
         # Brief look-ups: the warehouse is held read-only as briefly as it can be, so the
         # pipeline's writes are not kept waiting.
         with db.connect(self.settings.warehouse) as con:

@@ -936,13 +936,24 @@ def test_no_look_at_the_warehouse_while_a_command_writes_it(
         service.settings.warehouse, tmp_path, small_raw_dir, mlflow_dir=service.settings.mlflow_dir
     )
     scorer = Scorer(settings, check_every=0)
+    from python_ml.service import _being_written
+
     with run_lock_held_elsewhere(settings.warehouse):
         assert scorer.refresh() is False  # skipped: looked at again after the run
+        # GET /health and /model say so beside the run that scores: a champion the command
+        # promotes (MLflow's alias names it at once) scores only after it (a helper saw /model
+        # name the former champion for two minutes after the promotion, without a word).
+        assert scorer.writer is not None and "PID" in scorer.writer
+        said = _being_written(scorer.writer)["warehouse_busy"]
+        assert said.startswith("the warehouse is being written by ") and "after it finishes" in said
         with pytest.raises(WarehouseBusy, match="is being written by another command"):
             scorer.refresh(force=True)
         with pytest.raises(WarehouseBusy, match=r"\(PID \d+"):
             Scorer(settings)
     assert RunLock.holder(settings.warehouse) is None
+    # The next look is made though nothing was written (the files as they were): it clears it.
+    assert scorer.refresh() is False and scorer.writer is None
+    assert _being_written(scorer.writer) == {}
     assert scorer.refresh(force=True) is False  # the same champion, looked at again
     assert scorer.unavailable is None
 

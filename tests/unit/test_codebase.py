@@ -107,3 +107,17 @@ def test_the_report_is_stale_after_an_edit_to_the_code_that_words_its_figures(
         "songs/__init__.py",
         "reports/charts.py",
     )
+
+
+def test_an_edit_to_a_config_changes_the_config_input_not_the_code(tmp_path: Path) -> None:
+    """The default config was hashed into the step's "code" input as well as its "config":
+    after an edit of tracks.yml alone `status` said "inputs changed (code, config)". It stays
+    in the Dagster code version (the UI shows the asset unsynced)."""
+    root, edit = copy_of_the_package(tmp_path)
+    for step, config in (("train", "configs/tracks.yml"), ("songs", "configs/songs_2023.yml")):
+        code, dagster = versions.stage_code(step, root), versions.code_version(step, root)
+        edit(config)
+        assert versions.stage_code(step, root) == code, step
+        assert versions.code_version(step, root) != dagster, step
+        edit("tracks/kinds/params.py")  # both run it
+        assert versions.stage_code(step, root) != code, step
