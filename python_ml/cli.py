@@ -356,8 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train the tracks models, pick the champion",
         description="Train every experiment of the tracks config on the split; "
-        "each is an MLflow run and a row of ml.model_runs. The best validation "
-        "model is registered as the champion of this data (alias champion_<fingerprint>).",
+        "each is an MLflow run and a row of ml.model_runs. The champion rule: the best "
+        "validation figure sets the bar, and the simplest model within its bootstrap noise "
+        "is registered as the champion of this data (alias champion_<fingerprint>); with "
+        "--only, the current champion is weighed beside the runs by the same rule.",
     )
     p.add_argument(
         "--config",
