@@ -560,7 +560,12 @@ def create_app(
         if scorer.unavailable:  # up, but not scoring: the champion's data changed under it
             return JSONResponse(
                 status_code=503,
-                content={"status": "unavailable", "error": scorer.unavailable},
+                content={
+                    "status": "unavailable",
+                    "error": scorer.unavailable,
+                    # (A run that will promote a champion of this data may be under way.)
+                    **_being_written(scorer.writer),
+                },
             )
         return {
             "status": "ok",
@@ -788,13 +793,14 @@ def _being_written(writer: str | None) -> dict[str, str]:
     writer in beside a reader): a champion that command promotes, which MLflow's alias names
     at once, scores from the first request after it finishes (`make run` holds the warehouse
     through scoring, the marts, the docs and the charts after training). Said beside the run
-    that scores, which `/model` named as if it were the last word."""
+    that scores, which `/model` named as if it were the last word. ``writer`` is the lock's
+    holder as it records itself (``PID 123: python -m python_ml run``, or a plain dbt's)."""
     if not writer:
         return {}
     return {
         "warehouse_busy": (
-            f"the warehouse is being written by {writer}: a champion it promotes scores from "
-            "the first request after it finishes"
+            f"the warehouse is being written by another command ({writer}): what it changes "
+            "(a new champion, new data) is taken up at the first look after it finishes"
         )
     }
 

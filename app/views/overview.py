@@ -74,8 +74,8 @@ columns = {
 st.caption(
     "Validation picks the champion: the simplest model whose validation figure (tracks.yml's "
     "selection metric) is within the bootstrap noise of the best, so rank 1 need not be ★; a "
-    "champion trained on the same data stays unless a training of other experiments beats "
-    'it on the same fold ("Chosen because" above says which). F1: macro-F1 of the model\'s '
+    "training of some experiments weighs the others' current runs and the champion beside "
+    'its own by the same rule ("Chosen because" above says which). F1: macro-F1 of the model\'s '
     "decision rule. fwd-time: "
     "trained on releases up to the cutoff year, tested on later ones; new-artist: on artists "
     "held out with all their tracks; blank: not measured (holdout: champion only); "

@@ -6,15 +6,17 @@
    validation rows reaches 0 is within the noise of the best; among those the simplest wins
    (majority < logistic regression < gradient boosting < network), then the fewest features,
    then the fastest to train.
-3. A current champion trained on the same data, whose files still load, and whose experiment
-   is not in this training (a training of some experiments only), is weighed by 1-2 beside
-   this training's runs when it was validated on the same fold (the same seed and validation
-   fraction: its run's recorded calls on the same validation rows), so `train --only` keeps
-   it when the full training would. (It stayed while its figure was at least the choice's,
-   and fell to a model within its noise that the full training set aside for a simpler one.)
-   A champion whose experiment is in the training (reused or fitted again) is among the runs
-   already; one of another fold, or whose calls are not recorded, cannot be weighed: the
-   rule's choice is promoted.
+3. A training of some experiments only (`train --only`, a `--config` with fewer) weighs by
+   1-2, beside its own runs, the runs it left out that a full training would have weighed:
+   the latest finished run on the same data of each other experiment of the config (as the
+   leaderboard's current runs), and the current champion (trained on the same data, its
+   files loading), each validated on the same fold (the same seed and validation fraction:
+   its recorded calls on the same validation rows). So it chooses as the full training would
+   among the same runs. (The champion stayed while its figure was at least the choice's: a
+   model within its noise replaced it that the full training set aside for a simpler one,
+   and the next full run put it back.) A run of another fold is of other rows and is not
+   weighed; a champion whose calls are not recorded (a run from before they were kept) is
+   compared by its figure alone and stays when it is at least the choice's.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def choose(
 
 @dataclass(frozen=True)
 class Current:
-    """The current champion as the stay rule (3.) sees it."""
+    """A run of this data from outside the training, as rule 3. sees it: the current
+    champion, or the latest run of an experiment the training left out."""
 
     label: str
     score: float  # its validation figure of the selection metric
@@ -93,7 +96,6 @@ class Current:
 def current_champion(settings: Settings, metric: str, fingerprint: str) -> Current | None:
     """The current champion, if it was trained on the same data and its model files still
     load; otherwise None (a new champion gets registered)."""
-    import mlflow
 
     from python_ml.tracking.registry import champion_loadable
     from python_ml.tracks.data import trained_on_this_data
@@ -112,33 +114,73 @@ def current_champion(settings: Settings, metric: str, fingerprint: str) -> Curre
     if not champion_loadable(settings):
         log.warning("the champion %s cannot be loaded: a new champion will be registered", row[0])
         return None
+    return Current(row[0], float(row[1]), row[3], _fold(row[3]))
+
+
+def _fold(run_id: str) -> tuple[str, str] | None:
+    """The seed and validation fraction a run was validated with, as MLflow logged them
+    (text); None when its run is gone or was logged before."""
+    import mlflow
+
     try:
-        params = mlflow.MlflowClient().get_run(row[3]).data.params
-        fold = (params["seed"], params["validation_fraction"])
-    except (KeyError, mlflow.exceptions.MlflowException):  # its run lost, or logged before
-        fold = None
-    return Current(row[0], float(row[1]), row[3], fold)
+        params = mlflow.MlflowClient().get_run(run_id).data.params
+        return (params["seed"], params["validation_fraction"])
+    except (KeyError, mlflow.exceptions.MlflowException):
+        return None
 
 
-def weighed_beside(current: Current | None, labels: set[str], fold: tuple[str, str]) -> bool:
-    """Whether the current champion is weighed beside this training's runs (rule 3.):
-    ``labels`` are this training's experiments (model/feature set), ``fold`` their seed and
-    validation fraction, as logged (text)."""
+def left_out_runs(
+    settings: Settings, metric: str, fingerprint: str, labels: set[str]
+) -> list[Current]:
+    """The latest finished run on this data of each experiment among ``labels`` (those of the
+    config the training left out), latest by when a training last fitted or reused it, as the
+    leaderboard's current runs (rpt_model_leaderboard)."""
+    from python_ml.tracks.data import trained_on_this_data
+
+    if not labels:
+        return []
+    with db.connect(settings.warehouse) as con:
+        rows = con.execute(
+            f"select coalesce(model_name, model_type) || '/' || feature_set as label, "
+            f"validation_{db.check_identifier(metric)}, data_fingerprint, run_id "
+            f"from {catalog.MODEL_RUNS} "
+            "where task = 'tracks' and status = 'FINISHED' "
+            "order by coalesce(reused_at, finished_at) desc, run_id"
+        ).fetchall()
+    latest: dict[str, Current] = {}
+    for label, score, fingerprint_of, run_id in rows:
+        if label in labels and label not in latest and score is not None:
+            if trained_on_this_data(fingerprint_of, fingerprint):
+                latest[label] = Current(label, float(score), run_id, None)
+    return [
+        Current(c.label, c.score, c.run_id, _fold(c.run_id))
+        for c in sorted(latest.values(), key=lambda c: c.label)
+    ]
+
+
+def weighed_beside(
+    current: Current | None, labels: set[str], fold: tuple[str, str], what: str = "the champion"
+) -> bool:
+    """Whether a run from outside this training (``what``: the champion, or a left-out
+    experiment's latest run) is weighed beside its runs (rule 3.): ``labels`` are this
+    training's experiments (model/feature set), ``fold`` their seed and validation fraction,
+    as logged (text)."""
     if current is None or current.label in labels:
         # None, or its experiment is in this training, reused or fitted again (--force, new
         # code or parameters): the rule weighs that run with the others.
         return False
     if current.fold is None:
         log.warning(
-            "the champion %s has no recorded fold (its MLflow run is gone): it cannot be "
-            "weighed, and the rule's choice replaces it",
+            "%s %s has no recorded fold (its MLflow run is gone): not weighed",
+            what,
             current.label,
         )
         return False
     if current.fold != fold:
         log.info(
-            "the champion %s was validated on another fold (seed %s, validation fraction %s; "
-            "this training: seed %s, %s): its figure is of other rows, not compared",
+            "%s %s was validated on another fold (seed %s, validation fraction %s; this "
+            "training: seed %s, %s): its figure is of other rows, not compared",
+            what,
             current.label,
             *current.fold,
             *fold,
@@ -148,9 +190,9 @@ def weighed_beside(current: Current | None, labels: set[str], fold: tuple[str, s
 
 
 def as_candidate(current: Current, metric: str, validation_rows: int) -> Candidate | None:
-    """The current champion as a candidate of rules 1-2, from its MLflow run: its kind and
-    features, and the result a reused run is read from (its figure and its decision rule's
-    calls on the validation rows); None, said in the log, when that is not recorded."""
+    """A run from outside the training as a candidate of rules 1-2, from its MLflow run: its
+    kind and features, and the result a reused run is read from (its figure and its decision
+    rule's calls on the validation rows); None, said in the log, when that is not recorded."""
     import mlflow
 
     try:
@@ -167,18 +209,21 @@ def as_candidate(current: Current, metric: str, validation_rows: int) -> Candida
             calls,
         )
     except Exception as exc:  # its run or artifacts gone, or written before they were kept
+        missing = f"no {exc}" if isinstance(exc, KeyError) else type(exc).__name__
         log.warning(
-            "the champion %s cannot be weighed beside this training's runs (its run's "
-            "validation calls cannot be read: %s): the rule's choice replaces it",
+            "%s (run %s) cannot be weighed by the rule (its validation calls cannot be read "
+            "from its MLflow run: %s)",
             current.label,
-            type(exc).__name__,
+            current.run_id,
+            missing,
         )
         return None
     if len(calls) != validation_rows:
         log.warning(
-            "the champion %s's validation calls are of %d rows, this training's of %d: it "
-            "cannot be weighed, and the rule's choice replaces it",
+            "%s (run %s): its validation calls are of %d rows, this training's of %d: not "
+            "weighed by the rule",
             current.label,
+            current.run_id,
             len(calls),
             validation_rows,
         )
@@ -194,26 +239,51 @@ def choose_beside(
     n_classes: int,
     metric: str,
     seed: int,
+    left_out: list[Current] = (),
     read: Any = as_candidate,
 ) -> tuple[Candidate, str, str | None]:
     """Rules 1-3: the chosen candidate, the sentence saying which rule chose it, and why the
-    current champion stays (None: the chosen run is promoted). ``read`` gives the current
-    champion as a candidate (:func:`as_candidate`; a test passes its own)."""
-    weighed = None
-    if weighed_beside(current, {c.label for c in candidates}, fold):
-        weighed = read(current, metric, len(y_val))
-    chosen, rule = choose(
-        [*candidates, *([weighed] if weighed is not None else [])],
-        y_val,
-        n_classes,
-        metric,
-        seed,
-    )
-    if current is None or chosen.run_id != current.run_id:
+    current champion stays (None: the chosen run is promoted). ``left_out``: the latest runs
+    of the experiments the training left out (:func:`left_out_runs`); ``read`` gives a run
+    from outside the training as a candidate (:func:`as_candidate`; a test passes its own)."""
+    labels = {c.label for c in candidates}
+    weighed: list[Candidate] = []
+    champion_unread = False
+    outside = [("the champion", current)] if current is not None else []
+    outside += [
+        ("the latest run of", run)
+        for run in left_out
+        if current is None or run.run_id != current.run_id
+    ]
+    for what, run in outside:
+        if run.label in labels | {c.label for c in weighed}:
+            continue
+        if weighed_beside(run, labels, fold, what):
+            candidate = read(run, metric, len(y_val))
+            if candidate is not None:
+                weighed.append(candidate)
+            elif run is current:
+                champion_unread = True
+    chosen, rule = choose([*candidates, *weighed], y_val, n_classes, metric, seed)
+    if weighed:
+        rule += "; weighed beside this training's runs: " + ", ".join(
+            f"{c.label} (run {c.run_id[:8]})" for c in weighed
+        )
+    if current is None:
         return chosen, rule, None
-    if weighed is not None:
-        return chosen, rule, "weighed by the same rule beside this training's runs"
-    return chosen, rule, "the rule chose it again"
+    if chosen.run_id == current.run_id:
+        if any(c.run_id == current.run_id for c in weighed):
+            return chosen, rule, "weighed by the same rule beside this training's runs"
+        return chosen, rule, "the rule chose it again"
+    if champion_unread and current.score >= chosen.score:
+        # Its calls are not recorded (a run from before they were kept): its figure alone.
+        return (
+            chosen,
+            rule,
+            f"its calls on the validation rows are not recorded, and its validation {metric} "
+            f"{current.score:.4f} >= {chosen.score:.4f} of {chosen.label}, on the same fold",
+        )
+    return chosen, rule, None
 
 
 CHAMPION_TAG = (

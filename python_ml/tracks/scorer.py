@@ -369,12 +369,12 @@ class Scorer:
         # brief read-only look: DuckDB lets no writer open the file while a reader holds
         # it, and dbt opens it again for every model (a build failed on the service's look
         # with DuckDB's lock text). Looked at again after it; asked for (POST /reload), said.
-        if force:
-            _refuse_while_written(self.settings)
-        elif writer := db.RunLock.holder(self.settings.warehouse):
-            self.writer = writer
-            return None
-        self.writer = None
+        self.writer = db.RunLock.holder(self.settings.warehouse)
+        if self.writer:
+            if not force:
+                return None
+            _refuse_while_written(self.settings)  # raises, naming it (unless it just ended)
+            self.writer = None
         # Brief look-ups: the warehouse is held read-only as briefly as it can be, so the
         # pipeline's writes are not kept waiting.
         with db.connect(self.settings.warehouse) as con:

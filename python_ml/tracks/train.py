@@ -968,8 +968,23 @@ def _choose_champion(
     current = champion.current_champion(settings, metric, data.fingerprint)
     # As logged to MLflow, where the champion's are read from: text.
     fold = (str(config.seed), str(config.validation_fraction))
+    # The runs a full training would weigh that this one left out (`train --only`).
+    trained = {c.label for c in candidates}
+    left_out = champion.left_out_runs(
+        settings,
+        metric,
+        data.fingerprint,
+        {e.label for e in select_experiments(config, None)} - trained,
+    )
     chosen, rule, why = champion.choose_beside(
-        candidates, current, fold, y[val_index], len(data.class_names), metric, config.seed
+        candidates,
+        current,
+        fold,
+        y[val_index],
+        len(data.class_names),
+        metric,
+        config.seed,
+        left_out,
     )
     log.info("champion rule: %s -> %s", rule, chosen.label)
     if current is not None and why:

@@ -945,9 +945,12 @@ def test_no_look_at_the_warehouse_while_a_command_writes_it(
         # name the former champion for two minutes after the promotion, without a word).
         assert scorer.writer is not None and "PID" in scorer.writer
         said = _being_written(scorer.writer)["warehouse_busy"]
-        assert said.startswith("the warehouse is being written by ") and "after it finishes" in said
+        assert said.startswith("the warehouse is being written by another command (PID ")
+        assert said.endswith("is taken up at the first look after it finishes")
+        scorer.writer = None
         with pytest.raises(WarehouseBusy, match="is being written by another command"):
             scorer.refresh(force=True)
+        assert scorer.writer is not None  # an asked-for look records it too
         with pytest.raises(WarehouseBusy, match=r"\(PID \d+"):
             Scorer(settings)
     assert RunLock.holder(settings.warehouse) is None

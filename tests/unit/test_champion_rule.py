@@ -61,13 +61,15 @@ def test_fewer_features_break_a_tie_of_kind():
 FOLD = ("42", "0.1")
 
 
-def _weighed(label, model_type, pred, score=None):
-    """A reader of the current champion's run that gives it as this candidate."""
-    candidate = _candidate(label, model_type, pred, Y)
-    candidate.run_id = "old"
-    if score is not None:
-        candidate.score = score
-    return lambda current, metric, rows: candidate if rows == len(Y) else None
+def _reader(*candidates):
+    """A reader of runs from outside the training: each run id's candidate, None for others."""
+    by_id = {c.run_id: c for c in candidates}
+    return lambda run, metric, rows: by_id.get(run.run_id) if rows == len(Y) else None
+
+
+def _outside(candidate):
+    """The run as rule 3. finds it outside the training (the champion or a left-out run)."""
+    return Current(candidate.label, candidate.score, candidate.run_id, FOLD)
 
 
 def test_a_training_of_some_experiments_chooses_as_the_full_training_would():
@@ -78,23 +80,55 @@ def test_a_training_of_some_experiments_chooses_as_the_full_training_would():
     boosting = _candidate(
         "hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.81, 1), Y
     )
-    linear_pred = _noisy(Y, 0.80, 2)
-    current = Current("logistic_regression/full", float((linear_pred == Y).mean()), "old", FOLD)
-    assert current.score < boosting.score
-    read = _weighed("logistic_regression/full", "logistic_regression", linear_pred)
-    full, _ = choose([boosting, read(current, "accuracy", len(Y))], Y, 3, "accuracy", seed=0)
-    assert full.label == "logistic_regression/full"  # what the full training chooses
-    chosen, rule, why = choose_beside([boosting], current, FOLD, Y, 3, "accuracy", 0, read)
-    assert chosen.run_id == "old" and why == (
-        "weighed by the same rule beside this training's runs"
+    linear = _candidate("logistic_regression/full", "logistic_regression", _noisy(Y, 0.80, 2), Y)
+    linear.run_id = "old"
+    assert linear.score < boosting.score
+    full, _ = choose([boosting, linear], Y, 3, "accuracy", seed=0)
+    assert full is linear  # what the full training chooses
+    current = _outside(linear)
+    chosen, rule, why = choose_beside(
+        [boosting], current, FOLD, Y, 3, "accuracy", 0, read=_reader(linear)
     )
+    assert chosen is linear and why == "weighed by the same rule beside this training's runs"
     assert rule.startswith("simplest model within the bootstrap noise")
-    # A clearly better run replaces it, and the rule names what it was weighed against.
+    assert rule.endswith("weighed beside this training's runs: logistic_regression/full (run old)")
+    # A clearly better run replaces it.
     strong = _candidate(
         "hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.97, 3), Y
     )
-    chosen, rule, why = choose_beside([strong], current, FOLD, Y, 3, "accuracy", 0, read)
+    chosen, rule, why = choose_beside(
+        [strong], current, FOLD, Y, 3, "accuracy", 0, read=_reader(linear)
+    )
     assert chosen is strong and why is None and rule.startswith("best validation accuracy")
+
+
+def test_the_left_out_experiments_set_the_bar_as_in_the_full_training():
+    """With the champion alone weighed, `train --only logistic_regression/full` promoted the
+    logistic regression (0.800) as within the noise of the champion's gradient boosting
+    (0.842), while the full training had kept the gradient boosting: the network's 0.870 set
+    the bar there, and the logistic regression was outside its noise (found by a review)."""
+    network = _candidate("neural_network/full", "keras", _noisy(Y, 0.86, 1), Y)
+    boosting = _candidate(
+        "hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.83, 1001), Y
+    )
+    linear = _candidate("logistic_regression/full", "logistic_regression", _noisy(Y, 0.80, 2001), Y)
+    boosting.run_id, network.run_id = "champion", "network"
+    assert choose([network, boosting, linear], Y, 3, "accuracy", seed=0)[0] is boosting
+    assert choose([linear, boosting], Y, 3, "accuracy", seed=0)[0] is linear  # without it
+    chosen, rule, why = choose_beside(
+        [linear],
+        _outside(boosting),
+        FOLD,
+        Y,
+        3,
+        "accuracy",
+        0,
+        left_out=[_outside(network), _outside(boosting)],  # the champion's run is listed too
+        read=_reader(network, boosting),
+    )
+    assert chosen is boosting and why == "weighed by the same rule beside this training's runs"
+    assert "neural_network/full (run network)" in rule
+    assert rule.count("hist_gradient_boosting/full (run champion)") == 1
 
 
 def test_the_champion_is_weighed_only_on_the_same_fold_from_outside_the_training():
@@ -103,18 +137,21 @@ def test_the_champion_is_weighed_only_on_the_same_fold_from_outside_the_training
     whose experiment was in the training (reused, or fitted again by --force) was kept against
     the rule's choice of a simpler model within the noise."""
     chosen = _candidate("logistic_regression/full", "logistic_regression", _noisy(Y, 0.55, 4), Y)
-    strong = Current("hist_gradient_boosting/full", 0.9, "old", FOLD)
-    # Its recorded calls on the same rows are weighed, not its figure alone.
-    read = _weighed("hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.9, 5))
-    assert choose_beside([chosen], strong, FOLD, Y, 3, "macro_f1", 0, read)[2] == (
-        "weighed by the same rule beside this training's runs"
+    champion = _candidate(
+        "hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.9, 5), Y
     )
+    champion.run_id = "old"
+    strong = _outside(champion)
+    # Its recorded calls on the same rows are weighed, not its figure alone.
+    assert choose_beside([chosen], strong, FOLD, Y, 3, "macro_f1", 0, read=_reader(champion))[
+        2
+    ] == ("weighed by the same rule beside this training's runs")
 
     def never(*args):
         raise AssertionError("not to be weighed")
 
     def promoted(current, candidates=(chosen,), reader=never):
-        return choose_beside(list(candidates), current, FOLD, Y, 3, "macro_f1", 0, reader)
+        return choose_beside(list(candidates), current, FOLD, Y, 3, "macro_f1", 0, read=reader)
 
     assert promoted(replace(strong, fold=("7", "0.1")))[::2] == (chosen, None)
     assert promoted(replace(strong, fold=None))[::2] == (chosen, None)
@@ -125,5 +162,11 @@ def test_the_champion_is_weighed_only_on_the_same_fold_from_outside_the_training
     # The rule chose the champion's own run, reused.
     again = replace(strong, run_id=chosen.run_id, label=chosen.label)
     assert promoted(again)[2] == "the rule chose it again"
-    # Its calls not recorded (a run from before they were kept): the rule's choice replaces it.
-    assert promoted(strong, reader=lambda *args: None)[::2] == (chosen, None)
+    # Its calls not recorded (a run from before they were kept): its figure alone, on the same
+    # fold, as before (a majority baseline replaced it in `train --only majority`).
+    unread = promoted(strong, reader=lambda *args: None)
+    assert unread[0] is chosen and unread[2] == (
+        "its calls on the validation rows are not recorded, and its validation macro_f1 "
+        f"{champion.score:.4f} >= {chosen.score:.4f} of logistic_regression/full, on the same fold"
+    )
+    assert promoted(replace(strong, score=0.1), reader=lambda *args: None)[::2] == (chosen, None)

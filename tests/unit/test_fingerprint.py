@@ -127,8 +127,8 @@ def test_a_champion_of_other_data_is_refused_naming_both_fingerprints(tmp_path: 
 def test_training_compares_with_the_champion_of_its_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The champion rule keeps the current champion unless a new run beats it on the same
-    validation fold: the champion comes with the fold its figure was measured on."""
+    """A training of some experiments weighs the current champion beside its runs when it was
+    validated on the same fold: the champion comes with the fold its figure was measured on."""
     from types import SimpleNamespace
 
     import mlflow

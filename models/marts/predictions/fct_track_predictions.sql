@@ -4,9 +4,11 @@
 -- Not read here: the explanations hold each feature's value as the model read it when scoring,
 -- which test assert_predictions_are_of_the_current_predict_split compares with the split's now.
 -- dbt skips what follows a failed test only where every model the test reads is upstream, so
--- with this dependency its failure skips every report on these predictions (the confusion
--- matrix, class metrics, calibration and hit rates were rebuilt setting the old calls against
--- the classes a changed seed gave).
+-- with this dependency its failure skips every model built on these predictions (the confusion
+-- matrix, class metrics, calibration, class probabilities, drift and hit rates were rebuilt
+-- setting the old calls against the classes a changed seed gave). The explanations' own tests
+-- (and their source's) now skip this model and those too: the predictions and explanations are
+-- one scoring's output, and a scoring whose explanations fail their checks is not shown.
 -- depends_on: {{ ref('stg_ml__track_explanations') }}
 
 with
