@@ -189,16 +189,31 @@ def weighed_beside(
     return True
 
 
-def as_candidate(current: Current, metric: str, validation_rows: int) -> Candidate | None:
+def as_candidate(
+    current: Current, metric: str, validation_rows: int, class_names: list[str] | None = None
+) -> Candidate | None:
     """A run from outside the training as a candidate of rules 1-2, from its MLflow run: its
     kind and features, and the result a reused run is read from (its figure and its decision
-    rule's calls on the validation rows); None, said in the log, when that is not recorded."""
+    rule's calls on the validation rows); None, said in the log, when that is not recorded,
+    or when its calls number other classes than ``class_names`` (the seed's, in order: the
+    data's fingerprint holds the classes' names, not their order)."""
     import mlflow
 
     try:
         run = mlflow.MlflowClient().get_run(current.run_id)
         saved = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/result.json")
         calls = np.asarray(saved["validation_pred"], dtype=np.int64)
+        if class_names is not None:
+            rule = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/decision_rule.json")
+            if list(rule["class_names"]) != list(class_names):
+                log.warning(
+                    "%s (run %s) numbers the classes %s, this training %s: not weighed by the rule",
+                    current.label,
+                    current.run_id,
+                    rule["class_names"],
+                    class_names,
+                )
+                return None
         candidate = Candidate(
             current.run_id,
             current.label,

@@ -21,6 +21,7 @@ model trains. If any experiment fails, its run is marked FAILED and the champion
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -985,6 +986,7 @@ def _choose_champion(
         metric,
         config.seed,
         left_out,
+        read=functools.partial(champion.as_candidate, class_names=data.class_names),
     )
     log.info("champion rule: %s -> %s", rule, chosen.label)
     if current is not None and why:

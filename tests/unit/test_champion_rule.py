@@ -170,3 +170,43 @@ def test_the_champion_is_weighed_only_on_the_same_fold_from_outside_the_training
         f"{champion.score:.4f} >= {chosen.score:.4f} of logistic_regression/full, on the same fold"
     )
     assert promoted(replace(strong, score=0.1), reader=lambda *args: None)[::2] == (chosen, None)
+
+
+def test_a_run_is_read_as_a_candidate_only_with_the_trainings_classes_in_order(monkeypatch):
+    """A weighed run's calls are class indexes: a seed with the classes in another order
+    would have them read as other classes (the data's fingerprint holds the names only)."""
+    from types import SimpleNamespace
+
+    import mlflow
+
+    from python_ml.tracks.champion import as_candidate
+
+    run = SimpleNamespace(
+        info=SimpleNamespace(artifact_uri="file:///runs/old"),
+        data=SimpleNamespace(
+            tags={"model_type": "logistic_regression"}, params={"features": "a,b"}
+        ),
+    )
+    saved = {
+        "result.json": {
+            "validation_pred": Y.tolist(),
+            "seconds": 2.5,
+            "metrics": {"validation": {"macro_f1": 0.61}},
+        },
+        "decision_rule.json": {"class_names": ["ice_cold", "lukewarm", "blazing_hot"]},
+    }
+    monkeypatch.setattr(mlflow, "MlflowClient", lambda: SimpleNamespace(get_run=lambda _: run))
+    monkeypatch.setattr(mlflow.artifacts, "load_dict", lambda uri: saved[uri.rsplit("/", 1)[1]])
+    current = Current("logistic_regression/full", 0.61, "old", FOLD)
+    classes = ["ice_cold", "lukewarm", "blazing_hot"]
+    candidate = as_candidate(current, "macro_f1", len(Y), classes)
+    assert (candidate.model_type, candidate.n_features, candidate.score) == (
+        "logistic_regression",
+        2,
+        0.61,
+    )
+    assert (candidate.validation_pred == Y).all()
+    assert as_candidate(current, "macro_f1", len(Y), classes[::-1]) is None
+    assert as_candidate(current, "macro_f1", len(Y) - 1, classes) is None  # other rows
+    del saved["result.json"]["validation_pred"]  # a run from before the calls were kept
+    assert as_candidate(current, "macro_f1", len(Y), classes) is None
