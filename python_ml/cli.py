@@ -359,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
         "each is an MLflow run and a row of ml.model_runs. The champion rule: the best "
         "validation figure sets the bar, and the simplest model within its bootstrap noise "
         "is registered as the champion of this data (alias champion_<fingerprint>); with "
-        "--only, the current champion is weighed beside the runs by the same rule.",
+        "--only, the runs a full training would reuse of the other experiments are weighed "
+        "beside this training's by the same rule.",
     )
     p.add_argument(
         "--config",

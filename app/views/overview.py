@@ -74,9 +74,9 @@ columns = {
 st.caption(
     "Validation picks the champion: the simplest model whose validation figure (tracks.yml's "
     "selection metric) is within the bootstrap noise of the best, so rank 1 need not be ★; a "
-    "training of some experiments weighs the others' current runs and the champion beside "
-    'its own by the same rule ("Chosen because" above says which). F1: macro-F1 of the model\'s '
-    "decision rule. fwd-time: "
+    "training of some experiments (--only) weighs the runs a full training would reuse of the "
+    'others beside its own, by the same rule ("Chosen because" above says which). F1: '
+    "macro-F1 of the model's decision rule. fwd-time: "
     "trained on releases up to the cutoff year, tested on later ones; new-artist: on artists "
     "held out with all their tracks; blank: not measured (holdout: champion only); "
     "★ the champion. run s: the run's wall time (fitting, evaluating, logging the model; "

@@ -6,17 +6,20 @@
    validation rows reaches 0 is within the noise of the best; among those the simplest wins
    (majority < logistic regression < gradient boosting < network), then the fewest features,
    then the fastest to train.
-3. A training of some experiments only (`train --only`, a `--config` with fewer) weighs by
-   1-2, beside its own runs, the runs it left out that a full training would have weighed:
-   the latest finished run on the same data of each other experiment of the config (as the
-   leaderboard's current runs), and the current champion (trained on the same data, its
-   files loading), each validated on the same fold (the same seed and validation fraction:
-   its recorded calls on the same validation rows). So it chooses as the full training would
-   among the same runs. (The champion stayed while its figure was at least the choice's: a
-   model within its noise replaced it that the full training set aside for a simpler one,
-   and the next full run put it back.) A run of another fold is of other rows and is not
-   weighed; a champion whose calls are not recorded (a run from before they were kept) is
-   compared by its figure alone and stays when it is at least the choice's.
+3. A training of some of the config's experiments (`train --only`) weighs by 1-2, beside its
+   own runs, the run a full training would reuse of each experiment it left out (the same
+   data, config, code and seed: train.py's reuse key); one a full training would fit again
+   is named in the log and not weighed. So it chooses as the full training would when every
+   left-out experiment has such a run. (The champion stayed while its figure was at least
+   the choice's: a model within its noise replaced it that the full training set aside for
+   a simpler one, and the next full run put it back.) The current champion (trained on the
+   same data, its files loading) is weighed too when it is none of those runs and its
+   experiment is not in this training (a champion of another config, or of a left-out
+   experiment a full training would fit again), from its recorded calls on the same
+   validation fold (the same seed and validation fraction, its classes in the same order).
+   A champion of another fold or class order is not compared (its calls are of other rows
+   or classes); one whose calls are not recorded (a run from before they were kept) is
+   compared by its figure alone, and stays when it is at least the choice's.
 """
 
 from __future__ import annotations
@@ -84,8 +87,7 @@ def choose(
 
 @dataclass(frozen=True)
 class Current:
-    """A run of this data from outside the training, as rule 3. sees it: the current
-    champion, or the latest run of an experiment the training left out."""
+    """The current champion as rule 3. sees it."""
 
     label: str
     score: float  # its validation figure of the selection metric
@@ -129,58 +131,26 @@ def _fold(run_id: str) -> tuple[str, str] | None:
         return None
 
 
-def left_out_runs(
-    settings: Settings, metric: str, fingerprint: str, labels: set[str]
-) -> list[Current]:
-    """The latest finished run on this data of each experiment among ``labels`` (those of the
-    config the training left out), latest by when a training last fitted or reused it, as the
-    leaderboard's current runs (rpt_model_leaderboard)."""
-    from python_ml.tracks.data import trained_on_this_data
-
-    if not labels:
-        return []
-    with db.connect(settings.warehouse) as con:
-        rows = con.execute(
-            f"select coalesce(model_name, model_type) || '/' || feature_set as label, "
-            f"validation_{db.check_identifier(metric)}, data_fingerprint, run_id "
-            f"from {catalog.MODEL_RUNS} "
-            "where task = 'tracks' and status = 'FINISHED' "
-            "order by coalesce(reused_at, finished_at) desc, run_id"
-        ).fetchall()
-    latest: dict[str, Current] = {}
-    for label, score, fingerprint_of, run_id in rows:
-        if label in labels and label not in latest and score is not None:
-            if trained_on_this_data(fingerprint_of, fingerprint):
-                latest[label] = Current(label, float(score), run_id, None)
-    return [
-        Current(c.label, c.score, c.run_id, _fold(c.run_id))
-        for c in sorted(latest.values(), key=lambda c: c.label)
-    ]
-
-
-def weighed_beside(
-    current: Current | None, labels: set[str], fold: tuple[str, str], what: str = "the champion"
-) -> bool:
-    """Whether a run from outside this training (``what``: the champion, or a left-out
-    experiment's latest run) is weighed beside its runs (rule 3.): ``labels`` are this
-    training's experiments (model/feature set), ``fold`` their seed and validation fraction,
-    as logged (text)."""
+def weighed_beside(current: Current | None, labels: set[str], fold: tuple[str, str]) -> bool:
+    """Whether the current champion is weighed beside this training's runs (rule 3.):
+    ``labels`` are the experiments (model/feature set) of the runs weighed already, ``fold``
+    their seed and validation fraction, as logged (text)."""
     if current is None or current.label in labels:
-        # None, or its experiment is in this training, reused or fitted again (--force, new
-        # code or parameters): the rule weighs that run with the others.
+        # None, or its experiment is in this training (reused or fitted again: --force, new
+        # code or parameters) or left out with a run a full training would reuse: the rule
+        # weighs that run with the others.
         return False
     if current.fold is None:
         log.warning(
-            "%s %s has no recorded fold (its MLflow run is gone): not weighed",
-            what,
+            "the champion %s has no recorded fold (its MLflow run is gone): not weighed, and "
+            "the rule's choice replaces it",
             current.label,
         )
         return False
     if current.fold != fold:
         log.info(
-            "%s %s was validated on another fold (seed %s, validation fraction %s; this "
-            "training: seed %s, %s): its figure is of other rows, not compared",
-            what,
+            "the champion %s was validated on another fold (seed %s, validation fraction %s; "
+            "this training: seed %s, %s): its figure is of other rows, not compared",
             current.label,
             *current.fold,
             *fold,
@@ -189,31 +159,49 @@ def weighed_beside(
     return True
 
 
+class NotRecorded(str):
+    """Why a champion cannot be weighed, when the reason is that its calls were never
+    recorded (its figure alone is then compared), as :func:`as_candidate` gives it."""
+
+
+class NotComparable(str):
+    """Why a champion cannot be weighed, when its calls are of other rows or classes (it is
+    not compared), as :func:`as_candidate` gives it."""
+
+
 def as_candidate(
     current: Current, metric: str, validation_rows: int, class_names: list[str] | None = None
-) -> Candidate | None:
-    """A run from outside the training as a candidate of rules 1-2, from its MLflow run: its
-    kind and features, and the result a reused run is read from (its figure and its decision
-    rule's calls on the validation rows); None, said in the log, when that is not recorded,
-    or when its calls number other classes than ``class_names`` (the seed's, in order: the
-    data's fingerprint holds the classes' names, not their order)."""
+) -> Candidate | NotRecorded | NotComparable:
+    """The current champion as a candidate of rules 1-2, from its MLflow run: its kind and
+    features, and the result a reused run is read from (its figure and its decision rule's
+    calls on the validation rows). Otherwise why not, said in the log: its calls not recorded
+    (:class:`NotRecorded`), or of other rows, or numbering other classes than
+    ``class_names`` (the seed's, in order: the data's fingerprint holds the classes' names,
+    not their order) (:class:`NotComparable`)."""
     import mlflow
+
+    def unread(reason: str) -> NotRecorded:
+        log.warning(
+            "the champion %s (run %s) cannot be weighed by the rule: %s",
+            current.label,
+            current.run_id,
+            reason,
+        )
+        return NotRecorded(reason)
+
+    def other(reason: str) -> NotComparable:
+        log.warning(
+            "the champion %s (run %s) is not compared: %s",
+            current.label,
+            current.run_id,
+            reason,
+        )
+        return NotComparable(reason)
 
     try:
         run = mlflow.MlflowClient().get_run(current.run_id)
         saved = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/result.json")
         calls = np.asarray(saved["validation_pred"], dtype=np.int64)
-        if class_names is not None:
-            rule = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/decision_rule.json")
-            if list(rule["class_names"]) != list(class_names):
-                log.warning(
-                    "%s (run %s) numbers the classes %s, this training %s: not weighed by the rule",
-                    current.label,
-                    current.run_id,
-                    rule["class_names"],
-                    class_names,
-                )
-                return None
         candidate = Candidate(
             current.run_id,
             current.label,
@@ -225,24 +213,20 @@ def as_candidate(
         )
     except Exception as exc:  # its run or artifacts gone, or written before they were kept
         missing = f"no {exc}" if isinstance(exc, KeyError) else type(exc).__name__
-        log.warning(
-            "%s (run %s) cannot be weighed by the rule (its validation calls cannot be read "
-            "from its MLflow run: %s)",
-            current.label,
-            current.run_id,
-            missing,
-        )
-        return None
+        return unread(f"its validation calls are not recorded in its MLflow run ({missing})")
     if len(calls) != validation_rows:
-        log.warning(
-            "%s (run %s): its validation calls are of %d rows, this training's of %d: not "
-            "weighed by the rule",
-            current.label,
-            current.run_id,
-            len(calls),
-            validation_rows,
+        return other(
+            f"its validation calls are of {len(calls)} rows, this training's of {validation_rows}"
         )
-        return None
+    if class_names is not None:
+        try:
+            rule = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/decision_rule.json")
+            named = list(rule["class_names"])
+        except Exception as exc:
+            missing = f"no {exc}" if isinstance(exc, KeyError) else type(exc).__name__
+            return unread(f"the classes of its calls are not recorded ({missing})")
+        if named != list(class_names):
+            return other(f"its calls number the classes {named}, this training's {class_names}")
     return candidate
 
 
@@ -254,43 +238,35 @@ def choose_beside(
     n_classes: int,
     metric: str,
     seed: int,
-    left_out: list[Current] = (),
+    left_out: list[Candidate] = (),
     read: Any = as_candidate,
 ) -> tuple[Candidate, str, str | None]:
     """Rules 1-3: the chosen candidate, the sentence saying which rule chose it, and why the
-    current champion stays (None: the chosen run is promoted). ``left_out``: the latest runs
-    of the experiments the training left out (:func:`left_out_runs`); ``read`` gives a run
-    from outside the training as a candidate (:func:`as_candidate`; a test passes its own)."""
-    labels = {c.label for c in candidates}
-    weighed: list[Candidate] = []
-    champion_unread = False
-    outside = [("the champion", current)] if current is not None else []
-    outside += [
-        ("the latest run of", run)
-        for run in left_out
-        if current is None or run.run_id != current.run_id
-    ]
-    for what, run in outside:
-        if run.label in labels | {c.label for c in weighed}:
-            continue
-        if weighed_beside(run, labels, fold, what):
-            candidate = read(run, metric, len(y_val))
-            if candidate is not None:
-                weighed.append(candidate)
-            elif run is current:
-                champion_unread = True
+    current champion stays (None: the chosen run is promoted). ``left_out``: the runs a full
+    training would reuse of the experiments this one left out; ``read`` gives the champion as
+    a candidate (:func:`as_candidate`; a test passes its own)."""
+    weighed = list(left_out)
+    unread = None
+    ids = {c.run_id for c in [*candidates, *weighed]}
+    if current is not None and current.run_id not in ids:
+        if weighed_beside(current, {c.label for c in [*candidates, *weighed]}, fold):
+            found = read(current, metric, len(y_val))
+            if isinstance(found, Candidate):
+                weighed.append(found)
+            elif isinstance(found, NotRecorded):
+                unread = found
     chosen, rule = choose([*candidates, *weighed], y_val, n_classes, metric, seed)
     if weighed:
-        rule += "; weighed beside this training's runs: " + ", ".join(
+        rule += "; with earlier runs not fitted by this training: " + ", ".join(
             f"{c.label} (run {c.run_id[:8]})" for c in weighed
         )
     if current is None:
         return chosen, rule, None
     if chosen.run_id == current.run_id:
-        if any(c.run_id == current.run_id for c in weighed):
+        if any(chosen is c for c in weighed):
             return chosen, rule, "weighed by the same rule beside this training's runs"
         return chosen, rule, "the rule chose it again"
-    if champion_unread and current.score >= chosen.score:
+    if unread is not None and current.score >= chosen.score:
         # Its calls are not recorded (a run from before they were kept): its figure alone.
         return (
             chosen,

@@ -856,7 +856,13 @@ def train_tracks(
     from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow
 
     experiments = select_experiments(config, only)
-    data = load_track_data(settings, sorted({f for e in experiments for f in e.features}))
+    # The config's other experiments (with --only): the runs a full training would reuse of
+    # them are weighed beside this training's (the champion rule, 3.), so their features are
+    # read too, for their reuse keys.
+    left_out = [e for e in select_experiments(config, None) if e not in experiments]
+    data = load_track_data(
+        settings, sorted({f for e in experiments + left_out for f in e.features})
+    )
     log.info(
         "training on %s tracks, classes %s, split seed %s, fingerprint %s, data origin: %s",
         f"{len(data.train):,}",
@@ -944,55 +950,83 @@ def train_tracks(
             + "; ".join(f"{r.experiment.label} ({r.error})" for r in failed)
             + ". Those runs are marked FAILED; the champion model was not changed."
         )
-    _choose_champion(settings, config, data, results)
+    _choose_champion(
+        settings, config, data, results, _left_out_runs(settings, left_out, data, config)
+    )
     return results
 
 
+def _left_out_runs(
+    settings: Settings, left_out: list[Experiment], data: TrackData, config: TracksConfig
+) -> list[RunResult]:
+    """The run a full training would reuse of each experiment this training left out (the
+    same reuse key: data, config, code and seed); one a full training would fit again is
+    named, and not weighed (its old figures are not what the full training would compare)."""
+    found = []
+    for experiment in left_out:
+        reusable = reusable_run(settings, experiment, reuse_key(experiment, data, config))
+        if reusable is None:
+            log.info(
+                "%s, left out of this training, is not weighed: no finished run has its data, "
+                "config, code and seed (a full training would fit it again)",
+                experiment.label,
+            )
+            continue
+        found.append(reusable[0])
+    return found
+
+
+def _candidate(r: RunResult, metric: str) -> champion.Candidate:
+    return champion.Candidate(
+        r.run_id,
+        r.experiment.label,
+        r.experiment.model.type,
+        len(r.experiment.features),
+        r.seconds,
+        r.metrics["validation"][metric],
+        r.validation_pred,
+    )
+
+
 def _choose_champion(
-    settings: Settings, config: TracksConfig, data: TrackData, results: list[RunResult]
+    settings: Settings,
+    config: TracksConfig,
+    data: TrackData,
+    results: list[RunResult],
+    left_out: list[RunResult] = (),
 ) -> None:
+    """The champion rule over this training's runs and, with --only, the runs a full training
+    would reuse of the experiments left out (``left_out``), then the current champion."""
     metric = config.selection_metric
     y = _labels(data.train)
     _, _, val_index = data.cache.get("folds:all") or folds(data.train, config)
-    candidates = [
-        champion.Candidate(
-            r.run_id,
-            r.experiment.label,
-            r.experiment.model.type,
-            len(r.experiment.features),
-            r.seconds,
-            r.metrics["validation"][metric],
-            r.validation_pred,
-        )
-        for r in results
-    ]
     current = champion.current_champion(settings, metric, data.fingerprint)
     # As logged to MLflow, where the champion's are read from: text.
     fold = (str(config.seed), str(config.validation_fraction))
-    # The runs a full training would weigh that this one left out (`train --only`).
-    trained = {c.label for c in candidates}
-    left_out = champion.left_out_runs(
-        settings,
-        metric,
-        data.fingerprint,
-        {e.label for e in select_experiments(config, None)} - trained,
-    )
     chosen, rule, why = champion.choose_beside(
-        candidates,
+        [_candidate(r, metric) for r in results],
         current,
         fold,
         y[val_index],
         len(data.class_names),
         metric,
         config.seed,
-        left_out,
+        [_candidate(r, metric) for r in left_out],
         read=functools.partial(champion.as_candidate, class_names=data.class_names),
     )
     log.info("champion rule: %s -> %s", rule, chosen.label)
     if current is not None and why:
         log.info("champion stays %s: %s", current.label, why)
         return
-    best = next(r for r in results if r.run_id == chosen.run_id)
+    # One of this training's runs, or an earlier one it left out (a new run of another
+    # experiment raised the bar, and the simpler left-out run is within its noise).
+    best = next(r for r in [*results, *left_out] if r.run_id == chosen.run_id)
+    if not any(best is r for r in results):
+        log.info(
+            "the champion's run %s is an earlier run of %s, left out of this training",
+            best.run_id,
+            best.experiment.label,
+        )
     version_number = champion.promote(settings, best.run_id, best.model_uri, rule, data.fingerprint)
     log.info(
         "champion: %s (run %s, version %d), validation %s %.4f",

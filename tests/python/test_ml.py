@@ -1154,3 +1154,46 @@ def test_a_training_of_other_experiments_weighs_the_champion_by_the_same_rule(
     assert "-> logistic_regression/full" in said  # the rule named it, over the majority
     assert champion_version(trained) == version
     assert warehouse_champion(trained)["run_id"] == before["run_id"]
+
+
+def test_a_left_out_run_the_rule_chooses_is_promoted(
+    trained: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`train --only` weighs the runs a full training would reuse of the experiments it left
+    out; when the rule chose one of them, `train` stopped (it was looked for among the
+    training's own runs). Here the champion is the majority baseline (promoted by hand) and
+    `train --only majority` reuses it: the left-out logistic regression wins, as in a full
+    training, and is promoted."""
+    import logging
+
+    import mlflow
+
+    from python_ml.tracking.registry import TRACKS_EXPERIMENT, setup_mlflow, warehouse_champion
+    from python_ml.tracks.champion import promote
+
+    setup_mlflow(trained, TRACKS_EXPERIMENT)
+    runs = dict(
+        rows(
+            trained,
+            "select model_type, run_id from ml.model_runs where task = 'tracks' "
+            "and status = 'FINISHED'",
+        )
+    )
+    linear = warehouse_champion(trained)
+    assert linear["run_id"] == runs["logistic_regression"]
+    majority = mlflow.get_run(runs["majority"])
+    promote(
+        trained,
+        runs["majority"],
+        majority.data.tags[train.MODEL_URI_TAG],
+        "promoted by the test",
+        linear["fingerprint"],
+    )
+    assert warehouse_champion(trained)["run_id"] == runs["majority"]
+    with caplog.at_level(logging.INFO, logger="python_ml"):
+        (reused,) = train.train_tracks(trained, small_config(), only=["majority"])
+    assert reused.reused and reused.run_id == runs["majority"]
+    said = caplog.text
+    assert "with earlier runs not fitted by this training: logistic_regression/full" in said
+    assert "is an earlier run of logistic_regression/full, left out of this training" in said
+    assert warehouse_champion(trained)["run_id"] == runs["logistic_regression"]

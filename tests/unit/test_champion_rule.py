@@ -7,7 +7,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from python_ml.tracks.champion import Candidate, Current, choose, choose_beside
+from python_ml.tracks.champion import (
+    Candidate,
+    Current,
+    NotComparable,
+    NotRecorded,
+    choose,
+    choose_beside,
+)
 
 
 def _candidate(label, model_type, pred, y, n_features=15, seconds=1.0):
@@ -62,13 +69,18 @@ FOLD = ("42", "0.1")
 
 
 def _reader(*candidates):
-    """A reader of runs from outside the training: each run id's candidate, None for others."""
+    """A reader of the champion's run: its candidate, as as_candidate gives it."""
     by_id = {c.run_id: c for c in candidates}
-    return lambda run, metric, rows: by_id.get(run.run_id) if rows == len(Y) else None
+
+    def read(run, metric, rows):
+        assert rows == len(Y)
+        return by_id.get(run.run_id) or NotRecorded("no calls")
+
+    return read
 
 
 def _outside(candidate):
-    """The run as rule 3. finds it outside the training (the champion or a left-out run)."""
+    """The champion as rule 3. finds it."""
     return Current(candidate.label, candidate.score, candidate.run_id, FOLD)
 
 
@@ -91,7 +103,9 @@ def test_a_training_of_some_experiments_chooses_as_the_full_training_would():
     )
     assert chosen is linear and why == "weighed by the same rule beside this training's runs"
     assert rule.startswith("simplest model within the bootstrap noise")
-    assert rule.endswith("weighed beside this training's runs: logistic_regression/full (run old)")
+    assert rule.endswith(
+        "; with earlier runs not fitted by this training: logistic_regression/full (run old)"
+    )
     # A clearly better run replaces it.
     strong = _candidate(
         "hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.97, 3), Y
@@ -106,7 +120,8 @@ def test_the_left_out_experiments_set_the_bar_as_in_the_full_training():
     """With the champion alone weighed, `train --only logistic_regression/full` promoted the
     logistic regression (0.800) as within the noise of the champion's gradient boosting
     (0.842), while the full training had kept the gradient boosting: the network's 0.870 set
-    the bar there, and the logistic regression was outside its noise (found by a review)."""
+    the bar there, and the logistic regression was outside its noise (found by a review). The
+    runs a full training would reuse of the experiments left out are weighed."""
     network = _candidate("neural_network/full", "keras", _noisy(Y, 0.86, 1), Y)
     boosting = _candidate(
         "hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.83, 1001), Y
@@ -115,20 +130,35 @@ def test_the_left_out_experiments_set_the_bar_as_in_the_full_training():
     boosting.run_id, network.run_id = "champion", "network"
     assert choose([network, boosting, linear], Y, 3, "accuracy", seed=0)[0] is boosting
     assert choose([linear, boosting], Y, 3, "accuracy", seed=0)[0] is linear  # without it
+
+    def never(*args):
+        raise AssertionError("the champion's run is among the left-out runs: not read again")
+
     chosen, rule, why = choose_beside(
-        [linear],
-        _outside(boosting),
-        FOLD,
-        Y,
-        3,
-        "accuracy",
-        0,
-        left_out=[_outside(network), _outside(boosting)],  # the champion's run is listed too
-        read=_reader(network, boosting),
+        [linear], _outside(boosting), FOLD, Y, 3, "accuracy", 0, [network, boosting], never
     )
     assert chosen is boosting and why == "weighed by the same rule beside this training's runs"
-    assert "neural_network/full (run network)" in rule
-    assert rule.count("hist_gradient_boosting/full (run champion)") == 1
+    assert rule.endswith(
+        "; with earlier runs not fitted by this training: neural_network/full (run network), "
+        "hist_gradient_boosting/full (run champion)"
+    )
+
+
+def test_a_left_out_run_that_the_rule_chooses_is_promoted():
+    """A new run of a stronger model raises the bar, and a simpler run the training left out
+    is within its noise: the full training would promote that earlier run, and so does this
+    one (it was looked for among this training's runs alone, and `train` stopped)."""
+    network = _candidate("neural_network/full", "keras", _noisy(Y, 0.86, 1), Y)
+    boosting = _candidate(
+        "hist_gradient_boosting/full", "hist_gradient_boosting", _noisy(Y, 0.83, 1001), Y
+    )
+    boosting.run_id = "earlier"
+    majority = Current("majority/full", 0.4, "champion", FOLD)
+    chosen, rule, why = choose_beside(
+        [network], majority, FOLD, Y, 3, "accuracy", 0, [boosting], _reader()
+    )
+    assert chosen is boosting and why is None
+    assert rule.startswith("simplest model within the bootstrap noise")
 
 
 def test_the_champion_is_weighed_only_on_the_same_fold_from_outside_the_training():
@@ -164,12 +194,20 @@ def test_the_champion_is_weighed_only_on_the_same_fold_from_outside_the_training
     assert promoted(again)[2] == "the rule chose it again"
     # Its calls not recorded (a run from before they were kept): its figure alone, on the same
     # fold, as before (a majority baseline replaced it in `train --only majority`).
-    unread = promoted(strong, reader=lambda *args: None)
+    unread = promoted(strong, reader=lambda *args: NotRecorded("no calls"))
     assert unread[0] is chosen and unread[2] == (
         "its calls on the validation rows are not recorded, and its validation macro_f1 "
         f"{champion.score:.4f} >= {chosen.score:.4f} of logistic_regression/full, on the same fold"
     )
-    assert promoted(replace(strong, score=0.1), reader=lambda *args: None)[::2] == (chosen, None)
+    assert promoted(replace(strong, score=0.1), reader=lambda *a: NotRecorded("x"))[::2] == (
+        chosen,
+        None,
+    )
+    # Its calls of other rows or classes: not compared, whatever its figure.
+    assert promoted(strong, reader=lambda *args: NotComparable("other rows"))[::2] == (
+        chosen,
+        None,
+    )
 
 
 def test_a_run_is_read_as_a_candidate_only_with_the_trainings_classes_in_order(monkeypatch):
@@ -206,7 +244,7 @@ def test_a_run_is_read_as_a_candidate_only_with_the_trainings_classes_in_order(m
         0.61,
     )
     assert (candidate.validation_pred == Y).all()
-    assert as_candidate(current, "macro_f1", len(Y), classes[::-1]) is None
-    assert as_candidate(current, "macro_f1", len(Y) - 1, classes) is None  # other rows
+    assert isinstance(as_candidate(current, "macro_f1", len(Y), classes[::-1]), NotComparable)
+    assert isinstance(as_candidate(current, "macro_f1", len(Y) - 1, classes), NotComparable)
     del saved["result.json"]["validation_pred"]  # a run from before the calls were kept
-    assert as_candidate(current, "macro_f1", len(Y), classes) is None
+    assert isinstance(as_candidate(current, "macro_f1", len(Y), classes), NotRecorded)
