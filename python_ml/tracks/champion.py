@@ -375,10 +375,16 @@ def promote(settings: Settings, run_id: str, model_uri: str, rule: str, fingerpr
             f"update {catalog.MODEL_RUNS} set is_champion = false, selection_rule = null "
             "where task = 'tracks'"
         )
-        con.execute(
+        promoted = con.execute(
             f"update {catalog.MODEL_RUNS} set is_champion = true, "
-            "registered_version = ?, selection_rule = ? where run_id = ?",
+            "registered_version = ?, selection_rule = ? where run_id = ? returning run_id",
             [int(registered.version), rule, run_id],
-        )
+        ).fetchall()
+        if not promoted:  # (the warehouse would be left with no champion)
+            con.execute("rollback")
+            raise LookupError(
+                f"The run {run_id} has no row in {catalog.MODEL_RUNS} of {settings.warehouse}: "
+                "it cannot be made the champion there. Train again (python -m python_ml train)."
+            )
         con.execute("commit")
     return int(registered.version)

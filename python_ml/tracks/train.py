@@ -958,7 +958,7 @@ def train_tracks(
 
 def _left_out_runs(
     settings: Settings, left_out: list[Experiment], data: TrackData, config: TracksConfig
-) -> list[RunResult]:
+) -> list[tuple[RunResult, Any]]:
     """The run a full training would reuse of each experiment this training left out (the
     same reuse key: data, config, code and seed); one a full training would fit again is
     named, and not weighed (its old figures are not what the full training would compare)."""
@@ -972,7 +972,7 @@ def _left_out_runs(
                 experiment.label,
             )
             continue
-        found.append(reusable[0])
+        found.append(reusable)
     return found
 
 
@@ -993,10 +993,12 @@ def _choose_champion(
     config: TracksConfig,
     data: TrackData,
     results: list[RunResult],
-    left_out: list[RunResult] = (),
+    left_out: list[tuple[RunResult, Any]] = (),
 ) -> None:
     """The champion rule over this training's runs and, with --only, the runs a full training
-    would reuse of the experiments left out (``left_out``), then the current champion."""
+    would reuse of the experiments left out (``left_out``: each with its MLflow run), then the
+    current champion. A left-out run promoted is taken as a full training takes a run it
+    reuses (recorded as reused, added to ``results``)."""
     metric = config.selection_metric
     y = _labels(data.train)
     _, _, val_index = data.cache.get("folds:all") or folds(data.train, config)
@@ -1011,7 +1013,7 @@ def _choose_champion(
         len(data.class_names),
         metric,
         config.seed,
-        [_candidate(r, metric) for r in left_out],
+        [_candidate(r, metric) for r, _ in left_out],
         read=functools.partial(champion.as_candidate, class_names=data.class_names),
     )
     log.info("champion rule: %s -> %s", rule, chosen.label)
@@ -1020,13 +1022,21 @@ def _choose_champion(
         return
     # One of this training's runs, or an earlier one it left out (a new run of another
     # experiment raised the bar, and the simpler left-out run is within its noise).
-    best = next(r for r in [*results, *left_out] if r.run_id == chosen.run_id)
-    if not any(best is r for r in results):
+    best = next((r for r in results if r.run_id == chosen.run_id), None)
+    if best is None:
+        best, run = next((r, run) for r, run in left_out if r.run_id == chosen.run_id)
         log.info(
-            "the champion's run %s is an earlier run of %s, left out of this training",
+            "the champion's run %s is an earlier run of %s, left out of this training: "
+            "reused, as a full training would",
             best.run_id,
             best.experiment.label,
         )
+        # Its ml.model_runs row (a run fitted for another warehouse sharing the MLflow folder
+        # has none: the promotion updated no row, and the warehouse was left without a
+        # champion), reused_at (the leaderboard's current run of it), its superseded_by tag.
+        best.reused = True
+        _record_reuse(settings, best, run, data, config)
+        results.append(best)
     version_number = champion.promote(settings, best.run_id, best.model_uri, rule, data.fingerprint)
     log.info(
         "champion: %s (run %s, version %d), validation %s %.4f",

@@ -1191,9 +1191,41 @@ def test_a_left_out_run_the_rule_chooses_is_promoted(
     )
     assert warehouse_champion(trained)["run_id"] == runs["majority"]
     with caplog.at_level(logging.INFO, logger="python_ml"):
-        (reused,) = train.train_tracks(trained, small_config(), only=["majority"])
-    assert reused.reused and reused.run_id == runs["majority"]
+        results = train.train_tracks(trained, small_config(), only=["majority"])
+    # Taken as a full training takes a run it reuses: among the training's runs, reused.
+    assert [(r.experiment.label, r.run_id, r.reused) for r in results] == [
+        ("majority/full", runs["majority"], True),
+        ("logistic_regression/full", runs["logistic_regression"], True),
+    ]
     said = caplog.text
     assert "with earlier runs not fitted by this training: logistic_regression/full" in said
     assert "is an earlier run of logistic_regression/full, left out of this training" in said
     assert warehouse_champion(trained)["run_id"] == runs["logistic_regression"]
+    assert rows(
+        trained,
+        "select is_champion, reused_at is not null from ml.model_runs "
+        f"where run_id = '{runs['logistic_regression']}'",
+    ) == [(True, True)]
+
+
+def test_a_left_out_experiment_a_full_training_would_fit_again_is_not_weighed(
+    trained: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its latest run is not what a full training would compare (its config changed since):
+    it is named and left out, and the champion, a run of it, is weighed from its recorded
+    calls (as a champion of another config is)."""
+    import logging
+
+    from python_ml.tracking.registry import warehouse_champion
+
+    before = warehouse_champion(trained)
+    changed = small_config(logistic_regression={"C": 0.5})
+    with caplog.at_level(logging.INFO, logger="python_ml"):
+        (majority,) = train.train_tracks(trained, changed, only=["majority"])
+    said = caplog.text
+    assert (
+        "logistic_regression/full, left out of this training, is not weighed: no finished run "
+        "has its data, config, code and seed (a full training would fit it again)"
+    ) in said
+    assert "champion stays logistic_regression/full: weighed by the same rule" in said
+    assert warehouse_champion(trained)["run_id"] == before["run_id"]

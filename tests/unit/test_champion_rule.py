@@ -248,3 +248,23 @@ def test_a_run_is_read_as_a_candidate_only_with_the_trainings_classes_in_order(m
     assert isinstance(as_candidate(current, "macro_f1", len(Y) - 1, classes), NotComparable)
     del saved["result.json"]["validation_pred"]  # a run from before the calls were kept
     assert isinstance(as_candidate(current, "macro_f1", len(Y), classes), NotRecorded)
+
+
+def test_the_champion_is_not_read_when_a_run_of_its_experiment_is_weighed():
+    """A left-out experiment's run a full training would reuse stands for it (a refit with
+    the same inputs has another run id): the champion's own run is not weighed beside it."""
+    linear = _candidate("logistic_regression/full", "logistic_regression", _noisy(Y, 0.8, 2), Y)
+    linear.run_id = "refit"
+    majority = _candidate("majority/full", "majority", np.zeros_like(Y), Y)
+
+    def never(*args):
+        raise AssertionError("not to be read")
+
+    current = Current("logistic_regression/full", 0.8, "champion", FOLD)
+    chosen, rule, why = choose_beside(
+        [majority], current, FOLD, Y, 3, "accuracy", 0, [linear], never
+    )
+    assert chosen is linear and why is None  # the refit is promoted, as in a full training
+    assert rule.endswith(
+        "with earlier runs not fitted by this training: logistic_regression/full (run refit)"
+    )
