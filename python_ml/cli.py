@@ -194,7 +194,9 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> None:
             "status again when it has finished."
         )
     stale = unsynced(settings)
-    steps = pending_steps(settings)
+    from python_ml.orchestration.assets.dbt import rebuilds_nothing
+
+    steps = pending_steps(settings, rebuilds_nothing)
     if args.json:
         print(json.dumps({"next_run": steps, "dagster_unsynced": stale}, indent=1))
         return
@@ -561,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, UserError):  # says what and where: the message alone
             log.error("%s", exc)
             return 1
-        damaged = _damaged_warehouse(exc)
+        damaged = _damaged_warehouse(exc) or _disk_full(exc)
         if damaged:
             log.error("%s", damaged)
             return 1
@@ -636,6 +638,33 @@ def _interrupted(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+# What a full disk says: Python's OSError (errno 28), SQLite's (MLflow's store) and DuckDB's.
+DISK_FULL = ("No space left on device", "database or disk is full")
+
+
+def _disk_full(exc: BaseException) -> str | None:
+    """What to do when a disk filled up part-way (an OSError of errno 28, MLflow's SQLite store
+    "database or disk is full", DuckDB's "No space left on device": each raised as a library's
+    exception of many lines), or None."""
+    import errno
+
+    said = str(exc)
+    if not (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) and not any(
+        text in said for text in DISK_FULL
+    ):
+        return None
+    settings = load_settings()
+    folders = ", ".join(
+        str(f) for f in (settings.warehouse.parent, settings.mlflow_dir, settings.reports_dir)
+    )
+    return (
+        f"A disk is full (`{next((t for t in DISK_FULL if t in said), 'No space left on device')}`"
+        f"): free space where the project writes ({folders}) and run the command again. What "
+        "finished before is kept (a training reuses its finished runs; the warehouse and the "
+        "champion are as they were)."
+    )
 
 
 def _damaged_warehouse(exc: BaseException) -> str | None:

@@ -51,6 +51,13 @@ class Settings:
         which dbt reads too, relative to the project root; ``target`` by default."""
         return self.project_root / os.environ.get("DBT_TARGET_PATH", "target")
 
+    @property
+    def dagster_home(self) -> Path:
+        """Dagster's home (run history, dagster.yaml): ``$DAGSTER_HOME``, or ``dagster/``
+        beside the warehouse (orchestration/runner.dagster_home checks and makes it)."""
+        value = os.environ.get("DAGSTER_HOME")
+        return Path(value).resolve() if value else self.warehouse.parent / "dagster"
+
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt subprocess: absolute paths, so dbt and Python agree."""
         env = dict(os.environ)

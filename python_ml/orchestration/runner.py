@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,8 +37,7 @@ def dagster_home(settings: Settings, create: bool = True) -> Path:
     look that must not leave a folder behind). One that is a file, or cannot be made or
     written, is named (`run` failed with Python's FileExistsError, `status` said every asset
     was never materialized)."""
-    value = os.environ.get("DAGSTER_HOME")
-    home = Path(value).resolve() if value else settings.warehouse.parent / "dagster"
+    home = settings.dagster_home
     problem = "is a file, not a folder" if home.is_file() else None
     if create and not problem:
         problem = folder_problem(home)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -647,11 +648,17 @@ STEPS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
 )
 
 
-def pending_steps(settings: Settings) -> dict[str, str]:
+def pending_steps(
+    settings: Settings, rebuilds_nothing: Callable[[Settings, str, set[str]], bool] | None = None
+) -> dict[str, str]:
     """What the next `run` (default configs) runs, by the comparison `run` itself makes: the
     raw files the warehouse does not hold as they are, the steps whose recorded inputs differ
     from today's (a step command run on its own, e.g. `score`, changes what the steps after it
-    read), and the steps after them, whose inputs may change. Title -> why."""
+    read), and the steps after them, whose inputs may change. ``rebuilds_nothing``
+    (assets/dbt.rebuilds_nothing): whether a dbt half whose only change is the project's nodes
+    has none of its own to rebuild, while nothing before it runs; `run` then records it without
+    starting dbt (a mart's SQL edited: the ML inputs' half), and it is not counted, nor the
+    steps after it. Title -> why."""
     from python_ml.warehouse import db
     from python_ml.warehouse.load import stale_files
 
@@ -676,6 +683,14 @@ def pending_steps(settings: Settings) -> dict[str, str]:
         changed = changed_inputs(settings, step, inputs(settings))
         if changed is None:
             pending[step] = "no earlier run on this warehouse"
+        elif (
+            changed
+            and rebuilds_nothing is not None
+            and step in ("dbt_ml_inputs", "dbt_prediction_marts")
+            and not any(u in pending for u in upstream)
+            and rebuilds_nothing(settings, step, changed)
+        ):
+            continue  # recorded by `run` without starting dbt: nothing after it changes
         elif changed:
             pending[step] = f"inputs changed ({', '.join(sorted(changed))})"
         elif any(u in pending for u in upstream):

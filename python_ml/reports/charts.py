@@ -733,7 +733,7 @@ def draw_all(settings: Settings) -> list[Chart]:
             os.replace(file, reports / file.name)
     finally:
         shutil.rmtree(drawing, ignore_errors=True)
-    _log_to_champion_run(settings, page.run_id, reports, write_page)
+    _log_to_champion_run(settings, page.run_id, reports, write_page, [f.name for f in drawn])
     return charts
 
 
@@ -761,8 +761,9 @@ def _draw_into(
             raise ChartError(
                 f"{catalog.FCT_TRACK_PREDICTIONS} holds the predictions of run {scored[1]}, "
                 f"not of the champion (run {champion}): run `python -m python_ml score`, then "
-                "`python -m python_ml marts`, so that the report describes the champion. The "
-                "report was not drawn."
+                "`python -m python_ml marts` (in Dagster's UI: materialize ml/track_predictions "
+                "and the prediction marts, or *Materialize all*), so that the report describes "
+                "the champion. The report was not drawn."
             )
         classes = read_classes(con)
         songs_origin = (
@@ -812,11 +813,17 @@ def _draw_into(
 
 
 def _log_to_champion_run(
-    settings: Settings, run_id: str, out_dir: Path, write_page: Callable[[Path], None]
+    settings: Settings,
+    run_id: str,
+    out_dir: Path,
+    write_page: Callable[[Path], None],
+    drawn: list[str],
 ) -> None:
     """The charts and the page beside the champion's run in MLflow (its confusion matrix is
     there already, from scoring), when that run's artifacts live under MUSIC_MLFLOW_DIR; the
-    page with the charts inside it (``write_page(path)``), which MLflow's viewer shows."""
+    page with the charts inside it (``write_page(path)``), which MLflow's viewer shows. Only
+    the files drawn (``drawn``, in ``out_dir``): the reports folder may hold the user's own
+    (they were logged to the run too)."""
     if not (settings.mlflow_dir / "mlflow.db").exists():
         return
     import mlflow
@@ -835,7 +842,9 @@ def _log_to_champion_run(
 
         with tempfile.TemporaryDirectory(prefix="music-report-") as tmp:
             copy = Path(tmp) / "report"
-            shutil.copytree(out_dir, copy, ignore=shutil.ignore_patterns(f"{DRAWING_PREFIX}*"))
+            copy.mkdir()
+            for name in drawn:
+                shutil.copy2(out_dir / name, copy / name)
             write_page(copy / "index.html")
             client.log_artifacts(run_id, str(copy), "report")
         log.info("charts logged to MLflow run %s (artifacts/report)", run_id)

@@ -108,8 +108,9 @@ def read_model_folder(path: Path, run_id: str, kind: str, temperature: float, we
         raise
     except Exception as exc:  # a damaged or foreign folder: say so, in one line
         raise ChampionUnavailable(
-            f"The champion's model in {path} cannot be read ({type(exc).__name__}: {exc}). Run "
-            "`python -m python_ml train` to register a new champion."
+            f"The champion's model in {path} cannot be read ({type(exc).__name__}: {exc}): "
+            "its files are damaged. Run `python -m python_ml train --force` to fit and register "
+            "the models again (a plain `train` reuses the finished run these files are of)."
         ) from None
     return FittedModel(
         kind,

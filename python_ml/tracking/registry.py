@@ -379,8 +379,9 @@ def load_champion(settings: Settings) -> tuple[str, int, FittedModel]:
         loaded = mlflow.pyfunc.load_model(str(path))
     except Exception as exc:
         raise ChampionUnavailable(
-            f"The champion's model in {path} cannot be loaded ({type(exc).__name__}: {exc}). "
-            "Run `python -m python_ml train` to register a new champion."
+            f"The champion's model in {path} cannot be loaded ({type(exc).__name__}: {exc}): "
+            "its files are damaged. Run `python -m python_ml train --force` to fit and register "
+            "the models again (a plain `train` reuses the finished run these files are of)."
         ) from exc
     wrapper: TrackPopularityModel = loaded.unwrap_python_model()
     return version.run_id, int(version.version), wrapper.fitted()

@@ -400,7 +400,8 @@ def default_output(source: Path) -> Path:
 
 def project_file(settings: Settings, path: Path) -> str | None:
     """What of the project's own data ``path`` would write over or into (the warehouse, the
-    raw folder the loader reads, MLflow's runs and models), or None."""
+    raw folder the loader reads, MLflow's runs and models, Dagster's run history and its
+    dagster.yaml, dbt's target folder), or None."""
     from python_ml.warehouse.db import RunLock
 
     target = path.resolve()
@@ -412,6 +413,8 @@ def project_file(settings: Settings, path: Path) -> str | None:
     for folder, what in (
         (settings.raw_dir, "the raw folder the loader reads (a file beside tracks.csv stops it)"),
         (settings.mlflow_dir, "the MLflow folder of the runs and models"),
+        (settings.dagster_home, "Dagster's home of the run history ($DAGSTER_HOME)"),
+        (settings.target_dir, "dbt's target folder (its manifest and compiled SQL)"),
     ):
         if target.is_relative_to(folder.resolve()):
             return f"{what} {folder.resolve()}"

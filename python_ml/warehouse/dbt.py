@@ -163,11 +163,42 @@ def run_dbt(
                 f" The warehouse is held open by {holder} now: if the output says `Could not "
                 "set lock`, close that program and run the step again."
             )
+        full = full_disk(settings, output if capture else None)
+        if full:  # not the project's fault either: the disk filled up
+            raise DbtError(
+                f"`dbt {' '.join(args)}` failed (exit {process.returncode}): {full}. Free "
+                "space there and run the step again: what dbt built before is kept."
+            )
         raise DbtError(
             f"`dbt {' '.join(args)}` failed (exit {process.returncode}); {where} "
-            f"the model or test. Fix it and run the step again.{detail}"
+            f"the model, test or var at fault. Fix it and run the step again.{detail}"
         )
     return output or ""
+
+
+# Below this much free space, a failed dbt command is said to have filled the disk (its output
+# went to the terminal, where it said `No space left on device`).
+LOW_DISK_BYTES = 64 * 1024 * 1024
+
+
+def full_disk(settings: Settings, output: str | None) -> str | None:
+    """Why a failed dbt command is the disk's fault, or None: its output says `No space left on
+    device`, or (output not captured) the warehouse's disk is nearly full now."""
+    import shutil
+
+    folder = settings.warehouse.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    if output is not None and "No space left on device" in output:
+        return f"the disk holding {folder} is full (`No space left on device`)"
+    if output is None and free is not None and free < LOW_DISK_BYTES:
+        return (
+            f"the disk holding {folder} has {free / 1024 / 1024:.0f} MB free (if dbt's output "
+            "says `No space left on device`, that is why)"
+        )
+    return None
 
 
 def _lock_holder(output: str) -> str | None:

@@ -335,7 +335,7 @@ def score_tracks(settings: Settings) -> dict[str, Any]:
             rows.select(*schema.fieldNames()).write.insertInto(table, overwrite=True)
         seconds = time.perf_counter() - started
         rows = spark.table(catalog.TRACK_PREDICTIONS).where(F.col("run_id") == run_id).count()
-        for table in (catalog.MODEL_RUNS, catalog.FEATURE_IMPORTANCE):
+        for table in (catalog.MODEL_RUNS, catalog.FEATURE_IMPORTANCE, catalog.SONG_PREDICTIONS):
             copy_table(settings, spark, table)
     log.info(
         "champion: run %s (version %d) scored and explained %s tracks on Spark in %.1f s "
@@ -360,14 +360,25 @@ def _champion_features(champion: dict[str, Any]) -> list[str]:
 
 
 def copy_table(settings: Settings, spark: SparkSession, table: str) -> int:
-    """A record of training (on one machine, in DuckDB: ml.model_runs, ml.feature_importance)
-    copied whole to Spark's table of that name, so the prediction marts there name the
-    champion, its figures and what it relies on."""
+    """What is fitted on one machine, in DuckDB (the record of training: ml.model_runs,
+    ml.feature_importance; the 2023 songs study's predictions: ml.song_predictions), copied
+    whole to Spark's table of that name, so the prediction marts there name the champion,
+    its figures and what it relies on, and the songs marts hold the study's predictions (they
+    were built empty on Spark). A table the warehouse does not hold yet (the songs study not
+    run) leaves Spark's as it is; the rows copied."""
     import pandas as pd
 
     from python_ml.warehouse import catalog, db
 
     with db.connect(settings.warehouse) as con:
+        if not db.has_table(con, table):
+            log.warning(
+                "the warehouse %s has no %s yet: Spark's is left as it is (run `python -m "
+                "python_ml run`, then score on Spark again)",
+                settings.warehouse,
+                table,
+            )
+            return 0
         runs = con.execute(f"select * from {table}").df()
     types = {c: spark_type(t) for c, t in catalog.ml_column_types(table).items()}
     present = set(spark.table(table).schema.fieldNames())

@@ -335,6 +335,12 @@ def queries(champion: str) -> dict[str, str]:
             "select run_id, feature, importance_rank from marts.rpt_feature_importance "
             "order by 1, 2"
         ),
+        # The 2023 songs study's predictions (fitted in DuckDB, copied by Spark's scoring):
+        # the songs marts were built empty on Spark.
+        "songs": (
+            "select song_id, run_id, fold, actual_streams, round(predicted_log_streams, 9) "
+            "from marts.fct_song_stream_predictions order by 1, 2, 3"
+        ),
         "drift": (
             "select run_id, feature, batch_tracks, round(psi, 9), drift_status, is_current "
             "from marts.rpt_feature_drift order by 1, 2"
@@ -467,7 +473,7 @@ def test_the_prediction_marts_on_spark_equal_duckdbs(spark_job: dict, both: dict
         spark, duck = both[key]
         assert spark == duck, key
     # Why: every track's contributions, and what each run relies on, as in DuckDB.
-    for key in ("contributions", "importance"):
+    for key in ("contributions", "importance", "songs"):
         spark, duck = both[key]
         assert spark and spark == duck, key
     # Whether: each scoring run's drift per feature (features_long, feature_drift), as in DuckDB.

@@ -247,6 +247,12 @@ def test_a_changed_macro_rebuilds_the_models_using_it_only(project: Project) -> 
     project.edit("macros/prediction_rates.sql", "as accuracy", "as accuracy -- changed")
     expected = project.dbt_keys("rpt_hit_rate_by_artist", "rpt_hit_rate_by_release_year")
     assert project.unsynced() == expected | {"dbt_docs", "report"}
+    # status counts what run does: the ML inputs' half (and the steps after it) not, since
+    # no node of it, nor one it is built from, changed (it said 7 steps, run ran 4)
+    said = project.status().split("Dagster:")[0]
+    assert "  dbt build of the prediction marts: inputs changed (dbt project)\n" in said, said
+    assert "dbt build (staging, cleaning, split)" not in said, said
+    assert "train the tracks models" not in said and "2023 songs study" not in said, said
     ran = project.run()
     assert ran["assets"] == expected | {"dbt_docs", "report"}, ran["log"][-3000:]
     assert ran["steps"] == {"dbt_ml_inputs", "dbt_prediction_marts", "dbt_docs", "report"}

@@ -661,3 +661,32 @@ def test_a_raw_file_separated_by_semicolons_is_said_to_be_so(tmp_path):
     )
     with pytest.raises(PredictInputError, match="seem to be separated by semicolons"):
         check_input(path)
+
+
+def test_a_dbt_command_that_filled_the_disk_says_so_not_that_the_model_is_at_fault(
+    tmp_path, monkeypatch
+):
+    """A full disk during `dbt build` was said to be the model's fault ("its output names the
+    model or test. Fix it ..."): the output's `No space left on device` is named, and, when the
+    output went to the terminal, a nearly full disk under the warehouse."""
+    import shutil
+    from collections import namedtuple
+
+    from python_ml.settings import load_settings
+    from python_ml.warehouse import dbt
+
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    settings = load_settings()
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**10, 10**10 - 10**9, 10**9))
+    said = 'Could not write file "warehouse.duckdb.wal": No space left on device'
+    assert dbt.full_disk(settings, said) == (
+        f"the disk holding {tmp_path} is full (`No space left on device`)"
+    )
+    assert dbt.full_disk(settings, "Compilation Error in model x") is None
+    assert dbt.full_disk(settings, None) is None  # 1 GB free: the model's output says why
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**10, 10**10, 3 * 1024 * 1024))
+    assert dbt.full_disk(settings, None) == (
+        f"the disk holding {tmp_path} has 3 MB free (if dbt's output says `No space left on "
+        "device`, that is why)"
+    )

@@ -85,3 +85,44 @@ def test_a_true_class_without_tracks_draws_no_share(tmp_path, monkeypatch) -> No
         charts.confusion_heatmap(con, tmp_path / "confusion.png", classes)
     assert said == ["1\n25%", "3\n75%", "0\nno tracks", "0\nno tracks"]
     assert (tmp_path / "confusion.png").stat().st_size > 0
+
+
+def test_only_the_drawn_report_is_logged_to_the_champion_run(tmp_path, monkeypatch) -> None:
+    """The whole reports folder was copied into the champion's MLflow run: a user's own notes
+    and pictures there (or a shared folder's files) went into the run's artifacts."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import mlflow
+
+    from python_ml.settings import Settings
+    from python_ml.tracking import registry
+
+    settings = Settings(tmp_path, tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "m", tmp_path)
+    settings.mlflow_dir.mkdir()
+    (settings.mlflow_dir / "mlflow.db").write_bytes(b"")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    for name in ("index.html", "confusion_matrix.png", "my_notes.txt", "my_chart.png"):
+        (reports / name).write_text(name)
+    (reports / "holiday").mkdir()
+    (reports / "holiday" / "photo.png").write_text("mine")
+    logged: dict = {}
+
+    class Client:
+        def get_run(self, run_id):
+            uri = (settings.mlflow_dir / "artifacts" / run_id).as_uri()
+            return SimpleNamespace(info=SimpleNamespace(artifact_uri=uri))
+
+        def log_artifacts(self, run_id, folder, path):
+            logged[path] = sorted(p.name for p in Path(folder).iterdir())
+
+    monkeypatch.setattr(registry, "setup_mlflow", lambda *a: None)
+    monkeypatch.setattr(mlflow, "MlflowClient", Client)
+    pages: list = []
+    charts._log_to_champion_run(
+        settings, "r1", reports, pages.append, ["confusion_matrix.png", "index.html"]
+    )
+    assert logged == {"report": ["confusion_matrix.png", "index.html"]}
+    assert pages and pages[0].name == "index.html"
+    assert (reports / "my_notes.txt").read_text() == "my_notes.txt"  # the user's files stay

@@ -233,3 +233,24 @@ def test_a_file_refused_as_no_warehouse_gets_no_lock_file_beside_it(
     assert f"The warehouse {theirs} is not a DuckDB database" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tracks.csv"]
     assert theirs.read_text(encoding="utf-8") == "id,name\n1,a\n" * 10
+
+
+def test_a_full_disk_is_one_line_saying_to_free_space(monkeypatch, tmp_path) -> None:
+    """A disk that filled up during `train` ended in MLflow's SQLAlchemy exception of several
+    lines ("database or disk is full [SQL: UPDATE runs ...]"); Python's and DuckDB's say `No
+    space left on device`. Each is one line: free space, run again, what is kept."""
+    import errno
+
+    from python_ml import cli
+
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "data" / "w.duckdb"))
+    for error in (
+        OSError(errno.ENOSPC, "No space left on device"),
+        RuntimeError("(sqlite3.OperationalError) database or disk is full\n[SQL: UPDATE runs]"),
+        OSError('IO Error: Could not write file "w.duckdb.wal": No space left on device'),
+    ):
+        said = cli._disk_full(error)
+        assert said is not None and said.startswith("A disk is full (`"), error
+        assert str(tmp_path / "data") in said and "\n" not in said
+        assert "a training reuses its finished runs" in said
+    assert cli._disk_full(ValueError("Found array with 0 sample(s)")) is None

@@ -39,6 +39,25 @@ def test_the_warehouse_the_raw_folder_and_mlflow_are_refused(tmp_path: Path) -> 
     check_output(source, settings.warehouse.parent / "out.csv", settings=settings)
 
 
+def test_dagsters_home_and_dbts_target_folder_are_refused(tmp_path: Path, monkeypatch) -> None:
+    """`--output $DAGSTER_HOME/dagster.yaml --overwrite` wrote the CSV over Dagster's config:
+    every later command failed with a YAML ScannerError."""
+    settings = Settings(
+        tmp_path, tmp_path / "raw", tmp_path / "data" / "w.duckdb", tmp_path / "m", tmp_path
+    )
+    source = tmp_path / "new.csv"
+    source.write_text("id\n1\n")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with pytest.raises(PredictInputError, match=r"Dagster's home of the run history"):
+        check_output(source, tmp_path / "data" / "dagster" / "dagster.yaml", True, settings)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "elsewhere"))
+    with pytest.raises(PredictInputError, match=r"Dagster's home .*elsewhere"):
+        check_output(source, tmp_path / "elsewhere" / "dagster.yaml", True, settings)
+    monkeypatch.setenv("DBT_TARGET_PATH", "built")
+    with pytest.raises(PredictInputError, match=r"dbt's target folder"):
+        check_output(source, tmp_path / "built" / "manifest.json", True, settings)
+
+
 def test_a_compressed_name_for_plain_csv_is_refused(tmp_path: Path) -> None:
     """`--output x.csv.gz` wrote plain CSV under a .gz name."""
     source = tmp_path / "new.csv"

@@ -88,3 +88,24 @@ def test_what_the_earlier_run_did_is_not_said_of_this_one(copied) -> None:
     kept = still_true(context, "champion_model", settings)
     assert kept["promoted_by_this_run"] is False
     assert kept["champion_run_id"].value == RUN  # what the asset is stays
+
+
+def test_the_docs_link_names_todays_docs_ui(tmp_path: Path, monkeypatch) -> None:
+    """The dbt docs asset's link to the served site follows the docs UI's address (`make
+    docs-serve DOCS_PORT=8111`), as the MLflow link follows MLflow's."""
+    instance = dg.DagsterInstance.ephemeral()
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key="dbt_docs",
+            metadata={
+                "site": dg.MetadataValue.path(str(tmp_path / "target" / "index.html")),
+                "docs_ui": dg.MetadataValue.url("http://127.0.0.1:8080"),
+            },
+        )
+    )
+    monkeypatch.setenv("MUSIC_DOCS_UI", "http://127.0.0.1:8111/")
+    context = SimpleNamespace(instance=instance, asset_key=dg.AssetKey("dbt_docs"))
+    kept = still_true(context, settings=load_settings())
+    assert kept["docs_ui"].value == "http://127.0.0.1:8111"
+    assert kept["site"].value == str(tmp_path / "target" / "index.html")
+    assert kept["up_to_date"] is True

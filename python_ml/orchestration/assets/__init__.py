@@ -46,6 +46,16 @@ def mlflow_link(run_id: str, experiment_id: str) -> Any:
     )
 
 
+def docs_link() -> dict[str, Any]:
+    """The docs site's address as served (`make docs-serve`, at ``MUSIC_DOCS_UI``): the dbt
+    docs asset's link, beside the site's file (which a browser does not open from Dagster)."""
+    import dagster as dg
+
+    from python_ml.settings import ui_address
+
+    return {"docs_ui": dg.MetadataValue.url(ui_address("docs"))}
+
+
 # A run page's address as mlflow_link writes it (at whatever UI address it was written).
 _MLFLOW_RUN = re.compile(r"#/experiments/(?P<experiment>[^/?#]+)/runs/(?P<run>[^/?#]+)")
 
@@ -63,6 +73,8 @@ def relocated(settings: Any, metadata: dict[str, Any]) -> dict[str, Any]:
     found = _MLFLOW_RUN.search(str(_value(link) or ""))
     if found:
         fresh["mlflow_run"] = mlflow_link(found["run"], found["experiment"])
+    if "docs_ui" in fresh:
+        fresh.update(docs_link())
     if "model_path" in fresh:
         relative = _model_path(settings, str(_value(fresh.get("champion_run_id")) or ""))
         if relative:

@@ -25,6 +25,12 @@ log = logging.getLogger("python_ml")
 # The inputs whose change alone lets a half rebuild only its changed nodes and their dependants
 # (dbt's state:modified+, macro changes counted); any other change rebuilds the whole half.
 NODE_ONLY_CHANGES = {"dbt_ml_inputs": {"dbt project"}, "dbt_prediction_marts": {"dbt project"}}
+# Each half's nodes, as the dbt assets select and exclude them (dagster-dbt's default select is
+# every node).
+HALF_SELECTIONS = {
+    "dbt_ml_inputs": ("fqn:*", " ".join(PREDICTION_MARTS)),
+    "dbt_prediction_marts": (" ".join(PREDICTION_MARTS), ""),
+}
 # Each half's part of the project, as dbt selectors that intersect with state:modified+ (one
 # space-separated value per flag, as dagster-dbt passes them on).
 HALVES = {
@@ -139,9 +145,17 @@ def _build(
                 )
             events = list(invocation.stream())
         if not invocation.is_successful():
+            from python_ml.warehouse.dbt import full_disk
+
+            full = full_disk(settings, None)
+            if full:  # the disk filled up: not the model's fault
+                raise StepFailed(
+                    f"{title} failed: {full}. Free space there and run the step again: what "
+                    "dbt built before is kept"
+                )
             raise StepFailed(
-                f"{title} failed; its output above names the model or test. Fix it and run "
-                "the step again"
+                f"{title} failed; its output above names the model, test or var at fault. Fix "
+                "it and run the step again"
             )
     built = {e.output_name for e in events if isinstance(e, dg.Output)}
     if modified_only:
@@ -267,35 +281,30 @@ def _still_true(
     return kept, results
 
 
-def _nothing_to_rebuild(context: dg.AssetExecutionContext, settings: Any, step: str) -> bool:
-    """Whether dbt's state:modified+ against the half's last build can select none of its
-    nodes (orchestration/dbt_state.py): then dbt need not start to find that out. Read from
-    the project's files as they are now (parsed again when one is newer than the manifest: a
-    long-running Dagster webserver's graph may be older), not from the loaded asset graph."""
+def rebuilds_nothing(settings: Any, step: str, changed: set[str] | None) -> bool:
+    """Whether the half ``step``, whose inputs ``changed`` since its last build, has nothing
+    to rebuild: only the project's nodes changed (NODE_ONLY_CHANGES), and dbt's
+    state:modified+ against the half's last build can select none of its nodes
+    (orchestration/dbt_state.py). `run` then records the half without starting dbt, and
+    `status` does not count it (nor the steps after it). Read from the project's files as
+    they are now (parsed again when one is newer than the manifest: a long-running Dagster
+    webserver's graph may be older), not from a loaded asset graph."""
     import json
 
-    from dagster_dbt.asset_utils import (
-        DAGSTER_DBT_EXCLUDE_METADATA_KEY,
-        DAGSTER_DBT_SELECT_METADATA_KEY,
-    )
     from dagster_dbt.utils import select_unique_ids
 
     from python_ml.orchestration.dbt_state import nothing_modified
     from python_ml.orchestration.resources import dbt_project, prepared_manifest
 
+    if not changed or not changed <= NODE_ONLY_CHANGES[step]:
+        return False
     try:
         state = json.loads((state_dir(settings, step) / "manifest.json").read_text("utf-8"))
-    except (OSError, ValueError):  # unreadable: dbt compares
+    except (OSError, ValueError):  # none, or unreadable: dbt compares
         return False
     manifest = prepared_manifest(dbt_project(), settings)
-    tags = context.assets_def.op.tags
-    selected = select_unique_ids(
-        tags.get(DAGSTER_DBT_SELECT_METADATA_KEY, "fqn:*"),
-        tags.get(DAGSTER_DBT_EXCLUDE_METADATA_KEY, ""),
-        "",
-        None,
-        manifest,
-    )
+    select, exclude = HALF_SELECTIONS[step]
+    selected = select_unique_ids(select, exclude, "", None, manifest)
     # What the half builds (its tests are added with them; hooks, analyses and exposures are
     # not built by a selection).
     half = {u for u in selected if u.split(".", 1)[0] in ("model", "seed", "snapshot")}
@@ -343,7 +352,7 @@ def _build_if_stale(
         and set(context.selected_asset_keys) == set(context.assets_def.keys)
         and (state_dir(settings, step) / "manifest.json").exists()
     )
-    if modified_only and _nothing_to_rebuild(context, settings, step):
+    if modified_only and rebuilds_nothing(settings, step, changed):
         log.info(
             "dbt rebuilt the changed nodes and their dependants: none in this half (its nodes, "
             "what they are built from and the macros they use are as at its last build: dbt "
@@ -375,7 +384,8 @@ def dbt_asset_groups(
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        exclude=" ".join(PREDICTION_MARTS),
+        select=HALF_SELECTIONS["dbt_ml_inputs"][0],
+        exclude=HALF_SELECTIONS["dbt_ml_inputs"][1],
         name="dbt_ml_inputs",
         dagster_dbt_translator=translator,
     )
@@ -393,7 +403,8 @@ def dbt_asset_groups(
     @dbt_assets(
         manifest=project.manifest_path,
         project=project,
-        select=" ".join(PREDICTION_MARTS),
+        select=HALF_SELECTIONS["dbt_prediction_marts"][0],
+        exclude=HALF_SELECTIONS["dbt_prediction_marts"][1],
         name="dbt_prediction_marts",
         dagster_dbt_translator=translator,
     )

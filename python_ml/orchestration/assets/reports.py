@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from python_ml.orchestration import versions
-from python_ml.orchestration.assets import still_true
+from python_ml.orchestration.assets import docs_link, still_true
 from python_ml.orchestration.resources import ProjectSettings
 from python_ml.orchestration.translator import ManifestKeys
 
@@ -75,10 +75,12 @@ def report_assets(
         if not paths.force and versions.up_to_date(
             settings, "dbt_docs", versions.TITLES["dbt_docs"], started
         ):
-            return dg.MaterializeResult(metadata=still_true(context))
+            return dg.MaterializeResult(metadata=still_true(context, settings=settings))
         site = generate_docs(settings, *paths.vars_args())
         after = {**versions.docs_inputs(settings), **dbt_vars}
         versions.record(settings, "dbt_docs", after, context.run.run_id, True, started)
-        return dg.MaterializeResult(metadata={"site": dg.MetadataValue.path(str(site))})
+        return dg.MaterializeResult(
+            metadata={"site": dg.MetadataValue.path(str(site)), **docs_link()}
+        )
 
     return [report, dbt_docs]
