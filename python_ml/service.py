@@ -990,15 +990,24 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     for name in LIMITS:  # a bad limit is named before anything starts
         limit(name)
     check_address(host, port)
-    log.info(
-        "scoring service on http://%s:%d (OpenAPI: /docs), %d worker process(es); Ctrl-C stops it",
-        host,
-        port,
-        workers,
-    )
+
+    def announce() -> None:
+        log.info(
+            "scoring service on http://%s:%d (OpenAPI: /docs), %d worker process(es); Ctrl-C "
+            "stops it",
+            host,
+            port,
+            workers,
+        )
+
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        # The champion and the compiled models first: a warehouse another program holds is
+        # said before the service's address (it was announced, then the service exited).
+        app = create_app(settings)
+        announce()
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     else:
+        announce()
         with tempfile.TemporaryDirectory(prefix="music-serve-") as tmp:
             signal = Path(tmp) / "reload"
             signal.touch()

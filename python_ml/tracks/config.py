@@ -166,6 +166,10 @@ def first_error(exc: ValidationError, prefix: tuple[Any, ...], known: list[str],
         return f"{key} is not {noun} (known: {known})"
     if error["type"] == "missing":
         return f"{key} is missing"
+    if error["type"] == "list_type":  # pydantic said "Input should be a valid list"
+        given = error.get("input")
+        what = "nothing (every entry commented out?)" if given is None else repr(given)
+        return f"{key} must be a list, one `- ...` entry per line, got {what}"
     if error["type"] == "dict_type":  # pydantic said "Input should be a valid dictionary"
         example = " such as {type: majority}" if key.startswith("models.") else ""
         return f"{key} must be a mapping of keys to values{example}, got {error.get('input')!r}"
@@ -302,5 +306,8 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_tracks_config(path: Path | None = None) -> TracksConfig:
+    """The training config: the project's tracks.yml (named so in messages), or ``path``
+    (`--config`, named by the path given: its name alone could be any folder's)."""
+    where = "tracks.yml" if path is None else str(path)
     path = path or CONFIG_DIR / "tracks.yml"
-    return parse_tracks_config(read_yaml(path), where=path.name)
+    return parse_tracks_config(read_yaml(path), where=where)

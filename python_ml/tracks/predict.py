@@ -526,6 +526,13 @@ def _write_csv(result: pd.DataFrame, output_path: Path) -> None:
         os.chmod(tmp, _file_mode(output_path))
         os.replace(tmp, output_path)
     except OSError as exc:
+        import errno
+
+        if exc.errno == errno.ENOSPC:  # the folder is writable: its disk is full
+            raise PredictInputError(
+                f"{output_path.parent} cannot take the predictions: its disk is full (No space "
+                "left on device). Free space there, or choose an --output on another disk."
+            ) from None
         raise PredictInputError(
             f"{output_path.parent} cannot be written ({exc.strerror or type(exc).__name__}): "
             "choose an --output in a folder you can write."

@@ -66,6 +66,27 @@ def test_a_folder_that_cannot_take_the_output_is_one_line():
     assert ".p.csv." not in message  # not the temporary file's name
 
 
+def test_a_full_disk_under_the_output_says_so(tmp_path, monkeypatch):
+    """The output's folder was writable, its disk full: it said "choose an --output in a
+    folder you can write". The earlier output is kept."""
+    import errno
+
+    out = tmp_path / "p.csv"
+    out.write_text("earlier\n")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    with pytest.raises(PredictInputError) as raised:
+        _write_csv(pd.DataFrame({"a": [1]}), out)
+    assert str(raised.value) == (
+        f"{tmp_path} cannot take the predictions: its disk is full (No space left on device). "
+        "Free space there, or choose an --output on another disk."
+    )
+    assert out.read_text() == "earlier\n" and [p.name for p in tmp_path.iterdir()] == ["p.csv"]
+
+
 def _loaded_from_another_raw_folder(tmp_path, monkeypatch):
     """A warehouse whose load log names tracks.csv in ``raw/``, and MUSIC_RAW_DIR set to
     ``raw_typo/``, which does not exist: (the folder loaded from, the mistyped one)."""

@@ -18,6 +18,10 @@ BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text
     [
         (lambda c: c.update(seeds=1), "seeds is not a known key"),
         (lambda c: c.pop("experiments"), "experiments is missing"),
+        (  # every entry commented out: pydantic said "Input should be a valid list"
+            lambda c: c.update(experiments=None),
+            "tracks.yml: experiments must be a list, one `- ...` entry per line, got nothing",
+        ),
         (  # a misspelt key is named, not the key it leaves missing
             lambda c: c.update(seeed=c.pop("seed")),
             "tracks.yml: seeed is not a known key",
