@@ -640,31 +640,11 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
-# What a full disk says: Python's OSError (errno 28), SQLite's (MLflow's store) and DuckDB's.
-DISK_FULL = ("No space left on device", "database or disk is full")
-
-
 def _disk_full(exc: BaseException) -> str | None:
-    """What to do when a disk filled up part-way (an OSError of errno 28, MLflow's SQLite store
-    "database or disk is full", DuckDB's "No space left on device": each raised as a library's
-    exception of many lines), or None."""
-    import errno
+    """What to do when a disk filled up part-way (errors.disk_full), or None."""
+    from python_ml.errors import disk_full
 
-    said = str(exc)
-    if not (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) and not any(
-        text in said for text in DISK_FULL
-    ):
-        return None
-    settings = load_settings()
-    folders = ", ".join(
-        str(f) for f in (settings.warehouse.parent, settings.mlflow_dir, settings.reports_dir)
-    )
-    return (
-        f"A disk is full (`{next((t for t in DISK_FULL if t in said), 'No space left on device')}`"
-        f"): free space where the project writes ({folders}) and run the command again. What "
-        "finished before is kept (a training reuses its finished runs; the warehouse and the "
-        "champion are as they were)."
-    )
+    return disk_full(str(exc), getattr(exc, "errno", None))
 
 
 def _damaged_warehouse(exc: BaseException) -> str | None:

@@ -19,7 +19,7 @@ from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
-from python_ml.errors import UserError
+from python_ml.errors import UserError, disk_full
 from python_ml.orchestration.definitions import build_definitions
 from python_ml.settings import Settings, folder_problem
 from python_ml.steps import StepFailed
@@ -172,7 +172,9 @@ def materialize(
             while error is not None and error.cause is not None and "Dagster" in error.cls_name:
                 error = error.cause
             text = (error.message if error else "failed").strip()
-            messages.append(f"{event.step_key}: {text.split(': ', 1)[-1].strip().rstrip('.')}")
+            # A full disk: one line saying so (MLflow's SQLite error runs to several lines).
+            text = disk_full(text) or text.split(": ", 1)[-1].strip()
+            messages.append(f"{event.step_key}: {text.rstrip('.')}")
         raise StepFailed(
             "the main job stopped: "
             + "; ".join(messages or ["a step failed"])

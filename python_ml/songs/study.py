@@ -177,8 +177,11 @@ def parse_songs_config(raw: Any, where: str = "songs_2023.yml") -> StudyConfig:
 
 
 def load_songs_config(path: Path | None = None) -> StudyConfig:
+    """The study's config: the project's songs_2023.yml (named so in messages), or ``path``
+    (`--config`, named by the path given, as the training config's)."""
+    where = "songs_2023.yml" if path is None else str(path)
     path = path or CONFIG_DIR / "songs_2023.yml"
-    return parse_songs_config(read_yaml(path), path.name)
+    return parse_songs_config(read_yaml(path), where)
 
 
 def load_songs(settings: Settings) -> pd.DataFrame:

@@ -163,42 +163,41 @@ def run_dbt(
                 f" The warehouse is held open by {holder} now: if the output says `Could not "
                 "set lock`, close that program and run the step again."
             )
-        full = full_disk(settings, output if capture else None)
-        if full:  # not the project's fault either: the disk filled up
+        if capture and output and "No space left on device" in output:  # not the model
             raise DbtError(
-                f"`dbt {' '.join(args)}` failed (exit {process.returncode}): {full}. Free "
-                "space there and run the step again: what dbt built before is kept."
+                f"`dbt {' '.join(args)}` failed (exit {process.returncode}): the disk holding "
+                f"{settings.warehouse.parent} is full (`No space left on device`). Free space "
+                "there and run the step again: what dbt built before is kept."
             )
         raise DbtError(
             f"`dbt {' '.join(args)}` failed (exit {process.returncode}); {where} "
             f"the model, test or var at fault. Fix it and run the step again.{detail}"
+            f"{low_disk(settings) if not capture else ''}"
         )
     return output or ""
 
 
-# Below this much free space, a failed dbt command is said to have filled the disk (its output
-# went to the terminal, where it said `No space left on device`).
+# Below this much free space, a failed dbt command whose output went to the terminal is said
+# to have perhaps filled the disk.
 LOW_DISK_BYTES = 64 * 1024 * 1024
 
 
-def full_disk(settings: Settings, output: str | None) -> str | None:
-    """Why a failed dbt command is the disk's fault, or None: its output says `No space left on
-    device`, or (output not captured) the warehouse's disk is nearly full now."""
+def low_disk(settings: Settings) -> str:
+    """What to add to a failed dbt command's message when the warehouse's disk is nearly full
+    now (its output, which went to the terminal, says whether that was the cause), or ''."""
     import shutil
 
     folder = settings.warehouse.parent
     try:
         free = shutil.disk_usage(folder).free
     except OSError:
-        free = None
-    if output is not None and "No space left on device" in output:
-        return f"the disk holding {folder} is full (`No space left on device`)"
-    if output is None and free is not None and free < LOW_DISK_BYTES:
-        return (
-            f"the disk holding {folder} has {free / 1024 / 1024:.0f} MB free (if dbt's output "
-            "says `No space left on device`, that is why)"
-        )
-    return None
+        return ""
+    if free >= LOW_DISK_BYTES:
+        return ""
+    return (
+        f" The disk holding {folder} has {free / 1024 / 1024:.0f} MB free: if the output says "
+        "`No space left on device`, free space there instead (what dbt built before is kept)."
+    )
 
 
 def _lock_holder(output: str) -> str | None:

@@ -788,17 +788,21 @@ def test_vars_out_of_range_stop_dbt_before_anything_is_built(tmp_path: Path) -> 
     first (on-run-start), each wrong one named, and nothing is loaded or built."""
     raw = tmp_path / "raw"
     warehouse = tmp_path / "wh.duckdb"
-    wrong = "{predict_share: 0, max_rejected_share: 2, min_artist_tracks: 0}"
+    wrong = (
+        "{predict_share: 0, max_rejected_share: 2, min_artist_tracks: -1, "
+        'popularity_required: "no"}'
+    )
     result = dbt(raw, warehouse, "build", "--vars", wrong)
     assert result.returncode != 0
     said = result.stdout
     assert "dbt vars out of range: predict_share is 0: it must be a number above 0 and " in said
     assert "max_rejected_share is 2: it must be a number from 0 to 1" in said
-    assert "min_artist_tracks is 0: it must be a whole number of at least 1" in said
+    assert "min_artist_tracks is -1: it must be a whole number of at least 0" in said
+    assert 'popularity_required is "no": it must be true or false' in said  # text: quoted
     assert "nothing was built" in said
     if warehouse.exists():  # (DuckDB may make the file when dbt opens it)
         assert query(warehouse, "select count(*) from information_schema.tables")[0][0] == 0
-    # In range, the check says nothing (a parse runs no hook: build only the seed)
-    fine = "{predict_share: 0.2, max_rejected_share: 1, split_seed: 0}"
+    # In range (a seed of any whole number: it is hashed as text), the check says nothing.
+    fine = "{predict_share: 0.2, max_rejected_share: 1, split_seed: -1, min_artist_tracks: 0}"
     result = dbt(raw, warehouse, "run-operation", "check_vars", "--vars", fine)
     assert result.returncode == 0 and "out of range" not in result.stdout, result.stdout[-2000:]

@@ -688,8 +688,10 @@ def test_a_dbt_command_that_filled_the_disk_says_so_not_that_the_model_is_at_fau
     tmp_path, monkeypatch
 ):
     """A full disk during `dbt build` was said to be the model's fault ("its output names the
-    model or test. Fix it ..."): the output's `No space left on device` is named, and, when the
-    output went to the terminal, a nearly full disk under the warehouse."""
+    model or test. Fix it ..."): captured output saying `No space left on device` is named as
+    a full disk; output that went to the terminal keeps the model's sentence, with the disk's
+    free space beside it when nearly full (a model's error on a nearly full disk is the
+    model's)."""
     import shutil
     from collections import namedtuple
 
@@ -697,17 +699,35 @@ def test_a_dbt_command_that_filled_the_disk_says_so_not_that_the_model_is_at_fau
     from python_ml.warehouse import dbt
 
     monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setattr(dbt, "check_target_dir", lambda settings: None)
     settings = load_settings()
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**10, 10**10 - 10**9, 10**9))
-    said = 'Could not write file "warehouse.duckdb.wal": No space left on device'
-    assert dbt.full_disk(settings, said) == (
-        f"the disk holding {tmp_path} is full (`No space left on device`)"
+    said = ['Could not write file "warehouse.duckdb.wal": No space left on device']
+
+    class Dbt:
+        returncode = 1
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def communicate(self):
+            return said[0], None
+
+    monkeypatch.setattr(dbt.subprocess, "Popen", Dbt)
+    with pytest.raises(dbt.DbtError) as raised:
+        dbt.run_dbt(settings, "build", capture=True)
+    assert str(raised.value) == (
+        f"`dbt build` failed (exit 1): the disk holding {tmp_path} is full (`No space left on "
+        "device`). Free space there and run the step again: what dbt built before is kept."
     )
-    assert dbt.full_disk(settings, "Compilation Error in model x") is None
-    assert dbt.full_disk(settings, None) is None  # 1 GB free: the model's output says why
+    assert dbt.low_disk(settings) == ""  # 1 GB free: the output says why
     monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**10, 10**10, 3 * 1024 * 1024))
-    assert dbt.full_disk(settings, None) == (
-        f"the disk holding {tmp_path} has 3 MB free (if dbt's output says `No space left on "
-        "device`, that is why)"
+    said[0] = "Compilation Error in model x"
+    with pytest.raises(dbt.DbtError) as raised:
+        dbt.run_dbt(settings, "build")
+    assert "names the model, test or var at fault. Fix it" in str(raised.value)
+    assert str(raised.value).endswith(
+        f" The disk holding {tmp_path} has 3 MB free: if the output says `No space left on "
+        "device`, free space there instead (what dbt built before is kept)."
     )

@@ -145,17 +145,11 @@ def _build(
                 )
             events = list(invocation.stream())
         if not invocation.is_successful():
-            from python_ml.warehouse.dbt import full_disk
+            from python_ml.warehouse.dbt import low_disk
 
-            full = full_disk(settings, None)
-            if full:  # the disk filled up: not the model's fault
-                raise StepFailed(
-                    f"{title} failed: {full}. Free space there and run the step again: what "
-                    "dbt built before is kept"
-                )
             raise StepFailed(
                 f"{title} failed; its output above names the model, test or var at fault. Fix "
-                "it and run the step again"
+                f"it and run the step again.{low_disk(settings)}"
             )
     built = {e.output_name for e in events if isinstance(e, dg.Output)}
     if modified_only:
