@@ -510,7 +510,14 @@ def create_app(
             message = f'{where} is not an object: each track is {{"column": value, ...}}'
         elif first.get("type") == "list_type":
             message = f'{where} is not a list: the body is {{"tracks": [{{...}}, ...]}}'
-        elif first.get("type") in ("json_invalid", "model_attributes_type"):
+        elif first.get("type") == "json_invalid":  # where the reader stopped, and why
+            at = next((p for p in first.get("loc", ())[1:] if isinstance(p, int)), None)
+            why = (first.get("ctx") or {}).get("error")
+            said = f" ({why}{f' at character {at:,}' if at is not None else ''})" if why else ""
+            message = (
+                f'the body is not JSON{said}: send JSON of the form {{"tracks": [{{...}}, ...]}}'
+            )
+        elif first.get("type") == "model_attributes_type":
             message = 'the body is not JSON of the form {"tracks": [{...}, ...]}'
         else:
             message = f"{where}: {first.get('msg', 'invalid')}"

@@ -472,7 +472,19 @@ def test_concurrent_requests_each_get_the_answer_they_get_alone(
         ),
         ({"songs": []}, None, 422, "unknown key 'songs'"),
         ({}, None, 422, "missing key 'tracks'"),
-        (None, b"not json", 422, "the body is not JSON"),
+        (
+            None,
+            b"not json",
+            422,
+            'the body is not JSON (Expecting value at character 0): send JSON of the form {"',
+        ),
+        (  # where the reader stopped: a trailing comma
+            None,
+            b'{"tracks": [{"name": "a",}]}',
+            422,
+            "the body is not JSON (Expecting property name enclosed in double quotes at "
+            "character 25): send JSON",
+        ),
         ({"tracks": [{}] * (MAX_TRACKS + 1)}, None, 413, "over the limit of 1,000"),
         ({"tracks": [{"name": "x" * 5_000}] * 500}, None, 413, "bytes, over the limit"),
         ({"tracks": {"name": "x"}}, None, 422, 'tracks is not a list: the body is {"tracks"'),
