@@ -65,6 +65,11 @@ CONTENT_COLUMNS = [c for c in TRACK_COLUMNS if c != "id"]
 SEED_TYPES = {"string": "varchar", "text": "varchar"}
 
 
+# How alike a name must be to a column to be named as its misspelling (difflib's ratio):
+# `energie` for `energy` is 0.77, and was not named at 0.8.
+SPELLING_CUTOFF = 0.75
+
+
 def not_track_columns(names: Sequence[str]) -> list[str]:
     """The names that are not tracks.csv columns, quoted, each with the column it looks like a
     misspelling of (``'id_artist' (did you mean 'id_artists'?)``): such a column or key is not
@@ -75,7 +80,9 @@ def not_track_columns(names: Sequence[str]) -> list[str]:
     for name in names:
         if name in TRACK_COLUMNS:
             continue
-        close = difflib.get_close_matches(str(name).strip().lower(), TRACK_COLUMNS, 1, 0.8)
+        close = difflib.get_close_matches(
+            str(name).strip().lower(), TRACK_COLUMNS, 1, SPELLING_CUTOFF
+        )
         described.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
     return described
 
@@ -89,7 +96,7 @@ def misspelt_columns(missing: list[str], given: Sequence[str]) -> str:
     others = {str(g).strip().lower(): g for g in given if g not in TRACK_COLUMNS}
     guesses = []
     for column in missing:
-        close = difflib.get_close_matches(column, list(others), 1, 0.8)
+        close = difflib.get_close_matches(column, list(others), 1, SPELLING_CUTOFF)
         if close:
             guesses.append(f"{others[close[0]]!r} for {column!r}")
     return f" ({', '.join(guesses)}?)" if guesses else ""

@@ -488,6 +488,8 @@ def test_a_misspelt_column_is_matched_whatever_its_case_and_spaces():
     )
     assert misspelt_columns(["danceability"], ["my_notes"]) == ""
     assert misspelt_columns([], ["danceabilty"]) == ""
+    # a close spelling in another language (difflib's ratio 0.77): it was not named
+    assert misspelt_columns(["energy"], ["energie"]) == " ('energie' for 'energy'?)"
 
 
 def test_a_missing_column_names_the_given_one_it_looks_misspelt_as(tmp_path):
