@@ -109,8 +109,9 @@ def read_model_folder(path: Path, run_id: str, kind: str, temperature: float, we
     except Exception as exc:  # a damaged or foreign folder: say so, in one line
         raise ChampionUnavailable(
             f"The champion's model in {path} cannot be read ({type(exc).__name__}: {exc}): "
-            "its files are damaged. Run `python -m python_ml train --force` to fit and register "
-            "the models again (a plain `train` reuses the finished run these files are of)."
+            "its files are damaged. Run `python -m python_ml train` to fit and register it "
+            "again (a run whose model files are not those it logged is not reused; one logged "
+            "before 2026-12-07 recorded none: `train --force`)."
         ) from None
     return FittedModel(
         kind,

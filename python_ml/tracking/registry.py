@@ -380,8 +380,9 @@ def load_champion(settings: Settings) -> tuple[str, int, FittedModel]:
     except Exception as exc:
         raise ChampionUnavailable(
             f"The champion's model in {path} cannot be loaded ({type(exc).__name__}: {exc}): "
-            "its files are damaged. Run `python -m python_ml train --force` to fit and register "
-            "the models again (a plain `train` reuses the finished run these files are of)."
+            "its files are damaged. Run `python -m python_ml train` to fit and register it "
+            "again (a run whose model files are not those it logged is not reused; one logged "
+            "before 2026-12-07 recorded none: `train --force`)."
         ) from exc
     wrapper: TrackPopularityModel = loaded.unwrap_python_model()
     return version.run_id, int(version.version), wrapper.fitted()

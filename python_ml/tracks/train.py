@@ -372,11 +372,25 @@ def reuse_key(experiment: Experiment, data: TrackData, config: TracksConfig) -> 
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def model_files_digest(folder: Path) -> str:
+    """The SHA-256 of a logged model folder's files (their paths and bytes): recorded with the
+    run's result, so a run whose files were damaged since is not reused."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
 def reusable_run(
     settings: Settings, experiment: Experiment, key: str
 ) -> tuple[RunResult, Any] | None:
     """A finished MLflow run with the same reuse key whose model files and results are all
-    still there, as the result it gave (and its MLflow run); None when there is none."""
+    still there, as the result it gave (and its MLflow run); None when there is none. A run
+    whose model files differ from those it logged (damaged: the champion's message sent the
+    user to `train`, which reused it and kept the damaged model) is fitted again."""
     import mlflow
 
     from python_ml.tracking.registry import MODEL_RELPATH_TAG
@@ -399,6 +413,16 @@ def reusable_run(
         try:
             saved = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/result.json")
         except Exception:  # an older run, or its artifacts are gone: fit again
+            continue
+        logged = saved.get("model_sha256")  # (runs logged before 2026-12-07 have none)
+        if logged and model_files_digest(settings.mlflow_dir / relpath) != logged:
+            log.warning(
+                "%s: the model files of run %s in %s are not those it logged (damaged or "
+                "edited since): not reused, fitted again",
+                experiment.label,
+                run.info.run_id,
+                settings.mlflow_dir / relpath,
+            )
             continue
         result = RunResult(
             experiment,
@@ -508,6 +532,7 @@ def _run_experiment(
                     "info": {k: v for k, v in info.items() if isinstance(v, int | float | str)},
                     "seconds": total_seconds,
                     "validation_pred": validation_pred.tolist(),
+                    "model_sha256": model_files_digest(settings.mlflow_dir / relpath),
                 },
                 "result.json",
             )

@@ -343,6 +343,42 @@ def test_a_killed_build_leaves_no_dbt_running(small_raw_dir: Path, tmp_path: Pat
     assert not any(_alive(p) for p in dbt), "dbt outlived the killed build"
 
 
+def test_a_champion_whose_model_files_were_damaged_is_fitted_again_by_train(
+    env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The champion's estimator file overwritten with junk: scoring said to run `train`, and
+    `train` reused the damaged run (same reuse key) and kept it as the champion, so scoring
+    failed the same way again. A run whose model files are not those it logged (result.json's
+    SHA-256 of them) is fitted again, and the new run is the champion."""
+    import logging
+    import re
+
+    config = str(env / "small.yml")
+    assert cli.main(["train", "--config", config]) == 0
+    with duckdb.connect(str(env / "warehouse.duckdb"), read_only=True) as con:
+        champion, model_name, folder = con.execute(
+            "select run_id, model_name, model_path from ml.model_runs where is_champion"
+        ).fetchone()
+    estimator = next(p for p in (env / "mlflow" / folder).rglob("estimator*") if p.is_file())
+    estimator.write_bytes(b"not a model")
+    caplog.set_level(logging.INFO)
+    assert cli.main(["score"]) == 1
+    assert "its files are damaged. Run `python -m python_ml train` to fit" in caplog.text
+    caplog.clear()
+    assert cli.main(["train", "--config", config]) == 0
+    assert re.search(
+        rf"{model_name}/\w+: the model files of run {champion} in .* are not those it logged "
+        r"\(damaged or edited since\): not reused, fitted again",
+        caplog.text,
+    ), caplog.text[-3000:]
+    with duckdb.connect(str(env / "warehouse.duckdb"), read_only=True) as con:
+        now = con.execute("select run_id from ml.model_runs where is_champion").fetchone()[0]
+    assert now != champion
+    assert f"reused run {champion}" not in caplog.text
+    assert cli.main(["score"]) == 0, "the champion fitted again scores"
+    assert estimator.read_bytes() == b"not a model"  # the damaged run's files are left as found
+
+
 def _train_in_background(env: Path, experiments: list[dict], **extra_env: str) -> tuple[Any, Path]:
     """`python -m python_ml train` with a config of these experiments (written to three.yml),
     as a process whose stderr the test reads line by line."""
