@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from python_ml.errors import UserError
+from python_ml.errors import DISK_FULL, UserError
 from python_ml.settings import Settings
 from python_ml.steps import step
 from python_ml.warehouse import db
@@ -163,7 +163,7 @@ def run_dbt(
                 f" The warehouse is held open by {holder} now: if the output says `Could not "
                 "set lock`, close that program and run the step again."
             )
-        if capture and output and "No space left on device" in output:  # not the model
+        if capture and output and any(t in output for t in DISK_FULL):  # not the model
             raise DbtError(
                 f"`dbt {' '.join(args)}` failed (exit {process.returncode}): the disk holding "
                 f"{settings.warehouse.parent} is full (`No space left on device`). Free space "
