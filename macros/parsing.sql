@@ -96,10 +96,12 @@
 {#-
     The columns whose raw text is present but is not a value of its type, each with its text
     (trimmed; cut at 30 characters) and what it must be: `popularity 61.5 (not a whole
-    number)`, `tempo inf (not a finite number)`. `columns` maps a raw column name to a DuckDB
-    type. Integers must be whole numbers (`61` or `61.0`, not `61.5`, `1.000`, `6.1e1` or
-    `0x3D`: a cast would round them silently); other numbers must be finite (`inf`, `nan` and
-    `1e400` are not data). The rejection detail joins them with `; ` (a text may hold commas).
+    number written in digits)`, `tempo inf (not a finite number)`. `columns` maps a raw column
+    name to a DuckDB type. Integers must be whole numbers written in digits (`61` or `61.0`, not
+    `61.5`, `1.000`, `6.1e1` or `0x3D`: a cast would round them silently or guess; `6.1e4` and
+    Excel's `2.01E+05` are whole, but are not written in digits, hence the words); other numbers
+    must be finite (`inf`, `nan` and `1e400` are not data). The rejection detail joins them
+    with `; ` (a text may hold commas).
     `texts` / `values` (optional): per column, an expression of its trimmed text / of its
     parsed value (parse_number of that text) that the model has computed already, so that the
     check reads them instead of trimming and casting again (each repeated call is bound and
@@ -140,7 +142,7 @@
 {#- What a number that does not parse as `type` is not, in words (unparseable_columns). -#}
 {% macro unparseable_means(type) -%}
     {%- if type in ('integer', 'bigint') -%}
-        not a whole number
+        not a whole number written in digits
     {%- elif type == 'double' -%}
         not a finite number
     {%- else -%}

@@ -278,7 +278,10 @@ def response_models() -> dict[str, Any]:
         )
         rejection_reason: str | None
         rejection_detail: str | None = Field(
-            description="What was wrong, naming the field: `key 5.5 (not a whole number)`."
+            description=(
+                "What was wrong, naming the field: `key 5.5 (not a whole number written in "
+                "digits)`."
+            )
         )
 
     class PredictResponse(BaseModel):

@@ -219,7 +219,7 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
             first_line,
             "bad_popularity_text00",
             "unparseable number",
-            "popularity abc (not a whole number)",
+            "popularity abc (not a whole number written in digits)",
         ),
         (
             first_line + 1,
@@ -549,7 +549,10 @@ def test_genres_that_are_not_a_list_and_numbers_with_underscores_are_rejected(
         "select rejection_reason, rejection_detail from intermediate.int_tracks_validated "
         "where track_id = 'two_to_fix0000000000'",
     ) == [
-        ("unparseable number", "key 5.5 (not a whole number); danceability 1.68 (allowed: 0 to 1)")
+        (
+            "unparseable number",
+            "key 5.5 (not a whole number written in digits); danceability 1.68 (allowed: 0 to 1)",
+        )
     ]
 
 

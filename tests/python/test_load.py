@@ -293,8 +293,18 @@ def test_integers_with_a_fraction_and_non_finite_numbers_are_rejected_with_reaso
     assert rows == [
         # Each column with its text and what it must be.
         ("spotify_600k.artists", 2, "unparseable number", "followers 1e400 (not a finite number)"),
-        ("spotify_600k.tracks", 2, "unparseable number", "popularity 61.5 (not a whole number)"),
-        ("spotify_600k.tracks", 3, "unparseable number", "popularity 0x3D (not a whole number)"),
+        (
+            "spotify_600k.tracks",
+            2,
+            "unparseable number",
+            "popularity 61.5 (not a whole number written in digits)",
+        ),
+        (
+            "spotify_600k.tracks",
+            3,
+            "unparseable number",
+            "popularity 0x3D (not a whole number written in digits)",
+        ),
         ("spotify_600k.tracks", 4, "unparseable number", "tempo inf (not a finite number)"),
     ]
     assert query(

@@ -289,7 +289,8 @@ def test_whole_numbers_sent_as_json_floats_score_as_the_integers(
     assert as_floats["predictions"] == as_text["predictions"]
     _, half = service.call("/predict", {"tracks": [{**floats, "key": 5.5}]})
     assert half["predictions"][0]["rejection_reason"] == "unparseable number"
-    assert half["predictions"][0]["rejection_detail"] == "key 5.5 (not a whole number)"
+    detail = half["predictions"][0]["rejection_detail"]
+    assert detail == "key 5.5 (not a whole number written in digits)"
     # JSON's true/false: 1/0 in the flag columns, not a number elsewhere (it scored as 1.0).
     _, flags = service.call(
         "/predict", {"tracks": [{**floats, "explicit": track["explicit"] == "1"}]}

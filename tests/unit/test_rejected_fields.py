@@ -37,8 +37,9 @@ def test_missing_features_and_dates_name_their_fields() -> None:
 
 def test_unparseable_numbers_are_named_with_their_text_even_when_it_holds_a_comma() -> None:
     row = _rejected(
-        "unparseable number", "key 5.5 (not a whole number); tempo 1,5 (not a finite number)"
+        "unparseable number",
+        "key 5.5 (not a whole number written in digits); tempo 1,5 (not a finite number)",
     )
     assert rejected_fields(row) == ["key", "tempo"]
     assert field_detail(row, "tempo") == "tempo 1,5 (not a finite number)"
-    assert field_detail(row, "key") == "key 5.5 (not a whole number)"
+    assert field_detail(row, "key") == "key 5.5 (not a whole number written in digits)"
