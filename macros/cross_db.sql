@@ -119,7 +119,7 @@
     try_element_at({{ expr }}, {{ position }})
 {%- endmacro %}
 
-{#- Sum, least and greatest element of a list of numbers. -#}
+{#- The sum of a list of numbers (0 for an empty list on Spark, NULL on DuckDB). -#}
 {% macro list_sum(expr) -%}
     {{ return(adapter.dispatch('list_sum', 'music_popularity')(expr)) }}
 {%- endmacro %}
@@ -127,11 +127,15 @@
 {% macro spark__list_sum(expr) -%}
     aggregate({{ expr }}, cast(0 as double), (total, item) -> total + item)
 {%- endmacro %}
+
+{#- The least element of a list of numbers. -#}
 {% macro list_min(expr) -%}
     {{ return(adapter.dispatch('list_min', 'music_popularity')(expr)) }}
 {%- endmacro %}
 {% macro default__list_min(expr) -%} list_min({{ expr }}) {%- endmacro %}
 {% macro spark__list_min(expr) -%} array_min({{ expr }}) {%- endmacro %}
+
+{#- The greatest element of a list of numbers. -#}
 {% macro list_max(expr) -%}
     {{ return(adapter.dispatch('list_max', 'music_popularity')(expr)) }}
 {%- endmacro %}

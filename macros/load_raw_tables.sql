@@ -152,6 +152,8 @@
     {%- endfor %}
 {% endmacro %}
 
+{#- Spark: the rows of one raw file in raw.load_rejects or raw.load_log (`table`), replaced by
+    those of `view`, in the file's partition only (`file`: its dataset and table_name). -#}
 {% macro replace_load_log_rows(table, file, view) %}
     insert overwrite table raw.{{ table }}
     partition (dataset = '{{ file['dataset'] }}', table_name = '{{ file['table_name'] }}')

@@ -47,14 +47,12 @@ class Translator(DagsterDbtTranslator):
         self, asset_spec: Any, manifest: Mapping[str, Any], unique_id: str, project: Any
     ) -> dg.AssetCheckSpec | None:
         """dagster-dbt's check for a dbt test, with a description when the test has none of
-        its own (its ``description``, or ``meta.description``): what the test asserts, in
-        words, from its generic test's arguments or a singular test's leading comment (the
+        its own in ``meta.description``: what the test asserts, in words (describe_test; the
         UI said "No description provided" for all 142)."""
         spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
         if spec is None or spec.description:
             return spec
-        test = manifest.get("nodes", {}).get(unique_id) or {}
-        described = test.get("description") or describe_test(test)
+        described = describe_test(manifest.get("nodes", {}).get(unique_id) or {})
         return spec._replace(description=described) if described else spec
 
     def get_group_name(self, dbt_resource_props: dict[str, Any]) -> str | None:
@@ -133,8 +131,10 @@ def _range(column: Any, kwargs: Mapping[str, Any]) -> str:
 
 
 def describe_test(test: Mapping[str, Any]) -> str | None:
-    """What a dbt test asserts, in a sentence: from a generic test's name and arguments (the
-    project's own generic tests included), or a singular test's leading ``--`` comment."""
+    """What a dbt test asserts, in a sentence: its own description (a singular test's is its
+    leading ``--`` comment: python_ml/warehouse/sql_docs.py), else from a generic test's name
+    and arguments (the project's own generic tests included); with where it applies and
+    whether it only warns."""
     metadata = test.get("test_metadata") or {}
     kwargs = metadata.get("kwargs") or {}
     column = kwargs.get("column_name") or kwargs.get("column")
@@ -155,15 +155,9 @@ def describe_test(test: Mapping[str, Any]) -> str | None:
         ),
         "probabilities_sum_to_one": lambda: f"The probabilities `{column}` sum to 1 in every row.",
     }.get(metadata.get("name", ""))
-    if said is not None:
+    text = " ".join(str(test.get("description") or "").split())
+    if not text and said is not None:
         text = said()
-    else:
-        lines = []
-        for line in str(test.get("raw_code") or "").splitlines():
-            if not line.startswith("--"):
-                break
-            lines.append(line.removeprefix("--").strip())
-        text = " ".join(lines)
     if not text:
         return None
     where = (test.get("config") or {}).get("where")

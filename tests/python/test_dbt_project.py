@@ -674,6 +674,33 @@ def test_the_docs_give_the_split_and_drift_threshold_the_vars_set(tmp_path: Path
     assert not [t for t in said if "90/10" in t or "(90%)" in t or "(10%)" in t]
 
 
+def test_dbt_docs_describe_every_macro_and_singular_test(tmp_path: Path) -> None:
+    """As dbt reads them: each of the project's macros and singular tests has the description
+    its SQL comment gives (python_ml/warehouse/sql_docs.py), and each macro its arguments
+    (validate_macro_args)."""
+    import json
+
+    from python_ml.warehouse import sql_docs
+
+    result = dbt(tmp_path / "raw", tmp_path / "wh.duckdb", "parse")
+    assert result.returncode == 0, result.stdout
+    assert "validate" not in result.stdout.lower(), result.stdout  # no argument warning
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    macros = {
+        m["name"]: m for m in manifest["macros"].values() if m["package_name"] == "music_popularity"
+    }
+    assert {m.name: m.description for m in sql_docs.macros()} == {
+        name: m["description"] for name, m in macros.items()
+    }
+    assert [a["name"] for a in macros["parse_number"]["arguments"]] == ["value", "type"]
+    singular = {
+        n["name"]: n["description"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test" and n["original_file_path"].startswith("tests/singular")
+    }
+    assert singular == {t.name: t.description for t in sql_docs.singular_tests()}
+
+
 def test_the_analysts_analyses_say_which_data_their_figures_are_about(
     main_job_dir: Path, tmp_path: Path
 ) -> None:

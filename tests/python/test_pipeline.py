@@ -369,6 +369,10 @@ def test_every_dbt_check_says_what_it_asserts() -> None:
     assert said["assert_no_track_on_both_sides_of_split"].startswith(
         "A returned row is a track that is in both the train and the predict table"
     )
+    # A singular test's dbt description (its leading comment), and that it only warns.
+    artists = said["warn_tracks_find_their_artists"]
+    assert artists.startswith("Warns (the build goes on) when fewer than half of the clean")
+    assert artists.endswith("and python_ml's build logs its hint. (warns, does not fail)")
     (drift,) = [d for k, d in said.items() if k.startswith("accepted_range_rpt_feature_drift_psi")]
     assert drift == (
         "`psi` is at most the var drift_psi_threshold (nulls pass), in the rows where is_current "
