@@ -182,10 +182,19 @@ def _jsonable(rows: list[tuple] | None) -> Any:
     return None if rows is None else json.loads(json.dumps(rows, default=str))
 
 
+# Inputs named only when there is something to say (a run's --vars, tables or files missing,
+# the UIs' links moved): absent from a record, they were not there, not unrecorded.
+DBT_VARS = "dbt vars"
+TABLES_MISSING = "tables missing"
+PAGE_FILES_MISSING = "files the page shows, missing"
+UI_LINKS = "UI links"
+OCCASIONAL = frozenset({DBT_VARS, TABLES_MISSING, PAGE_FILES_MISSING, UI_LINKS})
+
+
 def vars_input(dbt_vars: dict[str, Any] | None) -> dict[str, Any]:
     """The dbt ``--vars`` a dbt step (or the loader) ran with, as one of its inputs: none when
     it ran with dbt_project.yml's (so records made before `run --vars` existed still match)."""
-    return {"dbt vars": dbt_vars} if dbt_vars else {}
+    return {DBT_VARS: dbt_vars} if dbt_vars else {}
 
 
 def dbt_libraries() -> dict[str, str]:
@@ -214,7 +223,7 @@ def missing_tables(settings: Settings, step: str, wanted: Any = ()) -> dict[str,
     if rows is None or not tables:  # no warehouse yet: the half has no earlier run and builds
         return {}
     gone = sorted(tables - {name for (name,) in rows})
-    return {"tables missing": gone} if gone else {}
+    return {TABLES_MISSING: gone} if gone else {}
 
 
 def recorded_tables(settings: Settings, step: str) -> list[str] | None:
@@ -420,11 +429,11 @@ def report_inputs(settings: Settings) -> dict[str, Any]:
         # deleted since: named only when one is, so a whole report's record is as before (a
         # deleted PNG was "up to date", and the page showed a broken image until the marts
         # changed). The results file is linked only when the report wrote it.
-        **({"files the page shows, missing": gone} if (gone := missing_beside(page)) else {}),
+        **({PAGE_FILES_MISSING: gone} if (gone := missing_beside(page)) else {}),
         # The docs and MLflow addresses the page links to, named only when not make's defaults
         # (so records made before stay as they were): `make run MLFLOW_PORT=5101` on an
         # up-to-date project left the page linking port 5000.
-        **({"UI links": links} if (links := report_links()) != report_links(defaults=True) else {}),
+        **({UI_LINKS: links} if (links := report_links()) != report_links(defaults=True) else {}),
     }
 
 
@@ -493,6 +502,17 @@ def changed_inputs(settings: Settings, step: str, inputs: dict[str, Any]) -> set
     return {k for k in set(now) | set(last[1]) if last[1].get(k) != now.get(k)}
 
 
+def changed_in_words(settings: Settings, step: str, changed: set[str]) -> str:
+    """The inputs ``changed`` names, sorted, each one the last run did not record said so (an
+    input the record has gained since: after an upgrade, "libraries" read as if a library had
+    changed when none had), but those named only when there is something to say."""
+    recorded = recorded_inputs(settings, step)
+    return ", ".join(
+        name if name in recorded or name in OCCASIONAL else f"{name} (not recorded before)"
+        for name in sorted(changed)
+    )
+
+
 def up_to_date(settings: Settings, step: str, title: str, inputs: dict[str, Any]) -> bool:
     """True (and one log line saying so) when the step last finished with these inputs;
     otherwise one line naming what changed, and False."""
@@ -508,8 +528,8 @@ def up_to_date(settings: Settings, step: str, title: str, inputs: dict[str, Any]
     if last is None:
         log.info("==> %s: no earlier run on this warehouse, running", title)
     else:
-        changed = sorted(changed_inputs(settings, step, inputs) or ())
-        log.info("==> %s: inputs changed (%s), running", title, ", ".join(changed) or "record")
+        changed = changed_in_words(settings, step, changed_inputs(settings, step, inputs) or set())
+        log.info("==> %s: inputs changed (%s), running", title, changed or "record")
     return False
 
 
@@ -692,7 +712,7 @@ def pending_steps(
         ):
             continue  # recorded by `run` without starting dbt: nothing after it changes
         elif changed:
-            pending[step] = f"inputs changed ({', '.join(sorted(changed))})"
+            pending[step] = f"inputs changed ({changed_in_words(settings, step, changed)})"
         elif any(u in pending for u in upstream):
             before = ", ".join(TITLES[u] for u in upstream if u in pending)
             pending[step] = f"reads what {before} may change"

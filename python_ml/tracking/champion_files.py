@@ -57,8 +57,10 @@ def warehouse_champion(settings: Settings) -> dict[str, Any]:
         raise ChampionUnavailable(
             f"The champion {label} (run {run_id}) was recorded with a fingerprint of the "
             "train table's track ids and classes only (before 2026-12-06): whether it learnt "
-            f"from the feature values {settings.warehouse} holds now is unknown. Run `python "
-            "-m python_ml train` to train on this data."
+            f"from the feature values {settings.warehouse} holds now is unknown (this is how "
+            "a warehouse made by an older python_ml looks). Run `python -m python_ml run`: it "
+            "rebuilds what the newer dbt project changes, then trains on this data (`train` "
+            "alone would fit on tables the older project built, and `run` would fit again)."
         )
     if not belongs:
         recorded = (fingerprint or "none")[:12]

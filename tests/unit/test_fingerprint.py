@@ -111,7 +111,8 @@ def test_a_champion_recorded_with_the_ids_and_classes_only_is_refused(tmp_path: 
         settings = replace(load_settings(), warehouse=_warehouse(tmp_path / recorded, recorded))
         with pytest.raises(ChampionUnavailable, match="track ids and classes only") as refused:
             warehouse_champion(settings)
-        assert "python -m python_ml train" in str(refused.value)
+        # After an upgrade: `run` rebuilds what the newer project changes before training.
+        assert "Run `python -m python_ml run`" in str(refused.value)
 
 
 def test_a_champion_of_other_data_is_refused_naming_both_fingerprints(tmp_path: Path) -> None:

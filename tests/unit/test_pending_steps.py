@@ -100,3 +100,25 @@ def test_the_report_is_stale_when_the_ui_addresses_it_links_to_change(
     assert {k: v for k, v in moved.items() if k != "UI links"} == default
     monkeypatch.setenv("MUSIC_MLFLOW_UI", "http://127.0.0.1:5000")  # the default, said
     assert report_inputs(settings) == default
+
+
+def test_an_input_the_last_run_did_not_record_is_said_to_be_new_not_changed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After an upgrade, `status` and `run` said "inputs changed (code, libraries, outputs)"
+    when no library had changed: the older record had no libraries."""
+    from python_ml.orchestration.versions import changed_in_words, record, up_to_date
+
+    settings = Settings(tmp_path, tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "m", tmp_path)
+    record(settings, "songs", {"code": "c1", "outputs": [1]}, "run a")
+    now = {"code": "c2", "outputs": [1], "libraries": {"scikit-learn": "1.9.1"}}
+    assert changed_in_words(settings, "songs", {"code", "libraries"}) == (
+        "code, libraries (not recorded before)"
+    )
+    # An input named only when there is something to say was not there before.
+    assert changed_in_words(settings, "songs", {"tables missing", "dbt vars"}) == (
+        "dbt vars, tables missing"
+    )
+    with caplog.at_level("INFO", logger="python_ml"):
+        assert not up_to_date(settings, "songs", "2023 songs study", now)
+    assert "inputs changed (code, libraries (not recorded before)), running" in caplog.text
