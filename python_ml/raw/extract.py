@@ -394,6 +394,17 @@ def _kaggle_failure(dataset: Dataset, exc: BaseException, target: Path) -> str:
 # entry point
 
 
+def _can_download(offline: bool) -> bool:
+    """Whether a download could start: online, with Kaggle credentials (an unreadable token
+    is said when a download is needed)."""
+    if offline:
+        return False
+    try:
+        return kaggle_credentials() is not None
+    except ExtractError:
+        return False
+
+
 def extract(
     raw_dir: Path,
     force: bool = False,
@@ -412,13 +423,15 @@ def extract(
     # file is made or downloaded anew).
     remade = [] if force or not raw_dir.is_dir() else generate.make_again(raw_dir)
     report.generated += remade
+    # --force downloads a file again only with Kaggle credentials (and online).
+    again = "; --force downloads it again" if _can_download(offline) else ""
     for dataset in DATASETS:
         if dataset not in missing:
             for raw in dataset.files:
                 path = find_raw_file(raw_dir, raw)
                 if path in remade:
                     continue
-                log.info("present: %s (kept; --force downloads it again)", path)
+                log.info("present: %s (kept%s)", path, again)
                 report.present.append(path)
 
     if missing and not offline:
@@ -453,7 +466,11 @@ def extract(
             for raw in dataset.files:
                 path = find_raw_file(raw_dir, raw)
                 if path is not None and path not in report.generated:
-                    log.info("present: %s (kept: --offline downloads nothing)", path)
+                    log.info(
+                        "present: %s (kept: %s)",
+                        path,
+                        "--offline downloads nothing" if offline else "no Kaggle credentials",
+                    )
                     report.present.append(path)
     elif rows != schemas.REAL_TRACK_ROWS and report.present:
         # `run --rows 20000` on a folder that holds the files: the run is on those, whatever

@@ -73,14 +73,16 @@ def test_without_credentials_it_explains_and_uses_builtin_data(
 
 
 def test_present_files_are_kept_and_nothing_is_downloaded(
-    tmp_path: Path, env_credentials: None, kaggle_files: dict
+    tmp_path: Path, env_credentials: None, kaggle_files: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
     raw = tmp_path / "raw"
     generate.generate(raw, rows=300, seed=5)
     before = {p: p.stat().st_mtime_ns for p in raw.rglob("*.csv")}
     api = FakeKaggleApi(kaggle_files)
+    caplog.set_level("INFO")
     report = extract.extract(raw, api_factory=lambda: api)
     assert api.calls == []
+    assert caplog.text.count("(kept; --force downloads it again)") == 3  # credentials: it would
     assert not report.downloaded and not report.generated
     assert {p: p.stat().st_mtime_ns for p in raw.rglob("*.csv")} == before
 
@@ -114,6 +116,17 @@ def test_force_offline_keeps_the_files_and_says_so(
     assert "using built-in generated data" not in caplog.text
     assert caplog.text.count("(kept: --offline downloads nothing)") == 3
     assert {p: p.stat().st_mtime_ns for p in raw.rglob("*.csv")} == before
+    # Not offline, but without credentials: --force downloads nothing either, and says why
+    # (it said "--offline downloads nothing" to a user who had not given --offline).
+    caplog.clear()
+    report = extract.extract(raw, force=True)
+    assert not report.generated and not report.downloaded
+    assert caplog.text.count("(kept: no Kaggle credentials)") == 3
+    assert "--offline downloads nothing" not in caplog.text
+    assert {p: p.stat().st_mtime_ns for p in raw.rglob("*.csv")} == before
+    caplog.clear()
+    extract.extract(raw)  # present files: no hint of a --force that would download nothing
+    assert caplog.text.count("(kept)") == 3 and "--force downloads" not in caplog.text
 
 
 def test_missing_datasets_are_downloaded_and_checked(
