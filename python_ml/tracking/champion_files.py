@@ -72,6 +72,31 @@ def warehouse_champion(settings: Settings) -> dict[str, Any]:
     return {"run_id": run_id, "version": int(version), "fingerprint": fingerprint, "label": label}
 
 
+def no_model_files(run_id: str, mlflow_dir: Path, version: Any = None) -> str:
+    """What to do when the champion's run is in the MLflow folder but its model files are not
+    (``score`` through MLflow, ``predict``, the app and the service without it)."""
+    which = f"version {version}, run {run_id}" if version is not None else f"run {run_id}"
+    return (
+        f"The champion ({which}) has no model files under {mlflow_dir}: the MLflow folder was "
+        "replaced or its artifacts deleted. Run `python -m python_ml train`: it registers a "
+        "new champion."
+    )
+
+
+def _records_run(store: Path, run_id: str) -> bool:
+    """Whether the MLflow store (its SQLite file, read only) records the run."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as con:
+            return (
+                con.execute("select 1 from runs where run_uuid = ?", [run_id]).fetchone()
+                is not None
+            )
+    except sqlite3.Error:  # not MLflow's store, or unreadable: the folder's own message
+        return False
+
+
 def read_model_folder(path: Path, run_id: str, kind: str, temperature: float, weights: Any):
     """The fitted model in a logged model folder (``MLmodel``, the preprocessor and the
     estimator), or ChampionUnavailable naming what is wrong."""
@@ -83,6 +108,9 @@ def read_model_folder(path: Path, run_id: str, kind: str, temperature: float, we
 
     if not (path / "MLmodel").exists():
         mlflow_dir = next((p for p in path.parents if (p / "mlflow.db").exists()), None)
+        if mlflow_dir is not None and _records_run(mlflow_dir / "mlflow.db", run_id):
+            # The right MLflow folder (it holds the run): its model files were deleted.
+            raise ChampionUnavailable(no_model_files(run_id, mlflow_dir))
         raise ChampionUnavailable(
             f"The champion's model (run {run_id}) is not in {path}: the MLflow folder "
             + (f"{mlflow_dir} " if mlflow_dir else "")

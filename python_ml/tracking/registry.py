@@ -24,6 +24,7 @@ from python_ml.errors import UserError
 from python_ml.settings import Settings
 from python_ml.tracking.champion_files import (  # noqa: F401  (part of this module's API)
     ChampionUnavailable,
+    no_model_files,
     warehouse_champion,
 )
 from python_ml.tracks.models import FittedModel, model_output
@@ -356,9 +357,7 @@ def champion_model_dir(settings: Settings) -> tuple[Any, Path]:
     path = settings.mlflow_dir / relpath if relpath else None
     if path is None or not (path / "MLmodel").is_file():
         raise ChampionUnavailable(
-            f"The champion (version {version.version}, run {version.run_id}) has no model files "
-            f"under {settings.mlflow_dir}: the MLflow folder was replaced or its artifacts "
-            "deleted. Run `python -m python_ml train`: it registers a new champion."
+            no_model_files(version.run_id, settings.mlflow_dir, version.version)
         )
     return version, path
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 from pathlib import Path
 
@@ -792,16 +793,22 @@ def test_another_mlflow_folder_than_the_warehouses_is_named(
 
 
 def test_a_champion_whose_files_are_gone_says_what_to_do_and_is_replaced(
-    settings: Settings,
+    settings: Settings, small_raw_dir: Path, tmp_path: Path
 ) -> None:
     from python_ml.tracking.registry import ChampionUnavailable, champion_model_dir
 
     train.train_tracks(settings, small_config())
     before = champion_version(settings)
-    _, path = champion_model_dir(settings)
+    version, path = champion_model_dir(settings)
     shutil.rmtree(path)
-    with pytest.raises(ChampionUnavailable, match="python -m python_ml train"):
+    said = f"The champion (version {version.version}, run {version.run_id}) has no model files"
+    with pytest.raises(ChampionUnavailable, match=re.escape(said)):
         score.score_tracks(settings)
+    # predict reads the files without MLflow, and says the same (it said the MLflow folder was
+    # not this warehouse's, and to set MUSIC_MLFLOW_DIR, though it was).
+    sample = _write_tracks(tmp_path / "x.csv", small_raw_dir / "spotify_600k" / "tracks.csv", n=3)
+    with pytest.raises(ChampionUnavailable, match=rf"run {version.run_id}\) has no model files"):
+        predict.predict_csv(settings, sample, tmp_path / "out.csv")
     train.train_tracks(settings, small_config())
     assert champion_version(settings) != before
     assert score.score_tracks(settings, batch_size=1000)["rows"] > 0
