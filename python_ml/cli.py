@@ -538,6 +538,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     try:
         settings = load_settings()
+        if getattr(args, "engine", "duckdb") == "spark":  # the extra and Java, before anything
+            from python_ml.warehouse.spark import check_available
+
+            check_available()
         if args.command in WRITES_WAREHOUSE | READS_WAREHOUSE:
             from python_ml.warehouse.db import RunLock, check_is_duckdb, preflight
 

@@ -50,7 +50,9 @@ def check_available() -> None:
         import pyspark  # noqa: F401
     except ImportError:
         raise SparkUnavailable(
-            "The Spark engine needs the `spark` extra: .venv/bin/pip install -e '.[spark]'"
+            "The Spark engine is not installed in this virtualenv (pyspark and dbt-spark, the "
+            "`spark` extra): run `make install-spark`, then the command again (Spark also "
+            "needs Java 17 or newer)."
         ) from None
     java_home = os.environ.get("JAVA_HOME")
     if not (java_home and os.path.exists(os.path.join(java_home, "bin", "java"))):

@@ -733,3 +733,20 @@ def test_a_dbt_command_that_filled_the_disk_says_so_not_that_the_model_is_at_fau
         f" The disk holding {tmp_path} has 3 MB free: if the output says `No space left on "
         "device`, free space there instead (what dbt built before is kept)."
     )
+
+
+@pytest.mark.parametrize("command", ["load", "build", "score", "marts"])
+def test_the_spark_engine_without_its_extra_says_to_install_it(
+    tmp_path, monkeypatch, caplog, command
+):
+    """After `make run` alone (no `make install-spark`): `build --engine spark` ended in dbt's
+    `Could not find adapter type spark!` and "its output above names the model, test or var
+    at fault", `score --engine spark` in `ModuleNotFoundError: No module named 'pyspark'`."""
+    import sys
+
+    monkeypatch.setenv("MUSIC_WAREHOUSE", str(tmp_path / "data" / "warehouse.duckdb"))
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if not installed: import fails
+    assert cli.main([command, "--engine", "spark"]) == 1
+    assert "run `make install-spark`, then the command again" in caplog.text
+    assert "ModuleNotFoundError" not in caplog.text
+    assert not (tmp_path / "data").exists()  # stopped before anything was made
