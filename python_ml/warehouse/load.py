@@ -989,6 +989,18 @@ def record_moves(con: duckdb.DuckDBPyConnection, moved: list[tuple[RawFile, str]
     con.execute("begin transaction")
     try:
         for raw, path in moved:
+            was = con.execute(
+                f"select file_path, loaded_at from {catalog.LOAD_LOG} "
+                "where dataset = ? and table_name = ?",
+                [raw.dataset, raw.table],
+            ).fetchone()
+            if was is not None and was[0] != path:  # once, as the new path is recorded
+                log.info(
+                    "%s has the content loaded from %s at %s UTC: not loaded again",
+                    path,
+                    was[0],
+                    f"{was[1]:%Y-%m-%d %H:%M}",
+                )
             for table in (catalog.LOAD_LOG, catalog.LOAD_REJECTS):
                 con.execute(
                     f"update {table} set file_path = ? where dataset = ? and table_name = ?",
@@ -1057,15 +1069,8 @@ def stale_reasons(
             if logged_path == str(path) and untouched_since(path, logged_size, loaded_at):
                 continue
             if logged_size == stat.st_size and logged_sha and file_sha256(path) == logged_sha:
-                if logged_path != str(path):
-                    log.info(
-                        "%s has the content loaded from %s at %s UTC: not loaded again",
-                        path,
-                        logged_path,
-                        when,
-                    )
-                    if moved is not None:
-                        moved.append((raw, str(path)))
+                if logged_path != str(path) and moved is not None:  # said as it is recorded
+                    moved.append((raw, str(path)))
                 continue
             if logged_path == str(path):
                 reasons.append((raw, f"{path} changed since it was loaded at {when}"))

@@ -221,9 +221,12 @@ def test_a_log_from_before_the_content_hash_or_origin_loads_every_file_once_more
         assert f"from before it recorded each file's {lacking}: loaded once more" in reason[1]
 
 
-def test_a_moved_folder_is_recorded_where_it_now_is(tmp_path: Path) -> None:
+def test_a_moved_folder_is_recorded_where_it_now_is(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The same content at a new path: not stale, and record_moves points raw.load_log and
-    raw.load_rejects at the new path, so that the next look needs no hash."""
+    raw.load_rejects at the new path, so that the next look needs no hash. The move is said
+    once, as it is recorded (`load` said it twice: each look at the files said it)."""
     import duckdb
 
     from python_ml.settings import Settings
@@ -249,9 +252,13 @@ def test_a_moved_folder_is_recorded_where_it_now_is(tmp_path: Path) -> None:
             [str(old), LOADED],
         )
         moved: list = []
+        caplog.set_level("INFO")
         assert stale_files(con, settings, [TRACKS], moved=moved) == []
+        assert stale_files(con, settings, [TRACKS], moved=[]) == []  # a second look
         assert moved == [(TRACKS, str(new))]
+        assert "has the content loaded from" not in caplog.text  # only looked
         record_moves(con, moved)
+        assert caplog.text.count(f"{new} has the content loaded from {old} at ") == 1
         paths = con.execute(
             "select file_path from raw.load_log union all select file_path from raw.load_rejects"
         ).fetchall()
