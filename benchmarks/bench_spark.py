@@ -86,6 +86,12 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
+    from python_ml.warehouse.spark import SparkUnavailable, check_available
+
+    try:  # the extra and Java, before the DuckDB half's minutes
+        check_available()
+    except SparkUnavailable as exc:
+        raise SystemExit(str(exc)) from None
     started = datetime.now(UTC)
     results = {}
     for item in args.folders:

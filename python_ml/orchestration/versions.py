@@ -183,12 +183,14 @@ def _jsonable(rows: list[tuple] | None) -> Any:
 
 
 # Inputs named only when there is something to say (a run's --vars, tables or files missing,
-# the UIs' links moved): absent from a record, they were not there, not unrecorded.
+# the UIs' links moved, the study's MLflow runs gone): absent from a record, they were not
+# there, not unrecorded (a unit test holds every input added under a condition to these).
 DBT_VARS = "dbt vars"
 TABLES_MISSING = "tables missing"
 PAGE_FILES_MISSING = "files the page shows, missing"
 UI_LINKS = "UI links"
-OCCASIONAL = frozenset({DBT_VARS, TABLES_MISSING, PAGE_FILES_MISSING, UI_LINKS})
+STUDY_RUNS_GONE = "study runs in MLflow"
+OCCASIONAL = frozenset({DBT_VARS, TABLES_MISSING, PAGE_FILES_MISSING, UI_LINKS, STUDY_RUNS_GONE})
 
 
 def vars_input(dbt_vars: dict[str, Any] | None) -> dict[str, Any]:
@@ -345,7 +347,7 @@ def songs_inputs(settings: Settings, config_path: Path | None) -> dict[str, Any]
         "libraries": library_versions(),
         # The study's runs still in the MLflow folder, said only when they are not (an MLflow
         # folder removed: training logged its runs again, the study's stayed lost).
-        **({} if _songs_runs_kept(settings) else {"study runs in MLflow": False}),
+        **({} if _songs_runs_kept(settings) else {STUDY_RUNS_GONE: False}),
         "songs": _jsonable(
             _query(
                 settings,

@@ -86,20 +86,22 @@ def no_model_files(run_id: str, mlflow_dir: Path, version: Any = None) -> str:
 def _records_run(store: Path, run_id: str) -> bool:
     """Whether the MLflow store (its SQLite file, read only) records the run."""
     import sqlite3
+    from contextlib import closing
 
-    try:
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as con:
-            return (
-                con.execute("select 1 from runs where run_uuid = ?", [run_id]).fetchone()
-                is not None
-            )
+    try:  # as a file: URI (a `#` or `?` in the path is the path's)
+        with closing(sqlite3.connect(store.resolve().as_uri() + "?mode=ro", uri=True)) as con:
+            found = con.execute("select 1 from runs where run_uuid = ?", [run_id]).fetchone()
     except sqlite3.Error:  # not MLflow's store, or unreadable: the folder's own message
         return False
+    return found is not None
 
 
-def read_model_folder(path: Path, run_id: str, kind: str, temperature: float, weights: Any):
+def read_model_folder(
+    path: Path, run_id: str, kind: str, temperature: float, weights: Any, version: Any = None
+):
     """The fitted model in a logged model folder (``MLmodel``, the preprocessor and the
-    estimator), or ChampionUnavailable naming what is wrong."""
+    estimator), or ChampionUnavailable naming what is wrong (``version``: the run's registered
+    version, for the message)."""
     import joblib
     import yaml
 
@@ -110,7 +112,7 @@ def read_model_folder(path: Path, run_id: str, kind: str, temperature: float, we
         mlflow_dir = next((p for p in path.parents if (p / "mlflow.db").exists()), None)
         if mlflow_dir is not None and _records_run(mlflow_dir / "mlflow.db", run_id):
             # The right MLflow folder (it holds the run): its model files were deleted.
-            raise ChampionUnavailable(no_model_files(run_id, mlflow_dir))
+            raise ChampionUnavailable(no_model_files(run_id, mlflow_dir, version))
         raise ChampionUnavailable(
             f"The champion's model (run {run_id}) is not in {path}: the MLflow folder "
             + (f"{mlflow_dir} " if mlflow_dir else "")

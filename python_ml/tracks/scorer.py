@@ -117,6 +117,7 @@ def load_scoring_champion(settings: Settings) -> Champion:
             details["model_type"],
             details["temperature"],
             details["decision_weights"],
+            version,
         )
     else:
         from python_ml.tracking.registry import load_champion

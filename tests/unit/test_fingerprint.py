@@ -172,3 +172,28 @@ def test_training_finds_no_champion_of_other_data(
     with duckdb.connect(str(path), read_only=True) as con:
         current = train_fingerprint(con)
     assert current_champion(settings, "macro_f1", current) is None
+
+
+@pytest.mark.parametrize("folder", ["plain", "a#b", "c d", "e?f"])
+def test_deleted_model_files_in_the_runs_own_mlflow_folder_are_said_to_be_deleted(
+    tmp_path: Path, folder: str
+) -> None:
+    """The MLflow store is read for the run (predict said the folder was another warehouse's);
+    a `#` or `?` in the folder's path is part of it, not of the store's URI."""
+    import sqlite3
+
+    from python_ml.tracking.champion_files import read_model_folder
+
+    mlflow_dir = tmp_path / folder / "mlflow"
+    mlflow_dir.mkdir(parents=True)
+    with sqlite3.connect(mlflow_dir / "mlflow.db") as con:
+        con.execute("create table runs (run_uuid text)")
+        con.execute("insert into runs values ('r1')")
+    model = mlflow_dir / "artifacts" / "1" / "models" / "m-1" / "artifacts"
+    with pytest.raises(ChampionUnavailable) as refused:
+        read_model_folder(model, "r1", "logistic_regression", 1.0, None, version=3)
+    assert str(refused.value).startswith(
+        f"The champion (version 3, run r1) has no model files under {mlflow_dir}"
+    )
+    with pytest.raises(ChampionUnavailable, match="does not hold the runs this warehouse"):
+        read_model_folder(model, "another run", "logistic_regression", 1.0, None)

@@ -122,3 +122,31 @@ def test_an_input_the_last_run_did_not_record_is_said_to_be_new_not_changed(
     with caplog.at_level("INFO", logger="python_ml"):
         assert not up_to_date(settings, "songs", "2023 songs study", now)
     assert "inputs changed (code, libraries (not recorded before)), running" in caplog.text
+
+
+def test_every_input_added_under_a_condition_is_one_of_the_occasional_ones() -> None:
+    """An input a step names only sometimes (`{...} if ... else {}`) must be in
+    versions.OCCASIONAL, or a record made without it reads "(not recorded before)": the
+    study's "study runs in MLflow", added when its MLflow runs are gone, was not."""
+    import ast
+    import inspect
+
+    from python_ml.orchestration import versions
+
+    tree = ast.parse(inspect.getsource(versions))
+    named = {
+        node.targets[0].id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+    }
+    keys = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.IfExp):
+            for side in (node.body, node.orelse):
+                if isinstance(side, ast.Dict):
+                    keys += side.keys
+    assert len(keys) >= 5
+    said = [named.get(k.id) if isinstance(k, ast.Name) else getattr(k, "value", None) for k in keys]
+    assert [s for s in said if s not in versions.OCCASIONAL] == []

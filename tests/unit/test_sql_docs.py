@@ -31,6 +31,8 @@ def test_every_macro_and_singular_test_is_described_once() -> None:
 
 
 def _project(root: Path, macros: str, singular: str = "-- A returned row is wrong.\nselect 1\n"):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dbt_project.yml").write_text("name: music_popularity\n", encoding="utf-8")
     (root / "macros").mkdir(parents=True)
     (root / "tests" / "generic").mkdir(parents=True)
     (root / "tests" / "singular").mkdir(parents=True)
@@ -58,8 +60,11 @@ def test_a_dispatched_version_says_whose_it_is_and_where_it_runs(tmp_path: Path)
     assert said["spark__size"] == (
         f"{link}'s version, which adapter.dispatch runs on Spark.\n\nSpark: arrays only."
     )
-    # A default beside DuckDB's own version runs on Spark.
-    assert said["default__keep"].endswith("default version, which adapter.dispatch runs on Spark.")
+    # A default beside DuckDB's own version runs on Spark, and an empty one says so.
+    assert said["default__keep"].endswith(
+        "default version, which adapter.dispatch runs on Spark: it does nothing there."
+    )
+    assert said["duckdb__keep"].endswith("version, which adapter.dispatch runs on DuckDB.")
 
 
 def test_a_comment_is_dedented_whether_it_starts_on_its_own_line_or_not(tmp_path: Path) -> None:
