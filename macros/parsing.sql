@@ -90,6 +90,10 @@
 {#- A whole number as parse_number reads one: digits, with a zero fraction of one or two zeros. -#}
 {% macro whole_number_pattern() -%} [+-]?[0-9]+([.]0{1,2})? {%- endmacro %}
 
+{#- Digits in groups of three after a dot (`1.000`, `201.000`, `1.500.000`): perhaps a number
+    written with dots as thousands separators, which parse_number does not guess at. -#}
+{% macro dot_grouped_digits_pattern() -%} [+-]?[0-9]{1,3}([.][0-9]{3})+ {%- endmacro %}
+
 {#- A decimal number as parse_number reads one, with an exponent or not. -#}
 {% macro decimal_number_pattern() -%} [+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)? {%- endmacro %}
 
@@ -99,7 +103,8 @@
     number written in digits)`, `tempo inf (not a finite number)`. `columns` maps a raw column
     name to a DuckDB type. Integers must be whole numbers written in digits (`61` or `61.0`, not
     `61.5`, `1.000`, `6.1e1` or `0x3D`: a cast would round them silently or guess; `6.1e4` and
-    Excel's `2.01E+05` are whole, but are not written in digits, hence the words); other numbers
+    Excel's `2.01E+05` are whole, but are not written in digits, hence the words; `1.000` and
+    `201.000` are said to be digits grouped by dots, perhaps thousands separators); other numbers
     must be finite (`inf`, `nan` and `1e400` are not data). The rejection detail joins them
     with `; ` (a text may hold commas).
     `texts` / `values` (optional): per column, an expression of its trimmed text / of its
@@ -125,9 +130,13 @@
                         || case when length({{ value }}) > 30 then substr({{ value }}, 1, 30) || '...'
                             else {{ value }} end
                         {%- if type in ('integer', 'bigint') %}
-                        {#- Digits that do not fit the type: a whole number out of its range. #}
+                        {#- Digits that do not fit the type: a whole number out of its range;
+                            digits grouped by dots: perhaps thousands separators. #}
                         || case when {{ regex_full_match(value, whole_number_pattern()) }}
                             then ' (a whole number out of the integer range)'
+                            when {{ regex_full_match(value, dot_grouped_digits_pattern()) }}
+                            then ' (digits grouped by dots: thousands separators? write the '
+                                || 'whole number in digits alone)'
                             else ' ({{ unparseable_means(type) }})' end
                         {%- else %}
                         || ' ({{ unparseable_means(type) }})'
