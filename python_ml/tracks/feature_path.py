@@ -9,8 +9,12 @@ milliseconds. ``predict``, the app's score page and the HTTP service (``serve``)
 
 The artists are read once, from the warehouse's built ``int_artists_validated`` (what the
 champion's features were built from; its raw artists table, through the same models, before
-the first build). Each batch replaces the
-raw tracks table and rebuilds the track models' tables from it, in build order.
+the first build). A CSV is loaded as the raw tracks table and runs the track models as one
+statement. A batch of records (the service, the app) runs them in two: the models up to
+``int_tracks_validated`` read nothing but the batch, which is given to them as one JSON text
+parameter, so DuckDB plans that statement once per worker and day (it binds and plans again,
+on every execution, any statement that reads a table: duckdb/duckdb#17237); the models after
+it (the artists' join, the classes) run over its rows.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ import json
 import logging
 import os
 import queue
+import re
 import tempfile
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
@@ -63,6 +69,24 @@ UNKNOWN_ARTIST = (
 CONTENT_COLUMNS = [c for c in TRACK_COLUMNS if c != "id"]
 # dbt seed column types -> DuckDB's.
 SEED_TYPES = {"string": "varchar", "text": "varchar"}
+# A batch of records as the raw tracks table's rows, from one JSON text parameter: a statement
+# that reads no table is planned once (see the module's docstring). The columns as the raw
+# table has them (FeaturePath.__init__).
+BATCH_ROW_TYPES = {
+    "file_line": "BIGINT",
+    **dict.fromkeys(TRACK_COLUMNS, "VARCHAR"),
+    "_loaded_at": "TIMESTAMP",
+}
+BATCH_ROWS_SQL = (
+    "(select unnest(from_json(cast($1 as varchar), "
+    f"'{json.dumps([BATCH_ROW_TYPES])}'), recursive := true))"
+)
+# The validated rows of a batch, as the models after int_tracks_validated read them.
+VALIDATED_ROWS = "batch_validated_rows"
+# DuckDB's current_date in the compiled SQL (macro release_year_range): a function whose value
+# holds for one query only, so DuckDB plans a statement with it again on each execution. The
+# statement of a batch's records has the date written in instead (prepared again each day).
+CURRENT_DATE = re.compile(r"\bcurrent_date\b", re.IGNORECASE)
 
 
 # How alike a name must be to a column to be named as its misspelling (difflib's ratio):
@@ -400,6 +424,16 @@ def _say_duplicates(rows: Any, made_up: set[str], where: Any) -> None:
     ]
 
 
+def _json_text(rows: list[dict[str, Any]]) -> str:
+    """``rows`` as one JSON text: control characters escaped (a SQL literal of it holds no NUL;
+    ``from_json`` reads them back as they were). A value with a lone surrogate ("\\ud800",
+    which no table can hold) raises UnicodeEncodeError, which the service answers with a 422
+    naming the value."""
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    text.encode("utf-8")
+    return text
+
+
 @dataclasses.dataclass
 class DerivedTracks:
     """What the dbt models make of a batch of tracks: one row per input row (``rows``: line,
@@ -453,6 +487,9 @@ class FeaturePath:
                 self.per_batch.append(node)
         self._queries: dict[tuple[str, str], str] = {}
         self._prepared_names: dict[int, dict[str, str]] = {}  # per worker cursor: query -> name
+        self._split = self._split_at_validated()
+        self._validated_query: dict[str, str] = {}  # per day
+        self._prepared_validated: dict[int, tuple[str, str]] = {}  # per worker: (day, name)
         # Batches of records (the service, the app) run side by side, one per core: each worker
         # is a cursor of the same in-memory database with a raw tracks table of its own.
         self._workers: queue.SimpleQueue[tuple[Any, str]] = queue.SimpleQueue()
@@ -466,6 +503,55 @@ class FeaturePath:
             cursor.execute(f'use "{database}"')
             self._workers.put((cursor, table))
 
+    @property
+    def records_planned_once(self) -> bool:
+        """Whether a batch of records runs the models up to int_tracks_validated from one JSON
+        text (a statement DuckDB plans once per worker and day), not over a worker's table."""
+        return self._split is not None
+
+    def _renamed(self, source: str | None = None) -> dict[str, str]:
+        """Each per-batch model's relation in the compiled SQL -> its CTE's name; the raw
+        tracks table's -> ``source`` when given."""
+        database = self.compiled["database"]
+        names = {f'"{database}".{_relation(n)}': f'"batch__{n["name"]}"' for n in self.per_batch}
+        if source is not None:
+            names[f'"{database}"."raw"."{TRACKS.dataset}__{TRACKS.table}"'] = source
+        return names
+
+    @staticmethod
+    def _ctes(nodes: list[dict[str, Any]], names: dict[str, str]) -> list[str]:
+        ctes = []
+        for node in nodes:
+            sql = node["sql"]
+            for relation, cte in names.items():
+                sql = sql.replace(relation, cte)
+            ctes.append(f'"batch__{node["name"]}" as (\n{sql}\n)')
+        return ctes
+
+    def _check_replaced(self, ctes: list[str], raw_replaced: bool) -> None:
+        left = [_relation(n) for n in self.per_batch]
+        if raw_replaced:  # a worker must never read the shared (empty) raw table
+            left.append(f'"raw"."{TRACKS.dataset}__{TRACKS.table}"')
+        for relation in left:
+            if any(relation in c for c in ctes):  # a reference left unreplaced
+                raise FeaturePathError(
+                    f"the compiled SQL refers to {relation} in a form the scoring path "
+                    "does not recognise; run `make clean` and score again"
+                )
+
+    @staticmethod
+    def _final_select(features: list[str]) -> str:
+        """Every row's rejection and the passing rows' features, from the validated and
+        enriched models' CTEs."""
+        selected = ", ".join(f"cast(e.{f} as double) as {f}" for f in features)
+        return (
+            "select v.source_row_number + 1 as line, v.track_id as id, v.track_name as name, "
+            "v.rejection_reason, v.rejection_detail, e.track_id as feature_track_id, "
+            f"{selected} "
+            f'from "batch__{VALIDATED_MODEL}" as v left join "batch__{TARGET_MODEL}" as e '
+            "on v.rejection_reason is null and e.track_id = v.track_id order by line"
+        )
+
     def _batch_query(self, features: list[str], source: str | None = None) -> str:
         """One statement from the batch's raw rows (the raw tracks table, or ``source``: a
         worker's copy of it) to every row's rejection and the passing rows' features: the
@@ -473,39 +559,79 @@ class FeaturePath:
         key = (",".join(features), source or "")
         if key in self._queries:
             return self._queries[key]
-        database = self.compiled["database"]
-        names = {f'"{database}".{_relation(n)}': f'"batch__{n["name"]}"' for n in self.per_batch}
-        if source is not None:  # a worker's raw table instead of the shared one
-            names[f'"{database}"."raw"."{TRACKS.dataset}__{TRACKS.table}"'] = (
-                f'"{database}"."raw"."{source}"'
-            )
-        ctes = []
-        for node in self.per_batch:
-            sql = node["sql"]
-            for relation, cte in names.items():
-                sql = sql.replace(relation, cte)
-            ctes.append(f'"batch__{node["name"]}" as (\n{sql}\n)')
-        shared = f'"raw"."{TRACKS.dataset}__{TRACKS.table}"'
-        left = [_relation(n) for n in self.per_batch]
-        if source is not None:  # a worker must never read the shared (empty) raw table
-            left.append(shared)
-        for relation in left:
-            if any(relation in c for c in ctes):  # a reference left unreplaced
-                raise FeaturePathError(
-                    f"the compiled SQL refers to {relation} in a form the scoring path "
-                    "does not recognise; run `make clean` and score again"
-                )
-        selected = ", ".join(f"cast(e.{f} as double) as {f}" for f in features)
-        query = (
-            "with " + ",\n".join(ctes) + "\n"
-            "select v.source_row_number + 1 as line, v.track_id as id, v.track_name as name, "
-            "v.rejection_reason, v.rejection_detail, e.track_id as feature_track_id, "
-            f"{selected} "
-            f'from "batch__{VALIDATED_MODEL}" as v left join "batch__{TARGET_MODEL}" as e '
-            "on v.rejection_reason is null and e.track_id = v.track_id order by line"
-        )
+        raw = None if source is None else f'"{self.compiled["database"]}"."raw"."{source}"'
+        ctes = self._ctes(self.per_batch, self._renamed(raw))
+        self._check_replaced(ctes, raw_replaced=source is not None)
+        query = "with " + ",\n".join(ctes) + "\n" + self._final_select(features)
         self._queries[key] = query
         return query
+
+    def _split_at_validated(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        """The per-batch models up to ``int_tracks_validated`` and those after it, when the
+        first read no table but the raw tracks and each other, and the others read no model
+        of theirs but ``int_tracks_validated``; else None (a batch of records then runs as one
+        statement over a worker's raw table, as a CSV does)."""
+        names = [n["name"] for n in self.per_batch]
+        if VALIDATED_MODEL not in names or names[-1] != TARGET_MODEL:
+            return None
+        cut = names.index(VALIDATED_MODEL) + 1
+        head, tail = self.per_batch[:cut], self.per_batch[cut:]
+        database = self.compiled["database"]
+        elsewhere = [
+            f'"{database}".{_relation(n)}' for n in self.compiled["nodes"] if not n["per_batch"]
+        ]
+        earlier = [f'"{database}".{_relation(n)}' for n in head[:-1]]
+        if any(r in n["sql"] for n in head for r in elsewhere) or any(
+            r in n["sql"] for n in tail for r in earlier
+        ):
+            return None
+        return head, tail
+
+    def _validated_sql(self, day: str) -> str:
+        """The statement from a batch's rows (one JSON text: BATCH_ROWS_SQL) to its validated
+        rows, with ``day`` as the current date."""
+        if day not in self._validated_query:
+            head, _ = self._split  # type: ignore[misc]
+            ctes = self._ctes(head, self._renamed(BATCH_ROWS_SQL))
+            self._check_replaced(ctes, raw_replaced=True)
+            query = "with " + ",\n".join(ctes) + f'\nselect * from "batch__{VALIDATED_MODEL}"'
+            self._validated_query = {day: CURRENT_DATE.sub(f"date '{day}'", query)}
+        return self._validated_query[day]
+
+    def _enriched_sql(self, features: list[str]) -> str:
+        """The statement from a batch's validated rows (registered as VALIDATED_ROWS) to every
+        row's rejection and the passing rows' features."""
+        key = (",".join(features), VALIDATED_ROWS)
+        if key not in self._queries:
+            _, tail = self._split  # type: ignore[misc]
+            ctes = [
+                f'"batch__{VALIDATED_MODEL}" as (select * from {VALIDATED_ROWS})',
+                *self._ctes(tail, self._renamed()),
+            ]
+            self._check_replaced(ctes, raw_replaced=False)
+            self._queries[key] = "with " + ",\n".join(ctes) + "\n" + self._final_select(features)
+        return self._queries[key]
+
+    def _derived_records(self, cursor: Any, rows: str, features: list[str]) -> pd.DataFrame:
+        """A batch's rows (a JSON text) through the split models on a worker's ``cursor``."""
+        day = cursor.execute("select current_date").fetchall()[0][0].isoformat()
+        with self._query_lock:
+            validated = self._validated_sql(day)
+            enriched = self._enriched_sql(features)
+        prepared = self._prepared_validated.get(id(cursor))
+        if prepared is None or prepared[0] != day:
+            if prepared is not None:
+                cursor.execute(f"deallocate {prepared[1]}")
+            prepared = (day, f"batch_validated_{day.replace('-', '')}")
+            cursor.execute(f"prepare {prepared[1]} as {validated}")
+            self._prepared_validated[id(cursor)] = prepared
+        literal = "'" + rows.replace("'", "''") + "'"
+        rows_validated = cursor.sql(f"execute {prepared[1]}({literal})").to_arrow_table()
+        cursor.register(VALIDATED_ROWS, rows_validated)
+        try:
+            return cursor.execute(enriched).df()
+        finally:
+            cursor.unregister(VALIDATED_ROWS)
 
     def _prepared(self, cursor: Any, query: str) -> str:
         """The name under which ``query`` is prepared on ``cursor`` (a worker's own connection,
@@ -599,19 +725,34 @@ class FeaturePath:
                 made_up.add(ids[i])
         # No known artist: the artist features are imputed.
         texts["id_artists"] = ["[]" if v is None else v for v in texts["id_artists"]]
-        frame = pa.table(
-            {
-                "file_line": pa.array(range(1, len(records) + 1), pa.int64()),
-                **{c: pa.array(texts[c], pa.string()) for c in TRACK_COLUMNS},
-            }
-        )
         cursor, table = self._workers.get()  # waits while every worker is busy
         try:
-            cursor.execute(f'delete from raw."{table}"')
-            cursor.register("batch_rows", frame)
-            cursor.execute(f'insert into raw."{table}" select *, now() from batch_rows')
-            cursor.unregister("batch_rows")
-            derived = self._derived(features, load_rejects=False, con=cursor, source=table)
+            if self._split is not None:
+                loaded_at = datetime.now().isoformat(sep=" ")
+                rows = _json_text(
+                    [
+                        {
+                            "file_line": line,
+                            **{c: texts[c][line - 1] for c in TRACK_COLUMNS},
+                            "_loaded_at": loaded_at,
+                        }
+                        for line in range(1, len(records) + 1)
+                    ]
+                )
+                result = self._derived_records(cursor, rows, features)
+                derived = self._derived(features, load_rejects=False, result=result)
+            else:
+                frame = pa.table(
+                    {
+                        "file_line": pa.array(range(1, len(records) + 1), pa.int64()),
+                        **{c: pa.array(texts[c], pa.string()) for c in TRACK_COLUMNS},
+                    }
+                )
+                cursor.execute(f'delete from raw."{table}"')
+                cursor.register("batch_rows", frame)
+                cursor.execute(f'insert into raw."{table}" select *, now() from batch_rows')
+                cursor.unregister("batch_rows")
+                derived = self._derived(features, load_rejects=False, con=cursor, source=table)
             _say_duplicates(derived.rows, made_up, lambda line: f"tracks[{line - 1}]")
             return derived
         finally:
@@ -702,18 +843,26 @@ class FeaturePath:
         return set(made)
 
     def _derived(
-        self, features: list[str], load_rejects: bool, con: Any = None, source: str | None = None
+        self,
+        features: list[str],
+        load_rejects: bool,
+        con: Any = None,
+        source: str | None = None,
+        result: pd.DataFrame | None = None,
     ) -> DerivedTracks:
+        """The rows and features of a batch: ``result`` (from :meth:`_derived_records`), or the
+        one statement over the raw tracks table (``source``: a worker's, on its cursor ``con``)."""
         from python_ml.warehouse import catalog, db
 
         for feature in features:
             db.check_identifier(feature)
-        with self._query_lock:  # the query text is built once per feature list and source
-            query = self._batch_query(features, source)
-        if con is None:
-            result = self.con.execute(query).df()
-        else:  # a worker's cursor: the statement is parsed once
-            result = con.execute(f"execute {self._prepared(con, query)}").df()
+        if result is None:
+            with self._query_lock:  # the query text is built once per feature list and source
+                query = self._batch_query(features, source)
+            if con is None:
+                result = self.con.execute(query).df()
+            else:  # a worker's cursor: the statement is parsed once
+                result = con.execute(f"execute {self._prepared(con, query)}").df()
         rows = result[["line", "id", "name", "rejection_reason", "rejection_detail"]]
         if load_rejects:  # lines the loader could not parse as CSV
             quarantined = self.con.execute(

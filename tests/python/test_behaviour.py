@@ -249,7 +249,10 @@ def test_the_explanation_importance_and_drift_marts_and_the_model_card(
 
     import mlflow
 
-    client = mlflow.MlflowClient(f"sqlite:///{main_job_dir / 'mlflow' / 'mlflow.db'}")
+    # The registry named too: one another test set in this process (mlflow.set_registry_uri)
+    # is used otherwise.
+    store = f"sqlite:///{main_job_dir / 'mlflow' / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
     version = client.get_model_version("track_popularity", str(scorer.champion.version))
     assert version.description == card
     assert version.tags["data_origin"] == "generated" and version.tags["data_fingerprint"]

@@ -15,7 +15,7 @@ from conftest import PROJECT_ROOT, dbt
 from python_ml.settings import Settings
 from python_ml.tracks import config as config_module
 from python_ml.tracks import predict, score, train
-from python_ml.tracks.feature_path import NO_ARTIST_IDS, UNKNOWN_ARTIST
+from python_ml.tracks.feature_path import NO_ARTIST_IDS, UNKNOWN_ARTIST, FeaturePath
 
 BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text())
 
@@ -426,6 +426,7 @@ def test_predict_and_the_pipeline_derive_the_same_features_and_rejections(
     frame.loc[13, "id"] = frame.loc[12, "id"]
     frame.loc[15, "tempo"] = ""
     frame.loc[17, "artists"] = "['Cut off"
+    frame.loc[19, "name"] = "O'Brien's \"Song\" \\ 1 ½ 🎵"  # quotes, a backslash, not ASCII
     source = raw / "tracks.csv"
     frame.to_csv(source, index=False)
     warehouse = tmp_path / "pipeline.duckdb"
@@ -475,6 +476,20 @@ def test_predict_and_the_pipeline_derive_the_same_features_and_rejections(
         "missing feature",
         "unparseable artist names",
     }
+    # The same rows as records (the service, the app) run the models in two statements, the
+    # first given the rows as one JSON text: the same rows, details and features as the CSV.
+    path = FeaturePath(Settings(**{**trained.__dict__, "raw_dir": tmp_path / "raw"}))
+    assert path.records_planned_once
+    records = path.derive_records(frame.to_dict("records"), features)
+    assert records.rows.loc[19, "name"] == frame.loc[19, "name"]
+    assert list(records.rows["line"]) == list(derived.rows["line"] - 1)  # the CSV's header
+    expected = derived.rows.drop(columns="line")  # a repeated id names the record, not the line
+    expected["rejection_detail"] = expected["rejection_detail"].str.replace(
+        r"line (\d+)\)", lambda m: f"tracks[{int(m[1]) - 2}])", regex=True
+    )
+    assert expected["rejection_detail"].str.endswith("(the same id as tracks[12])").sum() == 1
+    pd.testing.assert_frame_equal(records.rows.drop(columns="line"), expected, check_dtype=False)
+    pd.testing.assert_frame_equal(records.features, derived.features)
 
 
 def test_a_file_without_ids_keeps_every_line_through_a_bad_quote_and_a_bad_byte(

@@ -499,7 +499,8 @@ def test_the_report_logged_to_mlflow_shows_its_charts(main_job_dir: Path) -> Non
 
     from python_ml.tracking.registry import TRACK_MODEL_NAME
 
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{main_job_dir / 'mlflow' / 'mlflow.db'}")
+    store = f"sqlite:///{main_job_dir / 'mlflow' / 'mlflow.db'}"  # the registry's too (above)
+    client = mlflow.MlflowClient(tracking_uri=store, registry_uri=store)
     description = client.get_registered_model(TRACK_MODEL_NAME).description
     assert description.startswith("The popularity class of a Spotify track")
     assert "one of ice-cold (0-30), lukewarm (31-69), blazing-hot (70-100)," in description
