@@ -490,6 +490,13 @@ def test_predict_and_the_pipeline_derive_the_same_features_and_rejections(
     assert expected["rejection_detail"].str.endswith("(the same id as tracks[12])").sum() == 1
     pd.testing.assert_frame_equal(records.rows.drop(columns="line"), expected, check_dtype=False)
     pd.testing.assert_frame_equal(records.features, derived.features)
+    # A project whose models cannot be split there runs records as one statement over a
+    # worker's raw table: the same answer.
+    path._split = None
+    assert not path.records_planned_once
+    whole = path.derive_records(frame.to_dict("records"), features)
+    pd.testing.assert_frame_equal(whole.rows, records.rows)
+    pd.testing.assert_frame_equal(whole.features, records.features)
 
 
 def test_a_file_without_ids_keeps_every_line_through_a_bad_quote_and_a_bad_byte(
