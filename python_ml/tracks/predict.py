@@ -205,7 +205,12 @@ def check_input(path: Path) -> list[str]:
             + (" (a comma at the end of the line?)" if unnamed[0] == len(header) else "")
             + ": name it or remove that column from the file."
         )
-    other_case = [c for c in header if c != c.lower() and c.lower() in TRACK_COLUMNS]
+    lowered = [c.lower() for c in header]
+    other_case = [  # a name given once in capitals (Energy beside energy: twice, below)
+        c
+        for c in header
+        if c != c.lower() and c.lower() in TRACK_COLUMNS and lowered.count(c.lower()) == 1
+    ]
     if other_case:
         raise PredictInputError(
             f"{path}: the column names {other_case} are written in capitals: tracks.csv's "
@@ -227,7 +232,6 @@ def check_input(path: Path) -> list[str]:
             f"{path} does not look like a tracks CSV: its columns are {header[:10]}; expected "
             f"the columns of Kaggle's tracks.csv ({', '.join(TRACK_COLUMNS)}).{hint}"
         )
-    lowered = [c.lower() for c in header]
     twice = sorted({c for c in header if lowered.count(c.lower()) > 1})
     if twice:
         raise PredictInputError(

@@ -517,6 +517,19 @@ def test_a_column_name_in_capitals_is_pointed_out(tmp_path, renamed):
     assert "Rename them in the header and score again." in str(raised.value)
 
 
+@pytest.mark.parametrize("given", [["Energy"], ["ENERGY", "Energy"]])
+def test_a_column_beside_itself_in_capitals_is_named_as_given_twice(tmp_path, given):
+    """``Energy`` beside ``energy`` is one column given twice (DuckDB's names ignore case),
+    not a name to write in lower case: renaming it would make the same clash."""
+    path = tmp_path / "new.csv"
+    path.write_text(",".join([*TRACK_COLUMNS, *given]) + "\n")
+    with pytest.raises(PredictInputError) as raised:
+        check_input(path)
+    both = ", ".join(sorted(["energy", *given]))
+    assert f"has the columns {both} more than once in its header" in str(raised.value)
+    assert "capitals:" not in str(raised.value)
+
+
 @pytest.mark.parametrize(
     "argv", [["predict", "--input", ""], ["train", "--config", " "], ["generate", "--out", ""]]
 )
