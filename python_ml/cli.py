@@ -301,7 +301,12 @@ def _add_extract_options(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m python_ml",
+        # The command as it was typed: the installed script (music-popularity) or the module.
+        prog=(
+            "music-popularity"
+            if Path(sys.argv[0]).name == "music-popularity"
+            else "python -m python_ml"
+        ),
         description="music-popularity: data, dbt build, training and scoring.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")

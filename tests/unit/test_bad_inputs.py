@@ -763,3 +763,15 @@ def test_the_spark_engine_without_its_extra_says_to_install_it(
     assert "run `make install-spark`, then the command again" in caplog.text
     assert "ModuleNotFoundError" not in caplog.text
     assert not (tmp_path / "data").exists()  # stopped before anything was made
+
+
+@pytest.mark.parametrize(
+    ("argv0", "prog"),
+    [
+        ("/x/.venv/bin/music-popularity", "music-popularity"),
+        ("/x/python_ml/__main__.py", "python -m python_ml"),
+    ],
+)
+def test_usage_names_the_command_as_typed(monkeypatch, argv0, prog):
+    monkeypatch.setattr("sys.argv", [argv0, "train", "--help"])
+    assert cli.build_parser().prog == prog
