@@ -5,7 +5,8 @@ dbt project's compiled validation and feature models, then the champion), so a v
 pipeline rejects comes back as a ``rejected`` entry naming its field, never as a guess.
 Requests that arrive while a batch is being scored are scored together as the next batch
 (tracks/scorer.py ``BatchingScorer``), each answered with its own rows: a batch's fixed cost
-(DuckDB plans the compiled models' SQL again for every batch, about 15 ms) is paid once for all.
+(DuckDB runs the validation models' statement, planned once, and plans the artists' join again
+for every batch: about 20 ms, tracks/feature_path.py) is paid once for all.
 
 - ``GET /health``: ``{"status": "ok", ...}``.
 - ``GET /model``: the champion: run id, name, registered version, trained-at, data origin,
