@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from python_ml.raw.schemas import SONGS_2023
-from python_ml.songs import repeats_of
+from python_ml.songs import TOP_DECILE_CALLS, repeats_of
 
 st.title("2023 songs: how many streams?")
 champion = app_ui.read("champion_run")
@@ -37,6 +37,8 @@ TASK_TITLES = {
 }
 for task, runs in study.groupby("task", sort=True):
     st.markdown(f"**{TASK_TITLES.get(task, task)}**")
+    if task == "songs_top_decile":
+        st.caption(f"Why the called share can exceed 0.100: {TOP_DECILE_CALLS}.")
     if task == "songs_log_streams" and "rmse" in runs:
         # The RMSE is in natural-log units: what it means in streams, per feature set.
         factors = ", ".join(

@@ -17,6 +17,8 @@ import pytest
 from conftest import PROJECT_ROOT, main_job_env, query, run_lock_held_elsewhere
 from streamlit.testing.v1 import AppTest
 
+from python_ml.songs import TOP_DECILE_CALLS
+
 APP = PROJECT_ROOT / "app"
 SCREENSHOTS = PROJECT_ROOT / "reports" / "app_screenshots"
 
@@ -318,6 +320,9 @@ def test_the_2023_songs_page_shows_the_study(app_env: Path) -> None:
     )
     assert any(f"Cross-validated ({kind[0]})" in c.value for c in at.caption)
     assert "split kind" not in regression.columns
+    # Why the top-10% task calls more songs than there are (as the study's results file says).
+    why = f"Why the called share can exceed 0.100: {TOP_DECILE_CALLS}."
+    assert any(c.value == why for c in at.caption), [c.value for c in at.caption]
     # The RMSE's unit: the natural log of streams, and what each one means in streams.
     factors = ", ".join(
         f"{math.exp(r):.1f} ({name})"
