@@ -473,7 +473,8 @@ def calibration_gaps(bins: pd.DataFrame, labels: dict[str, str]) -> str:
     largest gaps between a bin's mean probability and its observed share (bins of
     ``catalog.CALIBRATION_MIN_BIN_TRACKS``+ tracks), each with the share's 95% Wilson interval; then
     each class whose probabilities from :data:`CALIBRATION_UPPER_FROM` up lie on one side of
-    the observed share in every bin (3 or more), pooled: a lean no single bin shows."""
+    the observed share in every bin (3 or more, the small ones too, named as such), pooled: a
+    lean no single bin shows."""
     if bins.empty:
         return "The calibration bins are not measured yet."
     least = catalog.CALIBRATION_MIN_BIN_TRACKS
@@ -509,13 +510,17 @@ def calibration_gaps(bins: pd.DataFrame, labels: dict[str, str]) -> str:
         observed = float((group["observed_share"] * group["track_count"]).sum() / n)
         low, high = _share_interval(observed, n)
         side, lean = ("above", "over") if above.iloc[0] else ("below", "under")
+        # The charts draw only bins of `least`+ tracks: the smaller ones pooled here are named,
+        # so that a reader counting the chart's points finds the bins said.
+        small = int((group["track_count"] < least).sum())
+        under = f" ({small} of them under {least} tracks, not drawn in the charts)" if small else ""
         # Called over- or underconfident only when the pooled gap is more than noise: inside
         # the observed share's interval it is a lean noise could explain.
         inside = low <= predicted <= high
         said = "a lean noise could explain" if inside else f"{lean}confident there"
         text += (
             f" {labels.get(name, name)} from {CALIBRATION_UPPER_FROM:.1f} up: the probability is "
-            f"{side} the observed share in all {len(group)} bins; pooled, {predicted:.3f} "
+            f"{side} the observed share in all {len(group)} bins{under}; pooled, {predicted:.3f} "
             f"against {observed:.3f} in {n:,} tracks (95% interval {low:.3f} - {high:.3f}: "
             + ("within it" if inside else "outside it")
             + f"): {said}."

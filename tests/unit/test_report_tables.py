@@ -151,6 +151,29 @@ def test_the_card_names_where_the_probabilities_are_least_right() -> None:
     lean = calibration_gaps(more, {"blazing_hot": "blazing-hot"}).split(" from 0.3 up: ", 1)[1]
     assert lean.endswith(": outside it): overconfident there.")
     assert "ice-cold from 0.3 up" not in text  # one bin: no lean to tell
+    # Bins under CALIBRATION_MIN_BIN_TRACKS are pooled too, and said to be left out of the
+    # charts (a reader counted 4 points on the chart against "all 6 bins").
+    small = pd.concat(
+        [
+            bins,
+            pd.DataFrame(
+                [("blazing_hot", 0.7, 15, 0.75, 0.6), ("blazing_hot", 0.8, 4, 0.85, 0.5)],
+                columns=[
+                    "class_name",
+                    "bin_lower",
+                    "track_count",
+                    "mean_probability",
+                    "observed_share",
+                ],
+            ).assign(bin_upper=lambda f: f["bin_lower"] + 0.1),
+        ]
+    )
+    lean = calibration_gaps(small, {"blazing_hot": "blazing-hot"}).split(" from 0.3 up: ", 1)[1]
+    assert lean.startswith(
+        "the probability is above the observed share in all 6 bins (2 of them under "
+        f"{CALIBRATION_MIN_BIN_TRACKS} tracks, not drawn in the charts); pooled, "
+    ), lean
+    assert "tracks, not drawn" not in text  # every bin of the first case is drawn
     assert calibration_gaps(bins.iloc[0:0], {}) == "The calibration bins are not measured yet."
 
 
