@@ -44,7 +44,7 @@ from python_ml.settings import Settings
 from python_ml.songs import StudySummary, study_results, write_results_file
 from python_ml.steps import step
 from python_ml.tracks.config import CONFIG_DIR, ConfigError, first_error, read_yaml
-from python_ml.tracks.kinds.params import Params, PositiveFloat, PositiveInt
+from python_ml.tracks.kinds.params import MAX_SEED, Params, PositiveFloat, PositiveInt, Seed
 from python_ml.warehouse import catalog, db
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class SongsFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: Annotated[int, _at_least(0)] = 42
+    seed: Seed = 42
     folds: Annotated[int, _at_least(2)]
     repeats: Annotated[int, _at_least(1)] = 1
     feature_sets: dict[str, Annotated[list[str], BeforeValidator(_song_features)]]
@@ -142,6 +142,12 @@ def parse_songs_config(raw: Any, where: str = "songs_2023.yml") -> StudyConfig:
     except ValidationError as exc:
         known = sorted(SongsFile.model_fields)
         raise ConfigError(f"{where}: {first_error(exc, (), known, 'a known key')}") from None
+    if parsed.seed + parsed.repeats - 1 > MAX_SEED:  # the repeats' fold seeds: seed, seed + 1, ...
+        raise ConfigError(
+            f"{where}: seed must be at most {MAX_SEED - parsed.repeats + 1:,} with "
+            f"{parsed.repeats} repeats (their fold seeds are seed, seed + 1, ...), "
+            f"got {parsed.seed}"
+        )
     if not parsed.feature_sets:
         raise ConfigError(f"{where}: feature_sets must be a non-empty mapping")
     if not parsed.models:

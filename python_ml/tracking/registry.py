@@ -97,6 +97,32 @@ def check_store(settings: Settings) -> None:
                 f"{store} is not an MLflow store (not an SQLite database). Put the real file "
                 "back, or point MUSIC_MLFLOW_DIR at another folder."
             )
+        if not _whole_sqlite(store):
+            raise TrackingStoreError(
+                f"{store} is damaged: an SQLite database cut short or overwritten part-way (a "
+                "copy that did not finish, a full disk?). Put a whole copy back, or move it "
+                "aside to start an empty store (training then fits every experiment again, "
+                "and the champion and runs recorded in it are no longer used)."
+            )
+
+
+def _whole_sqlite(store: Path) -> bool:
+    """Whether SQLite's quick check finds ``store`` whole (a few ms for a 1.5 MB store): a
+    file cut short keeps its header and failed later, inside MLflow, in SQLAlchemy's words
+    ("database disk image is malformed"). A store another process holds locked is taken as
+    whole: MLflow waits for it, as before."""
+    import contextlib
+    import sqlite3
+
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{store.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        ) as con:
+            return con.execute("pragma quick_check").fetchone() == ("ok",)
+    except sqlite3.OperationalError as exc:
+        return "locked" in str(exc) or "busy" in str(exc)
+    except sqlite3.DatabaseError:
+        return False
 
 
 def setup_mlflow(settings: Settings, experiment: str) -> str:

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Val
 from python_ml.errors import UserError
 from python_ml.tracks.kinds import KINDS
 from python_ml.tracks.kinds.base import ModelKind
-from python_ml.tracks.kinds.params import Params, PositiveInt
+from python_ml.tracks.kinds.params import Params, PositiveInt, Seed
 from python_ml.warehouse.catalog import TRACK_FEATURE_COLUMNS
 from python_ml.warehouse.db import check_identifier
 
@@ -134,7 +134,7 @@ class TracksFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seed: PositiveInt
+    seed: Seed
     validation_fraction: Annotated[float, _fraction("below")]
     calibration_fraction: Annotated[float, _fraction("")]
     new_artist_fraction: Annotated[float, _fraction("")]

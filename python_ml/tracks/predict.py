@@ -234,10 +234,13 @@ def check_input(path: Path) -> list[str]:
         )
     twice = sorted({c for c in header if lowered.count(c.lower()) > 1})
     if twice:
+        # The note on capitals only when it explains the repeat (`energy` twice needs none).
+        cased = len(twice) > len({c.lower() for c in twice})
         raise PredictInputError(
             f"{path} has the column{'s' if len(twice) > 1 else ''} {', '.join(twice)} more "
-            "than once in its header (names that differ only in capitals are one column): "
-            "keep one of each and score again."
+            "than once in its header"
+            + (" (names that differ only in capitals are one column)" if cased else "")
+            + ": keep one of each and score again."
         )
     clashing = [c for c in header if _output_clash(c)]
     if clashing:

@@ -184,11 +184,31 @@ def test_a_warehouse_folder_that_cannot_hold_files_is_named_not_its_lock(
     assert ".lock" not in message
 
 
+def _cut_short_sqlite() -> bytes:
+    """The first half of an SQLite database: its header is whole, its pages are not."""
+    import contextlib
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "whole.db"
+        with contextlib.closing(sqlite3.connect(path)) as con:
+            con.execute("create table runs (id integer primary key, name text)")
+            con.executemany(
+                "insert into runs (name) values (?)", [(f"run {i}" * 10,) for i in range(2000)]
+            )
+            con.commit()
+        whole = path.read_bytes()
+    return whole[: len(whole) // 2]
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
         (b"", "is an empty file (0 bytes), not an MLflow store"),
         (b"garbage" * 20, "is not an MLflow store"),
+        # It failed inside MLflow, in SQLAlchemy's words: "database disk image is malformed".
+        (_cut_short_sqlite(), "is damaged: an SQLite database cut short"),
     ],
 )
 def test_a_broken_mlflow_store_is_named_and_kept(

@@ -528,6 +528,18 @@ def test_a_column_beside_itself_in_capitals_is_named_as_given_twice(tmp_path, gi
     both = ", ".join(sorted(["energy", *given]))
     assert f"has the columns {both} more than once in its header" in str(raised.value)
     assert "capitals:" not in str(raised.value)
+    assert "(names that differ only in capitals are one column)" in str(raised.value)
+
+
+def test_a_column_given_twice_as_it_is_gets_no_note_on_capitals(tmp_path):
+    """``energy`` twice: the note on capitals explained nothing there."""
+    path = tmp_path / "new.csv"
+    path.write_text(",".join([*TRACK_COLUMNS, "energy"]) + "\n")
+    with pytest.raises(PredictInputError) as raised:
+        check_input(path)
+    assert str(raised.value).endswith(
+        "has the column energy more than once in its header: keep one of each and score again."
+    )
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,13 @@ BASE_CONFIG = yaml.safe_load((config_module.CONFIG_DIR / "tracks.yml").read_text
             "experiments\\[\\d+\\].model names an unknown model 'svm'",
         ),
         (lambda c: c.update(validation_fraction=0.9), "validation_fraction must be a number"),
+        # Past numpy's and scikit-learn's range it failed at training, in scikit-learn's words
+        # (and recorded a failed run); 0 is a seed too.
+        (
+            lambda c: c.update(seed=99999999999999999999),
+            "tracks.yml: seed must be an integer from 0 to 4,294,967,295, got 99999999999999999999",
+        ),
+        (lambda c: c.update(seed=-1), "seed must be an integer from 0 to 4,294,967,295, got -1"),
         (lambda c: c["models"]["majority"].update(type="forest"), "models.majority.type must be"),
         # An entry left empty, or a list: said in words (pydantic's "Input should be a valid
         # dictionary, got None").
@@ -79,6 +86,14 @@ def test_config_errors_name_the_bad_key(change, message) -> None:
     change(raw)
     with pytest.raises(config_module.ConfigError, match=message):
         config_module.parse_tracks_config(raw)
+
+
+def test_a_seed_of_0_and_of_the_largest_value_are_taken() -> None:
+    for seed in (0, 2**32 - 1):
+        assert (
+            config_module.parse_tracks_config({**copy.deepcopy(BASE_CONFIG), "seed": seed}).seed
+            == seed
+        )
 
 
 def test_shipped_config_is_valid() -> None:

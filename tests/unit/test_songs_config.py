@@ -41,6 +41,12 @@ BASE = yaml.safe_load((CONFIG_DIR / "songs_2023.yml").read_text())
             "models.random_forest.n_estimators has no value",
         ),
         (lambda c: c.update(models={}), "models must be a non-empty mapping"),
+        # The repeats' fold seeds (seed, seed + 1, ...) within scikit-learn's range.
+        (
+            lambda c: c.update(seed=2**32 - 1, repeats=5),
+            "seed must be at most 4,294,967,291 with 5 repeats",
+        ),
+        (lambda c: c.update(seed=2**40), "seed must be an integer from 0 to 4,294,967,295"),
     ],
 )
 def test_songs_config_errors_name_the_bad_key(change, message) -> None:

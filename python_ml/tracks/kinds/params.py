@@ -17,6 +17,16 @@ def _positive_int(value: Any) -> Any:
     return value
 
 
+# The largest seed numpy's and scikit-learn's generators take (random_state < 2**32).
+MAX_SEED = 2**32 - 1
+
+
+def _seed(value: Any) -> Any:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"must be an integer from 0 to {MAX_SEED:,}, got {value!r}")
+    return value
+
+
 def _positive_number(value: Any) -> Any:
     if (
         not isinstance(value, int | float)
@@ -54,6 +64,7 @@ def _class_weight(value: Any) -> Any:
 
 
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
+Seed = Annotated[int, BeforeValidator(_seed)]
 PositiveFloat = Annotated[float, BeforeValidator(_positive_number)]
 NonNegativeFloat = Annotated[float, BeforeValidator(_non_negative_number)]
 Flag = Annotated[bool, BeforeValidator(_boolean)]
