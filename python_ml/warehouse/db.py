@@ -187,6 +187,15 @@ def preflight(path: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
     import os
     import shutil
 
+    if any(quote in path.stem for quote in "'\""):
+        # dbt-duckdb names the database after the file (its stem), and its own SQL broke on
+        # the quote in DuckDB's words, after the raw files were loaded.
+        plain = path.stem.replace("'", "").replace('"', "") or "warehouse"
+        raise WarehouseError(
+            f"The warehouse file name {path.name} holds a quote: dbt names the database after "
+            f"it and cannot use one there. Set MUSIC_WAREHOUSE to a name without quotes, "
+            f"such as {path.with_name(plain + path.suffix)}."
+        )
     folder = path.parent
     existing = folder
     while not existing.exists():

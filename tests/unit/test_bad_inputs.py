@@ -787,3 +787,16 @@ def test_the_spark_engine_without_its_extra_says_to_install_it(
 def test_usage_names_the_command_as_typed(monkeypatch, argv0, prog):
     monkeypatch.setattr("sys.argv", [argv0, "train", "--help"])
     assert cli.build_parser().prog == prog
+
+
+@pytest.mark.parametrize("name", ["wh 'x' 1.duckdb", 'say "hi".duckdb'])
+def test_a_warehouse_name_with_a_quote_is_refused_before_anything_is_written(tmp_path, name):
+    """dbt-duckdb names the database after the file: a quote in it broke dbt's own SQL, in
+    DuckDB's words ("Parser Error: syntax error at or near ..."), after the raw load."""
+    from python_ml.warehouse.db import WarehouseError, preflight
+
+    with pytest.raises(WarehouseError) as raised:
+        preflight(tmp_path / name)
+    assert str(raised.value).startswith(f"The warehouse file name {name} holds a quote")
+    assert "Set MUSIC_WAREHOUSE to a name without quotes" in str(raised.value)
+    assert list(tmp_path.iterdir()) == []
