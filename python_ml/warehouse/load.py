@@ -599,7 +599,8 @@ def _settle(
 def _in_words(error_type: str | None, message: str) -> str:
     """DuckDB's message for a line it could not read, said as the project says things (its
     text was shown as it was: "Maximum line size of 2000000 bytes exceeded. Actual Size:
-    5000203 bytes.", "Expected Number of Columns: 20 Found: 17"); any other as DuckDB's."""
+    5000203 bytes.", "Expected Number of Columns: 20 Found: 17", "Value with unterminated quote
+    found."); any other as DuckDB's."""
     import re
 
     if error_type == "LINE SIZE OVER MAXIMUM":
@@ -619,6 +620,12 @@ def _in_words(error_type: str | None, message: str) -> str:
         )
         values = "1 value" if found == 1 else f"{found} values"
         return f"the line has {values} where the header has {expected} columns: {fix}."
+    if error_type == "UNQUOTED VALUE":  # DuckDB: "Value with unterminated quote found."
+        return (
+            "a value's opening quote (\") is not closed where the value ends: end the value "
+            'with a quote, and write a quote inside it as two (""); a file cut off inside a '
+            "quoted value ends so."
+        )
     return message
 
 

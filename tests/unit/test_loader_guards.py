@@ -244,6 +244,7 @@ def test_duckdbs_reasons_for_a_line_it_cannot_read_are_said_in_words(tmp_path: P
     lines[3] = "a,b"
     lines[5] = lines[5] + ",extra"
     lines[7] = lines[7].replace("name6", "n" * 2_500_000)
+    lines[9] = lines[9].replace(",", ',"never closed ', 1)  # "Value with unterminated quote"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     con = duckdb.connect()
     (loaded,) = load_into(con, settings, [TRACKS], enforce_threshold=False, log_results=False)
@@ -259,5 +260,8 @@ def test_duckdbs_reasons_for_a_line_it_cannot_read_are_said_in_words(tmp_path: P
         "holds a comma without quotes around it, or a comma too many.",
         8: "LINE SIZE OVER MAXIMUM: the line is 2.5 MB, over the 2 MB a line may hold: "
         "shorten its long value (a whole text pasted into one field?).",
+        10: "UNQUOTED VALUE: a value's opening quote (\") is not closed where the value ends: "
+        'end the value with a quote, and write a quote inside it as two (""); a file cut off '
+        "inside a quoted value ends so.",
     }
-    assert loaded.rows_rejected == 3
+    assert loaded.rows_rejected == 4
