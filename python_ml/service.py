@@ -263,7 +263,7 @@ def response_models() -> dict[str, Any]:
         status: str = Field(description="`scored` or `rejected`.")
         predicted_class: str | None
         class_probabilities: dict[str, float] | None = Field(
-            description="Calibrated probability of each class (they sum to 1)."
+            description="Calibrated probability of each class, to 6 places (they sum to 1)."
         )
         reasons: list[Reason] = Field(description="The three largest contributions.")
         runner_up_class: str | None = Field(

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from python_ml.raw.schemas import ARTISTS
+from python_ml.reports.tables import rounded_shares
 from python_ml.settings import Settings
 from python_ml.tracks.explain import CONTRIBUTION_DECIMALS, explain
 from python_ml.tracks.feature_origin import ARTIST_FEATURES, with_generated_flags
@@ -40,7 +41,9 @@ log = logging.getLogger(__name__)
 
 SCORED = "scored"
 REJECTED = "rejected"
-PROBABILITY_DECIMALS = 6  # what the outputs round probabilities to (they sum to 1 within 1e-5)
+# What the outputs (predict, the service, the app) round probabilities to: each track's add
+# to exactly 1 at that precision (reports/tables.py: rounded_shares).
+PROBABILITY_DECIMALS = 6
 
 
 # Why each scored row got its class (tracks/explain.py), as the marts name them: the features
@@ -187,7 +190,7 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
         return picked
 
     columns["predicted_class"] = taken(np.asarray(model.class_names, dtype=object)[called])
-    rounded = proba.round(PROBABILITY_DECIMALS)
+    rounded = rounded_shares(proba, PROBABILITY_DECIMALS)  # one by one, 23% missed 1 by 1e-6
     for i, column in enumerate(probabilities):
         columns[column] = taken(rounded[:, i])
     # Each reason says whether its feature's values are generated (the artist features of a
