@@ -119,7 +119,7 @@ def test_a_line_a_broken_quote_took_in_is_kept_under_its_own_line(
         "select file_line, error_type, raw_text, error_message from raw.load_rejects"
     ).fetchall()
     assert (line, error, text) == (3, "UNQUOTED VALUE", lines[2])
-    assert message.startswith("Value with unterminated quote found.")
+    assert message.startswith("a value's opening quote (\") is not closed where the value ends")
 
 
 def test_thousands_of_broken_quotes_each_line_under_its_own_number(
