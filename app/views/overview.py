@@ -118,8 +118,9 @@ st.dataframe(
     table.rename(columns=columns),
     hide_index=True,
     width="stretch",
-    # The figures' columns as wide as their headers ("new-artist F1" was cut at "small").
-    column_config={columns["model_label"]: st.column_config.Column(width="medium")},
+    # The figures' columns as wide as their headers ("new-artist F1" was cut at "small"); the
+    # model stays in view while the holdout columns are scrolled to (narrower screens).
+    column_config={columns["model_label"]: st.column_config.Column(width="medium", pinned=True)},
 )
 
 left, right = st.columns(2)
