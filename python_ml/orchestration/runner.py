@@ -191,6 +191,9 @@ def _described(cause: Any, key: dg.AssetKey) -> str:
     return cause.reason if own else f"{cause.asset_key.to_user_string()} {cause.reason}"
 
 
+DOWNSTREAM_OF_UNSYNCED = "reads "  # how unsynced() says an asset is downstream of unsynced ones
+
+
 def unsynced(settings: Settings) -> dict[str, list[str]]:
     """What the next ``run`` recomputes, by Dagster's code and data versions in the instance
     ``run`` records into: the assets the UI labels *unsynced* (their code version changed, or
@@ -236,5 +239,7 @@ def unsynced(settings: Settings) -> dict[str, list[str]]:
                     if p.to_user_string() in result
                 )
                 if upstream:
-                    result[name] = [f"reads {', '.join(upstream)}, which will change"]
+                    result[name] = [
+                        f"{DOWNSTREAM_OF_UNSYNCED}{', '.join(upstream)}, which will change"
+                    ]
     return result

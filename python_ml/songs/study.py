@@ -530,11 +530,16 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
 
 def _terminate(run_rows: list[dict[str, Any]], status: str) -> None:
     """Close the study's MLflow runs: FINISHED once the warehouse holds them, else FAILED."""
+    from datetime import UTC
+
     import mlflow
 
     client = mlflow.MlflowClient()
     for row in run_rows:
-        client.set_terminated(row["run_id"], status)
+        # Each run ends when its work did (finished_at), not when the study closes them all:
+        # MLflow's Duration column read 33.5 s for a run of 8.9 s, and 5.3 s for the last.
+        ended = int(row["finished_at"].replace(tzinfo=UTC).timestamp() * 1000)
+        client.set_terminated(row["run_id"], status, end_time=ended)
 
 
 def _write(settings: Settings, predictions: pd.DataFrame, runs: pd.DataFrame) -> None:

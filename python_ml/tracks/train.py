@@ -1081,10 +1081,11 @@ class TrainingSummary:
     champion_version: Any  # the registered MLflow model version with the `champion` alias
     champion_path: Path
     experiment_id: str
+    promoted: bool = False  # this step made another run (or version) the champion
 
     @property
     def champion(self) -> RunResult | None:
-        """This step's run that is the champion, or None when an earlier run still is."""
+        """This step's run (fitted or reused) that is the champion, if any."""
         return next((r for r in self.results if r.run_id == self.champion_version.run_id), None)
 
 
@@ -1124,9 +1125,25 @@ def train_step(
     from python_ml.warehouse.db import RunLock
 
     config = load_tracks_config(config_path)
+    before = _champion_now(settings)
     with RunLock(settings.warehouse), step("train the tracks models"):
         results = train_tracks(settings, config, only=only, force=force)
     log_training_table(results)
     experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
     version, path = champion_model_dir(settings)
-    return TrainingSummary(results, version, path, experiment_id)
+    # Promoted: another run or version than before (a reused run the rule chose again is
+    # not; Dagster's champion_model said promoted_by_this_run for it).
+    promoted = before != (version.run_id, str(version.version))
+    return TrainingSummary(results, version, path, experiment_id, promoted)
+
+
+def _champion_now(settings: Settings) -> tuple[str, str] | None:
+    """The warehouse's champion before training (run id, registered version), or None."""
+    from python_ml.errors import UserError
+    from python_ml.tracking.champion_files import warehouse_champion
+
+    try:
+        found = warehouse_champion(settings)
+    except UserError:  # none yet, or trained on other data
+        return None
+    return found["run_id"], str(found["version"])

@@ -106,6 +106,11 @@ def test_a_class_renamed_in_the_seed_is_renamed_everywhere(
     for run in runs:
         assert len(run.data.tags["data_fingerprint"]) == 32
         assert run.data.tags["version.scikit-learn"] == importlib.metadata.version("scikit-learn")
+    # Each run ends when its work did, not when the study closes them all (MLflow's Duration
+    # column gave the first run the whole study's time): the first ends before the next starts.
+    first, second = sorted(runs, key=lambda r: r.info.start_time)
+    assert first.info.status == second.info.status == "FINISHED"
+    assert first.info.end_time <= second.info.start_time < second.info.end_time
     _dbt(project, settings, "build", "--select", "tag:ml_outputs", "staging.ml")
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         distribution = con.execute(

@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
+import yaml
 from conftest import SMALL_ROWS, copy_project, main_job_env, table_counts
 from dagster._core.instance.ref import InstanceRef
 
@@ -449,3 +450,20 @@ def test_run_with_dbt_vars_builds_with_them_and_the_next_run_without(project: Pr
     said = project.status()
     assert "  dbt build (staging, cleaning, split): inputs changed (dbt vars)\n" in said, said
     assert "  dbt build of the prediction marts: inputs changed (dbt vars)\n" in said, said
+
+
+def test_a_forced_run_fits_every_experiment_and_the_next_run_is_up_to_date(
+    project: Project,
+) -> None:
+    """`run --force` forces through the `paths` resource alone, as the launchpad's way to
+    recompute everything does: that way training reused every run (it read only its own op's
+    force), and after a forced training the next `run` trained again ("inputs changed")."""
+    config = yaml.safe_load((project.root / "python_ml/configs/tracks.yml").read_text())
+    every = {f"{e['model']}/{e['feature_set']}" for e in config["experiments"]}
+    forced = project.run("--force")
+    assert forced["fitted"] == every, forced["log"][-3000:]
+    assert "train" in forced["steps"], forced["steps"]
+    again = project.run()
+    assert again["steps"] == set(), again["log"][-3000:]
+    assert again["fitted"] == set()
+    assert "the next `python -m python_ml run` runs no step" in project.status()

@@ -254,3 +254,31 @@ def test_a_full_disk_is_one_line_saying_to_free_space(monkeypatch, tmp_path) -> 
         assert str(tmp_path / "data") in said and "\n" not in said
         assert "a training reuses its finished runs" in said
     assert cli._disk_full(ValueError("Found array with 0 sample(s)")) is None
+
+
+def test_status_counts_the_assets_the_ui_labels_apart_from_those_downstream(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    """A changed model: the UI labelled 2 assets unsynced, and status said "33 asset(s)
+    unsynced", counting the 31 downstream of them that Dagster labels only later."""
+    import argparse
+
+    from python_ml.orchestration import runner, versions
+    from python_ml.settings import load_settings
+    from python_ml.warehouse import db
+
+    stale = {
+        "intermediate/int_tracks_enriched": ["has a new code version"],
+        "dbt_docs": ["has a new code version"],
+        "marts/fct_train_tracks": [
+            f"{runner.DOWNSTREAM_OF_UNSYNCED}int_tracks_enriched, which will change"
+        ],
+    }
+    monkeypatch.setattr(runner, "unsynced", lambda settings: stale)
+    monkeypatch.setattr(versions, "pending_steps", lambda settings, nothing: {})
+    monkeypatch.setattr(db, "check_is_duckdb", lambda path: None)
+    monkeypatch.setattr(db.RunLock, "holder", staticmethod(lambda path: None))
+    cli.cmd_status(load_settings(), argparse.Namespace(json=False))
+    said = capsys.readouterr().out
+    assert "Dagster: 2 asset(s) unsynced, as the UI labels them, and 1 downstream of them" in said
+    assert "  marts/fct_train_tracks: reads int_tracks_enriched, which will change" in said

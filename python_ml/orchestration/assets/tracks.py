@@ -64,10 +64,15 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
         champion."""
         settings = paths.get()
         config_path = Path(config.config) if config.config else None
-        whole = not (paths.force or config.force or config.only)  # every experiment, reusable
+        # The launchpad's `paths` force (the UI's way to recompute everything) fits every
+        # experiment again too, not only `run --force`, which sets both.
+        force = paths.force or config.force
+        # Every experiment (forced or not): its inputs are recorded, so the next run finds
+        # training up to date; --only trains a part.
+        whole = not config.only
         title = versions.TITLES["train"]
         inputs = versions.train_inputs(settings, config_path) if whole else {}
-        if whole and versions.up_to_date(settings, "train", title, inputs):
+        if whole and not force and versions.up_to_date(settings, "train", title, inputs):
             yield dg.MaterializeResult(
                 asset_key="champion_model",
                 metadata=still_true(context, "champion_model", settings),
@@ -83,7 +88,7 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
             return
         from python_ml.tracks.train import train_step  # the model libraries: when it runs
 
-        summary = train_step(settings, config_path, config.only, config.force)
+        summary = train_step(settings, config_path, config.only, force)
         if whole:
             after = versions.train_inputs(settings, config_path)
             versions.record(settings, "train", after, context.run.run_id, True, inputs)
@@ -99,7 +104,7 @@ def tracks_assets(keys: ManifestKeys) -> list[dg.AssetsDefinition]:
             "champion_version": int(version.version),
             "mlflow_run": mlflow_link(version.run_id, summary.experiment_id),
             "model_path": dg.MetadataValue.path(str(summary.champion_path)),
-            "promoted_by_this_run": summary.champion is not None,
+            "promoted_by_this_run": summary.promoted,
         }
         if summary.champion is not None:
             val = summary.champion.metrics["validation"]
