@@ -52,7 +52,15 @@ def new_raw_files(context: dg.SensorEvaluationContext) -> Iterator[Any]:
     if context.cursor == cursor:
         yield dg.SkipReason("no new or changed raw files")
         return
-    previous = json.loads(context.cursor) if context.cursor else {}
-    changed = sorted(k for k in signature if previous.get(k) != signature[k])
+    if context.cursor:
+        previous = json.loads(context.cursor)
+        changed = [k for k in signature if previous.get(k) != signature[k]]
+        changed += [f"{k} (removed)" for k in sorted(previous) if k not in signature]
+        said = ", ".join(changed)
+    else:  # the first look since the sensor was turned on: nothing to compare with
+        said = (
+            f"first look: the sensor had no record of the {len(signature)} raw file(s); "
+            "the run does only what is stale"
+        )
     context.update_cursor(cursor)
-    yield dg.RunRequest(run_key=cursor, tags={"music/changed_files": ", ".join(changed)[:200]})
+    yield dg.RunRequest(run_key=cursor, tags={"music/changed_files": said[:200]})

@@ -790,7 +790,7 @@ def _draw_into(
         tables = _numbers_tables(con, classes, origins["tracks"])
         from python_ml.reports.model_card import write_model_card
 
-        write_model_card(settings, con, out_dir)
+        card = write_model_card(settings, con, out_dir)
         # The songs study's results page, which the page links: from the warehouse, so that a
         # new reports folder gets it without the study running again.
         study = study_results(con)
@@ -806,6 +806,7 @@ def _draw_into(
         docs_site=docs_page(settings),
         songs_data_origin=songs_origin,
         songs_results=study is not None,
+        mlflow_run_page=card["mlflow_run_page"],
     )
     reports = settings.reports_dir
     _write_html(out_dir / "index.html", charts, tables, page, read_in=reports)
@@ -858,6 +859,8 @@ class Page:
     data_origin: str  # the tracks' (fct_track_predictions)
     docs_site: Path
     songs_data_origin: str | None = None  # the 2023 songs study's, when it has run
+    # The champion run's page in MLflow's UI, after its address (None: no MLflow store here).
+    mlflow_run_page: str | None = None
     songs_results: bool = False  # its results file is written beside the page (linked)
 
     @property
@@ -1150,7 +1153,13 @@ def _write_html(
     docs_ui, mlflow_ui = ui_address("docs"), ui_address("mlflow")
     if images_from is not None:  # MLflow's copy: no docs folder beside it
         docs = html.escape(docs_ui)
-    mlflow_runs = f"{mlflow_ui}/#/experiments?workflowType=machine_learning"
+    # The champion's run, where its figures, charts and model are (the experiments list
+    # before, from which a reader had to find it among every run).
+    mlflow_link = (
+        f'<a href="{html.escape(mlflow_ui + "/" + page.mlflow_run_page)}">the champion\'s run</a>'
+        if page.mlflow_run_page
+        else f'<a href="{html.escape(mlflow_ui)}">{html.escape(mlflow_ui)}</a>'
+    )
     path.write_text(
         f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>music-popularity report</title>
@@ -1171,8 +1180,7 @@ from the dbt marts.</p>
 {songs_link}
 <a href="{docs}">dbt docs site</a> (or <code>make docs-serve</code>:
 <a href="{html.escape(docs_ui)}">{html.escape(docs_ui)}</a>) ·
-MLflow (<code>make mlflow-ui</code>:
-<a href="{html.escape(mlflow_runs)}">{html.escape(mlflow_ui)}</a>)</p>
+MLflow (<code>make mlflow-ui</code>, then {mlflow_link})</p>
 {numbers}
 {figures}
 </body></html>

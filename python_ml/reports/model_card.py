@@ -579,24 +579,33 @@ def card_html(markdown: str) -> str:
 
 
 def write_model_card(settings: Settings, con: Any, out_dir: Path) -> dict[str, Any]:
-    """Write the card beside the report; put it on the champion's MLflow run and registered
-    version (description and tags) when the MLflow store is this project's."""
+    """Write the card beside the report; put it on the champion's registered version
+    (description and tags) when the MLflow store is this project's. The facts it states, and
+    ``mlflow_run_page``: the champion run's page in MLflow's UI (its path after the address),
+    or None without the store."""
     markdown, facts = card_markdown(con)
     (out_dir / MD_FILE).write_text(markdown, encoding="utf-8")
     (out_dir / HTML_FILE).write_text(card_html(markdown), encoding="utf-8")
     log.info("model card: %s", settings.reports_dir / MD_FILE)  # out_dir: moved there
-    _to_mlflow(settings, markdown, facts)
+    facts["mlflow_run_page"] = _to_mlflow(settings, markdown, facts)
     return facts
 
 
-def _to_mlflow(settings: Settings, markdown: str, facts: dict[str, Any]) -> None:
+FORMER_VERSION_NOTE = "> **Not the champion now.**"  # heads a replaced version's description
+
+
+def _to_mlflow(settings: Settings, markdown: str, facts: dict[str, Any]) -> str | None:
+    """The card as the champion's version description, and its facts as version tags; each
+    earlier version of the same data says first that it is no longer the champion (its card
+    was written when it was, and read as current). The card itself reaches the run with the
+    report (``report/model_card.md``, charts._log_to_champion_run): it was logged twice."""
     if not (settings.mlflow_dir / "mlflow.db").exists() or not facts["registered_version"]:
-        return
+        return None
     import mlflow
 
     from python_ml.tracking.registry import TRACK_MODEL_NAME, TRACKS_EXPERIMENT, setup_mlflow
 
-    setup_mlflow(settings, TRACKS_EXPERIMENT)
+    experiment_id = setup_mlflow(settings, TRACKS_EXPERIMENT)
     client = mlflow.MlflowClient()
     version = str(int(facts["registered_version"]))
     try:
@@ -605,11 +614,22 @@ def _to_mlflow(settings: Settings, markdown: str, facts: dict[str, Any]) -> None
             value = facts[key]
             text = f"{value:.4f}" if isinstance(value, float) else str(value)
             client.set_model_version_tag(TRACK_MODEL_NAME, version, key, text)
-        artifact_uri = client.get_run(facts["run_id"]).info.artifact_uri or ""
-        if artifact_uri.startswith(settings.mlflow_dir.as_uri()):
-            client.log_text(facts["run_id"], markdown, f"model_card/{MD_FILE}")
+        same_data = client.search_model_versions(
+            f"name = '{TRACK_MODEL_NAME}' and tags.data_fingerprint = '{facts['data_fingerprint']}'"
+        )
+        for other in same_data:
+            told = other.description or ""
+            if str(other.version) != version and not told.startswith(FORMER_VERSION_NOTE):
+                client.update_model_version(
+                    TRACK_MODEL_NAME,
+                    other.version,
+                    description=f"{FORMER_VERSION_NOTE} Version {version} (run "
+                    f"`{facts['run_id']}`) took its place as this data's champion; the card "
+                    f"below is as it was written while this version was.\n\n{told}",
+                )
     except mlflow.exceptions.MlflowException as exc:
         log.warning("the model card was not put on MLflow's version %s: %s", version, exc)
+    return f"#/experiments/{experiment_id}/runs/{facts['run_id']}"
 
 
 def drift_line(drift: pd.DataFrame, origin: str, predict_share: str) -> str:

@@ -398,6 +398,7 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
     from python_ml.tracking.registry import (
         SONGS_EXPERIMENT,
         log_table_input,
+        mark_superseded,
         setup_mlflow,
         shown_metrics,
     )
@@ -412,7 +413,7 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
         len(frame),
         int(frame["is_top_decile"].sum()),
     )
-    setup_mlflow(settings, SONGS_EXPERIMENT)
+    experiment_id = setup_mlflow(settings, SONGS_EXPERIMENT)
     digest = songs_digest(frame)
     versions = library_versions()
     results, predictions, run_rows = [], [], []
@@ -525,6 +526,15 @@ def run_study(settings: Settings, config: StudyConfig) -> list[dict[str, Any]]:
         _terminate(run_rows, "FAILED")
         raise
     _terminate(run_rows, "FINISHED")
+    # The study's earlier runs of each (task, model, feature set) have the same name and
+    # params: each says which run took its place (their predictions were replaced above).
+    for row in run_rows:
+        mark_superseded(
+            experiment_id,
+            f"tags.task = '{row['task']}' and tags.model_name = '{row['model_name']}'"
+            f" and tags.feature_set = '{row['feature_set']}'",
+            row["run_id"],
+        )
     return results
 
 

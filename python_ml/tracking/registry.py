@@ -286,6 +286,28 @@ def shown_metrics(values: dict[str, float]) -> dict[str, float]:
     }
 
 
+SUPERSEDED_TAG = "superseded_by"  # on a finished run: the later run that took its place
+
+
+def mark_superseded(experiment_id: str, same: str, run_id: str) -> None:
+    """Tag each earlier finished run matching ``same`` (an MLflow filter on tags: the same
+    reuse key, or the same study run) with the run that took its place: they have the same
+    name and params, and MLflow's run list did not tell them apart (the warehouse does, by
+    ``is_current``). A label only: failing to write it leaves the run standing."""
+    client = mlflow.MlflowClient()
+    try:
+        earlier = client.search_runs(
+            [experiment_id], f"{same} and attributes.status = 'FINISHED'", max_results=1000
+        )
+        for other in earlier:
+            if other.info.run_id != run_id and SUPERSEDED_TAG not in other.data.tags:
+                client.set_tag(other.info.run_id, SUPERSEDED_TAG, run_id)
+    except mlflow.exceptions.MlflowException as exc:
+        logging.getLogger(__name__).warning(
+            "could not tag the runs %s replaced in MLflow: %s", run_id, exc
+        )
+
+
 def log_table_input(
     frame: pd.DataFrame, table: str, data_origin: str, digest: str, context: str = "training"
 ) -> None:

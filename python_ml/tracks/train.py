@@ -302,7 +302,6 @@ def _fit_and_evaluate(
 REUSE_TAG = "reuse_key"
 CODE_VERSION_TAG = "code_version"  # code_version(), on each run fitted
 REUSED_AT_TAG = "reused_at"  # when a training last took the run as it was (UTC)
-SUPERSEDED_TAG = "superseded_by"  # the later run of the same reuse key (`train --force`)
 IMPORTANCE = "importance"  # the metrics entry of the permutation importance
 MODEL_URI_TAG = "model_uri"
 SPLIT_SEED_PARAM = "split_seed"  # the MLflow param: dbt's var the train split was cut with
@@ -447,6 +446,7 @@ def _run_experiment(
     from python_ml.tracking.registry import (
         MODEL_RELPATH_TAG,
         log_track_model,
+        mark_superseded,
         model_relpath,
         shown_metrics,
     )
@@ -582,26 +582,8 @@ def _run_experiment(
     with _RECORD_LOCK:  # one warehouse writer at a time among experiments fitting side by side
         record_runs(settings, [_run_row(result, started_at, data, config)])
     if result.status == "FINISHED":
-        _mark_superseded(run.info.experiment_id, key, run_id)
+        mark_superseded(run.info.experiment_id, f"tags.{REUSE_TAG} = '{key}'", run_id)
     return result
-
-
-def _mark_superseded(experiment_id: str, key: str, run_id: str) -> None:
-    """Earlier finished runs of the same reuse key (`train --force` fits again) have the same
-    name, params and figures as this one: each is tagged with the run that took its place (the
-    warehouse tells them apart by ml.model_runs' is_current; MLflow did not)."""
-    import mlflow
-
-    client = mlflow.MlflowClient()
-    try:
-        earlier = client.search_runs(
-            [experiment_id], f"tags.{REUSE_TAG} = '{key}' and attributes.status = 'FINISHED'"
-        )
-        for other in earlier:
-            if other.info.run_id != run_id and SUPERSEDED_TAG not in other.data.tags:
-                client.set_tag(other.info.run_id, SUPERSEDED_TAG, run_id)
-    except mlflow.exceptions.MlflowException as exc:  # a label only: the run stands
-        log.warning("could not tag the runs %s replaced in MLflow: %s", run_id, exc)
 
 
 def utc_from_ms(ms: int | None) -> str:
@@ -622,6 +604,7 @@ def _record_reuse(
 
     import mlflow
 
+    from python_ml.tracking.registry import SUPERSEDED_TAG
     from python_ml.tracking.runs import mark_reused
 
     reused_at = utc_now()

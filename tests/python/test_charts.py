@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -87,11 +88,13 @@ def test_charts_and_page_are_drawn(scored: Settings) -> None:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f'src="{chart.file}"' in page and chart.caption.split(":")[0][:20] in page
     assert _champion_run(scored) in page
+    # MLflow's link opens the champion's run (it opened the experiments list).
+    assert re.search(
+        rf'<a href="http://[^"]+/#/experiments/\d+/runs/{_champion_run(scored)}">', page
+    )
     assert "Generated data." in page, "results from built-in data say so"
     assert "<table>" in page and "val. macro-F1" in page and "blazing-hot (70-100)" in page
     # A run's seconds to a tenth (they had 3 decimals), right-aligned as numbers.
-    import re
-
     board = page.split("Leaderboard", 1)[1].split("</table>", 1)[0]
     seconds = re.findall(r'<td class="n">([\d,]+\.\d+)</td>\s*</tr>', board)
     assert seconds and all(len(s.split(".")[1]) == 1 for s in seconds), seconds

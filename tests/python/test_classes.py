@@ -86,16 +86,14 @@ def test_a_class_renamed_in_the_seed_is_renamed_everywhere(
     }
     score.score_tracks(settings, batch_size=1000)
     study = songs_study.load_songs_config()
-    songs_study.run_study(
-        settings,
-        songs_study.StudyConfig(
-            study.seed,
-            2,
-            1,
-            {"audio": study.feature_sets["audio"]},
-            {"random_forest": {"n_estimators": 5, "min_samples_leaf": 2, "max_features": 0.5}},
-        ),
+    small_study = songs_study.StudyConfig(
+        study.seed,
+        2,
+        1,
+        {"audio": study.feature_sets["audio"]},
+        {"random_forest": {"n_estimators": 5, "min_samples_leaf": 2, "max_features": 0.5}},
     )
+    songs_study.run_study(settings, small_study)
     # The study's runs name their data and library versions, as the tracks' runs do.
     import mlflow
 
@@ -111,6 +109,21 @@ def test_a_class_renamed_in_the_seed_is_renamed_everywhere(
     first, second = sorted(runs, key=lambda r: r.info.start_time)
     assert first.info.status == second.info.status == "FINISHED"
     assert first.info.end_time <= second.info.start_time < second.info.end_time
+    # Run again, the study's runs of the same name say which run took their place.
+    from python_ml.tracking.registry import SUPERSEDED_TAG
+
+    songs_study.run_study(settings, small_study)
+    rerun = mlflow.search_runs(experiment_names=[SONGS_EXPERIMENT], output_format="list")
+    later = {
+        r.info.run_name: r
+        for r in rerun
+        if r.info.run_id not in {first.info.run_id, second.info.run_id}
+    }
+    assert len(later) == 2
+    for earlier in (first, second):
+        tags = mlflow.get_run(earlier.info.run_id).data.tags
+        assert tags[SUPERSEDED_TAG] == later[earlier.info.run_name].info.run_id
+    assert not any(SUPERSEDED_TAG in r.data.tags for r in later.values())
     _dbt(project, settings, "build", "--select", "tag:ml_outputs", "staging.ml")
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         distribution = con.execute(

@@ -130,10 +130,12 @@ def test_same_data_and_seed_give_the_same_metrics(
     # In MLflow the look-alike earlier runs say which run took their place.
     import mlflow
 
+    from python_ml.tracking import registry
+
     client = mlflow.MlflowClient()
     for one, other in zip(first, second, strict=True):
-        assert client.get_run(one.run_id).data.tags[train.SUPERSEDED_TAG] == other.run_id
-        assert train.SUPERSEDED_TAG not in client.get_run(other.run_id).data.tags
+        assert client.get_run(one.run_id).data.tags[registry.SUPERSEDED_TAG] == other.run_id
+        assert registry.SUPERSEDED_TAG not in client.get_run(other.run_id).data.tags
 
 
 def test_a_failed_training_run_leaves_the_champion_where_it_was(

@@ -172,12 +172,26 @@ def test_the_sensor_asks_for_a_run_only_when_raw_files_change(
     song.write_text("a\n1\n")
     events, cursor = evaluate(None)
     assert isinstance(events[0], dg.RunRequest)
-    assert "spotify-2023.csv" in events[0].tags["music/changed_files"]
+    # Turned on: the first look has nothing to compare with, and says so (it named every
+    # file as changed).
+    assert (
+        events[0]
+        .tags["music/changed_files"]
+        .startswith("first look: the sensor had no record of the 1 raw file(s)")
+    )
     events, cursor_again = evaluate(cursor)
     assert isinstance(events[0], dg.SkipReason)
     song.write_text("a\n1\n2\n")
-    events, _ = evaluate(cursor)
+    (tmp_path / "spotify_2023" / "extra.csv").write_text("a\n")
+    events, cursor = evaluate(cursor)
     assert isinstance(events[0], dg.RunRequest)
+    assert (
+        events[0].tags["music/changed_files"]
+        == "spotify_2023/extra.csv, spotify_2023/spotify-2023.csv"
+    )
+    song.unlink()
+    events, _ = evaluate(cursor)
+    assert events[0].tags["music/changed_files"] == "spotify_2023/spotify-2023.csv (removed)"
 
 
 def test_the_raw_download_is_retried_but_a_bad_file_is_not(
