@@ -126,12 +126,11 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
     selected = ", ".join(f"cast(t.{c} as float) as {c}" for c in columns)
     with db.connect(settings.warehouse) as con:
         db.require_tables(con, catalog.TRAIN_TRACKS, catalog.POPULARITY_CLASSES)
-        class_names = [
-            r[0]
-            for r in con.execute(
-                f"select class_name from {catalog.POPULARITY_CLASSES} order by class_index"
-            ).fetchall()
-        ]
+        seed = con.execute(
+            f"select class_name, min_popularity, max_popularity from {catalog.POPULARITY_CLASSES} "
+            "order by class_index"
+        ).fetchall()
+        class_names = [name for name, _, _ in seed]
         train = con.execute(
             f"select {selected}, c.class_index::tinyint as label, "
             "coalesce(t.primary_artist_id, t.track_id) as group_id "
@@ -150,10 +149,16 @@ def load_track_data(settings: Settings, features: list[str]) -> TrackData:
     counts = train["label"].value_counts()
     missing = [name for i, name in enumerate(class_names) if counts.get(i, 0) < 10]
     if missing:
+        # Every class's count and range, so that the thresholds can be chosen from this
+        # message (it named the short class alone).
+        each = ", ".join(
+            f"{name} ({low}-{high}) {int(counts.get(i, 0)):,}"
+            for i, (name, low, high) in enumerate(seed)
+        )
         raise TrainingError(
             f"{catalog.TRAIN_TRACKS} has fewer than 10 tracks of class "
-            f"{', '.join(missing)}; every class needs training rows for the fit, calibration "
-            "and validation folds. Use a fuller tracks file, or change the thresholds in "
-            "seeds/popularity_classes.csv."
+            f"{', '.join(missing)}: of its {len(train):,} tracks, {each}. Every class needs "
+            "training rows for the fit, calibration and validation folds. Use a fuller tracks "
+            "file, or change the thresholds in seeds/popularity_classes.csv."
         )
     return TrackData(class_names, train, fingerprint, data_origin, split_seed)

@@ -37,3 +37,16 @@ def test_drifted_rows_are_named_in_words_with_the_generated_mark() -> None:
     assert "above the threshold: artist_followers (generated) (0.42), the mix of classes " in line
     assert "called (0.31); largest PSI of a feature 0.420 (artist_followers (generated))" in line
     assert "; the mix of classes called 0.310." in line
+
+
+def test_generated_artists_are_said_to_name_the_artist_and_the_new_artist_figure_given() -> None:
+    """Random per artist, the generated artists.csv's features carry no reach but tell which
+    artist a track is by: the card says so, with the champion's figure on unseen artists."""
+    from python_ml.reports.model_card import generated_artists_limit
+
+    said = generated_artists_limit(["artist_followers", "artist_genre_count"], 0.2791)
+    assert said.startswith("The artist features (artist_followers, artist_genre_count) are")
+    assert "as an id would" in said
+    assert said.endswith("its macro-F1 is 0.279: what holds for a new artist's tracks.")
+    assert "is not known" in generated_artists_limit(["artist_followers"], None)
+    assert "is not known" in generated_artists_limit(["artist_followers"], float("nan"))
