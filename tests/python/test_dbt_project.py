@@ -236,7 +236,8 @@ def test_bad_rows_are_rejected_with_their_reason(bad_rows_warehouse: Path) -> No
         (first_line + 3, "bad_missing_pop_00000", "missing popularity", "no popularity"),
         # A copy of the first row (line 2): the detail names the line kept for the id.
         (first_line + 4, good_id, "duplicate id", f"{good_id} (the same id as line 2)"),
-        (first_line + 5, None, "missing id", None),
+        # Said as every other reason is (it had no detail).
+        (first_line + 5, None, "missing id", "no id (the id column is empty)"),
         (
             first_line + 6,
             "bad_release_year_0000",

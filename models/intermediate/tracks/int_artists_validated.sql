@@ -50,6 +50,7 @@ final as (
         case when is_duplicate then 'duplicate id' else validation_failure end
             as rejection_reason,
         case
+            when artist_id is null then 'no id (the id column is empty)'
             when {{ list_length('unparseable_columns') }} > 0
                 then {{ list_join('unparseable_columns', '; ') }}
             when validation_failure = 'unparseable genres' then genres_raw

@@ -46,6 +46,7 @@ checked as (
                 then 'release date out of range'
         end as validation_failure,
         case
+            when track_id is null then 'no id (the id column is empty)'
             -- Every value to fix at once: those that do not parse, then those out of range.
             when {{ list_length('unparseable_columns') }} > 0
                 then concat_ws(

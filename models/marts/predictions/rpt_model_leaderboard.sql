@@ -93,6 +93,8 @@ final as (
         new_artist_macro_f1,
         holdout_accuracy,
         holdout_macro_f1,
+        holdout_argmax_accuracy,
+        holdout_argmax_macro_f1,
         holdout_log_loss,
         holdout_brier,
         holdout_ece,
@@ -102,6 +104,7 @@ final as (
         epochs,
         duration_seconds,
         n_train,
+        n_validation,
         finished_at
     from flagged
 
