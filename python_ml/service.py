@@ -430,7 +430,13 @@ def create_app(
     from python_ml.tracks.explain import CONTRIBUTION_DECIMALS
     from python_ml.tracks.feature_origin import is_generated_feature
     from python_ml.tracks.feature_path import gives_artist_ids, misspelt_columns
-    from python_ml.tracks.scorer import SCORED, BatchingScorer, Scorer, artist_warnings
+    from python_ml.tracks.scorer import (
+        SCORED,
+        BatchingScorer,
+        Scorer,
+        artist_warnings,
+        recency_warnings,
+    )
 
     max_tracks = max_tracks or limit("MUSIC_SERVE_MAX_TRACKS")
     max_body_bytes = max_body_bytes or limit("MUSIC_SERVE_MAX_BYTES")
@@ -638,6 +644,10 @@ def create_app(
             signal_seen[0] = _signal_time(reload_signal)
         if scorer.unavailable:
             return error(503, scorer.unavailable)
+        if scorer.files_problem:  # its files unreadable now: it scores on as it was loaded
+            return error(
+                503, f"{scorer.files_problem} (still scoring with run {scorer.champion.run_id})"
+            )
         return {"run_id": scorer.champion.run_id, "changed": changed}
 
     class StrictJSONRequest(Request):
@@ -736,6 +746,9 @@ def create_app(
             scored,
             lambda line: gives_artist_ids(body.tracks[line - 1].get("id_artists")),
             lambda line: f"tracks[{line - 1}]",
+        )
+        warnings += recency_warnings(
+            scored, champion.details.get("last_release_year"), lambda line: f"tracks[{line - 1}]"
         )
         classes = champion.model.class_names
 

@@ -31,6 +31,8 @@ try:  # the data the champion learnt from, as the other pages say it
     app_ui.origin_banner(app_data.champion_run(settings)["data_origin"])
 except app_data.WarehouseMissing:  # nothing scored yet: each result names its champion's data
     pass
+except app_data.WarehouseBusy as exc:  # the form stays: a scoring says what it can do then
+    st.warning(f"**The warehouse is busy.** {exc}", icon=":material/hourglass_top:")
 
 # Units and meanings; the allowed values come from the dbt macro track_feature_ranges.
 UNITS = {
@@ -86,8 +88,10 @@ with st.form("track"):
             elif isinstance(default, int):
                 st.number_input(label, value=default, step=1, key=key, help=FIELD_HELP.get(name))
             else:
+                # As typed, to the digits given ("%.3f" showed 1.0004 as 1.000 beside the
+                # message that 1.0004 is out of range).
                 st.number_input(
-                    label, value=default, format="%.3f", key=key, help=FIELD_HELP.get(name)
+                    label, value=default, format="%g", key=key, help=FIELD_HELP.get(name)
                 )
             if name in bad_fields:
                 row = result.iloc[0]
@@ -198,15 +202,14 @@ elif result is not None:
             if runner_up and pd.notna(lead) and pd.notna(baseline):
                 other = labels.get(runner_up, runner_up)
                 st.caption(app_data.lead_in_words(called, other, float(lead), float(baseline)))
-        weights = app_data.decision_weights(settings)
         most_probable = max(probabilities, key=probabilities.get)
-        here = f" (here {labels[most_probable]})" if most_probable != row["predicted_class"] else ""
-        rule = ", ".join(f"{labels.get(n, n)} x{w:.2f}" for n, w in weights.items())
         st.markdown(
-            f"The class called is the one with the highest **weighted** probability (weights "
-            f"{rule}, chosen on the validation fold for macro-F1, so that rarer classes are "
-            "called when they are likely enough, not only when most likely), which is why it "
-            f"can differ from the most probable class{here}."
+            app_data.decision_rule_sentence(
+                app_data.decision_weights(settings),
+                labels,
+                **app_data.decision_rule_settings(settings),
+                most_probable=None if most_probable == row["predicted_class"] else most_probable,
+            )
         )
         st.caption(
             f"Champion run `{row['run_id']}`, registered version {row['model_version']}, "

@@ -10,8 +10,7 @@ from python_ml.raw.schemas import SONGS_2023
 from python_ml.songs import TOP_DECILE_CALLS, repeats_of
 
 st.title("2023 songs: how many streams?")
-champion = app_ui.read("champion_run")
-study = app_ui.read("songs_study")
+study = app_ui.read("songs_study")  # its own runs: no tracks champion needed
 if study.empty:
     st.info("The 2023 songs study has not run yet: `python -m python_ml songs`, then `make run`.")
     st.stop()

@@ -64,8 +64,10 @@ def query(settings: Settings, sql: str, params: list[Any] | None = None) -> pd.D
             table = f"{named.group(1)} is not built" if named else "a table is not built"
             raise WarehouseMissing(
                 f"The warehouse {settings.warehouse} has no prediction marts yet ({table}): "
-                "they are built once a champion is trained and has scored. Run `make run` (if "
-                "it stops before scoring, its last lines say why), then reload this page."
+                "the main job builds them once a champion is trained and has scored. Run `make "
+                "run` (if it stops before scoring, its last lines say why; `python -m python_ml "
+                "marts` then builds the 2023 songs' marts, which need no tracks champion), "
+                "then reload this page."
             ) from None
         raise
 
@@ -383,6 +385,59 @@ def decision_weights(settings: Settings) -> dict[str, float]:
     return dict(zip(model.class_names, (float(w) for w in weights), strict=True))
 
 
+def decision_rule_settings(settings: Settings) -> dict[str, Any]:
+    """The champion's ``selection_metric`` and ``max_accuracy_loss`` as its run recorded them
+    (ml.model_runs.params_json: tracks.yml when it was trained, not now)."""
+    import json
+
+    from python_ml.warehouse import catalog, db
+
+    run_id = scorer(settings).champion.run_id
+    with db.connect(settings.warehouse) as con:
+        row = con.execute(
+            f"select params_json from {catalog.MODEL_RUNS} where run_id = ?", [run_id]
+        ).fetchone()
+    params = json.loads(row[0]) if row and row[0] else {}
+    return {k: params.get(k) for k in ("selection_metric", "max_accuracy_loss")}
+
+
+def decision_rule_sentence(
+    weights: dict[str, float],
+    labels: dict[str, str],
+    selection_metric: str | None,
+    max_accuracy_loss: float | None,
+    most_probable: str | None = None,
+) -> str:
+    """How the score page says the class was called, from the champion's own rule: its weights
+    and the metric they were tuned for (the page said "chosen for macro-F1, so that rarer
+    classes are called ..." under weights of 1 tuned for accuracy). ``most_probable``: the
+    most probable class when it is not the one called."""
+    metric = selection_metric
+    metric_name = {"macro_f1": "macro-F1", "accuracy": "accuracy"}.get(metric or "", metric)
+    if all(abs(w - 1.0) < 1e-12 for w in weights.values()):
+        why = (
+            "the rule maximises accuracy, which the most probable class does"
+            if metric == "accuracy"
+            else f"no weighting did better for {metric_name} on the validation fold"
+            if metric_name
+            else "the rule has no weights"
+        )
+        return f"The class called is the most probable one (plain argmax: {why})."
+    rule = ", ".join(f"{labels.get(n, n)} x{w:.2f}" for n, w in weights.items())
+    within = (
+        f", giving up at most {max_accuracy_loss:g} of plain argmax's accuracy"
+        if max_accuracy_loss is not None
+        else ""
+    )
+    here = f" (here {labels.get(most_probable, most_probable)})" if most_probable else ""
+    return (
+        f"The class called is the one with the highest **weighted** probability (weights "
+        f"{rule}, chosen on the validation fold for {metric_name or 'its selection metric'}"
+        f"{within}: a class is called when it is likely enough, not only when most likely), "
+        f"which is why it can differ from the most probable class{here}."
+    )
+
+
 def explanation_method(settings: Settings) -> str:
     """How the champion's kind explains a score (tracks/kinds), for the score page."""
     return str(explanation_of(scorer(settings).champion.model.kind))
@@ -512,9 +567,11 @@ def score_tracks(settings: Settings, rows: pd.DataFrame) -> pd.DataFrame:
             frame[column] = frame[column].map(lambda v: None if str(v).strip() == "" else v)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     from python_ml.tracks.feature_origin import reasons_in_words
+    from python_ml.tracks.scorer import NOT_OUTPUT_COLUMNS
 
     champion, scored = scorer(settings).score_records(records)
-    scored = scored.drop(columns="artist_known")  # the page says which artist it used
+    # The page says which artist it used, and whether the year is after the training data's.
+    scored = scored.drop(columns=list(NOT_OUTPUT_COLUMNS))
     origin = champion.data_origin  # a generated feature is marked, as predict marks it
     scored["reasons"] = scored["reasons"].map(lambda entries: reasons_in_words(entries, origin))
     scored.insert(scored.columns.get_loc("predicted_class"), "run_id", champion.run_id)

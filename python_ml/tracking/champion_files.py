@@ -23,6 +23,12 @@ class ChampionUnavailable(UserError, LookupError):
     """There is no champion, or its files cannot be loaded; the message says what to do."""
 
 
+class ChampionFilesUnreadable(ChampionUnavailable):
+    """The warehouse names a champion of its data, but its model files cannot be read (gone,
+    moved, damaged, another MLflow folder's): putting them back makes it loadable again,
+    unlike a champion of other data."""
+
+
 def warehouse_champion(settings: Settings) -> dict[str, Any]:
     """This warehouse's champion as ``ml.model_runs`` records it (run id, registered version,
     the fingerprint of the data it was trained on), checked against the train table the
@@ -112,8 +118,8 @@ def read_model_folder(
         mlflow_dir = next((p for p in path.parents if (p / "mlflow.db").exists()), None)
         if mlflow_dir is not None and _records_run(mlflow_dir / "mlflow.db", run_id):
             # The right MLflow folder (it holds the run): its model files were deleted.
-            raise ChampionUnavailable(no_model_files(run_id, mlflow_dir, version))
-        raise ChampionUnavailable(
+            raise ChampionFilesUnreadable(no_model_files(run_id, mlflow_dir, version))
+        raise ChampionFilesUnreadable(
             f"The champion's model (run {run_id}) is not in {path}: the MLflow folder "
             + (f"{mlflow_dir} " if mlflow_dir else "")
             + "does not hold the runs this warehouse records. Set MUSIC_MLFLOW_DIR to the "
@@ -123,7 +129,7 @@ def read_model_folder(
     try:
         spec = yaml.safe_load((path / "MLmodel").read_text(encoding="utf-8"))
         if spec.get("run_id") != run_id:
-            raise ChampionUnavailable(
+            raise ChampionFilesUnreadable(
                 f"{path} holds the model of run {spec.get('run_id')}, not of the champion's run "
                 f"{run_id}: run `python -m python_ml train`."
             )
@@ -139,7 +145,7 @@ def read_model_folder(
     except ChampionUnavailable:
         raise
     except Exception as exc:  # a damaged or foreign folder: say so, in one line
-        raise ChampionUnavailable(
+        raise ChampionFilesUnreadable(
             f"The champion's model in {path} cannot be read ({type(exc).__name__}: {exc}): "
             "its files are damaged. Run `python -m python_ml train` to fit and register it "
             "again (a run whose model files are not those it logged is not reused; one logged "

@@ -23,6 +23,7 @@ from mlflow.pyfunc import PythonModel
 from python_ml.errors import UserError
 from python_ml.settings import Settings
 from python_ml.tracking.champion_files import (  # noqa: F401  (part of this module's API)
+    ChampionFilesUnreadable,
     ChampionUnavailable,
     no_model_files,
     warehouse_champion,
@@ -394,7 +395,7 @@ def champion_model_dir(settings: Settings) -> tuple[Any, Path]:
     except mlflow.exceptions.MlflowException:
         version = None
     if version is None or version.run_id != champion["run_id"]:
-        raise ChampionUnavailable(
+        raise ChampionFilesUnreadable(
             f"The champion of {settings.warehouse} ({champion['label']}, run "
             f"{champion['run_id']}, version {champion['version']}) is not registered in "
             f"{settings.mlflow_dir}: the warehouse and the MLflow folder do not belong together. "
@@ -404,7 +405,7 @@ def champion_model_dir(settings: Settings) -> tuple[Any, Path]:
     relpath = client.get_run(version.run_id).data.tags.get(MODEL_RELPATH_TAG)
     path = settings.mlflow_dir / relpath if relpath else None
     if path is None or not (path / "MLmodel").is_file():
-        raise ChampionUnavailable(
+        raise ChampionFilesUnreadable(
             no_model_files(version.run_id, settings.mlflow_dir, version.version)
         )
     return version, path
@@ -425,7 +426,7 @@ def load_champion(settings: Settings) -> tuple[str, int, FittedModel]:
     try:
         loaded = mlflow.pyfunc.load_model(str(path))
     except Exception as exc:
-        raise ChampionUnavailable(
+        raise ChampionFilesUnreadable(
             f"The champion's model in {path} cannot be loaded ({type(exc).__name__}: {exc}): "
             "its files are damaged. Run `python -m python_ml train` to fit and register it "
             "again (a run whose model files are not those it logged is not reused; one logged "

@@ -39,12 +39,14 @@ from python_ml.tracks.explain import CONTRIBUTION_DECIMALS
 from python_ml.tracks.feature_origin import reasons_in_words
 from python_ml.tracks.feature_path import NO_ARTIST_IDS, DerivedTracks, gives_artist_ids
 from python_ml.tracks.scorer import (
+    NOT_OUTPUT_COLUMNS,
     PROBABILITY_DECIMALS,
     REJECTED,
     SCORED,
     Champion,
     Scorer,
     artist_warnings,
+    recency_warnings,
 )
 
 log = logging.getLogger(__name__)
@@ -371,7 +373,10 @@ def score_file(
             lambda line: gives_artist_ids(id_artists.get(line)),
             lambda line: f"{path}: line {line}",
         )
-    scored = scored.drop(columns="artist_known")
+    said_of_years = recency_warnings(
+        scored, champion.details.get("last_release_year"), lambda line: f"{path}: line {line}"
+    )
+    scored = scored.drop(columns=list(NOT_OUTPUT_COLUMNS))
     result = inputs[kept].merge(scored.drop(columns=["id", "name"]), on="line", how="right")
     result.insert(result.columns.get_loc("predicted_class"), "run_id", champion.run_id)
     result.insert(result.columns.get_loc("predicted_class"), "model_version", champion.version)
@@ -389,7 +394,7 @@ def score_file(
         said.insert(0, legacy_encoding(path))
     if "id_artists" not in header:
         said.append(f"{path}: no id_artists column: {NO_ARTIST_IDS}")
-    said += said_of_artists
+    said += said_of_artists + said_of_years
     for warning in filter(None, said):
         log.warning(warning)
         warnings.append(warning)

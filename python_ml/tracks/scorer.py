@@ -111,7 +111,11 @@ def load_scoring_champion(settings: Settings) -> Champion:
             f"from {catalog.MODEL_RUNS} where run_id = ?",
             [recorded["run_id"]],
         ).fetchone()
+        # The newest release the champion learnt from (its data is the split's: checked
+        # above): a later one is scored by extrapolation, and said so.
+        last_year = con.execute(f"select max(release_year) from {catalog.TRAIN_TRACKS}").fetchone()
     details = dict(zip(names, row, strict=True))
+    details["last_release_year"] = None if last_year[0] is None else int(last_year[0])
     run_id, version = recorded["run_id"], recorded["version"]
     if details["model_path"]:
         model = read_model_folder(
@@ -132,6 +136,9 @@ def load_scoring_champion(settings: Settings) -> Champion:
         details["decision_weights"] = json.loads(details["decision_weights"])
     if details.get("trained_at") is not None:
         details["trained_at"] = f"{details['trained_at']:%Y-%m-%dT%H:%M:%SZ}"
+    from python_ml.tracks.kinds import KINDS
+
+    KINDS[model.kind].prepare(model.estimator)  # not in the first request's time
     return Champion(run_id, version, recorded["label"], model, details)
 
 
@@ -148,8 +155,9 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     detail, the class called, one rounded probability per class, the reasons (the features
     that moved the called class ahead of the runner-up most; empty when rejected) and
     ``artist_known``: for a scored track of a champion that uses the artist features, whether
-    the warehouse knows its first artist (else they are imputed; None otherwise). Not an
-    output column: what `predict` and the service say of the tracks without one."""
+    the warehouse knows its first artist (else they are imputed; None otherwise), and its
+    ``release_year``. Not output columns (NOT_OUTPUT_COLUMNS): what `predict` and the service
+    say of the tracks."""
     model = champion.model
     rows = derived.rows
     scored = rows["rejection_reason"].isna().to_numpy()
@@ -158,7 +166,12 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     columns["status"] = np.where(scored, SCORED, REJECTED).astype(object)
     columns |= {c: rows[c] for c in ("rejection_reason", "rejection_detail")}
     if derived.features.empty:
-        for column in ["predicted_class", *probabilities, *EXPLANATION_COLUMNS, "artist_known"]:
+        for column in [
+            "predicted_class",
+            *probabilities,
+            *EXPLANATION_COLUMNS,
+            *NOT_OUTPUT_COLUMNS,
+        ]:
             columns[column] = None
         return pd.DataFrame(columns, index=rows.index)
     features = derived.features
@@ -203,7 +216,32 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     columns["explanation_baseline"] = taken(explanation.baseline.round(CONTRIBUTION_DECIMALS))
     columns["explained_score"] = taken(np.asarray(explanation.score).round(CONTRIBUTION_DECIMALS))
     columns["artist_known"] = taken(known)
+    columns["release_year"] = taken(features["release_year"].to_numpy(dtype=np.float64))
     return pd.DataFrame(columns, index=rows.index)
+
+
+# score_derived's columns for what `predict`, the service and the app say of the tracks
+# (artist_warnings, recency_warnings), not written out as they are.
+NOT_OUTPUT_COLUMNS = ("artist_known", "release_year")
+
+
+def recency_warnings(scored: pd.DataFrame, last_year: int | None, where: Any) -> list[str]:
+    """One line for the scored tracks released after the champion's training data's last
+    release year (its details' ``last_release_year``), naming the first (``where(line)``) and
+    how many more: the model saw no track that recent, and release year leads its calls (the
+    score page said so; `predict` and the service did not)."""
+    if last_year is None:
+        return []
+    later = scored[scored["release_year"].astype(float) > last_year]
+    if later.empty:
+        return []
+    first = later.iloc[0]
+    more = f" (and {len(later) - 1:,} more)" if len(later) > 1 else ""
+    return [
+        f"{where(int(first['line']))}{more}: released in {int(first['release_year'])}, after the "
+        f"training data's last release year ({last_year}): the model has seen no track this "
+        "recent, so its score extrapolates"
+    ]
 
 
 def artist_warnings(scored: pd.DataFrame, gives_ids: Any, where: Any) -> list[str]:
@@ -265,7 +303,7 @@ class Scorer:
         trained on it at a later look; otherwise (``predict``, the app) refuse, saying why."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from python_ml.tracking.champion_files import ChampionUnavailable
+        from python_ml.tracking.champion_files import ChampionFilesUnreadable, ChampionUnavailable
 
         self.settings = settings
         self.check_every = check_every
@@ -277,6 +315,9 @@ class Scorer:
         # champion it promotes is taken up at the first look after it finishes.
         self.writer: str | None = None
         self.champion: Champion | None = None
+        # Why the champion scoring could not be read again from its files (moved, damaged)
+        # at the last look, while it scores as loaded; None when they read.
+        self.files_problem: str | None = None
         # Side by side: DuckDB reads the artists while the champion's libraries import.
         artists = self._artists_stamp()  # before the feature path reads them
         with ThreadPoolExecutor(1, thread_name_prefix="feature-path") as pool:
@@ -287,7 +328,12 @@ class Scorer:
                 if not wait_for_champion:
                     raise
                 self.unavailable = str(exc)
-                log.warning("not scoring until a champion of this data is promoted: %s", exc)
+                until = (
+                    f"until its files can be read (looked at again every {check_every:g} s)"
+                    if isinstance(exc, ChampionFilesUnreadable)
+                    else "until a champion of this data is promoted"
+                )
+                log.warning("not scoring %s: %s", until, exc)
             self.path = path.result()
         # The champion was just checked against the train split: its fingerprint is the
         # split's. Without one, the first look reads them (and tries again).
@@ -366,7 +412,7 @@ class Scorer:
     def _look(self, force: bool) -> bool | None:
         """:meth:`refresh`'s look at the warehouse: whether a new champion was loaded, or None
         when no look was made (a command is writing the warehouse)."""
-        from python_ml.tracking.champion_files import ChampionUnavailable
+        from python_ml.tracking.champion_files import ChampionFilesUnreadable, ChampionUnavailable
         from python_ml.warehouse import catalog, db
 
         # While a python_ml command (or a plain dbt build) writes the warehouse, not even a
@@ -419,6 +465,30 @@ class Scorer:
             return False
         try:
             champion = load_scoring_champion(self.settings)  # checked against its data
+        except ChampionFilesUnreadable as exc:
+            if (
+                self.champion is not None
+                and self.unavailable is None
+                and row is not None
+                and row[0] == self.champion.run_id
+                and split == split_before
+            ):
+                # The run scoring, on the same data: its files moved or were damaged since it
+                # was loaded. What is in memory is what they held: it keeps scoring (a reload
+                # took the service down until the files were back and reloaded again).
+                if self.files_problem != str(exc):
+                    log.warning(
+                        "still scoring with run %s as loaded: %s", self.champion.run_id, exc
+                    )
+                self.files_problem = str(exc)
+                return False
+            if self.unavailable != str(exc):
+                log.warning("not scoring: %s (looked at again every %g s)", exc, self.check_every)
+            self.unavailable = str(exc)
+            self._stamp = (split, artists)
+            # Not marked as seen: the next look tries the files again (put back, they load).
+            self._unavailable_row = None
+            return False
         except ChampionUnavailable as exc:
             if self.unavailable != str(exc):
                 log.warning("not scoring: %s", exc)
@@ -427,6 +497,7 @@ class Scorer:
             self._unavailable_row = None if row is None else tuple(row)
             return False
         self.unavailable = None
+        self.files_problem = None
         self._stamp = (split, artists)
         changed = self.champion is None or champion.run_id != self.champion.run_id
         self.champion = champion

@@ -324,6 +324,13 @@ def test_a_new_track_needs_no_popularity_or_ids(service: Service, small_raw_dir:
     )
     # Scored without its artist, and told so (of the scored track: the duplicate is rejected).
     assert body["warnings"] == [f"tracks[0]: no id_artists: {NO_ARTIST_IDS}"]
+    # A release after the training data's last year: scored, and said to extrapolate.
+    status, body = service.call("/predict", {"tracks": [{**track, "release_date": "2027-01-01"}]})
+    assert status == 200 and body["predictions"][0]["status"] == "scored", body
+    assert any(
+        w.startswith("tracks[0]: released in 2027, after the training data's last release year")
+        for w in body["warnings"]
+    ), body["warnings"]
 
 
 def test_tracks_scored_without_a_known_artist_are_named(
@@ -903,6 +910,48 @@ def test_reload_with_the_warehouse_gone_is_a_503_naming_it_and_scoring_goes_on(
         assert status == 200 and body["predictions"][0]["status"] == "scored"
         (tmp_path / "moved.duckdb").rename(settings.warehouse)
         assert running.call("/reload", {}) == (200, {"run_id": champion, "changed": False})
+
+
+def test_champion_files_moved_away_keep_the_loaded_champion_and_are_taken_back(
+    service: Service, small_raw_dir: Path, tmp_path: Path
+) -> None:
+    """POST /reload with the champion's files moved away or damaged threw away the model in
+    memory: every request a 503 until the files were back and reloaded again. It scores on
+    with what it loaded, says so; a service started without them scores once they are back,
+    with no reload."""
+    mlflow_dir = tmp_path / "mlflow"
+    shutil.copytree(service.settings.mlflow_dir, mlflow_dir)
+    settings = _settings_with_a_copy(
+        service.settings.warehouse, tmp_path, small_raw_dir, mlflow_dir=mlflow_dir
+    )
+    track = _tracks(small_raw_dir, 1).iloc[0].to_dict()
+    away = tmp_path / "mlflow-away"
+    with running_service(settings, tmp_path, MUSIC_SERVE_CHECK_EVERY="0.5") as running:
+        champion = running.call("/health")[1]["run_id"]
+        mlflow_dir.rename(away)
+        status, answer = running.call("/reload", {})
+        assert status == 503, answer
+        assert f"(run {champion})" in answer["error"]
+        assert answer["error"].endswith(f"(still scoring with run {champion})")
+        status, body = running.call("/predict", {"tracks": [track]})
+        assert status == 200 and body["run_id"] == champion, body
+        assert body["predictions"][0]["status"] == "scored"
+        away.rename(mlflow_dir)
+        assert running.call("/reload", {}) == (200, {"run_id": champion, "changed": False})
+    mlflow_dir.rename(away)
+    with running_service(
+        settings, tmp_path, ready="/docs", MUSIC_SERVE_CHECK_EVERY="0.5"
+    ) as running:
+        status, health = running.call("/health")
+        assert status == 503 and f"(run {champion})" in health["error"], health
+        away.rename(mlflow_dir)  # back: taken up at a look, without a reload
+        deadline = time.monotonic() + 60
+        while running.call("/health")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        status, body = running.call("/predict", {"tracks": [track]})
+        assert status == 200 and body["run_id"] == champion, body
+    log = (tmp_path / "serve.log").read_text()
+    assert "not scoring until its files can be read (looked at again every 0.5 s)" in log
 
 
 def test_artists_loaded_but_not_built_leave_the_scores_as_the_champion_learnt_them(

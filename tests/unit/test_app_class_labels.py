@@ -36,3 +36,24 @@ def test_every_class_the_upload_table_shows_is_a_label() -> None:
     assert shown["predicted_class"].isna().iloc[2] and shown["reasons"].isna().iloc[2]
     assert shown["name"].tolist() == scored["name"].tolist()
     assert scored["runner_up_class"].iloc[0] == "ice_cold"  # the download's frame unchanged
+
+
+def test_the_decision_rule_is_said_as_the_champion_was_tuned() -> None:
+    """The score page said "chosen on the validation fold for macro-F1, so that rarer classes
+    are called ..." for every champion, one tuned for accuracy (weights of 1) too."""
+    from python_ml.reports.app_data import decision_rule_sentence
+
+    labels = {"ice_cold": "ice-cold", "lukewarm": "lukewarm", "blazing_hot": "blazing-hot"}
+    flat = {"ice_cold": 1.0, "lukewarm": 1.0, "blazing_hot": 1.0}
+    assert decision_rule_sentence(flat, labels, "accuracy", 0.007) == (
+        "The class called is the most probable one (plain argmax: the rule maximises "
+        "accuracy, which the most probable class does)."
+    )
+    assert "no weighting did better for macro-F1" in decision_rule_sentence(
+        flat, labels, "macro_f1", 0.007
+    )
+    weighted = {"ice_cold": 1.0, "lukewarm": 1.0, "blazing_hot": 2.5}
+    said = decision_rule_sentence(weighted, labels, "macro_f1", 0.007, most_probable="lukewarm")
+    assert "weights ice-cold x1.00, lukewarm x1.00, blazing-hot x2.50" in said
+    assert "chosen on the validation fold for macro-F1, giving up at most 0.007" in said
+    assert said.endswith("differ from the most probable class (here lukewarm).")

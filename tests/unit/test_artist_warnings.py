@@ -28,3 +28,17 @@ def test_tracks_without_ids_and_with_unknown_artists_are_said_apart() -> None:
         f"row 3 (and 1 more): {UNKNOWN_ARTIST}",
     ]
     assert artist_warnings(scored.iloc[[0, 4, 5]], lambda n: False, str) == []
+
+
+def test_tracks_released_after_the_training_years_are_said_to_extrapolate() -> None:
+    """The score page warned of a release after the training data's last year; `predict` and
+    the service scored a 2027 track with nothing said (release year leads the calls)."""
+    from python_ml.tracks.scorer import recency_warnings
+
+    scored = pd.DataFrame({"line": [1, 2, 3, 4], "release_year": [2021.0, 2025.0, None, 2027.0]})
+    assert recency_warnings(scored, 2021, lambda n: f"tracks[{n - 1}]") == [
+        "tracks[1] (and 1 more): released in 2025, after the training data's last release year "
+        "(2021): the model has seen no track this recent, so its score extrapolates"
+    ]
+    assert recency_warnings(scored.iloc[[0, 2]], 2021, str) == []  # rejected rows: no year
+    assert recency_warnings(scored, None, str) == []  # no training years known

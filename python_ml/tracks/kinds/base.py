@@ -127,3 +127,7 @@ class ModelKind:
 
     def load(self, path: Path) -> Any:
         return joblib.load(path)
+
+    def prepare(self, estimator: Any) -> None:
+        """Make ready, once, what :meth:`contributions` needs beyond the estimator (a scorer
+        that loaded it calls this, so that its first request does not pay for it)."""
