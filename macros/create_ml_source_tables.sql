@@ -33,8 +33,34 @@
             {%- for row in existing.rows if row[0] not in declared %}
                 {% do run_query('alter table ml.' ~ source.name ~ ' alter column ' ~ row[0] ~ ' drop not null') %}
             {%- endfor %}
+            {% do comment_ml_source_table(source) %}
         {% endfor %}
     {% endif %}
+{% endmacro %}
+
+{#-
+    The source's descriptions as the table's and its columns' comments in DuckDB, as
+    persist_docs gives the models': an analyst in a DuckDB shell reading ml.model_runs saw none
+    (duckdb_tables(), duckdb_columns()). Written only where they differ from the comments there.
+-#}
+{% macro comment_ml_source_table(source) %}
+    {%- set there = run_query(
+        "select '', comment from duckdb_tables() where schema_name = 'ml' and table_name = '"
+        ~ source.name ~ "' union all select column_name, comment from duckdb_columns() "
+        ~ "where schema_name = 'ml' and table_name = '" ~ source.name ~ "'"
+    ) %}
+    {%- set said = {} %}
+    {%- for row in there.rows %}
+        {%- do said.update({row[0]: row[1] or ''}) %}
+    {%- endfor %}
+    {%- set wanted = {'': source.description | trim} %}
+    {%- for column in source.columns.values() %}
+        {%- do wanted.update({column.name: column.description | trim}) %}
+    {%- endfor %}
+    {%- for name, text in wanted.items() if text and said.get(name) != text %}
+        {%- set target = 'table ml.' ~ source.name if name == '' else 'column ml.' ~ source.name ~ '.' ~ name %}
+        {% do run_query('comment on ' ~ target ~ ' is ' ~ "'" ~ text | replace("'", "''") ~ "'") %}
+    {%- endfor %}
 {% endmacro %}
 
 {#- Spark: the same tables (parquet), the declared DuckDB types written in Spark's words;

@@ -98,6 +98,25 @@ def test_tracks_and_artists_of_different_downloads_warn_with_their_figures(
 def test_ml_source_tables_exist_empty_on_a_fresh_warehouse(built_warehouse: Path) -> None:
     for table in ("ml.model_runs", "ml.track_predictions", "ml.song_predictions"):
         assert query(built_warehouse, f"select count(*) from {table}") == [(0,)]
+    # Described in DuckDB as the models are (persist_docs), from the ml source's yml: an
+    # analyst's `select comment from duckdb_columns()` gave none for them.
+    (tables,) = query(
+        built_warehouse,
+        "select count(*) filter (where coalesce(comment, '') = '') from duckdb_tables() "
+        "where schema_name = 'ml'",
+    )
+    (columns,) = query(
+        built_warehouse,
+        "select count(*), count(*) filter (where coalesce(comment, '') = '') "
+        "from duckdb_columns() where schema_name = 'ml'",
+    )
+    assert tables == (0,) and columns[0] > 40 and columns[1] == 0, (tables, columns)
+    (reused,) = query(
+        built_warehouse,
+        "select comment from duckdb_columns() where schema_name = 'ml' "
+        "and table_name = 'model_runs' and column_name = 'reused_at'",
+    )
+    assert reused[0].startswith("When the latest `train` that reused this run took it (UTC)")
 
 
 def test_songs_2023_rejects_are_all_accounted_for(built_warehouse: Path) -> None:
