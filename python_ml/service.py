@@ -620,6 +620,13 @@ def create_app(
                 k.removeprefix("holdout_"): _number(details.get(k))
                 for k in ("holdout_accuracy", "holdout_macro_f1", "holdout_log_loss", "holdout_ece")
             },
+            # Why the figures are null, when they are (they read as if missing by a fault).
+            "holdout_note": (
+                None
+                if details.get("holdout_accuracy") is not None
+                else "not measured yet: `python -m python_ml score` measures the champion on "
+                "the predict split (`train` promoted it and has not scored it)"
+            ),
             **_being_written(scorer.writer),
         }
 
