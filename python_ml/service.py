@@ -384,7 +384,8 @@ class ChunkedBodyLimit:
                 {
                     "error": f"the body is over the limit of {self.max_bytes:,} bytes: send the "
                     "tracks in smaller batches"
-                }
+                },
+                separators=(",", ":"),  # as every other error's JSON is written
             ).encode()
             await send(
                 {
@@ -460,6 +461,9 @@ def create_app(
         version="1",
         docs_url=None,
         redoc_url=None,
+        # `/predict/` is "no such path" in one JSON line, not a 307 with an empty body (a
+        # client that does not follow it for a POST saw nothing said).
+        redirect_slashes=False,
     )
     app.openapi_version = "3.0.3"  # what Swagger UI 4 (served below without a CDN) reads
     _offline_docs(app)
@@ -571,7 +575,11 @@ def create_app(
             scoring = "not scoring" if scorer.unavailable else f"still run {scorer.champion.run_id}"
             log.warning("could not look for a new champion (%s): %s", exc, scoring)
 
-    @app.get("/health", summary="Is the service up, and which run scores")
+    unavailable = {503: {"model": answers["error"], "description": ERROR_STATUSES[503]}}
+
+    # HEAD too (below): a liveness probe that sends it got a 405.
+    @app.head("/health", include_in_schema=False)
+    @app.get("/health", summary="Is the service up, and which run scores", responses=unavailable)
     def health() -> Any:
         refresh()
         if scorer.unavailable:  # up, but not scoring: the champion's data changed under it
@@ -591,7 +599,11 @@ def create_app(
             **_being_written(scorer.writer),
         }
 
-    @app.get("/model", summary="The champion: run, version, data, rule, holdout figures")
+    @app.get(
+        "/model",
+        summary="The champion: run, version, data, rule, holdout figures",
+        responses=unavailable,
+    )
     def model() -> Any:
         refresh()
         if scorer.unavailable:

@@ -186,6 +186,9 @@ def test_the_openapi_page_works_offline_with_an_example(service: Service) -> Non
     # errors (FastAPI's default said 422 was {"detail": [...]}, and a track "any object").
     answers = spec["paths"]["/predict"]["post"]["responses"]
     assert {"200", "413", "422", "503"} <= set(answers)
+    for path in ("/health", "/model"):  # their 503 (not scoring) was not listed
+        assert "503" in spec["paths"][path]["get"]["responses"], path
+    assert "head" not in spec["paths"]["/health"]  # answered, not listed twice
     schemas = spec["components"]["schemas"]
     assert answers["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
     assert set(schemas["Error"]["properties"]) == {"error"}
@@ -576,6 +579,12 @@ def test_a_wrong_path_method_or_encoding_is_one_json_line_saying_what_works(
     assert "POST /predict" in answer["error"] and "GET /docs" in answer["error"]
     code, answer = service.call("/predict")  # a GET
     assert (code, answer) == (405, {"error": "GET is not allowed on /predict: use POST"})
+    # A trailing slash is no such path, said (it was a 307 with an empty body).
+    code, answer = service.call("/predict/", {"tracks": []})
+    assert code == 404 and answer["error"].startswith("no such path /predict/: ")
+    request = urllib.request.Request(service.url + "/health", method="HEAD")
+    with urllib.request.urlopen(request, timeout=30) as response:  # a probe's HEAD (a 405)
+        assert response.status == 200 and response.read() == b""
     code, answer = service.call("/predict", raw='{"tracks": [{"name": "é"}]}'.encode("latin-1"))
     assert code == 400 and set(answer) == {"error"}
     assert "send UTF-8 JSON" in answer["error"] and "\n" not in answer["error"]
@@ -607,9 +616,11 @@ def test_a_chunked_body_over_the_limit_is_refused_as_a_declared_one(service: Ser
         encode_chunked=True,
     )
     response = connection.getresponse()
-    answer = json.loads(response.read())
+    raw = response.read()
+    answer = json.loads(raw)
     connection.close()
     assert response.status == 413
+    assert raw.startswith(b'{"error":"'), raw  # written as every other error is
     assert set(answer) == {"error"} and "over the limit of 2,000,000 bytes" in answer["error"]
     assert service.call("/health")[0] == 200  # and the service goes on
 
