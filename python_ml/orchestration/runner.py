@@ -176,6 +176,12 @@ def materialize(
             text = disk_full(text) or text.split(": ", 1)[-1].strip()
             messages.append(f"{event.step_key}: {text.rstrip('.')}")
         failed = {event.step_key for event in failures}
+        page = settings.reports_dir / "index.html"
+        if selection is None and "report" in skipped:
+            from python_ml.reports.stale import mark_not_drawn_again
+
+            if mark_not_drawn_again(page, "; ".join(messages or ["a step failed"])):
+                log.warning("%s (the report before) now says it was not drawn again", page)
         # The songs study needs no tracks champion, nor do its marts: said how to build them
         # (the app's 2023 songs page said "no predictions" after a tracks file too small to
         # train on, beside a finished study).
