@@ -597,6 +597,7 @@ def create_app(
             "run_id": scorer.champion.run_id,
             "model_version": scorer.champion.version,
             **_being_written(scorer.writer),
+            **_files_problem(scorer),
         }
 
     @app.get(
@@ -640,6 +641,7 @@ def create_app(
                 "the predict split (`train` promoted it and has not scored it)"
             ),
             **_being_written(scorer.writer),
+            **_files_problem(scorer),
         }
 
     @app.post("/reload", summary="Look for a new champion now")
@@ -826,6 +828,14 @@ def create_app(
         )
 
     return app
+
+
+def _files_problem(scorer: Any) -> dict[str, str]:
+    """``{"warning": ...}`` while the champion scores as loaded, its files unreadable now
+    (moved, damaged): said by /health and /model too, not by /reload alone."""
+    if not scorer.files_problem:
+        return {}
+    return {"warning": f"{scorer.files_problem} (still scoring with run {scorer.champion.run_id})"}
 
 
 MAX_KEY_WARNINGS = 20  # lines of the answer's warnings, one per key not scored

@@ -65,9 +65,8 @@ def query(settings: Settings, sql: str, params: list[Any] | None = None) -> pd.D
             raise WarehouseMissing(
                 f"The warehouse {settings.warehouse} has no prediction marts yet ({table}): "
                 "the main job builds them once a champion is trained and has scored. Run `make "
-                "run` (if it stops before scoring, its last lines say why; `python -m python_ml "
-                "marts` then builds the 2023 songs' marts, which need no tracks champion), "
-                "then reload this page."
+                "run` (if it stops before scoring, its last lines say why, and how to build "
+                "the 2023 songs' marts, which need no tracks champion), then reload this page."
             ) from None
         raise
 
@@ -393,10 +392,13 @@ def decision_rule_settings(settings: Settings) -> dict[str, Any]:
     from python_ml.warehouse import catalog, db
 
     run_id = scorer(settings).champion.run_id
-    with db.connect(settings.warehouse) as con:
-        row = con.execute(
-            f"select params_json from {catalog.MODEL_RUNS} where run_id = ?", [run_id]
-        ).fetchone()
+    try:
+        with db.connect(settings.warehouse) as con:
+            row = con.execute(
+                f"select params_json from {catalog.MODEL_RUNS} where run_id = ?", [run_id]
+            ).fetchone()
+    except db.WarehouseError:  # written now: the sentence says less, the page goes on
+        row = None
     params = json.loads(row[0]) if row and row[0] else {}
     return {k: params.get(k) for k in ("selection_metric", "max_accuracy_loss")}
 

@@ -859,9 +859,9 @@ class Page:
     data_origin: str  # the tracks' (fct_track_predictions)
     docs_site: Path
     songs_data_origin: str | None = None  # the 2023 songs study's, when it has run
+    songs_results: bool = False  # its results file is written beside the page (linked)
     # The champion run's page in MLflow's UI, after its address (None: no MLflow store here).
     mlflow_run_page: str | None = None
-    songs_results: bool = False  # its results file is written beside the page (linked)
 
     @property
     def origins(self) -> dict[str, str]:

@@ -39,5 +39,8 @@ def mark_not_drawn_again(page: Path, why: str, when: datetime | None = None) -> 
     )
     at = title + len("</h1>")
     at += text[at : at + 1] == "\n"
-    page.write_text(text[:at] + note + text[at:], encoding="utf-8")
+    try:
+        page.write_text(text[:at] + note + text[at:], encoding="utf-8")
+    except OSError:  # a read-only reports folder: the run's own failure says what happened
+        return False
     return True

@@ -138,7 +138,12 @@ def load_scoring_champion(settings: Settings) -> Champion:
         details["trained_at"] = f"{details['trained_at']:%Y-%m-%dT%H:%M:%SZ}"
     from python_ml.tracks.kinds import KINDS
 
-    KINDS[model.kind].prepare(model.estimator)  # not in the first request's time
+    try:  # not in the first request's time; made at that request if it fails here
+        KINDS[model.kind].prepare(model.estimator)
+    except Exception as exc:  # the explanations' affair: the champion scores without it
+        log.warning(
+            "the champion's explainer could not be made ahead (%s: %s)", type(exc).__name__, exc
+        )
     return Champion(run_id, version, recorded["label"], model, details)
 
 
@@ -216,7 +221,10 @@ def score_derived(champion: Champion, derived: DerivedTracks) -> pd.DataFrame:
     columns["explanation_baseline"] = taken(explanation.baseline.round(CONTRIBUTION_DECIMALS))
     columns["explained_score"] = taken(np.asarray(explanation.score).round(CONTRIBUTION_DECIMALS))
     columns["artist_known"] = taken(known)
-    columns["release_year"] = taken(features["release_year"].to_numpy(dtype=np.float64))
+    year = (
+        features["release_year"] if "release_year" in features else np.full(len(features), np.nan)
+    )
+    columns["release_year"] = taken(np.asarray(year, dtype=np.float64))
     return pd.DataFrame(columns, index=rows.index)
 
 
@@ -399,6 +407,7 @@ class Scorer:
             if (
                 not force
                 and self.unavailable is None
+                and self.files_problem is None  # else the files are tried again at each check
                 and self.writer is None
                 and files == self._files_seen
             ):
@@ -461,7 +470,7 @@ class Scorer:
         # writes new ones: GET /model says them), or, not scoring, the same record as at
         # the last look.
         same_run = (None if row is None else tuple(row)) == self._row_seen()
-        if same_run and split == split_before and not force:
+        if same_run and split == split_before and not force and self.files_problem is None:
             return False
         try:
             champion = load_scoring_champion(self.settings)  # checked against its data
@@ -520,7 +529,10 @@ class Scorer:
     def score_records(self, records: Sequence[dict[str, Any]]) -> tuple[Champion, pd.DataFrame]:
         self._check_available()
         champion = self.champion  # one champion for the whole batch, even if one is promoted
-        derived = self.path.derive_records(records, champion.model.features)
+        # Its features, and the release year what is said of the tracks reads (a champion
+        # of the audio features alone has none: every request failed on it).
+        wanted = list(dict.fromkeys([*champion.model.features, "release_year"]))
+        derived = self.path.derive_records(records, wanted)
         return champion, score_derived(champion, derived)
 
     def score_csv(

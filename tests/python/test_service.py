@@ -951,7 +951,13 @@ def test_champion_files_moved_away_keep_the_loaded_champion_and_are_taken_back(
         status, body = running.call("/predict", {"tracks": [track]})
         assert status == 200 and body["run_id"] == champion, body
         assert body["predictions"][0]["status"] == "scored"
-        away.rename(mlflow_dir)
+        status, health = running.call("/health")  # said there too, not by /reload alone
+        assert status == 200 and health["warning"].endswith(f"(still scoring with run {champion})")
+        away.rename(mlflow_dir)  # back: the files are read again at a check, the warning gone
+        deadline = time.monotonic() + 60
+        while "warning" in running.call("/health")[1] and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "warning" not in running.call("/model")[1]
         assert running.call("/reload", {}) == (200, {"run_id": champion, "changed": False})
     mlflow_dir.rename(away)
     with running_service(

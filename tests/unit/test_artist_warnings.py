@@ -42,3 +42,46 @@ def test_tracks_released_after_the_training_years_are_said_to_extrapolate() -> N
     ]
     assert recency_warnings(scored.iloc[[0, 2]], 2021, str) == []  # rejected rows: no year
     assert recency_warnings(scored, None, str) == []  # no training years known
+
+
+def test_a_champion_without_the_release_year_scores_and_says_nothing_of_it() -> None:
+    """A champion of the audio features alone (hist_gradient_boosting/audio of tracks.yml):
+    every service request and score-page track failed on the release year its warnings read.
+    Its tracks score; a batch derived without the year says nothing of it."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from python_ml.tracks.feature_path import DerivedTracks
+    from python_ml.tracks.models import FittedModel, make_preprocessor
+    from python_ml.tracks.scorer import (
+        NOT_OUTPUT_COLUMNS,
+        Champion,
+        recency_warnings,
+        score_derived,
+    )
+
+    features = ["danceability", "duration_ms"]
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"danceability": rng.uniform(0, 1, 200), "duration_ms": rng.normal(2e5, 1e4, 200)}
+    )
+    labels = rng.integers(0, 3, 200)
+    prep = make_preprocessor(features).fit(frame)
+    fitted = HistGradientBoostingClassifier(max_iter=5).fit(
+        prep.transform(frame).astype(np.float32), labels
+    )
+    model = FittedModel("hist_gradient_boosting", features, ["a", "b", "c"], prep, fitted)
+    champion = Champion("r", 1, "x", model, {"data_origin": "generated", "last_release_year": 2020})
+    rows = pd.DataFrame(
+        {
+            "line": [1, 2],
+            "id": ["t1", "t2"],
+            "name": ["a", "b"],
+            "rejection_reason": [None, None],
+            "rejection_detail": [None, None],
+        }
+    )
+    derived = pd.DataFrame({"track_id": ["t1", "t2"], **{c: frame[c][:2].values for c in features}})
+    scored = score_derived(champion, DerivedTracks(rows, derived))
+    assert (scored["status"] == "scored").all() and set(NOT_OUTPUT_COLUMNS) <= set(scored)
+    assert recency_warnings(scored, 2020, str) == []

@@ -81,6 +81,8 @@ final as (
         case
             when {{ list_length('unparseable_columns') }} > 0
                 then {{ list_join('unparseable_columns', '; ') }}
+            when validation_failure = 'missing streams'
+                then 'no streams (the streams column is empty)'
             when validation_failure = 'unparseable release date'
                 then {{ songs_2023_release_date_text() }} || ' (no such date)'
             when validation_failure = 'release date out of range'
